@@ -1,0 +1,91 @@
+#include "models/common/stats.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace mmusim {
+
+Histogram::Histogram(std::vector<std::uint64_t> upper_bounds)
+    : m_bounds(std::move(upper_bounds)), m_buckets(m_bounds.size() + 1, 0) {
+  if (!std::is_sorted(m_bounds.begin(), m_bounds.end()))
+    throw std::logic_error("histogram bounds must be sorted");
+}
+
+void Histogram::sample(std::uint64_t v) {
+  auto it = std::lower_bound(m_bounds.begin(), m_bounds.end(), v);
+  ++m_buckets[static_cast<std::size_t>(it - m_bounds.begin())];
+  ++m_count;
+  m_sum += v;
+  m_min = std::min(m_min, v);
+  m_max = std::max(m_max, v);
+}
+
+void Histogram::reset() {
+  std::fill(m_buckets.begin(), m_buckets.end(), 0);
+  m_count = m_sum = m_max = 0;
+  m_min = UINT64_MAX;
+}
+
+static void check_unique(const std::vector<StatGroup::Entry>& entries,
+                         const std::vector<std::unique_ptr<StatGroup>>& groups, const std::string& name) {
+  for (const auto& e : entries)
+    if (e.name == name) throw std::logic_error("statistic declared twice: " + name);
+  for (const auto& g : groups)
+    if (g->name() == name) throw std::logic_error("statistic name clashes with a group: " + name);
+}
+
+Counter& StatGroup::counter(const std::string& name, const std::string& description) {
+  check_unique(m_entries, m_groups, name);
+  m_counters.emplace_back();
+  Entry e{Kind::Counter, name, description, nullptr, nullptr, {}};
+  e.counter = &m_counters.back();
+  m_entries.push_back(std::move(e));
+  return m_counters.back();
+}
+
+Histogram& StatGroup::histogram(const std::string& name, const std::string& description,
+                                std::vector<std::uint64_t> upper_bounds) {
+  check_unique(m_entries, m_groups, name);
+  m_histograms.emplace_back(std::move(upper_bounds));
+  Entry e{Kind::Histogram, name, description, nullptr, nullptr, {}};
+  e.histogram = &m_histograms.back();
+  m_entries.push_back(std::move(e));
+  return m_histograms.back();
+}
+
+void StatGroup::formula(const std::string& name, const std::string& description, std::function<double()> f) {
+  check_unique(m_entries, m_groups, name);
+  Entry e{Kind::Formula, name, description, nullptr, nullptr, {}};
+  e.formula = std::move(f);
+  m_entries.push_back(std::move(e));
+}
+
+StatGroup& StatGroup::group(const std::string& name) {
+  for (auto& g : m_groups)
+    if (g->name() == name) return *g;
+  for (const auto& e : m_entries)
+    if (e.name == name) throw std::logic_error("group name clashes with a statistic: " + name);
+  m_groups.push_back(std::make_unique<StatGroup>(name));
+  return *m_groups.back();
+}
+
+const StatGroup::Entry* StatGroup::find(const std::string& path) const {
+  auto dot = path.find('.');
+  if (dot == std::string::npos) {
+    for (const auto& e : m_entries)
+      if (e.name == path) return &e;
+    return nullptr;
+  }
+  std::string head = path.substr(0, dot);
+  for (const auto& g : m_groups)
+    if (g->name() == head) return g->find(path.substr(dot + 1));
+  return nullptr;
+}
+
+void StatGroup::reset_all() {
+  for (auto& c : m_counters) c.reset();
+  for (auto& h : m_histograms) h.reset();
+  for (auto& g : m_groups) g->reset_all();
+}
+
+}  // namespace mmusim

@@ -1,0 +1,101 @@
+// Statistics registry.
+//
+// A model declares its statistics once, as typed members bound in its
+// constructor:
+//
+//   Tlb(const TlbParams& p, StatGroup& stats)
+//       : m_hits(stats.counter("hits", "demand lookups that hit")) {}
+//   Counter& m_hits;   // ++m_hits on the hot path: no string lookup
+//
+// Groups nest; a statistic's path is the dotted chain of group names and its
+// own name (mmu.tlb.l1d.hits). Everything is kept in declaration order so the
+// writers produce the same bytes for the same run. Counters, histograms and
+// formulas (evaluated when dumped) are the kinds.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mmusim {
+
+class Counter {
+ public:
+  Counter& operator++() {
+    ++m_value;
+    return *this;
+  }
+  Counter& operator+=(std::uint64_t n) {
+    m_value += n;
+    return *this;
+  }
+  std::uint64_t value() const { return m_value; }
+  void reset() { m_value = 0; }
+
+ private:
+  std::uint64_t m_value = 0;
+};
+
+// Buckets by inclusive upper bound; one overflow bucket above the last bound.
+class Histogram {
+ public:
+  explicit Histogram(std::vector<std::uint64_t> upper_bounds);
+  void sample(std::uint64_t v);
+  const std::vector<std::uint64_t>& upper_bounds() const { return m_bounds; }
+  const std::vector<std::uint64_t>& buckets() const { return m_buckets; }  // size bounds+1
+  std::uint64_t count() const { return m_count; }
+  std::uint64_t sum() const { return m_sum; }
+  std::uint64_t min() const { return m_count ? m_min : 0; }
+  std::uint64_t max() const { return m_max; }
+  void reset();
+
+ private:
+  std::vector<std::uint64_t> m_bounds;
+  std::vector<std::uint64_t> m_buckets;
+  std::uint64_t m_count = 0, m_sum = 0, m_min = UINT64_MAX, m_max = 0;
+};
+
+class StatGroup {
+ public:
+  enum class Kind { Counter, Histogram, Formula };
+  struct Entry {
+    Kind kind;
+    std::string name;
+    std::string description;
+    Counter* counter = nullptr;
+    Histogram* histogram = nullptr;
+    std::function<double()> formula;
+  };
+
+  explicit StatGroup(std::string name = "") : m_name(std::move(name)) {}
+  StatGroup(const StatGroup&) = delete;
+  StatGroup& operator=(const StatGroup&) = delete;
+
+  Counter& counter(const std::string& name, const std::string& description);
+  Histogram& histogram(const std::string& name, const std::string& description,
+                       std::vector<std::uint64_t> upper_bounds);
+  void formula(const std::string& name, const std::string& description, std::function<double()> f);
+  // Returns the child group of that name, creating it on first use.
+  StatGroup& group(const std::string& name);
+
+  const std::string& name() const { return m_name; }
+  const std::vector<Entry>& entries() const { return m_entries; }
+  const std::vector<std::unique_ptr<StatGroup>>& groups() const { return m_groups; }
+
+  // Looks a statistic up by a dotted path relative to this group (tests and
+  // tools; never the hot path). Returns nullptr if absent.
+  const Entry* find(const std::string& path) const;
+  void reset_all();
+
+ private:
+  std::string m_name;
+  std::vector<Entry> m_entries;
+  std::deque<Counter> m_counters;  // deque: stable addresses
+  std::deque<Histogram> m_histograms;
+  std::vector<std::unique_ptr<StatGroup>> m_groups;
+};
+
+}  // namespace mmusim

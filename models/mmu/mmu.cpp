@@ -1,0 +1,125 @@
+#include "models/mmu/mmu.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace mmusim {
+
+Mmu::Mmu(const MmuParams& p, PageTableMemory& mem, StatGroup& stats)
+    : m_p(p),
+      m_cr3_writes(stats.counter("cr3_writes", "MOV to CR3 (address-space switches)")),
+      m_invlpgs(stats.counter("invlpgs", "INVLPG instructions")),
+      m_rights_walks(stats.counter("rights_walks",
+                                   "TLB hits that walked again: rights not allowed by the entry, or a store to a clean page")) {
+  StatGroup& tlb_stats = stats.group("tlb");
+  unsigned max_level = 0;
+  for (const auto& s : p.tlbs) max_level = std::max(max_level, s.level);
+  for (auto& v : m_levels) v.resize(max_level);
+  for (const auto& s : p.tlbs) {
+    m_tlbs.push_back(std::make_unique<Tlb>(s.name, s.geometry, tlb_stats.group(s.name)));
+    Tlb* t = m_tlbs.back().get();
+    for (unsigned cls = 0; cls < 2; ++cls) {
+      if ((cls == 0 && !s.serves_data) || (cls == 1 && !s.serves_inst)) continue;
+      Level& l = m_levels[cls][s.level - 1];
+      l.tlbs.push_back(t);
+      l.latency = std::max(l.latency, s.latency);
+    }
+  }
+  // A kind no TLB of some level serves skips that level (and its latency).
+  for (auto& v : m_levels)
+    v.erase(std::remove_if(v.begin(), v.end(), [](const Level& l) { return l.tlbs.empty(); }), v.end());
+  m_walker = std::make_unique<Walker>(p.walker, mem, stats.group("walker"), stats.group("pwc"));
+}
+
+bool Mmu::allows(const TlbEntry& e, AccessKind kind, bool user) const {
+  if (user && !e.user) return false;
+  if (is_write(kind)) {
+    if (!e.writable && (user || m_p.walker.wp)) return false;
+    if (!e.dirty && m_p.walker.update_ad) return false;
+  }
+  if (is_fetch(kind) && e.nx) return false;
+  return true;
+}
+
+void Mmu::fill(unsigned cls, std::size_t below_level, const TlbEntry& e) {
+  for (std::size_t i = 0; i < below_level; ++i)
+    for (Tlb* t : m_levels[cls][i].tlbs)
+      if (t->holds(e.size)) t->insert(e);
+}
+
+Translation Mmu::translate(VAddr va, AccessKind kind, bool user, bool demand) {
+  const unsigned cls = is_fetch(kind) ? 1 : 0;
+  const auto& levels = m_levels[cls];
+  Translation tr;
+
+  for (std::size_t li = 0; li < levels.size(); ++li) {
+    const Level& level = levels[li];
+    tr.cycles += level.latency;
+    TlbEntry* hit = nullptr;
+    for (Tlb* t : level.tlbs) {
+      // Every TLB of a level is probed in parallel, so each counts a lookup.
+      TlbEntry* e = demand ? t->lookup(va, m_pcid) : const_cast<TlbEntry*>(t->probe(va, m_pcid));
+      if (e && !hit) hit = e;
+    }
+    if (!hit) continue;
+    if (allows(*hit, kind, user)) {
+      TlbEntry copy = *hit;
+      fill(cls, li, copy);
+      tr.pa = copy.translate(va);
+      tr.size = copy.size;
+      return tr;
+    }
+    // The cached rights do not allow the access: drop the entry and let a
+    // walk decide (it sets D, or reports the fault).
+    hit->valid = false;
+    ++m_rights_walks;
+    break;
+  }
+
+  WalkResult w = m_walker->walk(m_cr3, va, kind, user, m_pcid);
+  tr.cycles += w.cycles;
+  tr.walked = true;
+  if (w.fault) {
+    tr.fault = true;
+    tr.page_fault = w.page_fault;
+    return tr;
+  }
+  TlbEntry e;
+  e.size = w.size;
+  e.vpn = va >> page_shift(w.size);
+  e.pfn = w.frame >> page_shift(w.size);
+  e.pcid = m_pcid;
+  e.valid = true;
+  e.global = w.global && m_p.pge;
+  e.writable = w.writable;
+  e.user = w.user;
+  e.nx = w.nx;
+  e.dirty = w.dirty;
+  fill(cls, levels.size(), e);
+  tr.pa = w.frame | (va & page_mask(w.size));
+  tr.size = w.size;
+  return tr;
+}
+
+void Mmu::write_cr3(std::uint64_t value) {
+  ++m_cr3_writes;
+  m_cr3 = value;
+  for (auto& t : m_tlbs) {
+    if (m_p.pge) t->flush_non_global();
+    else t->flush_all();
+  }
+  m_walker->flush_pwc_all();
+}
+
+void Mmu::invlpg(VAddr va) {
+  ++m_invlpgs;
+  for (auto& t : m_tlbs) t->flush_page(va, m_pcid);
+  m_walker->flush_pwc_all();
+}
+
+void Mmu::flush_all() {
+  for (auto& t : m_tlbs) t->flush_all();
+  m_walker->flush_pwc_all();
+}
+
+}  // namespace mmusim

@@ -1,0 +1,108 @@
+// The MMU: control registers, the TLB hierarchy and its lookup order, the
+// walker, and the TLB flush rules (Intel SDM Vol. 3A 4.10).
+//
+// Lookup order (DESIGN.md section 6): every level-1 TLB that serves the
+// access kind (data for loads, stores and read-modify-writes; inst for
+// fetches) is probed in parallel, costing the largest of their latencies;
+// on a miss, every level-2 TLB, adding the largest level-2 latency; and so
+// on; a miss everywhere starts a page walk.
+//
+// Fills: a walk fills every TLB, at every level, that serves the access kind
+// and holds the page's size; a hit at level k fills the TLBs of levels below
+// k likewise. The hierarchy is thus neither inclusive nor exclusive: an L2
+// eviction does not invalidate L1 copies (no back-invalidation), as in
+// Intel's second-level STLB, and nothing is moved on eviction. A page size
+// that no TLB serving the kind holds is not cached at all (every access to
+// it walks); hardware would splinter it, which is not modelled.
+//
+// Rights on a TLB hit are checked against the cached, accumulated rights. An
+// access the entry does not allow - or a store through an entry whose dirty
+// flag is clear, while A/D updating is on - invalidates the entry and walks
+// (SDM 4.10.4.1: a page fault invalidates the TLB entries of its address;
+// 4.8: the dirty flag is set by a walk). That walk either succeeds (setting D)
+// or reports the page fault.
+//
+// Control (MmuControl): MOV to CR3 invalidates all non-global TLB entries
+// (global ones survive when CR4.PGE = 1) and all paging-structure cache
+// entries; INVLPG invalidates the page's TLB entries, global ones too, and all
+// paging-structure cache entries (4.10.4.1). PCIDs are always 0 here:
+// CR4.PCIDE is not yet supported.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/common/stats.h"
+#include "models/common/types.h"
+#include "models/mmu/mmu_control.h"
+#include "models/tlb/tlb.h"
+#include "models/walker/walker.h"
+
+namespace mmusim {
+
+struct TlbSpec {
+  std::string name;
+  unsigned level = 1;
+  bool serves_data = true, serves_inst = true;
+  TlbGeometry geometry;
+  Cycles latency = 1;
+};
+
+struct MmuParams {
+  std::vector<TlbSpec> tlbs;
+  WalkerParams walker;
+  bool pge = true;
+};
+
+struct Translation {
+  bool fault = false;
+  PageFault page_fault;
+  PAddr pa = 0;
+  PageSize size = PageSize::k4K;
+  Cycles cycles = 0;
+  bool walked = false;
+};
+
+class Mmu : public MmuControl {
+ public:
+  // stats is the "mmu" group; TLBs register under tlb.<name>, the walker
+  // under walker, the paging-structure caches under pwc.<level>.
+  Mmu(const MmuParams& p, PageTableMemory& mem, StatGroup& stats);
+
+  // Translates one linear address. demand = false for the re-execution of an
+  // access after a page fault: TLB statistics and replacement state are then
+  // left alone (the access was counted when it first ran).
+  Translation translate(VAddr va, AccessKind kind, bool user, bool demand);
+
+  // MmuControl.
+  void write_cr3(std::uint64_t value) override;
+  std::uint64_t cr3() const override { return m_cr3; }
+  void invlpg(VAddr va) override;
+  void flush_all() override;
+
+  const std::vector<std::unique_ptr<Tlb>>& tlbs() const { return m_tlbs; }
+  const MmuParams& params() const { return m_p; }
+
+ private:
+  struct Level {
+    std::vector<Tlb*> tlbs;
+    Cycles latency = 0;
+  };
+  // Index 0: data, 1: inst.
+  std::vector<Level> m_levels[2];
+  bool allows(const TlbEntry& e, AccessKind kind, bool user) const;
+  void fill(unsigned cls, std::size_t below_level, const TlbEntry& e);
+
+  MmuParams m_p;
+  std::vector<std::unique_ptr<Tlb>> m_tlbs;
+  std::unique_ptr<Walker> m_walker;
+  std::uint64_t m_cr3 = 0;
+  std::uint16_t m_pcid = 0;
+  Counter& m_cr3_writes;
+  Counter& m_invlpgs;
+  Counter& m_rights_walks;
+};
+
+}  // namespace mmusim

@@ -1,0 +1,52 @@
+#include "models/mmu/mmu_module.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace mmusim {
+
+MmuModule::MmuModule(sc_core::sc_module_name name, const MmuParams& p, StatGroup& stats, sc_core::sc_time cycle)
+    : sc_core::sc_module(name), cpu_socket("cpu_socket"), mem_socket("mem_socket"), m_cycle(cycle) {
+  cpu_socket.register_b_transport(this, &MmuModule::b_transport);
+  m_core = std::make_unique<Mmu>(p, *this, stats);
+  m_pt_trans.set_data_length(8);
+  m_pt_trans.set_streaming_width(8);
+  m_pt_trans.set_byte_enable_ptr(nullptr);
+  m_pt_trans.set_dmi_allowed(false);
+}
+
+void MmuModule::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+  auto* ext = trans.get_extension<TranslationExtension>();
+  if (!ext) {
+    trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    return;
+  }
+  ext->result = m_core->translate(trans.get_address(), ext->kind, ext->user, ext->demand);
+  delay += m_cycle * static_cast<double>(ext->result.cycles);
+  trans.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+Cycles MmuModule::memory_access(PAddr pa, std::uint64_t* data, tlm::tlm_command cmd) {
+  m_pt_trans.set_command(cmd);
+  m_pt_trans.set_address(pa);
+  m_pt_trans.set_data_ptr(reinterpret_cast<unsigned char*>(data));
+  m_pt_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+  mem_socket->b_transport(m_pt_trans, d);
+  if (!m_pt_trans.is_response_ok())
+    throw std::runtime_error("page walk: memory error at physical address " + std::to_string(pa) + ": " +
+                             m_pt_trans.get_response_string());
+  return d.value() / m_cycle.value();
+}
+
+std::uint64_t MmuModule::read_entry(PAddr pa, Cycles& latency) {
+  std::uint64_t v = 0;
+  latency += memory_access(pa, &v, tlm::TLM_READ_COMMAND);
+  return v;
+}
+
+void MmuModule::write_entry(PAddr pa, std::uint64_t value, Cycles& latency) {
+  latency += memory_access(pa, &value, tlm::TLM_WRITE_COMMAND);
+}
+
+}  // namespace mmusim

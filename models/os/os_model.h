@@ -1,0 +1,179 @@
+// The OS model, first cut: a Linux-like memory manager behind the #PF handler.
+//
+// What it models:
+//  - Physical memory of os.memory bytes handed at boot to a buddy allocator
+//    (mm/page_alloc.c), minus the first 1 MiB, which x86 Linux reserves
+//    (arch/x86/kernel/setup.c, "reserve low 1MB"). Data pages and
+//    page-table pages are frames from it.
+//  - Processes, each with an mm: a page-table root (the PML4, or PML5 with
+//    5-level paging) and VMAs. Process state follows trace events: @proc
+//    switches (a MOV to CR3), @mmap/@munmap/@mprotect/@brk/@exit edit the
+//    address space. A process's tables are built in simulated physical
+//    memory in the real x86 format (SDM 4.5), through the zero-time debug
+//    path; the walker then reads those bytes.
+//  - The fault handler (mm/memory.c handle_mm_fault): find the VMA, check
+//    the access against its protection (else SIGSEGV), then demand-zero a
+//    4 KiB page - or a 2 MiB page when os.thp allows, the aligned 2 MiB
+//    range lies inside the VMA, its page-middle directory entry is empty and
+//    an order-9 block is free (do_huge_pmd_anonymous_page), else fall back.
+//    Like Linux's protection_map and _PAGE_TABLE, new entries are created
+//    with A set, and D set in writable leaves.
+//  - Implicit VMAs for raw traces (replay.implicit_vmas): the first touch
+//    outside every VMA creates an anonymous rwx VMA over the gap around the
+//    address inside its aligned 2 MiB, merged with implicit neighbours.
+//  - SIGSEGV kills the process (its memory freed); out of memory kills the
+//    process with the largest rss + page tables (mm/oom_kill.c badness,
+//    without oom_score_adj).
+//  - TLB shootdown on unmap/mprotect of the current process: INVLPG per
+//    page up to 33 pages, else a full flush by CR3 reload (Linux's
+//    tlb_single_page_flush_ceiling).
+//
+// Left out here (the OS-model issue): zones and NUMA, slab/kmalloc, fork and
+// copy-on-write, swap and reclaim, the kernel half of the address space and
+// global kernel mappings, highmem. The cost of a fault is charged in cycles
+// (os.fault_cost), not simulated instruction by instruction.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "models/common/stats.h"
+#include "models/common/types.h"
+#include "models/memory/physical_memory.h"
+#include "models/mmu/mmu_control.h"
+#include "models/os/buddy_allocator.h"
+
+namespace mmusim {
+
+enum class ThpMode { Never, Always, Madvise };
+
+struct OsParams {
+  std::uint64_t memory_bytes = 8ull << 30;
+  unsigned max_order = 10;
+  unsigned levels = 4;  // paging levels: 4 or 5
+  unsigned phys_addr_bits = 46;
+  bool nx = true;
+  ThpMode thp = ThpMode::Never;
+  Cycles fault_minor_cycles = 700;
+  Cycles zero_page_per_4k_cycles = 300;
+  bool implicit_vmas = true;
+};
+
+struct Vma {
+  VAddr start = 0, end = 0;  // [start, end), page-aligned
+  std::uint8_t prot = 0;     // kProt* bits of trace_record.h: 1 read, 2 write, 4 exec
+  bool file = false;
+  bool huge = false;      // MADV_HUGEPAGE advice
+  bool implicit = false;  // created by a first touch (replay.implicit_vmas)
+};
+
+struct Process {
+  std::uint32_t pid = 0;
+  PAddr root = 0;
+  std::map<VAddr, Vma> vmas;  // by start
+  bool alive = true;
+  std::uint64_t rss_pages = 0;
+  std::uint64_t pgtable_pages = 0;
+  bool has_brk = false;
+  VAddr brk_start = 0, brk_end = 0;
+};
+
+enum class FaultResult { Handled, Killed };
+
+struct FaultOutcome {
+  FaultResult result = FaultResult::Handled;
+  Cycles cost_cycles = 0;
+  std::string reason;  // why the process was killed
+};
+
+// A trace event the OS cannot honour (unaligned munmap, zero length, ...).
+class OsError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class OsModel {
+ public:
+  static constexpr std::uint8_t kRead = 1, kWrite = 2, kExec = 4;
+
+  OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGroup& stats);
+
+  // Makes pid current (created on first use) and loads its CR3.
+  void switch_to(std::uint32_t pid);
+  std::uint32_t current_pid() const { return m_current; }
+  bool alive(std::uint32_t pid) const;
+
+  FaultOutcome handle_fault(VAddr cr2, std::uint32_t error_code);
+
+  void mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool file, bool huge);
+  void munmap(VAddr start, std::uint64_t len);
+  void mprotect(VAddr start, std::uint64_t len, std::uint8_t prot);
+  void brk(VAddr end);
+  void exit_current();
+
+  const Process* process(std::uint32_t pid) const;
+  const BuddyAllocator& buddy() const { return *m_buddy; }
+  // Highest user address + 1 (2^47 or 2^56).
+  VAddr user_top() const { return m_user_top; }
+  // Messages of processes killed so far ("pid 3 killed by SIGSEGV: ...").
+  const std::vector<std::string>& kills() const { return m_kills; }
+  // Frames in use as data pages + page tables, as the buddy allocator sees it.
+  std::uint64_t used_pages() const;
+
+ private:
+  Process& cur();
+  Process& create(std::uint32_t pid);
+  Vma* find_vma(Process& p, VAddr va);
+  Vma* create_implicit_vma(Process& p, VAddr va);
+  void insert_vma(Process& p, const Vma& v);
+  void remove_range(Process& p, VAddr start, VAddr end);  // VMAs and mappings
+  void split_vma_at(Process& p, VAddr addr);
+
+  bool alloc_frame(unsigned order, std::uint64_t* pfn);  // OOM-kills others as needed
+  PAddr alloc_table(Process& p);                          // 0 when out of memory
+  std::uint64_t leaf_flags(const Vma& v, PageSize size) const;
+  // Installs a leaf; false if a page table could not be allocated.
+  bool map(Process& p, VAddr va, std::uint64_t pfn, PageSize size, std::uint64_t flags);
+  // The entry at `level` for va, or 0 if a table above it is absent; *pa
+  // receives its physical address when the table exists.
+  std::uint64_t entry_at(const Process& p, VAddr va, unsigned level, PAddr* pa) const;
+  bool unmap_level(Process& p, PAddr table, unsigned level, VAddr base, VAddr start, VAddr end);
+  void split_huge(Process& p, VAddr va);
+  void protect_level(Process& p, PAddr table, unsigned level, VAddr base, VAddr start, VAddr end, const Vma& v);
+  void free_tables(Process& p, PAddr table, unsigned level);
+  void shootdown(Process& p, VAddr start, VAddr end);
+  void kill(Process& p, const std::string& why);
+  void check_range(VAddr start, std::uint64_t len, const char* what) const;
+
+  OsParams m_p;
+  PhysicalMemory& m_mem;
+  MmuControl& m_mmu;
+  std::unique_ptr<BuddyAllocator> m_buddy;
+  std::uint64_t m_addr_mask;
+  VAddr m_user_top;
+  PAddr m_idle_root = 0;  // swapper_pg_dir: loaded when no process runs
+  std::map<std::uint32_t, std::unique_ptr<Process>> m_procs;
+  std::uint32_t m_current = 0;
+  bool m_has_current = false;
+  std::vector<std::string> m_kills;
+  bool m_in_oom = false;
+
+  Counter& m_pgfault;
+  Counter& m_minor;
+  Counter& m_major;
+  Counter& m_segv;
+  Counter& m_cow;
+  Counter& m_thp_alloc;
+  Counter& m_thp_fallback;
+  Counter& m_oom_kills;
+  Counter& m_implicit_vmas;
+  Counter& m_processes;
+  Counter& m_pgtable_allocs;
+  std::uint64_t m_pgtable_pages = 0;
+};
+
+}  // namespace mmusim

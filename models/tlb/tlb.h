@@ -1,0 +1,197 @@
+// One translation lookaside buffer: a set-associative cache of linear-page
+// to physical-frame translations, tagged by page size and PCID.
+//
+// Models: sets x ways entries, each holding one translation of any page size
+// the TLB is configured for (a split 4K TLB, a unified 4K+2M STLB, ...). A
+// lookup probes every held size, smallest first, in the set picked by the low
+// bits of that size's page number. An entry matches when it is valid, of that
+// size, of that page number, and either global or of the current PCID
+// (SDM 4.10.1, 4.10.2.4). Fills prefer an invalid way, then ask the
+// replacement policy (replacement.h). The five invalidation calls cover the
+// operations of SDM 4.10.4: MOV to CR3 (flush_non_global / flush_pcid),
+// CR4.PGE toggles and INVPCID all-context (flush_all), INVLPG (flush_page),
+// INVPCID individual-address / shootdowns (flush_page_any_pcid).
+//
+// Leaves out: the paging-structure caches (4.10.3), fracturing of large pages
+// into smaller entries, entries the hardware may keep after they are
+// invalidated by speculation, A/D-bit write-back (the walker owns memory),
+// permission checks (the entry carries the bits; the MMU checks them), and
+// any bound on how many sizes a real STLB probes per cycle. If a 4K and a
+// larger entry both cover an address the 4K one wins; the SDM (4.10.2.3)
+// lets hardware use either, and smallest-first keeps runs reproducible.
+//
+// Timing: untimed. Lookup, fill and flush are functional and instantaneous;
+// the MMU charges hit latency, miss penalty and flush cost.
+//
+// Intel SDM Vol. 3A, 4.10.2 (TLBs) and 4.10.4 (invalidation of TLBs).
+//
+// Speed: lookup() is the simulator's hot path, so it is inline, allocates
+// nothing, and scans one contiguous run of `ways` entries per held size;
+// shifts of the held sizes are precomputed in the constructor.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/common/stats.h"
+#include "models/common/types.h"
+#include "models/tlb/replacement.h"
+
+namespace mmusim {
+
+struct TlbEntry {
+  VAddr vpn = 0;          // va >> page_shift(size)
+  std::uint64_t pfn = 0;  // physical base >> page_shift(size)
+  PageSize size = PageSize::k4K;
+  std::uint16_t pcid = 0;
+  bool valid = false, global = false, writable = false, user = false, nx = false, dirty = false;
+
+  PAddr translate(VAddr va) const { return (pfn << page_shift(size)) | (va & page_mask(size)); }
+  // Same match rule as Tlb::lookup, for one entry.
+  bool matches(VAddr page_number, PageSize s, std::uint16_t current_pcid) const {
+    return valid && vpn == page_number && size == s && (global || pcid == current_pcid);
+  }
+};
+
+struct TlbGeometry {
+  unsigned entries = 64;
+  unsigned ways = 4;  // ways == entries (or 0) => fully associative
+  std::vector<PageSize> page_sizes{PageSize::k4K};
+  ReplacementPolicy policy = ReplacementPolicy::Lru;
+  std::uint64_t seed = 1;  // for Random: deterministic
+};
+
+class Tlb {
+ public:
+  // Registers, in this order, the counters accesses, hits, misses,
+  // evictions, flushes, flushed_entries directly in `stats` (the caller
+  // makes the per-TLB group). Throws std::invalid_argument, naming the TLB,
+  // if entries is zero, ways does not divide entries, the set count is not a
+  // power of two, plru is asked for with non-power-of-two ways, or
+  // page_sizes is empty or lists a size twice.
+  Tlb(std::string name, const TlbGeometry& g, StatGroup& stats);
+  Tlb(const Tlb&) = delete;
+  Tlb& operator=(const Tlb&) = delete;
+
+  // Demand lookup: counts an access and a hit or miss, and on a hit tells
+  // the replacement policy. The pointer stays valid until the next insert or
+  // flush; the caller may update attribute bits (dirty, ...) through it but
+  // must not change vpn, size, pcid, global or valid - use insert/flush
+  // (the probe loop keeps its own copy of vpn/size/valid as a tag).
+  TlbEntry* lookup(VAddr va, std::uint16_t pcid) {
+    ++m_accesses;
+    unsigned set = 0, way = 0;
+    if (!find(va, pcid, &set, &way)) {
+      ++m_misses;
+      return nullptr;
+    }
+    ++m_hits;
+    m_repl.touch(set, way);
+    return &m_entries[slot(set, way)];
+  }
+
+  // Same match rule, no statistics, no replacement update (debug, checks,
+  // the MMU asking "would this hit" without perturbing state).
+  const TlbEntry* probe(VAddr va, std::uint16_t pcid) const {
+    unsigned set = 0, way = 0;
+    return find(va, pcid, &set, &way) ? &m_entries[slot(set, way)] : nullptr;
+  }
+
+  bool holds(PageSize s) const { return (m_held_mask >> static_cast<unsigned>(s)) & 1u; }
+
+  // Fill. An entry for the same (vpn, size) that the new one would shadow -
+  // same pcid, or either of them global - is overwritten in place (no
+  // eviction); any further such entries in the set are dropped so that no
+  // PCID ever sees two matches. Otherwise the lowest invalid way of the set
+  // is used, else the policy's victim (counted in evictions). The stored
+  // entry is marked valid. Throws std::invalid_argument if the TLB does not
+  // hold e.size (a caller bug: check holds() first).
+  void insert(const TlbEntry& e);
+
+  // Invalidation (SDM 4.10.4). Each call counts one flush, however many
+  // entries it removes, and adds the removed entries to flushed_entries.
+  void flush_all();                               // everything, global too
+  void flush_non_global();                        // all non-global entries, any PCID
+  void flush_pcid(std::uint16_t pcid);            // non-global entries of that pcid
+  void flush_page(VAddr va, std::uint16_t pcid);  // INVLPG: any size, global or this pcid
+  void flush_page_any_pcid(VAddr va);             // every pcid, global too
+
+  const std::string& name() const { return m_name; }
+  unsigned sets() const { return m_sets; }
+  unsigned ways() const { return m_ways; }
+  unsigned entries() const { return m_sets * m_ways; }
+  std::size_t valid_entries() const { return m_valid_count; }
+  ReplacementPolicy policy() const { return m_repl.policy(); }
+  // The held sizes, smallest first (the probe order).
+  std::vector<PageSize> page_sizes() const;
+  // The set a page of size s containing va maps to.
+  unsigned set_index(VAddr va, PageSize s) const {
+    return static_cast<unsigned>((va >> page_shift(s)) & m_set_mask);
+  }
+  // Raw slot access for tests and dumps.
+  const TlbEntry& entry_at(unsigned set, unsigned way) const { return m_entries[slot(set, way)]; }
+
+ private:
+  std::size_t slot(unsigned set, unsigned way) const { return std::size_t{set} * m_ways + way; }
+
+  // Tag of a valid entry: page number and size in one word, so the probe
+  // loop compares one dense 8-byte array instead of striding over entries.
+  // Page numbers are at most 52 bits, so the shift loses nothing and no
+  // valid tag equals kNoTag.
+  static constexpr std::uint64_t kNoTag = ~std::uint64_t{0};
+  static std::uint64_t tag_of(VAddr vpn, PageSize s) { return (vpn << 2) | static_cast<std::uint64_t>(s); }
+
+  bool find(VAddr va, std::uint16_t pcid, unsigned* set_out, unsigned* way_out) const {
+    for (unsigned i = 0; i < m_num_sizes; ++i) {
+      const VAddr vpn = va >> m_shifts[i];
+      const unsigned set = static_cast<unsigned>(vpn & m_set_mask);
+      const std::uint64_t key = tag_of(vpn, m_sizes[i]);
+      const std::size_t base = slot(set, 0);
+      const std::uint64_t* tags = &m_tags[base];
+      for (unsigned w = 0; w < m_ways; ++w) {
+        if (tags[w] != key) continue;
+        const TlbEntry& e = m_entries[base + w];
+        if (e.global || e.pcid == pcid) {
+          *set_out = set;
+          *way_out = w;
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  // Validates g (see the constructor) and returns the effective way count.
+  static unsigned checked_ways(const std::string& name, const TlbGeometry& g);
+  void invalidate(unsigned set, unsigned way);
+  // Removes every valid entry satisfying pred (one flush operation).
+  template <typename Pred>
+  void flush_where(Pred pred);
+  // Removes entries translating va (any held size) satisfying pred.
+  template <typename Pred>
+  void flush_page_where(VAddr va, Pred pred);
+
+  std::string m_name;
+  unsigned m_ways;
+  unsigned m_sets;
+  std::uint64_t m_set_mask;
+  unsigned m_num_sizes = 0;
+  unsigned m_shifts[kNumPageSizes] = {};
+  PageSize m_sizes[kNumPageSizes] = {};
+  unsigned m_held_mask = 0;
+  std::size_t m_valid_count = 0;
+  std::vector<TlbEntry> m_entries;  // sets * ways, set-major
+  std::vector<std::uint64_t> m_tags;  // parallel to m_entries; kNoTag when invalid
+  ReplacementState m_repl;
+
+  Counter& m_accesses;
+  Counter& m_hits;
+  Counter& m_misses;
+  Counter& m_evictions;
+  Counter& m_flushes;
+  Counter& m_flushed_entries;
+};
+
+}  // namespace mmusim

@@ -1,0 +1,744 @@
+#include "sim/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+
+namespace mmusim {
+namespace {
+
+// ---------------------------------------------------------------- helpers
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t");
+  size_t e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+bool is_pow2(std::uint64_t v) { return v && !(v & (v - 1)); }
+
+bool parse_u64(const std::string& text, std::uint64_t* out) {
+  std::string t = trim(text);
+  if (t.empty() || t[0] == '-' || t[0] == '+') return false;
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long v = std::strtoull(t.c_str(), &end, 0);
+  if (errno != 0 || *end != '\0') return false;
+  *out = v;
+  return true;
+}
+
+// Splits "12.5GHz" into number 12.5 and suffix "ghz".
+bool split_number(const std::string& text, double* number, std::string* suffix) {
+  std::string t = trim(text);
+  if (t.empty() || !(std::isdigit(static_cast<unsigned char>(t[0])) || t[0] == '.')) return false;
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(t.c_str(), &end);
+  if (errno != 0 || end == t.c_str() || !std::isfinite(v) || v < 0) return false;
+  *number = v;
+  *suffix = lower(trim(std::string(end)));
+  return true;
+}
+
+std::string yaml_location(const std::string& file, const YAML::Node& n) {
+  const YAML::Mark m = n.Mark();
+  std::ostringstream os;
+  os << (file.empty() ? "<config>" : file);
+  if (m.line >= 0) os << ':' << (m.line + 1) << ':' << (m.column + 1);
+  return os.str();
+}
+
+std::string scalar_text(const YAML::Node& n) {
+  if (n.IsScalar()) return n.Scalar();
+  if (n.IsSequence()) return "a sequence";
+  if (n.IsMap()) return "a map";
+  return "nothing";
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string did_you_mean(const std::string& key, const std::vector<std::string>& candidates) {
+  std::string near = nearest_key(key, candidates);
+  return near.empty() ? std::string() : "; did you mean '" + near + "'?";
+}
+
+// ---------------------------------------------------------------- leaf values
+
+// Each parse_leaf fills the field or returns a description of what was expected.
+std::string parse_leaf(const YAML::Node& n, unsigned& f) {
+  std::uint64_t v;
+  if (!n.IsScalar() || !parse_u64(n.Scalar(), &v) || v > UINT_MAX) return "an unsigned integer";
+  f = static_cast<unsigned>(v);
+  return {};
+}
+std::string parse_leaf(const YAML::Node& n, std::uint64_t& f) {
+  if (!n.IsScalar() || !parse_u64(n.Scalar(), &f)) return "an unsigned integer";
+  return {};
+}
+std::string parse_leaf(const YAML::Node& n, bool& f) {
+  if (!n.IsScalar()) return "true or false";
+  std::string t = lower(n.Scalar());
+  if (t == "true" || t == "yes" || t == "on") f = true;
+  else if (t == "false" || t == "no" || t == "off") f = false;
+  else return "true or false";
+  return {};
+}
+std::string parse_leaf(const YAML::Node& n, ByteSize& f) {
+  if (!n.IsScalar() || !parse_byte_size(n.Scalar(), &f.bytes)) return "a size in bytes (4096, 4K, 2MiB, 8GiB)";
+  return {};
+}
+std::string parse_leaf(const YAML::Node& n, Frequency& f) {
+  if (!n.IsScalar() || !parse_frequency(n.Scalar(), &f.hz) || f.hz == 0)
+    return "a frequency (3GHz, 2400MHz, 3e9)";
+  return {};
+}
+std::string parse_leaf(const YAML::Node& n, Duration& f) {
+  if (!n.IsScalar() || !parse_duration(n.Scalar(), &f.ps)) return "a duration (1us, 500ns, 0)";
+  return {};
+}
+std::string parse_leaf(const YAML::Node& n, std::vector<PageSize>& f) {
+  const char* what = "a list of page sizes, e.g. [4K, 2M]";
+  std::vector<PageSize> out;
+  auto one = [&](const YAML::Node& s) {
+    PageSize p;
+    if (!s.IsScalar() || !parse_page_size(s.Scalar(), &p)) return false;
+    out.push_back(p);
+    return true;
+  };
+  if (n.IsSequence()) {
+    for (const auto& s : n)
+      if (!one(s)) return what;
+  } else if (!n.IsScalar() || !one(n)) {
+    return what;
+  }
+  f = out;
+  return {};
+}
+
+std::string format_value(unsigned v) { return std::to_string(v); }
+std::string format_value(std::uint64_t v) { return std::to_string(v); }
+std::string format_value(bool v) { return v ? "true" : "false"; }
+std::string format_value(const ByteSize& v) {
+  static const char* kUnits[] = {"", "KiB", "MiB", "GiB", "TiB"};
+  std::uint64_t b = v.bytes;
+  int u = 0;
+  while (u < 4 && b >= 1024 && b % 1024 == 0) {
+    b /= 1024;
+    ++u;
+  }
+  return std::to_string(b) + kUnits[u];
+}
+std::string format_value(const Frequency& v) {
+  if (v.hz % 1000000000 == 0) return std::to_string(v.hz / 1000000000) + "GHz";
+  if (v.hz % 1000000 == 0) return std::to_string(v.hz / 1000000) + "MHz";
+  if (v.hz % 1000 == 0) return std::to_string(v.hz / 1000) + "kHz";
+  return std::to_string(v.hz) + "Hz";
+}
+std::string format_value(const Duration& v) {
+  if (v.ps == 0) return "0";
+  if (v.ps % 1000000000 == 0) return std::to_string(v.ps / 1000000000) + "ms";
+  if (v.ps % 1000000 == 0) return std::to_string(v.ps / 1000000) + "us";
+  if (v.ps % 1000 == 0) return std::to_string(v.ps / 1000) + "ns";
+  return std::to_string(v.ps) + "ps";
+}
+std::string format_value(const std::vector<PageSize>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::string(page_size_name(v[i]));
+  return s + "]";
+}
+
+// ---------------------------------------------------------------- visitors
+
+struct DefaultVisitor {
+  template <class T, class D>
+  void param(const char*, T& field, const D& def, const char*, const char*) {
+    field = T(def);
+  }
+  void choice(const char*, std::string& field, const char* def, const Choices&, const char*) { field = def; }
+  template <class F>
+  void group(const char*, const char*, F&& body) {
+    body();
+  }
+  void tlb_map(const char*, std::map<std::string, TlbConfig>& m, const char*) { m = MmuConfig::default_tlbs(); }
+};
+
+std::string check_choice(const std::string& v, const Choices& choices) {
+  if (std::find(choices.begin(), choices.end(), v) != choices.end()) return {};
+  std::string s = "one of ";
+  for (size_t i = 0; i < choices.size(); ++i) s += (i ? ", " : "") + choices[i];
+  return s;
+}
+
+// Reads a YAML document over an already-defaulted Config.
+class YamlReader {
+ public:
+  YamlReader(std::string file, ConfigOrigins& origins) : m_file(std::move(file)), m_origins(origins) {}
+
+  void read_root(const YAML::Node& root, Config& c) {
+    if (root.IsNull() || !root.IsDefined()) return;
+    if (!root.IsMap()) fail(root, "", "expected a map of keys at the top level, got " + scalar_text(root));
+    Level saved = enter(root, "");
+    c.visit(*this);
+    check_unknown();
+    m_level = saved;
+  }
+
+  template <class T, class D>
+  void param(const char* key, T& field, const D&, const char*, const char*) {
+    m_level.known.push_back(key);
+    if (!m_level.node) return;
+    const YAML::Node n = m_level.node[key];
+    if (!n.IsDefined()) return;
+    std::string path = m_level.prefix + key;
+    std::string err = parse_leaf(n, field);
+    if (!err.empty()) fail(n, path, "expected " + err + ", got '" + scalar_text(n) + "'");
+    m_origins[path] = yaml_location(m_file, n);
+  }
+
+  void choice(const char* key, std::string& field, const char*, const Choices& choices, const char*) {
+    m_level.known.push_back(key);
+    if (!m_level.node) return;
+    const YAML::Node n = m_level.node[key];
+    if (!n.IsDefined()) return;
+    std::string path = m_level.prefix + key;
+    std::string err = n.IsScalar() ? check_choice(n.Scalar(), choices) : check_choice("", choices);
+    if (!err.empty()) fail(n, path, "expected " + err + ", got '" + scalar_text(n) + "'");
+    field = n.Scalar();
+    m_origins[path] = yaml_location(m_file, n);
+  }
+
+  template <class F>
+  void group(const char* key, const char*, F&& body) {
+    m_level.known.push_back(key);
+    YAML::Node child;
+    if (m_level.node) {
+      const YAML::Node n = m_level.node[key];
+      if (n.IsDefined() && !n.IsNull()) {
+        if (!n.IsMap()) fail(n, m_level.prefix + key, "expected a map, got '" + scalar_text(n) + "'");
+        child = n;
+      }
+    }
+    Level saved = enter(child, m_level.prefix + key + ".");
+    body();
+    check_unknown();
+    m_level = saved;
+  }
+
+  void tlb_map(const char* key, std::map<std::string, TlbConfig>& m, const char*) {
+    m_level.known.push_back(key);
+    if (!m_level.node) return;
+    const YAML::Node n = m_level.node[key];
+    if (!n.IsDefined()) return;
+    std::string path = m_level.prefix + key;
+    if (!n.IsMap() && !n.IsNull()) fail(n, path, "expected a map of TLB name -> TLB, got '" + scalar_text(n) + "'");
+    m.clear();
+    m_origins[path] = yaml_location(m_file, n);
+    if (n.IsNull()) return;
+    for (const auto& kv : n) {
+      std::string name = kv.first.Scalar();
+      if (name.empty() || name.find('.') != std::string::npos)
+        fail(kv.first, path, "expected a TLB name without dots, got '" + name + "'");
+      if (!kv.second.IsMap() && !kv.second.IsNull())
+        fail(kv.second, path + "." + name, "expected a map of TLB keys, got '" + scalar_text(kv.second) + "'");
+      TlbConfig t;
+      DefaultVisitor d;
+      t.visit(d);
+      Level saved = enter(kv.second.IsMap() ? kv.second : YAML::Node(), path + "." + name + ".");
+      t.visit(*this);
+      check_unknown();
+      m_level = saved;
+      m[name] = t;
+      m_origins[path + "." + name] = yaml_location(m_file, kv.first);
+    }
+  }
+
+ private:
+  struct Level {
+    YAML::Node node;  // null when the file does not give this group
+    std::string prefix;
+    std::vector<std::string> known;
+  };
+
+  Level enter(const YAML::Node& node, const std::string& prefix) {
+    Level saved = m_level;
+    m_level = Level{node, prefix, {}};
+    return saved;
+  }
+
+  void check_unknown() {
+    if (!m_level.node || !m_level.node.IsMap()) return;
+    for (const auto& kv : m_level.node) {
+      std::string k = kv.first.Scalar();
+      if (std::find(m_level.known.begin(), m_level.known.end(), k) != m_level.known.end()) continue;
+      fail(kv.first, "", "unknown key '" + m_level.prefix + k + "'" + did_you_mean(k, m_level.known));
+    }
+  }
+
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& path, const std::string& msg) {
+    throw ConfigError(yaml_location(m_file, n) + ": " + (path.empty() ? "" : path + ": ") + msg);
+  }
+
+  std::string m_file;
+  ConfigOrigins& m_origins;
+  Level m_level;
+};
+
+// Applies one --set KEY=VALUE.
+class SetApplier {
+ public:
+  SetApplier(std::vector<std::string> parts, YAML::Node value, std::string label, ConfigOrigins& origins)
+      : m_parts(std::move(parts)), m_value(std::move(value)), m_label(std::move(label)), m_origins(origins) {}
+  bool done() const { return m_done; }
+
+  template <class T, class D>
+  void param(const char* key, T& field, const D&, const char*, const char*) {
+    if (!at_leaf(key)) return;
+    std::string err = parse_leaf(m_value, field);
+    if (!err.empty()) throw ConfigError(m_label + ": " + path() + ": expected " + err + ", got '" + scalar_text(m_value) + "'");
+    finish();
+  }
+  void choice(const char* key, std::string& field, const char*, const Choices& choices, const char*) {
+    if (!at_leaf(key)) return;
+    std::string err = m_value.IsScalar() ? check_choice(m_value.Scalar(), choices) : check_choice("", choices);
+    if (!err.empty()) throw ConfigError(m_label + ": " + path() + ": expected " + err + ", got '" + scalar_text(m_value) + "'");
+    field = m_value.Scalar();
+    finish();
+  }
+  template <class F>
+  void group(const char* key, const char*, F&& body) {
+    if (m_done || m_depth + 1 >= m_parts.size() || m_parts[m_depth] != key) return;
+    ++m_depth;
+    body();
+    --m_depth;
+  }
+  void tlb_map(const char* key, std::map<std::string, TlbConfig>& m, const char*) {
+    if (m_done || m_depth >= m_parts.size() || m_parts[m_depth] != key) return;
+    if (m_depth + 3 != m_parts.size())
+      throw ConfigError(m_label + ": expected a key of the form mmu.tlbs.NAME.KEY (e.g. mmu.tlbs.l1d.entries)");
+    const std::string& name = m_parts[m_depth + 1];
+    auto it = m.find(name);
+    if (it == m.end()) {
+      TlbConfig t;
+      DefaultVisitor d;
+      t.visit(d);
+      it = m.emplace(name, t).first;
+    }
+    m_depth += 2;
+    it->second.visit(*this);
+    m_depth -= 2;
+  }
+
+ private:
+  bool at_leaf(const char* key) const { return !m_done && m_depth + 1 == m_parts.size() && m_parts[m_depth] == key; }
+  std::string path() const {
+    std::string p;
+    for (size_t i = 0; i < m_parts.size(); ++i) p += (i ? "." : "") + m_parts[i];
+    return p;
+  }
+  void finish() {
+    m_done = true;
+    m_origins[path()] = m_label;
+  }
+
+  std::vector<std::string> m_parts;
+  YAML::Node m_value;
+  std::string m_label;
+  ConfigOrigins& m_origins;
+  size_t m_depth = 0;
+  bool m_done = false;
+};
+
+class KeyCollector {
+ public:
+  std::vector<std::string> keys;
+  template <class T, class D>
+  void param(const char* key, T&, const D&, const char*, const char*) {
+    keys.push_back(m_prefix + key);
+  }
+  void choice(const char* key, std::string&, const char*, const Choices&, const char*) { keys.push_back(m_prefix + key); }
+  template <class F>
+  void group(const char* key, const char*, F&& body) {
+    std::string saved = m_prefix;
+    m_prefix += std::string(key) + ".";
+    body();
+    m_prefix = saved;
+  }
+  void tlb_map(const char* key, std::map<std::string, TlbConfig>& m, const char*) {
+    std::string saved = m_prefix;
+    for (auto& kv : m) {
+      m_prefix = saved + key + "." + kv.first + ".";
+      kv.second.visit(*this);
+    }
+    m_prefix = saved;
+  }
+
+ private:
+  std::string m_prefix;
+};
+
+class YamlWriter {
+ public:
+  YAML::Emitter out;
+  template <class T, class D>
+  void param(const char* key, T& field, const D&, const char*, const char*) {
+    out << YAML::Key << key << YAML::Value;
+    emit(field);
+  }
+  void choice(const char* key, std::string& field, const char*, const Choices&, const char*) {
+    out << YAML::Key << key << YAML::Value << field;
+  }
+  template <class F>
+  void group(const char* key, const char*, F&& body) {
+    out << YAML::Key << key << YAML::Value << YAML::BeginMap;
+    body();
+    out << YAML::EndMap;
+  }
+  void tlb_map(const char* key, std::map<std::string, TlbConfig>& m, const char*) {
+    out << YAML::Key << key << YAML::Value << YAML::BeginMap;
+    for (auto& kv : m) {
+      out << YAML::Key << kv.first << YAML::Value << YAML::Flow << YAML::BeginMap;
+      kv.second.visit(*this);
+      out << YAML::EndMap;
+    }
+    out << YAML::EndMap;
+  }
+
+ private:
+  void emit(const std::vector<PageSize>& v) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (PageSize p : v) out << page_size_name(p);
+    out << YAML::EndSeq;
+  }
+  template <class T>
+  void emit(const T& v) {
+    out << format_value(v);
+  }
+};
+
+class ParamPrinter {
+ public:
+  std::ostringstream out;
+  template <class T, class D>
+  void param(const char* key, T& field, const D& def, const char* unit, const char* desc) {
+    line(key, format_value(field), format_value(T(def)), unit, desc);
+  }
+  void choice(const char* key, std::string& field, const char* def, const Choices& choices, const char* desc) {
+    std::string d = std::string(desc) + " {";
+    for (size_t i = 0; i < choices.size(); ++i) d += (i ? "|" : "") + choices[i];
+    line(key, field, def, "", (d + "}").c_str());
+  }
+  template <class F>
+  void group(const char* key, const char* desc, F&& body) {
+    out << "\n" << m_prefix << key << ":  # " << desc << "\n";
+    std::string saved = m_prefix;
+    m_prefix += std::string(key) + ".";
+    body();
+    m_prefix = saved;
+  }
+  void tlb_map(const char* key, std::map<std::string, TlbConfig>& m, const char* desc) {
+    std::string saved = m_prefix;
+    out << "\n" << m_prefix << key << ":  # " << desc << "\n";
+    for (auto& kv : m) {
+      m_prefix = saved + key + "." + kv.first + ".";
+      kv.second.visit(*this);
+    }
+    // The fields a new TLB takes when only some are given.
+    out << "  # a TLB named NAME (mmu.tlbs.NAME.*) not in the list above starts from these defaults\n";
+    m_prefix = saved + key + ".NAME.";
+    TlbConfig fresh;
+    DefaultVisitor d;
+    fresh.visit(d);
+    fresh.visit(*this);
+    m_prefix = saved;
+  }
+
+ private:
+  void line(const char* key, const std::string& value, const std::string& def, const char* unit, const char* desc) {
+    std::string k = m_prefix + key;
+    out << "  " << k;
+    if (k.size() < 34) out << std::string(34 - k.size(), ' ');
+    out << " = " << value;
+    if (value.size() < 14) out << std::string(14 - value.size(), ' ');
+    out << "  default " << def;
+    if (*unit) out << " " << unit;
+    out << ".  " << desc << "\n";
+  }
+  std::string m_prefix;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------- value parsers
+
+bool parse_byte_size(const std::string& text, std::uint64_t* out) {
+  double v;
+  std::string suffix;
+  if (!split_number(text, &v, &suffix)) return false;
+  static const std::pair<const char*, std::uint64_t> kUnits[] = {
+      {"", 1},       {"b", 1},          {"k", 1ull << 10}, {"kb", 1ull << 10}, {"kib", 1ull << 10},
+      {"m", 1ull << 20}, {"mb", 1ull << 20}, {"mib", 1ull << 20}, {"g", 1ull << 30}, {"gb", 1ull << 30},
+      {"gib", 1ull << 30}, {"t", 1ull << 40}, {"tb", 1ull << 40}, {"tib", 1ull << 40}};
+  for (const auto& u : kUnits) {
+    if (suffix != u.first) continue;
+    double bytes = v * static_cast<double>(u.second);
+    if (bytes >= 18446744073709551615.0 || bytes != std::floor(bytes)) return false;
+    *out = static_cast<std::uint64_t>(bytes);
+    return true;
+  }
+  return false;
+}
+
+bool parse_frequency(const std::string& text, std::uint64_t* out) {
+  double v;
+  std::string suffix;
+  if (!split_number(text, &v, &suffix)) return false;
+  double mult;
+  if (suffix.empty() || suffix == "hz") mult = 1;
+  else if (suffix == "khz") mult = 1e3;
+  else if (suffix == "mhz") mult = 1e6;
+  else if (suffix == "ghz") mult = 1e9;
+  else return false;
+  double hz = std::round(v * mult);
+  if (hz < 1 || hz > 1e13) return false;
+  *out = static_cast<std::uint64_t>(hz);
+  return true;
+}
+
+bool parse_duration(const std::string& text, std::uint64_t* out) {
+  double v;
+  std::string suffix;
+  if (!split_number(text, &v, &suffix)) return false;
+  double mult;
+  if (suffix == "ps") mult = 1;
+  else if (suffix == "ns") mult = 1e3;
+  else if (suffix == "us") mult = 1e6;
+  else if (suffix == "ms") mult = 1e9;
+  else if (suffix == "s") mult = 1e12;
+  else if (suffix.empty() && v == 0) mult = 0;
+  else return false;
+  double ps = std::round(v * mult);
+  if (ps > 1e18) return false;
+  *out = static_cast<std::uint64_t>(ps);
+  return true;
+}
+
+std::string nearest_key(const std::string& key, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = SIZE_MAX;
+  for (const auto& c : candidates) {
+    size_t d = edit_distance(lower(key), lower(c));
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  // Only suggest when the typo is plausible: at most a third of the key changed.
+  if (best.empty() || best_d > std::max<size_t>(2, key.size() / 3)) return {};
+  return best;
+}
+
+// ---------------------------------------------------------------- config
+
+std::map<std::string, TlbConfig> MmuConfig::default_tlbs() {
+  auto make = [](unsigned level, const char* serves, std::vector<PageSize> sizes, unsigned entries, unsigned ways,
+                 Cycles latency) {
+    TlbConfig t;
+    DefaultVisitor d;
+    t.visit(d);
+    t.level = level;
+    t.serves = serves;
+    t.page_sizes = std::move(sizes);
+    t.entries = entries;
+    t.ways = ways;
+    t.latency = latency;
+    return t;
+  };
+  using P = PageSize;
+  // DESIGN.md section 6: a current x86_64 server core.
+  return {
+      {"l1d", make(1, "data", {P::k4K}, 64, 4, 1)},
+      {"l1d_2m", make(1, "data", {P::k2M, P::k4M}, 32, 4, 1)},
+      {"l1d_1g", make(1, "data", {P::k1G}, 4, 4, 1)},
+      {"l1i", make(1, "inst", {P::k4K, P::k2M, P::k4M}, 128, 8, 1)},
+      {"l2", make(2, "both", {P::k4K, P::k2M}, 1536, 12, 9)},
+  };
+}
+
+Config default_config() {
+  Config c;
+  DefaultVisitor d;
+  c.visit(d);
+  return c;
+}
+
+std::vector<std::string> all_keys(const Config& c) {
+  Config copy = c;
+  KeyCollector k;
+  copy.visit(k);
+  return k.keys;
+}
+
+LoadedConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  LoadedConfig lc{default_config(), {}};
+  if (!path.empty()) {
+    YAML::Node root;
+    try {
+      root = YAML::LoadFile(path);
+    } catch (const YAML::BadFile&) {
+      throw ConfigError(path + ": cannot open the config file");
+    } catch (const YAML::ParserException& e) {
+      throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                        ": YAML syntax error: " + e.msg);
+    }
+    YamlReader reader(path, lc.origins);
+    reader.read_root(root, lc.config);
+  }
+  for (const auto& o : overrides) {
+    std::string label = "--set " + o;
+    size_t eq = o.find('=');
+    if (eq == std::string::npos || eq == 0) throw ConfigError(label + ": expected KEY=VALUE");
+    std::string key = trim(o.substr(0, eq));
+    std::string value = o.substr(eq + 1);
+    std::vector<std::string> parts;
+    std::stringstream ss(key);
+    for (std::string p; std::getline(ss, p, '.');) {
+      if (p.empty()) throw ConfigError(label + ": empty component in key '" + key + "'");
+      parts.push_back(p);
+    }
+    YAML::Node v;
+    try {
+      v = YAML::Load(value);
+    } catch (const YAML::Exception& e) {
+      throw ConfigError(label + ": cannot parse the value: " + e.msg);
+    }
+    if (!v.IsDefined() || v.IsNull()) throw ConfigError(label + ": " + key + ": expected a value after '='");
+    SetApplier s(parts, v, label, lc.origins);
+    lc.config.visit(s);
+    if (!s.done())
+      throw ConfigError(label + ": unknown key '" + key + "'" + did_you_mean(key, all_keys(lc.config)));
+  }
+  validate(lc.config, lc.origins);
+  return lc;
+}
+
+namespace {
+
+struct Validator {
+  const ConfigOrigins& origins;
+  [[noreturn]] void fail(const std::string& key, const std::string& msg) const {
+    auto it = origins.find(key);
+    std::string where = it != origins.end() ? it->second + ": " : std::string();
+    throw ConfigError(where + key + " " + msg + (it == origins.end() ? " (default value)" : ""));
+  }
+  void geometry(const std::string& prefix, unsigned entries, unsigned ways, bool allow_zero_entries,
+                const std::string& replacement) const {
+    if (entries == 0) {
+      if (allow_zero_entries) return;
+      fail(prefix + "entries", "must be at least 1, got 0");
+    }
+    unsigned w = ways == 0 ? entries : ways;
+    if (w > entries) fail(prefix + "ways", "must not exceed entries (" + std::to_string(entries) + "), got " + std::to_string(ways));
+    if (entries % w != 0)
+      fail(prefix + "ways", "must divide entries (" + std::to_string(entries) + "), got " + std::to_string(ways));
+    if (!is_pow2(entries / w))
+      fail(prefix + "ways", "must leave a power-of-two number of sets; entries " + std::to_string(entries) + " / ways " +
+                                std::to_string(w) + " = " + std::to_string(entries / w) + " sets");
+    if (replacement == "plru" && !is_pow2(w))
+      fail(prefix + "ways", "must be a power of two with replacement: plru, got " + std::to_string(w));
+  }
+};
+
+}  // namespace
+
+void validate(const Config& c, const ConfigOrigins& origins) {
+  Validator v{origins};
+  if (c.clock.hz > 1000000000000ull) v.fail("clock", "must be at most 1THz (one cycle is at least 1 ps)");
+  const auto& p = c.paging;
+  if (p.mode != "x86_64" && p.mode != "x86_64_la57")
+    v.fail("paging.mode", "'" + p.mode + "' is not supported by this build yet; supported: x86_64, x86_64_la57");
+  if (p.pcid) v.fail("paging.pcid", "true is not supported by this build yet (PCID arrives with the paging-hardware work)");
+  if (p.phys_addr_bits < 32 || p.phys_addr_bits > 52)
+    v.fail("paging.phys_addr_bits", "must be in 32..52, got " + std::to_string(p.phys_addr_bits));
+
+  std::set<unsigned> levels;
+  for (const auto& kv : c.mmu.tlbs) {
+    const std::string pre = "mmu.tlbs." + kv.first + ".";
+    const TlbConfig& t = kv.second;
+    if (t.level == 0) v.fail(pre + "level", "must be at least 1, got 0");
+    levels.insert(t.level);
+    v.geometry(pre, t.entries, t.ways, false, t.replacement);
+    if (t.page_sizes.empty()) v.fail(pre + "page_sizes", "must name at least one page size");
+    std::set<PageSize> seen(t.page_sizes.begin(), t.page_sizes.end());
+    if (seen.size() != t.page_sizes.size()) v.fail(pre + "page_sizes", "lists a page size twice");
+  }
+  unsigned expect = 1;
+  for (unsigned l : levels) {
+    if (l != expect) v.fail("mmu.tlbs", "levels must be numbered 1, 2, ... without gaps; level " + std::to_string(expect) + " is missing");
+    ++expect;
+  }
+  const auto& pwc = c.mmu.pwc;
+  v.geometry("mmu.pwc.pml5.", pwc.pml5.entries, pwc.pml5.ways, true, "lru");
+  v.geometry("mmu.pwc.pml4.", pwc.pml4.entries, pwc.pml4.ways, true, "lru");
+  v.geometry("mmu.pwc.pdpt.", pwc.pdpt.entries, pwc.pdpt.ways, true, "lru");
+  v.geometry("mmu.pwc.pd.", pwc.pd.entries, pwc.pd.ways, true, "lru");
+  if (c.mmu.walker.walkers == 0) v.fail("mmu.walker.walkers", "must be at least 1");
+
+  const auto& d = c.memory.dram;
+  if (d.channels == 0 || !is_pow2(d.channels)) v.fail("memory.dram.channels", "must be a power of two, got " + std::to_string(d.channels));
+  if (d.banks == 0 || !is_pow2(d.banks)) v.fail("memory.dram.banks", "must be a power of two, got " + std::to_string(d.banks));
+  if (d.row_bytes.bytes < 64 || !is_pow2(d.row_bytes.bytes))
+    v.fail("memory.dram.row_bytes", "must be a power of two of at least 64 bytes, got " + std::to_string(d.row_bytes.bytes));
+
+  const auto& os = c.os;
+  if (os.memory.bytes % kPageBytes != 0) v.fail("os.memory", "must be a multiple of 4 KiB, got " + std::to_string(os.memory.bytes));
+  if (os.memory.bytes < (16ull << 20)) v.fail("os.memory", "must be at least 16MiB, got " + format_value(os.memory));
+  if (p.phys_addr_bits < 64 && os.memory.bytes > (1ull << p.phys_addr_bits))
+    v.fail("os.memory", "exceeds what paging.phys_addr_bits (" + std::to_string(p.phys_addr_bits) + ") can address");
+  if (os.max_order > 20) v.fail("os.max_order", "must be at most 20, got " + std::to_string(os.max_order));
+  if (os.thp != "never" && os.max_order < 9)
+    v.fail("os.max_order", "must be at least 9 for 2 MiB pages with os.thp: " + os.thp);
+}
+
+std::string to_yaml(const Config& c) {
+  Config copy = c;
+  YamlWriter w;
+  w.out << YAML::BeginMap;
+  copy.visit(w);
+  w.out << YAML::EndMap;
+  return std::string(w.out.c_str()) + "\n";
+}
+
+std::string describe_params(const Config& current) {
+  Config copy = current;
+  ParamPrinter p;
+  p.out << "mmusim configuration keys: KEY = current value, its default and unit, and what it does.\n"
+           "Set them in a YAML file (-c) or with --set KEY=VALUE. Sizes take K/M/G/KiB/MiB/GiB,\n"
+           "the clock takes Hz/kHz/MHz/GHz, durations ps/ns/us/ms/s; latencies are in clock cycles.\n";
+  copy.visit(p);
+  return p.out.str();
+}
+
+}  // namespace mmusim

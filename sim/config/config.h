@@ -1,0 +1,256 @@
+// The simulator's configuration: one struct per model, each declaring its
+// keys exactly once in visit().
+//
+// A declaration names the key, the field, its default, its unit and its
+// description in one line:
+//
+//   v.param("entries", entries, 64u, "entries", "number of entries");
+//
+// and every consumer is a visitor over those declarations: the defaults, the
+// YAML reader (with unknown-key errors and "did you mean"), --set KEY=VALUE,
+// `mmusim params`, and the resolved-config writer. So the documentation, the
+// parser and the code cannot disagree (the SST lesson in STYLE.md).
+//
+// The key paths are a contract (DESIGN.md section 6).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "models/common/types.h"
+
+namespace mmusim {
+
+// A size in bytes; YAML accepts 4096, 4K, 4KiB, 8GiB, ... (binary multiples).
+struct ByteSize {
+  std::uint64_t bytes = 0;
+  bool operator==(const ByteSize& o) const { return bytes == o.bytes; }
+};
+// A frequency; YAML accepts 3GHz, 2400MHz, 3e9 (Hz).
+struct Frequency {
+  std::uint64_t hz = 0;
+  bool operator==(const Frequency& o) const { return hz == o.hz; }
+};
+// A duration; YAML accepts 1us, 500ns, 2ms, 0 (picosecond resolution).
+struct Duration {
+  std::uint64_t ps = 0;
+  bool operator==(const Duration& o) const { return ps == o.ps; }
+};
+using Choices = std::vector<std::string>;
+
+struct TlbConfig {
+  unsigned level = 0;
+  std::string serves;
+  std::vector<PageSize> page_sizes;
+  unsigned entries = 0;
+  unsigned ways = 0;
+  Cycles latency = 0;
+  std::string replacement;
+
+  template <class V>
+  void visit(V& v) {
+    v.param("level", level, 1u, "", "lookup level: all level-1 TLBs serving the access are probed in parallel, then level 2, ...");
+    v.choice("serves", serves, "both", Choices{"data", "inst", "both"}, "access kinds served: data (loads, stores), inst (fetches) or both");
+    v.param("page_sizes", page_sizes, std::vector<PageSize>{PageSize::k4K}, "", "page sizes held: any of 4K, 2M, 4M, 1G");
+    v.param("entries", entries, 64u, "entries", "number of entries");
+    v.param("ways", ways, 4u, "ways", "associativity; equal to entries (or 0) for fully associative");
+    v.param("latency", latency, Cycles{1}, "cycles", "lookup latency");
+    v.choice("replacement", replacement, "lru", Choices{"lru", "plru", "fifo", "random"}, "replacement policy (random is seeded by the top-level seed)");
+  }
+};
+
+struct PwcLevelConfig {
+  unsigned entries = 0;
+  unsigned ways = 0;
+  template <class V>
+  void visit(V& v, unsigned default_entries, unsigned default_ways) {
+    v.param("entries", entries, default_entries, "entries", "entries of this paging-structure cache; 0 disables it");
+    v.param("ways", ways, default_ways, "ways", "associativity; equal to entries (or 0) for fully associative");
+  }
+};
+
+struct PwcConfig {
+  PwcLevelConfig pml5, pml4, pdpt, pd;
+  Cycles latency = 0;
+  template <class V>
+  void visit(V& v) {
+    v.group("pml5", "PML5-entry cache (5-level paging only): skips the PML5 read", [&] { pml5.visit(v, 0u, 0u); });
+    v.group("pml4", "PML4-entry cache: skips the PML5 and PML4 reads", [&] { pml4.visit(v, 2u, 2u); });
+    v.group("pdpt", "PDPT-entry cache: a hit leaves the PD and PT reads", [&] { pdpt.visit(v, 4u, 4u); });
+    v.group("pd", "PDE cache: a hit leaves only the PT read", [&] { pd.visit(v, 32u, 4u); });
+    v.param("latency", latency, Cycles{1}, "cycles", "lookup latency of the paging-structure caches (probed in parallel)");
+  }
+};
+
+struct WalkerConfig {
+  unsigned walkers = 0;
+  template <class V>
+  void visit(V& v) {
+    v.param("walkers", walkers, 2u, "walkers", "concurrent page walks (one is used while replay runs in order)");
+  }
+};
+
+struct MmuConfig {
+  std::map<std::string, TlbConfig> tlbs;
+  PwcConfig pwc;
+  WalkerConfig walker;
+  template <class V>
+  void visit(V& v) {
+    v.tlb_map("tlbs", tlbs, "TLBs by name; a config file that gives mmu.tlbs replaces the whole default set");
+    v.group("pwc", "paging-structure caches (Intel SDM 4.10.3)", [&] { pwc.visit(v); });
+    v.group("walker", "page-table walker", [&] { walker.visit(v); });
+  }
+  static std::map<std::string, TlbConfig> default_tlbs();
+};
+
+struct PagingConfig {
+  std::string mode;
+  bool pse = false, pge = false, pcid = false, nx = false, update_ad = false, wp = false;
+  unsigned phys_addr_bits = 0;
+  template <class V>
+  void visit(V& v) {
+    v.choice("mode", mode, "x86_64", Choices{"ia32", "pae", "x86_64", "x86_64_la57"}, "paging mode (Intel SDM 4.1.1)");
+    v.param("pse", pse, true, "", "CR4.PSE: 4 MiB pages in ia32 mode");
+    v.param("pge", pge, true, "", "CR4.PGE: global pages survive CR3 writes");
+    v.param("pcid", pcid, false, "", "CR4.PCIDE: process-context identifiers");
+    v.param("nx", nx, true, "", "EFER.NXE: execute-disable bit");
+    v.param("wp", wp, true, "", "CR0.WP: supervisor writes honour read-only pages");
+    v.param("update_ad", update_ad, true, "", "the walker sets accessed and dirty flags with locked read-modify-writes");
+    v.param("phys_addr_bits", phys_addr_bits, 46u, "bits", "MAXPHYADDR: physical-address width");
+  }
+};
+
+struct DramConfig {
+  unsigned channels = 0, banks = 0;
+  ByteSize row_bytes;
+  Cycles tRCD = 0, tCL = 0, tRP = 0, tBURST = 0;
+  std::string policy;
+  template <class V>
+  void visit(V& v) {
+    v.param("channels", channels, 1u, "channels", "memory channels (address-interleaved at row granularity)");
+    v.param("banks", banks, 16u, "banks", "banks per channel");
+    v.param("row_bytes", row_bytes, ByteSize{8192}, "bytes", "row-buffer size");
+    v.param("tRCD", tRCD, Cycles{16}, "cycles", "activate to column command");
+    v.param("tCL", tCL, Cycles{16}, "cycles", "column command to data");
+    v.param("tRP", tRP, Cycles{16}, "cycles", "precharge");
+    v.param("tBURST", tBURST, Cycles{4}, "cycles", "data burst");
+    v.choice("policy", policy, "open", Choices{"open", "closed"}, "row-buffer policy");
+  }
+};
+
+struct ControllerConfig {
+  std::string model;
+  Cycles fixed_latency = 0;
+  template <class V>
+  void visit(V& v) {
+    v.choice("model", model, "dram", Choices{"fixed", "dram"}, "memory timing model");
+    v.param("fixed_latency", fixed_latency, Cycles{80}, "cycles", "latency of every access with model: fixed");
+  }
+};
+
+struct MemoryConfig {
+  ControllerConfig controller;
+  DramConfig dram;
+  template <class V>
+  void visit(V& v) {
+    v.group("controller", "memory controller", [&] { controller.visit(v); });
+    v.group("dram", "DRAM timing (model: dram)", [&] { dram.visit(v); });
+  }
+};
+
+struct FaultCostConfig {
+  Cycles minor = 0, zero_page_per_4k = 0;
+  template <class V>
+  void visit(V& v) {
+    v.param("minor", minor, Cycles{700}, "cycles", "kernel entry, VMA lookup and PTE update of a minor fault");
+    v.param("zero_page_per_4k", zero_page_per_4k, Cycles{300}, "cycles", "zeroing a newly allocated page, per 4 KiB");
+  }
+};
+
+struct OsConfig {
+  ByteSize memory;
+  unsigned max_order = 0;
+  std::string thp;
+  FaultCostConfig fault_cost;
+  template <class V>
+  void visit(V& v) {
+    v.param("memory", memory, ByteSize{8ull << 30}, "bytes", "physical memory managed by the OS model");
+    v.param("max_order", max_order, 10u, "", "largest buddy block order (free_area[0..max_order])");
+    v.choice("thp", thp, "never", Choices{"never", "always", "madvise"}, "transparent huge pages (2 MiB) for anonymous memory");
+    v.group("fault_cost", "cycles charged per page fault", [&] { fault_cost.visit(v); });
+  }
+};
+
+struct ReplayConfig {
+  bool implicit_vmas = false;
+  Cycles gap_cycles = 0;
+  Duration quantum;
+  std::string sync;
+  template <class V>
+  void visit(V& v) {
+    v.param("implicit_vmas", implicit_vmas, true, "", "a first touch outside every VMA creates an anonymous rwx VMA over the aligned 2 MiB around it; false: SIGSEGV");
+    v.param("gap_cycles", gap_cycles, Cycles{0}, "cycles", "cycles of non-memory work between successive accesses");
+    v.param("quantum", quantum, Duration{1000000}, "time", "TLM-2.0 global quantum of the loosely-timed replay");
+    v.choice("sync", sync, "quantum", Choices{"quantum", "access"}, "quantum: loosely timed; access: wait() after every access (reference timing)");
+  }
+};
+
+struct Config {
+  Frequency clock;
+  std::uint64_t seed = 0;
+  PagingConfig paging;
+  MmuConfig mmu;
+  MemoryConfig memory;
+  OsConfig os;
+  ReplayConfig replay;
+
+  template <class V>
+  void visit(V& v) {
+    v.param("clock", clock, Frequency{3000000000ull}, "Hz", "core clock; all latencies are in its cycles");
+    v.param("seed", seed, std::uint64_t{1}, "", "seed of every pseudo-random choice (random replacement)");
+    v.group("paging", "paging mode and control-register features", [&] { paging.visit(v); });
+    v.group("mmu", "translation hardware", [&] { mmu.visit(v); });
+    v.group("memory", "memory controller and DRAM", [&] { memory.visit(v); });
+    v.group("os", "the OS model", [&] { os.visit(v); });
+    v.group("replay", "the trace replay driver", [&] { replay.visit(v); });
+  }
+};
+
+// Configuration errors map to exit code 2. what() reads
+// "FILE:LINE:COL: KEY: what was expected, got ..." or "--set KEY=VALUE: ...".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Where each key's value came from: "x.yaml:14:5", "--set", or absent (default).
+using ConfigOrigins = std::map<std::string, std::string>;
+
+struct LoadedConfig {
+  Config config;
+  ConfigOrigins origins;
+};
+
+Config default_config();
+// Loads a YAML file over the defaults, applies each "KEY=VALUE" override in
+// order, and validates. path may be empty (defaults only). Throws ConfigError.
+LoadedConfig load_config(const std::string& path, const std::vector<std::string>& overrides);
+// Cross-field rules; throws ConfigError naming the key, its origin and the rule.
+void validate(const Config& c, const ConfigOrigins& origins);
+// The resolved configuration as YAML: loadable by load_config, giving c back.
+std::string to_yaml(const Config& c);
+// `mmusim params`: every key with its current value, default, unit and description.
+std::string describe_params(const Config& current);
+// All key paths (tlbs as mmu.tlbs.<name>.<key>), in declaration order.
+std::vector<std::string> all_keys(const Config& c);
+
+// Value parsers, exposed for tests.
+bool parse_byte_size(const std::string& text, std::uint64_t* out);
+bool parse_frequency(const std::string& text, std::uint64_t* out);
+bool parse_duration(const std::string& text, std::uint64_t* out);
+std::string nearest_key(const std::string& key, const std::vector<std::string>& candidates);
+
+}  // namespace mmusim

@@ -1,0 +1,238 @@
+// mmusim command line (DESIGN.md section 5).
+//
+// Exit codes: 0 success, 1 internal error, 2 usage or configuration error,
+// 3 bad trace input.
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "sim/config/config.h"
+#include "sim/stats_writer.h"
+#include "sim/topology.h"
+#include "sim/trace/open_trace.h"
+
+#ifndef MMUSIM_VERSION
+#define MMUSIM_VERSION "0.1.0"
+#endif
+#ifndef MMUSIM_GIT_COMMIT
+#define MMUSIM_GIT_COMMIT "unknown"
+#endif
+#ifndef MMUSIM_SOURCE_DIR
+#define MMUSIM_SOURCE_DIR "."
+#endif
+
+namespace po = boost::program_options;
+using namespace mmusim;
+
+namespace {
+
+constexpr int kExitOk = 0, kExitInternal = 1, kExitUsage = 2, kExitTrace = 3;
+const char* const kDefaultTrace = "traces/xz-compress.lackey.zst";
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+const char* const kUsage =
+    "mmusim " MMUSIM_VERSION " - a cycle-level x86 MMU/TLB simulator on SystemC\n"
+    "\n"
+    "usage:\n"
+    "  mmusim run     [-c CONFIG.yaml] [-t TRACE] [--format FMT] [--set KEY=VALUE]...\n"
+    "                 [-o OUTDIR] [--max-accesses N] [--progress|--quiet]\n"
+    "  mmusim params  [-c CONFIG.yaml] [--set KEY=VALUE]...\n"
+    "  mmusim --help | --version\n"
+    "\n"
+    "  run     replays a trace through the MMU, TLBs, page walker, memory and the OS\n"
+    "          model; prints a summary and, with -o, writes OUTDIR/stats.json,\n"
+    "          OUTDIR/stats.csv and the resolved OUTDIR/config.yaml.\n"
+    "          No -c: the built-in default config (configs/x86_64.yaml has the same).\n"
+    "          No -t: the bundled sample trace.\n"
+    "  params  lists every configuration key with its value, default, unit and meaning.\n"
+    "\n"
+    "  sweep, check and convert (DESIGN.md section 5) are not part of this version yet.\n"
+    "\n"
+    "exit codes: 0 success, 1 internal error, 2 usage or configuration error, 3 bad trace.\n"
+    "`mmusim run --help` lists the options of run.\n";
+
+std::string fnv1a_hex(const std::string& s) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::string default_trace_path() {
+  // Installed next to the sources; also try relative to the working directory.
+  std::string p = std::string(MMUSIM_SOURCE_DIR) + "/" + kDefaultTrace;
+  if (std::filesystem::exists(p)) return p;
+  return kDefaultTrace;
+}
+
+po::options_description config_options() {
+  po::options_description o("configuration");
+  o.add_options()("config,c", po::value<std::string>(), "YAML configuration file (default: built-in default)")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "override one key, e.g. --set mmu.tlbs.l1d.entries=128 (repeatable)");
+  return o;
+}
+
+po::variables_map parse(int argc, char** argv, const po::options_description& desc) {
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  return vm;
+}
+
+LoadedConfig load(const po::variables_map& vm) {
+  std::string path = vm.count("config") ? vm["config"].as<std::string>() : "";
+  std::vector<std::string> sets = vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  return load_config(path, sets);
+}
+
+int cmd_params(int argc, char** argv) {
+  po::options_description desc("mmusim params");
+  desc.add(config_options());
+  desc.add_options()("help,h", "this help");
+  po::variables_map vm = parse(argc, argv, desc);
+  if (vm.count("help")) {
+    std::cout << "usage: mmusim params [-c CONFIG.yaml] [--set KEY=VALUE]...\n\n" << desc;
+    return kExitOk;
+  }
+  std::cout << describe_params(load(vm).config);
+  return kExitOk;
+}
+
+int cmd_run(int argc, char** argv) {
+  po::options_description desc("mmusim run");
+  desc.add(config_options());
+  desc.add_options()("trace,t", po::value<std::vector<std::string>>(), "trace file (default: the bundled sample trace)")(
+      "format", po::value<std::string>()->default_value("auto"), "trace format: auto, text, lackey")(
+      "outdir,o", po::value<std::string>(), "write stats.json, stats.csv and config.yaml here")(
+      "max-accesses", po::value<std::uint64_t>()->default_value(0), "stop after N accesses (0: the whole trace)")(
+      "progress", "show a progress line on stderr even when it is not a terminal")(
+      "quiet,q", "no progress line and no summary")("help,h", "this help");
+  po::variables_map vm = parse(argc, argv, desc);
+  if (vm.count("help")) {
+    std::cout << "usage: mmusim run [options]\n\n" << desc;
+    return kExitOk;
+  }
+  if (vm.count("progress") && vm.count("quiet")) throw UsageError("--progress and --quiet exclude each other");
+
+  LoadedConfig lc = load(vm);
+  const Config& cfg = lc.config;
+  std::vector<std::string> traces =
+      vm.count("trace") ? vm["trace"].as<std::vector<std::string>>() : std::vector<std::string>{default_trace_path()};
+  if (traces.size() != 1)
+    throw UsageError("one -t TRACE per run in this version (several processes from several traces come later)");
+
+  const std::string format = vm["format"].as<std::string>();
+  std::unique_ptr<TraceReader> reader;
+  try {
+    reader = open_trace(traces[0], format);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--format: ") + e.what());
+  }
+
+  std::string outdir;
+  if (vm.count("outdir")) {
+    outdir = vm["outdir"].as<std::string>();
+    std::error_code ec;
+    std::filesystem::create_directories(outdir, ec);
+    if (ec) throw UsageError("-o " + outdir + ": cannot create the directory: " + ec.message());
+    // Stale results must not pass for this run's if it fails.
+    std::filesystem::remove(outdir + "/stats.json", ec);
+    std::filesystem::remove(outdir + "/stats.csv", ec);
+    write_file_atomic(outdir + "/config.yaml", to_yaml(cfg));
+  }
+
+  const bool quiet = vm.count("quiet") > 0;
+  ReplayParams rp;
+  rp.gap_cycles = cfg.replay.gap_cycles;
+  rp.sync_each_access = cfg.replay.sync == "access";
+  rp.max_accesses = vm["max-accesses"].as<std::uint64_t>();
+  rp.progress = !quiet && (vm.count("progress") || isatty(STDERR_FILENO));
+
+  tlm::tlm_global_quantum::instance().set(sc_core::sc_time(static_cast<double>(cfg.replay.quantum.ps), sc_core::SC_PS));
+  Topology top(cfg, *reader, rp);
+  sc_core::sc_start();
+  if (top.replay().error()) std::rethrow_exception(top.replay().error());
+  if (!top.replay().complete()) throw std::runtime_error("the replay did not finish");
+
+  RunMetadata meta;
+  meta.version = MMUSIM_VERSION;
+  meta.git_commit = MMUSIM_GIT_COMMIT;
+  const std::string yaml = to_yaml(cfg);
+  meta.config_hash = fnv1a_hex(yaml);
+  meta.config_source = vm.count("config") ? vm["config"].as<std::string>() : "built-in default";
+  if (vm.count("set")) meta.config_source += " with --set";
+  meta.traces = traces;
+  meta.trace_format = reader->format_name();
+  meta.max_accesses = rp.max_accesses;
+  const StatGroup::Entry* acc = top.stats().find("replay.accesses");
+  meta.truncated = rp.max_accesses && acc && acc->counter->value() >= rp.max_accesses;
+  meta.wall_seconds = top.replay().wall_seconds();
+  meta.accesses_per_second =
+      meta.wall_seconds > 0 && acc ? static_cast<double>(acc->counter->value()) / meta.wall_seconds : 0;
+
+  if (!outdir.empty()) write_stats(outdir, top.stats(), top.replay().marks(), meta);
+  if (!quiet) std::cout << format_summary(top.stats(), meta) << std::flush;
+  return kExitOk;
+}
+
+int dispatch(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return kExitUsage;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::cout << kUsage;
+    return kExitOk;
+  }
+  if (cmd == "--version") {
+    std::cout << "mmusim " << MMUSIM_VERSION << " (" << MMUSIM_GIT_COMMIT << ")\n";
+    return kExitOk;
+  }
+  if (cmd == "run") return cmd_run(argc - 1, argv + 1);
+  if (cmd == "params") return cmd_params(argc - 1, argv + 1);
+  if (cmd == "sweep" || cmd == "check" || cmd == "convert")
+    throw UsageError("'" + cmd + "' is not part of this version yet; see `mmusim --help`");
+  throw UsageError("unknown command '" + cmd + "'; the commands are run and params (see `mmusim --help`)");
+}
+
+}  // namespace
+
+int sc_main(int argc, char** argv) {
+  sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
+  try {
+    return dispatch(argc, argv);
+  } catch (const UsageError& e) {
+    std::cerr << "mmusim: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const ConfigError& e) {
+    std::cerr << "mmusim: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const TraceError& e) {
+    std::cerr << "\nmmusim: " << e.what() << "\nmmusim: no statistics written: the run did not complete\n";
+    return kExitTrace;
+  } catch (const std::exception& e) {
+    std::cerr << "mmusim: internal error: " << e.what() << "\n";
+    return kExitInternal;
+  }
+}

@@ -1,0 +1,220 @@
+#include "sim/replay.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <sstream>
+
+namespace mmusim {
+namespace {
+
+std::string hex(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
+void flatten(const StatGroup& g, const std::string& prefix, std::vector<std::pair<std::string, double>>& out) {
+  for (const auto& e : g.entries()) {
+    std::string path = prefix + e.name;
+    if (e.kind == StatGroup::Kind::Counter) out.emplace_back(path, static_cast<double>(e.counter->value()));
+    else if (e.kind == StatGroup::Kind::Formula) out.emplace_back(path, e.formula());
+  }
+  for (const auto& c : g.groups()) flatten(*c, prefix + c->name() + ".", out);
+}
+
+}  // namespace
+
+Replay::Replay(sc_core::sc_module_name name, TraceReader& trace, OsModel& os, MmuControl& mmu, const ReplayParams& p,
+               StatGroup& stats, const StatGroup& root_stats, sc_core::sc_time cycle)
+    : sc_core::sc_module(name),
+      socket("socket"),
+      m_trace(trace),
+      m_os(os),
+      m_mmu(mmu),
+      m_p(p),
+      m_root_stats(root_stats),
+      m_cycle(cycle),
+      m_accesses(stats.counter("accesses", "trace accesses replayed (a page-crossing access counts once)")),
+      m_loads(stats.counter("loads", "loads (R, lackey L)")),
+      m_stores(stats.counter("stores", "stores (W, lackey S)")),
+      m_ifetches(stats.counter("ifetches", "instruction fetches (X, lackey I)")),
+      m_modifies(stats.counter("modifies", "read-modify-writes (M): one translation with write intent")),
+      m_crossings(stats.counter("page_crossings", "accesses that crossed a 4 KiB boundary (two translations)")),
+      m_retries(stats.counter("retries", "re-executions of an access after a page fault")),
+      m_events(stats.counter("events", "trace events (@proc, @mmap, ...)")),
+      m_skipped(stats.counter("skipped", "records of killed or exited processes, skipped")),
+      m_cycles(stats.counter("cycles", "simulated cycles from the first to the last access")) {
+  m_trans.set_data_length(0);
+  m_trans.set_data_ptr(nullptr);
+  m_trans.set_byte_enable_ptr(nullptr);
+  m_trans.set_streaming_width(0);
+  m_trans.set_extension(&m_ext);
+  SC_THREAD(thread);
+}
+
+void Replay::thread() {
+  m_start = std::chrono::steady_clock::now();
+  m_qk.reset();
+  try {
+    loop();
+    m_qk.sync();
+    m_complete = true;
+  } catch (...) {
+    m_error = std::current_exception();
+  }
+  m_cycles += sc_core::sc_time_stamp().value() / m_cycle.value();
+  m_wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+  if (m_progress_shown) progress_line(true);
+  m_trans.clear_extension(&m_ext);
+  sc_core::sc_stop();
+}
+
+void Replay::trace_error(const std::string& msg) const { throw TraceError(m_trace.location() + ": " + msg); }
+
+void Replay::loop() {
+  TraceRecord rec;
+  std::uint64_t since_check = 0;
+  while (m_trace.next(rec)) {
+    if (rec.kind == RecordKind::Access) {
+      if (m_skip) {
+        ++m_skipped;
+        continue;
+      }
+      if (m_p.max_accesses && m_accesses.value() >= m_p.max_accesses) break;
+      access(rec);
+      if (++since_check == (1u << 16)) {
+        since_check = 0;
+        if (m_p.progress) progress_line(false);
+      }
+    } else {
+      event(rec);
+    }
+  }
+}
+
+void Replay::advance(sc_core::sc_time t) {
+  if (m_p.sync_each_access) {
+    wait(t);
+  } else {
+    m_qk.inc(t);
+    if (m_qk.need_sync()) m_qk.sync();
+  }
+}
+
+void Replay::access(const TraceRecord& rec) {
+  const VAddr va = rec.addr;
+  // Canonical form (SDM 3.3.7.1): bits 63..va_bits-1 all equal.
+  const std::uint64_t upper = va >> (m_p.va_bits - 1);
+  if (upper != 0 && upper != (~0ull >> (m_p.va_bits - 1)))
+    trace_error("address " + hex(va) + " is not canonical with " + std::to_string(m_p.va_bits) +
+                "-bit linear addresses");
+  const VAddr last = va + rec.size - 1;
+  if (last < va) trace_error("access at " + hex(va) + " of " + std::to_string(rec.size) + " bytes wraps around");
+
+  ++m_accesses;
+  switch (rec.access) {
+    case AccessKind::Load: ++m_loads; break;
+    case AccessKind::Store: ++m_stores; break;
+    case AccessKind::IFetch: ++m_ifetches; break;
+    case AccessKind::Modify: ++m_modifies; break;
+  }
+  if (!translate(va, rec.access)) return;
+  if ((last >> kPageShift) != (va >> kPageShift)) {
+    ++m_crossings;
+    translate(last & ~(kPageBytes - 1), rec.access);
+  }
+  if (m_p.gap_cycles) advance(m_cycle * static_cast<double>(m_p.gap_cycles));
+}
+
+bool Replay::translate(VAddr va, AccessKind kind) {
+  m_trans.set_address(va);
+  m_trans.set_command(is_write(kind) ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+  m_ext.kind = kind;
+  m_ext.user = true;
+  for (unsigned attempt = 0;; ++attempt) {
+    m_ext.demand = attempt == 0;
+    m_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    if (m_p.sync_each_access) {
+      sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+      socket->b_transport(m_trans, delay);
+      wait(delay);
+    } else {
+      sc_core::sc_time delay = m_qk.get_local_time();
+      socket->b_transport(m_trans, delay);
+      m_qk.set(delay);
+      if (m_qk.need_sync()) m_qk.sync();
+    }
+    if (!m_trans.is_response_ok()) throw std::runtime_error("MMU returned " + m_trans.get_response_string());
+    const Translation& t = m_ext.result;
+    if (!t.fault) return true;
+    if (attempt >= 3)
+      throw std::logic_error("the access at " + hex(va) + " still faults after the OS handled it (error code " +
+                             std::to_string(t.page_fault.error_code) + ")");
+    FaultOutcome o = m_os.handle_fault(t.page_fault.cr2, t.page_fault.error_code);
+    advance(m_cycle * static_cast<double>(o.cost_cycles));
+    if (o.result == FaultResult::Killed) {
+      std::fprintf(stderr, "mmusim: %s: %s\n", m_trace.location().c_str(), o.reason.c_str());
+      m_skip = true;
+      return false;
+    }
+    ++m_retries;
+  }
+}
+
+void Replay::event(const TraceRecord& rec) {
+  ++m_events;
+  if (rec.kind == RecordKind::Proc) {
+    m_skip = !m_os.alive(rec.pid);
+    if (!m_skip) m_os.switch_to(rec.pid);
+    return;
+  }
+  if (rec.kind == RecordKind::Mark) {
+    MarkSnapshot s{rec.name, {}};
+    flatten(m_root_stats, "", s.values);
+    m_marks.push_back(std::move(s));
+    return;
+  }
+  if (m_skip) {
+    ++m_skipped;
+    return;
+  }
+  try {
+    switch (rec.kind) {
+      case RecordKind::Mmap: m_os.mmap(rec.addr, rec.len, rec.prot, rec.file, rec.huge); break;
+      case RecordKind::Munmap: m_os.munmap(rec.addr, rec.len); break;
+      case RecordKind::Mprotect: m_os.mprotect(rec.addr, rec.len, rec.prot); break;
+      case RecordKind::Brk: m_os.brk(rec.addr); break;
+      case RecordKind::Exit:
+        m_os.exit_current();
+        m_skip = true;
+        break;
+      case RecordKind::Invlpg: m_mmu.invlpg(rec.addr); break;
+      case RecordKind::Fork: trace_error("@fork is not supported yet (copy-on-write arrives with the OS-model work)");
+      default: break;
+    }
+  } catch (const OsError& e) {
+    trace_error(e.what());
+  }
+}
+
+void Replay::progress_line(bool final) {
+  const double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+  if (!final && (now < 2.0 || now - m_last_progress < 0.5)) return;
+  m_last_progress = now;
+  m_progress_shown = true;
+  const double n = static_cast<double>(m_accesses.value());
+  std::ostringstream os;
+  os.setf(std::ios::fixed);
+  os.precision(1);
+  os << "\r" << m_trace.path() << ": " << n / 1e6 << " M accesses, " << (now > 0 ? n / now / 1e6 : 0.0) << " M/s";
+  const double frac = m_trace.progress();
+  if (frac > 0 && frac <= 1) {
+    os << ", " << frac * 100 << "%";
+    if (!final && frac > 0.001) os << ", ETA " << static_cast<long>(now / frac - now) << " s";
+  }
+  os << (final ? "\n" : "   ");
+  std::fputs(os.str().c_str(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace mmusim

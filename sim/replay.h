@@ -1,0 +1,110 @@
+// The replay driver: an SC_THREAD that reads a trace and drives the MMU as
+// a TLM-2.0 loosely-timed initiator.
+//
+// For every access record it translates the page of the first byte and,
+// when the access crosses into the next page, that page too (one access in
+// the statistics). A translation that faults goes to the OS model's handler;
+// the handler's cost is added to the time, and the access is re-executed
+// (counted in replay.retries, not again in the TLB statistics) until it
+// translates or the process is killed. Events (@proc, @mmap, ...) go to the
+// OS model, @invlpg to the MMU.
+//
+// Timing: each access's delay (TLB latency, walk, fault cost, then
+// replay.gap_cycles) accumulates in a tlm_quantumkeeper and the thread
+// synchronises when the quantum is used up. With replay.sync: access it
+// instead calls wait() after every access - the reference style; with a
+// single initiator both give the same total (a test checks it).
+//
+// What is timed is translation: the data access itself goes nowhere until
+// the memory-hierarchy work adds caches.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/tlm_quantumkeeper.h>
+#include <utility>
+#include <vector>
+
+#include "models/common/stats.h"
+#include "models/mmu/mmu_control.h"
+#include "models/mmu/mmu_module.h"
+#include "models/os/os_model.h"
+#include "sim/trace/trace_record.h"
+
+namespace mmusim {
+
+struct ReplayParams {
+  Cycles gap_cycles = 0;
+  bool sync_each_access = false;
+  std::uint64_t max_accesses = 0;  // 0: all
+  unsigned va_bits = 48;           // canonical width
+  bool progress = false;
+};
+
+// A statistics snapshot taken at @mark NAME.
+struct MarkSnapshot {
+  std::string name;
+  std::vector<std::pair<std::string, double>> values;
+};
+
+class Replay : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_initiator_socket<Replay> socket;
+
+  SC_HAS_PROCESS(Replay);
+  Replay(sc_core::sc_module_name name, TraceReader& trace, OsModel& os, MmuControl& mmu, const ReplayParams& p,
+         StatGroup& stats, const StatGroup& root_stats, sc_core::sc_time cycle);
+
+  // After sc_start returns: the exception that stopped the replay, if any.
+  std::exception_ptr error() const { return m_error; }
+  bool complete() const { return m_complete; }
+  const std::vector<MarkSnapshot>& marks() const { return m_marks; }
+  double wall_seconds() const { return m_wall_seconds; }
+
+ private:
+  void thread();
+  void loop();
+  void access(const TraceRecord& rec);
+  bool translate(VAddr va, AccessKind kind);
+  void event(const TraceRecord& rec);
+  void advance(sc_core::sc_time t);
+  void progress_line(bool final);
+  [[noreturn]] void trace_error(const std::string& msg) const;
+
+  TraceReader& m_trace;
+  OsModel& m_os;
+  MmuControl& m_mmu;
+  ReplayParams m_p;
+  const StatGroup& m_root_stats;
+  sc_core::sc_time m_cycle;
+  tlm_utils::tlm_quantumkeeper m_qk;
+  tlm::tlm_generic_payload m_trans;
+  TranslationExtension m_ext;
+  std::exception_ptr m_error;
+  bool m_complete = false;
+  bool m_skip = false;  // the current process is dead: its records are skipped
+  std::vector<MarkSnapshot> m_marks;
+  std::chrono::steady_clock::time_point m_start;
+  double m_wall_seconds = 0;
+  double m_last_progress = 0;
+  bool m_progress_shown = false;
+
+  Counter& m_accesses;
+  Counter& m_loads;
+  Counter& m_stores;
+  Counter& m_ifetches;
+  Counter& m_modifies;
+  Counter& m_crossings;
+  Counter& m_retries;
+  Counter& m_events;
+  Counter& m_skipped;
+  Counter& m_cycles;
+};
+
+}  // namespace mmusim

@@ -1,0 +1,193 @@
+#include "sim/stats_writer.h"
+
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+namespace mmusim {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string bucket_name(const Histogram& h, std::size_t i) {
+  const auto& b = h.upper_bounds();
+  return i < b.size() ? "le_" + std::to_string(b[i]) : "gt_" + std::to_string(b.back());
+}
+
+Json number(double v) {
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.0e15) return static_cast<std::int64_t>(v);
+  return v;
+}
+
+Json to_json(const StatGroup& g) {
+  Json j = Json::object();
+  for (const auto& e : g.entries()) {
+    switch (e.kind) {
+      case StatGroup::Kind::Counter: j[e.name] = e.counter->value(); break;
+      case StatGroup::Kind::Formula: j[e.name] = number(e.formula()); break;
+      case StatGroup::Kind::Histogram: {
+        const Histogram& h = *e.histogram;
+        Json hj = Json::object();
+        hj["count"] = h.count();
+        hj["sum"] = h.sum();
+        hj["min"] = h.min();
+        hj["max"] = h.max();
+        Json b = Json::object();
+        for (std::size_t i = 0; i < h.buckets().size(); ++i) b[bucket_name(h, i)] = h.buckets()[i];
+        hj["buckets"] = b;
+        j[e.name] = hj;
+        break;
+      }
+    }
+  }
+  for (const auto& c : g.groups()) j[c->name()] = to_json(*c);
+  return j;
+}
+
+std::string fmt_double(double v) {
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.0e15) return std::to_string(static_cast<std::int64_t>(v));
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+void to_csv(const StatGroup& g, const std::string& prefix, std::ostringstream& os) {
+  for (const auto& e : g.entries()) {
+    const std::string path = prefix + e.name;
+    switch (e.kind) {
+      case StatGroup::Kind::Counter: os << path << ',' << e.counter->value() << '\n'; break;
+      case StatGroup::Kind::Formula: os << path << ',' << fmt_double(e.formula()) << '\n'; break;
+      case StatGroup::Kind::Histogram: {
+        const Histogram& h = *e.histogram;
+        os << path << ".count," << h.count() << '\n' << path << ".sum," << h.sum() << '\n';
+        os << path << ".min," << h.min() << '\n' << path << ".max," << h.max() << '\n';
+        for (std::size_t i = 0; i < h.buckets().size(); ++i)
+          os << path << ".buckets." << bucket_name(h, i) << ',' << h.buckets()[i] << '\n';
+        break;
+      }
+    }
+  }
+  for (const auto& c : g.groups()) to_csv(*c, prefix + c->name() + ".", os);
+}
+
+std::uint64_t counter(const StatGroup& root, const std::string& path) {
+  const StatGroup::Entry* e = root.find(path);
+  if (!e) return 0;
+  if (e->kind == StatGroup::Kind::Counter) return e->counter->value();
+  if (e->kind == StatGroup::Kind::Formula) return static_cast<std::uint64_t>(e->formula());
+  return 0;
+}
+
+std::string grouped(std::uint64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw std::runtime_error(tmp + ": cannot open for writing");
+    f << content;
+    f.flush();
+    if (!f) throw std::runtime_error(tmp + ": write failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw std::runtime_error(path + ": cannot rename into place: " + ec.message());
+}
+
+std::string stats_csv(const StatGroup& root, const std::vector<MarkSnapshot>& marks) {
+  std::ostringstream os;
+  os << "path,value\n";
+  to_csv(root, "", os);
+  for (const auto& m : marks)
+    for (const auto& kv : m.values) os << "marks." << m.name << '.' << kv.first << ',' << fmt_double(kv.second) << '\n';
+  return os.str();
+}
+
+void write_stats(const std::string& outdir, const StatGroup& root, const std::vector<MarkSnapshot>& marks,
+                 const RunMetadata& meta) {
+  Json j = Json::object();
+  Json m = Json::object();
+  m["version"] = meta.version;
+  m["git_commit"] = meta.git_commit;
+  m["config_hash"] = meta.config_hash;
+  m["config"] = meta.config_source;
+  m["traces"] = meta.traces;
+  m["trace_format"] = meta.trace_format;
+  m["max_accesses"] = meta.max_accesses;
+  m["truncated"] = meta.truncated;
+  m["complete"] = true;
+  m["wall_seconds"] = meta.wall_seconds;
+  m["accesses_per_second"] = meta.accesses_per_second;
+  j["meta"] = m;
+  Json stats = to_json(root);
+  for (auto it = stats.begin(); it != stats.end(); ++it) j[it.key()] = it.value();
+  if (!marks.empty()) {
+    Json mk = Json::object();
+    for (const auto& s : marks) {
+      Json one = Json::object();
+      for (const auto& kv : s.values) one[kv.first] = number(kv.second);
+      mk[s.name] = one;
+    }
+    j["marks"] = mk;
+  }
+  write_file_atomic(outdir + "/stats.json", j.dump(2) + "\n");
+  write_file_atomic(outdir + "/stats.csv", stats_csv(root, marks));
+}
+
+std::string format_summary(const StatGroup& root, const RunMetadata& meta) {
+  std::ostringstream os;
+  char buf[256];
+  const std::uint64_t accesses = counter(root, "replay.accesses");
+  const std::uint64_t cycles = counter(root, "replay.cycles");
+  os << "mmusim " << meta.version << ": " << (meta.traces.empty() ? "" : meta.traces[0]) << " (" << meta.trace_format
+     << "), config " << meta.config_source << (meta.truncated ? ", stopped at --max-accesses" : "") << "\n";
+  os << "  accesses   " << grouped(accesses) << "  (loads " << grouped(counter(root, "replay.loads")) << ", stores "
+     << grouped(counter(root, "replay.stores")) << ", ifetches " << grouped(counter(root, "replay.ifetches"))
+     << ", modifies " << grouped(counter(root, "replay.modifies")) << ")\n";
+  std::snprintf(buf, sizeof buf, "  cycles     %s  (%.2f per access)\n", grouped(cycles).c_str(),
+                accesses ? static_cast<double>(cycles) / static_cast<double>(accesses) : 0.0);
+  os << buf;
+  os << "  TLB          lookups         hits       misses   hit rate\n";
+  for (const auto& g : root.groups()) {
+    if (g->name() != "mmu") continue;
+    for (const auto& t : g->groups()) {
+      if (t->name() != "tlb") continue;
+      for (const auto& one : t->groups()) {
+        const std::string p = "mmu.tlb." + one->name() + ".";
+        const std::uint64_t a = counter(root, p + "accesses"), h = counter(root, p + "hits");
+        std::snprintf(buf, sizeof buf, "  %-8s %12s %12s %12s   %6.2f%%\n", one->name().c_str(), grouped(a).c_str(),
+                      grouped(h).c_str(), grouped(counter(root, p + "misses")).c_str(),
+                      a ? 100.0 * static_cast<double>(h) / static_cast<double>(a) : 0.0);
+        os << buf;
+      }
+    }
+  }
+  const std::uint64_t walks = counter(root, "mmu.walker.walks");
+  std::snprintf(buf, sizeof buf, "  walks      %s  (%.2f memory reads and %.1f cycles each; %s A/D writes)\n",
+                grouped(walks).c_str(),
+                walks ? static_cast<double>(counter(root, "mmu.walker.mem_reads")) / static_cast<double>(walks) : 0.0,
+                walks ? static_cast<double>(counter(root, "mmu.walker.cycles")) / static_cast<double>(walks) : 0.0,
+                grouped(counter(root, "mmu.walker.ad_writes")).c_str());
+  os << buf;
+  os << "  faults     minor " << grouped(counter(root, "os.faults.minor")) << ", segv "
+     << grouped(counter(root, "os.faults.segv")) << ", oom kills " << grouped(counter(root, "os.oom_kills"))
+     << "; retries " << grouped(counter(root, "replay.retries")) << "; 2M pages "
+     << grouped(counter(root, "os.thp.alloc")) << "\n";
+  std::snprintf(buf, sizeof buf, "  wall time  %.2f s  (%.1f M accesses/s)\n", meta.wall_seconds,
+                meta.accesses_per_second / 1e6);
+  os << buf;
+  return os.str();
+}
+
+}  // namespace mmusim

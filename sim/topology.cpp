@@ -1,0 +1,98 @@
+#include "sim/topology.h"
+
+#include <cmath>
+
+namespace mmusim {
+
+MmuParams make_mmu_params(const Config& c) {
+  MmuParams p;
+  for (const auto& kv : c.mmu.tlbs) {
+    const TlbConfig& t = kv.second;
+    TlbSpec s;
+    s.name = kv.first;
+    s.level = t.level;
+    s.serves_data = t.serves != "inst";
+    s.serves_inst = t.serves != "data";
+    s.geometry.entries = t.entries;
+    s.geometry.ways = t.ways == 0 ? t.entries : t.ways;
+    s.geometry.page_sizes = t.page_sizes;
+    s.geometry.policy = parse_replacement_policy(t.replacement);
+    // Each TLB gets its own deterministic stream derived from the seed.
+    std::uint64_t h = c.seed;
+    for (char ch : kv.first) h = h * 1099511628211ull + static_cast<unsigned char>(ch);
+    s.geometry.seed = h | 1;
+    s.latency = t.latency;
+    p.tlbs.push_back(s);
+  }
+  WalkerParams& w = p.walker;
+  w.levels = c.paging.mode == "x86_64_la57" ? 5 : 4;
+  w.phys_addr_bits = c.paging.phys_addr_bits;
+  w.nxe = c.paging.nx;
+  w.wp = c.paging.wp;
+  w.update_ad = c.paging.update_ad;
+  const auto& pwc = c.mmu.pwc;
+  w.pwc_entries = {0, 0, pwc.pd.entries, pwc.pdpt.entries, pwc.pml4.entries, pwc.pml5.entries};
+  w.pwc_ways = {0, 0, pwc.pd.ways, pwc.pdpt.ways, pwc.pml4.ways, pwc.pml5.ways};
+  w.pwc_latency = pwc.latency;
+  p.pge = c.paging.pge;
+  return p;
+}
+
+OsParams make_os_params(const Config& c) {
+  OsParams p;
+  p.memory_bytes = c.os.memory.bytes;
+  p.max_order = c.os.max_order;
+  p.levels = c.paging.mode == "x86_64_la57" ? 5 : 4;
+  p.phys_addr_bits = c.paging.phys_addr_bits;
+  p.nx = c.paging.nx;
+  p.thp = c.os.thp == "always" ? ThpMode::Always : c.os.thp == "madvise" ? ThpMode::Madvise : ThpMode::Never;
+  p.fault_minor_cycles = c.os.fault_cost.minor;
+  p.zero_page_per_4k_cycles = c.os.fault_cost.zero_page_per_4k;
+  p.implicit_vmas = c.replay.implicit_vmas;
+  return p;
+}
+
+MemoryTiming make_memory_timing(const Config& c) {
+  MemoryTiming t;
+  t.model = c.memory.controller.model == "dram" ? MemoryTiming::Model::Dram : MemoryTiming::Model::Fixed;
+  t.fixed_latency = c.memory.controller.fixed_latency;
+  const DramConfig& d = c.memory.dram;
+  t.channels = d.channels;
+  t.banks = d.banks;
+  t.row_bytes = d.row_bytes.bytes;
+  t.tRCD = d.tRCD;
+  t.tCL = d.tCL;
+  t.tRP = d.tRP;
+  t.tBURST = d.tBURST;
+  t.open_page = d.policy == "open";
+  return t;
+}
+
+sc_core::sc_time cycle_time(const Config& c) {
+  const double ps = std::max(1.0, std::round(1e12 / static_cast<double>(c.clock.hz)));
+  return sc_core::sc_time(ps, sc_core::SC_PS);
+}
+
+unsigned va_bits(const Config& c) { return c.paging.mode == "x86_64_la57" ? 57 : 48; }
+
+Topology::Topology(const Config& c, TraceReader& trace, const ReplayParams& rp) {
+  const sc_core::sc_time cycle = cycle_time(c);
+  StatGroup& replay_stats = m_stats.group("replay");
+  StatGroup& mmu_stats = m_stats.group("mmu");
+  StatGroup& memory_stats = m_stats.group("memory");
+  StatGroup& os_stats = m_stats.group("os");
+
+  m_phys = std::make_unique<PhysicalMemory>(c.os.memory.bytes);
+  m_ctrl = std::make_unique<MemoryController>(make_memory_timing(c), memory_stats);
+  m_memory = std::make_unique<MemoryModule>("memory", *m_phys, *m_ctrl, cycle);
+  m_mmu = std::make_unique<MmuModule>("mmu", make_mmu_params(c), mmu_stats, cycle);
+  m_os = std::make_unique<OsModel>(make_os_params(c), *m_phys, m_mmu->core(), os_stats);
+  ReplayParams p = rp;
+  p.va_bits = va_bits(c);
+  m_replay = std::make_unique<Replay>("replay", trace, *m_os, m_mmu->core(), p, replay_stats, m_stats, cycle);
+
+  m_replay->socket.bind(m_mmu->cpu_socket);
+  m_mmu->mem_socket.bind(m_memory->socket);
+}
+
+}  // namespace mmusim

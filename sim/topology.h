@@ -1,0 +1,50 @@
+// The one place where the simulated system is built and wired from a Config:
+//
+//   Replay --TLM--> MmuModule (Mmu core: TLBs, PWCs, walker) --TLM--> MemoryModule
+//      |                 ^ MmuControl (CR3, INVLPG)                  (MemoryController, PhysicalMemory)
+//      +--> OsModel -----+---------------- debug path -------------------^
+//
+// Statistics are rooted here; groups are created in output order (replay,
+// mmu, memory, os) so that every writer lists them the same way.
+#pragma once
+
+#include <memory>
+#include <systemc>
+
+#include "models/common/stats.h"
+#include "models/memory/memory_controller.h"
+#include "models/memory/memory_module.h"
+#include "models/memory/physical_memory.h"
+#include "models/mmu/mmu_module.h"
+#include "models/os/os_model.h"
+#include "sim/config/config.h"
+#include "sim/replay.h"
+
+namespace mmusim {
+
+MmuParams make_mmu_params(const Config& c);
+OsParams make_os_params(const Config& c);
+MemoryTiming make_memory_timing(const Config& c);
+// One clock cycle, rounded to a whole picosecond (the SystemC time resolution).
+sc_core::sc_time cycle_time(const Config& c);
+unsigned va_bits(const Config& c);
+
+class Topology {
+ public:
+  Topology(const Config& c, TraceReader& trace, const ReplayParams& rp);
+  StatGroup& stats() { return m_stats; }
+  Replay& replay() { return *m_replay; }
+  Mmu& mmu() { return m_mmu->core(); }
+  OsModel& os() { return *m_os; }
+
+ private:
+  StatGroup m_stats;
+  std::unique_ptr<PhysicalMemory> m_phys;
+  std::unique_ptr<MemoryController> m_ctrl;
+  std::unique_ptr<MemoryModule> m_memory;
+  std::unique_ptr<MmuModule> m_mmu;
+  std::unique_ptr<OsModel> m_os;
+  std::unique_ptr<Replay> m_replay;
+};
+
+}  // namespace mmusim

@@ -1,0 +1,49 @@
+// Reader for the output of `valgrind --tool=lackey --trace-mem=yes`.
+//
+// Models: the four record lines lackey prints, "I  ADDR,SIZE" (instruction
+// fetch, 'I' in column 0 then two blanks) and " L ADDR,SIZE", " S ADDR,SIZE",
+// " M ADDR,SIZE" (load, store, modify, with one leading blank), ADDR in hex
+// without "0x", SIZE in decimal. Each becomes one Access record. Valgrind's own
+// "==PID== ..." lines and blank lines are skipped.
+// Leaves out: events. Lackey knows nothing of mmap or processes, so the OS
+// model has to map pages on first touch for such traces.
+//
+// Notes: this is the hot path for large traces, so a record line is matched
+// byte by byte at fixed columns, and the number scanners rely on LineReader's
+// guarantee that the byte after a line is '\r' or '\n'. Sizes must be 1..4096
+// like the text format (lackey's largest, from fxsave/xsave helpers, fit).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "sim/trace/line_reader.h"
+#include "sim/trace/trace_record.h"
+
+namespace mmusim {
+
+class LackeyReader : public TraceReader {
+ public:
+  static constexpr const char* kFormatName = "lackey";
+  static constexpr std::uint32_t kMaxAccessBytes = 4096;
+
+  explicit LackeyReader(const std::string& path);
+  explicit LackeyReader(std::unique_ptr<ByteSource> source);
+
+  bool next(TraceRecord& rec) override;
+  double progress() const override;
+  const std::string& path() const override { return m_lines.source().path(); }
+  const char* format_name() const override { return kFormatName; }
+
+  // True when line is exactly a lackey record line. Used by format
+  // auto-detection; does not need the byte after the view to be a sentinel.
+  static bool looks_like_record(std::string_view line);
+
+ private:
+  [[noreturn]] void fail(const char* what, std::string_view got) const;
+
+  LineReader m_lines;
+};
+
+}  // namespace mmusim

@@ -1,0 +1,48 @@
+// Reader for the "text" trace format (traces/FORMAT.md): one access or event
+// per line, e.g. "R 0x7ffd1000 8", "@mmap 0x400000 0x1000 r-x file".
+//
+// Models: the whole grammar of FORMAT.md, with every malformed line reported
+// as TraceError "FILE:LINE: expected <what>, got '<token or line>'".
+// Leaves out: any semantic check across records (an access outside every
+// mapping, an @munmap of nothing): that is the OS model's business. Alignment
+// of @mmap/@munmap ranges is not checked either, for the same reason.
+//
+// Notes: parsing is by hand over the line buffer (no iostreams, no strtoull)
+// and allocates nothing per record except the name of an @mark.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "sim/trace/line_reader.h"
+#include "sim/trace/trace_record.h"
+
+namespace mmusim {
+
+class TextReader : public TraceReader {
+ public:
+  static constexpr const char* kFormatName = "text";
+  static constexpr std::uint32_t kMaxAccessBytes = 4096;
+
+  explicit TextReader(const std::string& path);
+  explicit TextReader(std::unique_ptr<ByteSource> source);
+
+  bool next(TraceRecord& rec) override;
+  double progress() const override;
+  const std::string& path() const override { return m_lines.source().path(); }
+  const char* format_name() const override { return kFormatName; }
+
+  // True when a (non-blank, non-comment) line has the shape of a text record:
+  // "@..." or R/W/X/M, blanks, "0x". Used by format auto-detection.
+  static bool looks_like_record(std::string_view line);
+
+ private:
+  void parse_event(std::string_view line, std::string_view event, const char* p, const char* end,
+                   TraceRecord& rec);
+  [[noreturn]] void fail(const char* what, std::string_view got) const;
+
+  LineReader m_lines;
+};
+
+}  // namespace mmusim
