@@ -218,6 +218,14 @@ int dispatch(int argc, char** argv) {
 
 }  // namespace
 
+// Our own main() (the executable's definition wins over libsystemc's): the
+// SystemC banner, noise in a tool's output, is printed by sc_elab_and_sim
+// unless this variable is set before it runs.
+int main(int argc, char** argv) {
+  setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+  return sc_core::sc_elab_and_sim(argc, argv);
+}
+
 int sc_main(int argc, char** argv) {
   sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
   try {
@@ -229,7 +237,7 @@ int sc_main(int argc, char** argv) {
     std::cerr << "mmusim: " << e.what() << "\n";
     return kExitUsage;
   } catch (const TraceError& e) {
-    std::cerr << "\nmmusim: " << e.what() << "\nmmusim: no statistics written: the run did not complete\n";
+    std::cerr << "mmusim: " << e.what() << "\nmmusim: no statistics written: the run did not complete\n";
     return kExitTrace;
   } catch (const std::exception& e) {
     std::cerr << "mmusim: internal error: " << e.what() << "\n";

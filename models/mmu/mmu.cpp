@@ -55,11 +55,15 @@ Translation Mmu::translate(VAddr va, AccessKind kind, bool user, bool demand) {
   for (std::size_t li = 0; li < levels.size(); ++li) {
     const Level& level = levels[li];
     tr.cycles += level.latency;
-    TlbEntry* hit = nullptr;
+    const TlbEntry* hit = nullptr;
+    Tlb* hit_tlb = nullptr;
     for (Tlb* t : level.tlbs) {
       // Every TLB of a level is probed in parallel, so each counts a lookup.
-      TlbEntry* e = demand ? t->lookup(va, m_pcid) : const_cast<TlbEntry*>(t->probe(va, m_pcid));
-      if (e && !hit) hit = e;
+      const TlbEntry* e = demand ? t->lookup(va, m_pcid) : t->probe(va, m_pcid);
+      if (e && !hit) {
+        hit = e;
+        hit_tlb = t;
+      }
     }
     if (!hit) continue;
     if (allows(*hit, kind, user)) {
@@ -71,7 +75,7 @@ Translation Mmu::translate(VAddr va, AccessKind kind, bool user, bool demand) {
     }
     // The cached rights do not allow the access: drop the entry and let a
     // walk decide (it sets D, or reports the fault).
-    hit->valid = false;
+    hit_tlb->invalidate_entry(hit);
     ++m_rights_walks;
     break;
   }

@@ -39,7 +39,6 @@ Tlb::Tlb(std::string name, const TlbGeometry& g, StatGroup& stats)
       m_sets(g.entries / m_ways),
       m_set_mask(m_sets - 1),
       m_entries(std::size_t{m_sets} * m_ways),
-      m_tags(m_entries.size(), kNoTag),
       m_repl(g.policy, m_sets, m_ways, g.seed),
       m_accesses(stats.counter("accesses", "demand lookups")),
       m_hits(stats.counter("hits", "demand lookups that hit")),
@@ -99,13 +98,18 @@ void Tlb::insert(const TlbEntry& in) {
   }
   row[target] = in;
   row[target].valid = true;
-  m_tags[slot(set, target)] = tag_of(in.vpn, in.size);
   m_repl.fill(set, target);
+}
+
+void Tlb::invalidate_entry(const TlbEntry* e) {
+  if (e < m_entries.data() || e >= m_entries.data() + m_entries.size())
+    throw std::invalid_argument("tlb " + m_name + ": invalidate_entry of a foreign entry");
+  const auto idx = static_cast<unsigned>(e - m_entries.data());
+  if (e->valid) invalidate(idx / m_ways, idx % m_ways);
 }
 
 void Tlb::invalidate(unsigned set, unsigned way) {
   m_entries[slot(set, way)].valid = false;
-  m_tags[slot(set, way)] = kNoTag;
   --m_valid_count;
 }
 

@@ -7,16 +7,19 @@
 // bits of that size's page number. An entry matches when it is valid, of that
 // size, of that page number, and either global or of the current PCID
 // (SDM 4.10.1, 4.10.2.4). Fills prefer an invalid way, then ask the
-// replacement policy (replacement.h). The five invalidation calls cover the
-// operations of SDM 4.10.4: MOV to CR3 (flush_non_global / flush_pcid),
-// CR4.PGE toggles and INVPCID all-context (flush_all), INVLPG (flush_page),
-// INVPCID individual-address / shootdowns (flush_page_any_pcid).
+// replacement policy (replacement.h). The invalidation calls are the scopes
+// the operations of SDM 4.10.4.1 need: MOV to CR3 without PCIDs and INVPCID
+// type 3 (flush_non_global), MOV to CR3 with PCIDs and INVPCID type 1
+// (flush_pcid), CR4.PGE/PCIDE toggles and INVPCID type 2 (flush_all), INVLPG
+// (flush_page), and an address dropped for every address space, as a
+// shootdown after unmapping shared memory does (flush_page_any_pcid).
 //
 // Leaves out: the paging-structure caches (4.10.3), fracturing of large pages
-// into smaller entries, entries the hardware may keep after they are
-// invalidated by speculation, A/D-bit write-back (the walker owns memory),
-// permission checks (the entry carries the bits; the MMU checks them), and
-// any bound on how many sizes a real STLB probes per cycle. If a 4K and a
+// into smaller entries, the spontaneous evictions and speculative fills the
+// SDM permits (a reproducible model does without), A/D-bit write-back (the
+// walker owns memory), permission checks (the entry carries the bits; the
+// MMU checks them), and any bound on how many sizes a real STLB probes per
+// cycle. If a 4K and a
 // larger entry both cover an address the 4K one wins; the SDM (4.10.2.3)
 // lets hardware use either, and smallest-first keeps runs reproducible.
 //
@@ -78,8 +81,7 @@ class Tlb {
   // Demand lookup: counts an access and a hit or miss, and on a hit tells
   // the replacement policy. The pointer stays valid until the next insert or
   // flush; the caller may update attribute bits (dirty, ...) through it but
-  // must not change vpn, size, pcid, global or valid - use insert/flush
-  // (the probe loop keeps its own copy of vpn/size/valid as a tag).
+  // must not change vpn, size, pcid, global or valid - use insert/flush.
   TlbEntry* lookup(VAddr va, std::uint16_t pcid) {
     ++m_accesses;
     unsigned set = 0, way = 0;
@@ -109,6 +111,10 @@ class Tlb {
   // entry is marked valid. Throws std::invalid_argument if the TLB does not
   // hold e.size (a caller bug: check holds() first).
   void insert(const TlbEntry& e);
+  // Drops the one entry a lookup()/probe() returned, as the processor does
+  // for the faulting address on a page fault (SDM 4.10.4.1). Not a flush
+  // operation: no statistics.
+  void invalidate_entry(const TlbEntry* e);
 
   // Invalidation (SDM 4.10.4). Each call counts one flush, however many
   // entries it removes, and adds the removed entries to flushed_entries.
@@ -136,24 +142,13 @@ class Tlb {
  private:
   std::size_t slot(unsigned set, unsigned way) const { return std::size_t{set} * m_ways + way; }
 
-  // Tag of a valid entry: page number and size in one word, so the probe
-  // loop compares one dense 8-byte array instead of striding over entries.
-  // Page numbers are at most 52 bits, so the shift loses nothing and no
-  // valid tag equals kNoTag.
-  static constexpr std::uint64_t kNoTag = ~std::uint64_t{0};
-  static std::uint64_t tag_of(VAddr vpn, PageSize s) { return (vpn << 2) | static_cast<std::uint64_t>(s); }
-
   bool find(VAddr va, std::uint16_t pcid, unsigned* set_out, unsigned* way_out) const {
     for (unsigned i = 0; i < m_num_sizes; ++i) {
       const VAddr vpn = va >> m_shifts[i];
       const unsigned set = static_cast<unsigned>(vpn & m_set_mask);
-      const std::uint64_t key = tag_of(vpn, m_sizes[i]);
-      const std::size_t base = slot(set, 0);
-      const std::uint64_t* tags = &m_tags[base];
+      const TlbEntry* row = &m_entries[slot(set, 0)];
       for (unsigned w = 0; w < m_ways; ++w) {
-        if (tags[w] != key) continue;
-        const TlbEntry& e = m_entries[base + w];
-        if (e.global || e.pcid == pcid) {
+        if (row[w].matches(vpn, m_sizes[i], pcid)) {
           *set_out = set;
           *way_out = w;
           return true;
@@ -183,7 +178,6 @@ class Tlb {
   unsigned m_held_mask = 0;
   std::size_t m_valid_count = 0;
   std::vector<TlbEntry> m_entries;  // sets * ways, set-major
-  std::vector<std::uint64_t> m_tags;  // parallel to m_entries; kNoTag when invalid
   ReplacementState m_repl;
 
   Counter& m_accesses;

@@ -38,6 +38,8 @@ struct ByteSource::Decoders {
 
 namespace {
 
+constexpr std::size_t kZstdSliceBytes = 64 * 1024;
+
 constexpr unsigned char kGzipMagic[] = {0x1f, 0x8b};
 constexpr unsigned char kXzMagic[] = {0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00};
 constexpr unsigned char kZstdMagic[] = {0x28, 0xb5, 0x2f, 0xfd};
@@ -273,7 +275,9 @@ std::size_t ByteSource::read_zstd(char* buf, std::size_t n) {
   while (out.pos == 0) {
     ZSTD_inBuffer in{nullptr, 0, 0};
     if (m_in_pos < m_in_end || fill_input()) {
-      in = {m_in.get() + m_in_pos, m_in_end - m_in_pos, 0};
+      // zstd leaves in.pos untouched when it fails, so errors are placed at
+      // the end of the slice: small slices keep that close to the damage.
+      in = {m_in.get() + m_in_pos, std::min(m_in_end - m_in_pos, kZstdSliceBytes), 0};
     } else if (m_dec->zs_last == 0) {
       m_done = true;
       break;
@@ -281,8 +285,11 @@ std::size_t ByteSource::read_zstd(char* buf, std::size_t n) {
     // With no input left the call still flushes output the decoder held
     // back when the previous output buffer filled up.
     std::size_t rc = ZSTD_decompressStream(m_dec->zs, &out, &in);
+    if (ZSTD_isError(rc)) {
+      m_in_pos += in.size;
+      fail_corrupt(ZSTD_getErrorName(rc));
+    }
     m_in_pos += in.pos;
-    if (ZSTD_isError(rc)) fail_corrupt(ZSTD_getErrorName(rc));
     m_dec->zs_last = rc;
     if (in.size == 0 && out.pos == 0) {
       if (rc != 0) fail_corrupt("unexpected end of file (truncated?)");

@@ -13,8 +13,10 @@
 //
 // Errors are TraceError: "FILE: cannot open: <strerror>", "FILE: read error:
 // <strerror>", and "FILE: corrupt <gzip|xz|zstd> data at compressed byte N:
-// <detail>" for a damaged or truncated stream (N is the offset of the first
-// byte the decoder had not yet consumed, so it is approximate).
+// <detail>" for a damaged or truncated stream. N is how far into the file the
+// decoder had read when it gave up, so it is approximate: checksum errors show
+// at the end of a member/frame, and zstd errors at the end of the (at most
+// 64 KiB) slice of input it was given.
 #pragma once
 
 #include <cstddef>

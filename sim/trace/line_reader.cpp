@@ -9,8 +9,8 @@ namespace mmusim {
 namespace {
 
 // One chunk of fresh data, room for an unfinished line (with its '\r')
-// carried over from the previous chunk, and one byte for the sentinel after a
-// final line.
+// carried over from the previous chunk, and one byte for the '\n' sentinel.
+// kReadPadding more bytes follow for the fast paths' word-wide loads.
 constexpr std::size_t kBufferBytes = ByteSource::kChunkBytes + LineReader::kMaxLineBytes + 2;
 
 // Length of a line of len raw bytes at p once a trailing '\r' is dropped.
@@ -21,7 +21,10 @@ std::size_t content_length(const char* p, std::size_t len) {
 }  // namespace
 
 LineReader::LineReader(std::unique_ptr<ByteSource> source)
-    : m_source(std::move(source)), m_buf(new char[kBufferBytes]) {}
+    // Zeroed so that the padding read by fast paths is never indeterminate.
+    : m_source(std::move(source)), m_buf(new char[kBufferBytes + kReadPadding]()) {
+  m_buf[0] = '\n';
+}
 
 void LineReader::fail_too_long() const {
   throw TraceError(m_source->name() + ":" + std::to_string(m_line + 1) + ": line longer than " +
@@ -46,8 +49,7 @@ bool LineReader::next_slow(std::string_view& line) {
     if (avail > kMaxLineBytes + 1 || (m_eof && content_length(p, avail) > kMaxLineBytes)) fail_too_long();
     if (m_eof) {
       if (avail == 0) return false;
-      // Final line without a newline: give it the same sentinel as the rest.
-      p[avail] = '\n';
+      // Final line without a newline: the sentinel after it stands in.
       m_pos = m_end;
       ++m_line;
       line = std::string_view(p, content_length(p, avail));
@@ -62,6 +64,7 @@ bool LineReader::next_slow(std::string_view& line) {
     std::size_t got = m_source->read(m_buf.get() + m_end, kBufferBytes - 1 - m_end);
     if (got == 0) m_eof = true;
     m_end += got;
+    m_buf[m_end] = '\n';
   }
 }
 

@@ -1,6 +1,7 @@
 #include "sim/trace/text_reader.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -26,6 +27,18 @@ constexpr const char* kWhatMark = "a mark name of letters, digits, '_', '.' or '
 
 // Quoted text in messages is cut here so a 64 KiB garbage line stays legible.
 constexpr std::size_t kMaxQuotedBytes = 80;
+
+constexpr std::uint8_t kNotAKind = 0xff;
+constexpr std::array<std::uint8_t, 256> make_kind_table() {
+  std::array<std::uint8_t, 256> t{};
+  for (auto& v : t) v = kNotAKind;
+  t['R'] = static_cast<std::uint8_t>(AccessKind::Load);
+  t['W'] = static_cast<std::uint8_t>(AccessKind::Store);
+  t['X'] = static_cast<std::uint8_t>(AccessKind::IFetch);
+  t['M'] = static_cast<std::uint8_t>(AccessKind::Modify);
+  return t;
+}
+constexpr std::array<std::uint8_t, 256> kKindByLetter = make_kind_table();
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
@@ -148,6 +161,33 @@ bool TextReader::looks_like_record(std::string_view line) {
 }
 
 bool TextReader::next(TraceRecord& rec) {
+  // Fast path for the common "K 0xADDR[ SIZE]" line, read straight from the
+  // line buffer (LineReader's sentinel and padding make that safe). Anything
+  // else - events, comments, tabs, hex sizes, a line cut by the buffer end -
+  // goes through the general path below, which also produces the errors.
+  const char* f = m_lines.unread_begin();
+  const std::uint8_t kind = kKindByLetter[static_cast<unsigned char>(f[0])];
+  if (kind != kNotAKind && f[1] == ' ' && f[2] == '0' && (f[3] | 0x20) == 'x') {
+    std::uint64_t addr;
+    const unsigned digits = LineReader::scan_hex(f + 4, addr);
+    const char* q = f + 4 + digits;
+    std::uint32_t size = 8;
+    if (*q == ' ') {
+      const char* const size_start = ++q;
+      size = 0;
+      for (unsigned d; q - size_start < 4 && (d = static_cast<unsigned>(*q) - '0') < 10; ++q) size = size * 10 + d;
+    }
+    const char* nl = *q == '\r' ? q + 1 : q;
+    if (digits != 0 && *nl == '\n' && nl < m_lines.unread_end() && size - 1 < kMaxAccessBytes) {
+      m_lines.consume_through(nl);
+      rec.kind = RecordKind::Access;
+      rec.access = static_cast<AccessKind>(kind);
+      rec.addr = addr;
+      rec.size = size;
+      return true;
+    }
+  }
+
   std::string_view raw;
   while (m_lines.next(raw)) {
     const char* p = raw.data();

@@ -16,6 +16,7 @@
 
 #include "sim/trace/byte_source.h"
 #include "sim/trace/lackey_reader.h"
+#include "sim/trace/line_reader.h"
 #include "sim/trace/open_trace.h"
 #include "sim/trace/text_reader.h"
 #include "sim/trace/trace_record.h"
@@ -289,6 +290,66 @@ TEST_F(TraceReaderTest, MissingFile) {
   }
 }
 
+// The fast path of each reader takes well-formed lines straight from the
+// buffer; these near misses must fall back to the general parser and come out
+// the same as their plain spellings.
+TEST_F(TraceReaderTest, TextNearMissesOfTheFastPath) {
+  std::string p = write("near.txt",
+                        "R 0x10 \n"
+                        "W 0x20 0010\n"
+                        "X 0x30 00008\n"
+                        "M 0X40\t2\n"
+                        "R 0x50 0x8\n"
+                        "R  0x60 4\n"
+                        "R 0x70 4 # c\n"
+                        "R 0xAbCdEf 4096\n"
+                        "R 0x0000000000000000080 1\n");
+  EXPECT_EQ(read_text(p), (std::vector<std::string>{
+                              "load 0x10 8",
+                              "store 0x20 10",
+                              "ifetch 0x30 8",
+                              "modify 0x40 2",
+                              "load 0x50 8",
+                              "load 0x60 4",
+                              "load 0x70 4",
+                              "load 0xabcdef 4096",
+                              "load 0x80 1",
+                          }));
+}
+
+TEST_F(TraceReaderTest, ScanHexCountsDigitsAndSpellsTheValue) {
+  struct Case {
+    const char* text;
+    unsigned digits;
+    std::uint64_t value;
+  };
+  const Case cases[] = {
+      {",", 0, 0},
+      {"0,", 1, 0x0},
+      {"7\n", 1, 0x7},
+      {"deadBEEF,8", 8, 0xdeadbeef},
+      {"1ffefffd28,8", 10, 0x1ffefffd28},
+      {"ffffffffffffffff,", 16, 0xffffffffffffffff},
+      {"0123456789abcdefA", 16, 0x0123456789abcdef},
+      {"12g4", 2, 0x12},
+      {"9:", 1, 0x9},
+      {"a`", 1, 0xa},
+      {"F@", 1, 0xf},
+      {"fG", 1, 0xf},
+      {"/1", 0, 0},
+      {"1\x80" "2", 1, 0x1},
+      {"abc\xe1" "1", 3, 0xabc},
+      {"0000000000000001", 16, 0x1},
+      {"123456789", 9, 0x123456789},
+  };
+  for (const Case& c : cases) {
+    std::string buf = std::string(c.text) + std::string(16, '\0');
+    std::uint64_t value = 12345;
+    EXPECT_EQ(LineReader::scan_hex(buf.data(), value), c.digits) << c.text;
+    EXPECT_EQ(value, c.value) << c.text;
+  }
+}
+
 // --- lackey format -----------------------------------------------------------
 
 const char kLackeySample[] =
@@ -354,6 +415,16 @@ TEST_F(TraceReaderTest, LackeyErrors) {
 TEST_F(TraceReaderTest, LackeyBlankLinesWithSpacesAreSkipped) {
   std::string p = write("blank.lackey", "  \n\t\nI  0400,3\n");
   EXPECT_EQ(read_lackey(p), (std::vector<std::string>{"ifetch 0x400 3"}));
+}
+
+TEST_F(TraceReaderTest, LackeyNearMissesOfTheFastPath) {
+  std::string p = write("near.lackey",
+                        " L 0400,0008\n"
+                        " S 0400,00016\n"
+                        "I  1,4096\n"
+                        " M 00000000000000000001,2\n");
+  EXPECT_EQ(read_lackey(p),
+            (std::vector<std::string>{"load 0x400 8", "store 0x400 16", "ifetch 0x1 4096", "modify 0x1 2"}));
 }
 
 // --- compression -------------------------------------------------------------
