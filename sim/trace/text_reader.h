@@ -8,7 +8,9 @@
 // of @mmap/@munmap ranges is not checked either, for the same reason.
 //
 // Notes: parsing is by hand over the line buffer (no iostreams, no strtoull)
-// and allocates nothing per record except the name of an @mark.
+// and allocates nothing per record except the name of an @mark. Plain access
+// lines ("R 0x7ffd1000 8") take a fast path parsed in place in LineReader's
+// buffer; everything else, and every error, goes through the general path.
 #pragma once
 
 #include <memory>
@@ -32,6 +34,9 @@ class TextReader : public TraceReader {
   double progress() const override;
   const std::string& path() const override { return m_lines.source().path(); }
   const char* format_name() const override { return kFormatName; }
+  std::string location() const override {
+    return m_lines.source().name() + ":" + std::to_string(m_lines.line_number());
+  }
 
   // True when a (non-blank, non-comment) line has the shape of a text record:
   // "@..." or R/W/X/M, blanks, "0x". Used by format auto-detection.
