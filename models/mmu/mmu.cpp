@@ -84,6 +84,11 @@ Translation Mmu::translate(VAddr va, AccessKind kind, bool user, bool demand) {
   tr.cycles += w.cycles;
   tr.walked = true;
   if (w.fault) {
+    // Delivering the #PF invalidates every TLB entry for the faulting page
+    // (SDM 4.10.4.1), in every TLB - not only the one whose entry was just
+    // dropped above: an L2 copy of a page that faulted in L1 goes too.
+    for (auto& t : m_tlbs)
+      while (const TlbEntry* stale = t->probe(va, m_pcid)) t->invalidate_entry(stale);
     tr.fault = true;
     tr.page_fault = w.page_fault;
     return tr;

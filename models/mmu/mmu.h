@@ -20,7 +20,8 @@
 // flag is clear, while A/D updating is on - invalidates the entry and walks
 // (SDM 4.10.4.1: a page fault invalidates the TLB entries of its address;
 // 4.8: the dirty flag is set by a walk). That walk either succeeds (setting D)
-// or reports the page fault.
+// or reports the page fault. A walk that faults invalidates the page's
+// entries in every TLB (and the walker its paging-structure-cache entries).
 //
 // Control (MmuControl): MOV to CR3 invalidates all non-global TLB entries
 // (global ones survive when CR4.PGE = 1) and all paging-structure cache

@@ -12,6 +12,12 @@ constexpr std::uint64_t kTableFlags = pte::kP | pte::kRW | pte::kUS | pte::kA | 
 constexpr std::uint64_t kReservedLowBytes = 1ull << 20;
 constexpr std::uint64_t kFlushCeilingPages = 33;  // tlb_single_page_flush_ceiling
 constexpr VAddr k2M = 2ull << 20;
+// A PROT_NONE page keeps its frame in a not-present entry marked by a bit the
+// hardware ignores when P = 0 (SDM 4.5.4), as Linux's _PAGE_PROTNONE does: every
+// access faults, and an mprotect that allows access again restores the entry.
+constexpr std::uint64_t kProtNone = 1ull << 9;
+// The entry holds a table or a page, accessible or PROT_NONE.
+bool mapped(std::uint64_t e) { return (e & (pte::kP | kProtNone)) != 0; }
 
 unsigned index_at(VAddr va, unsigned level) { return static_cast<unsigned>((va >> (12 + 9 * (level - 1))) & 511); }
 std::uint64_t span_at(unsigned level) { return 1ull << (12 + 9 * (level - 1)); }
@@ -57,7 +63,7 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
 
   // swapper_pg_dir: the root loaded when no process runs.
   std::uint64_t pfn = 0;
-  if (!alloc_frame(0, &pfn)) throw std::invalid_argument("OS model: no memory for the idle page directory");
+  if (!alloc_frame(0, &pfn, nullptr)) throw std::invalid_argument("OS model: no memory for the idle page directory");
   m_mem.zero_frame(pfn);
   m_idle_root = pfn << kPageShift;
   ++m_pgtable_pages;
@@ -106,21 +112,23 @@ void OsModel::switch_to(std::uint32_t pid) {
 
 // ---------------------------------------------------------------- frames and tables
 
-bool OsModel::alloc_frame(unsigned order, std::uint64_t* pfn) {
+bool OsModel::alloc_frame(unsigned order, std::uint64_t* pfn, const Process* asking) {
   for (;;) {
     if (auto r = m_buddy->alloc(order)) {
       *pfn = *r;
       return true;
     }
     // Out of memory: kill the process with the highest badness (rss + page
-    // tables), unless that is the one asking, which the caller then kills.
+    // tables), unless that is the one asking, which the caller then kills. A
+    // process being created is not in m_procs yet, so the one switched away
+    // from may be chosen.
     Process* victim = nullptr;
     for (auto& kv : m_procs) {
       Process& p = *kv.second;
       if (!p.alive) continue;
       if (!victim || p.rss_pages + p.pgtable_pages > victim->rss_pages + victim->pgtable_pages) victim = &p;
     }
-    if (!victim || (m_has_current && victim->pid == m_current) || victim->rss_pages + victim->pgtable_pages == 0)
+    if (!victim || victim == asking || victim->rss_pages + victim->pgtable_pages == 0)
       return false;
     ++m_oom_kills;
     kill(*victim, "out of memory (OOM killer)");
@@ -129,7 +137,7 @@ bool OsModel::alloc_frame(unsigned order, std::uint64_t* pfn) {
 
 PAddr OsModel::alloc_table(Process& p) {
   std::uint64_t pfn = 0;
-  if (!alloc_frame(0, &pfn)) return 0;
+  if (!alloc_frame(0, &pfn, &p)) return 0;
   m_mem.zero_frame(pfn);
   ++p.pgtable_pages;
   ++m_pgtable_pages;
@@ -138,6 +146,7 @@ PAddr OsModel::alloc_table(Process& p) {
 }
 
 std::uint64_t OsModel::leaf_flags(const Vma& v, PageSize size) const {
+  if (!(v.prot & (kRead | kWrite | kExec))) return kProtNone | (size != PageSize::k4K ? pte::kPS : 0);
   std::uint64_t f = pte::kP | pte::kUS | pte::kA;
   if (v.prot & kWrite) f |= pte::kRW | pte::kD;
   if (m_p.nx && !(v.prot & kExec)) f |= pte::kXD;
@@ -151,7 +160,7 @@ bool OsModel::map(Process& p, VAddr va, std::uint64_t pfn, PageSize size, std::u
   for (unsigned level = m_p.levels; level > leaf; --level) {
     PAddr epa = table + index_at(va, level) * 8ull;
     std::uint64_t e = m_mem.read64(epa);
-    if (!(e & pte::kP)) {
+    if (!mapped(e)) {
       PAddr t = alloc_table(p);
       if (!t) return false;
       e = t | kTableFlags;
@@ -182,12 +191,12 @@ std::uint64_t OsModel::entry_at(const Process& p, VAddr va, unsigned level, PAdd
 void OsModel::split_huge(Process& p, VAddr va) {
   PAddr pde_pa = 0;
   std::uint64_t pde = entry_at(p, va, 2, &pde_pa);
-  if (!(pde & pte::kP) || !(pde & pte::kPS)) return;
+  if (!mapped(pde) || !(pde & pte::kPS)) return;
   PAddr table = alloc_table(p);
   if (!table) throw OsError("out of memory splitting the 2 MiB page at " + hex(va & ~(k2M - 1)));
   std::uint64_t frame = pde & m_addr_mask & ~(k2M - 1);
   m_buddy->split_page(frame >> kPageShift, 9);
-  std::uint64_t flags = pde & (pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD | pte::kG | pte::kXD);
+  std::uint64_t flags = pde & (pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD | pte::kG | pte::kXD | kProtNone);
   for (unsigned i = 0; i < 512; ++i) m_mem.write64(table + i * 8ull, (frame + i * kPageBytes) | flags);
   m_mem.write64(pde_pa, table | kTableFlags);
 }
@@ -212,7 +221,7 @@ bool OsModel::unmap_level(Process& p, PAddr table, unsigned level, VAddr base, V
     const VAddr va_lo = base + i * span, va_hi = va_lo + span;
     const PAddr epa = table + i * 8ull;
     std::uint64_t e = m_mem.read64(epa);
-    if (!(e & pte::kP)) continue;
+    if (!mapped(e)) continue;
     const bool covers = start <= va_lo && va_hi <= end;
     bool leaf = level == 1 || (level <= 3 && (e & pte::kPS));
     if (leaf && !covers) {
@@ -234,7 +243,7 @@ bool OsModel::unmap_level(Process& p, PAddr table, unsigned level, VAddr base, V
     }
   }
   for (unsigned i = 0; i < 512; ++i)
-    if (m_mem.read64(table + i * 8ull) & pte::kP) return false;
+    if (mapped(m_mem.read64(table + i * 8ull))) return false;
   return true;
 }
 
@@ -247,7 +256,7 @@ void OsModel::protect_level(Process& p, PAddr table, unsigned level, VAddr base,
     const VAddr va_lo = base + i * span, va_hi = va_lo + span;
     const PAddr epa = table + i * 8ull;
     std::uint64_t e = m_mem.read64(epa);
-    if (!(e & pte::kP)) continue;
+    if (!mapped(e)) continue;
     bool leaf = level == 1 || (level <= 3 && (e & pte::kPS));
     if (leaf && !(start <= va_lo && va_hi <= end)) {
       if (level == 3) throw std::logic_error("OS model: partial mprotect of a 1 GiB page");
@@ -478,7 +487,7 @@ FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
   const bool thp = !v->file && (m_p.thp == ThpMode::Always || (m_p.thp == ThpMode::Madvise && v->huge));
   if (thp) {
     const VAddr base = cr2 & ~(k2M - 1);
-    if (base >= v->start && base + k2M <= v->end && !(entry_at(p, base, 2, nullptr) & pte::kP)) {
+    if (base >= v->start && base + k2M <= v->end && !mapped(entry_at(p, base, 2, nullptr))) {
       // Like do_huge_pmd_anonymous_page: one try at an order-9 block, no
       // OOM kill on failure; fall back to a 4 KiB page instead.
       if (auto block = m_buddy->alloc(9)) {
@@ -497,7 +506,7 @@ FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
   }
 
   std::uint64_t pfn = 0;
-  if (!alloc_frame(0, &pfn)) {
+  if (!alloc_frame(0, &pfn, &p)) {
     ++m_oom_kills;
     kill(p, "out of memory (OOM killer), " + access);
     out.result = FaultResult::Killed;

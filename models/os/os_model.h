@@ -17,7 +17,8 @@
 //    range lies inside the VMA, its page-middle directory entry is empty and
 //    an order-9 block is free (do_huge_pmd_anonymous_page), else fall back.
 //    Like Linux's protection_map and _PAGE_TABLE, new entries are created
-//    with A set, and D set in writable leaves.
+//    with A set, and D set in writable leaves. A PROT_NONE page keeps its
+//    frame in a not-present entry (Linux's _PAGE_PROTNONE).
 //  - Implicit VMAs for raw traces (replay.implicit_vmas): the first touch
 //    outside every VMA creates an anonymous rwx VMA over the gap around the
 //    address inside its aligned 2 MiB, merged with implicit neighbours.
@@ -133,7 +134,8 @@ class OsModel {
   void remove_range(Process& p, VAddr start, VAddr end);  // VMAs and mappings
   void split_vma_at(Process& p, VAddr addr);
 
-  bool alloc_frame(unsigned order, std::uint64_t* pfn);  // OOM-kills others as needed
+  // OOM-kills processes other than `asking` (nullptr: any) as needed.
+  bool alloc_frame(unsigned order, std::uint64_t* pfn, const Process* asking);
   PAddr alloc_table(Process& p);                          // 0 when out of memory
   std::uint64_t leaf_flags(const Vma& v, PageSize size) const;
   // Installs a leaf; false if a page table could not be allocated.

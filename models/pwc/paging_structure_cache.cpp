@@ -49,6 +49,13 @@ void PagingStructureCache::insert(const PscEntry& e) {
   victim->stamp = ++m_clock;
 }
 
+void PagingStructureCache::invalidate(std::uint64_t tag, std::uint16_t pcid) {
+  if (m_entries.empty()) return;
+  PscEntry* set = &m_entries[(tag & (m_sets - 1)) * m_ways];
+  for (unsigned w = 0; w < m_ways; ++w)
+    if (set[w].valid && set[w].tag == tag && set[w].pcid == pcid) set[w].valid = false;
+}
+
 void PagingStructureCache::flush_all() {
   for (auto& e : m_entries) e.valid = false;
 }

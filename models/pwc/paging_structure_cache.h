@@ -13,7 +13,8 @@
 //
 // Flush rules (4.10.4.1): MOV to CR3 and INVLPG invalidate every entry of
 // the current PCID, whatever its address; the MMU calls flush_all or
-// flush_pcid accordingly.
+// flush_pcid accordingly. A page fault invalidates the entries that would be
+// used for the faulting address (the walker calls invalidate).
 #pragma once
 
 #include <cstdint>
@@ -40,6 +41,9 @@ class PagingStructureCache {
   // Counts a hit or a miss; a hit refreshes LRU state.
   const PscEntry* lookup(std::uint64_t tag, std::uint16_t pcid);
   void insert(const PscEntry& e);
+  // Drops the entry for (tag, pcid), if held: a page fault's invalidation of
+  // the entries that would be used for its linear address (4.10.4.1).
+  void invalidate(std::uint64_t tag, std::uint16_t pcid);
   void flush_all();
   void flush_pcid(std::uint16_t pcid);
 

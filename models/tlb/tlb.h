@@ -85,7 +85,9 @@ class Tlb {
   TlbEntry* lookup(VAddr va, std::uint16_t pcid) {
     ++m_accesses;
     unsigned set = 0, way = 0;
-    if (!find(va, pcid, &set, &way)) {
+    // An empty TLB (a 1G array while no 1G page exists) cannot hit: skip the
+    // probe, which is most of the cost of the parallel per-size lookups.
+    if (m_valid_count == 0 || !find(va, pcid, &set, &way)) {
       ++m_misses;
       return nullptr;
     }

@@ -132,6 +132,10 @@ WalkResult Walker::walk(std::uint64_t cr3, VAddr va, AccessKind kind, bool user,
 
   if (r.fault) {
     ++m_faults;
+    // A page fault invalidates the paging-structure-cache entries that would
+    // be used for its linear address (SDM 4.10.4.1), so a fault caused only
+    // by stale cached rights is not repeated when the access is retried.
+    for (unsigned l = 2; l <= m_p.levels; ++l) m_pwc[l]->invalidate(tag(va, l), pcid);
   } else {
     r.writable = rw;
     r.user = us;

@@ -28,7 +28,9 @@
 // successful walk, so their A flag is already 1).
 //
 // Paging-structure caches are filled only by successful walks, with the
-// non-leaf entries the walk read, tagged with the current PCID.
+// non-leaf entries the walk read, tagged with the current PCID. A walk that
+// faults invalidates the cache entries (of that PCID) that would be used for
+// its address, as delivering the #PF does (4.10.4.1).
 //
 // Timing: a walk costs the paging-structure-cache latency (when any cache is
 // enabled) plus the sum of its memory latencies; references are sequential.

@@ -29,13 +29,28 @@ std::string trim(const std::string& s) {
 
 bool is_pow2(std::uint64_t v) { return v && !(v & (v - 1)); }
 
+// Decimal, 0x hexadecimal or 0o octal, as YAML 1.2's core schema reads
+// integers: a leading zero does not make a number octal (strtoull's base 0
+// would read "010" as 8 and reject "09").
 bool parse_u64(const std::string& text, std::uint64_t* out) {
-  std::string t = trim(text);
-  if (t.empty() || t[0] == '-' || t[0] == '+') return false;
-  errno = 0;
-  char* end = nullptr;
-  unsigned long long v = std::strtoull(t.c_str(), &end, 0);
-  if (errno != 0 || *end != '\0') return false;
+  std::string t = lower(trim(text));
+  unsigned base = 10;
+  size_t i = 0;
+  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'o')) {
+    base = t[1] == 'x' ? 16 : 8;
+    i = 2;
+  }
+  if (i >= t.size()) return false;
+  std::uint64_t v = 0;
+  for (; i < t.size(); ++i) {
+    const char c = t[i];
+    unsigned d;
+    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
+    else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a') + 10;
+    else return false;
+    if (d >= base || v > (UINT64_MAX - d) / base) return false;
+    v = v * base + d;
+  }
   *out = v;
   return true;
 }
@@ -63,7 +78,12 @@ std::string yaml_location(const std::string& file, const YAML::Node& n) {
 
 std::string scalar_text(const YAML::Node& n) {
   if (n.IsScalar()) return n.Scalar();
-  if (n.IsSequence()) return "a sequence";
+  if (n.IsSequence()) {  // shown, so that an error can point at the bad element
+    std::string s = "[";
+    for (size_t i = 0; i < n.size(); ++i)
+      s += (i ? ", " : "") + (n[i].IsScalar() ? n[i].Scalar() : n[i].IsSequence() ? std::string("[...]") : std::string("{...}"));
+    return s + "]";
+  }
   if (n.IsMap()) return "a map";
   return "nothing";
 }
@@ -497,12 +517,23 @@ bool parse_byte_size(const std::string& text, std::uint64_t* out) {
   double v;
   std::string suffix;
   if (!split_number(text, &v, &suffix)) return false;
+  // A whole number is multiplied exactly: a double holds only 53 bits, so
+  // 9007199254740993 would otherwise silently become ...992.
+  const std::string t = trim(text);
+  const size_t digits = std::min(t.find_first_not_of("0123456789"), t.size());
+  const bool whole = digits > 0 && lower(trim(t.substr(digits))) == suffix;  // not 1.5K, not 1e3
   static const std::pair<const char*, std::uint64_t> kUnits[] = {
       {"", 1},       {"b", 1},          {"k", 1ull << 10}, {"kb", 1ull << 10}, {"kib", 1ull << 10},
       {"m", 1ull << 20}, {"mb", 1ull << 20}, {"mib", 1ull << 20}, {"g", 1ull << 30}, {"gb", 1ull << 30},
       {"gib", 1ull << 30}, {"t", 1ull << 40}, {"tb", 1ull << 40}, {"tib", 1ull << 40}};
   for (const auto& u : kUnits) {
     if (suffix != u.first) continue;
+    std::uint64_t n = 0;
+    if (whole && parse_u64(t.substr(0, digits), &n)) {
+      if (n > UINT64_MAX / u.second) return false;
+      *out = n * u.second;
+      return true;
+    }
     double bytes = v * static_cast<double>(u.second);
     if (bytes >= 18446744073709551615.0 || bytes != std::floor(bytes)) return false;
     *out = static_cast<std::uint64_t>(bytes);

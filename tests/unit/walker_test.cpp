@@ -270,6 +270,28 @@ TEST_P(WalkerTest, GlobalAndDirtyComeFromTheLeaf) {
   EXPECT_FALSE(r.dirty);
 }
 
+TEST_P(WalkerTest, UpperHalfCanonicalAddressUsesItsTopLevelIndex) {
+  // SDM 4.5.1: 4-level paging translates linear-address bits 47:0 (bits
+  // 63:48 are copies of bit 47), 5-level paging bits 56:0 (63:57 copies of
+  // bit 56). An upper-half address such as 0xffff800000201000 (4-level) or
+  // 0xff00000000201000 (5-level) therefore uses top-level index 256, and
+  // the sign-extension bits select nothing.
+  make(params());
+  const VAddr va = levels() == 5 ? 0xff00000000201abcull : 0xffff800000201abcull;
+  // Indices below the top: all 0 except PD index 1 and PT index 1.
+  ASSERT_EQ(testing_pt::index_at(va, levels()), 256u);
+  Path p = pt.map(va, kFrame4K, PageSize::k4K, kLeafRWUAD);
+  WalkResult r = walk(va, AccessKind::Load, false);
+  ASSERT_FALSE(r.fault);
+  EXPECT_EQ(r.frame | (va & 0xfff), kFrame4K | 0xabc);
+  std::vector<PAddr> want;
+  for (unsigned l = levels(); l >= 1; --l) {
+    const unsigned idx = l == levels() ? 256 : (l == 2 || l == 1) ? 1 : 0;
+    want.push_back(p.table[l] + idx * 8ull);
+  }
+  EXPECT_EQ(mem.reads, want);
+}
+
 // ===========================================================================
 // Not-present entries (SDM 4.7: P = 0 in the error code when the fault was
 // caused by a non-present page; CR2 holds the linear address).
@@ -1012,6 +1034,48 @@ TEST_P(WalkerPwcTest, FaultingWalkFillsNoCache) {
   WalkResult r = walk(a, AccessKind::Load, false);
   ASSERT_FALSE(r.fault);
   EXPECT_EQ(mem.reads, refs(pa, {3, 5, 7, 9}));
+}
+
+TEST_P(WalkerPwcTest, PdeCacheTagIsEveryTranslatedBitAbove20) {
+  // SDM 4.10.3.1: a PDE-cache entry is for linear-address bits 47:21 (56:21
+  // with 5-level paging). Addresses with the same PD index but another PML4
+  // (or PML5) index use a different PDE and must not hit it.
+  make(with_cache({2}));
+  const VAddr a = V(3, 5, 7, 9, 0), b = V(4, 5, 7, 9, 0);
+  pt.map(a, kFrame4K, PageSize::k4K, kLeafRWUAD);
+  Path pb = pt.map(b, kFrame4K + 0x1000, PageSize::k4K, kLeafRWUAD);
+  ASSERT_FALSE(walk(a, AccessKind::Load, false).fault);
+  WalkResult r = walk(b, AccessKind::Load, false);
+  ASSERT_FALSE(r.fault);
+  EXPECT_EQ(r.frame, kFrame4K + 0x1000);
+  EXPECT_EQ(mem.reads, refs(pb, {4, 5, 7, 9}));
+  if (levels() == 5) {
+    const VAddr c = make_va(kI5 + 1, 3, 5, 7, 9, 0);
+    Path pc = pt.map(c, kFrame4K + 0x2000, PageSize::k4K, kLeafRWUAD);
+    r = walk(c, AccessKind::Load, false);
+    ASSERT_FALSE(r.fault);
+    EXPECT_EQ(r.frame, kFrame4K + 0x2000);
+    EXPECT_EQ(r.mem_reads, 5u);
+    EXPECT_EQ(mem.reads.front(), pc.table[5] + (kI5 + 1) * 8ull);
+  }
+  EXPECT_EQ(counter(pwcstats, "pd.hits"), 0u);
+}
+
+TEST_P(WalkerPwcTest, CacheReplacesTheLeastRecentlyUsedEntry) {
+  // Replacement is not architectural; paging_structure_cache.h documents
+  // true LRU. One set of two ways: A, B, touch A, C -> B is the victim.
+  WalkerParams wp = params();
+  wp.pwc_entries[2] = 2;
+  wp.pwc_ways[2] = 2;
+  make(wp);
+  const VAddr a = V(3, 5, 1, 9, 0), b = V(3, 5, 2, 9, 0), c = V(3, 5, 3, 9, 0);
+  for (VAddr va : {a, b, c}) pt.map(va, kFrame4K, PageSize::k4K, kLeafRWUAD);
+  ASSERT_EQ(walk(a, AccessKind::Load, false).mem_reads, levels());
+  ASSERT_EQ(walk(b, AccessKind::Load, false).mem_reads, levels());
+  ASSERT_EQ(walk(a + 0x10, AccessKind::Load, false).mem_reads, 1u);    // hit refreshes A
+  ASSERT_EQ(walk(c, AccessKind::Load, false).mem_reads, levels());     // evicts B
+  EXPECT_EQ(walk(a, AccessKind::Load, false).mem_reads, 1u);
+  EXPECT_EQ(walk(b, AccessKind::Load, false).mem_reads, levels());
 }
 
 TEST_P(WalkerPwcTest, CyclesArePwcLatencyPlusEveryMemoryReference) {
