@@ -123,7 +123,7 @@ void Replay::access(const TraceRecord& rec) {
     ++m_crossings;
     translate(last & ~(kPageBytes - 1), rec.access);
   }
-  if (m_p.gap_cycles) advance(m_cycle * static_cast<double>(m_p.gap_cycles));
+  if (m_p.gap_cycles) advance(sc_core::sc_time::from_value(m_cycle.value() * m_p.gap_cycles));
 }
 
 bool Replay::translate(VAddr va, AccessKind kind) {
@@ -151,7 +151,7 @@ bool Replay::translate(VAddr va, AccessKind kind) {
       throw std::logic_error("the access at " + hex(va) + " still faults after the OS handled it (error code " +
                              std::to_string(t.page_fault.error_code) + ")");
     FaultOutcome o = m_os.handle_fault(t.page_fault.cr2, t.page_fault.error_code);
-    advance(m_cycle * static_cast<double>(o.cost_cycles));
+    advance(sc_core::sc_time::from_value(m_cycle.value() * o.cost_cycles));
     if (o.result == FaultResult::Killed) {
       std::fprintf(stderr, "mmusim: %s: %s\n", m_trace.location().c_str(), o.reason.c_str());
       m_skip = true;

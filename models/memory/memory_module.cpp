@@ -36,7 +36,7 @@ bool MemoryModule::copy(tlm::tlm_generic_payload& trans) {
 
 void MemoryModule::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   if (!copy(trans)) return;
-  delay += m_cycle * static_cast<double>(m_ctrl.access(trans.get_address(), trans.is_write()));
+  delay += sc_core::sc_time::from_value(m_cycle.value() * m_ctrl.access(trans.get_address(), trans.is_write()));
 }
 
 unsigned int MemoryModule::transport_dbg(tlm::tlm_generic_payload& trans) {

@@ -22,7 +22,8 @@ void MmuModule::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& d
     return;
   }
   ext->result = m_core->translate(trans.get_address(), ext->kind, ext->user, ext->demand);
-  delay += m_cycle * static_cast<double>(ext->result.cycles);
+  // Integer arithmetic: sc_time * double goes through floating point.
+  delay += sc_core::sc_time::from_value(m_cycle.value() * ext->result.cycles);
   trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 

@@ -230,7 +230,7 @@ class YamlReader {
   void param(const char* key, T& field, const D&, const char*, const char*) {
     m_level.known.push_back(key);
     if (!m_level.node) return;
-    const YAML::Node n = m_level.node[key];
+    const YAML::Node n = child(key);
     if (!n.IsDefined()) return;
     std::string path = m_level.prefix + key;
     std::string err = parse_leaf(n, field);
@@ -241,7 +241,7 @@ class YamlReader {
   void choice(const char* key, std::string& field, const char*, const Choices& choices, const char*) {
     m_level.known.push_back(key);
     if (!m_level.node) return;
-    const YAML::Node n = m_level.node[key];
+    const YAML::Node n = child(key);
     if (!n.IsDefined()) return;
     std::string path = m_level.prefix + key;
     std::string err = n.IsScalar() ? check_choice(n.Scalar(), choices) : check_choice("", choices);
@@ -253,15 +253,15 @@ class YamlReader {
   template <class F>
   void group(const char* key, const char*, F&& body) {
     m_level.known.push_back(key);
-    YAML::Node child;
+    YAML::Node sub;
     if (m_level.node) {
-      const YAML::Node n = m_level.node[key];
+      const YAML::Node n = child(key);
       if (n.IsDefined() && !n.IsNull()) {
         if (!n.IsMap()) fail(n, m_level.prefix + key, "expected a map, got '" + scalar_text(n) + "'");
-        child = n;
+        sub.reset(n);
       }
     }
-    Level saved = enter(child, m_level.prefix + key + ".");
+    Level saved = enter(sub, m_level.prefix + key + ".");
     body();
     check_unknown();
     m_level = saved;
@@ -270,13 +270,14 @@ class YamlReader {
   void tlb_map(const char* key, std::map<std::string, TlbConfig>& m, const char*) {
     m_level.known.push_back(key);
     if (!m_level.node) return;
-    const YAML::Node n = m_level.node[key];
+    const YAML::Node n = child(key);
     if (!n.IsDefined()) return;
     std::string path = m_level.prefix + key;
     if (!n.IsMap() && !n.IsNull()) fail(n, path, "expected a map of TLB name -> TLB, got '" + scalar_text(n) + "'");
     m.clear();
     m_origins[path] = yaml_location(m_file, n);
     if (n.IsNull()) return;
+    check_duplicates(n, path + ".");
     for (const auto& kv : n) {
       std::string name = kv.first.Scalar();
       if (name.empty() || name.find('.') != std::string::npos)
@@ -300,20 +301,53 @@ class YamlReader {
     YAML::Node node;  // null when the file does not give this group
     std::string prefix;
     std::vector<std::string> known;
+
+    Level() = default;
+    Level(const YAML::Node& n, std::string p) : node(n), prefix(std::move(p)) {}
+    Level(const Level&) = default;
+    // YAML::Node's operator= does not rebind: it makes the node it refers to
+    // an alias of the right-hand side, which would rewrite the document being
+    // read (a group's map would replace its parent's). reset() rebinds.
+    Level& operator=(const Level& o) {
+      node.reset(o.node);
+      prefix = o.prefix;
+      known = o.known;
+      return *this;
+    }
   };
 
   Level enter(const YAML::Node& node, const std::string& prefix) {
     Level saved = m_level;
-    m_level = Level{node, prefix, {}};
+    m_level = Level(node, prefix);
     return saved;
+  }
+
+  // The const operator[]: the non-const one would add the key to the map.
+  YAML::Node child(const char* key) const {
+    const YAML::Node& parent = m_level.node;
+    return parent[key];
   }
 
   void check_unknown() {
     if (!m_level.node || !m_level.node.IsMap()) return;
+    check_duplicates(m_level.node, m_level.prefix);
     for (const auto& kv : m_level.node) {
       std::string k = kv.first.Scalar();
       if (std::find(m_level.known.begin(), m_level.known.end(), k) != m_level.known.end()) continue;
       fail(kv.first, "", "unknown key '" + m_level.prefix + k + "'" + did_you_mean(k, m_level.known));
+    }
+  }
+
+  // YAML forbids a key twice in one map; yaml-cpp keeps both and a lookup
+  // finds the first, so the second value would be silently ignored.
+  void check_duplicates(const YAML::Node& map, const std::string& prefix) {
+    std::map<std::string, YAML::Node> seen;
+    for (const auto& kv : map) {
+      const std::string k = kv.first.Scalar();
+      auto it = seen.find(k);
+      if (it != seen.end())
+        fail(kv.first, "", "key '" + prefix + k + "' given twice (first at " + yaml_location(m_file, it->second) + ")");
+      seen.emplace(k, kv.first);
     }
   }
 

@@ -150,10 +150,10 @@ TEST(EndToEnd, LooselyTimedTotalEqualsWaitPerAccess) {
   std::string d = tmpdir("lt");
   std::string trace = fs::exists(kSmall) ? kSmall : kBundled;
   std::map<std::string, std::string> csv;
-  for (const std::string& variant : {"--set replay.sync=access", "--set replay.sync=quantum",
+  for (const char* variant : {"--set replay.sync=access", "--set replay.sync=quantum",
                                      "--set replay.quantum=10ns", "--set replay.quantum=1ms"}) {
     std::string out = d + "/" + std::to_string(csv.size());
-    Result r = run("run -q --max-accesses 200000 -t " + trace + " " + variant + " -o " + out, d);
+    Result r = run("run -q --max-accesses 200000 -t " + trace + " " + std::string(variant) + " -o " + out, d);
     ASSERT_EQ(r.code, 0) << variant << ": " << r.err;
     csv[variant] = slurp(out + "/stats.csv");
     EXPECT_GT(stats(out)["replay"]["cycles"].get<std::uint64_t>(), 0u);

@@ -237,6 +237,15 @@ TEST(ConfigYaml, UnknownKeysAtEveryLevel) {
   EXPECT_FALSE(contains(far, "did you mean")) << far;
 }
 
+TEST(ConfigYaml, DuplicateKeysAreErrors) {
+  // YAML forbids them; silently keeping one of the two values would hide a mistake.
+  const std::string path = write_yaml("clock: 1GHz\nclock: 2GHz\n");
+  EXPECT_EQ(load_error(path), path + ":2:1: key 'clock' given twice (first at " + path + ":1:1)");
+  EXPECT_CONTAINS(yaml_error("os: {memory: 1GiB, memory: 2GiB}\n"), ":1:20: key 'os.memory' given twice");
+  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    a: {entries: 8}\n    a: {entries: 16}\n"), ":4:5: key 'mmu.tlbs.a' given twice");
+  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    a: {entries: 8, entries: 16}\n"), "key 'mmu.tlbs.a.entries' given twice");
+}
+
 TEST(ConfigYaml, WrongTypeNamesTheKeyAndLine) {
   const std::string path = write_yaml(
       "mmu:\n"
