@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 namespace mmusim {
 namespace {
@@ -497,7 +498,9 @@ class ParamPrinter {
   std::ostringstream out;
   template <class T, class D>
   void param(const char* key, T& field, const D& def, const char* unit, const char* desc) {
-    line(key, format_value(field), format_value(T(def)), unit, desc);
+    // Sizes, frequencies and durations print with their unit already.
+    constexpr bool self_unit = std::is_same_v<T, ByteSize> || std::is_same_v<T, Frequency> || std::is_same_v<T, Duration>;
+    line(key, format_value(field), format_value(T(def)), self_unit ? "" : unit, desc);
   }
   void choice(const char* key, std::string& field, const char* def, const Choices& choices, const char* desc) {
     std::string d = std::string(desc) + " {";
