@@ -88,6 +88,8 @@ po::options_description config_options() {
   return o;
 }
 
+bool quiet_flag(const po::variables_map& vm) { return vm.count("quiet") > 0; }
+
 po::variables_map parse(int argc, char** argv, const po::options_description& desc) {
   po::variables_map vm;
   try {
@@ -121,7 +123,7 @@ int cmd_params(int argc, char** argv) {
 int cmd_run(int argc, char** argv) {
   po::options_description desc("mmusim run");
   desc.add(config_options());
-  desc.add_options()("trace,t", po::value<std::vector<std::string>>(), "trace file (default: the bundled sample trace)")(
+  desc.add_options()("trace,t", po::value<std::vector<std::string>>(), "trace file, repeatable: several traces run as separate processes, round-robin (default: the bundled sample trace)")(
       "format", po::value<std::string>()->default_value("auto"), "trace format: auto, text, lackey")(
       "outdir,o", po::value<std::string>(), "write stats.json, stats.csv and config.yaml here")(
       "max-accesses", po::value<std::uint64_t>()->default_value(0), "stop after N accesses (0: the whole trace)")(
@@ -138,15 +140,18 @@ int cmd_run(int argc, char** argv) {
   const Config& cfg = lc.config;
   std::vector<std::string> traces =
       vm.count("trace") ? vm["trace"].as<std::vector<std::string>>() : std::vector<std::string>{default_trace_path()};
-  if (traces.size() != 1)
-    throw UsageError("one -t TRACE per run in this version (several processes from several traces come later)");
-
   const std::string format = vm["format"].as<std::string>();
-  std::unique_ptr<TraceReader> reader;
-  try {
-    reader = open_trace(traces[0], format);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(std::string("--format: ") + e.what());
+  std::vector<std::unique_ptr<TraceReader>> readers;
+  std::vector<TraceReader*> raw;
+  for (const auto& t : traces) {
+    try {
+      readers.push_back(open_trace(t, format));
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--format: ") + e.what());
+    }
+    raw.push_back(readers.back().get());
+    if (format == "auto" && !quiet_flag(vm))
+      std::cerr << "mmusim: " << t << ": format " << readers.back()->format_name() << " (auto-detected)\n";
   }
 
   std::string outdir;
@@ -169,7 +174,7 @@ int cmd_run(int argc, char** argv) {
   rp.progress = !quiet && (vm.count("progress") || isatty(STDERR_FILENO));
 
   tlm::tlm_global_quantum::instance().set(sc_core::sc_time(static_cast<double>(cfg.replay.quantum.ps), sc_core::SC_PS));
-  Topology top(cfg, *reader, rp);
+  Topology top(cfg, raw, rp);
   sc_core::sc_start();
   if (top.replay().error()) std::rethrow_exception(top.replay().error());
   if (!top.replay().complete()) throw std::runtime_error("the replay did not finish");
@@ -182,7 +187,7 @@ int cmd_run(int argc, char** argv) {
   meta.config_source = vm.count("config") ? vm["config"].as<std::string>() : "built-in default";
   if (vm.count("set")) meta.config_source += " with --set";
   meta.traces = traces;
-  meta.trace_format = reader->format_name();
+  for (const auto& r : readers) meta.trace_format += (meta.trace_format.empty() ? "" : ",") + std::string(r->format_name());
   meta.max_accesses = rp.max_accesses;
   const StatGroup::Entry* acc = top.stats().find("replay.accesses");
   meta.truncated = rp.max_accesses && acc && acc->counter->value() >= rp.max_accesses;

@@ -24,11 +24,10 @@ void flatten(const StatGroup& g, const std::string& prefix, std::vector<std::pai
 
 }  // namespace
 
-Replay::Replay(sc_core::sc_module_name name, TraceReader& trace, OsModel& os, MmuControl& mmu, const ReplayParams& p,
-               StatGroup& stats, const StatGroup& root_stats, sc_core::sc_time cycle)
+Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, OsModel& os, MmuControl& mmu,
+               const ReplayParams& p, StatGroup& stats, const StatGroup& root_stats, sc_core::sc_time cycle)
     : sc_core::sc_module(name),
       socket("socket"),
-      m_trace(trace),
       m_os(os),
       m_mmu(mmu),
       m_p(p),
@@ -43,7 +42,15 @@ Replay::Replay(sc_core::sc_module_name name, TraceReader& trace, OsModel& os, Mm
       m_retries(stats.counter("retries", "re-executions of an access after a page fault")),
       m_events(stats.counter("events", "trace events (@proc, @mmap, ...)")),
       m_skipped(stats.counter("skipped", "records of killed or exited processes, skipped")),
-      m_cycles(stats.counter("cycles", "simulated cycles from the first to the last access")) {
+      m_cycles(stats.counter("cycles", "simulated cycles from the first to the last access")),
+      m_switches(stats.counter("switches", "round-robin switches between traces (each a CR3 write)")) {
+  if (traces.empty()) throw std::invalid_argument("replay: no trace");
+  for (TraceReader* t : traces) {
+    Stream s;
+    s.reader = t;
+    m_streams.push_back(s);
+  }
+  m_cur = &m_streams[0];
   m_trans.set_data_length(0);
   m_trans.set_data_ptr(nullptr);
   m_trans.set_byte_enable_ptr(nullptr);
@@ -69,27 +76,77 @@ void Replay::thread() {
   sc_core::sc_stop();
 }
 
-void Replay::trace_error(const std::string& msg) const { throw TraceError(m_trace.location() + ": " + msg); }
+void Replay::trace_error(const std::string& msg) const {
+  throw TraceError(m_cur->reader->location() + ": " + msg);
+}
+
+std::uint32_t Replay::global_pid(Stream& s, std::uint32_t trace_pid) {
+  if (m_streams.size() == 1) return trace_pid;
+  auto it = s.pids.find(trace_pid);
+  if (it != s.pids.end()) return it->second;
+  return s.pids[trace_pid] = m_next_pid++;
+}
+
+void Replay::select(Stream& s, std::uint32_t trace_pid) {
+  s.pid = global_pid(s, trace_pid);
+  s.has_pid = true;
+  s.skip = !m_os.alive(s.pid);
+  if (!s.skip) m_os.switch_to(s.pid);
+}
+
+void Replay::ensure_process(Stream& s) {
+  if (!s.has_pid) select(s, 1);
+}
 
 void Replay::loop() {
+  const bool several = m_streams.size() > 1;
+  const std::uint64_t budget = several ? m_p.switch_interval : UINT64_MAX;
+  std::size_t cur = 0;
+  for (std::size_t live = m_streams.size(); live > 0;) {
+    m_cur = &m_streams[cur];
+    if (!run_stream(*m_cur, budget)) return;
+    if (m_cur->done) --live;
+    if (live == 0) break;
+    // Round robin to the next trace that has records left.
+    std::size_t next = (cur + 1) % m_streams.size();
+    while (m_streams[next].done) next = (next + 1) % m_streams.size();
+    if (next != cur) {
+      ++m_switches;
+      Stream& n = m_streams[next];
+      // Its process, if it has one and it lives, is loaded again (CR3 write).
+      if (n.has_pid && !n.skip) m_os.switch_to(n.pid);
+    }
+    cur = next;
+  }
+}
+
+bool Replay::run_stream(Stream& s, std::uint64_t budget) {
   TraceRecord rec;
+  std::uint64_t done = 0;
   std::uint64_t since_check = 0;
-  while (m_trace.next(rec)) {
+  while (done < budget) {
+    if (!s.reader->next(rec)) {
+      s.done = true;
+      break;
+    }
     if (rec.kind == RecordKind::Access) {
-      if (m_skip) {
+      ensure_process(s);
+      if (s.skip) {
         ++m_skipped;
         continue;
       }
-      if (m_p.max_accesses && m_accesses.value() >= m_p.max_accesses) break;
-      access(rec);
+      if (m_p.max_accesses && m_accesses.value() >= m_p.max_accesses) return false;
+      access(s, rec);
+      ++done;
       if (++since_check == (1u << 16)) {
         since_check = 0;
         if (m_p.progress) progress_line(false);
       }
     } else {
-      event(rec);
+      event(s, rec);
     }
   }
+  return true;
 }
 
 void Replay::advance(sc_core::sc_time t) {
@@ -101,7 +158,7 @@ void Replay::advance(sc_core::sc_time t) {
   }
 }
 
-void Replay::access(const TraceRecord& rec) {
+void Replay::access(Stream& s, const TraceRecord& rec) {
   const VAddr va = rec.addr;
   // Canonical form (SDM 3.3.7.1): bits 63..va_bits-1 all equal.
   const std::uint64_t upper = va >> (m_p.va_bits - 1);
@@ -118,6 +175,7 @@ void Replay::access(const TraceRecord& rec) {
     case AccessKind::IFetch: ++m_ifetches; break;
     case AccessKind::Modify: ++m_modifies; break;
   }
+  (void)s;
   if (!translate(va, rec.access)) return;
   if ((last >> kPageShift) != (va >> kPageShift)) {
     ++m_crossings;
@@ -153,19 +211,22 @@ bool Replay::translate(VAddr va, AccessKind kind) {
     FaultOutcome o = m_os.handle_fault(t.page_fault.cr2, t.page_fault.error_code);
     advance(sc_core::sc_time::from_value(m_cycle.value() * o.cost_cycles));
     if (o.result == FaultResult::Killed) {
-      std::fprintf(stderr, "mmusim: %s: %s\n", m_trace.location().c_str(), o.reason.c_str());
-      m_skip = true;
+      std::fprintf(stderr, "mmusim: %s: %s\n", m_cur->reader->location().c_str(), o.reason.c_str());
+      m_cur->skip = true;
       return false;
     }
     ++m_retries;
   }
 }
 
-void Replay::event(const TraceRecord& rec) {
+void Replay::event(Stream& s, const TraceRecord& rec) {
   ++m_events;
   if (rec.kind == RecordKind::Proc) {
-    m_skip = !m_os.alive(rec.pid);
-    if (!m_skip) m_os.switch_to(rec.pid);
+    try {
+      select(s, rec.pid);
+    } catch (const OsError& e) {
+      trace_error(e.what());
+    }
     return;
   }
   if (rec.kind == RecordKind::Mark) {
@@ -174,7 +235,8 @@ void Replay::event(const TraceRecord& rec) {
     m_marks.push_back(std::move(s));
     return;
   }
-  if (m_skip) {
+  if (rec.kind != RecordKind::Invlpg) ensure_process(s);
+  if (s.skip) {
     ++m_skipped;
     return;
   }
@@ -186,7 +248,7 @@ void Replay::event(const TraceRecord& rec) {
       case RecordKind::Brk: m_os.brk(rec.addr); break;
       case RecordKind::Exit:
         m_os.exit_current();
-        m_skip = true;
+        s.skip = true;
         break;
       case RecordKind::Invlpg: m_mmu.invlpg(rec.addr); break;
       case RecordKind::Fork: trace_error("@fork is not supported yet (copy-on-write arrives with the OS-model work)");
@@ -206,8 +268,17 @@ void Replay::progress_line(bool final) {
   std::ostringstream os;
   os.setf(std::ios::fixed);
   os.precision(1);
-  os << "\r" << m_trace.path() << ": " << n / 1e6 << " M accesses, " << (now > 0 ? n / now / 1e6 : 0.0) << " M/s";
-  const double frac = m_trace.progress();
+  double frac = 0;
+  for (const Stream& st : m_streams) {
+    double f = st.done ? 1.0 : st.reader->progress();
+    if (f < 0) {
+      frac = -1;
+      break;
+    }
+    frac += f / static_cast<double>(m_streams.size());
+  }
+  os << "\r" << (m_streams.size() == 1 ? m_streams[0].reader->path() : std::to_string(m_streams.size()) + " traces")
+     << ": " << n / 1e6 << " M accesses, " << (now > 0 ? n / now / 1e6 : 0.0) << " M/s";
   if (frac > 0 && frac <= 1) {
     os << ", " << frac * 100 << "%";
     if (!final && frac > 0.001) os << ", ETA " << static_cast<long>(now / frac - now) << " s";

@@ -1,6 +1,13 @@
 // The replay driver: an SC_THREAD that reads a trace and drives the MMU as
 // a TLM-2.0 loosely-timed initiator.
 //
+// Several traces run as separate processes, switched round-robin every
+// replay.switch_interval accesses (each switch a MOV to CR3 by the OS
+// model). Process ids are per trace: with one trace they are the trace's own
+// (@proc 5 is process 5); with several, each (trace, pid) pair gets a global
+// pid in order of first appearance, and a trace without @proc runs as its
+// pid 1.
+//
 // For every access record it translates the page of the first byte and,
 // when the access crosses into the next page, that page too (one access in
 // the statistics). A translation that faults goes to the OS model's handler;
@@ -22,6 +29,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <map>
 #include <memory>
 #include <string>
 #include <systemc>
@@ -43,6 +51,7 @@ struct ReplayParams {
   Cycles gap_cycles = 0;
   bool sync_each_access = false;
   std::uint64_t max_accesses = 0;  // 0: all
+  std::uint64_t switch_interval = 100000;  // accesses per time slice with several traces
   unsigned va_bits = 48;           // canonical width
   bool progress = false;
 };
@@ -58,8 +67,8 @@ class Replay : public sc_core::sc_module {
   tlm_utils::simple_initiator_socket<Replay> socket;
 
   SC_HAS_PROCESS(Replay);
-  Replay(sc_core::sc_module_name name, TraceReader& trace, OsModel& os, MmuControl& mmu, const ReplayParams& p,
-         StatGroup& stats, const StatGroup& root_stats, sc_core::sc_time cycle);
+  Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, OsModel& os, MmuControl& mmu,
+         const ReplayParams& p, StatGroup& stats, const StatGroup& root_stats, sc_core::sc_time cycle);
 
   // After sc_start returns: the exception that stopped the replay, if any.
   std::exception_ptr error() const { return m_error; }
@@ -68,16 +77,33 @@ class Replay : public sc_core::sc_module {
   double wall_seconds() const { return m_wall_seconds; }
 
  private:
+  struct Stream {
+    TraceReader* reader = nullptr;
+    bool done = false;
+    bool has_pid = false;  // a process has been chosen (lazily: pid 1 unless @proc comes first)
+    std::uint32_t pid = 0;  // global pid of the current process
+    bool skip = false;      // that process is dead: its records are skipped
+    std::map<std::uint32_t, std::uint32_t> pids;  // trace pid -> global pid (several traces)
+  };
+
   void thread();
   void loop();
-  void access(const TraceRecord& rec);
+  // Runs stream s until budget accesses are done or it ends; false when
+  // --max-accesses stops the replay.
+  bool run_stream(Stream& s, std::uint64_t budget);
+  std::uint32_t global_pid(Stream& s, std::uint32_t trace_pid);
+  void select(Stream& s, std::uint32_t trace_pid);  // @proc
+  void ensure_process(Stream& s);
+  void access(Stream& s, const TraceRecord& rec);
   bool translate(VAddr va, AccessKind kind);
-  void event(const TraceRecord& rec);
+  void event(Stream& s, const TraceRecord& rec);
   void advance(sc_core::sc_time t);
   void progress_line(bool final);
   [[noreturn]] void trace_error(const std::string& msg) const;
 
-  TraceReader& m_trace;
+  std::vector<Stream> m_streams;
+  Stream* m_cur = nullptr;
+  std::uint32_t m_next_pid = 1;
   OsModel& m_os;
   MmuControl& m_mmu;
   ReplayParams m_p;
@@ -88,7 +114,6 @@ class Replay : public sc_core::sc_module {
   TranslationExtension m_ext;
   std::exception_ptr m_error;
   bool m_complete = false;
-  bool m_skip = false;  // the current process is dead: its records are skipped
   std::vector<MarkSnapshot> m_marks;
   std::chrono::steady_clock::time_point m_start;
   double m_wall_seconds = 0;
@@ -105,6 +130,7 @@ class Replay : public sc_core::sc_module {
   Counter& m_events;
   Counter& m_skipped;
   Counter& m_cycles;
+  Counter& m_switches;
 };
 
 }  // namespace mmusim

@@ -150,7 +150,9 @@ std::string format_summary(const StatGroup& root, const RunMetadata& meta) {
   char buf[256];
   const std::uint64_t accesses = counter(root, "replay.accesses");
   const std::uint64_t cycles = counter(root, "replay.cycles");
-  os << "mmusim " << meta.version << ": " << (meta.traces.empty() ? "" : meta.traces[0]) << " (" << meta.trace_format
+  std::string names;
+  for (const auto& t : meta.traces) names += (names.empty() ? "" : " + ") + t;
+  os << "mmusim " << meta.version << ": " << names << " (" << meta.trace_format
      << "), config " << meta.config_source << (meta.truncated ? ", stopped at --max-accesses" : "") << "\n";
   os << "  accesses   " << grouped(accesses) << "  (loads " << grouped(counter(root, "replay.loads")) << ", stores "
      << grouped(counter(root, "replay.stores")) << ", ifetches " << grouped(counter(root, "replay.ifetches"))

@@ -75,7 +75,7 @@ sc_core::sc_time cycle_time(const Config& c) {
 
 unsigned va_bits(const Config& c) { return c.paging.mode == "x86_64_la57" ? 57 : 48; }
 
-Topology::Topology(const Config& c, TraceReader& trace, const ReplayParams& rp) {
+Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, const ReplayParams& rp) {
   const sc_core::sc_time cycle = cycle_time(c);
   StatGroup& replay_stats = m_stats.group("replay");
   StatGroup& mmu_stats = m_stats.group("mmu");
@@ -89,7 +89,8 @@ Topology::Topology(const Config& c, TraceReader& trace, const ReplayParams& rp) 
   m_os = std::make_unique<OsModel>(make_os_params(c), *m_phys, m_mmu->core(), os_stats);
   ReplayParams p = rp;
   p.va_bits = va_bits(c);
-  m_replay = std::make_unique<Replay>("replay", trace, *m_os, m_mmu->core(), p, replay_stats, m_stats, cycle);
+  p.switch_interval = c.replay.switch_interval;
+  m_replay = std::make_unique<Replay>("replay", traces, *m_os, m_mmu->core(), p, replay_stats, m_stats, cycle);
 
   m_replay->socket.bind(m_mmu->cpu_socket);
   m_mmu->mem_socket.bind(m_memory->socket);

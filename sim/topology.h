@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <systemc>
+#include <vector>
 
 #include "models/common/stats.h"
 #include "models/memory/memory_controller.h"
@@ -31,7 +32,7 @@ unsigned va_bits(const Config& c);
 
 class Topology {
  public:
-  Topology(const Config& c, TraceReader& trace, const ReplayParams& rp);
+  Topology(const Config& c, const std::vector<TraceReader*>& traces, const ReplayParams& rp);
   StatGroup& stats() { return m_stats; }
   Replay& replay() { return *m_replay; }
   Mmu& mmu() { return m_mmu->core(); }

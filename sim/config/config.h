@@ -187,12 +187,14 @@ struct OsConfig {
 struct ReplayConfig {
   bool implicit_vmas = false;
   Cycles gap_cycles = 0;
+  std::uint64_t switch_interval = 0;
   Duration quantum;
   std::string sync;
   template <class V>
   void visit(V& v) {
     v.param("implicit_vmas", implicit_vmas, true, "", "a first touch outside every VMA creates an anonymous rwx VMA over the aligned 2 MiB around it; false: SIGSEGV");
     v.param("gap_cycles", gap_cycles, Cycles{0}, "cycles", "cycles of non-memory work between successive accesses");
+    v.param("switch_interval", switch_interval, std::uint64_t{100000}, "accesses", "with several -t traces: accesses per time slice before the round-robin switch to the next trace's process (a CR3 write)");
     v.param("quantum", quantum, Duration{1000000}, "time", "TLM-2.0 global quantum of the loosely-timed replay");
     v.choice("sync", sync, "quantum", Choices{"quantum", "access"}, "quantum: loosely timed; access: wait() after every access (reference timing)");
   }

@@ -276,3 +276,26 @@ TEST(EndToEnd, HelpAndParamsDescribeTheInterface) {
   EXPECT_EQ(slurp(d + "/a/config.yaml"), slurp(d + "/b/config.yaml"));
   EXPECT_NE(slurp(d + "/a/config.yaml").find("entries: 128"), std::string::npos);
 }
+
+TEST(EndToEnd, SeveralTracesRunAsProcessesRoundRobin) {
+  std::string d = tmpdir("multi");
+  std::string a = write(d, "a.txt", "R 0x1000\nW 0x2000\nR 0x1000\nR 0x3000\n");
+  std::string b = write(d, "b.txt", "R 0x1000\nR 0x1000\nR 0x5000\n");
+  Result r = run("run -q -t " + a + " -t " + b + " --set replay.switch_interval=2 -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json s = stats(d);
+  // Slices of 2 accesses: A{R1000 W2000} B{R1000 R1000} A{R1000 R3000} B{R5000},
+  // then A finds its end. Switches A>B, B>A, A>B, B>A = 4.
+  EXPECT_EQ(s["replay"]["switches"].get<std::uint64_t>(), 4u);
+  EXPECT_EQ(s["os"]["processes"].get<std::uint64_t>(), 2u);
+  // CR3 writes: the idle root at boot, A's and B's first loads (each made
+  // when its trace first needs a process), then the switches B>A, A>B, B>A
+  // (the first switch A>B finds B without a process yet) = 1 + 2 + 3.
+  EXPECT_EQ(s["mmu"]["cr3_writes"].get<std::uint64_t>(), 6u);
+  // Separate address spaces: both 0x1000s fault, 5 distinct (process, page).
+  EXPECT_EQ(s["os"]["faults"]["minor"].get<std::uint64_t>(), 5u);
+  // Only B's second R 0x1000 hits: every switch flushes the TLBs (no PCID,
+  // no global user pages).
+  EXPECT_EQ(s["mmu"]["tlb"]["l1d"]["hits"].get<std::uint64_t>(), 1u);
+  EXPECT_EQ(s["replay"]["accesses"].get<std::uint64_t>(), 7u);
+}

@@ -1,0 +1,126 @@
+// Reader for ChampSim's binary instruction traces (DESIGN.md section 7).
+//
+// Models: two fixed-size, little-endian record layouts, one instruction each.
+//
+//   champsim (ChampSim's input_instr), 64 bytes:
+//     ip u64 @0, is_branch u8 @8, branch_taken u8 @9,
+//     destination_registers u8[2] @10, source_registers u8[4] @12,
+//     destination_memory u64[2] @16, source_memory u64[4] @32
+//   champsim-cloudsuite (ChampSim's cloudsuite_instr), 96 bytes:
+//     ip u64 @0, is_branch u8 @8, branch_taken u8 @9,
+//     destination_registers u8[4] @10, source_registers u8[4] @14,
+//     destination_memory u64[4] @24, source_memory u64[4] @56,
+//     asid u8[2] @88; bytes 18..23 and 90..95 are padding (ignored)
+//
+// Each record becomes, in this order:
+//   1. (cloudsuite only) a Proc record with pid = asid[0] + 256 * asid[1] + 1,
+//      before the first record and whenever the asid differs from the previous
+//      record's. The +1 keeps pid 0 unused and maps asid 0 to pid 1, the
+//      process the OS model runs when a trace names none.
+//   2. an IFetch of ip, size 1;
+//   3. a Load of each non-zero source_memory operand, in array order, size 1;
+//   4. a Store of each non-zero destination_memory operand, in array order,
+//      size 1.
+// ChampSim records neither instruction lengths nor operand sizes, so every
+// access is 1 byte: no access crosses a page, none is invented. A zero
+// operand means "unused" (as in ChampSim) and is skipped. Operands are not
+// deduplicated: the same address twice is two accesses. Branch flags and
+// registers are read by no one.
+//
+// Leaves out: events other than Proc (the OS model maps on first touch), the
+// x86 instruction length, operand sizes, ChampSim's branch information.
+//
+// Errors (TraceError, "FILE: byte OFFSET: expected ..., got ..."; OFFSET is
+// the decompressed byte offset of the record):
+//   * a record with ip 0 - ChampSim's front end treats every record as an
+//     instruction, and an ip of 0 only appears in corrupt or zero-filled data:
+//       "FILE: byte 640: expected a record with a non-zero ip, got ip 0"
+//   * a last record cut short (length not a multiple of the record size):
+//       "FILE: byte 6400: expected a complete 64-byte champsim record, got 37 bytes"
+// Non-canonical addresses are the replay's business, not the reader's.
+//
+// location() is "FILE: byte OFFSET" of the record the last returned
+// TraceRecord came from.
+//
+// Notes: reads ByteSource in 1 MiB blocks into its own buffer and decodes each
+// record straight from it into a fixed queue of at most 10 pending records, so
+// nothing is allocated per record.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "sim/trace/byte_source.h"
+#include "sim/trace/trace_record.h"
+
+namespace mmusim {
+
+class ChampSimReader : public TraceReader {
+ public:
+  enum class Layout : std::uint8_t { Champsim, Cloudsuite };
+
+  static constexpr const char* kFormatName = "champsim";
+  static constexpr const char* kCloudsuiteFormatName = "champsim-cloudsuite";
+  static constexpr std::size_t kRecordBytes = 64;
+  static constexpr std::size_t kCloudsuiteRecordBytes = 96;
+  static constexpr std::uint32_t kAccessBytes = 1;
+
+  ChampSimReader(const std::string& path, Layout layout);
+  ChampSimReader(std::unique_ptr<ByteSource> source, Layout layout);
+
+  bool next(TraceRecord& rec) override;
+  double progress() const override;
+  const std::string& path() const override { return m_source->path(); }
+  const char* format_name() const override {
+    return m_layout == Layout::Champsim ? kFormatName : kCloudsuiteFormatName;
+  }
+  std::string location() const override;
+
+  // Format auto-detection for data that is not text (the caller has seen a
+  // NUL byte). head is the first decompressed bytes; whole says they are the
+  // whole data. Returns kFormatName when every complete 64-byte record in head
+  // has a non-zero ip (and, when whole, the length is a multiple of 64) - that
+  // is, whenever the champsim reader would accept the head; otherwise
+  // kCloudsuiteFormatName when the same holds for 96-byte records and their
+  // is_branch and branch_taken bytes are 0 or 1; otherwise nullptr.
+  static const char* detect(std::string_view head, bool whole);
+
+ private:
+  struct Pending {
+    std::uint64_t addr;
+    AccessKind access;
+  };
+  static constexpr std::size_t kBufBytes = std::size_t{1} << 20;
+  static constexpr std::size_t kMaxPending = 1 + 4 + 4;  // fetch, loads, stores
+
+  bool decode_next();
+  bool refill();
+  [[noreturn]] void fail(const std::string& what, const std::string& got) const;
+
+  std::unique_ptr<ByteSource> m_source;
+  Layout m_layout;
+  std::size_t m_record_bytes;
+
+  std::unique_ptr<char[]> m_buf;
+  std::size_t m_pos = 0;            // next undecoded byte in m_buf
+  std::size_t m_end = 0;            // end of valid bytes in m_buf
+  std::uint64_t m_buf_offset = 0;   // stream offset of m_buf[0]
+  std::uint64_t m_rec_offset = 0;   // stream offset of the current record
+  bool m_have_record = false;       // m_rec_offset is meaningful
+  bool m_eof = false;
+
+  std::array<Pending, kMaxPending> m_queue{};
+  std::size_t m_qhead = 0;
+  std::size_t m_qlen = 0;
+
+  bool m_proc_pending = false;
+  std::uint32_t m_pid = 0;
+  bool m_have_asid = false;
+  std::uint16_t m_asid = 0;
+};
+
+}  // namespace mmusim
