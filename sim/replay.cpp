@@ -51,6 +51,7 @@ Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, O
     m_streams.push_back(s);
   }
   m_cur = &m_streams[0];
+  m_gap = sc_core::sc_time::from_value(m_cycle.value() * m_p.gap_cycles);
   m_trans.set_data_length(0);
   m_trans.set_data_ptr(nullptr);
   m_trans.set_byte_enable_ptr(nullptr);
@@ -62,6 +63,7 @@ Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, O
 void Replay::thread() {
   m_start = std::chrono::steady_clock::now();
   m_qk.reset();
+  m_quantum_left = tlm::tlm_global_quantum::instance().compute_local_quantum();
   try {
     loop();
     m_qk.sync();
@@ -149,12 +151,17 @@ bool Replay::run_stream(Stream& s, std::uint64_t budget) {
   return true;
 }
 
+void Replay::sync() {
+  m_qk.sync();
+  m_quantum_left = tlm::tlm_global_quantum::instance().compute_local_quantum();
+}
+
 void Replay::advance(sc_core::sc_time t) {
   if (m_p.sync_each_access) {
     wait(t);
   } else {
     m_qk.inc(t);
-    if (m_qk.need_sync()) m_qk.sync();
+    if (need_sync()) sync();
   }
 }
 
@@ -181,7 +188,7 @@ void Replay::access(Stream& s, const TraceRecord& rec) {
     ++m_crossings;
     translate(last & ~(kPageBytes - 1), rec.access);
   }
-  if (m_p.gap_cycles) advance(sc_core::sc_time::from_value(m_cycle.value() * m_p.gap_cycles));
+  if (m_p.gap_cycles) advance(m_gap);
 }
 
 bool Replay::translate(VAddr va, AccessKind kind) {
@@ -200,7 +207,7 @@ bool Replay::translate(VAddr va, AccessKind kind) {
       sc_core::sc_time delay = m_qk.get_local_time();
       socket->b_transport(m_trans, delay);
       m_qk.set(delay);
-      if (m_qk.need_sync()) m_qk.sync();
+      if (need_sync()) sync();
     }
     if (!m_trans.is_response_ok()) throw std::runtime_error("MMU returned " + m_trans.get_response_string());
     const Translation& t = m_ext.result;

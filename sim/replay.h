@@ -98,6 +98,11 @@ class Replay : public sc_core::sc_module {
   bool translate(VAddr va, AccessKind kind);
   void event(Stream& s, const TraceRecord& rec);
   void advance(sc_core::sc_time t);
+  // tlm_quantumkeeper::need_sync() asks the kernel for the time on every
+  // call; the time cannot change between syncs, so the quantum left is
+  // computed once per sync and the test is a comparison. Same semantics.
+  bool need_sync() const { return m_qk.get_local_time() >= m_quantum_left; }
+  void sync();
   void progress_line(bool final);
   [[noreturn]] void trace_error(const std::string& msg) const;
 
@@ -110,6 +115,8 @@ class Replay : public sc_core::sc_module {
   const StatGroup& m_root_stats;
   sc_core::sc_time m_cycle;
   tlm_utils::tlm_quantumkeeper m_qk;
+  sc_core::sc_time m_quantum_left;
+  sc_core::sc_time m_gap;
   tlm::tlm_generic_payload m_trans;
   TranslationExtension m_ext;
   std::exception_ptr m_error;

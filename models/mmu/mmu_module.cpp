@@ -7,7 +7,8 @@ namespace mmusim {
 
 MmuModule::MmuModule(sc_core::sc_module_name name, const MmuParams& p, StatGroup& stats, sc_core::sc_time cycle)
     : sc_core::sc_module(name), cpu_socket("cpu_socket"), mem_socket("mem_socket"), m_cycle(cycle) {
-  cpu_socket.register_b_transport(this, &MmuModule::b_transport);
+  cpu_socket.bind(*this);
+  for (Cycles i = 0; i < kFastCycles; ++i) m_fast_time.push_back(sc_core::sc_time::from_value(m_cycle.value() * i));
   m_core = std::make_unique<Mmu>(p, *this, stats);
   m_pt_trans.set_data_length(8);
   m_pt_trans.set_streaming_width(8);
@@ -22,10 +23,20 @@ void MmuModule::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& d
     return;
   }
   ext->result = m_core->translate(trans.get_address(), ext->kind, ext->user, ext->demand);
-  // Integer arithmetic: sc_time * double goes through floating point.
-  delay += sc_core::sc_time::from_value(m_cycle.value() * ext->result.cycles);
+  const Cycles c = ext->result.cycles;
+  // Integer arithmetic (sc_time * double goes through floating point).
+  delay += c < kFastCycles ? m_fast_time[c] : sc_core::sc_time::from_value(m_cycle.value() * c);
   trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
+
+tlm::tlm_sync_enum MmuModule::nb_transport_fw(tlm::tlm_generic_payload& trans, tlm::tlm_phase&, sc_core::sc_time&) {
+  trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+  return tlm::TLM_COMPLETED;
+}
+
+bool MmuModule::get_direct_mem_ptr(tlm::tlm_generic_payload&, tlm::tlm_dmi&) { return false; }
+
+unsigned int MmuModule::transport_dbg(tlm::tlm_generic_payload&) { return 0; }
 
 Cycles MmuModule::memory_access(PAddr pa, std::uint64_t* data, tlm::tlm_command cmd) {
   m_pt_trans.set_command(cmd);

@@ -8,9 +8,15 @@
 // cycles to the annotated delay. The walker's memory references go out as
 // 8-byte generic payloads through mem_socket; their annotated delays,
 // divided by the clock period, are the cycles the walker accounts.
+//
+// The target side implements tlm_fw_transport_if itself instead of using
+// simple_target_socket: translation is the simulator's hot path, and this
+// makes a request one virtual call. Latencies up to kFastCycles are added
+// from a table of precomputed sc_time values (no call into the library).
 #pragma once
 
 #include <memory>
+#include <vector>
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
@@ -32,22 +38,31 @@ struct TranslationExtension : tlm::tlm_extension<TranslationExtension> {
   }
 };
 
-class MmuModule : public sc_core::sc_module, public PageTableMemory {
+class MmuModule : public sc_core::sc_module,
+                  public PageTableMemory,
+                  public tlm::tlm_fw_transport_if<tlm::tlm_base_protocol_types> {
  public:
-  tlm_utils::simple_target_socket<MmuModule> cpu_socket;
+  tlm::tlm_target_socket<> cpu_socket;
   tlm_utils::simple_initiator_socket<MmuModule> mem_socket;
 
   MmuModule(sc_core::sc_module_name name, const MmuParams& p, StatGroup& stats, sc_core::sc_time cycle);
   Mmu& core() { return *m_core; }
 
  private:
-  void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  // tlm_fw_transport_if: only the blocking (loosely-timed) path is offered.
+  void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) override;
+  tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload& trans, tlm::tlm_phase& phase,
+                                     sc_core::sc_time& delay) override;
+  bool get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi) override;
+  unsigned int transport_dbg(tlm::tlm_generic_payload& trans) override;
   std::uint64_t read_entry(PAddr pa, Cycles& latency) override;
   void write_entry(PAddr pa, std::uint64_t value, Cycles& latency) override;
   Cycles memory_access(PAddr pa, std::uint64_t* data, tlm::tlm_command cmd);
 
   std::unique_ptr<Mmu> m_core;
   sc_core::sc_time m_cycle;
+  static constexpr Cycles kFastCycles = 64;
+  std::vector<sc_core::sc_time> m_fast_time;  // i cycles as sc_time, i < kFastCycles
   tlm::tlm_generic_payload m_pt_trans;
 };
 

@@ -1,9 +1,11 @@
 // record_kind_name() and the open_trace() factory (sim/trace/open_trace.h).
 
+#include <algorithm>
 #include <stdexcept>
 #include <string_view>
 
 #include "sim/trace/byte_source.h"
+#include "sim/trace/champsim_reader.h"
 #include "sim/trace/lackey_reader.h"
 #include "sim/trace/open_trace.h"
 #include "sim/trace/text_reader.h"
@@ -36,6 +38,12 @@ constexpr std::size_t kDetectBytes = 64 * 1024;
 const char* detect_in(ByteSource& source) {
   const std::string_view head = source.peek(kDetectBytes);
   const bool whole_file = head.size() < kDetectBytes;
+  // Binary data (a NUL byte cannot appear in text or lackey traces). Formats
+  // with a magic number must be recognised before this: ChampSim has none.
+  if (head.find('\0') != std::string_view::npos) {
+    if (const char* f = ChampSimReader::detect(head, whole_file)) return f;
+    throw TraceError(source.name() + ": cannot detect the trace format; pass --format");
+  }
   std::size_t pos = 0;
   while (pos < head.size()) {
     std::size_t nl = head.find('\n', pos);
@@ -58,12 +66,15 @@ const char* detect_in(ByteSource& source) {
 }  // namespace
 
 const std::vector<std::string>& trace_format_names() {
-  static const std::vector<std::string> kNames = {TextReader::kFormatName, LackeyReader::kFormatName, "auto"};
+  static const std::vector<std::string> kNames = {TextReader::kFormatName, LackeyReader::kFormatName,
+                                                    ChampSimReader::kFormatName,
+                                                    ChampSimReader::kCloudsuiteFormatName, "auto"};
   return kNames;
 }
 
 std::unique_ptr<TraceReader> open_trace(const std::string& path, const std::string& format) {
-  if (format != TextReader::kFormatName && format != LackeyReader::kFormatName && format != "auto") {
+  const std::vector<std::string>& names = trace_format_names();
+  if (std::find(names.begin(), names.end(), format) == names.end()) {
     std::string valid;
     for (const std::string& name : trace_format_names()) valid += (valid.empty() ? "" : ", ") + name;
     throw std::invalid_argument("unknown trace format '" + format + "' (valid: " + valid + ")");
@@ -71,6 +82,10 @@ std::unique_ptr<TraceReader> open_trace(const std::string& path, const std::stri
   auto source = std::make_unique<ByteSource>(path);
   const std::string chosen = format == "auto" ? detect_in(*source) : format;
   if (chosen == LackeyReader::kFormatName) return std::make_unique<LackeyReader>(std::move(source));
+  if (chosen == ChampSimReader::kFormatName)
+    return std::make_unique<ChampSimReader>(std::move(source), ChampSimReader::Layout::Champsim);
+  if (chosen == ChampSimReader::kCloudsuiteFormatName)
+    return std::make_unique<ChampSimReader>(std::move(source), ChampSimReader::Layout::Cloudsuite);
   return std::make_unique<TextReader>(std::move(source));
 }
 

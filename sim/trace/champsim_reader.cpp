@@ -1,0 +1,166 @@
+#include "sim/trace/champsim_reader.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace mmusim {
+
+namespace {
+
+inline std::uint64_t load_le64(const unsigned char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  v = __builtin_bswap64(v);
+#endif
+  return v;
+}
+
+// Field offsets of the two layouts (DESIGN.md section 7).
+struct ChampsimLayout {
+  static constexpr std::size_t kBytes = 64;
+  static constexpr std::size_t kDst = 16, kNumDst = 2;
+  static constexpr std::size_t kSrc = 32, kNumSrc = 4;
+};
+struct CloudsuiteLayout {
+  static constexpr std::size_t kBytes = 96;
+  static constexpr std::size_t kDst = 24, kNumDst = 4;
+  static constexpr std::size_t kSrc = 56, kNumSrc = 4;
+  static constexpr std::size_t kAsid = 88;
+};
+constexpr std::size_t kIsBranch = 8;
+constexpr std::size_t kBranchTaken = 9;
+
+// Appends the loads, then the stores, of the record at p to q[n...]: each
+// slot is written unconditionally and kept only when the operand is non-zero,
+// so there is no branch per operand. Returns the new n.
+template <class L, class Pending>
+inline std::size_t expand_operands(const unsigned char* p, Pending* q, std::size_t n) {
+  for (std::size_t i = 0; i < L::kNumSrc; ++i) {
+    const std::uint64_t a = load_le64(p + L::kSrc + 8 * i);
+    q[n] = {a, AccessKind::Load};
+    n += a != 0;
+  }
+  for (std::size_t i = 0; i < L::kNumDst; ++i) {
+    const std::uint64_t a = load_le64(p + L::kDst + 8 * i);
+    q[n] = {a, AccessKind::Store};
+    n += a != 0;
+  }
+  return n;
+}
+
+// True when every complete stride-byte record in head has a non-zero ip (and,
+// when check_flags, branch bytes of 0 or 1), there is at least one, and - when
+// head is the whole data - nothing is left over.
+bool consistent(std::string_view head, bool whole, std::size_t stride, bool check_flags) {
+  if (whole && head.size() % stride != 0) return false;
+  const std::size_t n = head.size() / stride;
+  if (n == 0) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(head.data());
+  for (std::size_t i = 0; i < n; ++i, p += stride) {
+    if (load_le64(p) == 0) return false;
+    if (check_flags && (p[kIsBranch] > 1 || p[kBranchTaken] > 1)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ChampSimReader::ChampSimReader(const std::string& path, Layout layout)
+    : ChampSimReader(std::make_unique<ByteSource>(path), layout) {}
+
+ChampSimReader::ChampSimReader(std::unique_ptr<ByteSource> source, Layout layout)
+    : m_source(std::move(source)),
+      m_layout(layout),
+      m_record_bytes(layout == Layout::Champsim ? ChampsimLayout::kBytes : CloudsuiteLayout::kBytes),
+      m_buf(new char[kBufBytes]) {
+  static_assert(ChampsimLayout::kBytes == kRecordBytes && CloudsuiteLayout::kBytes == kCloudsuiteRecordBytes);
+  static_assert(1 + ChampsimLayout::kNumSrc + ChampsimLayout::kNumDst <= kMaxPending);
+  static_assert(1 + CloudsuiteLayout::kNumSrc + CloudsuiteLayout::kNumDst <= kMaxPending);
+}
+
+double ChampSimReader::progress() const {
+  if (m_source->file_size() == 0) return -1.0;
+  return std::min(1.0, static_cast<double>(m_source->compressed_bytes()) / static_cast<double>(m_source->file_size()));
+}
+
+std::string ChampSimReader::location() const {
+  if (!m_have_record) return m_source->name();
+  return m_source->name() + ": byte " + std::to_string(m_rec_offset);
+}
+
+void ChampSimReader::fail(const std::string& what, const std::string& got) const {
+  throw TraceError(m_source->name() + ": byte " + std::to_string(m_rec_offset) + ": expected " + what + ", got " +
+                   got);
+}
+
+const char* ChampSimReader::detect(std::string_view head, bool whole) {
+  if (consistent(head, whole, kRecordBytes, false)) return kFormatName;
+  if (consistent(head, whole, kCloudsuiteRecordBytes, true)) return kCloudsuiteFormatName;
+  return nullptr;
+}
+
+// Makes at least one whole record available at m_buf + m_pos; false at the
+// clean end of the data. A partial record at the end is an error.
+bool ChampSimReader::refill() {
+  const std::size_t left = m_end - m_pos;
+  if (left != 0) std::memmove(m_buf.get(), m_buf.get() + m_pos, left);
+  m_buf_offset += m_pos;
+  m_pos = 0;
+  m_end = left;
+  while (m_end < m_record_bytes && !m_eof) {
+    const std::size_t got = m_source->read(m_buf.get() + m_end, kBufBytes - m_end);
+    if (got == 0) m_eof = true;
+    m_end += got;
+  }
+  if (m_end >= m_record_bytes) return true;
+  if (m_end == 0) return false;
+  m_rec_offset = m_buf_offset;
+  m_have_record = true;
+  fail("a complete " + std::to_string(m_record_bytes) + "-byte " + format_name() + " record",
+       std::to_string(m_end) + (m_end == 1 ? " byte" : " bytes"));
+}
+
+bool ChampSimReader::decode_next() {
+  if (m_end - m_pos < m_record_bytes && !refill()) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(m_buf.get() + m_pos);
+  m_rec_offset = m_buf_offset + m_pos;
+  m_have_record = true;
+  m_pos += m_record_bytes;
+
+  const std::uint64_t ip = load_le64(p);
+  if (ip == 0) fail("a record with a non-zero ip", "ip 0");
+  m_queue[0] = {ip, AccessKind::IFetch};
+  if (m_layout == Layout::Champsim) {
+    m_qlen = expand_operands<ChampsimLayout>(p, m_queue.data(), 1);
+  } else {
+    m_qlen = expand_operands<CloudsuiteLayout>(p, m_queue.data(), 1);
+    const auto asid = static_cast<std::uint16_t>(p[CloudsuiteLayout::kAsid] | (p[CloudsuiteLayout::kAsid + 1] << 8));
+    if (!m_have_asid || asid != m_asid) {
+      m_have_asid = true;
+      m_asid = asid;
+      m_pid = std::uint32_t{asid} + 1;
+      m_proc_pending = true;
+    }
+  }
+  m_qhead = 0;
+  return true;
+}
+
+bool ChampSimReader::next(TraceRecord& rec) {
+  if (m_qhead == m_qlen && !decode_next()) return false;
+  if (m_proc_pending) {
+    m_proc_pending = false;
+    rec.kind = RecordKind::Proc;
+    rec.pid = m_pid;
+    return true;
+  }
+  const Pending& e = m_queue[m_qhead++];
+  rec.kind = RecordKind::Access;
+  rec.access = e.access;
+  rec.addr = e.addr;
+  rec.size = kAccessBytes;
+  return true;
+}
+
+}  // namespace mmusim
