@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sim/config/config.h"
+#include "sim/convert.h"
 #include "sim/stats_writer.h"
 #include "sim/topology.h"
 #include "sim/trace/open_trace.h"
@@ -48,6 +49,7 @@ const char* const kUsage =
     "  mmusim run     [-c CONFIG.yaml] [-t TRACE] [--format FMT] [--set KEY=VALUE]...\n"
     "                 [-o OUTDIR] [--max-accesses N] [--progress|--quiet]\n"
     "  mmusim params  [-c CONFIG.yaml] [--set KEY=VALUE]...\n"
+    "  mmusim convert IN OUT [--from FMT] [--to FMT]\n"
     "  mmusim --help | --version\n"
     "\n"
     "  run     replays a trace through the MMU, TLBs, page walker, memory and the OS\n"
@@ -56,8 +58,10 @@ const char* const kUsage =
     "          No -c: the built-in default config (configs/x86_64.yaml has the same).\n"
     "          No -t: the bundled sample trace.\n"
     "  params  lists every configuration key with its value, default, unit and meaning.\n"
+    "  convert rewrites a trace in another format (text, bin, lackey), losslessly;\n"
+    "          OUT's name chooses the format and compression (t.bin.zst) unless --to.\n"
     "\n"
-    "  sweep, check and convert (DESIGN.md section 5) are not part of this version yet.\n"
+    "  sweep and check (DESIGN.md section 5) are not part of this version yet.\n"
     "\n"
     "exit codes: 0 success, 1 internal error, 2 usage or configuration error, 3 bad trace.\n"
     "`mmusim run --help` lists the options of run.\n";
@@ -124,7 +128,8 @@ int cmd_run(int argc, char** argv) {
   po::options_description desc("mmusim run");
   desc.add(config_options());
   desc.add_options()("trace,t", po::value<std::vector<std::string>>(), "trace file, repeatable: several traces run as separate processes, round-robin (default: the bundled sample trace)")(
-      "format", po::value<std::string>()->default_value("auto"), "trace format: auto, text, lackey")(
+      "format", po::value<std::string>()->default_value("auto"),
+          "trace format: auto, text, lackey, bin, champsim, champsim-cloudsuite")(
       "outdir,o", po::value<std::string>(), "write stats.json, stats.csv and config.yaml here")(
       "max-accesses", po::value<std::uint64_t>()->default_value(0), "stop after N accesses (0: the whole trace)")(
       "progress", "show a progress line on stderr even when it is not a terminal")(
@@ -200,6 +205,43 @@ int cmd_run(int argc, char** argv) {
   return kExitOk;
 }
 
+int cmd_convert(int argc, char** argv) {
+  po::options_description desc("mmusim convert");
+  desc.add_options()("from", po::value<std::string>()->default_value("auto"),
+                     "input format: auto (detect), text, lackey, bin, champsim, champsim-cloudsuite")(
+      "to", po::value<std::string>(), "output format: text, bin or lackey (default: from OUT's name)")("help,h",
+                                                                                                      "this help");
+  po::options_description files;
+  files.add_options()("in", po::value<std::string>())("out", po::value<std::string>());
+  po::options_description all;
+  all.add(desc).add(files);
+  po::positional_options_description positional;
+  positional.add("in", 1).add("out", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << "usage: mmusim convert IN OUT [--from FMT] [--to FMT]\n"
+                 "\n"
+                 "Rewrites the trace IN as OUT, record by record. IN's compression is detected;\n"
+                 "OUT is compressed by its name (.zst, .gz, .xz) and its format, without --to,\n"
+                 "comes from the name too: *.bin bin, *.txt or *.trace text, *.lackey lackey.\n"
+                 "IN or OUT may be - (standard input or output). OUT appears only when the\n"
+                 "whole conversion succeeded. text <-> bin is lossless; lackey has no events.\n"
+                 "\n"
+              << desc;
+    return kExitOk;
+  }
+  if (!vm.count("in") || !vm.count("out"))
+    throw UsageError("convert needs IN and OUT: mmusim convert IN OUT [--from FMT] [--to FMT]");
+  return run_convert(vm["in"].as<std::string>(), vm["out"].as<std::string>(), vm["from"].as<std::string>(),
+                     vm.count("to") ? vm["to"].as<std::string>() : "", std::cerr);
+}
+
 int dispatch(int argc, char** argv) {
   if (argc < 2) {
     std::cerr << kUsage;
@@ -216,9 +258,10 @@ int dispatch(int argc, char** argv) {
   }
   if (cmd == "run") return cmd_run(argc - 1, argv + 1);
   if (cmd == "params") return cmd_params(argc - 1, argv + 1);
-  if (cmd == "sweep" || cmd == "check" || cmd == "convert")
+  if (cmd == "convert") return cmd_convert(argc - 1, argv + 1);
+  if (cmd == "sweep" || cmd == "check")
     throw UsageError("'" + cmd + "' is not part of this version yet; see `mmusim --help`");
-  throw UsageError("unknown command '" + cmd + "'; the commands are run and params (see `mmusim --help`)");
+  throw UsageError("unknown command '" + cmd + "'; the commands are run, params and convert (see `mmusim --help`)");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <utility>
 
 #include "sim/trace/trace_record.h"
 
@@ -80,7 +81,17 @@ ByteSource::ByteSource(const std::string& path)
 #ifdef POSIX_FADV_SEQUENTIAL
   if (m_owns_fd) ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
+  detect_codec();
+}
 
+ByteSource::ByteSource(std::string name, std::string_view data, std::size_t max_read)
+    : m_path(std::move(name)), m_name(m_path), m_in_memory(true), m_mem(data), m_mem_max_read(max_read),
+      m_in(new char[kChunkBytes]), m_dec(new Decoders) {
+  m_file_size = m_mem.size();
+  detect_codec();
+}
+
+void ByteSource::detect_codec() {
   // A pipe may hand over fewer bytes than the longest magic in one read.
   while (m_in_end < sizeof kXzMagic && !m_in_eof) fill_input();
 
@@ -125,17 +136,29 @@ bool ByteSource::fill_input() {
   if (m_in_eof) return false;
   if (m_in_pos == m_in_end) m_in_pos = m_in_end = 0;
   if (m_in_end == kChunkBytes) return true;
+  const std::size_t got = read_input(m_in.get() + m_in_end, kChunkBytes - m_in_end);
+  if (got == 0) {
+    m_in_eof = true;
+    return false;
+  }
+  m_in_end += got;
+  m_in_total += got;
+  return true;
+}
+
+// One read of the file (or of the in-memory data): up to n bytes, 0 only at
+// its end. Does not touch the input buffer's bookkeeping.
+std::size_t ByteSource::read_input(char* buf, std::size_t n) {
+  if (m_in_memory) {
+    std::size_t k = std::min(n, m_mem.size() - m_mem_pos);
+    if (m_mem_max_read != 0) k = std::min(k, m_mem_max_read);
+    std::memcpy(buf, m_mem.data() + m_mem_pos, k);
+    m_mem_pos += k;
+    return k;
+  }
   for (;;) {
-    ssize_t got = ::read(m_fd, m_in.get() + m_in_end, kChunkBytes - m_in_end);
-    if (got > 0) {
-      m_in_end += static_cast<std::size_t>(got);
-      m_in_total += static_cast<std::uint64_t>(got);
-      return true;
-    }
-    if (got == 0) {
-      m_in_eof = true;
-      return false;
-    }
+    ssize_t got = ::read(m_fd, buf, n);
+    if (got >= 0) return static_cast<std::size_t>(got);
     if (errno != EINTR) throw TraceError(m_name + ": read error: " + std::strerror(errno));
   }
 }
@@ -199,17 +222,13 @@ std::size_t ByteSource::read_raw(char* buf, std::size_t n) {
     return k;
   }
   // Nothing buffered: read straight into the caller's buffer, saving a copy.
-  while (!m_in_eof) {
-    ssize_t got = ::read(m_fd, buf, n);
+  if (!m_in_eof) {
+    const std::size_t got = read_input(buf, n);
     if (got > 0) {
-      m_in_total += static_cast<std::uint64_t>(got);
-      return static_cast<std::size_t>(got);
+      m_in_total += got;
+      return got;
     }
-    if (got == 0) {
-      m_in_eof = true;
-    } else if (errno != EINTR) {
-      throw TraceError(m_name + ": read error: " + std::strerror(errno));
-    }
+    m_in_eof = true;
   }
   m_done = true;
   return 0;

@@ -11,6 +11,10 @@
 // compressed stream (including the zero padding some tools tolerate for gzip)
 // is reported as corrupt data rather than silently ignored.
 //
+// A ByteSource can also read from a buffer in memory instead of a file (tests
+// and fuzzing), through the same magic detection and decoders; it may cap the
+// bytes each underlying read returns, to behave like a pipe.
+//
 // Errors are TraceError: "FILE: cannot open: <strerror>", "FILE: read error:
 // <strerror>", and "FILE: corrupt <gzip|xz|zstd> data at compressed byte N:
 // <detail>" for a damaged or truncated stream. N is how far into the file the
@@ -32,6 +36,11 @@ class ByteSource {
   static constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
 
   explicit ByteSource(const std::string& path);
+  // Reads a copy of data as if it were the file's contents. name is both
+  // path() and name(); file_size() is data.size(). When max_read is not 0,
+  // each read of the underlying data returns at most max_read bytes, as a
+  // pipe may (the decompressed reads above it are then short too).
+  ByteSource(std::string name, std::string_view data, std::size_t max_read = 0);
   ~ByteSource();
   ByteSource(const ByteSource&) = delete;
   ByteSource& operator=(const ByteSource&) = delete;
@@ -61,6 +70,8 @@ class ByteSource {
   enum class Codec : std::uint8_t { None, Gzip, Xz, Zstd };
   struct Decoders;  // library state, kept out of this header
 
+  void detect_codec();
+  std::size_t read_input(char* buf, std::size_t n);
   bool fill_input();
   std::uint64_t input_offset() const;
   std::size_t read_decoded(char* buf, std::size_t n);
@@ -74,6 +85,10 @@ class ByteSource {
   std::string m_name;
   int m_fd = -1;
   bool m_owns_fd = false;
+  bool m_in_memory = false;  // reading m_mem instead of m_fd
+  std::string m_mem;
+  std::size_t m_mem_pos = 0;
+  std::size_t m_mem_max_read = 0;  // 0: no cap
   std::uint64_t m_file_size = 0;
   Codec m_codec = Codec::None;
 

@@ -10,6 +10,8 @@
 // and then picks by ChampSimReader::detect() (champsim when every 64-byte
 // record there has a non-zero ip, else cloudsuite when every 96-byte one does
 // and has branch bytes of 0 or 1).
+// "bin" (BinReader, sim/trace/bin_format.h) starts with the magic "MMUSIMTR",
+// which "auto" checks before anything else.
 //
 // Left out: other binary formats (add them to trace_format_names() and the switch in
 // trace_reader.cpp), guessing from the file name.
@@ -27,14 +29,14 @@
 
 namespace mmusim {
 
-// "text", "lackey", "champsim", "champsim-cloudsuite", "auto", in that order.
+// "text", "lackey", "bin", "champsim", "champsim-cloudsuite", "auto", in that order.
 const std::vector<std::string>& trace_format_names();
 
 // path may be "-" for standard input; auto-detection then peeks without
 // losing any input.
 std::unique_ptr<TraceReader> open_trace(const std::string& path, const std::string& format);
 
-// "text", "lackey", "champsim" or "champsim-cloudsuite" for the file at path (opens and closes it).
+// "text", "lackey", "bin", "champsim" or "champsim-cloudsuite" for the file at path (opens and closes it).
 std::string detect_trace_format(const std::string& path);
 
 }  // namespace mmusim

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "sim/trace/bin_reader.h"
 #include "sim/trace/byte_source.h"
 #include "sim/trace/champsim_reader.h"
 #include "sim/trace/lackey_reader.h"
@@ -38,6 +39,7 @@ constexpr std::size_t kDetectBytes = 64 * 1024;
 const char* detect_in(ByteSource& source) {
   const std::string_view head = source.peek(kDetectBytes);
   const bool whole_file = head.size() < kDetectBytes;
+  if (BinReader::has_magic(head.data(), head.size())) return BinReader::kFormatName;
   // Binary data (a NUL byte cannot appear in text or lackey traces). Formats
   // with a magic number must be recognised before this: ChampSim has none.
   if (head.find('\0') != std::string_view::npos) {
@@ -67,6 +69,7 @@ const char* detect_in(ByteSource& source) {
 
 const std::vector<std::string>& trace_format_names() {
   static const std::vector<std::string> kNames = {TextReader::kFormatName, LackeyReader::kFormatName,
+                                                    BinReader::kFormatName,
                                                     ChampSimReader::kFormatName,
                                                     ChampSimReader::kCloudsuiteFormatName, "auto"};
   return kNames;
@@ -82,6 +85,7 @@ std::unique_ptr<TraceReader> open_trace(const std::string& path, const std::stri
   auto source = std::make_unique<ByteSource>(path);
   const std::string chosen = format == "auto" ? detect_in(*source) : format;
   if (chosen == LackeyReader::kFormatName) return std::make_unique<LackeyReader>(std::move(source));
+  if (chosen == BinReader::kFormatName) return std::make_unique<BinReader>(std::move(source));
   if (chosen == ChampSimReader::kFormatName)
     return std::make_unique<ChampSimReader>(std::move(source), ChampSimReader::Layout::Champsim);
   if (chosen == ChampSimReader::kCloudsuiteFormatName)
