@@ -12,9 +12,7 @@ namespace mmusim {
 
 namespace {
 
-std::string display_name(const std::string& path, const char* stdio_name) {
-  return path == "-" ? stdio_name : path;
-}
+std::string display_name(const std::string& path, const char* stdio_name) { return path == "-" ? stdio_name : path; }
 
 // Standard output cannot be taken back; a file is only renamed into place
 // at the end.

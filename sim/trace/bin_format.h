@@ -31,7 +31,7 @@
 //     op 25..28  M (modify)  size 1, 2, 4, 8                 op 29  M, size escape
 //   ("size escape": an unsigned LEB128 varint with the size, 1..4096, follows
 //   the tag.) The sizes chosen are what x86 programs do: data accesses are
-//   powers of two, instruction fetches 1 to 8 bytes long in 99.8 % of a
+//   powers of two, instruction fetches 1 to 8 bytes long in 99.7 % of a
 //   lackey trace of xz.
 //
 //   width_class (tag bits 2..0) is the number of address bytes that follow
@@ -114,14 +114,14 @@ struct AccessOp {
   std::uint16_t size;  // 0: escape, the size follows the tag as a varint
 };
 inline constexpr AccessOp kAccessOps[kNumAccessOps] = {
-    {AccessKind::Load, 1},    {AccessKind::Load, 2},    {AccessKind::Load, 4},    {AccessKind::Load, 8},
-    {AccessKind::Load, 16},   {AccessKind::Load, 32},   {AccessKind::Load, 64},   {AccessKind::Load, 0},
-    {AccessKind::Store, 1},   {AccessKind::Store, 2},   {AccessKind::Store, 4},   {AccessKind::Store, 8},
-    {AccessKind::Store, 16},  {AccessKind::Store, 32},  {AccessKind::Store, 64},  {AccessKind::Store, 0},
-    {AccessKind::IFetch, 1},  {AccessKind::IFetch, 2},  {AccessKind::IFetch, 3},  {AccessKind::IFetch, 4},
-    {AccessKind::IFetch, 5},  {AccessKind::IFetch, 6},  {AccessKind::IFetch, 7},  {AccessKind::IFetch, 8},
-    {AccessKind::IFetch, 0},  {AccessKind::Modify, 1},  {AccessKind::Modify, 2},  {AccessKind::Modify, 4},
-    {AccessKind::Modify, 8},  {AccessKind::Modify, 0},
+    {AccessKind::Load, 1},   {AccessKind::Load, 2},   {AccessKind::Load, 4},   {AccessKind::Load, 8},
+    {AccessKind::Load, 16},  {AccessKind::Load, 32},  {AccessKind::Load, 64},  {AccessKind::Load, 0},
+    {AccessKind::Store, 1},  {AccessKind::Store, 2},  {AccessKind::Store, 4},  {AccessKind::Store, 8},
+    {AccessKind::Store, 16}, {AccessKind::Store, 32}, {AccessKind::Store, 64}, {AccessKind::Store, 0},
+    {AccessKind::IFetch, 1}, {AccessKind::IFetch, 2}, {AccessKind::IFetch, 3}, {AccessKind::IFetch, 4},
+    {AccessKind::IFetch, 5}, {AccessKind::IFetch, 6}, {AccessKind::IFetch, 7}, {AccessKind::IFetch, 8},
+    {AccessKind::IFetch, 0}, {AccessKind::Modify, 1}, {AccessKind::Modify, 2}, {AccessKind::Modify, 4},
+    {AccessKind::Modify, 8}, {AccessKind::Modify, 0},
 };
 
 // Event tags.

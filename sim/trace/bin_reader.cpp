@@ -23,11 +23,11 @@ enum class TagType : std::uint8_t { Access, Event, End, Unknown };
 // Everything the decoder needs to know about a tag, one 16-byte entry each.
 struct TagInfo {
   TagType type;
-  std::uint8_t kind;    // AccessKind
-  std::uint8_t width;   // address bytes
-  std::uint8_t shift;   // 64 - 8 * width for sign extension (0 for widths 0, 8)
-  std::uint32_t size;   // access size; 0 for escapes and non-accesses
-  std::uint64_t mask;   // 0 for width 0, all ones otherwise
+  std::uint8_t kind;   // AccessKind
+  std::uint8_t width;  // address bytes
+  std::uint8_t shift;  // 64 - 8 * width for sign extension (0 for widths 0, 8)
+  std::uint32_t size;  // access size; 0 for escapes and non-accesses
+  std::uint64_t mask;  // 0 for width 0, all ones otherwise
 };
 
 constexpr std::array<TagInfo, 256> make_tag_table() {
@@ -84,8 +84,7 @@ std::string quoted(const std::uint8_t* p, std::size_t n) {
 }
 
 bool is_mark_char(std::uint8_t c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-         c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
 }  // namespace
@@ -94,8 +93,8 @@ bool is_mark_char(std::uint8_t c) {
 // filled the buffer so that running off m_end means the end of the file.
 struct BinReader::Cursor {
   BinReader& r;
-  std::size_t pos;       // index into r.m_buf
-  std::uint64_t start;   // stream offset of the record
+  std::size_t pos;      // index into r.m_buf
+  std::uint64_t start;  // stream offset of the record
   std::uint8_t tag;
 
   std::uint64_t offset() const { return r.m_base + pos; }
@@ -122,7 +121,8 @@ struct BinReader::Cursor {
   std::uint32_t pid() {
     const std::uint64_t at = offset();
     const std::uint64_t v = varint();
-    if (v > std::numeric_limits<std::uint32_t>::max()) r.fail(at, "a process id of at most 4294967295", std::to_string(v));
+    if (v > std::numeric_limits<std::uint32_t>::max())
+      r.fail(at, "a process id of at most 4294967295", std::to_string(v));
     return static_cast<std::uint32_t>(v);
   }
   std::uint64_t length_after(std::uint64_t addr) {
@@ -150,8 +150,7 @@ bool BinReader::has_magic(const char* data, std::size_t n) {
 
 double BinReader::progress() const {
   if (m_source->file_size() == 0) return -1.0;
-  return std::min(1.0,
-                  static_cast<double>(m_source->compressed_bytes()) / static_cast<double>(m_source->file_size()));
+  return std::min(1.0, static_cast<double>(m_source->compressed_bytes()) / static_cast<double>(m_source->file_size()));
 }
 
 std::string BinReader::location() const { return m_source->name() + ": byte " + std::to_string(m_last); }
@@ -310,8 +309,8 @@ bool BinReader::next_slow(TraceRecord& rec) {
           const std::uint8_t* name = m_buf.get() + c.pos;
           const std::uint8_t* bad = std::find_if_not(name, name + n, is_mark_char);
           if (bad != name + n)
-            fail(c.offset() + static_cast<std::uint64_t>(bad - name),
-                 "a mark name of letters, digits, '_', '.' or '-'", quoted(bad, 1));
+            fail(c.offset() + static_cast<std::uint64_t>(bad - name), "a mark name of letters, digits, '_', '.' or '-'",
+                 quoted(bad, 1));
           rec.kind = RecordKind::Mark;
           rec.name.assign(reinterpret_cast<const char*>(name), n);
           c.pos += n;
@@ -325,8 +324,7 @@ bool BinReader::next_slow(TraceRecord& rec) {
       m_pos = c.pos;
       if (fill(1) != 0) fail(m_base + m_pos, "end of file after the end tag", hex(m_buf[m_pos], 2));
       return false;
-    case TagType::Unknown:
-      fail(c.start, "a record tag (0x00-0xef access, 0xf0-0xf8 event, 0xff end)", hex(c.tag, 2));
+    case TagType::Unknown: fail(c.start, "a record tag (0x00-0xef access, 0xf0-0xf8 event, 0xff end)", hex(c.tag, 2));
   }
   m_last = c.start;
   m_pos = c.pos;

@@ -60,13 +60,13 @@ class BinReader : public TraceReader {
   [[noreturn]] void fail(std::uint64_t offset, const std::string& what, const std::string& got) const;
 
   std::unique_ptr<ByteSource> m_source;
-  std::unique_ptr<std::uint8_t[]> m_buf;  // kBufferBytes + padding
-  std::size_t m_pos = 0;                  // next unread byte in m_buf
-  std::size_t m_end = 0;                  // end of valid data in m_buf
-  std::uint64_t m_base = 0;               // stream offset of m_buf[0]
-  std::uint64_t m_last = 0;               // stream offset of the last record
-  bool m_eof = false;                     // the source has no more data
-  bool m_ended = false;                   // the end tag has been read
+  std::unique_ptr<std::uint8_t[]> m_buf;        // kBufferBytes + padding
+  std::size_t m_pos = 0;                        // next unread byte in m_buf
+  std::size_t m_end = 0;                        // end of valid data in m_buf
+  std::uint64_t m_base = 0;                     // stream offset of m_buf[0]
+  std::uint64_t m_last = 0;                     // stream offset of the last record
+  bool m_eof = false;                           // the source has no more data
+  bool m_ended = false;                         // the end tag has been read
   std::uint64_t m_predicted[4] = {0, 0, 0, 0};  // by AccessKind
 };
 

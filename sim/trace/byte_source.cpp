@@ -85,9 +85,10 @@ ByteSource::ByteSource(const std::string& path)
 }
 
 ByteSource::ByteSource(std::string name, std::string_view data, std::size_t max_read)
-    : m_path(std::move(name)), m_name(m_path), m_in_memory(true), m_mem(data), m_mem_max_read(max_read),
-      m_in(new char[kChunkBytes]), m_dec(new Decoders) {
-  m_file_size = m_mem.size();
+    : m_path(std::move(name)), m_name(m_path), m_in_memory(true), m_mem(new char[data.size()]),
+      m_mem_size(data.size()), m_mem_max_read(max_read), m_in(new char[kChunkBytes]), m_dec(new Decoders) {
+  if (!data.empty()) std::memcpy(m_mem.get(), data.data(), data.size());
+  m_file_size = m_mem_size;
   detect_codec();
 }
 
@@ -150,9 +151,9 @@ bool ByteSource::fill_input() {
 // its end. Does not touch the input buffer's bookkeeping.
 std::size_t ByteSource::read_input(char* buf, std::size_t n) {
   if (m_in_memory) {
-    std::size_t k = std::min(n, m_mem.size() - m_mem_pos);
+    std::size_t k = std::min(n, m_mem_size - m_mem_pos);
     if (m_mem_max_read != 0) k = std::min(k, m_mem_max_read);
-    std::memcpy(buf, m_mem.data() + m_mem_pos, k);
+    if (k != 0) std::memcpy(buf, m_mem.get() + m_mem_pos, k);
     m_mem_pos += k;
     return k;
   }

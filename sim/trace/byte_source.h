@@ -86,7 +86,8 @@ class ByteSource {
   int m_fd = -1;
   bool m_owns_fd = false;
   bool m_in_memory = false;  // reading m_mem instead of m_fd
-  std::string m_mem;
+  std::unique_ptr<char[]> m_mem;
+  std::size_t m_mem_size = 0;
   std::size_t m_mem_pos = 0;
   std::size_t m_mem_max_read = 0;  // 0: no cap
   std::uint64_t m_file_size = 0;

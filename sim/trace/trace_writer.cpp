@@ -73,8 +73,7 @@ char* put_varint(char* p, std::uint64_t v) {
 }
 
 bool is_mark_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-         c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
 // The event rules every reader enforces; a writer must not produce a file its
@@ -175,7 +174,8 @@ ByteSink::ByteSink(const std::string& path) : m_path(path), m_enc(std::make_uniq
     case Codec::None: break;
     case Codec::Zstd:
       m_enc->zstd = ZSTD_createCCtx();
-      if (m_enc->zstd == nullptr || ZSTD_isError(ZSTD_CCtx_setParameter(m_enc->zstd, ZSTD_c_compressionLevel, kZstdLevel)) ||
+      if (m_enc->zstd == nullptr ||
+          ZSTD_isError(ZSTD_CCtx_setParameter(m_enc->zstd, ZSTD_c_compressionLevel, kZstdLevel)) ||
           ZSTD_isError(ZSTD_CCtx_setParameter(m_enc->zstd, ZSTD_c_checksumFlag, 1)))
         throw OutputError(path + ": cannot set up the zstd encoder");
       break;
@@ -301,8 +301,7 @@ void ByteSink::finish() {
 
 // --- TraceWriter --------------------------------------------------------------
 
-TraceWriter::TraceWriter(const std::string& path)
-    : m_buf(new char[kBufferBytes + kSlackBytes]), m_sink(path) {}
+TraceWriter::TraceWriter(const std::string& path) : m_buf(new char[kBufferBytes + kSlackBytes]), m_sink(path) {}
 
 TraceWriter::~TraceWriter() = default;
 

@@ -299,3 +299,29 @@ TEST(EndToEnd, SeveralTracesRunAsProcessesRoundRobin) {
   EXPECT_EQ(s["mmu"]["tlb"]["l1d"]["hits"].get<std::uint64_t>(), 1u);
   EXPECT_EQ(s["replay"]["accesses"].get<std::uint64_t>(), 7u);
 }
+
+TEST(EndToEnd, TheSameTraceInEveryFormatAndCompressionGivesIdenticalStatistics) {
+  std::string d = tmpdir("formats");
+  ASSERT_TRUE(fs::exists(kSmall)) << kSmall;
+  std::string reference;
+  int runs = 0;
+  for (const char* ext : {"txt", "bin", "lackey"}) {
+    for (const char* comp : {"", ".gz", ".xz", ".zst"}) {
+      const std::string name = std::string("t.") + ext + comp;
+      Result c = run("convert " + kSmall + " " + d + "/" + name, d);
+      ASSERT_EQ(c.code, 0) << name << ": " << c.err;
+      Result r = run("run -q -t " + d + "/" + name + " -o " + d + "/out-" + name, d);
+      ASSERT_EQ(r.code, 0) << name << ": " << r.err;
+      std::string csv = slurp(d + "/out-" + name + "/stats.csv");
+      ASSERT_FALSE(csv.empty());
+      if (reference.empty()) {
+        Result o = run("run -q -t " + kSmall + " -o " + d + "/out-original", d);
+        ASSERT_EQ(o.code, 0) << o.err;
+        reference = slurp(d + "/out-original/stats.csv");
+      }
+      EXPECT_EQ(csv, reference) << name;
+      ++runs;
+    }
+  }
+  EXPECT_EQ(runs, 12);
+}

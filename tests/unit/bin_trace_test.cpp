@@ -42,8 +42,7 @@ std::string describe(const TraceRecord& r) {
     case RecordKind::Fork: return std::string(record_kind_name(r.kind)) + " " + std::to_string(r.pid);
     case RecordKind::Mmap:
       std::snprintf(buf, sizeof buf, "mmap 0x%llx 0x%llx prot=%u%s%s", static_cast<unsigned long long>(r.addr),
-                    static_cast<unsigned long long>(r.len), r.prot, r.file ? " file" : " anon",
-                    r.huge ? " huge" : "");
+                    static_cast<unsigned long long>(r.len), r.prot, r.file ? " file" : " anon", r.huge ? " huge" : "");
       return buf;
     case RecordKind::Munmap:
     case RecordKind::Mprotect:
@@ -104,8 +103,8 @@ class BinTraceTest : public ::testing::Test {
 
   std::string path(const std::string& name) const { return m_dir + "/" + name; }
   std::string write(const std::string& name, const Bytes& bytes) {
-    std::ofstream(path(name), std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                                      static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(path(name), std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     return path(name);
   }
   std::string write_text(const std::string& name, const std::string& text) {
@@ -168,38 +167,37 @@ class BinTraceTest : public ::testing::Test {
 
 // Each record with its bytes, worked out from bin_format.h.
 const Bytes kAccessBytes = {
-    0x1a, 0x00, 0x10,              // R 0x1000 8: op 3, delta 0x1000 in 2 bytes
-    0x18,                          // R 0x1008 8: delta 0 from 0x1000 + 8
-    0xc3, 0x0f, 0x00, 0x00, 0x40,  // X 0x400000 15: op 24 (escape), size 15, delta in 3 bytes
-    0x90,                          // X 0x40000f 3: op 18, delta 0
-    0x42, 0xff, 0x0f,              // W 0xfff 1: op 8, delta 0xfff in 2 bytes
-    0x51, 0xf0,                    // W 0xff0 4: op 10, delta -0x10 from 0x1000
-    0xe1, 0xff,                    // M 0xffffffffffffffff 8: op 28, delta -1 from 0
-    0xe7, 0, 0, 0, 0, 0, 0, 0, 0x80,  // M 0x8000000000000007 8: predicted 7 (wrapped), class 7
-    0x38, 0x80, 0x20,                 // R 0x1010 4096: op 7 (escape), size 4096, delta 0
-    0x1e, 0, 0, 0, 0, 0, 0x01,        // R 0x10000002010 8: delta 2^40 needs 6 bytes
-    0x0d, 0, 0, 0, 0, 0x01,           // R 0x10100002018 2: op 1, delta 2^32 needs 5 bytes
-    0x31, 0xe6,                       // R 0x10100002000 64: op 6, delta -0x1a from ...201a
+    0x1a, 0x00, 0x10,                                   // R 0x1000 8: op 3, delta 0x1000 in 2 bytes
+    0x18,                                               // R 0x1008 8: delta 0 from 0x1000 + 8
+    0xc3, 0x0f, 0x00, 0x00, 0x40,                       // X 0x400000 15: op 24 (escape), size 15, delta in 3 bytes
+    0x90,                                               // X 0x40000f 3: op 18, delta 0
+    0x42, 0xff, 0x0f,                                   // W 0xfff 1: op 8, delta 0xfff in 2 bytes
+    0x51, 0xf0,                                         // W 0xff0 4: op 10, delta -0x10 from 0x1000
+    0xe1, 0xff,                                         // M 0xffffffffffffffff 8: op 28, delta -1 from 0
+    0xe7, 0,    0,    0,    0,    0,    0,    0, 0x80,  // M 0x8000000000000007 8: predicted 7 (wrapped), class 7
+    0x38, 0x80, 0x20,                                   // R 0x1010 4096: op 7 (escape), size 4096, delta 0
+    0x1e, 0,    0,    0,    0,    0,    0x01,           // R 0x10000002010 8: delta 2^40 needs 6 bytes
+    0x0d, 0,    0,    0,    0,    0x01,                 // R 0x10100002018 2: op 1, delta 2^32 needs 5 bytes
+    0x31, 0xe6,                                         // R 0x10100002000 64: op 6, delta -0x1a from ...201a
 };
 const std::vector<std::string> kAccessRecords = {
-    "load 0x1000 8",          "load 0x1008 8",          "ifetch 0x400000 15",
-    "ifetch 0x40000f 3",      "store 0xfff 1",          "store 0xff0 4",
-    "modify 0xffffffffffffffff 8", "modify 0x8000000000000007 8", "load 0x1010 4096",
-    "load 0x10000002010 8",   "load 0x10100002018 2",   "load 0x10100002000 64",
+    "load 0x1000 8",    "load 0x1008 8",        "ifetch 0x400000 15",          "ifetch 0x40000f 3",
+    "store 0xfff 1",    "store 0xff0 4",        "modify 0xffffffffffffffff 8", "modify 0x8000000000000007 8",
+    "load 0x1010 4096", "load 0x10000002010 8", "load 0x10100002018 2",        "load 0x10100002000 64",
 };
 
 const Bytes kEventBytes = {
-    0xf0, 0xac, 0x02,                                           // @proc 300
-    0xf1, 0x0d, 0x80, 0x80, 0x80, 0x02, 0x80, 0x20,             // @mmap 0x400000 0x1000 r-x file
-    0xf1, 0x13, 0x80, 0x80, 0x80, 0x80, 0x80, 0xe0, 0x1f,       // @mmap 0x7f0000000000 0x200000 rw- anon huge
-    0x80, 0x80, 0x80, 0x01,                                     //
-    0xf2, 0x80, 0x80, 0x80, 0x02, 0x80, 0x40,                   // @munmap 0x400000 0x2000
-    0xf3, 0x01, 0x80, 0x80, 0x80, 0x02, 0x80, 0x20,             // @mprotect 0x400000 0x1000 r--
-    0xf4, 0x80, 0xc0, 0x80, 0x03,                               // @brk 0x602000
-    0xf5, 0x2b,                                                 // @fork 43
-    0xf6,                                                       // @exit
-    0xf7, 0x80, 0xa0, 0xab, 0x6f,                               // @invlpg 0xdead000
-    0xf8, 0x03, 'e', 'n', 'd',                                  // @mark end
+    0xf0, 0xac, 0x02,                                      // @proc 300
+    0xf1, 0x0d, 0x80, 0x80, 0x80, 0x02, 0x80, 0x20,        // @mmap 0x400000 0x1000 r-x file
+    0xf1, 0x13, 0x80, 0x80, 0x80, 0x80, 0x80, 0xe0, 0x1f,  // @mmap 0x7f0000000000 0x200000 rw- anon huge
+    0x80, 0x80, 0x80, 0x01,                                //
+    0xf2, 0x80, 0x80, 0x80, 0x02, 0x80, 0x40,              // @munmap 0x400000 0x2000
+    0xf3, 0x01, 0x80, 0x80, 0x80, 0x02, 0x80, 0x20,        // @mprotect 0x400000 0x1000 r--
+    0xf4, 0x80, 0xc0, 0x80, 0x03,                          // @brk 0x602000
+    0xf5, 0x2b,                                            // @fork 43
+    0xf6,                                                  // @exit
+    0xf7, 0x80, 0xa0, 0xab, 0x6f,                          // @invlpg 0xdead000
+    0xf8, 0x03, 'e',  'n',  'd',                           // @mark end
 };
 const std::vector<std::string> kEventRecords = {
     "proc 300",
@@ -312,7 +310,8 @@ TEST_F(BinTraceTest, LocationIsTheByteOffsetOfTheLastRecord) {
 // --- errors -------------------------------------------------------------------
 
 TEST_F(BinTraceTest, HeaderErrors) {
-  EXPECT_EQ(error_of(Bytes{}), path("bad.bin") + ": byte 0: expected the bin trace magic 'MMUSIMTR', got an empty file");
+  EXPECT_EQ(error_of(Bytes{}),
+            path("bad.bin") + ": byte 0: expected the bin trace magic 'MMUSIMTR', got an empty file");
   EXPECT_EQ(error_of(Bytes{'R', ' ', '0', 'x', '1', '0', '\n', 0x01}),
             path("bad.bin") + ": byte 0: expected the bin trace magic 'MMUSIMTR', got 'R 0x10\\x0a\\x01'");
   EXPECT_EQ(error_of(Bytes{'M', 'M', 'U'}),
@@ -341,7 +340,8 @@ TEST_F(BinTraceTest, RecordErrorsNameTheByteOffset) {
     Bytes records;
     std::string message;
   } cases[] = {
-      {{0x18, 0x18, 0x18, 0xf9}, "byte 19: expected a record tag (0x00-0xef access, 0xf0-0xf8 event, 0xff end), got 0xf9"},
+      {{0x18, 0x18, 0x18, 0xf9},
+       "byte 19: expected a record tag (0x00-0xef access, 0xf0-0xf8 event, 0xff end), got 0xf9"},
       {{0xfe}, "byte 16: expected a record tag (0x00-0xef access, 0xf0-0xf8 event, 0xff end), got 0xfe"},
       {{0x18, 0x1a, 0x00}, "byte 17: expected a complete load record, got end of file"},
       {{0xe7, 1, 2, 3, 4, 5, 6, 7}, "byte 16: expected a complete modify record, got end of file"},
@@ -375,8 +375,8 @@ TEST_F(BinTraceTest, RecordErrorsNameTheByteOffset) {
 }
 
 TEST_F(BinTraceTest, RangeReachingTheTopOfTheAddressSpaceIsValid) {
-  std::string p = write("top.bin", header() + Bytes{0xf2, 0x80, 0xe0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                                    0x01, 0x80, 0x20, 0xff});
+  std::string p = write(
+      "top.bin", header() + Bytes{0xf2, 0x80, 0xe0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x80, 0x20, 0xff});
   EXPECT_EQ(read_bin(p), (std::vector<std::string>{"munmap 0xfffffffffffff000 0x1000 prot=0"}));
 }
 
@@ -389,7 +389,8 @@ TEST_F(BinTraceTest, OffsetsCountAcrossBufferRefills) {
   EXPECT_EQ(error_of(p), p + ": byte " + std::to_string(16 + n) +
                              ": expected a record tag (0x00-0xef access, 0xf0-0xf8 event, 0xff end), got 0xf9");
   std::string q = write("big_cut.bin", b + Bytes{0xe7, 1, 2});
-  EXPECT_EQ(error_of(q), q + ": byte " + std::to_string(16 + n) + ": expected a complete modify record, got end of file");
+  EXPECT_EQ(error_of(q),
+            q + ": byte " + std::to_string(16 + n) + ": expected a complete modify record, got end of file");
 }
 
 TEST_F(BinTraceTest, LongMarkNamesAcrossTheBufferEnd) {
@@ -405,7 +406,8 @@ TEST_F(BinTraceTest, LongMarkNamesAcrossTheBufferEnd) {
       addr += 0x1234567;  // 4-byte deltas
     }
     TraceRecord m = event(RecordKind::Mark);
-    m.name = std::string(i == 0 ? bin::kMaxMarkBytes : 1000u * static_cast<unsigned>(i), static_cast<char>('a' + i % 26));
+    m.name =
+        std::string(i == 0 ? bin::kMaxMarkBytes : 1000u * static_cast<unsigned>(i), static_cast<char>('a' + i % 26));
     records.push_back(m);
     expected.push_back(describe(m));
   }

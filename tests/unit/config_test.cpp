@@ -150,8 +150,8 @@ TEST(ConfigDefaults, AllKeysInDeclarationOrder) {
   EXPECT_EQ(keys[2], "paging.mode");
   EXPECT_EQ(keys.back(), "replay.sync");
   // 2 top-level + 8 paging + 5 TLBs x 7 + 4 PWCs x 2 + latency + walkers
-  // + 2 controller + 8 DRAM + 3 os + 2 fault costs + 4 replay.
-  EXPECT_EQ(keys.size(), 2u + 8 + 35 + 8 + 1 + 1 + 2 + 8 + 3 + 2 + 4);
+  // + 2 controller + 8 DRAM + 3 os + 2 fault costs + 5 replay.
+  EXPECT_EQ(keys.size(), 2u + 8 + 35 + 8 + 1 + 1 + 2 + 8 + 3 + 2 + 5);
   std::set<std::string> unique(keys.begin(), keys.end());
   EXPECT_EQ(unique.size(), keys.size());
   for (const char* k : {"mmu.tlbs.l2.entries", "mmu.tlbs.l1d_2m.page_sizes", "mmu.pwc.pml5.entries",

@@ -1,6 +1,8 @@
 // `mmusim convert`: run_convert() for formats, messages and exit codes, and
 // the mmusim binary (MMUSIM_BIN) for the command line around it.
 
+#include "sim/convert.h"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,8 +12,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include "sim/convert.h"
 
 namespace mmusim {
 namespace {
@@ -88,8 +88,8 @@ TEST_F(ConvertTest, TextToBinAndBackWithMessages) {
   std::string t = write("t.txt", kText);
   std::string b = path("t.bin");
   EXPECT_EQ(convert(t, b), 0);
-  EXPECT_EQ(m_err, "mmusim: " + t + ": format text (auto-detected)\nmmusim: converted 9 records from text to bin: " +
-                       b + "\n");
+  EXPECT_EQ(m_err, "mmusim: " + t +
+                       ": format text (auto-detected)\nmmusim: converted 9 records from text to bin: " + b + "\n");
   EXPECT_EQ(slurp(b).substr(0, 8), "MMUSIMTR");
   std::string back = path("back.txt");
   EXPECT_EQ(convert(b, back, "bin"), 0);
@@ -100,7 +100,8 @@ TEST_F(ConvertTest, TextToBinAndBackWithMessages) {
 TEST_F(ConvertTest, LackeyToEveryFormat) {
   std::string l = write("l.lackey", kLackey);
   EXPECT_EQ(convert(l, path("l.txt")), 0);
-  EXPECT_EQ(m_err, "mmusim: " + l + ": format lackey (auto-detected)\nmmusim: converted 4 records from lackey to text: " +
+  EXPECT_EQ(m_err, "mmusim: " + l +
+                       ": format lackey (auto-detected)\nmmusim: converted 4 records from lackey to text: " +
                        path("l.txt") + "\n");
   EXPECT_EQ(slurp(path("l.txt")),
             "X 0x401004 4\n"
@@ -118,7 +119,8 @@ TEST_F(ConvertTest, OutputFormatFromNameOrTo) {
   EXPECT_EQ(convert(t, path("a.trace")), 0);
   EXPECT_EQ(slurp(path("a.trace")), kText);
   EXPECT_EQ(convert(t, path("a.txt.xz")), 0);
-  EXPECT_EQ(m_err.substr(m_err.rfind("converted")), "converted 9 records from text to text: " + path("a.txt.xz") + "\n");
+  EXPECT_EQ(m_err.substr(m_err.rfind("converted")),
+            "converted 9 records from text to text: " + path("a.txt.xz") + "\n");
   EXPECT_EQ(convert(t, path("a.out"), "auto", "bin"), 0);
   EXPECT_EQ(slurp(path("a.out")).substr(0, 8), "MMUSIMTR");
   EXPECT_EQ(convert(t, path("b.txt"), "text", "bin"), 0);  // --to wins over the name
@@ -155,13 +157,15 @@ TEST_F(ConvertTest, BadInputExit3AndNoOutput) {
   expect_absent(out);
 
   EXPECT_EQ(convert(path("nonexistent.txt"), out), 3);
-  EXPECT_EQ(m_err, "mmusim: " + path("nonexistent.txt") + ": cannot open: No such file or directory\nmmusim: nothing "
-                       "written to " + out + "\n");
+  EXPECT_EQ(m_err, "mmusim: " + path("nonexistent.txt") +
+                       ": cannot open: No such file or directory\nmmusim: nothing "
+                       "written to " +
+                       out + "\n");
 
   std::string garbage = write("g.dat", "hello\n");
   EXPECT_EQ(convert(garbage, out), 3);
-  EXPECT_EQ(m_err, "mmusim: " + garbage + ": cannot detect the trace format; pass --format\nmmusim: nothing written to " +
-                       out + "\n");
+  EXPECT_EQ(m_err, "mmusim: " + garbage +
+                       ": cannot detect the trace format; pass --format\nmmusim: nothing written to " + out + "\n");
 
   // A bin file cut short: reported with its byte offset.
   EXPECT_EQ(convert(write("t.txt", kText), path("t.bin")), 0);
@@ -171,7 +175,8 @@ TEST_F(ConvertTest, BadInputExit3AndNoOutput) {
   EXPECT_EQ(m_err, "mmusim: " + cut + ": format bin (auto-detected)\nmmusim: " + cut + ": byte " +
                        std::to_string(bin.size() - 1) +
                        ": expected a record or the end tag 0xff, got end of file (the trace was cut short)\n"
-                       "mmusim: nothing written to " + path("cut.txt") + "\n");
+                       "mmusim: nothing written to " +
+                       path("cut.txt") + "\n");
   expect_absent(path("cut.txt"));
 }
 
@@ -205,14 +210,16 @@ TEST_F(ConvertTest, CommandLineSuccessAndStdio) {
   std::string l = write("l.lackey", kLackey);
   EXPECT_EQ(mmusim("convert '" + l + "' '" + path("l.bin") + "'"), 0);
   EXPECT_EQ(m_out, "");
-  EXPECT_EQ(m_err, "mmusim: " + l + ": format lackey (auto-detected)\nmmusim: converted 4 records from lackey to bin: " +
+  EXPECT_EQ(m_err, "mmusim: " + l +
+                       ": format lackey (auto-detected)\nmmusim: converted 4 records from lackey to bin: " +
                        path("l.bin") + "\n");
   // Standard input and output, compressed input detected by magic.
   EXPECT_EQ(std::system(("zstd -q -c '" + path("l.bin") + "' > '" + path("l.bin.zst") + "'").c_str()), 0);
   EXPECT_EQ(mmusim("convert - - --to lackey < '" + path("l.bin.zst") + "'"), 0);
   EXPECT_EQ(m_out, kLackey);
-  EXPECT_EQ(m_err, "mmusim: <stdin>: format bin (auto-detected)\nmmusim: converted 4 records from bin to lackey: "
-                   "<stdout>\n");
+  EXPECT_EQ(m_err,
+            "mmusim: <stdin>: format bin (auto-detected)\nmmusim: converted 4 records from bin to lackey: "
+            "<stdout>\n");
   EXPECT_EQ(mmusim("convert --from lackey --to text '" + l + "' -"), 0);
   EXPECT_EQ(m_out.substr(0, 13), "X 0x401004 4\n");
 }
