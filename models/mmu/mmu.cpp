@@ -31,16 +31,6 @@ Mmu::Mmu(const MmuParams& p, PageTableMemory& mem, StatGroup& stats)
   m_walker = std::make_unique<Walker>(p.walker, mem, stats.group("walker"), stats.group("pwc"));
 }
 
-bool Mmu::allows(const TlbEntry& e, AccessKind kind, bool user) const {
-  if (user && !e.user) return false;
-  if (is_write(kind)) {
-    if (!e.writable && (user || m_p.walker.wp)) return false;
-    if (!e.dirty && m_p.walker.update_ad) return false;
-  }
-  if (is_fetch(kind) && e.nx) return false;
-  return true;
-}
-
 void Mmu::fill(unsigned cls, std::size_t below_level, const TlbEntry& e) {
   for (std::size_t i = 0; i < below_level; ++i)
     for (Tlb* t : m_levels[cls][i].tlbs)
@@ -48,17 +38,49 @@ void Mmu::fill(unsigned cls, std::size_t below_level, const TlbEntry& e) {
 }
 
 Translation Mmu::translate(VAddr va, AccessKind kind, bool user, bool demand) {
+  // The common case - a level-1 hit the entry allows - stays small and
+  // inline-friendly; everything else continues in lookup_rest().
   const unsigned cls = is_fetch(kind) ? 1 : 0;
   const auto& levels = m_levels[cls];
-  Translation tr;
+  if (levels.empty()) return lookup_rest(va, kind, user, demand, 0, 0);
+  const Level& level = levels[0];
+  const TlbEntry* hit = nullptr;
+  Tlb* hit_tlb = nullptr;
+  for (Tlb* t : level.tlbs) {
+    // Every TLB of a level is probed in parallel, so each counts a lookup.
+    const TlbEntry* e = demand ? t->lookup(va, m_pcid) : t->probe(va, m_pcid);
+    if (e && !hit) {
+      hit = e;
+      hit_tlb = t;
+    }
+  }
+  if (hit && allows(*hit, kind, user)) {
+    Translation tr;
+    tr.cycles = level.latency;
+    tr.pa = hit->translate(va);
+    tr.size = hit->size;
+    return tr;
+  }
+  if (hit) {
+    // The cached rights do not allow the access: drop the entry and let a
+    // walk decide (it sets D, or reports the fault).
+    hit_tlb->invalidate_entry(hit);
+    ++m_rights_walks;
+    return walk(va, kind, user, level.latency);
+  }
+  return lookup_rest(va, kind, user, demand, 1, level.latency);
+}
 
-  for (std::size_t li = 0; li < levels.size(); ++li) {
+Translation Mmu::lookup_rest(VAddr va, AccessKind kind, bool user, bool demand, std::size_t first_level,
+                             Cycles cycles) {
+  const unsigned cls = is_fetch(kind) ? 1 : 0;
+  const auto& levels = m_levels[cls];
+  for (std::size_t li = first_level; li < levels.size(); ++li) {
     const Level& level = levels[li];
-    tr.cycles += level.latency;
+    cycles += level.latency;
     const TlbEntry* hit = nullptr;
     Tlb* hit_tlb = nullptr;
     for (Tlb* t : level.tlbs) {
-      // Every TLB of a level is probed in parallel, so each counts a lookup.
       const TlbEntry* e = demand ? t->lookup(va, m_pcid) : t->probe(va, m_pcid);
       if (e && !hit) {
         hit = e;
@@ -69,17 +91,24 @@ Translation Mmu::translate(VAddr va, AccessKind kind, bool user, bool demand) {
     if (allows(*hit, kind, user)) {
       TlbEntry copy = *hit;
       fill(cls, li, copy);
+      Translation tr;
+      tr.cycles = cycles;
       tr.pa = copy.translate(va);
       tr.size = copy.size;
       return tr;
     }
-    // The cached rights do not allow the access: drop the entry and let a
-    // walk decide (it sets D, or reports the fault).
     hit_tlb->invalidate_entry(hit);
     ++m_rights_walks;
     break;
   }
+  return walk(va, kind, user, cycles);
+}
 
+Translation Mmu::walk(VAddr va, AccessKind kind, bool user, Cycles cycles) {
+  const unsigned cls = is_fetch(kind) ? 1 : 0;
+  const auto& levels = m_levels[cls];
+  Translation tr;
+  tr.cycles = cycles;
   WalkResult w = m_walker->walk(m_cr3, va, kind, user, m_pcid);
   tr.cycles += w.cycles;
   tr.walked = true;

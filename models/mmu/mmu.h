@@ -93,7 +93,17 @@ class Mmu : public MmuControl {
   };
   // Index 0: data, 1: inst.
   std::vector<Level> m_levels[2];
-  bool allows(const TlbEntry& e, AccessKind kind, bool user) const;
+  bool allows(const TlbEntry& e, AccessKind kind, bool user) const {
+    if (user && !e.user) return false;
+    if (is_write(kind)) {
+      if (!e.writable && (user || m_p.walker.wp)) return false;
+      if (!e.dirty && m_p.walker.update_ad) return false;
+    }
+    return !(is_fetch(kind) && e.nx);
+  }
+  // Levels from first_level on, then the walk; cycles spent so far.
+  Translation lookup_rest(VAddr va, AccessKind kind, bool user, bool demand, std::size_t first_level, Cycles cycles);
+  Translation walk(VAddr va, AccessKind kind, bool user, Cycles cycles);
   void fill(unsigned cls, std::size_t below_level, const TlbEntry& e);
 
   MmuParams m_p;
