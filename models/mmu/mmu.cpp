@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 
 namespace mmusim {
 
@@ -140,6 +141,12 @@ Translation Mmu::walk(VAddr va, AccessKind kind, bool user, Cycles cycles) {
 }
 
 void Mmu::write_cr3(std::uint64_t value) {
+  // PAE paging: the MOV loads the PDPTE registers from the new CR3 first
+  // and faults (#GP(0), nothing changed) if a present PDPTE has a reserved
+  // bit set (SDM 4.4.1).
+  if (m_walker->params().mode == PagingMode::Pae && !m_walker->load_pae_pdptes(value))
+    throw GeneralProtectionFault("MOV to CR3: #GP(0): a present PDPTE at CR3 " + std::to_string(value) +
+                                 " has a reserved bit set (SDM 4.4.1)");
   ++m_cr3_writes;
   m_cr3 = value;
   for (auto& t : m_tlbs) {

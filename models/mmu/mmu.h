@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,14 @@ struct Translation {
   bool walked = false;
 };
 
+// A control-register write the processor refuses with #GP(0): with PAE
+// paging, a MOV to CR3 whose page-directory-pointer table has a present
+// PDPTE with a reserved bit set (SDM 4.4.1).
+class GeneralProtectionFault : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class Mmu : public MmuControl {
  public:
   // stats is the "mmu" group; TLBs register under tlb.<name>, the walker
@@ -77,7 +86,8 @@ class Mmu : public MmuControl {
   // left alone (the access was counted when it first ran).
   Translation translate(VAddr va, AccessKind kind, bool user, bool demand);
 
-  // MmuControl.
+  // MmuControl. write_cr3 throws GeneralProtectionFault with PAE paging
+  // when the PDPTE registers cannot be loaded (see above).
   void write_cr3(std::uint64_t value) override;
   std::uint64_t cr3() const override { return m_cr3; }
   void invlpg(VAddr va) override;

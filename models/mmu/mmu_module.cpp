@@ -38,8 +38,10 @@ bool MmuModule::get_direct_mem_ptr(tlm::tlm_generic_payload&, tlm::tlm_dmi&) { r
 
 unsigned int MmuModule::transport_dbg(tlm::tlm_generic_payload&) { return 0; }
 
-Cycles MmuModule::memory_access(PAddr pa, std::uint64_t* data, tlm::tlm_command cmd) {
+Cycles MmuModule::memory_access(PAddr pa, void* data, unsigned bytes, tlm::tlm_command cmd) {
   m_pt_trans.set_command(cmd);
+  m_pt_trans.set_data_length(bytes);
+  m_pt_trans.set_streaming_width(bytes);
   m_pt_trans.set_address(pa);
   m_pt_trans.set_data_ptr(reinterpret_cast<unsigned char*>(data));
   m_pt_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
@@ -53,12 +55,22 @@ Cycles MmuModule::memory_access(PAddr pa, std::uint64_t* data, tlm::tlm_command 
 
 std::uint64_t MmuModule::read_entry(PAddr pa, Cycles& latency) {
   std::uint64_t v = 0;
-  latency += memory_access(pa, &v, tlm::TLM_READ_COMMAND);
+  latency += memory_access(pa, &v, 8, tlm::TLM_READ_COMMAND);
   return v;
 }
 
 void MmuModule::write_entry(PAddr pa, std::uint64_t value, Cycles& latency) {
-  latency += memory_access(pa, &value, tlm::TLM_WRITE_COMMAND);
+  latency += memory_access(pa, &value, 8, tlm::TLM_WRITE_COMMAND);
+}
+
+std::uint32_t MmuModule::read_entry32(PAddr pa, Cycles& latency) {
+  std::uint32_t v = 0;
+  latency += memory_access(pa, &v, 4, tlm::TLM_READ_COMMAND);
+  return v;
+}
+
+void MmuModule::write_entry32(PAddr pa, std::uint32_t value, Cycles& latency) {
+  latency += memory_access(pa, &value, 4, tlm::TLM_WRITE_COMMAND);
 }
 
 }  // namespace mmusim

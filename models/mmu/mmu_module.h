@@ -6,8 +6,9 @@
 // address, carrying a TranslationExtension (kind, privilege, demand flag in;
 // the Translation out). b_transport runs the plain Mmu core and adds its
 // cycles to the annotated delay. The walker's memory references go out as
-// 8-byte generic payloads through mem_socket; their annotated delays,
-// divided by the clock period, are the cycles the walker accounts.
+// 8-byte generic payloads (4-byte ones for the entries of 32-bit paging)
+// through mem_socket; their annotated delays, divided by the clock period,
+// are the cycles the walker accounts.
 //
 // The target side implements tlm_fw_transport_if itself instead of using
 // simple_target_socket: translation is the simulator's hot path, and this
@@ -57,7 +58,10 @@ class MmuModule : public sc_core::sc_module,
   unsigned int transport_dbg(tlm::tlm_generic_payload& trans) override;
   std::uint64_t read_entry(PAddr pa, Cycles& latency) override;
   void write_entry(PAddr pa, std::uint64_t value, Cycles& latency) override;
-  Cycles memory_access(PAddr pa, std::uint64_t* data, tlm::tlm_command cmd);
+  std::uint32_t read_entry32(PAddr pa, Cycles& latency) override;
+  void write_entry32(PAddr pa, std::uint32_t value, Cycles& latency) override;
+  // bytes: 8 or 4; data points at that many bytes (host order, little-endian).
+  Cycles memory_access(PAddr pa, void* data, unsigned bytes, tlm::tlm_command cmd);
 
   std::unique_ptr<Mmu> m_core;
   sc_core::sc_time m_cycle;

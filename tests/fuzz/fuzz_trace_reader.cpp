@@ -11,7 +11,10 @@
 //      as format auto-detection does; the detection helpers (BinReader::
 //      has_magic, ChampSimReader::detect, looks_like_record) run on them.
 // Both passes must give the same records and end the same way (the same
-// TraceError message, or none).
+// TraceError message, or none; for damaged compressed data just an error in
+// both, since how much decoded data precedes it depends on the reads).
+// bin inputs are also read moved to the end of BinReader's 1 MiB buffer, see
+// run_at_buffer_end().
 //
 // A TraceError is the expected answer to bad input. Any other exception
 // (std::bad_alloc, std::out_of_range, ...) escapes, and libFuzzer reports it
@@ -321,9 +324,9 @@ Outcome run_both(std::string_view in) {
 // 1 MiB buffer, out of reach of 64 KiB inputs. So some bin inputs are read
 // again moved there: after the 16-byte header come 16 @mark records of up to
 // 64 KiB (as few records as possible: decoding a MiB still costs ~25 ms here,
-// hence only one input in kBoundaryEvery, read whole only), so that the
-// input's first own record starts 1..32 bytes before the end of the first
-// buffer load. Marks leave the address prediction alone, so the records that
+// hence only one input in kBoundaryEvery, read whole only), so that the end of
+// the first buffer load falls somewhere in the input's own records, or just
+// after them. Marks leave the address prediction alone, so the records that
 // follow must be exactly those of the plain read, and so must the error
 // (but for its byte offset).
 constexpr std::size_t kBoundaryEvery = 32;  // inputs whose size is a multiple
@@ -359,7 +362,11 @@ std::string_view after_location(const std::string& error) {
 void run_at_buffer_end(std::string_view in, const Outcome& plain) {
   if (kFormat != BinReader::kFormatName || in.size() < 16 || !BinReader::has_magic(in.data(), in.size())) return;
   if (in.size() % kBoundaryEvery != 0) return;
-  const std::size_t before_end = 1 + (in.size() / kBoundaryEvery) % 32;
+  // Where the buffer end falls: anywhere in the records, chosen by a hash of
+  // the input so that it moves when the input changes.
+  std::uint64_t hash = 0xcbf29ce484222325ull;  // FNV-1a
+  for (char c : in) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  const std::size_t before_end = 1 + hash % (in.size() - 16 + 1);
   static std::string big;  // keeps its capacity from one input to the next
   big.assign(in.substr(0, 16));
   const std::size_t marks = append_marks(big, BinReader::kBufferBytes - 16 - before_end);

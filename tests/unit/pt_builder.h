@@ -9,6 +9,10 @@
 // and allocates each new table from a bump pointer, so a test knows where
 // every table is. The expected references of a walk are then
 // table_base[L] + index_L(va) * 8, computed by the test.
+//
+// Ia32TableBuilder and PaeTableBuilder do the same for 32-bit paging (4-byte
+// entries, SDM 4.3 tables 4-4 .. 4-6) and PAE paging (a 32-byte PDPT of four
+// 8-byte PDPTEs, then 8-byte PDEs and PTEs, SDM 4.4 tables 4-8 .. 4-11).
 #pragma once
 
 #include <array>
@@ -132,7 +136,10 @@ class RecordingMemory : public PageTableMemory {
     bool write;
     PAddr pa;
     std::uint64_t value;  // value read or written
-    bool operator==(const Ref& o) const { return write == o.write && pa == o.pa && value == o.value; }
+    unsigned bytes = 8;   // width of the reference: 8, or 4 (32-bit paging)
+    bool operator==(const Ref& o) const {
+      return write == o.write && pa == o.pa && value == o.value && bytes == o.bytes;
+    }
   };
 
   RecordingMemory(PhysicalMemory& mem, Cycles latency) : m_mem(mem), m_latency(latency) {}
@@ -150,6 +157,19 @@ class RecordingMemory : public PageTableMemory {
     writes.push_back(pa);
     refs.push_back(Ref{true, pa, value});
   }
+  std::uint32_t read_entry32(PAddr pa, Cycles& latency) override {
+    latency = m_latency;
+    auto v = static_cast<std::uint32_t>(m_mem.read(pa, 4));
+    reads.push_back(pa);
+    refs.push_back(Ref{false, pa, v, 4});
+    return v;
+  }
+  void write_entry32(PAddr pa, std::uint32_t value, Cycles& latency) override {
+    latency = m_latency;
+    m_mem.write(pa, 4, value);
+    writes.push_back(pa);
+    refs.push_back(Ref{true, pa, value, 4});
+  }
 
   void clear() {
     reads.clear();
@@ -165,6 +185,149 @@ class RecordingMemory : public PageTableMemory {
  private:
   PhysicalMemory& m_mem;
   Cycles m_latency;
+};
+
+// 32-bit paging (SDM 4.3): a page directory of 1024 4-byte PDEs (index va
+// bits 31:22) and page tables of 1024 4-byte PTEs (index va bits 21:12);
+// entry addresses are table base + index * 4. Tables come from a bump
+// pointer starting at first_table; the first is the page directory.
+class Ia32TableBuilder {
+ public:
+  explicit Ia32TableBuilder(PhysicalMemory& mem, PAddr first_table = 0x100000) : m_mem(mem), m_next(first_table) {
+    m_root = alloc_table();
+  }
+
+  PAddr root() const { return m_root; }
+
+  struct Path {
+    PAddr pd = 0, pde = 0;  // page directory base, PDE address
+    PAddr pt = 0, pte = 0;  // page table base, PTE address (0 for a 4 MiB page)
+  };
+
+  static constexpr unsigned pd_index(VAddr va) { return static_cast<unsigned>((va >> 22) & 1023); }
+  static constexpr unsigned pt_index(VAddr va) { return static_cast<unsigned>((va >> 12) & 1023); }
+
+  // Maps the 4 KiB page containing va to frame (bits 31:12): the PTE is
+  // frame | leaf_flags; a missing page table is created with the PDE
+  // table_flags. Or, with size 4M, writes the PDE frame bits 31:22 |
+  // frame bits 39:32 in PDE bits 20:13 (PSE-36, table 4-4) | PS | leaf_flags.
+  Path map(VAddr va, PAddr frame, PageSize size, std::uint32_t leaf_flags,
+           std::uint32_t table_flags = static_cast<std::uint32_t>(kTableDefault)) {
+    if (frame & page_mask(size)) throw std::invalid_argument("pt_builder: unaligned frame");
+    Path p;
+    p.pd = m_root;
+    p.pde = m_root + pd_index(va) * 4ull;
+    if (size == PageSize::k4M) {
+      const std::uint64_t v = (frame & 0xffc00000ull) | (((frame >> 32) & 0xff) << 13) | pte::kPS | leaf_flags;
+      set(p.pde, static_cast<std::uint32_t>(v));
+      return p;
+    }
+    if (size != PageSize::k4K) throw std::invalid_argument("pt_builder: 32-bit paging maps 4K or 4M pages");
+    std::uint32_t e = get(p.pde);
+    if (!(e & pte::kP)) {
+      e = static_cast<std::uint32_t>(alloc_table()) | table_flags;
+      set(p.pde, e);
+    }
+    p.pt = e & 0xfffff000u;
+    p.pte = p.pt + pt_index(va) * 4ull;
+    set(p.pte, static_cast<std::uint32_t>(frame) | leaf_flags);
+    return p;
+  }
+
+  std::uint32_t get(PAddr entry) const { return static_cast<std::uint32_t>(m_mem.read(entry, 4)); }
+  void set(PAddr entry, std::uint32_t v) { m_mem.write(entry, 4, v); }
+  void set_bits(PAddr entry, std::uint32_t bits) { set(entry, get(entry) | bits); }
+  void clear_bits(PAddr entry, std::uint32_t bits) { set(entry, get(entry) & ~bits); }
+
+  PAddr alloc_table() {
+    PAddr t = m_next;
+    m_next += kPageBytes;
+    m_mem.zero_frame(t >> kPageShift);
+    return t;
+  }
+
+ private:
+  PhysicalMemory& m_mem;
+  PAddr m_next;
+  PAddr m_root = 0;
+};
+
+// PAE paging (SDM 4.4): a 32-byte page-directory-pointer table at `pdpt`
+// (32-byte aligned; CR3 = pdpt) of four 8-byte PDPTEs (index va bits
+// 31:30), page directories of 512 8-byte PDEs (index 29:21) and page tables
+// of 512 8-byte PTEs (index 20:12). New PDPTEs are written as table address
+// | kPdpteDefault (P only: bits 2:1 and 8:5 of a PDPTE are reserved,
+// table 4-8).
+class PaeTableBuilder {
+ public:
+  static constexpr std::uint64_t kPdpteDefault = pte::kP;
+
+  explicit PaeTableBuilder(PhysicalMemory& mem, PAddr pdpt = 0x100fe0, PAddr first_table = 0x101000)
+      : m_mem(mem), m_pdpt(pdpt), m_next(first_table) {
+    if (pdpt & 31) throw std::invalid_argument("pt_builder: PDPT not 32-byte aligned");
+    for (unsigned i = 0; i < 4; ++i) m_mem.write64(pdpt + 8ull * i, 0);
+  }
+
+  PAddr pdpt() const { return m_pdpt; }
+
+  struct Path {
+    PAddr pdpte = 0;        // PDPTE address (in the PDPT)
+    PAddr pd = 0, pde = 0;  // page directory base, PDE address
+    PAddr pt = 0, pte = 0;  // page table base, PTE address (0 for a 2 MiB page)
+  };
+
+  static constexpr unsigned pdpt_index(VAddr va) { return static_cast<unsigned>((va >> 30) & 3); }
+  static constexpr unsigned pd_index(VAddr va) { return static_cast<unsigned>((va >> 21) & 511); }
+  static constexpr unsigned pt_index(VAddr va) { return static_cast<unsigned>((va >> 12) & 511); }
+
+  // Maps the 4 KiB or 2 MiB page containing va to frame; leaf = frame |
+  // leaf_flags (| PS for 2M); missing page directories get a PDPTE of
+  // kPdpteDefault, missing page tables a PDE of table_flags.
+  Path map(VAddr va, PAddr frame, PageSize size, std::uint64_t leaf_flags,
+           std::uint64_t table_flags = kTableDefault) {
+    if (frame & page_mask(size)) throw std::invalid_argument("pt_builder: unaligned frame");
+    if (size != PageSize::k4K && size != PageSize::k2M)
+      throw std::invalid_argument("pt_builder: PAE paging maps 4K or 2M pages");
+    Path p;
+    p.pdpte = m_pdpt + pdpt_index(va) * 8ull;
+    std::uint64_t e = get(p.pdpte);
+    if (!(e & pte::kP)) {
+      e = alloc_table() | kPdpteDefault;
+      set(p.pdpte, e);
+    }
+    p.pd = e & kAddrBits;
+    p.pde = p.pd + pd_index(va) * 8ull;
+    if (size == PageSize::k2M) {
+      set(p.pde, frame | pte::kPS | leaf_flags);
+      return p;
+    }
+    e = get(p.pde);
+    if (!(e & pte::kP)) {
+      e = alloc_table() | table_flags;
+      set(p.pde, e);
+    }
+    p.pt = e & kAddrBits;
+    p.pte = p.pt + pt_index(va) * 8ull;
+    set(p.pte, frame | leaf_flags);
+    return p;
+  }
+
+  std::uint64_t get(PAddr entry) const { return m_mem.read64(entry); }
+  void set(PAddr entry, std::uint64_t v) { m_mem.write64(entry, v); }
+  void set_bits(PAddr entry, std::uint64_t bits) { set(entry, get(entry) | bits); }
+  void clear_bits(PAddr entry, std::uint64_t bits) { set(entry, get(entry) & ~bits); }
+
+  PAddr alloc_table() {
+    PAddr t = m_next;
+    m_next += kPageBytes;
+    m_mem.zero_frame(t >> kPageShift);
+    return t;
+  }
+
+ private:
+  PhysicalMemory& m_mem;
+  PAddr m_pdpt;
+  PAddr m_next;
 };
 
 }  // namespace testing_pt

@@ -1,0 +1,430 @@
+#!/usr/bin/env python3
+"""Tests of scripts/capture-trace's conversion of a valgrind log into
+mmusim's text/bin formats (accesses plus the OS events made from the
+program's system calls).  Standard library only; no valgrind needed.
+
+The main input is tiny_mmap.valgrind.log, a committed valgrind log of
+tiny_mmap.c (see README.md here for how it was made).  The events expected
+from it are written out below by hand from the C source, not pasted from the
+script's output.  The other tests feed small hand-written log snippets in
+valgrind 3.19's formats.
+
+Run:  python3 tests/capture/test_capture.py [-v]
+The tests that run the script as a command need zstd; the bin tests need the
+mmusim binary: $MMUSIM, else build/mmusim of the repository (skipped if
+neither exists).
+"""
+
+import importlib.machinery
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+SCRIPT = os.path.join(REPO, "scripts", "capture-trace")
+LOG = os.path.join(HERE, "tiny_mmap.valgrind.log")
+
+
+def load_script():
+    sys.dont_write_bytecode = True      # no __pycache__ next to scripts/
+    loader = importlib.machinery.SourceFileLoader("capture_trace", SCRIPT)
+    spec = importlib.util.spec_from_loader("capture_trace", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+ct = load_script()
+
+
+def mmusim_binary():
+    for path in (os.environ.get("MMUSIM"), os.path.join(REPO, "build", "mmusim")):
+        if path and os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def log_lines():
+    with open(LOG, "rb") as f:
+        return f.readlines()
+
+
+def convert(lines, fmt="text", skip=0, limit=None):
+    out, router = ct.convert_log_lines(lines, fmt, skip, limit)
+    return out.decode().splitlines(), router
+
+
+def snippet(text):
+    """Hand-written log lines (str, one per line) as bytes lines."""
+    return [(line + "\n").encode() for line in text.strip("\n").split("\n")]
+
+
+def events(lines):
+    return [ln for ln in lines if ln.startswith("@")]
+
+
+# ---------------------------------------------------------------------------
+# What tiny_mmap.c does, step by step (see the comments there).  B is the
+# initial break, which the C source does not fix; the accesses listed are the
+# program's volatile accesses to its own regions, in program order.
+
+A, F, M, H = 0x10000000, 0x10100000, 0x10200000, 0x10400000
+
+
+def expected_tiny(b):
+    return [
+        "@mmap 0x10000000 0x4000 rw- anon",      # 1. 4 pages rw
+        "W 0x10000010 4",
+        "W 0x10003008 8",
+        "M 0x10000020 4",                        #    addl $7, (A+0x20)
+        # 2. mprotect(A+1, ...) fails (EINVAL): no event
+        "@mprotect 0x10001000 0x1000 r--",       # 3. length 100 rounds up
+        "R 0x10001020 2",
+        "@munmap 0x10003000 0x1000",             # 4.
+        "@mmap 0x10100000 0x2000 r-x file",      # 5. memfd, 5000 bytes
+        "R 0x10101001 1",
+        "@munmap 0x10001000 0x1000",             # 6. mremap moves the r-- page
+        "@mmap 0x10200000 0x3000 r-- anon",      #    ... to M, 3 pages, still r--
+        "R 0x10202002 2",
+        "@mmap 0x10003000 0x1000 rw- anon",      # 7. mremap grows in place
+        "W 0x10003040 8",
+        "@munmap 0x10003000 0x1000",             # 8. mremap shrinks in place
+        "@mmap 0x10400000 0x200000 rw- anon",    # 9. 2 MiB ...
+        "@mmap 0x10400000 0x200000 rw- anon huge",  # ... then MADV_HUGEPAGE
+        "W 0x10401234 4",
+        "@brk 0x%x" % b,                         # 10. brk(0): the initial break
+        "@brk 0x%x" % (b + 0x3000),              #     grow by 3 pages
+        "W 0x%x 8" % (b + 0x2018),
+        "@brk 0x%x" % (b + 0x2000),              #     shrink by 1; brk(0): no event
+        "R 0x%x 8" % (b + 0x1030),
+        "@munmap 0x10100000 0x2000",             # 11.
+        "@exit",                                 # 12. exit_group(0)
+    ]
+
+
+def access_addr(line):
+    return int(line.split()[1], 16)
+
+
+class VmaModel:
+    """An independent little model of the address space the events build,
+    to check that every access lands in a mapping that allows it."""
+
+    def __init__(self):
+        self.pages = {}     # page number -> prot string
+        self.brk_start = self.brk_end = None
+
+    def apply(self, line):
+        f = line.split()
+        if f[0] == "@mmap" or f[0] == "@mprotect":
+            start, length = int(f[1], 16), int(f[2], 16)
+            for p in range(start >> 12, (start + length + 4095) >> 12):
+                if f[0] == "@mmap" or p in self.pages:
+                    self.pages[p] = f[3]
+        elif f[0] == "@munmap":
+            start, length = int(f[1], 16), int(f[2], 16)
+            for p in range(start >> 12, (start + length + 4095) >> 12):
+                self.pages.pop(p, None)
+        elif f[0] == "@brk":
+            end = (int(f[1], 16) + 4095) >> 12
+            if self.brk_start is None:
+                self.brk_start = self.brk_end = end
+                return
+            for p in range(self.brk_end, end):
+                self.pages[p] = "rw-"
+            for p in range(end, self.brk_end):
+                self.pages.pop(p, None)
+            self.brk_end = end
+
+    def allows(self, line):
+        kind, addr = line.split()[0], access_addr(line)
+        size = int(line.split()[2])
+        need = {"R": "r", "W": "w", "M": "w", "X": "x"}[kind]
+        for p in {addr >> 12, (addr + size - 1) >> 12}:
+            prot = self.pages.get(p)
+            if prot is None or need not in prot:
+                return False
+        return True
+
+
+class TinyMmapLog(unittest.TestCase):
+    """The committed log of tiny_mmap.c."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.lines, cls.router = convert(log_lines())
+
+    def brk_base(self):
+        brks = [ln for ln in self.lines if ln.startswith("@brk ")]
+        self.assertTrue(brks, "no @brk event")
+        return int(brks[0].split()[1], 16)
+
+    def test_program_events_and_accesses_in_order(self):
+        b = self.brk_base()
+        first_access = next(i for i, ln in enumerate(self.lines) if not ln.startswith("@"))
+        got = []
+        for ln in self.lines[first_access:]:
+            if ln.startswith("@"):
+                got.append(ln)
+            elif A <= access_addr(ln) < H + 0x200000 or b <= access_addr(ln) < b + 0x3000:
+                got.append(ln)
+        self.assertEqual(got, expected_tiny(b))
+
+    def test_startup_mappings_come_first(self):
+        first_access = next(i for i, ln in enumerate(self.lines) if not ln.startswith("@"))
+        prefix = self.lines[:first_access]
+        self.assertTrue(prefix and all(ln.startswith("@mmap ") for ln in prefix), prefix)
+        self.assertEqual(self.router.initial_mappings, len(prefix))
+        # The executable's code holds the first instruction; the stack, with
+        # valgrind's growth reservation below it (8 MiB in all), the first store.
+        model = VmaModel()
+        for ln in prefix:
+            model.apply(ln)
+        first_x = next(ln for ln in self.lines if ln.startswith("X "))
+        first_w = next(ln for ln in self.lines if ln.startswith("W "))
+        self.assertTrue(model.allows(first_x), first_x)
+        self.assertTrue(model.allows(first_w), first_w)
+        stack = [ln for ln in prefix if ln.endswith(" rw- anon")
+                 and int(ln.split()[1], 16) <= access_addr(first_w)
+                 < int(ln.split()[1], 16) + int(ln.split()[2], 16)]
+        self.assertEqual(len(stack), 1, prefix)
+        self.assertEqual(int(stack[0].split()[2], 16), 8 << 20)
+
+    def test_every_access_is_in_a_mapping_that_allows_it(self):
+        model = VmaModel()
+        bad = []
+        for ln in self.lines:
+            if ln.startswith("@"):
+                model.apply(ln)
+            elif not model.allows(ln):
+                bad.append(ln)
+        self.assertEqual(bad, [])
+
+    def test_counts(self):
+        accesses = [ln for ln in self.lines if not ln.startswith("@")]
+        raw = [ln for ln in log_lines() if ln[:2] in (b"I ", b" L", b" S", b" M")]
+        self.assertEqual(len(accesses), len(raw))
+        # lackey's I/L/S/M are X/R/W/M, address and size unchanged
+        for mine, theirs in zip(accesses, raw):
+            t = theirs.decode()
+            kind = {"I": "X", "L": "R", "S": "W", "M": "M"}[t[:2].strip()]
+            addr, size = t[3:].strip().split(",")
+            self.assertEqual(mine, "%s 0x%x %d" % (kind, int(addr, 16), int(size)))
+        self.assertEqual(self.router.syscalls.notes, {})
+        self.assertEqual(self.router.other, 0)
+
+    def test_skip_keeps_every_event(self):
+        n = sum(1 for ln in self.lines if not ln.startswith("@"))
+        lines, _ = convert(log_lines(), skip=n - 3)
+        self.assertEqual(events(lines), events(self.lines))
+        accesses = [ln for ln in lines if not ln.startswith("@")]
+        self.assertEqual(accesses, [ln for ln in self.lines if not ln.startswith("@")][-3:])
+
+    def test_limit_stops_after_n_accesses(self):
+        lines, _ = convert(log_lines(), limit=5)
+        self.assertEqual(lines, self.lines[:len(lines)])
+        self.assertEqual(sum(1 for ln in lines if not ln.startswith("@")), 5)
+        self.assertFalse(lines[-1].startswith("@"))
+
+    def test_lackey_output_is_the_records_only(self):
+        out, router = ct.convert_log_lines(log_lines(), "lackey")
+        raw = [ln for ln in log_lines() if ln[:2] in (b"I ", b" L", b" S", b" M")]
+        self.assertEqual(out, b"".join(raw))
+        self.assertEqual(router.sink.events_dropped, len(events(self.lines)))
+
+
+class SyscallSnippets(unittest.TestCase):
+    """valgrind 3.19's ways of printing syscalls, hand-written."""
+
+    def test_one_line_forms_and_failures(self):
+        lines, _ = convert(snippet("""
+SYSCALL[100,1](9) sys_mmap ( 0x0, 8192, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x4835000) 
+SYSCALL[100,1](9) sys_mmap ( 0x0, 16400, 1, 2050, 4, 0 ) --> [pre-success] Success(0x4837000) 
+SYSCALL[100,1](9) sys_mmap ( 0x0, 4096, 7, 262178, 4294967295, 0 ) --> [pre-success] Success(0x5000000) 
+SYSCALL[100,1](9) sys_mmap ( 0x0, 4096, 0, 34, 4294967295, 0 ) --> [pre-fail] Failure(0xc) 
+SYSCALL[100,1](10) sys_mprotect ( 0x4837000, 4096, 5 )[sync] --> Success(0x0) 
+SYSCALL[100,1](10) sys_mprotect ( 0x4837001, 4096, 5 )[sync] --> Failure(0x16) 
+SYSCALL[100,1](10) sys_mprotect ( 0x4838000, 0, 1 )[sync] --> Success(0x0) 
+SYSCALL[100,1](11) sys_munmap ( 0x4835000, 41699 )[sync] --> Success(0x0) 
+SYSCALL[100,1](0) sys_read ( 4, 0x1ffeffecd8, 832 ) --> [async] ... 
+SYSCALL[100,1](0) ... [async] --> Success(0x340) 
+SYSCALL[100,1](231) exit_group( 0 ) --> [pre-success] Success(0x0) 
+"""))
+        self.assertEqual(lines, [
+            "@mmap 0x4835000 0x2000 rw- anon",
+            "@mmap 0x4837000 0x5000 r-- file",          # 16400 bytes: 5 pages
+            "@mmap 0x5000000 0x1000 rwx anon huge",     # MAP_HUGETLB (0x40000)
+            "@mprotect 0x4837000 0x1000 r-x",
+            "@munmap 0x4835000 0xb000",
+            "@exit",
+        ])
+
+    def test_async_halves(self):
+        lines, _ = convert(snippet("""
+SYSCALL[100,1](9) sys_mmap ( 0x0, 4096, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x7000000) 
+SYSCALL[100,1](28) sys_madvise ( 0x7000000, 4096, 14 ) --> [async] ... 
+I  04001000,3
+SYSCALL[100,1](28) ... [async] --> Success(0x0) 
+SYSCALL[100,1](28) sys_madvise ( 0x7000000, 4096, 4 ) --> [async] ... 
+SYSCALL[100,1](28) ... [async] --> Success(0x0) 
+SYSCALL[100,1](28) sys_madvise ( 0x7000000, 4096, 15 ) --> [async] ... 
+SYSCALL[100,1](28) ... [async] --> Failure(0x16) 
+"""))
+        self.assertEqual(lines, [
+            "@mmap 0x7000000 0x1000 rw- anon",
+            "X 0x4001000 3",
+            "@mmap 0x7000000 0x1000 rw- anon huge",     # MADV_HUGEPAGE at its result
+        ])
+
+    def test_brk(self):
+        lines, _ = convert(snippet("""
+SYSCALL[100,1](12) sys_brk ( 0x0 ) --> [pre-success] Success(0x4035000) 
+SYSCALL[100,1](12) sys_brk ( 0x0 ) --> [pre-success] Success(0x4035000) 
+SYSCALL[100,1](12) sys_brk ( 0x4056000 ) --> [pre-success] Success(0x4056000) 
+SYSCALL[100,1](12) sys_brk ( 0x90000000000 ) --> [pre-success] Success(0x4056000) 
+SYSCALL[100,1](12) sys_brk ( 0x4040000 ) --> [pre-success] Success(0x4040000) 
+"""))
+        self.assertEqual(lines, ["@brk 0x4035000", "@brk 0x4056000", "@brk 0x4040000"])
+
+    def test_mremap(self):
+        lines, _ = convert(snippet("""
+SYSCALL[100,1](9) sys_mmap ( 0x0, 8192, 1, 2, 3, 0 ) --> [pre-success] Success(0x6000000) 
+SYSCALL[100,1](25) sys_mremap ( 0x6000000, 8192, 16384, 0x1 ) --> [pre-success] Success(0x6000000) 
+SYSCALL[100,1](25) sys_mremap ( 0x6000000, 16384, 4096, 0x0 ) --> [pre-success] Success(0x6000000) 
+SYSCALL[100,1](25) sys_mremap ( 0x6000000, 4096, 65536, 0x1 ) --> [pre-success] Success(0x6100000) 
+SYSCALL[100,1](25) sys_mremap ( 0x6800000, 4096, 8192, 0x1 ) --> [pre-success] Success(0x6900000) 
+SYSCALL[100,1](25) sys_mremap ( 0x6100000, 65536, 131072, 0x0 ) --> [pre-fail] Failure(0xc) 
+"""))
+        self.assertEqual(lines, [
+            "@mmap 0x6000000 0x2000 r-- file",
+            "@mmap 0x6002000 0x2000 r-- file",          # grown in place: the new tail
+            "@munmap 0x6001000 0x3000",                 # shrunk in place: the cut tail
+            "@munmap 0x6000000 0x1000",                 # moved: old range away ...
+            "@mmap 0x6100000 0x10000 r-- file",         # ... new one with its prot/kind
+            "@munmap 0x6800000 0x1000",                 # unknown range: rw- anon
+            "@mmap 0x6900000 0x2000 rw- anon",
+        ])
+
+    def test_fork_thread_and_other_processes(self):
+        lines, router = convert(snippet("""
+SYSCALL[100,1](58) sys_fork ( )   fork: process 100 created child 101
+ --> [pre-success] Success(0x0) 
+ --> [pre-success] Success(0x65) 
+SYSCALL[101,1](9) sys_mmap ( 0x0, 4096, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x4900000) 
+SYSCALL[100,1](56) sys_clone ( 1200011, 0x0, 0x0, 0x4a2c000, 0x0 ) --> [pre-success] Success(0x66) 
+SYSCALL[100,1](56) sys_clone ( 3d0f00, 0x522bf70, 0x522c990, 0x522c990, 0x522c6c0 ) --> [pre-success] Success(0x67) SYSCALL[100,2](9) sys_mmap ( 0x0, 4096, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x5200000) 
+SYSCALL[100,2](60) exit( 0 ) --> [pre-success] Success(0x0) 
+SYSCALL[100,1](435) unimplemented (by the kernel) syscall: 435! (ni_syscall)
+ --> [pre-fail] Failure(0x26) 
+SYSCALL[100,1](231) exit_group( 0 ) --> [pre-success] Success(0x0) 
+"""))
+        self.assertEqual(lines, [
+            "@fork 101",                       # fork: the parent's result, not the child's 0
+            # pid 101's mmap: another process, ignored
+            "@fork 102",                       # clone without CLONE_VM
+            # clone with CLONE_VM: a thread, no event; its mmap counts
+            "@mmap 0x5200000 0x1000 rw- anon",
+            # a thread's exit is not the process's
+            "@exit",
+        ])
+        self.assertEqual(router.syscalls.threads, 1)
+        self.assertIn("syscalls of other processes (forked children) ignored", router.syscalls.notes)
+
+    def test_record_run_into_a_syscall_line(self):
+        lines, _ = convert(snippet("""
+SYSCALL[100,1](11) sys_munmap ( 0x6000000, 4096 )[sync] --> Success(0x0) I  04001000,3
+ S 1ffefff000,8
+"""))
+        self.assertEqual(lines, ["@munmap 0x6000000 0x1000", "X 0x4001000 3", "W 0x1ffefff000 8"])
+
+    def test_startup_layout(self):
+        lines, router = convert(snippet("""
+--200:1: aspacem <<< SHOW_SEGMENTS: Memory layout at client startup (9 segments)
+--200:1: aspacem   0: RSVN 0000000000-0000107fff 1081344 ----- SmFixed
+--200:1: aspacem   1: file 0000108000-0000109fff    8192 r---- d=0xfe00 i=248139  o=0       (1,49)
+--200:1: aspacem   2: file 000010a000-000010dfff   16384 r-x-- d=0xfe00 i=248139  o=8192    (1,49)
+--200:1: aspacem   3: anon 0004035000-0004035fff    4096 rwx--
+--200:1: aspacem   4:      0004835000-0057ffffff   1335m
+--200:1: aspacem   5: FILE 0058000000-0058000fff    4096 r---- d=0xfe00 i=335458  o=0       (0,4)
+--200:1: aspacem   6: ANON 0058232000-0058c24fff      9m rw---
+--200:1: aspacem   7: RSVN 1ffe801000-1ffeffefff 8380416 ----- SmUpper
+--200:1: aspacem   8: anon 1ffefff000-1fff000fff    8192 rw---
+--200:1: aspacem >>>
+--200:1:    main Running thread 1
+==200== error 2 No such file or directory
+I  0010a000,3
+--200:1: aspacem <<< SHOW_SEGMENTS: Memory layout at client shutdown (1 segments)
+--200:1: aspacem   0: anon 0020000000-0020000fff    4096 rw---
+--200:1: aspacem >>>
+--200:1:  gdbsrv 200 (creator 200) maybe unlinking 
+    /tmp/vgdb-pipe-from-vgdb-to-200-by-???-on-???
+"""))
+        self.assertEqual(lines, [
+            "@mmap 0x108000 0x2000 r-- file",
+            "@mmap 0x10a000 0x4000 r-x file",
+            "@mmap 0x4035000 0x1000 rwx anon",
+            "@mmap 0x1ffe801000 0x800000 rw- anon",     # stack + its reservation
+            "X 0x10a000 3",
+        ])
+        self.assertEqual(router.initial_mappings, 4)
+        self.assertEqual(router.other, 0)
+
+
+@unittest.skipIf(shutil.which("zstd") is None, "zstd is not installed")
+class CommandLine(unittest.TestCase):
+    """The script as a command: --from-log, --stats, and bin through mmusim."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="capture-test-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def run_script(self, *args):
+        return subprocess.run([sys.executable, SCRIPT] + list(args), capture_output=True, text=True)
+
+    def test_from_log_text(self):
+        out = os.path.join(self.tmp, "t.txt.zst")
+        r = self.run_script("--from-log", LOG, "-o", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        text = subprocess.run(["zstd", "-dc", out], capture_output=True, check=True).stdout
+        self.assertEqual(text, ct.convert_log_lines(log_lines())[0])
+        stats = self.run_script("--stats", out)
+        self.assertEqual(stats.returncode, 0, stats.stderr)
+        self.assertIn("format:         text", stats.stdout)
+        self.assertIn("@brk:         3", stats.stdout)
+
+    def test_from_log_bin_replays(self):
+        mmusim = mmusim_binary()
+        if mmusim is None:
+            self.skipTest("no mmusim binary ($MMUSIM or build/mmusim)")
+        out = os.path.join(self.tmp, "t.bin.zst")
+        r = self.run_script("--from-log", LOG, "-o", out, "--mmusim", mmusim)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        back = subprocess.run([mmusim, "convert", out, "-", "--to", "text"], capture_output=True)
+        self.assertEqual(back.returncode, 0, back.stderr)
+        self.assertEqual(back.stdout, ct.convert_log_lines(log_lines())[0])
+        run = subprocess.run([mmusim, "run", "-q", "-t", out, "-o", os.path.join(self.tmp, "run")],
+                             capture_output=True, text=True)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        with open(os.path.join(self.tmp, "run", "stats.json")) as f:
+            os_stats = json.load(f)["os"]
+        self.assertEqual(os_stats["implicit_vmas"], 0)
+        self.assertEqual(os_stats["faults"]["segv"], 0)
+
+    def test_bin_without_mmusim_is_a_clear_error(self):
+        out = os.path.join(self.tmp, "t.bin.zst")
+        r = self.run_script("--from-log", LOG, "-o", out, "--mmusim", os.path.join(self.tmp, "nope"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("does not exist", r.stderr)
+        self.assertFalse(os.path.exists(out) or os.path.exists(out + ".tmp"))
+
+
+if __name__ == "__main__":
+    unittest.main()
