@@ -43,6 +43,9 @@ constexpr std::size_t kZstdSliceBytes = 64 * 1024;
 
 constexpr unsigned char kGzipMagic[] = {0x1f, 0x8b};
 constexpr unsigned char kXzMagic[] = {0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00};
+// xz -9 needs 65 MiB to decode; a corrupt or hostile header may ask for far
+// more. 1 GiB is generous for any real trace and bounds the damage.
+constexpr std::uint64_t kXzMemLimit = std::uint64_t{1} << 30;
 constexpr unsigned char kZstdMagic[] = {0x28, 0xb5, 0x2f, 0xfd};
 
 template <std::size_t N>
@@ -53,7 +56,7 @@ bool has_magic(const char* data, std::size_t size, const unsigned char (&magic)[
 const char* lzma_error_text(lzma_ret rc) {
   switch (rc) {
     case LZMA_MEM_ERROR: return "out of memory";
-    case LZMA_MEMLIMIT_ERROR: return "memory limit reached";
+    case LZMA_MEMLIMIT_ERROR: return "the stream needs more than 1 GiB of decoder memory (corrupt header?)";
     case LZMA_FORMAT_ERROR: return "not in xz format";
     case LZMA_OPTIONS_ERROR: return "unsupported compression options";
     case LZMA_DATA_ERROR: return "compressed data is corrupt";
@@ -81,7 +84,13 @@ ByteSource::ByteSource(const std::string& path)
 #ifdef POSIX_FADV_SEQUENTIAL
   if (m_owns_fd) ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
-  detect_codec();
+  try {
+    detect_codec();
+  } catch (...) {
+    // The destructor does not run for a half-built object.
+    if (m_owns_fd) ::close(m_fd);
+    throw;
+  }
 }
 
 ByteSource::ByteSource(std::string name, std::string_view data, std::size_t max_read)
@@ -104,7 +113,7 @@ void ByteSource::detect_codec() {
     m_dec->gz_ready = true;
   } else if (has_magic(head, m_in_end, kXzMagic)) {
     m_codec = Codec::Xz;
-    if (lzma_stream_decoder(&m_dec->xz, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
+    if (lzma_stream_decoder(&m_dec->xz, kXzMemLimit, LZMA_CONCATENATED) != LZMA_OK) {
       throw TraceError(m_name + ": cannot start the xz decoder");
     }
     m_dec->xz_ready = true;

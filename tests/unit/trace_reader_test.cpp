@@ -694,3 +694,24 @@ TEST_F(TraceReaderTest, MillionLineFilesStream) {
 
 }  // namespace
 }  // namespace mmusim
+
+// A file that opens but cannot be read (a directory: read() fails with
+// EISDIR) is an error, and the descriptor opened for it is closed again.
+TEST(ByteSourceTest, UnreadablePathThrowsAndLeaksNoDescriptor) {
+  auto open_fds = [] {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+  };
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  const std::size_t before = open_fds();
+  for (int i = 0; i < 8; ++i) {
+    try {
+      mmusim::ByteSource src(dir);
+      ADD_FAILURE() << "reading a directory did not throw";
+    } catch (const mmusim::TraceError& e) {
+      EXPECT_NE(std::string(e.what()).find(dir), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(open_fds(), before);
+}
