@@ -28,6 +28,7 @@ Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, O
                const ReplayParams& p, StatGroup& stats, const StatGroup& root_stats, sc_core::sc_time cycle)
     : sc_core::sc_module(name),
       socket("socket"),
+      data_socket("data_socket"),
       m_os(os),
       m_mmu(mmu),
       m_p(p),
@@ -57,6 +58,9 @@ Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, O
   m_trans.set_byte_enable_ptr(nullptr);
   m_trans.set_streaming_width(0);
   m_trans.set_extension(&m_ext);
+  m_data_trans.set_data_ptr(nullptr);
+  m_data_trans.set_byte_enable_ptr(nullptr);
+  m_data_trans.set_streaming_width(0);
   SC_THREAD(thread);
 }
 
@@ -184,9 +188,15 @@ void Replay::access(Stream& s, const TraceRecord& rec) {
   }
   (void)s;
   if (!translate(va, rec.access)) return;
-  if ((last >> kPageShift) != (va >> kPageShift)) {
+  const bool crosses = (last >> kPageShift) != (va >> kPageShift);
+  if (m_p.time_data) {
+    const std::uint64_t first_bytes = crosses ? kPageBytes - (va & (kPageBytes - 1)) : rec.size;
+    data_access(m_ext.result.pa, first_bytes, rec.access);
+  }
+  if (crosses) {
     ++m_crossings;
-    translate(last & ~(kPageBytes - 1), rec.access);
+    const VAddr second = last & ~(kPageBytes - 1);
+    if (translate(second, rec.access) && m_p.time_data) data_access(m_ext.result.pa, last - second + 1, rec.access);
   }
   if (m_p.gap_cycles) advance(m_gap);
 }
@@ -224,6 +234,25 @@ bool Replay::translate(VAddr va, AccessKind kind) {
     }
     ++m_retries;
   }
+}
+
+void Replay::data_access(PAddr pa, std::uint64_t bytes, AccessKind kind) {
+  m_data_trans.set_address(pa);
+  m_data_trans.set_data_length(static_cast<unsigned>(bytes));
+  m_data_trans.set_command(is_write(kind) ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+  m_data_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  if (m_p.sync_each_access) {
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    data_socket->b_transport(m_data_trans, delay);
+    wait(delay);
+  } else {
+    sc_core::sc_time delay = m_qk.get_local_time();
+    data_socket->b_transport(m_data_trans, delay);
+    m_qk.set(delay);
+    if (need_sync()) sync();
+  }
+  if (!m_data_trans.is_response_ok())
+    throw std::runtime_error("data access at physical address " + hex(pa) + ": " + m_data_trans.get_response_string());
 }
 
 void Replay::event(Stream& s, const TraceRecord& rec) {

@@ -22,8 +22,12 @@
 // instead calls wait() after every access - the reference style; with a
 // single initiator both give the same total (a test checks it).
 //
-// What is timed is translation: the data access itself goes nowhere until
-// the memory-hierarchy work adds caches.
+// Data accesses: with memory.caches configured (ReplayParams::time_data),
+// each access, once translated, goes out through data_socket to the memory
+// hierarchy at its physical address, and its latency is added after the
+// translation's; an access that crosses a page goes as two parts, each after
+// its own translation. Without caches only translation is timed and the data
+// access goes nowhere (the hot path is unchanged).
 #pragma once
 
 #include <chrono>
@@ -53,6 +57,7 @@ struct ReplayParams {
   std::uint64_t max_accesses = 0;  // 0: all
   std::uint64_t switch_interval = 100000;  // accesses per time slice with several traces
   unsigned va_bits = 48;           // canonical width
+  bool time_data = false;          // data accesses go through data_socket (memory.caches given)
   bool progress = false;
 };
 
@@ -65,6 +70,7 @@ struct MarkSnapshot {
 class Replay : public sc_core::sc_module {
  public:
   tlm_utils::simple_initiator_socket<Replay> socket;
+  tlm_utils::simple_initiator_socket<Replay> data_socket;  // to the memory hierarchy
 
   SC_HAS_PROCESS(Replay);
   Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, OsModel& os, MmuControl& mmu,
@@ -96,6 +102,7 @@ class Replay : public sc_core::sc_module {
   void ensure_process(Stream& s);
   void access(Stream& s, const TraceRecord& rec);
   bool translate(VAddr va, AccessKind kind);
+  void data_access(PAddr pa, std::uint64_t bytes, AccessKind kind);
   void event(Stream& s, const TraceRecord& rec);
   void advance(sc_core::sc_time t);
   // tlm_quantumkeeper::need_sync() asks the kernel for the time on every
@@ -119,6 +126,7 @@ class Replay : public sc_core::sc_module {
   sc_core::sc_time m_gap;
   tlm::tlm_generic_payload m_trans;
   TranslationExtension m_ext;
+  tlm::tlm_generic_payload m_data_trans;
   std::exception_ptr m_error;
   bool m_complete = false;
   std::vector<MarkSnapshot> m_marks;

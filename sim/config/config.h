@@ -151,13 +151,32 @@ struct ControllerConfig {
   }
 };
 
+// One level of the physical cache hierarchy (memory.caches.NAME).
+struct CacheConfig {
+  unsigned level = 0;
+  ByteSize size;
+  unsigned ways = 0;
+  Cycles latency = 0;
+  unsigned line_bytes = 0;
+  template <class V>
+  void visit(V& v) {
+    v.param("level", level, 1u, "", "position in the hierarchy: 1 is probed first; one cache per level, levels 1, 2, ... without gaps");
+    v.param("size", size, ByteSize{32768}, "bytes", "capacity");
+    v.param("ways", ways, 8u, "ways", "associativity; 0 for fully associative");
+    v.param("latency", latency, Cycles{4}, "cycles", "lookup latency, paid by every access that probes this level");
+    v.param("line_bytes", line_bytes, 64u, "bytes", "line size (the same at every level)");
+  }
+};
+
 struct MemoryConfig {
   ControllerConfig controller;
   DramConfig dram;
+  std::map<std::string, CacheConfig> caches;
   template <class V>
   void visit(V& v) {
     v.group("controller", "memory controller", [&] { controller.visit(v); });
     v.group("dram", "DRAM timing (model: dram)", [&] { dram.visit(v); });
+    v.named_map("caches", caches, "physical caches by name (write-back, write-allocate, LRU) in front of the controller, used by data accesses and page walks; none by default (then data accesses are not timed)");
   }
 };
 

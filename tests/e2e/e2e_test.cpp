@@ -201,6 +201,64 @@ TEST(EndToEnd, CyclesOfATinyTraceFollowFromTheLatencies) {
   EXPECT_EQ(s["mmu"]["tlb"]["d"]["hits"].get<std::uint64_t>(), 2u);
 }
 
+TEST(EndToEnd, CachesTimeDataAndWalkReferencesByHand) {
+  // As above, plus one 32 KiB cache level (latency 2) in front of the fixed
+  // memory: data accesses are now timed, and walk references hit or miss in
+  // the same cache.
+  std::string d = tmpdir("caches");
+  std::string cfg = write(d, "c.yaml",
+                          "mmu:\n"
+                          "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K], entries: 4, ways: 4, latency: 1}}\n"
+                          "  pwc: {pml4: {entries: 0}, pdpt: {entries: 0}, pd: {entries: 0}}\n"
+                          "memory:\n"
+                          "  controller: {model: fixed, fixed_latency: 100}\n"
+                          "  caches: {l1: {size: 32KiB, ways: 8, latency: 2}}\n"
+                          "os: {fault_cost: {minor: 1000, zero_page_per_4k: 50}}\n"
+                          "replay: {gap_cycles: 3}\n");
+  std::string trace = write(d, "t.txt", "R 0x1000\nR 0x1008\nW 0x1010\n");
+  Result r = run("run -q -c " + cfg + " -t " + trace + " -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json s = stats(d);
+  // Access 1: TLB miss (1) + PML4E read, a cache miss (2 + 100) -> fault (1050)
+  //   -> retry: TLB miss (1) + PML4E again, now a hit (2), PDPTE, PDE, PTE
+  //   each in its own page, three misses (3 x 102); then the data line, a
+  //   miss (102); gap 3. = 1 + 102 + 1050 + 1 + 2 + 306 + 102 + 3 = 1567
+  // Access 2: TLB hit (1) + same line, a hit (2) + gap (3) = 6. Access 3: 6.
+  EXPECT_EQ(s["replay"]["cycles"].get<std::uint64_t>(), 1567u + 6u + 6u);
+  const json& c = s["memory"]["cache"]["l1"];
+  EXPECT_EQ(c["walk_misses"].get<std::uint64_t>(), 4u);
+  EXPECT_EQ(c["walk_hits"].get<std::uint64_t>(), 1u);
+  EXPECT_EQ(c["data_misses"].get<std::uint64_t>(), 1u);
+  EXPECT_EQ(c["data_hits"].get<std::uint64_t>(), 2u);
+  EXPECT_EQ(s["memory"]["reads"].get<std::uint64_t>(), 5u);
+  EXPECT_EQ(s["memory"]["writes"].get<std::uint64_t>(), 0u);  // the dirty line is never evicted
+}
+
+TEST(EndToEnd, WithCachesLooselyTimedTotalEqualsWaitPerAccess) {
+  std::string d = tmpdir("ltc");
+  std::string trace = fs::exists(kSmall) ? kSmall : kBundled;
+  const std::string caches =
+      " --set memory.caches.l1.size=32KiB --set memory.caches.l2.level=2 --set memory.caches.l2.size=256KiB"
+      " --set memory.caches.l2.latency=12 --set memory.caches.l2.ways=16";
+  std::map<std::string, std::string> csv;
+  for (const char* variant : {"--set replay.sync=access", "--set replay.sync=quantum", "--set replay.quantum=10ns"}) {
+    std::string out = d + "/" + std::to_string(csv.size());
+    Result r = run("run -q --max-accesses 200000 -t " + trace + caches + " " + variant + " -o " + out, d);
+    ASSERT_EQ(r.code, 0) << variant << ": " << r.err;
+    csv[variant] = slurp(out + "/stats.csv");
+    EXPECT_GT(stats(out)["memory"]["cache"]["l2"]["walk_hits"].get<std::uint64_t>(), 0u);
+    EXPECT_GT(stats(out)["memory"]["row_hits"].get<std::uint64_t>(), 0u);
+  }
+  for (const auto& kv : csv) EXPECT_EQ(kv.second, csv.begin()->second) << kv.first;
+}
+
+TEST(EndToEnd, WithoutCachesThereAreNoCacheStatistics) {
+  std::string d = tmpdir("nocache");
+  Result r = run("run -q --max-accesses 1000 -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(stats(d)["memory"].contains("cache"));
+}
+
 TEST(EndToEnd, SegvKillsOneProcessAndTheReplayGoesOn) {
   std::string d = tmpdir("segv");
   std::string trace = write(d, "t.txt",

@@ -559,6 +559,41 @@ TEST(ConfigParsers, NearestKey) {
   EXPECT_EQ(nearest_key("entries", {}), "");
 }
 
+// ---------------------------------------------------------------- memory.caches
+
+TEST(ConfigCaches, NoneByDefault) { EXPECT_TRUE(default_config().memory.caches.empty()); }
+
+TEST(ConfigCaches, YamlMapWithPerCacheDefaultsAndRoundTrip) {
+  LoadedConfig lc = load_config(write_yaml("memory:\n  caches:\n    l1d: {size: 48KiB, ways: 12, latency: 5}\n"
+                                           "    l2: {level: 2, size: 2MiB, ways: 16, latency: 16}\n"),
+                                {});
+  const auto& c = lc.config.memory.caches;
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c.at("l1d").level, 1u);  // per-cache default
+  EXPECT_EQ(c.at("l1d").size.bytes, 48u * 1024);
+  EXPECT_EQ(c.at("l1d").line_bytes, 64u);
+  EXPECT_EQ(c.at("l2").ways, 16u);
+  EXPECT_EQ(to_yaml(load_config(write_yaml(to_yaml(lc.config), "rt"), {}).config), to_yaml(lc.config));
+  // --set edits one cache or adds one.
+  LoadedConfig s = load_config("", {"memory.caches.llc.size=8MiB", "memory.caches.llc.ways=16"});
+  EXPECT_EQ(s.config.memory.caches.at("llc").size.bytes, 8u << 20);
+  EXPECT_EQ(s.config.memory.caches.at("llc").latency, 4u);
+}
+
+TEST(ConfigCaches, BadValuesNameTheKeyAndTheRule) {
+  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.ways=3"}), "memory.caches.l1.ways must leave a power-of-two number of sets");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.size=1000"}), "memory.caches.l1.size must be a non-zero multiple of line_bytes");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.line_bytes=48"}), "memory.caches.l1.line_bytes must be a power of two");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.level=2"}), "memory.caches.l1.level must continue the levels 1, 2, ... without gaps: level 1 is missing");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.a.size=1K", "memory.caches.b.size=2K"}), "memory.caches.b.level must differ");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.a.line_bytes=128", "memory.caches.b.level=2"}),
+                  "memory.caches.b.line_bytes must equal every level's line size (128)");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.sise=1K"}), "did you mean 'memory.caches.l1.size'");
+  EXPECT_CONTAINS(yaml_error("memory:\n  caches:\n    l1: {size: 32KiB, wayz: 4}\n"), "unknown key 'memory.caches.l1.wayz'");
+  EXPECT_CONTAINS(yaml_error("memory:\n  caches: [1, 2]\n"), "memory.caches: expected a map of name -> settings");
+  EXPECT_EQ(load_error("", {"memory.caches.l1.ways=0"}), "");  // fully associative
+}
+
 // ---------------------------------------------------------------- presets in configs/
 
 std::vector<std::string> yaml_files(const std::string& dir) {
