@@ -115,8 +115,12 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
   p.va_bits = va_bits(c);
   p.switch_interval = c.replay.switch_interval;
   p.time_data = !caches.empty();
+  p.outstanding = c.replay.outstanding;
   m_replay = std::make_unique<Replay>("replay", traces, *m_os, m_mmu->core(), p, replay_stats, m_stats, cycle);
 
+  if (c.replay.outstanding > 1)
+    m_replay->set_scheduler(std::make_unique<WalkScheduler>(c.replay.outstanding, c.mmu.walker.walkers,
+                                                            c.replay.gap_cycles, mmu_stats.group("walker")));
   m_replay->socket.bind(m_mmu->cpu_socket);
   m_mmu->mem_socket.bind(m_memory->socket);
   m_replay->data_socket.bind(m_memory->data_socket);

@@ -911,6 +911,8 @@ void validate(const Config& c, const ConfigOrigins& origins) {
     v.fail("os.memory", "exceeds what paging.phys_addr_bits (" + std::to_string(p.phys_addr_bits) + ") can address");
   if (os.max_order > 20) v.fail("os.max_order", "must be at most 20, got " + std::to_string(os.max_order));
   if (c.replay.switch_interval == 0) v.fail("replay.switch_interval", "must be at least 1");
+  if (c.replay.outstanding == 0 || c.replay.outstanding > 1024)
+    v.fail("replay.outstanding", "must be in 1..1024, got " + std::to_string(c.replay.outstanding));
   if (os.thp != "never" && os.max_order < 9)
     v.fail("os.max_order", "must be at least 9 for 2 MiB pages with os.thp: " + os.thp);
 }

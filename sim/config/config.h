@@ -89,7 +89,7 @@ struct WalkerConfig {
   unsigned walkers = 0;
   template <class V>
   void visit(V& v) {
-    v.param("walkers", walkers, 2u, "walkers", "concurrent page walks (one is used while replay runs in order)");
+    v.param("walkers", walkers, 2u, "walkers", "concurrent page walks; they overlap only with replay.outstanding > 1");
   }
 };
 
@@ -209,6 +209,7 @@ struct ReplayConfig {
   std::uint64_t switch_interval = 0;
   Duration quantum;
   std::string sync;
+  unsigned outstanding = 0;
   template <class V>
   void visit(V& v) {
     v.param("implicit_vmas", implicit_vmas, true, "", "a first touch outside every VMA creates an anonymous rwx VMA over the aligned 2 MiB around it; false: SIGSEGV");
@@ -216,6 +217,7 @@ struct ReplayConfig {
     v.param("switch_interval", switch_interval, std::uint64_t{100000}, "accesses", "with several -t traces: accesses per time slice before the round-robin switch to the next trace's process (a CR3 write)");
     v.param("quantum", quantum, Duration{1000000}, "time", "TLM-2.0 global quantum of the loosely-timed replay");
     v.choice("sync", sync, "quantum", Choices{"quantum", "access"}, "quantum: loosely timed; access: wait() after every access (reference timing)");
+    v.param("outstanding", outstanding, 1u, "accesses", "trace accesses in flight at once, so walks overlap (bounded by mmu.walker.walkers; misses to one page merge); 1: in order");
   }
 };
 

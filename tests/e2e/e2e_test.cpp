@@ -259,6 +259,43 @@ TEST(EndToEnd, WithoutCachesThereAreNoCacheStatistics) {
   EXPECT_FALSE(stats(d)["memory"].contains("cache"));
 }
 
+TEST(EndToEnd, OutstandingAccessesOverlapWalksWithoutChangingWhatIsTranslated) {
+  std::string d = tmpdir("ovl");
+  std::string trace = fs::exists(kSmall) ? kSmall : kBundled;
+  // A small TLB so that walks are frequent.
+  const std::string base = "run -q -t " + trace +
+                           " --set mmu.tlbs.l1d.entries=8 --set mmu.tlbs.l1d.ways=2 --set mmu.tlbs.l2.entries=16"
+                           " --set mmu.tlbs.l2.ways=4 --set memory.caches.l1.size=32KiB";
+  std::map<std::string, json> st;
+  for (const char* v : {"a1", "a4w1", "a4w4", "a1b"}) {
+    std::string args = base;
+    if (std::string(v) == "a4w1") args += " --set replay.outstanding=4 --set mmu.walker.walkers=1";
+    if (std::string(v) == "a4w4") args += " --set replay.outstanding=4 --set mmu.walker.walkers=4";
+    if (std::string(v) == "a1b") args += " --set replay.outstanding=1 --set mmu.walker.walkers=4";
+    Result r = run(args + " -o " + d + "/" + v, d);
+    ASSERT_EQ(r.code, 0) << v << ": " << r.err;
+    st[v] = stats(d + "/" + v);
+  }
+  auto cycles = [&](const char* v) { return st[v]["replay"]["cycles"].get<std::uint64_t>(); };
+  // In order, the number of walkers changes nothing.
+  EXPECT_EQ(cycles("a1"), cycles("a1b"));
+  EXPECT_FALSE(st["a1"]["mmu"]["walker"].contains("merged"));
+  // Overlap shortens the run; more walkers shorten it further.
+  EXPECT_LT(cycles("a4w1"), cycles("a1"));
+  EXPECT_LT(cycles("a4w4"), cycles("a4w1"));
+  EXPECT_GT(st["a4w1"]["mmu"]["walker"]["wait_cycles"].get<std::uint64_t>(),
+            st["a4w4"]["mmu"]["walker"]["wait_cycles"].get<std::uint64_t>());
+  EXPECT_GT(st["a4w4"]["mmu"]["walker"]["merged"].get<std::uint64_t>(), 0u);
+  // What is translated, and how, does not depend on the timing.
+  for (const char* v : {"a4w1", "a4w4"}) {
+    EXPECT_EQ(st[v]["mmu"]["tlb"], st["a1"]["mmu"]["tlb"]) << v;
+    EXPECT_EQ(st[v]["mmu"]["walker"]["walks"], st["a1"]["mmu"]["walker"]["walks"]) << v;
+    EXPECT_EQ(st[v]["mmu"]["walker"]["cycles"], st["a1"]["mmu"]["walker"]["cycles"]) << v;
+    EXPECT_EQ(st[v]["os"], st["a1"]["os"]) << v;
+    EXPECT_EQ(st[v]["memory"], st["a1"]["memory"]) << v;
+  }
+}
+
 TEST(EndToEnd, SegvKillsOneProcessAndTheReplayGoesOn) {
   std::string d = tmpdir("segv");
   std::string trace = write(d, "t.txt",

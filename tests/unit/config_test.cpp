@@ -148,10 +148,10 @@ TEST(ConfigDefaults, AllKeysInDeclarationOrder) {
   EXPECT_EQ(keys.front(), "clock");
   EXPECT_EQ(keys[1], "seed");
   EXPECT_EQ(keys[2], "paging.mode");
-  EXPECT_EQ(keys.back(), "replay.sync");
+  EXPECT_EQ(keys.back(), "replay.outstanding");
   // 2 top-level + 8 paging + 5 TLBs x 7 + 4 PWCs x 2 + latency + walkers
-  // + 2 controller + 8 DRAM + 3 os + 2 fault costs + 5 replay.
-  EXPECT_EQ(keys.size(), 2u + 8 + 35 + 8 + 1 + 1 + 2 + 8 + 3 + 2 + 5);
+  // + 2 controller + 8 DRAM + 3 os + 2 fault costs + 6 replay (no caches by default).
+  EXPECT_EQ(keys.size(), 2u + 8 + 35 + 8 + 1 + 1 + 2 + 8 + 3 + 2 + 6);
   std::set<std::string> unique(keys.begin(), keys.end());
   EXPECT_EQ(unique.size(), keys.size());
   for (const char* k : {"mmu.tlbs.l2.entries", "mmu.tlbs.l1d_2m.page_sizes", "mmu.pwc.pml5.entries",
@@ -592,6 +592,12 @@ TEST(ConfigCaches, BadValuesNameTheKeyAndTheRule) {
   EXPECT_CONTAINS(yaml_error("memory:\n  caches:\n    l1: {size: 32KiB, wayz: 4}\n"), "unknown key 'memory.caches.l1.wayz'");
   EXPECT_CONTAINS(yaml_error("memory:\n  caches: [1, 2]\n"), "memory.caches: expected a map of name -> settings");
   EXPECT_EQ(load_error("", {"memory.caches.l1.ways=0"}), "");  // fully associative
+}
+
+TEST(ConfigReplay, OutstandingDefaultsToOneAndMustBePositive) {
+  EXPECT_EQ(default_config().replay.outstanding, 1u);
+  EXPECT_CONTAINS(load_error("", {"replay.outstanding=0"}), "replay.outstanding must be in 1..1024, got 0");
+  EXPECT_EQ(load_config("", {"replay.outstanding=8"}).config.replay.outstanding, 8u);
 }
 
 // ---------------------------------------------------------------- presets in configs/
