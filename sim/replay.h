@@ -68,9 +68,10 @@ struct ReplayParams {
   std::uint64_t max_accesses = 0;  // 0: all
   std::uint64_t switch_interval = 100000;  // accesses per time slice with several traces
   unsigned va_bits = 48;           // canonical width
+  bool progress = false;
+
   bool time_data = false;          // data accesses go through data_socket (memory.caches given)
   unsigned outstanding = 1;        // replay.outstanding
-  bool progress = false;
 };
 
 // A statistics snapshot taken at @mark NAME.
@@ -116,13 +117,6 @@ class Replay : public sc_core::sc_module {
   void ensure_process(Stream& s);
   void access(Stream& s, const TraceRecord& rec);
   bool translate(VAddr va, AccessKind kind);
-  void data_access(PAddr pa, std::uint64_t bytes, AccessKind kind);
-  // The overlapped path (m_sched set).
-  void access_overlapped(VAddr va, VAddr last, AccessKind kind, std::uint32_t size);
-  bool translate_overlapped(VAddr va, AccessKind kind, Cycles& t);
-  Cycles data_cycles(PAddr pa, std::uint64_t bytes, AccessKind kind);
-  void serialise();                    // drain the window (overlapped mode)
-  void follow_issue_point(Cycles t);   // the thread's time to cycle t
   void event(Stream& s, const TraceRecord& rec);
   void advance(sc_core::sc_time t);
   // tlm_quantumkeeper::need_sync() asks the kernel for the time on every
@@ -130,6 +124,14 @@ class Replay : public sc_core::sc_module {
   // computed once per sync and the test is a comparison. Same semantics.
   bool need_sync() const { return m_qk.get_local_time() >= m_quantum_left; }
   void sync();
+
+  void data_access(PAddr pa, std::uint64_t bytes, AccessKind kind);
+  // The overlapped path (m_sched set).
+  void access_overlapped(VAddr va, VAddr last, AccessKind kind, std::uint32_t size);
+  bool translate_overlapped(VAddr va, AccessKind kind, Cycles& t);
+  Cycles data_cycles(PAddr pa, std::uint64_t bytes, AccessKind kind);
+  void serialise();                    // drain the window (overlapped mode)
+  void follow_issue_point(Cycles t);   // the thread's time to cycle t
   void progress_line(bool final);
   [[noreturn]] void trace_error(const std::string& msg) const;
 
