@@ -64,14 +64,13 @@ namespace mmusim {
 
 struct ReplayParams {
   Cycles gap_cycles = 0;
+  bool time_data = false;          // data accesses go through data_socket (memory.caches given)
+  unsigned outstanding = 1;        // replay.outstanding
   bool sync_each_access = false;
   std::uint64_t max_accesses = 0;  // 0: all
   std::uint64_t switch_interval = 100000;  // accesses per time slice with several traces
   unsigned va_bits = 48;           // canonical width
   bool progress = false;
-
-  bool time_data = false;          // data accesses go through data_socket (memory.caches given)
-  unsigned outstanding = 1;        // replay.outstanding
 };
 
 // A statistics snapshot taken at @mark NAME.
