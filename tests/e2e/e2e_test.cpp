@@ -252,6 +252,23 @@ TEST(EndToEnd, WithCachesLooselyTimedTotalEqualsWaitPerAccess) {
   for (const auto& kv : csv) EXPECT_EQ(kv.second, csv.begin()->second) << kv.first;
 }
 
+TEST(EndToEnd, OverlappedTotalDoesNotDependOnTheQuantum) {
+  std::string d = tmpdir("ltovl");
+  std::string trace = fs::exists(kSmall) ? kSmall : kBundled;
+  std::map<std::string, std::string> csv;
+  for (const char* variant : {"--set replay.sync=access", "--set replay.sync=quantum", "--set replay.quantum=10ns",
+                              "--set replay.quantum=1ms"}) {
+    std::string out = d + "/" + std::to_string(csv.size());
+    Result r = run("run -q --max-accesses 100000 -t " + trace +
+                       " --set replay.outstanding=4 --set replay.gap_cycles=1 --set mmu.tlbs.l1d.entries=8"
+                       " --set mmu.tlbs.l1d.ways=2 --set memory.caches.l1.size=16KiB " + variant + " -o " + out,
+                   d);
+    ASSERT_EQ(r.code, 0) << variant << ": " << r.err;
+    csv[variant] = slurp(out + "/stats.csv");
+  }
+  for (const auto& kv : csv) EXPECT_EQ(kv.second, csv.begin()->second) << kv.first;
+}
+
 TEST(EndToEnd, WithoutCachesThereAreNoCacheStatistics) {
   std::string d = tmpdir("nocache");
   Result r = run("run -q --max-accesses 1000 -o " + d, d);
