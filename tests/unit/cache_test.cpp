@@ -242,6 +242,35 @@ TEST(MemoryHierarchy, PageTableEntriesCompeteWithData) {
   EXPECT_EQ(p.hier.access(0x1000, false, MemSource::Data), 52u);
 }
 
+TEST(MemoryHierarchy, DirtyVictimQueuedWithTheFillFrFcfs) {
+  // One-line cache (latency 1) over DRAM: 1 channel, 4 banks, 1 KiB rows,
+  // tRCD 11, tCL 13, tRP 17, tBURST 3; address = row * 4096 + bank * 1024.
+  StatGroup root;
+  MemoryTiming t;
+  t.model = MemoryTiming::Model::Dram;
+  t.channels = 1;
+  t.banks = 4;
+  t.row_bytes = 1024;
+  t.tRCD = 11;
+  t.tCL = 13;
+  t.tRP = 17;
+  t.tBURST = 3;
+  MemoryController ctrl(t, root.group("memory"));
+  MemoryHierarchy h({level("l1", 64, 1, 1)}, ctrl, root.group("memory").group("cache"));
+  // A store to row 5 of bank 0: miss, the fill opens the row: 1 + tRCD + tCL + tBURST.
+  EXPECT_EQ(h.access(5 * 4096, true, MemSource::Data), 1u + 11 + 13 + 3);
+  // A load from row 7 of bank 0 evicts the dirty line of row 5. Queue: the
+  // fill (row 7, a conflict) and the write-back (row 5, open: a hit). FR-FCFS
+  // serves the write-back first (tCL + tBURST = 16), then the fill
+  // (tRP + tRCD + tCL + tBURST = 44): 1 + 60.
+  EXPECT_EQ(h.access(7 * 4096, false, MemSource::Walk), 1u + 16 + 44);
+  EXPECT_EQ(ctrl.last_order(), (std::vector<std::size_t>{1, 0}));
+  EXPECT_EQ(stat(root, "memory.writes"), 1u);
+  EXPECT_EQ(stat(root, "memory.reads"), 2u);
+  EXPECT_EQ(stat(root, "memory.row_hits"), 1u);
+  EXPECT_EQ(stat(root, "memory.row_conflicts"), 1u);
+}
+
 TEST(MemoryHierarchy, DifferentLineSizesRejected) {
   CacheLevelSpec a = level("l1", 1024, 2, 1);
   CacheLevelSpec b = level("l2", 4096, 4, 5);
