@@ -309,6 +309,30 @@ class YamlReader {
     const YAML::Node n = child(key);
     if (!n.IsDefined()) return;
     std::string path = m_level.prefix + key;
+    if (n.IsSequence()) {
+      // The list form (memory.caches only): [{size: ..}, {size: ..}] is
+      // levels 1, 2, ... named l1, l2, ...
+      if constexpr (std::is_same_v<T, CacheConfig>) {
+        m.clear();
+        m_origins[path] = yaml_location(m_file, n);
+        for (std::size_t i = 0; i < n.size(); ++i) {
+          const YAML::Node e = n[i];
+          const std::string name = "l" + std::to_string(i + 1);
+          if (!e.IsMap()) fail(e, path + "[" + std::to_string(i) + "]", "expected a map of cache keys, got '" + scalar_text(e) + "'");
+          T t;
+          DefaultVisitor d;
+          t.visit(d);
+          t.level = static_cast<unsigned>(i + 1);
+          Level saved = enter(e, path + "." + name + ".");
+          t.visit(*this);
+          check_unknown();
+          m_level = saved;
+          m[name] = t;
+          m_origins[path + "." + name] = yaml_location(m_file, e);
+        }
+        return;
+      }
+    }
     if (!n.IsMap() && !n.IsNull()) fail(n, path, "expected a map of name -> settings, got '" + scalar_text(n) + "'");
     m.clear();
     m_origins[path] = yaml_location(m_file, n);

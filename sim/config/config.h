@@ -176,7 +176,7 @@ struct MemoryConfig {
   void visit(V& v) {
     v.group("controller", "memory controller", [&] { controller.visit(v); });
     v.group("dram", "DRAM timing (model: dram)", [&] { dram.visit(v); });
-    v.named_map("caches", caches, "physical caches by name (write-back, write-allocate, LRU) in front of the controller, used by data accesses and page walks; none by default (then data accesses are not timed)");
+    v.named_map("caches", caches, "physical caches by name (write-back, write-allocate, LRU) in front of the controller, used by data accesses and page walks; a YAML list is levels 1, 2, ... named l1, l2, ...; none by default (then data accesses are not timed)");
   }
 };
 

@@ -574,6 +574,16 @@ TEST(ConfigCaches, YamlMapWithPerCacheDefaultsAndRoundTrip) {
   EXPECT_EQ(c.at("l1d").line_bytes, 64u);
   EXPECT_EQ(c.at("l2").ways, 16u);
   EXPECT_EQ(to_yaml(load_config(write_yaml(to_yaml(lc.config), "rt"), {}).config), to_yaml(lc.config));
+  // The list form: levels in order, named l1, l2, ...
+  LoadedConfig l = load_config(write_yaml("memory:\n  caches:\n    - {size: 16KiB, ways: 4}\n"
+                                          "    - {size: 256KiB, ways: 8, latency: 11}\n", "list"),
+                               {"memory.caches.l2.ways=16"});
+  ASSERT_EQ(l.config.memory.caches.size(), 2u);
+  EXPECT_EQ(l.config.memory.caches.at("l1").level, 1u);
+  EXPECT_EQ(l.config.memory.caches.at("l1").size.bytes, 16u * 1024);
+  EXPECT_EQ(l.config.memory.caches.at("l2").level, 2u);
+  EXPECT_EQ(l.config.memory.caches.at("l2").latency, 11u);
+  EXPECT_EQ(l.config.memory.caches.at("l2").ways, 16u);
   // --set edits one cache or adds one.
   LoadedConfig s = load_config("", {"memory.caches.llc.size=8MiB", "memory.caches.llc.ways=16"});
   EXPECT_EQ(s.config.memory.caches.at("llc").size.bytes, 8u << 20);
@@ -590,7 +600,9 @@ TEST(ConfigCaches, BadValuesNameTheKeyAndTheRule) {
                   "memory.caches.b.line_bytes must equal every level's line size (128)");
   EXPECT_CONTAINS(load_error("", {"memory.caches.l1.sise=1K"}), "did you mean 'memory.caches.l1.size'");
   EXPECT_CONTAINS(yaml_error("memory:\n  caches:\n    l1: {size: 32KiB, wayz: 4}\n"), "unknown key 'memory.caches.l1.wayz'");
-  EXPECT_CONTAINS(yaml_error("memory:\n  caches: [1, 2]\n"), "memory.caches: expected a map of name -> settings");
+  EXPECT_CONTAINS(yaml_error("memory:\n  caches: 3\n"), "memory.caches: expected a map of name -> settings");
+  EXPECT_CONTAINS(yaml_error("memory:\n  caches: [1, 2]\n"), "memory.caches[0]: expected a map of cache keys");
+  EXPECT_CONTAINS(yaml_error("memory:\n  caches: [{size: 1K, wayz: 2}]\n"), "unknown key 'memory.caches.l1.wayz'");
   EXPECT_EQ(load_error("", {"memory.caches.l1.ways=0"}), "");  // fully associative
 }
 
