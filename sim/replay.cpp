@@ -243,6 +243,78 @@ bool Replay::translate(VAddr va, AccessKind kind) {
   }
 }
 
+void Replay::event(Stream& s, const TraceRecord& rec) {
+  serialise();
+  ++m_events;
+  if (rec.kind == RecordKind::Proc) {
+    try {
+      select(s, rec.pid);
+    } catch (const OsError& e) {
+      trace_error(e.what());
+    }
+    return;
+  }
+  if (rec.kind == RecordKind::Mark) {
+    MarkSnapshot s{rec.name, {}};
+    flatten(m_root_stats, "", s.values);
+    m_marks.push_back(std::move(s));
+    return;
+  }
+  if (rec.kind != RecordKind::Invlpg) ensure_process(s);
+  if (s.skip) {
+    ++m_skipped;
+    return;
+  }
+  try {
+    switch (rec.kind) {
+      case RecordKind::Mmap: m_os.mmap(rec.addr, rec.len, rec.prot, rec.file, rec.huge); break;
+      case RecordKind::Munmap: m_os.munmap(rec.addr, rec.len); break;
+      case RecordKind::Mprotect: m_os.mprotect(rec.addr, rec.len, rec.prot); break;
+      case RecordKind::Brk: m_os.brk(rec.addr); break;
+      case RecordKind::Exit:
+        m_os.exit_current();
+        s.skip = true;
+        break;
+      case RecordKind::Invlpg: m_mmu.invlpg(rec.addr); break;
+      case RecordKind::Fork: trace_error("@fork is not supported yet (copy-on-write arrives with the OS-model work)");
+      default: break;
+    }
+  } catch (const OsError& e) {
+    trace_error(e.what());
+  }
+}
+
+void Replay::progress_line(bool final) {
+  const double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+  if (!final && (now < 2.0 || now - m_last_progress < 0.5)) return;
+  m_last_progress = now;
+  m_progress_shown = true;
+  const double n = static_cast<double>(m_accesses.value());
+  std::ostringstream os;
+  os.setf(std::ios::fixed);
+  os.precision(1);
+  double frac = 0;
+  for (const Stream& st : m_streams) {
+    double f = st.done ? 1.0 : st.reader->progress();
+    if (f < 0) {
+      frac = -1;
+      break;
+    }
+    frac += f / static_cast<double>(m_streams.size());
+  }
+  os << "\r" << (m_streams.size() == 1 ? m_streams[0].reader->path() : std::to_string(m_streams.size()) + " traces")
+     << ": " << n / 1e6 << " M accesses, " << (now > 0 ? n / now / 1e6 : 0.0) << " M/s";
+  if (frac > 0 && frac <= 1) {
+    os << ", " << frac * 100 << "%";
+    if (!final && frac > 0.001) os << ", ETA " << static_cast<long>(now / frac - now) << " s";
+  }
+  os << (final ? "\n" : "   ");
+  std::fputs(os.str().c_str(), stderr);
+  std::fflush(stderr);
+}
+
+// ---------------------------------------------------------------- data accesses, overlap
+
 void Replay::data_access(PAddr pa, std::uint64_t bytes, AccessKind kind) {
   m_data_trans.set_address(pa);
   m_data_trans.set_data_length(static_cast<unsigned>(bytes));
@@ -332,76 +404,6 @@ void Replay::access_overlapped(VAddr va, VAddr last, AccessKind kind, std::uint3
     }
   }
   m_sched->complete(t);
-}
-
-void Replay::event(Stream& s, const TraceRecord& rec) {
-  ++m_events;
-  serialise();
-  if (rec.kind == RecordKind::Proc) {
-    try {
-      select(s, rec.pid);
-    } catch (const OsError& e) {
-      trace_error(e.what());
-    }
-    return;
-  }
-  if (rec.kind == RecordKind::Mark) {
-    MarkSnapshot s{rec.name, {}};
-    flatten(m_root_stats, "", s.values);
-    m_marks.push_back(std::move(s));
-    return;
-  }
-  if (rec.kind != RecordKind::Invlpg) ensure_process(s);
-  if (s.skip) {
-    ++m_skipped;
-    return;
-  }
-  try {
-    switch (rec.kind) {
-      case RecordKind::Mmap: m_os.mmap(rec.addr, rec.len, rec.prot, rec.file, rec.huge); break;
-      case RecordKind::Munmap: m_os.munmap(rec.addr, rec.len); break;
-      case RecordKind::Mprotect: m_os.mprotect(rec.addr, rec.len, rec.prot); break;
-      case RecordKind::Brk: m_os.brk(rec.addr); break;
-      case RecordKind::Exit:
-        m_os.exit_current();
-        s.skip = true;
-        break;
-      case RecordKind::Invlpg: m_mmu.invlpg(rec.addr); break;
-      case RecordKind::Fork: trace_error("@fork is not supported yet (copy-on-write arrives with the OS-model work)");
-      default: break;
-    }
-  } catch (const OsError& e) {
-    trace_error(e.what());
-  }
-}
-
-void Replay::progress_line(bool final) {
-  const double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
-  if (!final && (now < 2.0 || now - m_last_progress < 0.5)) return;
-  m_last_progress = now;
-  m_progress_shown = true;
-  const double n = static_cast<double>(m_accesses.value());
-  std::ostringstream os;
-  os.setf(std::ios::fixed);
-  os.precision(1);
-  double frac = 0;
-  for (const Stream& st : m_streams) {
-    double f = st.done ? 1.0 : st.reader->progress();
-    if (f < 0) {
-      frac = -1;
-      break;
-    }
-    frac += f / static_cast<double>(m_streams.size());
-  }
-  os << "\r" << (m_streams.size() == 1 ? m_streams[0].reader->path() : std::to_string(m_streams.size()) + " traces")
-     << ": " << n / 1e6 << " M accesses, " << (now > 0 ? n / now / 1e6 : 0.0) << " M/s";
-  if (frac > 0 && frac <= 1) {
-    os << ", " << frac * 100 << "%";
-    if (!final && frac > 0.001) os << ", ETA " << static_cast<long>(now / frac - now) << " s";
-  }
-  os << (final ? "\n" : "   ");
-  std::fputs(os.str().c_str(), stderr);
-  std::fflush(stderr);
 }
 
 }  // namespace mmusim
