@@ -25,7 +25,10 @@
 //
 // Left out: contention between overlapping walks in the caches and DRAM
 // (each reference keeps the latency it has in trace order); speculative
-// walks; out-of-order TLB fills. A page fault, a CR3 write or any trace
+// walks; out-of-order TLB fills - a walk's TLB and paging-structure-cache
+// fills are visible to the next access in trace order at once, even while
+// the walk is still in flight in time (a hit on its page waits for it, as
+// above; a walk of another page that uses its PWC entries does not). A page fault, a CR3 write or any trace
 // event serialises: the caller drains the window first (drain()).
 #pragma once
 

@@ -336,6 +336,17 @@ TEST(MemoryControllerFrFcfs, SeparateChannelsDoNotShareABus) {
   EXPECT_EQ(c.mc.last_order(), (std::vector<std::size_t>{1, 0}));
 }
 
+TEST(MemoryControllerFrFcfs, ClosedPolicyHasNoRowHitsSoOldestFirst) {
+  Ctrl c(dram(1, 4, 1024, false));
+  c.mc.access(at(0, 5), false);  // precharged again afterwards
+  MemRequest q[2] = {{at(0, 7), false}, {at(0, 5), true}};
+  // Both activate: the demand first (tRCD + tCL + tBURST = 27), then the
+  // write-back in the same bank from 27 on: done at 54.
+  EXPECT_EQ(c.mc.serve(q, 2), kMiss);
+  EXPECT_EQ(c.mc.last_order(), (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(c.stat("row_hits"), 0u);
+}
+
 TEST(MemoryControllerFrFcfs, FixedModelPostsTheRest) {
   MemoryTiming t;
   t.model = MemoryTiming::Model::Fixed;
