@@ -1,5 +1,6 @@
 #include "sim/replay.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <sstream>
@@ -28,6 +29,7 @@ Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, O
                const ReplayParams& p, StatGroup& stats, const StatGroup& root_stats, sc_core::sc_time cycle)
     : sc_core::sc_module(name),
       socket("socket"),
+      data_socket("data_socket"),
       m_os(os),
       m_mmu(mmu),
       m_p(p),
@@ -57,6 +59,9 @@ Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, O
   m_trans.set_byte_enable_ptr(nullptr);
   m_trans.set_streaming_width(0);
   m_trans.set_extension(&m_ext);
+  m_data_trans.set_data_ptr(nullptr);
+  m_data_trans.set_byte_enable_ptr(nullptr);
+  m_data_trans.set_streaming_width(0);
   SC_THREAD(thread);
 }
 
@@ -66,6 +71,7 @@ void Replay::thread() {
   m_quantum_left = tlm::tlm_global_quantum::instance().compute_local_quantum();
   try {
     loop();
+    if (m_sched) follow_issue_point(m_sched->drain());
     m_qk.sync();
     m_complete = true;
   } catch (...) {
@@ -114,6 +120,7 @@ void Replay::loop() {
     while (m_streams[next].done) next = (next + 1) % m_streams.size();
     if (next != cur) {
       ++m_switches;
+      serialise();
       Stream& n = m_streams[next];
       // Its process, if it has one and it lives, is loaded again (CR3 write).
       if (n.has_pid && !n.skip) m_os.switch_to(n.pid);
@@ -183,10 +190,20 @@ void Replay::access(Stream& s, const TraceRecord& rec) {
     case AccessKind::Modify: ++m_modifies; break;
   }
   (void)s;
+  if (m_sched) {
+    access_overlapped(va, last, rec.access, rec.size);
+    return;
+  }
   if (!translate(va, rec.access)) return;
-  if ((last >> kPageShift) != (va >> kPageShift)) {
+  const bool crosses = (last >> kPageShift) != (va >> kPageShift);
+  if (m_p.time_data) {
+    const std::uint64_t first_bytes = crosses ? kPageBytes - (va & (kPageBytes - 1)) : rec.size;
+    data_access(m_ext.result.pa, first_bytes, rec.access);
+  }
+  if (crosses) {
     ++m_crossings;
-    translate(last & ~(kPageBytes - 1), rec.access);
+    const VAddr second = last & ~(kPageBytes - 1);
+    if (translate(second, rec.access) && m_p.time_data) data_access(m_ext.result.pa, last - second + 1, rec.access);
   }
   if (m_p.gap_cycles) advance(m_gap);
 }
@@ -227,6 +244,7 @@ bool Replay::translate(VAddr va, AccessKind kind) {
 }
 
 void Replay::event(Stream& s, const TraceRecord& rec) {
+  serialise();
   ++m_events;
   if (rec.kind == RecordKind::Proc) {
     try {
@@ -293,6 +311,99 @@ void Replay::progress_line(bool final) {
   os << (final ? "\n" : "   ");
   std::fputs(os.str().c_str(), stderr);
   std::fflush(stderr);
+}
+
+// ---------------------------------------------------------------- data accesses, overlap
+
+void Replay::data_access(PAddr pa, std::uint64_t bytes, AccessKind kind) {
+  m_data_trans.set_address(pa);
+  m_data_trans.set_data_length(static_cast<unsigned>(bytes));
+  m_data_trans.set_command(is_write(kind) ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+  m_data_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  if (m_p.sync_each_access) {
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    data_socket->b_transport(m_data_trans, delay);
+    wait(delay);
+  } else {
+    sc_core::sc_time delay = m_qk.get_local_time();
+    data_socket->b_transport(m_data_trans, delay);
+    m_qk.set(delay);
+    if (need_sync()) sync();
+  }
+  if (!m_data_trans.is_response_ok())
+    throw std::runtime_error("data access at physical address " + hex(pa) + ": " + m_data_trans.get_response_string());
+}
+
+void Replay::serialise() {
+  if (m_sched) follow_issue_point(m_sched->drain());
+}
+
+void Replay::follow_issue_point(Cycles t) {
+  const sc_core::sc_time target = sc_core::sc_time::from_value(m_cycle.value() * t);
+  const sc_core::sc_time now = sc_core::sc_time_stamp() + m_qk.get_local_time();
+  if (target <= now) return;
+  advance(target - now);
+}
+
+Cycles Replay::data_cycles(PAddr pa, std::uint64_t bytes, AccessKind kind) {
+  m_data_trans.set_address(pa);
+  m_data_trans.set_data_length(static_cast<unsigned>(bytes));
+  m_data_trans.set_command(is_write(kind) ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+  m_data_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+  data_socket->b_transport(m_data_trans, d);
+  if (!m_data_trans.is_response_ok())
+    throw std::runtime_error("data access at physical address " + hex(pa) + ": " + m_data_trans.get_response_string());
+  return d.value() / m_cycle.value();
+}
+
+bool Replay::translate_overlapped(VAddr va, AccessKind kind, Cycles& t) {
+  m_trans.set_address(va);
+  m_trans.set_command(is_write(kind) ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+  m_ext.kind = kind;
+  m_ext.user = true;
+  for (unsigned attempt = 0;; ++attempt) {
+    m_ext.demand = attempt == 0;
+    m_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time unused = sc_core::SC_ZERO_TIME;  // the scheduler times it
+    socket->b_transport(m_trans, unused);
+    if (!m_trans.is_response_ok()) throw std::runtime_error("MMU returned " + m_trans.get_response_string());
+    const Translation& r = m_ext.result;
+    // The address space, the page size and the page.
+    const std::uint64_t key = (m_mmu.cr3() * 0x9E3779B97F4A7C15ull) ^
+                              ((va >> page_shift(r.size)) << 2 | static_cast<std::uint64_t>(r.size));
+    t = m_sched->translate(t, r.cycles - r.walk_cycles, r.walked, r.walk_cycles, key);
+    if (!r.fault) return true;
+    if (attempt >= 3)
+      throw std::logic_error("the access at " + hex(va) + " still faults after the OS handled it (error code " +
+                             std::to_string(r.page_fault.error_code) + ")");
+    FaultOutcome o = m_os.handle_fault(r.page_fault.cr2, r.page_fault.error_code);
+    // The fault is taken when everything older has completed; the handler runs alone.
+    t = std::max(m_sched->drain(), t) + o.cost_cycles;
+    m_sched->advance_to(t);
+    if (o.result == FaultResult::Killed) {
+      std::fprintf(stderr, "mmusim: %s: %s\n", m_cur->reader->location().c_str(), o.reason.c_str());
+      m_cur->skip = true;
+      return false;
+    }
+    ++m_retries;
+  }
+}
+
+void Replay::access_overlapped(VAddr va, VAddr last, AccessKind kind, std::uint32_t size) {
+  Cycles t = m_sched->start();
+  follow_issue_point(t);
+  const bool crosses = (last >> kPageShift) != (va >> kPageShift);
+  if (translate_overlapped(va, kind, t)) {
+    if (m_p.time_data) t += data_cycles(m_ext.result.pa, crosses ? kPageBytes - (va & (kPageBytes - 1)) : size, kind);
+    if (crosses) {
+      ++m_crossings;
+      const VAddr second = last & ~(kPageBytes - 1);
+      if (translate_overlapped(second, kind, t) && m_p.time_data)
+        t += data_cycles(m_ext.result.pa, last - second + 1, kind);
+    }
+  }
+  m_sched->complete(t);
 }
 
 }  // namespace mmusim

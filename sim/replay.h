@@ -22,8 +22,22 @@
 // instead calls wait() after every access - the reference style; with a
 // single initiator both give the same total (a test checks it).
 //
-// What is timed is translation: the data access itself goes nowhere until
-// the memory-hierarchy work adds caches.
+// Data accesses: with memory.caches configured (ReplayParams::time_data),
+// each access, once translated, goes out through data_socket to the memory
+// hierarchy at its physical address, and its latency is added after the
+// translation's; an access that crosses a page goes as two parts, each after
+// its own translation. Without caches only translation is timed and the data
+// access goes nowhere (the hot path is unchanged).
+//
+// Overlap (replay.outstanding > 1, a WalkScheduler set by the topology):
+// accesses are still translated one after the other in trace order, but
+// their timing comes from the scheduler - up to N in flight, walks bounded by
+// mmu.walker.walkers, TLB hits on a page whose walk is in flight merged onto
+// it (models/walker/walk_scheduler.h). A page fault, every trace event and a
+// switch between traces serialise (the window drains first). The thread's
+// time follows the issue point; at the end it moves to the last completion.
+// With outstanding 1 (the default) no scheduler exists and the in-order code
+// runs - the scheduler with N = 1 gives the same totals (tested).
 #pragma once
 
 #include <chrono>
@@ -43,12 +57,15 @@
 #include "models/mmu/mmu_control.h"
 #include "models/mmu/mmu_module.h"
 #include "models/os/os_model.h"
+#include "models/walker/walk_scheduler.h"
 #include "sim/trace/trace_record.h"
 
 namespace mmusim {
 
 struct ReplayParams {
   Cycles gap_cycles = 0;
+  bool time_data = false;          // data accesses go through data_socket (memory.caches given)
+  unsigned outstanding = 1;        // replay.outstanding
   bool sync_each_access = false;
   std::uint64_t max_accesses = 0;  // 0: all
   std::uint64_t switch_interval = 100000;  // accesses per time slice with several traces
@@ -65,6 +82,7 @@ struct MarkSnapshot {
 class Replay : public sc_core::sc_module {
  public:
   tlm_utils::simple_initiator_socket<Replay> socket;
+  tlm_utils::simple_initiator_socket<Replay> data_socket;  // to the memory hierarchy
 
   SC_HAS_PROCESS(Replay);
   Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, OsModel& os, MmuControl& mmu,
@@ -73,6 +91,8 @@ class Replay : public sc_core::sc_module {
   // After sc_start returns: the exception that stopped the replay, if any.
   std::exception_ptr error() const { return m_error; }
   bool complete() const { return m_complete; }
+  // Overlapped timing (replay.outstanding > 1); before sc_start.
+  void set_scheduler(std::unique_ptr<WalkScheduler> s) { m_sched = std::move(s); }
   const std::vector<MarkSnapshot>& marks() const { return m_marks; }
   double wall_seconds() const { return m_wall_seconds; }
 
@@ -103,6 +123,14 @@ class Replay : public sc_core::sc_module {
   // computed once per sync and the test is a comparison. Same semantics.
   bool need_sync() const { return m_qk.get_local_time() >= m_quantum_left; }
   void sync();
+
+  void data_access(PAddr pa, std::uint64_t bytes, AccessKind kind);
+  // The overlapped path (m_sched set).
+  void access_overlapped(VAddr va, VAddr last, AccessKind kind, std::uint32_t size);
+  bool translate_overlapped(VAddr va, AccessKind kind, Cycles& t);
+  Cycles data_cycles(PAddr pa, std::uint64_t bytes, AccessKind kind);
+  void serialise();                    // drain the window (overlapped mode)
+  void follow_issue_point(Cycles t);   // the thread's time to cycle t
   void progress_line(bool final);
   [[noreturn]] void trace_error(const std::string& msg) const;
 
@@ -119,6 +147,8 @@ class Replay : public sc_core::sc_module {
   sc_core::sc_time m_gap;
   tlm::tlm_generic_payload m_trans;
   TranslationExtension m_ext;
+  tlm::tlm_generic_payload m_data_trans;
+  std::unique_ptr<WalkScheduler> m_sched;
   std::exception_ptr m_error;
   bool m_complete = false;
   std::vector<MarkSnapshot> m_marks;

@@ -182,6 +182,25 @@ std::string format_summary(const StatGroup& root, const RunMetadata& meta) {
                 walks ? static_cast<double>(counter(root, "mmu.walker.cycles")) / static_cast<double>(walks) : 0.0,
                 grouped(counter(root, "mmu.walker.ad_writes")).c_str());
   os << buf;
+  // memory.caches, when configured: demand hit rates split data / page walk.
+  for (const auto& g : root.groups()) {
+    if (g->name() != "memory") continue;
+    for (const auto& c : g->groups()) {
+      if (c->name() != "cache") continue;
+      os << "  cache     data hits     misses   hit rate   walk hits     misses   hit rate\n";
+      for (const auto& one : c->groups()) {
+        const std::string p = "memory.cache." + one->name() + ".";
+        const std::uint64_t dh = counter(root, p + "data_hits"), dm = counter(root, p + "data_misses");
+        const std::uint64_t wh = counter(root, p + "walk_hits"), wm = counter(root, p + "walk_misses");
+        std::snprintf(buf, sizeof buf, "  %-5s %13s %10s   %6.2f%% %11s %10s   %6.2f%%\n", one->name().c_str(),
+                      grouped(dh).c_str(), grouped(dm).c_str(),
+                      dh + dm ? 100.0 * static_cast<double>(dh) / static_cast<double>(dh + dm) : 0.0,
+                      grouped(wh).c_str(), grouped(wm).c_str(),
+                      wh + wm ? 100.0 * static_cast<double>(wh) / static_cast<double>(wh + wm) : 0.0);
+        os << buf;
+      }
+    }
+  }
   os << "  faults     minor " << grouped(counter(root, "os.faults.minor")) << ", segv "
      << grouped(counter(root, "os.faults.segv")) << ", oom kills " << grouped(counter(root, "os.oom_kills"))
      << "; retries " << grouped(counter(root, "replay.retries")) << "; 2M pages "

@@ -1,6 +1,8 @@
 #include "sim/topology.h"
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace mmusim {
 
@@ -68,6 +70,24 @@ MemoryTiming make_memory_timing(const Config& c) {
   return t;
 }
 
+std::vector<CacheLevelSpec> make_cache_levels(const Config& c) {
+  std::vector<std::pair<unsigned, CacheLevelSpec>> by_level;
+  for (const auto& kv : c.memory.caches) {
+    const CacheConfig& k = kv.second;
+    CacheLevelSpec s;
+    s.name = kv.first;
+    s.geometry.size_bytes = k.size.bytes;
+    s.geometry.line_bytes = k.line_bytes;
+    s.geometry.ways = k.ways == 0 ? static_cast<unsigned>(k.size.bytes / k.line_bytes) : k.ways;
+    s.latency = k.latency;
+    by_level.emplace_back(k.level, s);
+  }
+  std::sort(by_level.begin(), by_level.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<CacheLevelSpec> out;
+  for (auto& l : by_level) out.push_back(l.second);
+  return out;
+}
+
 sc_core::sc_time cycle_time(const Config& c) {
   const double ps = std::max(1.0, std::round(1e12 / static_cast<double>(c.clock.hz)));
   return sc_core::sc_time(ps, sc_core::SC_PS);
@@ -84,16 +104,26 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
 
   m_phys = std::make_unique<PhysicalMemory>(c.os.memory.bytes);
   m_ctrl = std::make_unique<MemoryController>(make_memory_timing(c), memory_stats);
-  m_memory = std::make_unique<MemoryModule>("memory", *m_phys, *m_ctrl, cycle);
+  const std::vector<CacheLevelSpec> caches = make_cache_levels(c);
+  // The cache group exists only with caches, so runs without them keep their statistics.
+  m_hier = std::make_unique<MemoryHierarchy>(caches, *m_ctrl,
+                                             caches.empty() ? m_unused_stats : memory_stats.group("cache"));
+  m_memory = std::make_unique<MemoryModule>("memory", *m_phys, *m_hier, cycle);
   m_mmu = std::make_unique<MmuModule>("mmu", make_mmu_params(c), mmu_stats, cycle);
   m_os = std::make_unique<OsModel>(make_os_params(c), *m_phys, m_mmu->core(), os_stats);
   ReplayParams p = rp;
   p.va_bits = va_bits(c);
   p.switch_interval = c.replay.switch_interval;
+  p.time_data = !caches.empty();
+  p.outstanding = c.replay.outstanding;
   m_replay = std::make_unique<Replay>("replay", traces, *m_os, m_mmu->core(), p, replay_stats, m_stats, cycle);
 
+  if (c.replay.outstanding > 1)
+    m_replay->set_scheduler(std::make_unique<WalkScheduler>(c.replay.outstanding, c.mmu.walker.walkers,
+                                                            c.replay.gap_cycles, mmu_stats.group("walker")));
   m_replay->socket.bind(m_mmu->cpu_socket);
   m_mmu->mem_socket.bind(m_memory->socket);
+  m_replay->data_socket.bind(m_memory->data_socket);
 }
 
 }  // namespace mmusim

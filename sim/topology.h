@@ -1,7 +1,8 @@
 // The one place where the simulated system is built and wired from a Config:
 //
 //   Replay --TLM--> MmuModule (Mmu core: TLBs, PWCs, walker) --TLM--> MemoryModule
-//      |                 ^ MmuControl (CR3, INVLPG)                  (MemoryController, PhysicalMemory)
+//      |  \              ^ MmuControl (CR3, INVLPG)        (MemoryHierarchy: caches,
+//      |   +----------- data accesses (TLM) ------------->  MemoryController; PhysicalMemory)
 //      +--> OsModel -----+---------------- debug path -------------------^
 //
 // Statistics are rooted here; groups are created in output order (replay,
@@ -14,6 +15,7 @@
 
 #include "models/common/stats.h"
 #include "models/memory/memory_controller.h"
+#include "models/memory/memory_hierarchy.h"
 #include "models/memory/memory_module.h"
 #include "models/memory/physical_memory.h"
 #include "models/mmu/mmu_module.h"
@@ -26,6 +28,8 @@ namespace mmusim {
 MmuParams make_mmu_params(const Config& c);
 OsParams make_os_params(const Config& c);
 MemoryTiming make_memory_timing(const Config& c);
+// memory.caches ordered by level (level 1 first).
+std::vector<CacheLevelSpec> make_cache_levels(const Config& c);
 // One clock cycle, rounded to a whole picosecond (the SystemC time resolution).
 sc_core::sc_time cycle_time(const Config& c);
 unsigned va_bits(const Config& c);
@@ -42,6 +46,8 @@ class Topology {
   StatGroup m_stats;
   std::unique_ptr<PhysicalMemory> m_phys;
   std::unique_ptr<MemoryController> m_ctrl;
+  StatGroup m_unused_stats;
+  std::unique_ptr<MemoryHierarchy> m_hier;
   std::unique_ptr<MemoryModule> m_memory;
   std::unique_ptr<MmuModule> m_mmu;
   std::unique_ptr<OsModel> m_os;

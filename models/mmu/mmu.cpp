@@ -113,6 +113,7 @@ Translation Mmu::walk(VAddr va, AccessKind kind, bool user, Cycles cycles) {
   WalkResult w = m_walker->walk(m_cr3, va, kind, user, m_pcid);
   tr.cycles += w.cycles;
   tr.walked = true;
+  tr.walk_cycles = w.cycles;
   if (w.fault) {
     // Delivering the #PF invalidates every TLB entry for the faulting page
     // (SDM 4.10.4.1), in every TLB - not only the one whose entry was just

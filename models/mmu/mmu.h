@@ -65,6 +65,7 @@ struct Translation {
   PageSize size = PageSize::k4K;
   Cycles cycles = 0;
   bool walked = false;
+  Cycles walk_cycles = 0;  // the walk's part of cycles (0 without a walk)
 };
 
 // A control-register write the processor refuses with #GP(0): with PAE

@@ -204,6 +204,10 @@ struct DefaultVisitor {
     body();
   }
   void tlb_map(const char*, std::map<std::string, TlbConfig>& m, const char*) { m = MmuConfig::default_tlbs(); }
+  template <class T>
+  void named_map(const char*, std::map<std::string, T>& m, const char*) {
+    m.clear();
+  }
 };
 
 std::string check_choice(const std::string& v, const Choices& choices) {
@@ -286,6 +290,61 @@ class YamlReader {
       if (!kv.second.IsMap() && !kv.second.IsNull())
         fail(kv.second, path + "." + name, "expected a map of TLB keys, got '" + scalar_text(kv.second) + "'");
       TlbConfig t;
+      DefaultVisitor d;
+      t.visit(d);
+      Level saved = enter(kv.second.IsMap() ? kv.second : YAML::Node(), path + "." + name + ".");
+      t.visit(*this);
+      check_unknown();
+      m_level = saved;
+      m[name] = t;
+      m_origins[path + "." + name] = yaml_location(m_file, kv.first);
+    }
+  }
+
+  // A map NAME -> struct (memory.caches): the file's map replaces the default.
+  template <class T>
+  void named_map(const char* key, std::map<std::string, T>& m, const char*) {
+    m_level.known.push_back(key);
+    if (!m_level.node) return;
+    const YAML::Node n = child(key);
+    if (!n.IsDefined()) return;
+    std::string path = m_level.prefix + key;
+    if (n.IsSequence()) {
+      // The list form (memory.caches only): [{size: ..}, {size: ..}] is
+      // levels 1, 2, ... named l1, l2, ...
+      if constexpr (std::is_same_v<T, CacheConfig>) {
+        m.clear();
+        m_origins[path] = yaml_location(m_file, n);
+        for (std::size_t i = 0; i < n.size(); ++i) {
+          const YAML::Node e = n[i];
+          const std::string name = "l" + std::to_string(i + 1);
+          if (!e.IsMap()) fail(e, path + "[" + std::to_string(i) + "]", "expected a map of cache keys, got '" + scalar_text(e) + "'");
+          T t;
+          DefaultVisitor d;
+          t.visit(d);
+          t.level = static_cast<unsigned>(i + 1);
+          Level saved = enter(e, path + "." + name + ".");
+          t.visit(*this);
+          check_unknown();
+          m_level = saved;
+          m[name] = t;
+          m_origins[path + "." + name] = yaml_location(m_file, e);
+        }
+        return;
+      }
+    }
+    if (!n.IsMap() && !n.IsNull()) fail(n, path, "expected a map of name -> settings, got '" + scalar_text(n) + "'");
+    m.clear();
+    m_origins[path] = yaml_location(m_file, n);
+    if (n.IsNull()) return;
+    check_duplicates(n, path + ".");
+    for (const auto& kv : n) {
+      std::string name = kv.first.Scalar();
+      if (name.empty() || name.find('.') != std::string::npos)
+        fail(kv.first, path, "expected a name without dots, got '" + name + "'");
+      if (!kv.second.IsMap() && !kv.second.IsNull())
+        fail(kv.second, path + "." + name, "expected a map of keys, got '" + scalar_text(kv.second) + "'");
+      T t;
       DefaultVisitor d;
       t.visit(d);
       Level saved = enter(kv.second.IsMap() ? kv.second : YAML::Node(), path + "." + name + ".");
@@ -405,8 +464,30 @@ class SetApplier {
     it->second.visit(*this);
     m_depth -= 2;
   }
+  template <class T>
+  void named_map(const char* key, std::map<std::string, T>& m, const char*) {
+    if (m_done || m_depth >= m_parts.size() || m_parts[m_depth] != key) return;
+    if (m_depth + 3 != m_parts.size())
+      throw ConfigError(m_label + ": expected a key of the form " + path_prefix(m_depth) + key + ".NAME.KEY");
+    const std::string& name = m_parts[m_depth + 1];
+    auto it = m.find(name);
+    if (it == m.end()) {
+      T t;
+      DefaultVisitor d;
+      t.visit(d);
+      it = m.emplace(name, t).first;
+    }
+    m_depth += 2;
+    it->second.visit(*this);
+    m_depth -= 2;
+  }
 
  private:
+  std::string path_prefix(size_t depth) const {
+    std::string p;
+    for (size_t i = 0; i < depth; ++i) p += m_parts[i] + ".";
+    return p;
+  }
   bool at_leaf(const char* key) const { return !m_done && m_depth + 1 == m_parts.size() && m_parts[m_depth] == key; }
   std::string path() const {
     std::string p;
@@ -449,6 +530,15 @@ class KeyCollector {
     }
     m_prefix = saved;
   }
+  template <class T>
+  void named_map(const char* key, std::map<std::string, T>& m, const char*) {
+    std::string saved = m_prefix;
+    for (auto& kv : m) {
+      m_prefix = saved + key + "." + kv.first + ".";
+      kv.second.visit(*this);
+    }
+    m_prefix = saved;
+  }
 
  private:
   std::string m_prefix;
@@ -472,6 +562,16 @@ class YamlWriter {
     out << YAML::EndMap;
   }
   void tlb_map(const char* key, std::map<std::string, TlbConfig>& m, const char*) {
+    out << YAML::Key << key << YAML::Value << YAML::BeginMap;
+    for (auto& kv : m) {
+      out << YAML::Key << kv.first << YAML::Value << YAML::Flow << YAML::BeginMap;
+      kv.second.visit(*this);
+      out << YAML::EndMap;
+    }
+    out << YAML::EndMap;
+  }
+  template <class T>
+  void named_map(const char* key, std::map<std::string, T>& m, const char*) {
     out << YAML::Key << key << YAML::Value << YAML::BeginMap;
     for (auto& kv : m) {
       out << YAML::Key << kv.first << YAML::Value << YAML::Flow << YAML::BeginMap;
@@ -526,6 +626,22 @@ class ParamPrinter {
     out << "  # a TLB named NAME (mmu.tlbs.NAME.*) not in the list above starts from these defaults\n";
     m_prefix = saved + key + ".NAME.";
     TlbConfig fresh;
+    DefaultVisitor d;
+    fresh.visit(d);
+    fresh.visit(*this);
+    m_prefix = saved;
+  }
+  template <class T>
+  void named_map(const char* key, std::map<std::string, T>& m, const char* desc) {
+    std::string saved = m_prefix;
+    out << "\n" << m_prefix << key << ":  # " << desc << "\n";
+    for (auto& kv : m) {
+      m_prefix = saved + key + "." + kv.first + ".";
+      kv.second.visit(*this);
+    }
+    out << "  # an entry named NAME (" << saved << key << ".NAME.*) not in the list above starts from these defaults\n";
+    m_prefix = saved + key + ".NAME.";
+    T fresh;
     DefaultVisitor d;
     fresh.visit(d);
     fresh.visit(*this);
@@ -780,6 +896,38 @@ void validate(const Config& c, const ConfigOrigins& origins) {
   if (d.row_bytes.bytes < 64 || !is_pow2(d.row_bytes.bytes))
     v.fail("memory.dram.row_bytes", "must be a power of two of at least 64 bytes, got " + std::to_string(d.row_bytes.bytes));
 
+  std::map<unsigned, std::string> cache_levels;
+  for (const auto& kv : c.memory.caches) {
+    const std::string pre = "memory.caches." + kv.first + ".";
+    const CacheConfig& k = kv.second;
+    if (k.level == 0) v.fail(pre + "level", "must be at least 1, got 0");
+    auto ins = cache_levels.emplace(k.level, kv.first);
+    if (!ins.second)
+      v.fail(pre + "level", "must differ from every other cache's (one cache per level), but " + ins.first->second +
+                                " has level " + std::to_string(k.level) + " too");
+    if (k.line_bytes < 8 || k.line_bytes > 4096 || !is_pow2(k.line_bytes))
+      v.fail(pre + "line_bytes", "must be a power of two in 8..4096, got " + std::to_string(k.line_bytes));
+    const std::uint64_t lines = k.size.bytes / k.line_bytes;
+    if (k.size.bytes == 0 || k.size.bytes % k.line_bytes != 0)
+      v.fail(pre + "size", "must be a non-zero multiple of line_bytes (" + std::to_string(k.line_bytes) + "), got " + format_value(k.size));
+    const std::uint64_t w = k.ways == 0 ? lines : k.ways;
+    if (w > lines) v.fail(pre + "ways", "must not exceed the number of lines (" + std::to_string(lines) + "), got " + std::to_string(k.ways));
+    if (lines % w != 0 || !is_pow2(lines / w))
+      v.fail(pre + "ways", "must leave a power-of-two number of sets; " + std::to_string(lines) + " lines / " +
+                               std::to_string(w) + " ways is not");
+  }
+  unsigned expect_cache = 1;
+  for (const auto& kv : cache_levels) {
+    if (kv.first != expect_cache)
+      v.fail("memory.caches." + kv.second + ".level", "must continue the levels 1, 2, ... without gaps: level " +
+                                                           std::to_string(expect_cache) + " is missing, got " + std::to_string(kv.first));
+    const CacheConfig& k = c.memory.caches.at(kv.second);
+    const CacheConfig& first = c.memory.caches.at(cache_levels.begin()->second);
+    if (k.line_bytes != first.line_bytes)
+      v.fail("memory.caches." + kv.second + ".line_bytes", "must equal every level's line size (" + std::to_string(first.line_bytes) + "), got " + std::to_string(k.line_bytes));
+    ++expect_cache;
+  }
+
   const auto& os = c.os;
   if (os.memory.bytes % kPageBytes != 0) v.fail("os.memory", "must be a multiple of 4 KiB, got " + std::to_string(os.memory.bytes));
   if (os.memory.bytes < (16ull << 20)) v.fail("os.memory", "must be at least 16MiB, got " + format_value(os.memory));
@@ -787,6 +935,8 @@ void validate(const Config& c, const ConfigOrigins& origins) {
     v.fail("os.memory", "exceeds what paging.phys_addr_bits (" + std::to_string(p.phys_addr_bits) + ") can address");
   if (os.max_order > 20) v.fail("os.max_order", "must be at most 20, got " + std::to_string(os.max_order));
   if (c.replay.switch_interval == 0) v.fail("replay.switch_interval", "must be at least 1");
+  if (c.replay.outstanding == 0 || c.replay.outstanding > 1024)
+    v.fail("replay.outstanding", "must be in 1..1024, got " + std::to_string(c.replay.outstanding));
   if (os.thp != "never" && os.max_order < 9)
     v.fail("os.max_order", "must be at least 9 for 2 MiB pages with os.thp: " + os.thp);
 }

@@ -89,7 +89,7 @@ struct WalkerConfig {
   unsigned walkers = 0;
   template <class V>
   void visit(V& v) {
-    v.param("walkers", walkers, 2u, "walkers", "concurrent page walks (one is used while replay runs in order)");
+    v.param("walkers", walkers, 2u, "walkers", "concurrent page walks; they overlap only with replay.outstanding > 1");
   }
 };
 
@@ -151,13 +151,32 @@ struct ControllerConfig {
   }
 };
 
+// One level of the physical cache hierarchy (memory.caches.NAME).
+struct CacheConfig {
+  unsigned level = 0;
+  ByteSize size;
+  unsigned ways = 0;
+  Cycles latency = 0;
+  unsigned line_bytes = 0;
+  template <class V>
+  void visit(V& v) {
+    v.param("level", level, 1u, "", "position in the hierarchy: 1 is probed first; one cache per level, levels 1, 2, ... without gaps");
+    v.param("size", size, ByteSize{32768}, "bytes", "capacity");
+    v.param("ways", ways, 8u, "ways", "associativity; 0 for fully associative");
+    v.param("latency", latency, Cycles{4}, "cycles", "lookup latency, paid by every access that probes this level");
+    v.param("line_bytes", line_bytes, 64u, "bytes", "line size (the same at every level)");
+  }
+};
+
 struct MemoryConfig {
   ControllerConfig controller;
   DramConfig dram;
+  std::map<std::string, CacheConfig> caches;
   template <class V>
   void visit(V& v) {
     v.group("controller", "memory controller", [&] { controller.visit(v); });
     v.group("dram", "DRAM timing (model: dram)", [&] { dram.visit(v); });
+    v.named_map("caches", caches, "physical caches by name (write-back, write-allocate, LRU) in front of the controller, used by data accesses and page walks; a YAML list is levels 1, 2, ... named l1, l2, ...; none by default (then data accesses are not timed)");
   }
 };
 
@@ -190,6 +209,7 @@ struct ReplayConfig {
   std::uint64_t switch_interval = 0;
   Duration quantum;
   std::string sync;
+  unsigned outstanding = 0;
   template <class V>
   void visit(V& v) {
     v.param("implicit_vmas", implicit_vmas, true, "", "a first touch outside every VMA creates an anonymous rwx VMA over the aligned 2 MiB around it; false: SIGSEGV");
@@ -197,6 +217,7 @@ struct ReplayConfig {
     v.param("switch_interval", switch_interval, std::uint64_t{100000}, "accesses", "with several -t traces: accesses per time slice before the round-robin switch to the next trace's process (a CR3 write)");
     v.param("quantum", quantum, Duration{1000000}, "time", "TLM-2.0 global quantum of the loosely-timed replay");
     v.choice("sync", sync, "quantum", Choices{"quantum", "access"}, "quantum: loosely timed; access: wait() after every access (reference timing)");
+    v.param("outstanding", outstanding, 1u, "accesses", "trace accesses in flight at once, so walks overlap (bounded by mmu.walker.walkers; misses to one page merge); 1: in order");
   }
 };
 

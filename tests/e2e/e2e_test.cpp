@@ -201,6 +201,118 @@ TEST(EndToEnd, CyclesOfATinyTraceFollowFromTheLatencies) {
   EXPECT_EQ(s["mmu"]["tlb"]["d"]["hits"].get<std::uint64_t>(), 2u);
 }
 
+TEST(EndToEnd, CachesTimeDataAndWalkReferencesByHand) {
+  // As above, plus one 32 KiB cache level (latency 2) in front of the fixed
+  // memory: data accesses are now timed, and walk references hit or miss in
+  // the same cache.
+  std::string d = tmpdir("caches");
+  std::string cfg = write(d, "c.yaml",
+                          "mmu:\n"
+                          "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K], entries: 4, ways: 4, latency: 1}}\n"
+                          "  pwc: {pml4: {entries: 0}, pdpt: {entries: 0}, pd: {entries: 0}}\n"
+                          "memory:\n"
+                          "  controller: {model: fixed, fixed_latency: 100}\n"
+                          "  caches: {l1: {size: 32KiB, ways: 8, latency: 2}}\n"
+                          "os: {fault_cost: {minor: 1000, zero_page_per_4k: 50}}\n"
+                          "replay: {gap_cycles: 3}\n");
+  std::string trace = write(d, "t.txt", "R 0x1000\nR 0x1008\nW 0x1010\n");
+  Result r = run("run -q -c " + cfg + " -t " + trace + " -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json s = stats(d);
+  // Access 1: TLB miss (1) + PML4E read, a cache miss (2 + 100) -> fault (1050)
+  //   -> retry: TLB miss (1) + PML4E again, now a hit (2), PDPTE, PDE, PTE
+  //   each in its own page, three misses (3 x 102); then the data line, a
+  //   miss (102); gap 3. = 1 + 102 + 1050 + 1 + 2 + 306 + 102 + 3 = 1567
+  // Access 2: TLB hit (1) + same line, a hit (2) + gap (3) = 6. Access 3: 6.
+  EXPECT_EQ(s["replay"]["cycles"].get<std::uint64_t>(), 1567u + 6u + 6u);
+  const json& c = s["memory"]["cache"]["l1"];
+  EXPECT_EQ(c["walk_misses"].get<std::uint64_t>(), 4u);
+  EXPECT_EQ(c["walk_hits"].get<std::uint64_t>(), 1u);
+  EXPECT_EQ(c["data_misses"].get<std::uint64_t>(), 1u);
+  EXPECT_EQ(c["data_hits"].get<std::uint64_t>(), 2u);
+  EXPECT_EQ(s["memory"]["reads"].get<std::uint64_t>(), 5u);
+  EXPECT_EQ(s["memory"]["writes"].get<std::uint64_t>(), 0u);  // the dirty line is never evicted
+}
+
+TEST(EndToEnd, WithCachesLooselyTimedTotalEqualsWaitPerAccess) {
+  std::string d = tmpdir("ltc");
+  std::string trace = fs::exists(kSmall) ? kSmall : kBundled;
+  const std::string caches =
+      " --set memory.caches.l1.size=32KiB --set memory.caches.l2.level=2 --set memory.caches.l2.size=256KiB"
+      " --set memory.caches.l2.latency=12 --set memory.caches.l2.ways=16";
+  std::map<std::string, std::string> csv;
+  for (const char* variant : {"--set replay.sync=access", "--set replay.sync=quantum", "--set replay.quantum=10ns"}) {
+    std::string out = d + "/" + std::to_string(csv.size());
+    Result r = run("run -q --max-accesses 200000 -t " + trace + caches + " " + variant + " -o " + out, d);
+    ASSERT_EQ(r.code, 0) << variant << ": " << r.err;
+    csv[variant] = slurp(out + "/stats.csv");
+    EXPECT_GT(stats(out)["memory"]["cache"]["l2"]["walk_hits"].get<std::uint64_t>(), 0u);
+    EXPECT_GT(stats(out)["memory"]["row_hits"].get<std::uint64_t>(), 0u);
+  }
+  for (const auto& kv : csv) EXPECT_EQ(kv.second, csv.begin()->second) << kv.first;
+}
+
+TEST(EndToEnd, OverlappedTotalDoesNotDependOnTheQuantum) {
+  std::string d = tmpdir("ltovl");
+  std::string trace = fs::exists(kSmall) ? kSmall : kBundled;
+  std::map<std::string, std::string> csv;
+  for (const char* variant : {"--set replay.sync=access", "--set replay.sync=quantum", "--set replay.quantum=10ns",
+                              "--set replay.quantum=1ms"}) {
+    std::string out = d + "/" + std::to_string(csv.size());
+    Result r = run("run -q --max-accesses 100000 -t " + trace +
+                       " --set replay.outstanding=4 --set replay.gap_cycles=1 --set mmu.tlbs.l1d.entries=8"
+                       " --set mmu.tlbs.l1d.ways=2 --set memory.caches.l1.size=16KiB " + variant + " -o " + out,
+                   d);
+    ASSERT_EQ(r.code, 0) << variant << ": " << r.err;
+    csv[variant] = slurp(out + "/stats.csv");
+  }
+  for (const auto& kv : csv) EXPECT_EQ(kv.second, csv.begin()->second) << kv.first;
+}
+
+TEST(EndToEnd, WithoutCachesThereAreNoCacheStatistics) {
+  std::string d = tmpdir("nocache");
+  Result r = run("run -q --max-accesses 1000 -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(stats(d)["memory"].contains("cache"));
+}
+
+TEST(EndToEnd, OutstandingAccessesOverlapWalksWithoutChangingWhatIsTranslated) {
+  std::string d = tmpdir("ovl");
+  std::string trace = fs::exists(kSmall) ? kSmall : kBundled;
+  // A small TLB so that walks are frequent.
+  const std::string base = "run -q -t " + trace +
+                           " --set mmu.tlbs.l1d.entries=8 --set mmu.tlbs.l1d.ways=2 --set mmu.tlbs.l2.entries=16"
+                           " --set mmu.tlbs.l2.ways=4 --set memory.caches.l1.size=32KiB";
+  std::map<std::string, json> st;
+  for (const char* v : {"a1", "a4w1", "a4w4", "a1b"}) {
+    std::string args = base;
+    if (std::string(v) == "a4w1") args += " --set replay.outstanding=4 --set mmu.walker.walkers=1";
+    if (std::string(v) == "a4w4") args += " --set replay.outstanding=4 --set mmu.walker.walkers=4";
+    if (std::string(v) == "a1b") args += " --set replay.outstanding=1 --set mmu.walker.walkers=4";
+    Result r = run(args + " -o " + d + "/" + v, d);
+    ASSERT_EQ(r.code, 0) << v << ": " << r.err;
+    st[v] = stats(d + "/" + v);
+  }
+  auto cycles = [&](const char* v) { return st[v]["replay"]["cycles"].get<std::uint64_t>(); };
+  // In order, the number of walkers changes nothing.
+  EXPECT_EQ(cycles("a1"), cycles("a1b"));
+  EXPECT_FALSE(st["a1"]["mmu"]["walker"].contains("merged"));
+  // Overlap shortens the run; more walkers shorten it further.
+  EXPECT_LT(cycles("a4w1"), cycles("a1"));
+  EXPECT_LT(cycles("a4w4"), cycles("a4w1"));
+  EXPECT_GT(st["a4w1"]["mmu"]["walker"]["wait_cycles"].get<std::uint64_t>(),
+            st["a4w4"]["mmu"]["walker"]["wait_cycles"].get<std::uint64_t>());
+  EXPECT_GT(st["a4w4"]["mmu"]["walker"]["merged"].get<std::uint64_t>(), 0u);
+  // What is translated, and how, does not depend on the timing.
+  for (const char* v : {"a4w1", "a4w4"}) {
+    EXPECT_EQ(st[v]["mmu"]["tlb"], st["a1"]["mmu"]["tlb"]) << v;
+    EXPECT_EQ(st[v]["mmu"]["walker"]["walks"], st["a1"]["mmu"]["walker"]["walks"]) << v;
+    EXPECT_EQ(st[v]["mmu"]["walker"]["cycles"], st["a1"]["mmu"]["walker"]["cycles"]) << v;
+    EXPECT_EQ(st[v]["os"], st["a1"]["os"]) << v;
+    EXPECT_EQ(st[v]["memory"], st["a1"]["memory"]) << v;
+  }
+}
+
 TEST(EndToEnd, SegvKillsOneProcessAndTheReplayGoesOn) {
   std::string d = tmpdir("segv");
   std::string trace = write(d, "t.txt",

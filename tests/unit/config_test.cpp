@@ -148,10 +148,10 @@ TEST(ConfigDefaults, AllKeysInDeclarationOrder) {
   EXPECT_EQ(keys.front(), "clock");
   EXPECT_EQ(keys[1], "seed");
   EXPECT_EQ(keys[2], "paging.mode");
-  EXPECT_EQ(keys.back(), "replay.sync");
+  EXPECT_EQ(keys.back(), "replay.outstanding");
   // 2 top-level + 8 paging + 5 TLBs x 7 + 4 PWCs x 2 + latency + walkers
-  // + 2 controller + 8 DRAM + 3 os + 2 fault costs + 5 replay.
-  EXPECT_EQ(keys.size(), 2u + 8 + 35 + 8 + 1 + 1 + 2 + 8 + 3 + 2 + 5);
+  // + 2 controller + 8 DRAM + 3 os + 2 fault costs + 6 replay (no caches by default).
+  EXPECT_EQ(keys.size(), 2u + 8 + 35 + 8 + 1 + 1 + 2 + 8 + 3 + 2 + 6);
   std::set<std::string> unique(keys.begin(), keys.end());
   EXPECT_EQ(unique.size(), keys.size());
   for (const char* k : {"mmu.tlbs.l2.entries", "mmu.tlbs.l1d_2m.page_sizes", "mmu.pwc.pml5.entries",
@@ -557,6 +557,59 @@ TEST(ConfigParsers, NearestKey) {
   EXPECT_EQ(nearest_key("page_size", keys), "page_sizes");
   EXPECT_EQ(nearest_key("colour", keys), "");
   EXPECT_EQ(nearest_key("entries", {}), "");
+}
+
+// ---------------------------------------------------------------- memory.caches
+
+TEST(ConfigCaches, NoneByDefault) { EXPECT_TRUE(default_config().memory.caches.empty()); }
+
+TEST(ConfigCaches, YamlMapWithPerCacheDefaultsAndRoundTrip) {
+  LoadedConfig lc = load_config(write_yaml("memory:\n  caches:\n    l1d: {size: 48KiB, ways: 12, latency: 5}\n"
+                                           "    l2: {level: 2, size: 2MiB, ways: 16, latency: 16}\n"),
+                                {});
+  const auto& c = lc.config.memory.caches;
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c.at("l1d").level, 1u);  // per-cache default
+  EXPECT_EQ(c.at("l1d").size.bytes, 48u * 1024);
+  EXPECT_EQ(c.at("l1d").line_bytes, 64u);
+  EXPECT_EQ(c.at("l2").ways, 16u);
+  EXPECT_EQ(to_yaml(load_config(write_yaml(to_yaml(lc.config), "rt"), {}).config), to_yaml(lc.config));
+  // The list form: levels in order, named l1, l2, ...
+  LoadedConfig l = load_config(write_yaml("memory:\n  caches:\n    - {size: 16KiB, ways: 4}\n"
+                                          "    - {size: 256KiB, ways: 8, latency: 11}\n", "list"),
+                               {"memory.caches.l2.ways=16"});
+  ASSERT_EQ(l.config.memory.caches.size(), 2u);
+  EXPECT_EQ(l.config.memory.caches.at("l1").level, 1u);
+  EXPECT_EQ(l.config.memory.caches.at("l1").size.bytes, 16u * 1024);
+  EXPECT_EQ(l.config.memory.caches.at("l2").level, 2u);
+  EXPECT_EQ(l.config.memory.caches.at("l2").latency, 11u);
+  EXPECT_EQ(l.config.memory.caches.at("l2").ways, 16u);
+  // --set edits one cache or adds one.
+  LoadedConfig s = load_config("", {"memory.caches.llc.size=8MiB", "memory.caches.llc.ways=16"});
+  EXPECT_EQ(s.config.memory.caches.at("llc").size.bytes, 8u << 20);
+  EXPECT_EQ(s.config.memory.caches.at("llc").latency, 4u);
+}
+
+TEST(ConfigCaches, BadValuesNameTheKeyAndTheRule) {
+  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.ways=3"}), "memory.caches.l1.ways must leave a power-of-two number of sets");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.size=1000"}), "memory.caches.l1.size must be a non-zero multiple of line_bytes");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.line_bytes=48"}), "memory.caches.l1.line_bytes must be a power of two");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.level=2"}), "memory.caches.l1.level must continue the levels 1, 2, ... without gaps: level 1 is missing");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.a.size=1K", "memory.caches.b.size=2K"}), "memory.caches.b.level must differ");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.a.line_bytes=128", "memory.caches.b.level=2"}),
+                  "memory.caches.b.line_bytes must equal every level's line size (128)");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.sise=1K"}), "did you mean 'memory.caches.l1.size'");
+  EXPECT_CONTAINS(yaml_error("memory:\n  caches:\n    l1: {size: 32KiB, wayz: 4}\n"), "unknown key 'memory.caches.l1.wayz'");
+  EXPECT_CONTAINS(yaml_error("memory:\n  caches: 3\n"), "memory.caches: expected a map of name -> settings");
+  EXPECT_CONTAINS(yaml_error("memory:\n  caches: [1, 2]\n"), "memory.caches[0]: expected a map of cache keys");
+  EXPECT_CONTAINS(yaml_error("memory:\n  caches: [{size: 1K, wayz: 2}]\n"), "unknown key 'memory.caches.l1.wayz'");
+  EXPECT_EQ(load_error("", {"memory.caches.l1.ways=0"}), "");  // fully associative
+}
+
+TEST(ConfigReplay, OutstandingDefaultsToOneAndMustBePositive) {
+  EXPECT_EQ(default_config().replay.outstanding, 1u);
+  EXPECT_CONTAINS(load_error("", {"replay.outstanding=0"}), "replay.outstanding must be in 1..1024, got 0");
+  EXPECT_EQ(load_config("", {"replay.outstanding=8"}).config.replay.outstanding, 8u);
 }
 
 // ---------------------------------------------------------------- presets in configs/

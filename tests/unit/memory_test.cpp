@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <vector>
 
 #include "models/common/stats.h"
 #include "models/memory/memory_controller.h"
@@ -270,6 +271,91 @@ TEST(MemoryController, StatisticNamesAreTheContract) {
     ASSERT_NE(e, nullptr) << n;
     EXPECT_EQ(e->kind, StatGroup::Kind::Counter) << n;
   }
+}
+
+// ---------------------------------------------------------------- FR-FCFS batches
+//
+// Geometry for these: 1 channel, 4 banks, 1 KiB rows, so an address is
+// row * 4096 + bank * 1024 + column. Worked by hand from the rule in
+// memory_controller.h: among waiting requests the oldest row hit goes first,
+// else the oldest; a request's data leaves tBURST after max(bank free +
+// command time, bus free), and it holds its bank and the bus until then.
+
+PAddr at(unsigned bank, unsigned row) { return PAddr{row} * 4096 + PAddr{bank} * 1024; }
+
+TEST(MemoryControllerFrFcfs, RowHitWriteBackGoesBeforeTheDemandAndDelaysIt) {
+  Ctrl c(dram(1, 4, 1024, true));
+  EXPECT_EQ(c.mc.access(at(0, 5), false), kMiss);  // opens row 5 in bank 0
+  // Demand to row 7 of bank 0 (a conflict) queued with a write-back to the open row 5.
+  MemRequest q[2] = {{at(0, 7), false}, {at(0, 5) + 64, true}};
+  // Write-back first (row hit): its data ends at tCL + tBURST = 16. Then the
+  // demand conflicts with row 5: tRP + tRCD + tCL later, then its burst.
+  EXPECT_EQ(c.mc.serve(q, 2), Cycles{13 + 3 + 17 + 11 + 13 + 3});
+  EXPECT_EQ(c.mc.last_order(), (std::vector<std::size_t>{1, 0}));
+  EXPECT_EQ(c.stat("row_hits"), 1u);
+  EXPECT_EQ(c.stat("row_conflicts"), 1u);
+  EXPECT_EQ(c.stat("reads"), 2u);
+  EXPECT_EQ(c.stat("writes"), 1u);
+}
+
+TEST(MemoryControllerFrFcfs, NoRowHitMeansOldestFirst) {
+  Ctrl c(dram(1, 4, 1024, true));
+  c.mc.access(at(0, 5), false);
+  // Banks 1 and 2 are closed: neither request hits, the demand (oldest) goes first.
+  MemRequest q[2] = {{at(1, 3), false}, {at(2, 4), true}};
+  EXPECT_EQ(c.mc.serve(q, 2), kMiss);
+  EXPECT_EQ(c.mc.last_order(), (std::vector<std::size_t>{0, 1}));
+}
+
+TEST(MemoryControllerFrFcfs, TwoRowHitsOldestFirst) {
+  Ctrl c(dram(1, 4, 1024, true));
+  c.mc.access(at(0, 5), false);
+  c.mc.access(at(1, 3), false);
+  MemRequest q[2] = {{at(1, 3) + 128, false}, {at(0, 5) + 128, true}};
+  EXPECT_EQ(c.mc.serve(q, 2), kHit);
+  EXPECT_EQ(c.mc.last_order(), (std::vector<std::size_t>{0, 1}));
+}
+
+TEST(MemoryControllerFrFcfs, SharedDataBusDelaysAnotherBank) {
+  Ctrl c(dram(1, 4, 1024, true));
+  c.mc.access(at(0, 5), false);
+  // Demand to closed bank 1; two write-backs hitting row 5 of bank 0 go first.
+  MemRequest q[3] = {{at(1, 3), false}, {at(0, 5) + 64, true}, {at(0, 5) + 192, true}};
+  // wb1: data 13..16. wb2: bank 0 free at 16, +tCL = 29, data to 32.
+  // Demand: bank 1 ready at tRCD + tCL = 24, but the bus is busy until 32: done 35.
+  EXPECT_EQ(c.mc.serve(q, 3), Cycles{35});
+  EXPECT_EQ(c.mc.last_order(), (std::vector<std::size_t>{1, 2, 0}));
+}
+
+TEST(MemoryControllerFrFcfs, SeparateChannelsDoNotShareABus) {
+  Ctrl c(dram(2, 4, 1024, true));  // column 10 bits, then 1 channel bit, then 2 bank bits
+  c.mc.access(0, false);           // channel 0, bank 0, row 0 open
+  // Demand on channel 1 (bit 10) to a closed bank; write-back hitting channel 0.
+  MemRequest q[2] = {{1024, false}, {64, true}};
+  EXPECT_EQ(c.mc.serve(q, 2), kMiss);  // the write-back's burst is on the other bus
+  EXPECT_EQ(c.mc.last_order(), (std::vector<std::size_t>{1, 0}));
+}
+
+TEST(MemoryControllerFrFcfs, ClosedPolicyHasNoRowHitsSoOldestFirst) {
+  Ctrl c(dram(1, 4, 1024, false));
+  c.mc.access(at(0, 5), false);  // precharged again afterwards
+  MemRequest q[2] = {{at(0, 7), false}, {at(0, 5), true}};
+  // Both activate: the demand first (tRCD + tCL + tBURST = 27), then the
+  // write-back in the same bank from 27 on: done at 54.
+  EXPECT_EQ(c.mc.serve(q, 2), kMiss);
+  EXPECT_EQ(c.mc.last_order(), (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(c.stat("row_hits"), 0u);
+}
+
+TEST(MemoryControllerFrFcfs, FixedModelPostsTheRest) {
+  MemoryTiming t;
+  t.model = MemoryTiming::Model::Fixed;
+  t.fixed_latency = 77;
+  Ctrl c(t);
+  MemRequest q[3] = {{0, false}, {4096, true}, {8192, true}};
+  EXPECT_EQ(c.mc.serve(q, 3), 77u);
+  EXPECT_EQ(c.stat("reads"), 1u);
+  EXPECT_EQ(c.stat("writes"), 2u);
 }
 
 }  // namespace

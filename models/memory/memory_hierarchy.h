@@ -1,0 +1,70 @@
+// The physical memory path: the cache levels of memory.caches (level 1
+// first), then the memory controller. Both the trace's data accesses and the
+// page walker's references come through here, so page-table entries compete
+// with data for cache space, as on real cores (the paging-structure entries
+// are cached in the ordinary data caches: Intel SDM Vol. 3A 4.10.3 and 11.1).
+//
+// An access probes level 1, 2, ... until one hits, paying each probed level's
+// latency (serial lookup); a miss in every level adds the controller's
+// latency for the line fill. Every level that missed allocates the line
+// (fill on the way back; the hierarchy is neither inclusive nor exclusive -
+// no back-invalidation). A write marks the level-1 line dirty (write-back,
+// write-allocate; a store pays the same latency as a load: no store buffer).
+// A dirty victim of level k is written into level k+1 (a write that
+// allocates there if absent, and may evict in turn; victims go down after the
+// demand's lookups, level 1's first) or, from the last level,
+// queued at the controller together with the demand fill, where FR-FCFS may
+// serve it first (memory_controller.h). Write-backs cost the access no
+// latency of their own.
+//
+// An access that straddles a line boundary touches each line it covers;
+// the lines are looked up in parallel, so the access takes the longest
+// latency (replay side; see Replay). With no levels, every access goes
+// straight to the controller - exactly the behaviour without caches.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/memory/cache.h"
+#include "models/memory/memory_controller.h"
+
+namespace mmusim {
+
+struct CacheLevelSpec {
+  std::string name;  // statistics group memory.cache.<name>
+  CacheGeometry geometry;
+  Cycles latency = 4;
+};
+
+class MemoryHierarchy {
+ public:
+  // cache_stats: the group the levels register under (memory.cache).
+  MemoryHierarchy(const std::vector<CacheLevelSpec>& levels, MemoryController& ctrl, StatGroup& cache_stats);
+
+  // Latency of one access of at most a line at pa.
+  Cycles access(PAddr pa, bool is_write, MemSource src);
+
+  bool has_caches() const { return !m_levels.empty(); }
+  unsigned line_bytes() const { return m_line_bytes; }
+  std::size_t num_levels() const { return m_levels.size(); }
+  const Cache& cache(std::size_t i) const { return *m_levels[i].cache; }
+
+ private:
+  struct Level {
+    std::unique_ptr<Cache> cache;
+    Cycles latency;
+  };
+  // Writes a dirty victim into level k (k == levels: queue it at memory).
+  void write_back(std::size_t k, PAddr pa);
+
+  std::vector<Level> m_levels;
+  MemoryController& m_ctrl;
+  unsigned m_line_bytes = 64;
+  std::vector<MemRequest> m_queue;  // the demand fill, then write-backs to memory
+  std::vector<std::pair<std::size_t, PAddr>> m_victims;  // (level to write into, line)
+};
+
+}  // namespace mmusim
