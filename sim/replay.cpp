@@ -167,13 +167,12 @@ void Replay::advance(sc_core::sc_time t) {
 
 void Replay::access(Stream& s, const TraceRecord& rec) {
   const VAddr va = rec.addr;
-  // Canonical form (SDM 3.3.7.1): bits 63..va_bits-1 all equal.
-  const std::uint64_t upper = va >> (m_p.va_bits - 1);
-  if (upper != 0 && upper != (~0ull >> (m_p.va_bits - 1)))
-    trace_error("address " + hex(va) + " is not canonical with " + std::to_string(m_p.va_bits) +
-                "-bit linear addresses");
+  check_address(va, "address");
   const VAddr last = va + rec.size - 1;
   if (last < va) trace_error("access at " + hex(va) + " of " + std::to_string(rec.size) + " bytes wraps around");
+  if (m_p.va_bits == 32 && (last >> 32) != 0)
+    trace_error("access at " + hex(va) + " of " + std::to_string(rec.size) +
+                " bytes goes beyond 4 GiB, the linear-address space of paging.mode " + m_p.mode_name);
 
   ++m_accesses;
   switch (rec.access) {
@@ -189,6 +188,22 @@ void Replay::access(Stream& s, const TraceRecord& rec) {
     translate(last & ~(kPageBytes - 1), rec.access);
   }
   if (m_p.gap_cycles) advance(m_gap);
+}
+
+void Replay::check_address(VAddr va, const char* what) const {
+  if (m_p.va_bits == 32) {
+    // 32-bit paging and PAE paging translate 32-bit linear addresses (SDM 4.3,
+    // 4.4): a larger one cannot come from such a program; never truncate it.
+    if ((va >> 32) != 0)
+      trace_error(std::string(what) + " " + hex(va) + " does not fit in the 32-bit linear addresses of paging.mode " +
+                  m_p.mode_name);
+    return;
+  }
+  // Canonical form (SDM 3.3.7.1): bits 63..va_bits-1 all equal.
+  const std::uint64_t upper = va >> (m_p.va_bits - 1);
+  if (upper != 0 && upper != (~0ull >> (m_p.va_bits - 1)))
+    trace_error(std::string(what) + " " + hex(va) + " is not canonical with " + std::to_string(m_p.va_bits) +
+                "-bit linear addresses");
 }
 
 bool Replay::translate(VAddr va, AccessKind kind) {
@@ -257,7 +272,10 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
         m_os.exit_current();
         s.skip = true;
         break;
-      case RecordKind::Invlpg: m_mmu.invlpg(rec.addr); break;
+      case RecordKind::Invlpg:
+        check_address(rec.addr, "@invlpg address");
+        m_mmu.invlpg(rec.addr);
+        break;
       case RecordKind::Fork: trace_error("@fork is not supported yet (copy-on-write arrives with the OS-model work)");
       default: break;
     }
