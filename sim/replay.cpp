@@ -132,6 +132,9 @@ bool Replay::run_stream(Stream& s, std::uint64_t budget) {
       break;
     }
     if (rec.kind == RecordKind::Access) {
+      // Checked even for a dead process's records: a trace the mode cannot
+      // hold is an error wherever it shows.
+      check_address(rec.addr, "address");
       ensure_process(s);
       if (s.skip) {
         ++m_skipped;
@@ -166,8 +169,7 @@ void Replay::advance(sc_core::sc_time t) {
 }
 
 void Replay::access(Stream& s, const TraceRecord& rec) {
-  const VAddr va = rec.addr;
-  check_address(va, "address");
+  const VAddr va = rec.addr;  // check_address() done by run_stream
   const VAddr last = va + rec.size - 1;
   if (last < va) trace_error("access at " + hex(va) + " of " + std::to_string(rec.size) + " bytes wraps around");
   if (m_p.va_bits == 32 && (last >> 32) != 0)
@@ -257,7 +259,7 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
     m_marks.push_back(std::move(s));
     return;
   }
-  if (rec.kind != RecordKind::Invlpg) ensure_process(s);
+  if (rec.kind != RecordKind::Invlpg && rec.kind != RecordKind::Invpcid) ensure_process(s);
   if (s.skip) {
     ++m_skipped;
     return;
@@ -275,6 +277,14 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
       case RecordKind::Invlpg:
         check_address(rec.addr, "@invlpg address");
         m_mmu.invlpg(rec.addr);
+        break;
+      case RecordKind::Invpcid:
+        if (rec.prot == 0) check_address(rec.addr, "@invpcid address");
+        try {
+          m_mmu.invpcid(rec.prot, static_cast<std::uint16_t>(rec.pid), rec.addr);
+        } catch (const InvalidOperand& e) {
+          trace_error(e.what());
+        }
         break;
       case RecordKind::Fork: trace_error("@fork is not supported yet (copy-on-write arrives with the OS-model work)");
       default: break;

@@ -54,6 +54,9 @@ std::string describe(const TraceRecord& r) {
     case RecordKind::Invlpg:
       std::snprintf(buf, sizeof buf, "%s 0x%llx", record_kind_name(r.kind), static_cast<unsigned long long>(r.addr));
       return buf;
+    case RecordKind::Invpcid:
+      std::snprintf(buf, sizeof buf, "invpcid %u %u 0x%llx", r.prot, r.pid, static_cast<unsigned long long>(r.addr));
+      return buf;
     case RecordKind::Exit: return "exit";
     case RecordKind::Mark: return "mark " + r.name;
   }
