@@ -327,6 +327,22 @@ TEST_P(MmuTest, StoreToCleanCachedPageWalksAndSetsDirty) {
   EXPECT_EQ(tlb("l2").valid_entries(), 1u);
 }
 
+TEST_P(MmuTest, StoreToCleanCachedPageHitsWhenUpdateAdIsOff) {
+  // With A/D updating off a clean entry needs no walk: the store hits.
+  MmuParams mp = params();
+  mp.walker.update_ad = false;
+  make(mp);
+  const VAddr a = V(3, 5, 7, 9, 0);
+  pt.map(a, kFrame, PageSize::k4K, pte::kP | pte::kRW | pte::kUS | pte::kA);  // D = 0
+  ASSERT_FALSE(load(a).fault);
+  const Translation t = store(a);
+  EXPECT_FALSE(t.fault);
+  EXPECT_FALSE(t.walked);
+  EXPECT_EQ(t.cycles, kL1Lat);
+  EXPECT_EQ(stat("mmu.rights_walks"), 0u);
+  EXPECT_EQ(stat("mmu.walker.ad_writes"), 0u);
+}
+
 TEST_P(MmuTest, ModifyIsAWriteForTheDirtyFlag) {
   make(params());
   const VAddr a = V(3, 5, 7, 9, 0);
