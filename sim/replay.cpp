@@ -264,6 +264,13 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
     ++m_skipped;
     return;
   }
+  // Ranges the paging mode cannot hold are trace errors of their own kind.
+  if (rec.kind == RecordKind::Mmap || rec.kind == RecordKind::Munmap || rec.kind == RecordKind::Mprotect) {
+    check_address(rec.addr, "range start");
+    if (rec.len) check_address(rec.addr + (rec.len - 1), "range end");
+  } else if (rec.kind == RecordKind::Brk) {
+    check_address(rec.addr, "@brk address");
+  }
   try {
     switch (rec.kind) {
       case RecordKind::Mmap: m_os.mmap(rec.addr, rec.len, rec.prot, rec.file, rec.huge); break;
