@@ -572,3 +572,37 @@ TEST(EndToEnd, InvpcidEventsFlushByTheirType) {
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("t.txt:6"), std::string::npos) << r.err;
 }
+
+TEST(EndToEnd, PagingStructureCachesShortenWalksInEveryMode) {
+  std::string d = tmpdir("modespwc");
+  std::string cfg = write(d, "c.yaml",
+                          "mmu:\n"
+                          "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K], entries: 64, ways: 64, latency: 1}}\n"
+                          "  pwc: {pml5: {entries: 2, ways: 2}, pml4: {entries: 2, ways: 2}, pdpt: {entries: 4, ways: 4},"
+                          " pd: {entries: 32, ways: 4}}\n"
+                          "memory: {controller: {model: fixed, fixed_latency: 100}}\n"
+                          "os: {thp: never}\n");
+  std::string text;
+  for (int i = 0; i < 5; ++i) text += "R 0x" + std::to_string(10000000 + i * 1000) + "\n";
+  std::string trace = write(d, "t.txt", text);
+  // SDM 4.10.3: a PDE-cache hit starts the walk at the page table. 4.10.4.1:
+  // delivering a #PF invalidates the cache entries that would be used for
+  // its address, so the retry after each fault walks from the top again.
+  //  - x86_64: page 1: PML4E not present (1), retry 4 (fills the caches);
+  //    pages 2-5: PDE hit, PTE not present (1), retry 4. 5 x 5 = 25.
+  //  - x86_64_la57: 1 + 5 each: 30.  pae, ia32 (PDE cache only): page 1
+  //    PDE (1) + 2, pages 2-5 PTE (1) + 2: 15.
+  struct Mode {
+    const char* name;
+    std::uint64_t reads;
+  };
+  for (Mode m : {Mode{"x86_64", 25}, Mode{"x86_64_la57", 30}, Mode{"pae", 15}, Mode{"ia32", 15}}) {
+    std::string out = d + "/" + m.name;
+    Result r = run("run -q -c " + cfg + " -t " + trace + " --set paging.mode=" + m.name + " -o " + out, d);
+    ASSERT_EQ(r.code, 0) << m.name << ": " << r.err;
+    json s = stats(out);
+    EXPECT_EQ(u64(s, {"mmu", "walker", "mem_reads"}), m.reads) << m.name;
+    EXPECT_EQ(u64(s, {"mmu", "pwc", "pd", "hits"}), 4u) << m.name;
+    EXPECT_EQ(u64(s, {"os", "faults", "minor"}), 5u) << m.name;
+  }
+}
