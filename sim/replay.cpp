@@ -192,20 +192,14 @@ void Replay::access(Stream& s, const TraceRecord& rec) {
   if (m_p.gap_cycles) advance(m_gap);
 }
 
-void Replay::check_address(VAddr va, const char* what) const {
-  if (m_p.va_bits == 32) {
-    // 32-bit paging and PAE paging translate 32-bit linear addresses (SDM 4.3,
-    // 4.4): a larger one cannot come from such a program; never truncate it.
-    if ((va >> 32) != 0)
-      trace_error(std::string(what) + " " + hex(va) + " does not fit in the 32-bit linear addresses of paging.mode " +
-                  m_p.mode_name);
-    return;
-  }
-  // Canonical form (SDM 3.3.7.1): bits 63..va_bits-1 all equal.
-  const std::uint64_t upper = va >> (m_p.va_bits - 1);
-  if (upper != 0 && upper != (~0ull >> (m_p.va_bits - 1)))
-    trace_error(std::string(what) + " " + hex(va) + " is not canonical with " + std::to_string(m_p.va_bits) +
-                "-bit linear addresses");
+void Replay::address_error(VAddr va, const char* what) const {
+  // 32-bit paging and PAE paging translate 32-bit linear addresses (SDM 4.3,
+  // 4.4): a larger one cannot come from such a program; never truncate it.
+  if (m_p.va_bits == 32)
+    trace_error(std::string(what) + " " + hex(va) + " does not fit in the 32-bit linear addresses of paging.mode " +
+                m_p.mode_name);
+  trace_error(std::string(what) + " " + hex(va) + " is not canonical with " + std::to_string(m_p.va_bits) +
+              "-bit linear addresses");
 }
 
 bool Replay::translate(VAddr va, AccessKind kind) {
