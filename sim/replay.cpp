@@ -139,6 +139,9 @@ bool Replay::run_stream(Stream& s, std::uint64_t budget) {
       break;
     }
     if (rec.kind == RecordKind::Access) {
+      // Checked even for a dead process's records: a trace the mode cannot
+      // hold is an error wherever it shows.
+      check_address(rec.addr, "address");
       ensure_process(s);
       if (s.skip) {
         ++m_skipped;
@@ -173,14 +176,12 @@ void Replay::advance(sc_core::sc_time t) {
 }
 
 void Replay::access(Stream& s, const TraceRecord& rec) {
-  const VAddr va = rec.addr;
-  // Canonical form (SDM 3.3.7.1): bits 63..va_bits-1 all equal.
-  const std::uint64_t upper = va >> (m_p.va_bits - 1);
-  if (upper != 0 && upper != (~0ull >> (m_p.va_bits - 1)))
-    trace_error("address " + hex(va) + " is not canonical with " + std::to_string(m_p.va_bits) +
-                "-bit linear addresses");
+  const VAddr va = rec.addr;  // check_address() done by run_stream
   const VAddr last = va + rec.size - 1;
   if (last < va) trace_error("access at " + hex(va) + " of " + std::to_string(rec.size) + " bytes wraps around");
+  if (m_p.va_bits == 32 && (last >> 32) != 0)
+    trace_error("access at " + hex(va) + " of " + std::to_string(rec.size) +
+                " bytes goes beyond 4 GiB, the linear-address space of paging.mode " + m_p.mode_name);
 
   ++m_accesses;
   switch (rec.access) {
@@ -206,6 +207,16 @@ void Replay::access(Stream& s, const TraceRecord& rec) {
     if (translate(second, rec.access) && m_p.time_data) data_access(m_ext.result.pa, last - second + 1, rec.access);
   }
   if (m_p.gap_cycles) advance(m_gap);
+}
+
+void Replay::address_error(VAddr va, const char* what) const {
+  // 32-bit paging and PAE paging translate 32-bit linear addresses (SDM 4.3,
+  // 4.4): a larger one cannot come from such a program; never truncate it.
+  if (m_p.va_bits == 32)
+    trace_error(std::string(what) + " " + hex(va) + " does not fit in the 32-bit linear addresses of paging.mode " +
+                m_p.mode_name);
+  trace_error(std::string(what) + " " + hex(va) + " is not canonical with " + std::to_string(m_p.va_bits) +
+              "-bit linear addresses");
 }
 
 bool Replay::translate(VAddr va, AccessKind kind) {
@@ -260,10 +271,17 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
     m_marks.push_back(std::move(s));
     return;
   }
-  if (rec.kind != RecordKind::Invlpg) ensure_process(s);
+  if (rec.kind != RecordKind::Invlpg && rec.kind != RecordKind::Invpcid) ensure_process(s);
   if (s.skip) {
     ++m_skipped;
     return;
+  }
+  // Ranges the paging mode cannot hold are trace errors of their own kind.
+  if (rec.kind == RecordKind::Mmap || rec.kind == RecordKind::Munmap || rec.kind == RecordKind::Mprotect) {
+    check_address(rec.addr, "range start");
+    if (rec.len) check_address(rec.addr + (rec.len - 1), "range end");
+  } else if (rec.kind == RecordKind::Brk) {
+    check_address(rec.addr, "@brk address");
   }
   try {
     switch (rec.kind) {
@@ -275,7 +293,18 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
         m_os.exit_current();
         s.skip = true;
         break;
-      case RecordKind::Invlpg: m_mmu.invlpg(rec.addr); break;
+      case RecordKind::Invlpg:
+        check_address(rec.addr, "@invlpg address");
+        m_mmu.invlpg(rec.addr);
+        break;
+      case RecordKind::Invpcid:
+        if (rec.prot == 0) check_address(rec.addr, "@invpcid address");
+        try {
+          m_mmu.invpcid(rec.prot, static_cast<std::uint16_t>(rec.pid), rec.addr);
+        } catch (const InvalidOperand& e) {
+          trace_error(e.what());
+        }
+        break;
       case RecordKind::Fork: trace_error("@fork is not supported yet (copy-on-write arrives with the OS-model work)");
       default: break;
     }

@@ -69,7 +69,8 @@ struct ReplayParams {
   bool sync_each_access = false;
   std::uint64_t max_accesses = 0;  // 0: all
   std::uint64_t switch_interval = 100000;  // accesses per time slice with several traces
-  unsigned va_bits = 48;           // canonical width
+  unsigned va_bits = 48;           // canonical width; 32: no address at or above 4 GiB (32-bit modes)
+  std::string mode_name = "x86_64";  // paging.mode, for messages
   bool progress = false;
 };
 
@@ -116,6 +117,15 @@ class Replay : public sc_core::sc_module {
   void ensure_process(Stream& s);
   void access(Stream& s, const TraceRecord& rec);
   bool translate(VAddr va, AccessKind kind);
+  // Trace error (exit 3) for an address the paging mode cannot hold: at or
+  // above 4 GiB in the 32-bit modes, non-canonical in the 64-bit ones
+  // (SDM 3.3.7.1: bits 63..va_bits-1 all equal). Inline: once per access.
+  void check_address(VAddr va, const char* what) const {
+    const std::uint64_t upper = va >> (m_p.va_bits - 1);
+    const bool ok = m_p.va_bits == 32 ? (va >> 32) == 0 : upper == 0 || upper == (~0ull >> (m_p.va_bits - 1));
+    if (!ok) address_error(va, what);
+  }
+  [[noreturn]] void address_error(VAddr va, const char* what) const;
   void event(Stream& s, const TraceRecord& rec);
   void advance(sc_core::sc_time t);
   // tlm_quantumkeeper::need_sync() asks the kernel for the time on every

@@ -27,7 +27,9 @@ MmuParams make_mmu_params(const Config& c) {
     p.tlbs.push_back(s);
   }
   WalkerParams& w = p.walker;
+  w.mode = paging_mode(c);
   w.levels = c.paging.mode == "x86_64_la57" ? 5 : 4;
+  w.pse = c.paging.pse;
   w.phys_addr_bits = c.paging.phys_addr_bits;
   w.nxe = c.paging.nx;
   w.wp = c.paging.wp;
@@ -37,6 +39,7 @@ MmuParams make_mmu_params(const Config& c) {
   w.pwc_ways = {0, 0, pwc.pd.ways, pwc.pdpt.ways, pwc.pml4.ways, pwc.pml5.ways};
   w.pwc_latency = pwc.latency;
   p.pge = c.paging.pge;
+  p.pcid = c.paging.pcid;
   return p;
 }
 
@@ -45,6 +48,9 @@ OsParams make_os_params(const Config& c) {
   p.memory_bytes = c.os.memory.bytes;
   p.max_order = c.os.max_order;
   p.levels = c.paging.mode == "x86_64_la57" ? 5 : 4;
+  p.mode = paging_mode(c);
+  p.pse = c.paging.pse;
+  p.pcid = c.paging.pcid;
   p.phys_addr_bits = c.paging.phys_addr_bits;
   p.nx = c.paging.nx;
   p.thp = c.os.thp == "always" ? ThpMode::Always : c.os.thp == "madvise" ? ThpMode::Madvise : ThpMode::Never;
@@ -93,7 +99,15 @@ sc_core::sc_time cycle_time(const Config& c) {
   return sc_core::sc_time(ps, sc_core::SC_PS);
 }
 
-unsigned va_bits(const Config& c) { return c.paging.mode == "x86_64_la57" ? 57 : 48; }
+unsigned va_bits(const Config& c) {
+  return c.paging.mode == "x86_64_la57" ? 57 : (c.paging.mode == "ia32" || c.paging.mode == "pae") ? 32 : 48;
+}
+
+PagingMode paging_mode(const Config& c) {
+  const std::string& m = c.paging.mode;
+  return m == "ia32" ? PagingMode::Ia32 : m == "pae" ? PagingMode::Pae
+         : m == "x86_64_la57" ? PagingMode::X86_64_La57 : PagingMode::X86_64;
+}
 
 Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, const ReplayParams& rp) {
   const sc_core::sc_time cycle = cycle_time(c);
@@ -110,9 +124,11 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
                                              caches.empty() ? m_unused_stats : memory_stats.group("cache"));
   m_memory = std::make_unique<MemoryModule>("memory", *m_phys, *m_hier, cycle);
   m_mmu = std::make_unique<MmuModule>("mmu", make_mmu_params(c), mmu_stats, cycle);
+  m_mmu->set_boot_memory(m_phys.get());
   m_os = std::make_unique<OsModel>(make_os_params(c), *m_phys, m_mmu->core(), os_stats);
   ReplayParams p = rp;
   p.va_bits = va_bits(c);
+  p.mode_name = c.paging.mode;
   p.switch_interval = c.replay.switch_interval;
   p.time_data = !caches.empty();
   p.outstanding = c.replay.outstanding;

@@ -32,7 +32,10 @@ MemoryTiming make_memory_timing(const Config& c);
 std::vector<CacheLevelSpec> make_cache_levels(const Config& c);
 // One clock cycle, rounded to a whole picosecond (the SystemC time resolution).
 sc_core::sc_time cycle_time(const Config& c);
+// Linear-address width: 32 (ia32, pae: addresses must be below 4 GiB),
+// 48 or 57 (canonical form).
 unsigned va_bits(const Config& c);
+PagingMode paging_mode(const Config& c);
 
 class Topology {
  public:

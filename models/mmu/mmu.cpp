@@ -10,6 +10,9 @@ Mmu::Mmu(const MmuParams& p, PageTableMemory& mem, StatGroup& stats)
     : m_p(p),
       m_cr3_writes(stats.counter("cr3_writes", "MOV to CR3 (address-space switches)")),
       m_invlpgs(stats.counter("invlpgs", "INVLPG instructions")),
+      m_cr3_noflush(stats.counter("cr3_noflush", "MOV to CR3 with the no-flush bit (63) set, CR4.PCIDE = 1: nothing invalidated")),
+      m_invpcids(stats.counter("invpcids", "INVPCID instructions (@invpcid)")),
+      m_full_flushes(stats.counter("full_flushes", "invalidations of everything, global entries too (CR4.PGE toggle, INVPCID type 2, flush_all)")),
       m_rights_walks(stats.counter("rights_walks",
                                    "TLB hits that walked again: rights not allowed by the entry, or a store to a clean page")) {
   StatGroup& tlb_stats = stats.group("tlb");
@@ -149,6 +152,18 @@ void Mmu::write_cr3(std::uint64_t value) {
     throw GeneralProtectionFault("MOV to CR3: #GP(0): a present PDPTE at CR3 " + std::to_string(value) +
                                  " has a reserved bit set (SDM 4.4.1)");
   ++m_cr3_writes;
+  if (m_p.pcid) {
+    constexpr std::uint64_t kNoFlush = 1ull << 63;
+    m_pcid = static_cast<std::uint16_t>(value & 0xfff);
+    m_cr3 = value & ~kNoFlush;  // bit 63 is not stored in CR3 (SDM 4.10.4.1)
+    if (value & kNoFlush) {
+      ++m_cr3_noflush;
+      return;
+    }
+    for (auto& t : m_tlbs) t->flush_pcid(m_pcid);
+    m_walker->flush_pwc_pcid(m_pcid);
+    return;
+  }
   m_cr3 = value;
   for (auto& t : m_tlbs) {
     if (m_p.pge) t->flush_non_global();
@@ -160,12 +175,48 @@ void Mmu::write_cr3(std::uint64_t value) {
 void Mmu::invlpg(VAddr va) {
   ++m_invlpgs;
   for (auto& t : m_tlbs) t->flush_page(va, m_pcid);
-  m_walker->flush_pwc_all();
+  m_walker->flush_pwc_pcid(m_pcid);
 }
 
 void Mmu::flush_all() {
+  ++m_full_flushes;
   for (auto& t : m_tlbs) t->flush_all();
   m_walker->flush_pwc_all();
+}
+
+void Mmu::write_cr4_pge(bool pge) {
+  if (pge == m_p.pge) return;  // not a toggle: nothing is invalidated
+  m_p.pge = pge;
+  flush_all();
+}
+
+void Mmu::invpcid(unsigned type, std::uint16_t pcid, VAddr va) {
+  if (type > 3) throw InvalidOperand("INVPCID: #GP(0): type " + std::to_string(type) + " is not 0-3");
+  if (pcid > 0xfff) throw InvalidOperand("INVPCID: #GP(0): PCID " + std::to_string(pcid) + " is above 4095");
+  if (type <= 1 && !m_p.pcid && pcid != 0)
+    throw InvalidOperand("INVPCID: #GP(0): PCID " + std::to_string(pcid) + " other than 0 while CR4.PCIDE = 0");
+  if (type == 0) {
+    const unsigned bits = m_walker->params().levels == 5 ? 57 : 48;
+    const std::uint64_t upper = va >> (bits - 1);
+    if (m_walker->params().levels >= 4 && upper != 0 && upper != (~0ull >> (bits - 1)))
+      throw InvalidOperand("INVPCID: #GP(0): address is not canonical");
+  }
+  ++m_invpcids;
+  switch (type) {
+    case 0:
+      for (auto& t : m_tlbs) t->flush_page_pcid(va, pcid);
+      m_walker->flush_pwc_pcid(pcid);
+      break;
+    case 1:
+      for (auto& t : m_tlbs) t->flush_pcid(pcid);
+      m_walker->flush_pwc_pcid(pcid);
+      break;
+    case 2: flush_all(); break;
+    default:
+      for (auto& t : m_tlbs) t->flush_non_global();
+      m_walker->flush_pwc_all();
+      break;
+  }
 }
 
 }  // namespace mmusim

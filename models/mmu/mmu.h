@@ -23,11 +23,30 @@
 // or reports the page fault. A walk that faults invalidates the page's
 // entries in every TLB (and the walker its paging-structure-cache entries).
 //
-// Control (MmuControl): MOV to CR3 invalidates all non-global TLB entries
-// (global ones survive when CR4.PGE = 1) and all paging-structure cache
-// entries; INVLPG invalidates the page's TLB entries, global ones too, and all
-// paging-structure cache entries (4.10.4.1). PCIDs are always 0 here:
-// CR4.PCIDE is not yet supported.
+// Control (MmuControl), SDM 4.10.4.1:
+//  - MOV to CR3 with CR4.PCIDE = 0: invalidates the non-global TLB entries
+//    (all of them when CR4.PGE = 0: no entry is global then) and the
+//    paging-structure-cache entries; the current PCID is 0.
+//  - MOV to CR3 with CR4.PCIDE = 1 (MmuParams::pcid): the PCID is CR3 bits
+//    11:0; with bit 63 clear the new PCID's non-global TLB entries and its
+//    paging-structure-cache entries are invalidated, with bit 63 set nothing
+//    is (counted in mmu.cr3_noflush). Entries of other PCIDs stay and do not
+//    match (4.10.1).
+//  - INVLPG: the page's entries of the current PCID and global ones, any
+//    page size, and every paging-structure-cache entry of the current PCID.
+//  - INVPCID (invpcid): type 0, the non-global entries of one page for one
+//    PCID, and that PCID's paging-structure-cache entries (the SDM allows
+//    invalidating all of them, which is done); type 1, the non-global
+//    entries and cache entries of one PCID; type 2, everything, global too;
+//    type 3, everything but global TLB entries. #GP(0) (InvalidOperand):
+//    type > 3, PCID > 4095, a PCID other than 0 for types 0-1 when
+//    CR4.PCIDE = 0, or a non-canonical address for type 0.
+//  - write_cr4_pge (toggling CR4.PGE) and flush_all: everything, global
+//    entries and every PCID. A change of CR4.PCIDE or of the paging mode is
+//    not modelled at run time (the mode is fixed per run, and the TLBs start
+//    empty), but it would be the same flush_all.
+// Each operation counts one flush in every TLB (mmu.tlb.<name>.flushes) and
+// the entries it removed (flushed_entries).
 #pragma once
 
 #include <cstdint>
@@ -56,6 +75,7 @@ struct MmuParams {
   std::vector<TlbSpec> tlbs;
   WalkerParams walker;
   bool pge = true;
+  bool pcid = false;  // CR4.PCIDE (4-level and 5-level paging only)
 };
 
 struct Translation {
@@ -93,6 +113,12 @@ class Mmu : public MmuControl {
   std::uint64_t cr3() const override { return m_cr3; }
   void invlpg(VAddr va) override;
   void flush_all() override;
+  void invpcid(unsigned type, std::uint16_t pcid, VAddr va) override;
+  // MOV to CR4 changing PGE: flushes everything (4.10.4.1); later fills mark
+  // entries global only while PGE = 1.
+  void write_cr4_pge(bool pge);
+  std::uint16_t pcid() const { return m_pcid; }
+  Walker& walker() { return *m_walker; }
 
   const std::vector<std::unique_ptr<Tlb>>& tlbs() const { return m_tlbs; }
   const MmuParams& params() const { return m_p; }
@@ -124,6 +150,9 @@ class Mmu : public MmuControl {
   std::uint16_t m_pcid = 0;
   Counter& m_cr3_writes;
   Counter& m_invlpgs;
+  Counter& m_cr3_noflush;
+  Counter& m_invpcids;
+  Counter& m_full_flushes;
   Counter& m_rights_walks;
 };
 

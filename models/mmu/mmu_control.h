@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 
 #include "models/common/types.h"
 
@@ -23,6 +24,24 @@ class MmuControl {
   // Invalidates every TLB and paging-structure cache entry, global ones too
   // (as toggling CR4.PGE does).
   virtual void flush_all() = 0;
+  // INVPCID type (0 individual address, 1 single context, 2 all contexts
+  // with globals, 3 all contexts except globals), SDM 4.10.4.1 and the
+  // INVPCID instruction. Throws InvalidOperand where the instruction
+  // raises #GP(0). The default refuses: a control implementation that
+  // serves an OS without INVPCID need not provide it.
+  virtual void invpcid(unsigned type, std::uint16_t pcid, VAddr va) {
+    (void)type;
+    (void)pcid;
+    (void)va;
+    throw std::logic_error("MmuControl: INVPCID not supported");
+  }
+};
+
+// An operand the processor refuses with #GP(0) (INVPCID with a bad type or
+// PCID, a non-canonical address).
+class InvalidOperand : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 }  // namespace mmusim

@@ -1,5 +1,6 @@
 #include "models/mmu/mmu_module.h"
 
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -39,6 +40,17 @@ bool MmuModule::get_direct_mem_ptr(tlm::tlm_generic_payload&, tlm::tlm_dmi&) { r
 unsigned int MmuModule::transport_dbg(tlm::tlm_generic_payload&) { return 0; }
 
 Cycles MmuModule::memory_access(PAddr pa, void* data, unsigned bytes, tlm::tlm_command cmd) {
+  if (!m_elaborated && m_boot_mem) {
+    std::uint64_t v = 0;
+    if (cmd == tlm::TLM_READ_COMMAND) {
+      v = m_boot_mem->read(pa, bytes);
+      std::memcpy(data, &v, bytes);
+    } else {
+      std::memcpy(&v, data, bytes);
+      m_boot_mem->write(pa, bytes, v);
+    }
+    return 0;
+  }
   m_pt_trans.set_command(cmd);
   m_pt_trans.set_data_length(bytes);
   m_pt_trans.set_streaming_width(bytes);

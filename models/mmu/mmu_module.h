@@ -23,6 +23,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "models/memory/physical_memory.h"
 #include "models/mmu/mmu.h"
 
 namespace mmusim {
@@ -49,7 +50,15 @@ class MmuModule : public sc_core::sc_module,
   MmuModule(sc_core::sc_module_name name, const MmuParams& p, StatGroup& stats, sc_core::sc_time cycle);
   Mmu& core() { return *m_core; }
 
+  // Before the end of elaboration the sockets cannot be used; the OS
+  // model's boot-time CR3 load (which, with PAE paging, reads the four
+  // PDPTEs) then reads this memory directly, in zero time and uncounted.
+  void set_boot_memory(PhysicalMemory* mem) { m_boot_mem = mem; }
+
  private:
+  void end_of_elaboration() override { m_elaborated = true; }
+  PhysicalMemory* m_boot_mem = nullptr;
+  bool m_elaborated = false;
   // tlm_fw_transport_if: only the blocking (loosely-timed) path is offered.
   void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) override;
   tlm::tlm_sync_enum nb_transport_fw(tlm::tlm_generic_payload& trans, tlm::tlm_phase& phase,

@@ -12,6 +12,9 @@ constexpr std::uint64_t kTableFlags = pte::kP | pte::kRW | pte::kUS | pte::kA | 
 constexpr std::uint64_t kReservedLowBytes = 1ull << 20;
 constexpr std::uint64_t kFlushCeilingPages = 33;  // tlb_single_page_flush_ceiling
 constexpr VAddr k2M = 2ull << 20;
+constexpr VAddr k4G = 1ull << 32;
+constexpr VAddr kPageOffset32 = 0xC0000000ull;  // Linux's 3G/1G split in the 32-bit modes
+constexpr std::uint64_t kCr3NoFlush = 1ull << 63;  // SDM 4.10.4.1, MOV to CR3 with CR4.PCIDE = 1
 // A PROT_NONE page keeps its frame in a not-present entry marked by a bit the
 // hardware ignores when P = 0 (SDM 4.5.4), as Linux's _PAGE_PROTNONE does: every
 // access faults, and an mprotect that allows access again restores the entry.
@@ -19,8 +22,6 @@ constexpr std::uint64_t kProtNone = 1ull << 9;
 // The entry holds a table or a page, accessible or PROT_NONE.
 bool mapped(std::uint64_t e) { return (e & (pte::kP | kProtNone)) != 0; }
 
-unsigned index_at(VAddr va, unsigned level) { return static_cast<unsigned>((va >> (12 + 9 * (level - 1))) & 511); }
-std::uint64_t span_at(unsigned level) { return 1ull << (12 + 9 * (level - 1)); }
 
 std::string hex(std::uint64_t v) {
   std::ostringstream os;
@@ -45,11 +46,27 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
       m_implicit_vmas(stats.counter("implicit_vmas", "VMAs created by a first touch (replay.implicit_vmas)")),
       m_processes(stats.counter("processes", "processes created")),
       m_pgtable_allocs(stats.counter("pgtable_allocs", "page-table pages allocated")) {
-  if (p.levels != 4 && p.levels != 5) throw std::invalid_argument("OS model: levels must be 4 or 5");
+  if (p.mode == PagingMode::X86_64 && p.levels != 4 && p.levels != 5)
+    throw std::invalid_argument("OS model: levels must be 4 or 5");
   if (p.memory_bytes > m_mem.size_bytes()) throw std::invalid_argument("OS model: more memory than physical memory");
-  m_addr_mask = ((1ull << p.phys_addr_bits) - 1) & ~0xfffull;
-  m_user_top = 1ull << (12 + 9 * p.levels - 1);
-  m_buddy = std::make_unique<BuddyAllocator>(0, p.memory_bytes / kPageBytes, p.max_order);
+  if (p.pcid && (p.mode == PagingMode::Ia32 || p.mode == PagingMode::Pae))
+    throw std::invalid_argument("OS model: PCIDs exist only with 4-level and 5-level paging (SDM 4.10.1)");
+  m_ia32 = p.mode == PagingMode::Ia32;
+  m_pae = p.mode == PagingMode::Pae;
+  m_levels = m_ia32 ? 2 : m_pae ? 3 : (p.mode == PagingMode::X86_64_La57 || p.levels == 5) ? 5 : 4;
+  m_entry_bytes = m_ia32 ? 4 : 8;
+  for (unsigned l = 1; l <= m_levels; ++l) {
+    m_shift[l] = m_ia32 ? 12 + 10 * (l - 1) : 12 + 9 * (l - 1);
+    m_entries[l] = m_ia32 ? 1024 : 512;
+  }
+  if (m_pae) m_entries[3] = 4;
+  m_large_top = m_ia32 ? (p.pse ? 2 : 0) : m_pae ? 2 : 3;
+  m_huge_bytes = m_large_top >= 2 ? span_at(2) : 0;
+  m_addr_mask = m_ia32 ? 0xfffff000ull : ((1ull << p.phys_addr_bits) - 1) & ~0xfffull;
+  m_user_top = (m_ia32 || m_pae) ? kPageOffset32 : 1ull << (12 + 9 * m_levels - 1);
+  // A non-PAE 32-bit kernel uses the first 4 GiB only (4-byte entries).
+  const std::uint64_t managed = m_ia32 ? std::min<std::uint64_t>(p.memory_bytes, k4G) : p.memory_bytes;
+  m_buddy = std::make_unique<BuddyAllocator>(0, managed / kPageBytes, p.max_order);
   m_buddy->reserve(0, kReservedLowBytes / kPageBytes);
   stats.formula("pgtable_pages", "page-table pages in use (all processes and the idle root)",
                 [this] { return static_cast<double>(m_pgtable_pages); });
@@ -62,13 +79,96 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
                [this, o] { return static_cast<double>(m_buddy->free_blocks(o)); });
 
   // swapper_pg_dir: the root loaded when no process runs.
-  std::uint64_t pfn = 0;
-  if (!alloc_frame(0, &pfn, nullptr)) throw std::invalid_argument("OS model: no memory for the idle page directory");
-  m_mem.zero_frame(pfn);
-  m_idle_root = pfn << kPageShift;
+  if (m_pae) {
+    m_idle_root = alloc_pae_pdpt();
+  } else {
+    std::uint64_t pfn = 0;
+    if (alloc_frame(0, &pfn, nullptr)) {
+      m_mem.zero_frame(pfn);
+      m_idle_root = pfn << kPageShift;
+    }
+  }
+  if (!m_idle_root) throw std::invalid_argument("OS model: no memory for the idle page directory");
   ++m_pgtable_pages;
   ++m_pgtable_allocs;
   m_mmu.write_cr3(m_idle_root);
+}
+
+std::uint16_t OsModel::pcid_of(std::uint32_t pid) const {
+  if (!m_p.pcid) return 0;
+  for (unsigned i = 0; i < kPcidSlots; ++i)
+    if (m_slots[i].used && m_slots[i].pid == pid) return static_cast<std::uint16_t>(i + 1);
+  return 0;
+}
+
+std::uint64_t OsModel::table_flags(unsigned level) const {
+  // A PAE PDPTE has only P and the address: its R/W, U/S, A, D positions are
+  // reserved (SDM table 4-8).
+  return m_pae && level == 3 ? pte::kP : kTableFlags;
+}
+
+PAddr OsModel::alloc_pae_pdpt() {
+  // CR3 holds 32 bits with PAE paging: the table must lie below 4 GiB. The
+  // buddy allocator hands out low memory first, so the loop is short.
+  std::vector<std::uint64_t> rejected;
+  PAddr pdpt = 0;
+  for (;;) {
+    std::uint64_t pfn = 0;
+    auto r = m_buddy->alloc(0);
+    if (!r) break;
+    pfn = *r;
+    if ((pfn << kPageShift) < k4G) {
+      m_mem.zero_frame(pfn);
+      pdpt = pfn << kPageShift;
+      break;
+    }
+    rejected.push_back(pfn);
+  }
+  for (std::uint64_t f : rejected) m_buddy->free(f, 0);
+  return pdpt;
+}
+
+void OsModel::free_pae_pdpt(PAddr pdpt) { m_buddy->free(pdpt >> kPageShift, 0); }
+
+PAddr OsModel::alloc_root(Process& p) {
+  if (!m_pae) return alloc_table(p);
+  PAddr pdpt = alloc_pae_pdpt();
+  if (!pdpt) return 0;
+  ++p.pgtable_pages;
+  ++m_pgtable_pages;
+  ++m_pgtable_allocs;
+  // preallocate_pmds: one page directory per user PDPTE (3 GiB / 1 GiB).
+  for (unsigned i = 0; i < m_user_top / span_at(3); ++i) {
+    PAddr pd = alloc_table(p);
+    if (!pd) {
+      free_tables(p, pdpt, 3);
+      return 0;
+    }
+    wr(pdpt + i * 8ull, pd | table_flags(3));
+  }
+  return pdpt;
+}
+
+void OsModel::load_cr3(Process& p) {
+  if (!m_p.pcid) {
+    m_mmu.write_cr3(p.root);
+    return;
+  }
+  // Linux's choose_new_asid(): reuse the slot that still holds this mm,
+  // without a flush when no shootdown happened since (generation current).
+  for (unsigned i = 0; i < kPcidSlots; ++i) {
+    PcidSlot& s = m_slots[i];
+    if (s.used && s.pid == p.pid) {
+      const bool valid = s.tlb_gen == p.tlb_gen;
+      s.tlb_gen = p.tlb_gen;
+      m_mmu.write_cr3(p.root | (i + 1) | (valid ? kCr3NoFlush : 0));
+      return;
+    }
+  }
+  const unsigned i = m_next_slot;
+  m_next_slot = (m_next_slot + 1) % kPcidSlots;
+  m_slots[i] = PcidSlot{p.pid, true, p.tlb_gen};
+  m_mmu.write_cr3(p.root | (i + 1));
 }
 
 std::uint64_t OsModel::used_pages() const {
@@ -93,7 +193,7 @@ Process& OsModel::cur() {
 Process& OsModel::create(std::uint32_t pid) {
   auto proc = std::make_unique<Process>();
   proc->pid = pid;
-  PAddr root = alloc_table(*proc);
+  PAddr root = alloc_root(*proc);
   if (!root) throw OsError("out of memory creating process " + std::to_string(pid));
   proc->root = root;
   ++m_processes;
@@ -107,7 +207,7 @@ void OsModel::switch_to(std::uint32_t pid) {
   bool same = m_has_current && m_current == pid;
   m_current = pid;
   m_has_current = true;
-  if (!same) m_mmu.write_cr3(p.root);
+  if (!same) load_cr3(p);
 }
 
 // ---------------------------------------------------------------- frames and tables
@@ -149,41 +249,43 @@ std::uint64_t OsModel::leaf_flags(const Vma& v, PageSize size) const {
   if (!(v.prot & (kRead | kWrite | kExec))) return kProtNone | (size != PageSize::k4K ? pte::kPS : 0);
   std::uint64_t f = pte::kP | pte::kUS | pte::kA;
   if (v.prot & kWrite) f |= pte::kRW | pte::kD;
-  if (m_p.nx && !(v.prot & kExec)) f |= pte::kXD;
+  if (m_p.nx && !m_ia32 && !(v.prot & kExec)) f |= pte::kXD;  // no XD bit in 4-byte entries
   if (size != PageSize::k4K) f |= pte::kPS;
   return f;
 }
 
 bool OsModel::map(Process& p, VAddr va, std::uint64_t pfn, PageSize size, std::uint64_t flags) {
-  unsigned leaf = size == PageSize::k4K ? 1 : size == PageSize::k2M ? 2 : 3;
+  unsigned leaf = size == PageSize::k4K ? 1 : size == PageSize::k1G ? 3 : 2;
   PAddr table = p.root;
-  for (unsigned level = m_p.levels; level > leaf; --level) {
-    PAddr epa = table + index_at(va, level) * 8ull;
-    std::uint64_t e = m_mem.read64(epa);
+  for (unsigned level = m_levels; level > leaf; --level) {
+    PAddr epa = table + index_at(va, level) * m_entry_bytes;
+    std::uint64_t e = rd(epa);
     if (!mapped(e)) {
+      // PAE page directories are preallocated with the PDPT (see the header).
+      if (m_pae && level == 3) throw std::logic_error("OS model: PAE PDPTE not present at " + hex(va));
       PAddr t = alloc_table(p);
       if (!t) return false;
-      e = t | kTableFlags;
-      m_mem.write64(epa, e);
-    } else if (level <= 3 && (e & pte::kPS)) {
+      e = t | table_flags(level);
+      wr(epa, e);
+    } else if (is_leaf(level, e)) {
       throw std::logic_error("OS model: a huge page is mapped where a table is needed at " + hex(va));
     }
     table = e & m_addr_mask;
   }
-  m_mem.write64(table + index_at(va, leaf) * 8ull, (pfn << kPageShift) | flags);
+  wr(table + index_at(va, leaf) * m_entry_bytes, (pfn << kPageShift) | flags);
   return true;
 }
 
 std::uint64_t OsModel::entry_at(const Process& p, VAddr va, unsigned level, PAddr* pa) const {
   PAddr table = p.root;
-  for (unsigned l = m_p.levels;; --l) {
-    PAddr epa = table + index_at(va, l) * 8ull;
-    std::uint64_t e = m_mem.read64(epa);
+  for (unsigned l = m_levels;; --l) {
+    PAddr epa = table + index_at(va, l) * m_entry_bytes;
+    std::uint64_t e = rd(epa);
     if (l == level) {
       if (pa) *pa = epa;
       return e;
     }
-    if (!(e & pte::kP) || (l <= 3 && (e & pte::kPS))) return 0;
+    if (!(e & pte::kP) || is_leaf(l, e)) return 0;
     table = e & m_addr_mask;
   }
 }
@@ -191,24 +293,25 @@ std::uint64_t OsModel::entry_at(const Process& p, VAddr va, unsigned level, PAdd
 void OsModel::split_huge(Process& p, VAddr va) {
   PAddr pde_pa = 0;
   std::uint64_t pde = entry_at(p, va, 2, &pde_pa);
-  if (!mapped(pde) || !(pde & pte::kPS)) return;
+  if (!mapped(pde) || !is_leaf(2, pde)) return;
   PAddr table = alloc_table(p);
-  if (!table) throw OsError("out of memory splitting the 2 MiB page at " + hex(va & ~(k2M - 1)));
-  std::uint64_t frame = pde & m_addr_mask & ~(k2M - 1);
-  m_buddy->split_page(frame >> kPageShift, 9);
+  if (!table) throw OsError("out of memory splitting the huge page at " + hex(va & ~(m_huge_bytes - 1)));
+  std::uint64_t frame = pde & m_addr_mask & ~(m_huge_bytes - 1);
+  m_buddy->split_page(frame >> kPageShift, m_shift[2] - kPageShift);
   std::uint64_t flags = pde & (pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD | pte::kG | pte::kXD | kProtNone);
-  for (unsigned i = 0; i < 512; ++i) m_mem.write64(table + i * 8ull, (frame + i * kPageBytes) | flags);
-  m_mem.write64(pde_pa, table | kTableFlags);
+  for (unsigned i = 0; i < m_entries[1]; ++i) wr(table + i * m_entry_bytes, (frame + i * kPageBytes) | flags);
+  wr(pde_pa, table | table_flags(2));
 }
 
 void OsModel::free_tables(Process& p, PAddr table, unsigned level) {
   if (level > 1) {
-    for (unsigned i = 0; i < 512; ++i) {
-      std::uint64_t e = m_mem.read64(table + i * 8ull);
-      if ((e & pte::kP) && !(level <= 3 && (e & pte::kPS))) free_tables(p, e & m_addr_mask, level - 1);
+    for (unsigned i = 0; i < m_entries[level]; ++i) {
+      std::uint64_t e = rd(table + i * m_entry_bytes);
+      if ((e & pte::kP) && !is_leaf(level, e)) free_tables(p, e & m_addr_mask, level - 1);
     }
   }
-  m_buddy->free(table >> kPageShift, 0);
+  if (m_pae && level == 3) free_pae_pdpt(table);
+  else m_buddy->free(table >> kPageShift, 0);
   --p.pgtable_pages;
   --m_pgtable_pages;
 }
@@ -216,34 +319,35 @@ void OsModel::free_tables(Process& p, PAddr table, unsigned level) {
 bool OsModel::unmap_level(Process& p, PAddr table, unsigned level, VAddr base, VAddr start, VAddr end) {
   const std::uint64_t span = span_at(level);
   const unsigned lo = start > base ? static_cast<unsigned>((start - base) / span) : 0;
-  const unsigned hi = static_cast<unsigned>(std::min<std::uint64_t>(511, (end - 1 - base) / span));
+  const unsigned hi = static_cast<unsigned>(std::min<std::uint64_t>(m_entries[level] - 1, (end - 1 - base) / span));
   for (unsigned i = lo; i <= hi; ++i) {
     const VAddr va_lo = base + i * span, va_hi = va_lo + span;
-    const PAddr epa = table + i * 8ull;
-    std::uint64_t e = m_mem.read64(epa);
+    const PAddr epa = table + i * m_entry_bytes;
+    std::uint64_t e = rd(epa);
     if (!mapped(e)) continue;
     const bool covers = start <= va_lo && va_hi <= end;
-    bool leaf = level == 1 || (level <= 3 && (e & pte::kPS));
+    bool leaf = is_leaf(level, e);
     if (leaf && !covers) {
       if (level == 3) throw std::logic_error("OS model: partial unmap of a 1 GiB page");
       split_huge(p, va_lo);
-      e = m_mem.read64(epa);
+      e = rd(epa);
       leaf = false;
     }
     if (leaf) {
-      unsigned order = level == 1 ? 0 : level == 2 ? 9 : 18;
+      unsigned order = m_shift[level] - kPageShift;
       m_buddy->free((e & m_addr_mask) >> kPageShift, order);
       p.rss_pages -= 1ull << order;
-      m_mem.write64(epa, 0);
-    } else if (unmap_level(p, e & m_addr_mask, level - 1, va_lo, start, end)) {
+      wr(epa, 0);
+    } else if (unmap_level(p, e & m_addr_mask, level - 1, va_lo, start, end) && !(m_pae && level == 3)) {
+      // (PAE page directories stay until the PDPT goes: the PDPTE registers.)
       m_buddy->free((e & m_addr_mask) >> kPageShift, 0);
       --p.pgtable_pages;
       --m_pgtable_pages;
-      m_mem.write64(epa, 0);
+      wr(epa, 0);
     }
   }
-  for (unsigned i = 0; i < 512; ++i)
-    if (mapped(m_mem.read64(table + i * 8ull))) return false;
+  for (unsigned i = 0; i < m_entries[level]; ++i)
+    if (mapped(rd(table + i * m_entry_bytes))) return false;
   return true;
 }
 
@@ -251,22 +355,21 @@ void OsModel::protect_level(Process& p, PAddr table, unsigned level, VAddr base,
                             const Vma& v) {
   const std::uint64_t span = span_at(level);
   const unsigned lo = start > base ? static_cast<unsigned>((start - base) / span) : 0;
-  const unsigned hi = static_cast<unsigned>(std::min<std::uint64_t>(511, (end - 1 - base) / span));
+  const unsigned hi = static_cast<unsigned>(std::min<std::uint64_t>(m_entries[level] - 1, (end - 1 - base) / span));
   for (unsigned i = lo; i <= hi; ++i) {
     const VAddr va_lo = base + i * span, va_hi = va_lo + span;
-    const PAddr epa = table + i * 8ull;
-    std::uint64_t e = m_mem.read64(epa);
+    const PAddr epa = table + i * m_entry_bytes;
+    std::uint64_t e = rd(epa);
     if (!mapped(e)) continue;
-    bool leaf = level == 1 || (level <= 3 && (e & pte::kPS));
+    bool leaf = is_leaf(level, e);
     if (leaf && !(start <= va_lo && va_hi <= end)) {
       if (level == 3) throw std::logic_error("OS model: partial mprotect of a 1 GiB page");
       split_huge(p, va_lo);
-      e = m_mem.read64(epa);
+      e = rd(epa);
       leaf = false;
     }
     if (leaf) {
-      PageSize size = level == 1 ? PageSize::k4K : level == 2 ? PageSize::k2M : PageSize::k1G;
-      m_mem.write64(epa, (e & m_addr_mask) | leaf_flags(v, size));
+      wr(epa, (e & m_addr_mask) | leaf_flags(v, size_at(level)));
     } else {
       protect_level(p, e & m_addr_mask, level - 1, va_lo, start, end, v);
     }
@@ -274,17 +377,24 @@ void OsModel::protect_level(Process& p, PAddr table, unsigned level, VAddr base,
 }
 
 void OsModel::shootdown(Process& p, VAddr start, VAddr end) {
-  if (!m_has_current || m_current != p.pid) return;  // flushed at the next switch to it anyway
+  // A new generation: a PCID slot holding an older one is flushed when the
+  // process is switched to again (without PCIDs every switch flushes anyway).
+  ++p.tlb_gen;
+  if (!m_has_current || m_current != p.pid) return;
   if ((end - start) / kPageBytes <= kFlushCeilingPages) {
     for (VAddr va = start; va < end; va += kPageBytes) m_mmu.invlpg(va);
   } else {
-    m_mmu.write_cr3(p.root);
+    m_mmu.write_cr3(p.root | pcid_of(p.pid));  // no no-flush bit: flushes the current PCID
   }
+  for (auto& s : m_slots)
+    if (s.used && s.pid == p.pid) s.tlb_gen = p.tlb_gen;
 }
 
 void OsModel::kill(Process& p, const std::string& why) {
-  unmap_level(p, p.root, m_p.levels, 0, 0, m_user_top);
-  free_tables(p, p.root, m_p.levels);
+  unmap_level(p, p.root, m_levels, 0, 0, m_user_top);
+  free_tables(p, p.root, m_levels);
+  for (auto& s : m_slots)
+    if (s.used && s.pid == p.pid) s = PcidSlot{};
   p.vmas.clear();
   p.alive = false;
   m_kills.push_back("process " + std::to_string(p.pid) + " killed: " + why);
@@ -337,7 +447,7 @@ void OsModel::remove_range(Process& p, VAddr start, VAddr end) {
   split_vma_at(p, start);
   split_vma_at(p, end);
   for (auto it = p.vmas.lower_bound(start); it != p.vmas.end() && it->first < end;) it = p.vmas.erase(it);
-  unmap_level(p, p.root, m_p.levels, 0, start, end);
+  unmap_level(p, p.root, m_levels, 0, start, end);
   shootdown(p, start, end);
 }
 
@@ -400,7 +510,7 @@ void OsModel::mprotect(VAddr start, std::uint64_t len, std::uint8_t prot) {
   }
   for (const Vma& v : changed) {
     insert_vma(p, v);
-    protect_level(p, p.root, m_p.levels, 0, v.start, v.end, v);
+    protect_level(p, p.root, m_levels, 0, v.start, v.end, v);
   }
   shootdown(p, start, end);
 }
@@ -476,30 +586,32 @@ FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
       level = 2;
       e = entry_at(p, cr2, 2, &epa);
     }
-    PageSize size = level == 1 ? PageSize::k4K : PageSize::k2M;
-    m_mem.write64(epa, (e & m_addr_mask) | leaf_flags(*v, size));
+    wr(epa, (e & m_addr_mask) | leaf_flags(*v, size_at(level)));
     m_mmu.invlpg(cr2);
     ++m_minor;
     out.cost_cycles = m_p.fault_minor_cycles;
     return out;
   }
 
-  const bool thp = !v->file && (m_p.thp == ThpMode::Always || (m_p.thp == ThpMode::Madvise && v->huge));
+  const bool thp = !v->file && m_huge_bytes &&
+                   (m_p.thp == ThpMode::Always || (m_p.thp == ThpMode::Madvise && v->huge));
   if (thp) {
-    const VAddr base = cr2 & ~(k2M - 1);
-    if (base >= v->start && base + k2M <= v->end && !mapped(entry_at(p, base, 2, nullptr))) {
-      // Like do_huge_pmd_anonymous_page: one try at an order-9 block, no
+    const VAddr base = cr2 & ~(m_huge_bytes - 1);
+    const unsigned order = m_shift[2] - kPageShift;  // 9, or 10 for a 4 MiB ia32 page
+    const unsigned pages = 1u << order;
+    if (base >= v->start && base + m_huge_bytes <= v->end && !mapped(entry_at(p, base, 2, nullptr))) {
+      // Like do_huge_pmd_anonymous_page: one try at a huge block, no
       // OOM kill on failure; fall back to a 4 KiB page instead.
-      if (auto block = m_buddy->alloc(9)) {
-        for (unsigned i = 0; i < 512; ++i) m_mem.zero_frame(*block + i);
-        if (map(p, base, *block, PageSize::k2M, leaf_flags(*v, PageSize::k2M))) {
-          p.rss_pages += 512;
+      if (auto block = m_buddy->alloc(order)) {
+        for (unsigned i = 0; i < pages; ++i) m_mem.zero_frame(*block + i);
+        if (map(p, base, *block, size_at(2), leaf_flags(*v, size_at(2)))) {
+          p.rss_pages += pages;
           ++m_thp_alloc;
           ++m_minor;
-          out.cost_cycles = m_p.fault_minor_cycles + 512 * m_p.zero_page_per_4k_cycles;
+          out.cost_cycles = m_p.fault_minor_cycles + pages * m_p.zero_page_per_4k_cycles;
           return out;
         }
-        m_buddy->free(*block, 9);
+        m_buddy->free(*block, order);
       }
       ++m_thp_fallback;
     }

@@ -5,8 +5,29 @@
 //    (mm/page_alloc.c), minus the first 1 MiB, which x86 Linux reserves
 //    (arch/x86/kernel/setup.c, "reserve low 1MB"). Data pages and
 //    page-table pages are frames from it.
-//  - Processes, each with an mm: a page-table root (the PML4, or PML5 with
-//    5-level paging) and VMAs. Process state follows trace events: @proc
+//  - Processes, each with an mm: a page-table root and VMAs. The tables are
+//    built in the format of the paging mode (SDM 4.3, 4.4, 4.5): ia32 - a
+//    4 KiB page directory of 1024 4-byte PDEs, 4-byte PTEs, 4 MiB pages
+//    (PDE.PS) with CR4.PSE; pae - a 32-byte page-directory-pointer table of
+//    four 8-byte PDPTEs (P and the address only: bits 2:1 and 8:5 are
+//    reserved, table 4-8), 8-byte PDEs and PTEs, 2 MiB pages, XD with NXE;
+//    x86_64 / x86_64_la57 - PML4 (PML5) down to PT, 2 MiB pages. With PAE,
+//    the processor reads the PDPTEs only at a MOV to CR3 (4.4.1), so, as
+//    Linux does (pgd_alloc -> preallocate_pmds), the three user page
+//    directories are allocated with the PDPT and never freed before it; the
+//    PDPTEs of a process never change while it runs. The PDPT itself comes
+//    from alloc_pae_pdpt() (one frame below 4 GiB for now: CR3 is 32 bits).
+//    User space ends at 3 GiB in the 32-bit modes (Linux's PAGE_OFFSET
+//    0xC0000000), at 2^47 / 2^56 in the 64-bit modes. With ia32 only the
+//    first 4 GiB of os.memory are used, as a non-PAE Linux kernel does: a
+//    4-byte entry holds no frame above 4 GiB (PSE-36 is not used).
+//  - Address-space switches (switch_to): a MOV to CR3. With PCIDs
+//    (OsParams::pcid) like Linux's switch_mm_irqs_off/choose_new_asid:
+//    a few per-CPU ASID slots (kPcidSlots), PCID = slot + 1, each remembering
+//    which mm it holds and that mm's TLB generation; switching to an mm that
+//    still owns a slot whose generation is current sets the no-flush bit
+//    (CR3 bit 63), else the next slot round-robin is taken and loaded
+//    without it (the MMU flushes that PCID). Process state follows trace events: @proc
 //    switches (a MOV to CR3), @mmap/@munmap/@mprotect/@brk/@exit edit the
 //    address space. A process's tables are built in simulated physical
 //    memory in the real x86 format (SDM 4.5), through the zero-time debug
@@ -35,6 +56,7 @@
 // (os.fault_cost), not simulated instruction by instruction.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -47,6 +69,7 @@
 #include "models/memory/physical_memory.h"
 #include "models/mmu/mmu_control.h"
 #include "models/os/buddy_allocator.h"
+#include "models/walker/walker.h"
 
 namespace mmusim {
 
@@ -55,7 +78,10 @@ enum class ThpMode { Never, Always, Madvise };
 struct OsParams {
   std::uint64_t memory_bytes = 8ull << 30;
   unsigned max_order = 10;
-  unsigned levels = 4;  // paging levels: 4 or 5
+  unsigned levels = 4;  // paging levels with mode X86_64: 4 or 5 (5 = X86_64_La57)
+  PagingMode mode = PagingMode::X86_64;
+  bool pse = true;   // CR4.PSE: 4 MiB pages with ia32
+  bool pcid = false; // CR4.PCIDE: Linux-like ASID slots, no-flush CR3 writes
   unsigned phys_addr_bits = 46;
   bool nx = true;
   ThpMode thp = ThpMode::Never;
@@ -81,6 +107,7 @@ struct Process {
   std::uint64_t pgtable_pages = 0;
   bool has_brk = false;
   VAddr brk_start = 0, brk_end = 0;
+  std::uint64_t tlb_gen = 1;  // bumped by every shootdown of this mm (Linux's mm->context.tlb_gen)
 };
 
 enum class FaultResult { Handled, Killed };
@@ -100,6 +127,8 @@ class OsError : public std::runtime_error {
 class OsModel {
  public:
   static constexpr std::uint8_t kRead = 1, kWrite = 2, kExec = 4;
+  // Linux's TLB_NR_DYN_ASIDS: PCIDs 1..6 in use with OsParams::pcid.
+  static constexpr unsigned kPcidSlots = 6;
 
   OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGroup& stats);
 
@@ -117,8 +146,10 @@ class OsModel {
   void exit_current();
 
   const Process* process(std::uint32_t pid) const;
+  // The PCID the process last ran with (0 without PCIDs or when it owns no slot).
+  std::uint16_t pcid_of(std::uint32_t pid) const;
   const BuddyAllocator& buddy() const { return *m_buddy; }
-  // Highest user address + 1 (2^47 or 2^56).
+  // Highest user address + 1 (3 GiB, 2^47 or 2^56).
   VAddr user_top() const { return m_user_top; }
   // Messages of processes killed so far ("pid 3 killed by SIGSEGV: ...").
   const std::vector<std::string>& kills() const { return m_kills; }
@@ -137,6 +168,28 @@ class OsModel {
   // OOM-kills processes other than `asking` (nullptr: any) as needed.
   bool alloc_frame(unsigned order, std::uint64_t* pfn, const Process* asking);
   PAddr alloc_table(Process& p);                          // 0 when out of memory
+  // The root of a new address space (PAE: the PDPT and its three user page
+  // directories); 0 when out of memory.
+  PAddr alloc_root(Process& p);
+  // PAE: a zeroed 32-byte-aligned page-directory-pointer table below 4 GiB,
+  // and its release. Kept apart so it can come from a kmem_cache later.
+  PAddr alloc_pae_pdpt();
+  void free_pae_pdpt(PAddr pdpt);
+  // Table geometry of the mode.
+  unsigned index_at(VAddr va, unsigned level) const {
+    return static_cast<unsigned>((va >> m_shift[level]) & (m_entries[level] - 1));
+  }
+  std::uint64_t span_at(unsigned level) const { return 1ull << m_shift[level]; }
+  std::uint64_t rd(PAddr pa) const { return m_mem.read(pa, m_entry_bytes); }
+  void wr(PAddr pa, std::uint64_t v) { m_mem.write(pa, m_entry_bytes, v); }
+  bool is_leaf(unsigned level, std::uint64_t e) const {
+    return level == 1 || (level <= m_large_top && (e & pte::kPS));
+  }
+  PageSize size_at(unsigned level) const {
+    return level == 1 ? PageSize::k4K : level == 3 ? PageSize::k1G : m_ia32 ? PageSize::k4M : PageSize::k2M;
+  }
+  std::uint64_t table_flags(unsigned level) const;
+  void load_cr3(Process& p);
   std::uint64_t leaf_flags(const Vma& v, PageSize size) const;
   // Installs a leaf; false if a page table could not be allocated.
   bool map(Process& p, VAddr va, std::uint64_t pfn, PageSize size, std::uint64_t flags);
@@ -157,6 +210,21 @@ class OsModel {
   std::unique_ptr<BuddyAllocator> m_buddy;
   std::uint64_t m_addr_mask;
   VAddr m_user_top;
+  bool m_ia32 = false, m_pae = false;
+  unsigned m_levels = 4;
+  unsigned m_entry_bytes = 8;
+  unsigned m_large_top = 3;  // highest level whose entries may map a page (PS)
+  std::uint64_t m_huge_bytes = 2ull << 20;  // the THP size: 2 MiB, 4 MiB with ia32 (0: none)
+  std::array<unsigned, 6> m_shift{};
+  std::array<unsigned, 6> m_entries{};
+  // PCID slots (Linux's cpu_tlbstate.ctxs[TLB_NR_DYN_ASIDS]).
+  struct PcidSlot {
+    std::uint32_t pid = 0;
+    bool used = false;
+    std::uint64_t tlb_gen = 0;
+  };
+  std::array<PcidSlot, 6> m_slots{};
+  unsigned m_next_slot = 0;
   PAddr m_idle_root = 0;  // swapper_pg_dir: loaded when no process runs
   std::map<std::uint32_t, std::unique_ptr<Process>> m_procs;
   std::uint32_t m_current = 0;

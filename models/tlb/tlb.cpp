@@ -164,6 +164,10 @@ void Tlb::flush_page(VAddr va, std::uint16_t pcid) {
   flush_page_where(va, [pcid](const TlbEntry& e) { return e.global || e.pcid == pcid; });
 }
 
+void Tlb::flush_page_pcid(VAddr va, std::uint16_t pcid) {
+  flush_page_where(va, [pcid](const TlbEntry& e) { return !e.global && e.pcid == pcid; });
+}
+
 void Tlb::flush_page_any_pcid(VAddr va) {
   flush_page_where(va, [](const TlbEntry&) { return true; });
 }

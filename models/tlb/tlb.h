@@ -125,6 +125,7 @@ class Tlb {
   void flush_pcid(std::uint16_t pcid);            // non-global entries of that pcid
   void flush_page(VAddr va, std::uint16_t pcid);  // INVLPG: any size, global or this pcid
   void flush_page_any_pcid(VAddr va);             // every pcid, global too
+  void flush_page_pcid(VAddr va, std::uint16_t pcid);  // INVPCID type 0: non-global entries of that pcid
 
   const std::string& name() const { return m_name; }
   unsigned sets() const { return m_sets; }

@@ -861,9 +861,10 @@ void validate(const Config& c, const ConfigOrigins& origins) {
   Validator v{origins};
   if (c.clock.hz > 1000000000000ull) v.fail("clock", "must be at most 1THz (one cycle is at least 1 ps)");
   const auto& p = c.paging;
-  if (p.mode != "x86_64" && p.mode != "x86_64_la57")
-    v.fail("paging.mode", "'" + p.mode + "' is not supported by this build yet; supported: x86_64, x86_64_la57");
-  if (p.pcid) v.fail("paging.pcid", "true is not supported by this build yet (PCID arrives with the paging-hardware work)");
+  const bool mode32 = p.mode == "ia32" || p.mode == "pae";
+  // CR4.PCIDE can be set only in IA-32e mode (SDM 4.10.1).
+  if (p.pcid && mode32)
+    v.fail("paging.pcid", "true needs paging.mode x86_64 or x86_64_la57 (PCIDs exist only in IA-32e mode), got mode " + p.mode);
   if (p.phys_addr_bits < 32 || p.phys_addr_bits > 52)
     v.fail("paging.phys_addr_bits", "must be in 32..52, got " + std::to_string(p.phys_addr_bits));
 
@@ -939,6 +940,8 @@ void validate(const Config& c, const ConfigOrigins& origins) {
     v.fail("replay.outstanding", "must be in 1..1024, got " + std::to_string(c.replay.outstanding));
   if (os.thp != "never" && os.max_order < 9)
     v.fail("os.max_order", "must be at least 9 for 2 MiB pages with os.thp: " + os.thp);
+  if (os.thp != "never" && p.mode == "ia32" && p.pse && os.max_order < 10)
+    v.fail("os.max_order", "must be at least 10 for 4 MiB pages (paging.mode ia32 with pse) with os.thp: " + os.thp);
 }
 
 std::string to_yaml(const Config& c) {

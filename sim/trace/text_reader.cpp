@@ -17,12 +17,14 @@ constexpr const char* kWhatAddr = "an address in hex with 0x prefix";
 constexpr const char* kWhatSize = "an access size of 1 to 4096 bytes";
 constexpr const char* kWhatEnd = "end of line";
 constexpr const char* kWhatEvent =
-    "an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg or @mark";
+    "an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid or @mark";
 constexpr const char* kWhatPid = "a decimal process id";
 constexpr const char* kWhatLen = "a length greater than 0 (decimal or 0x hex)";
 constexpr const char* kWhatRange = "a length that keeps the range inside the 64-bit address space";
 constexpr const char* kWhatProt = "a protection like rw-, r-x, rwx, --- or rw, rx, r, none";
 constexpr const char* kWhatMmapOption = "anon, file or huge (each at most once)";
+constexpr const char* kWhatInvpcidType = "an INVPCID type 0, 1, 2 or 3";
+constexpr const char* kWhatPcid = "a decimal PCID of 0 to 4095";
 constexpr const char* kWhatMark = "a mark name of letters, digits, '_', '.' or '-'";
 
 // Quoted text in messages is cut here so a 64 KiB garbage line stays legible.
@@ -318,6 +320,17 @@ void TextReader::parse_event(std::string_view line, std::string_view event, cons
   } else if (name == "invlpg") {
     rec.kind = RecordKind::Invlpg;
     rec.addr = address();
+  } else if (name == "invpcid") {
+    rec.kind = RecordKind::Invpcid;
+    std::string_view t = need(kWhatInvpcidType);
+    std::uint64_t v = 0;
+    if (!parse_decimal(t, v) || v > 3) fail(kWhatInvpcidType, t);
+    rec.prot = static_cast<std::uint8_t>(v);
+    t = need(kWhatPcid);
+    if (!parse_decimal(t, v) || v > 4095) fail(kWhatPcid, t);
+    rec.pid = static_cast<std::uint32_t>(v);
+    // Type 0 names an address; types 1-3 take none (the canonical text).
+    rec.addr = rec.prot == 0 ? address() : 0;
   } else if (name == "mark") {
     std::string_view t = need(kWhatMark);
     if (!std::all_of(t.begin(), t.end(), is_mark_char)) fail(kWhatMark, t);

@@ -25,6 +25,7 @@ const char* record_kind_name(RecordKind k) {
     case RecordKind::Fork: return "fork";
     case RecordKind::Exit: return "exit";
     case RecordKind::Invlpg: return "invlpg";
+    case RecordKind::Invpcid: return "invpcid";
     case RecordKind::Mark: return "mark";
   }
   return "?";

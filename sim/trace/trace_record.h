@@ -24,6 +24,7 @@ enum class RecordKind : std::uint8_t {
   Exit,      // @exit
   Invlpg,    // @invlpg VADDR           addr
   Mark,      // @mark NAME              name
+  Invpcid,   // @invpcid TYPE PCID [ADDR]  prot = type (0..3), pid = PCID (0..4095), addr (type 0 only, else 0)
 };
 
 const char* record_kind_name(RecordKind k);

@@ -97,6 +97,11 @@ void check_event(const TraceRecord& rec, const char* format) {
       for (char c : rec.name)
         if (!is_mark_char(c)) fail("with a name of other characters than letters, digits, '_', '.' and '-'");
       break;
+    case RecordKind::Invpcid:
+      if (rec.prot > 3) fail("of type " + std::to_string(rec.prot) + " (0 to 3 allowed)");
+      if (rec.pid > 4095) fail("with PCID " + std::to_string(rec.pid) + " (0 to 4095 allowed)");
+      if (rec.prot != 0 && rec.addr != 0) fail("of type " + std::to_string(rec.prot) + " with an address (type 0 only)");
+      break;
     default: break;
   }
 }
@@ -390,6 +395,16 @@ void TextWriter::encode(const TraceRecord& rec) {
       p = put_hex(p, rec.addr);
       break;
     case RecordKind::Exit: break;
+    case RecordKind::Invpcid:
+      *p++ = ' ';
+      p = put_dec(p, rec.prot);
+      *p++ = ' ';
+      p = put_dec(p, rec.pid);
+      if (rec.prot == 0) {
+        p = put_str(p, " 0x");
+        p = put_hex(p, rec.addr);
+      }
+      break;
     case RecordKind::Mark:
       *p++ = ' ';
       std::memcpy(p, rec.name.data(), rec.name.size());
@@ -468,6 +483,12 @@ void BinWriter::encode(const TraceRecord& rec) {
     case RecordKind::Invlpg:
       *p++ = static_cast<char>(bin::kTagInvlpg);
       p = put_varint(p, rec.addr);
+      break;
+    case RecordKind::Invpcid:
+      *p++ = static_cast<char>(bin::kTagInvpcid);
+      *p++ = static_cast<char>(rec.prot);
+      p = put_varint(p, rec.pid);
+      if (rec.prot == 0) p = put_varint(p, rec.addr);
       break;
     case RecordKind::Mark:
       *p++ = static_cast<char>(bin::kTagMark);

@@ -437,3 +437,284 @@ TEST(EndToEnd, TheSameTraceInEveryFormatAndCompressionGivesIdenticalStatistics) 
   }
   EXPECT_EQ(runs, 12);
 }
+
+// ---------------------------------------------------------------- paging modes and flushes
+
+namespace {
+
+// One fully associative 4 KiB data TLB, no paging-structure caches, fixed
+// memory latency, 4 KiB pages only: every walk reads one entry per level it
+// reaches, which makes the reference counts easy to derive by hand.
+const char* const kPlainWalks =
+    "mmu:\n"
+    "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K], entries: 64, ways: 64, latency: 1}}\n"
+    "  pwc: {pml5: {entries: 0}, pml4: {entries: 0}, pdpt: {entries: 0}, pd: {entries: 0}}\n"
+    "memory: {controller: {model: fixed, fixed_latency: 100}}\n"
+    "os: {thp: never}\n";
+
+std::uint64_t u64(const json& s, std::initializer_list<const char*> path) {
+  const json* j = &s;
+  for (const char* k : path) j = &(*j)[k];
+  return j->get<std::uint64_t>();
+}
+
+}  // namespace
+
+TEST(EndToEnd, TheSameTraceInEveryPagingModeFaultsOncePerPageWithTheModesWalkLengths) {
+  std::string d = tmpdir("modes");
+  std::string cfg = write(d, "c.yaml", kPlainWalks);
+  // Five pages of one 2 MiB (and 4 MiB) region below 3 GiB, each loaded
+  // twice: five first touches, five TLB hits.
+  std::string text;
+  for (int round = 0; round < 2; ++round)
+    for (int i = 0; i < 5; ++i) text += "R 0x" + std::to_string(10000000 + i * 1000) + "\n";  // 0x10000000 + i * 0x1000
+  std::string trace = write(d, "t.txt", text);
+  // Walk references, derived from the table formats (SDM 4.3-4.5): the OS
+  // model creates entries with A = 1 (and D = 1 when writable), so no A/D
+  // write happens; a faulting walk stops at the first entry with P = 0.
+  //  - x86_64: first page: PML4E not present (1 read), fault, retry 4 reads;
+  //    each later page: PML4E, PDPTE, PDE present, PTE not (4), retry 4.
+  //  - x86_64_la57: the same with one more level: 1 + 5, then 5 + 5.
+  //  - pae: the PDPTE comes from its register (no walk reference) and the
+  //    user page directories exist from process creation: first page PDE
+  //    not present (1), retry PDE + PTE (2); later pages PDE, PTE (2), retry 2.
+  //  - ia32: PDE not present (1), retry 2; later 2 + 2.
+  struct Mode {
+    const char* name;
+    std::uint64_t reads;
+  };
+  for (Mode m : {Mode{"x86_64", 5 + 4 * 8}, Mode{"x86_64_la57", 6 + 4 * 10}, Mode{"pae", 3 + 4 * 4},
+                 Mode{"ia32", 3 + 4 * 4}}) {
+    std::string out = d + "/" + m.name;
+    Result r = run("run -q -c " + cfg + " -t " + trace + " --set paging.mode=" + m.name + " -o " + out, d);
+    ASSERT_EQ(r.code, 0) << m.name << ": " << r.err;
+    json s = stats(out);
+    EXPECT_EQ(u64(s, {"os", "faults", "minor"}), 5u) << m.name;
+    EXPECT_EQ(u64(s, {"replay", "retries"}), 5u) << m.name;
+    EXPECT_EQ(u64(s, {"mmu", "tlb", "d", "hits"}), 5u) << m.name;
+    EXPECT_EQ(u64(s, {"mmu", "walker", "walks"}), 10u) << m.name;
+    EXPECT_EQ(u64(s, {"mmu", "walker", "mem_reads"}), m.reads) << m.name;
+    EXPECT_EQ(u64(s, {"mmu", "walker", "ad_writes"}), 0u) << m.name;
+    // PAE: the process's CR3 load reads its four PDPTEs through the memory
+    // path (the boot-time load of the idle PDPT happens before simulation,
+    // untimed); the other modes read only walk entries.
+    const std::uint64_t pdpte_reads = std::string(m.name) == "pae" ? 4 : 0;
+    EXPECT_EQ(u64(s, {"memory", "reads"}), m.reads + pdpte_reads) << m.name;
+  }
+}
+
+TEST(EndToEnd, LargePagesFollowTheMode) {
+  // os.thp: always with a VMA covering 4 MiB aligned at 4 MiB. ia32 with
+  // PSE maps one 4 MiB page (SDM 4.3: PDE.PS), PAE and x86_64 2 MiB pages
+  // (4.4, 4.5): the three pages touched, at offsets 0, 0x1000 and 0x200000,
+  // lie in one 4 MiB page but in two 2 MiB pages.
+  std::string d = tmpdir("large");
+  std::string cfg = write(d, "c.yaml",
+                          "mmu:\n"
+                          "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K, 2M, 4M], entries: 16, ways: 16, latency: 1}}\n"
+                          "  pwc: {pml5: {entries: 0}, pml4: {entries: 0}, pdpt: {entries: 0}, pd: {entries: 0}}\n"
+                          "memory: {controller: {model: fixed, fixed_latency: 100}}\n"
+                          "os: {thp: always}\n");
+  std::string trace = write(d, "t.txt",
+                            "@mmap 0x10000000 0x400000 rw- anon\n"
+                            "R 0x10000000\nR 0x10001000\nR 0x10200000\n");
+  struct Mode {
+    const char* name;
+    std::uint64_t faults, reads;
+  };
+  // ia32: PDE not present (1), fault, retry reads the 4 MiB PDE (1); the
+  //   two later accesses hit the one TLB entry.
+  // pae: PDE (1), retry PDE (1); second access hits; third: PDE (1), retry 1.
+  // x86_64: PML4E (1), retry PML4E PDPTE PDE (3); hit; third: PML4E PDPTE
+  //   PDE (3), retry 3.
+  for (Mode m : {Mode{"ia32", 1, 2}, Mode{"pae", 2, 4}, Mode{"x86_64", 2, 10}}) {
+    std::string out = d + "/" + m.name;
+    Result r = run("run -q -c " + cfg + " -t " + trace + " --set paging.mode=" + m.name + " -o " + out, d);
+    ASSERT_EQ(r.code, 0) << m.name << ": " << r.err;
+    json s = stats(out);
+    EXPECT_EQ(u64(s, {"os", "thp", "alloc"}), m.faults) << m.name;
+    EXPECT_EQ(u64(s, {"os", "faults", "minor"}), m.faults) << m.name;
+    EXPECT_EQ(u64(s, {"mmu", "walker", "mem_reads"}), m.reads) << m.name;
+    EXPECT_EQ(u64(s, {"mmu", "tlb", "d", "hits"}), 3u - m.faults) << m.name;
+  }
+}
+
+TEST(EndToEnd, AddressesAModeCannotHoldAreTraceErrors) {
+  std::string d = tmpdir("modeaddr");
+  std::string t32 = write(d, "t32.txt", "R 0x1000\nR 0xbffff000\nR 0x100000000\n");
+  for (const char* mode : {"ia32", "pae"}) {
+    Result r = run("run -q -t " + t32 + " --set paging.mode=" + std::string(mode), d);
+    EXPECT_EQ(r.code, 3) << mode;
+    EXPECT_NE(r.err.find("t32.txt:3"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("0x100000000"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("32-bit"), std::string::npos) << r.err;
+  }
+  // An access that starts below 4 GiB and ends above it.
+  std::string cross = write(d, "cross.txt", "R 0xfffffffc 8\n");
+  Result r = run("run -q -t " + cross + " --set paging.mode=ia32", d);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("cross.txt:1"), std::string::npos) << r.err;
+  // bin traces name the byte offset of the record.
+  std::string bin = d + "/t32.bin";
+  ASSERT_EQ(run("convert " + t32 + " " + bin, d).code, 0);
+  r = run("run -q -t " + bin + " --set paging.mode=pae", d);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("t32.bin: byte "), std::string::npos) << r.err;
+  // 57-bit canonical: 2^47 is fine with 5 levels, 2^56 is not.
+  std::string t57 = write(d, "t57.txt", "R 0x800000000000\nR 0x100000000000000\n");
+  r = run("run -q -t " + t57 + " --set paging.mode=x86_64_la57", d);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("t57.txt:2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("canonical"), std::string::npos) << r.err;
+  // @invlpg of an address the mode cannot hold.
+  std::string ti = write(d, "ti.txt", "R 0x1000\n@invlpg 0x100000000\n");
+  r = run("run -q -t " + ti + " --set paging.mode=ia32", d);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("ti.txt:2"), std::string::npos) << r.err;
+}
+
+TEST(EndToEnd, EveryPresetLoadsAndRunsATrace) {
+  std::string d = tmpdir("presets");
+  std::string trace = write(d, "t.txt", "@mmap 0x8048000 0x3000 r-x file\nX 0x8048000 4\nR 0x10000000\nW 0x10001000\n");
+  for (const auto& e : fs::directory_iterator(kSource + "/configs")) {
+    if (e.path().extension() != ".yaml") continue;
+    Result r = run("run -q -c " + e.path().string() + " -t " + trace, d);
+    EXPECT_EQ(r.code, 0) << e.path() << ": " << r.err;
+  }
+}
+
+TEST(EndToEnd, ProcessSwitchesFlushUnlessPcidsKeepTheEntries) {
+  std::string d = tmpdir("pcid");
+  std::string cfg = write(d, "c.yaml", kPlainWalks);
+  // Two processes take turns touching one page each.
+  std::string trace = write(d, "t.txt",
+                            "@proc 1\nR 0x10000000\n@proc 2\nR 0x10000000\n"
+                            "@proc 1\nR 0x10000000\n@proc 2\nR 0x10000000\n");
+  // Without PCIDs every MOV to CR3 drops the non-global entries (SDM
+  // 4.10.4.1): all four lookups miss. With PCIDs process 1 runs with PCID 1
+  // and process 2 with PCID 2; switching back sets the no-flush bit, so the
+  // third and fourth lookups hit.
+  Result r = run("run -q -c " + cfg + " -t " + trace + " -o " + d + "/off", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json s = stats(d + "/off");
+  EXPECT_EQ(u64(s, {"mmu", "tlb", "d", "hits"}), 0u);
+  EXPECT_EQ(u64(s, {"mmu", "tlb", "d", "misses"}), 4u);
+  EXPECT_EQ(u64(s, {"mmu", "cr3_noflush"}), 0u);
+  EXPECT_EQ(u64(s, {"os", "faults", "minor"}), 2u);
+  r = run("run -q -c " + cfg + " -t " + trace + " --set paging.pcid=true -o " + d + "/on", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  s = stats(d + "/on");
+  EXPECT_EQ(u64(s, {"mmu", "tlb", "d", "hits"}), 2u);
+  EXPECT_EQ(u64(s, {"mmu", "tlb", "d", "misses"}), 2u);
+  EXPECT_EQ(u64(s, {"mmu", "cr3_noflush"}), 2u);
+  // Boot (idle root) + four switches.
+  EXPECT_EQ(u64(s, {"mmu", "cr3_writes"}), 5u);
+  EXPECT_EQ(u64(s, {"os", "faults", "minor"}), 2u);
+}
+
+TEST(EndToEnd, PcidSlotsAreReusedRoundRobinAsLinuxDoes) {
+  std::string d = tmpdir("pcidslots");
+  std::string cfg = write(d, "c.yaml", kPlainWalks);
+  // Seven processes, six PCID slots (Linux's TLB_NR_DYN_ASIDS): process 7
+  // takes process 1's slot (PCID 1, flushed). Process 1 then takes the next
+  // slot, process 2's (PCID 2, flushed) and misses; process 3 still owns
+  // PCID 3 with a current generation and hits; process 2 lost its slot and
+  // misses.
+  std::string text;
+  for (int p = 1; p <= 7; ++p) text += "@proc " + std::to_string(p) + "\nR 0x10000000\n";
+  text += "@proc 1\nR 0x10000000\n@proc 3\nR 0x10000000\n@proc 2\nR 0x10000000\n";
+  std::string trace = write(d, "t.txt", text);
+  Result r = run("run -q -c " + cfg + " -t " + trace + " --set paging.pcid=true -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json s = stats(d);
+  EXPECT_EQ(u64(s, {"mmu", "tlb", "d", "hits"}), 1u);
+  EXPECT_EQ(u64(s, {"mmu", "tlb", "d", "misses"}), 9u);
+  EXPECT_EQ(u64(s, {"mmu", "cr3_noflush"}), 1u);
+  EXPECT_EQ(u64(s, {"os", "faults", "minor"}), 7u);
+}
+
+TEST(EndToEnd, ShootdownsKeepThePcidGenerationInStep) {
+  std::string d = tmpdir("pcidgen");
+  std::string cfg = write(d, "c.yaml", kPlainWalks);
+  // Process 1 maps and touches a page, is switched away, comes back (hit,
+  // no flush), unmaps the page (INVLPG while current), maps it again and
+  // touches it (miss: fault, new page). Each @mmap and @munmap of one page
+  // in the current process is one INVLPG (Linux's flush ceiling is 33
+  // pages; @mmap has MAP_FIXED semantics and unmaps first): 3 INVLPGs.
+  std::string trace = write(d, "t.txt",
+                            "@proc 1\n@mmap 0x10000000 0x1000 rw- anon\nR 0x10000000\nR 0x10001000\n"
+                            "@proc 2\nR 0x20000000\n"
+                            "@proc 1\nR 0x10000000\n@munmap 0x10000000 0x1000\n@mmap 0x10000000 0x1000 rw- anon\n"
+                            "R 0x10000000\nR 0x10001000\n");
+  Result r = run("run -q -c " + cfg + " -t " + trace + " --set paging.pcid=true -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json s = stats(d);
+  // Lookups: 0x10000000 miss, 0x10001000 miss, 0x20000000 miss,
+  // 0x10000000 hit, 0x10000000 miss (after INVLPG), 0x10001000 hit.
+  EXPECT_EQ(u64(s, {"mmu", "tlb", "d", "hits"}), 2u);
+  EXPECT_EQ(u64(s, {"mmu", "tlb", "d", "misses"}), 4u);
+  EXPECT_EQ(u64(s, {"mmu", "invlpgs"}), 3u);
+  EXPECT_EQ(u64(s, {"mmu", "cr3_noflush"}), 1u);
+}
+
+TEST(EndToEnd, InvpcidEventsFlushByTheirType) {
+  std::string d = tmpdir("invpcid");
+  std::string cfg = write(d, "c.yaml", kPlainWalks);
+  // Process 1 (PCID 1) touches pages A and B, process 2 (PCID 2) page A.
+  // Then, from process 2: INVPCID type 0 for PCID 1 page A, type 1 for
+  // PCID 2; back in process 1 (no-flush), A misses and B hits; type 3
+  // drops all non-global entries, so B misses; type 2 everything.
+  std::string trace = write(d, "t.txt",
+                            "@proc 1\nR 0x10000000\nR 0x10001000\n"
+                            "@proc 2\nR 0x10000000\n"
+                            "@invpcid 0 1 0x10000000\n@invpcid 1 2\n"
+                            "@proc 1\nR 0x10000000\nR 0x10001000\n"
+                            "@invpcid 3 0\nR 0x10001000\n@invpcid 2 0\nR 0x10001000\n");
+  Result r = run("run -q -c " + cfg + " -t " + trace + " --set paging.pcid=true -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json s = stats(d);
+  // Misses: A1, B1, A2, A1 (type 0), B1 after type 3, B1 after type 2 = 6;
+  // hits: B1 once.
+  EXPECT_EQ(u64(s, {"mmu", "tlb", "d", "hits"}), 1u);
+  EXPECT_EQ(u64(s, {"mmu", "tlb", "d", "misses"}), 6u);
+  EXPECT_EQ(u64(s, {"mmu", "invpcids"}), 4u);
+  EXPECT_EQ(u64(s, {"mmu", "full_flushes"}), 1u);
+  // Without PCIDs, INVPCID with a non-zero PCID raises #GP: a trace error.
+  r = run("run -q -c " + cfg + " -t " + trace, d);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("t.txt:6"), std::string::npos) << r.err;
+}
+
+TEST(EndToEnd, PagingStructureCachesShortenWalksInEveryMode) {
+  std::string d = tmpdir("modespwc");
+  std::string cfg = write(d, "c.yaml",
+                          "mmu:\n"
+                          "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K], entries: 64, ways: 64, latency: 1}}\n"
+                          "  pwc: {pml5: {entries: 2, ways: 2}, pml4: {entries: 2, ways: 2}, pdpt: {entries: 4, ways: 4},"
+                          " pd: {entries: 32, ways: 4}}\n"
+                          "memory: {controller: {model: fixed, fixed_latency: 100}}\n"
+                          "os: {thp: never}\n");
+  std::string text;
+  for (int i = 0; i < 5; ++i) text += "R 0x" + std::to_string(10000000 + i * 1000) + "\n";
+  std::string trace = write(d, "t.txt", text);
+  // SDM 4.10.3: a PDE-cache hit starts the walk at the page table. 4.10.4.1:
+  // delivering a #PF invalidates the cache entries that would be used for
+  // its address, so the retry after each fault walks from the top again.
+  //  - x86_64: page 1: PML4E not present (1), retry 4 (fills the caches);
+  //    pages 2-5: PDE hit, PTE not present (1), retry 4. 5 x 5 = 25.
+  //  - x86_64_la57: 1 + 5 each: 30.  pae, ia32 (PDE cache only): page 1
+  //    PDE (1) + 2, pages 2-5 PTE (1) + 2: 15.
+  struct Mode {
+    const char* name;
+    std::uint64_t reads;
+  };
+  for (Mode m : {Mode{"x86_64", 25}, Mode{"x86_64_la57", 30}, Mode{"pae", 15}, Mode{"ia32", 15}}) {
+    std::string out = d + "/" + m.name;
+    Result r = run("run -q -c " + cfg + " -t " + trace + " --set paging.mode=" + m.name + " -o " + out, d);
+    ASSERT_EQ(r.code, 0) << m.name << ": " << r.err;
+    json s = stats(out);
+    EXPECT_EQ(u64(s, {"mmu", "walker", "mem_reads"}), m.reads) << m.name;
+    EXPECT_EQ(u64(s, {"mmu", "pwc", "pd", "hits"}), 4u) << m.name;
+    EXPECT_EQ(u64(s, {"os", "faults", "minor"}), 5u) << m.name;
+  }
+}

@@ -179,6 +179,9 @@ void check_record(const TraceRecord& r) {
     case RecordKind::Proc:
       if (champsim) CHECK(r.pid >= 1 && r.pid <= 65536, describe(r));
       break;
+    case RecordKind::Invpcid:
+      CHECK(r.prot <= 3 && r.pid <= 4095 && (r.prot == 0 || r.addr == 0), describe(r));
+      break;
     case RecordKind::Brk:
     case RecordKind::Fork:
     case RecordKind::Exit:
@@ -281,6 +284,7 @@ bool same(const TraceRecord& a, const TraceRecord& b) {
     case RecordKind::Brk:
     case RecordKind::Invlpg: return a.addr == b.addr;
     case RecordKind::Exit: return true;
+    case RecordKind::Invpcid: return a.prot == b.prot && a.pid == b.pid && a.addr == b.addr;
     case RecordKind::Mark: return a.name == b.name;
   }
   return false;

@@ -54,6 +54,9 @@ std::string describe(const TraceRecord& r) {
     case RecordKind::Invlpg:
       std::snprintf(buf, sizeof buf, "%s 0x%llx", record_kind_name(r.kind), static_cast<unsigned long long>(r.addr));
       return buf;
+    case RecordKind::Invpcid:
+      std::snprintf(buf, sizeof buf, "invpcid %u %u 0x%llx", r.prot, r.pid, static_cast<unsigned long long>(r.addr));
+      return buf;
     case RecordKind::Exit: return "exit";
     case RecordKind::Mark: return "mark " + r.name;
   }
@@ -198,6 +201,8 @@ const Bytes kEventBytes = {
     0xf6,                                                  // @exit
     0xf7, 0x80, 0xa0, 0xab, 0x6f,                          // @invlpg 0xdead000
     0xf8, 0x03, 'e',  'n',  'd',                           // @mark end
+    0xf9, 0x00, 0x01, 0x80, 0x20,                          // @invpcid 0 1 0x1000
+    0xf9, 0x03, 0xff, 0x1f,                                // @invpcid 3 4095
 };
 const std::vector<std::string> kEventRecords = {
     "proc 300",
@@ -210,6 +215,8 @@ const std::vector<std::string> kEventRecords = {
     "exit",
     "invlpg 0xdead000",
     "mark end",
+    "invpcid 0 1 0x1000",
+    "invpcid 3 4095 0x0",
 };
 
 std::vector<TraceRecord> hand_records() {
@@ -246,6 +253,14 @@ std::vector<TraceRecord> hand_records() {
   v.push_back(event(RecordKind::Invlpg, 0xdead000));
   r = event(RecordKind::Mark);
   r.name = "end";
+  v.push_back(r);
+  r = event(RecordKind::Invpcid, 0x1000);
+  r.prot = 0;
+  r.pid = 1;
+  v.push_back(r);
+  r = event(RecordKind::Invpcid, 0);
+  r.prot = 3;
+  r.pid = 4095;
   v.push_back(r);
   return v;
 }
@@ -340,9 +355,12 @@ TEST_F(BinTraceTest, RecordErrorsNameTheByteOffset) {
     Bytes records;
     std::string message;
   } cases[] = {
-      {{0x18, 0x18, 0x18, 0xf9},
-       "byte 19: expected a record tag (0x00-0xef access, 0xf0-0xf8 event, 0xff end), got 0xf9"},
-      {{0xfe}, "byte 16: expected a record tag (0x00-0xef access, 0xf0-0xf8 event, 0xff end), got 0xfe"},
+      {{0x18, 0x18, 0x18, 0xfa},
+       "byte 19: expected a record tag (0x00-0xef access, 0xf0-0xf9 event, 0xff end), got 0xfa"},
+      {{0xfe}, "byte 16: expected a record tag (0x00-0xef access, 0xf0-0xf9 event, 0xff end), got 0xfe"},
+      {{0xf9, 0x04, 0x01}, "byte 17: expected an INVPCID type of 0 to 3, got 0x04"},
+      {{0xf9, 0x01, 0x80, 0x20}, "byte 18: expected a PCID of at most 4095, got 4096"},
+      {{0xf9, 0x00, 0x01}, "byte 16: expected a complete @invpcid record, got end of file"},
       {{0x18, 0x1a, 0x00}, "byte 17: expected a complete load record, got end of file"},
       {{0xe7, 1, 2, 3, 4, 5, 6, 7}, "byte 16: expected a complete modify record, got end of file"},
       {{0xc3, 0x0f, 0x00}, "byte 16: expected a complete ifetch record, got end of file"},
@@ -385,9 +403,9 @@ TEST_F(BinTraceTest, OffsetsCountAcrossBufferRefills) {
   const std::size_t n = 3u << 20;
   Bytes b = header();
   b.resize(b.size() + n, 0x18);
-  std::string p = write("big.bin", b + Bytes{0xf9});
+  std::string p = write("big.bin", b + Bytes{0xfa});
   EXPECT_EQ(error_of(p), p + ": byte " + std::to_string(16 + n) +
-                             ": expected a record tag (0x00-0xef access, 0xf0-0xf8 event, 0xff end), got 0xf9");
+                             ": expected a record tag (0x00-0xef access, 0xf0-0xf9 event, 0xff end), got 0xfa");
   std::string q = write("big_cut.bin", b + Bytes{0xe7, 1, 2});
   EXPECT_EQ(error_of(q),
             q + ": byte " + std::to_string(16 + n) + ": expected a complete modify record, got end of file");
@@ -497,7 +515,9 @@ TEST_F(BinTraceTest, TextWriterCanonicalForm) {
             "@fork 43\n"
             "@exit\n"
             "@invlpg 0xdead000\n"
-            "@mark end\n");
+            "@mark end\n"
+            "@invpcid 0 1 0x1000\n"
+            "@invpcid 3 4095\n");
 }
 
 TEST_F(BinTraceTest, LackeyWriterValgrindForm) {

@@ -335,8 +335,8 @@ TEST(ConfigYaml, TlbLevelsWithoutGaps) {
 }
 
 TEST(ConfigYaml, CrossFieldRules) {
-  EXPECT_CONTAINS(yaml_error("paging: {mode: ia32}\n"), "paging.mode 'ia32' is not supported by this build yet");
-  EXPECT_CONTAINS(yaml_error("paging: {pcid: true}\n"), "paging.pcid");
+  EXPECT_CONTAINS(yaml_error("paging: {mode: pae, pcid: true}\n"), "paging.pcid");
+  EXPECT_CONTAINS(yaml_error("paging: {mode: ia32, pcid: true}\n"), "IA-32e");
   EXPECT_CONTAINS(yaml_error("paging: {phys_addr_bits: 31}\n"), "paging.phys_addr_bits must be in 32..52, got 31");
   EXPECT_CONTAINS(yaml_error("paging: {phys_addr_bits: 53}\n"), "paging.phys_addr_bits must be in 32..52, got 53");
   EXPECT_CONTAINS(yaml_error("os: {memory: 17000000}\n"), "os.memory must be a multiple of 4 KiB");

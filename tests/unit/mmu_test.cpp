@@ -327,6 +327,22 @@ TEST_P(MmuTest, StoreToCleanCachedPageWalksAndSetsDirty) {
   EXPECT_EQ(tlb("l2").valid_entries(), 1u);
 }
 
+TEST_P(MmuTest, StoreToCleanCachedPageHitsWhenUpdateAdIsOff) {
+  // With A/D updating off a clean entry needs no walk: the store hits.
+  MmuParams mp = params();
+  mp.walker.update_ad = false;
+  make(mp);
+  const VAddr a = V(3, 5, 7, 9, 0);
+  pt.map(a, kFrame, PageSize::k4K, pte::kP | pte::kRW | pte::kUS | pte::kA);  // D = 0
+  ASSERT_FALSE(load(a).fault);
+  const Translation t = store(a);
+  EXPECT_FALSE(t.fault);
+  EXPECT_FALSE(t.walked);
+  EXPECT_EQ(t.cycles, kL1Lat);
+  EXPECT_EQ(stat("mmu.rights_walks"), 0u);
+  EXPECT_EQ(stat("mmu.walker.ad_writes"), 0u);
+}
+
 TEST_P(MmuTest, ModifyIsAWriteForTheDirtyFlag) {
   make(params());
   const VAddr a = V(3, 5, 7, 9, 0);
@@ -560,6 +576,163 @@ TEST_P(MmuTest, StatisticsAreRegisteredUnderTheirNames) {
   for (const char* c : {"cr3_writes", "invlpgs", "rights_walks"}) {
     EXPECT_NE(root.find(std::string("mmu.") + c), nullptr) << c;
   }
+}
+
+// ===========================================================================
+// PCIDs, INVPCID and CR4.PGE (SDM 4.10.1, 4.10.2.4, 4.10.4.1).
+
+constexpr std::uint64_t kNoFlush = 1ull << 63;
+
+TEST_P(MmuTest, PcidCr3WriteFlushesOnlyTheNewPcidAndNothingWithTheNoFlushBit) {
+  MmuParams mp = params();
+  mp.pcid = true;
+  make(mp);
+  const VAddr a = V(3, 5, 7, 9, 0);
+  pt.map(a, kFrame, PageSize::k4K, kLeafRWUAD);
+  mmu->write_cr3(pt.root() | 1);
+  EXPECT_EQ(mmu->pcid(), 1u);
+  ASSERT_FALSE(load(a).fault);
+  mmu->write_cr3(pt.root() | 2);
+  // 4.10.1: entries of PCID 1 stay cached but are not used under PCID 2.
+  EXPECT_NE(tlb("l1d").probe(a, 1), nullptr);
+  EXPECT_EQ(tlb("l1d").probe(a, 2), nullptr);
+  EXPECT_TRUE(load(a).walked);
+  // Back to PCID 1 with bit 63 set: nothing invalidated, the entry hits.
+  mmu->write_cr3(pt.root() | 1 | kNoFlush);
+  EXPECT_EQ(mmu->cr3() >> 63, 0u);  // bit 63 is not part of CR3
+  EXPECT_EQ(stat("mmu.cr3_noflush"), 1u);
+  const Translation t = load(a);
+  EXPECT_FALSE(t.walked);
+  EXPECT_EQ(t.cycles, kL1Lat);
+  // Bit 63 clear: PCID 1's entries go, PCID 2's stay.
+  mmu->write_cr3(pt.root() | 1);
+  EXPECT_EQ(tlb("l1d").probe(a, 1), nullptr);
+  EXPECT_EQ(tlb("l2").probe(a, 1), nullptr);
+  EXPECT_NE(tlb("l2").probe(a, 2), nullptr);
+}
+
+TEST_P(MmuTest, GlobalEntriesMatchEveryPcidAndSurviveCr3Writes) {
+  MmuParams mp = params();
+  mp.pcid = true;
+  make(mp);
+  const VAddr g = V(3, 5, 7, 9, 0);
+  pt.map(g, kFrame, PageSize::k4K, kLeafRWUAD | pte::kG);
+  mmu->write_cr3(pt.root() | 1);
+  ASSERT_FALSE(load(g).fault);
+  mmu->write_cr3(pt.root() | 2);  // flushes PCID 2, non-global only
+  const Translation t = load(g);  // 4.10.2.4: a global entry is used whatever the PCID
+  EXPECT_FALSE(t.walked);
+  EXPECT_EQ(t.cycles, kL1Lat);
+}
+
+TEST_P(MmuTest, PagingStructureCacheEntriesAreTaggedWithThePcid) {
+  MmuParams mp = params_with_pde_cache();
+  mp.pcid = true;
+  make(mp);
+  const VAddr a = V(3, 5, 7, 9, 0), b = V(3, 5, 7, 10, 0), c = V(3, 5, 7, 11, 0);
+  pt.map(a, kFrame, PageSize::k4K, kLeafRWUAD);
+  pt.map(b, kFrame + 0x1000, PageSize::k4K, kLeafRWUAD);
+  pt.map(c, kFrame + 0x2000, PageSize::k4K, kLeafRWUAD);
+  mmu->write_cr3(pt.root() | 1);
+  ASSERT_FALSE(load(a).fault);  // fills the PDE cache for PCID 1
+  const std::uint64_t r0 = stat("mmu.walker.mem_reads");
+  ASSERT_FALSE(load(b).fault);  // PDE-cache hit: the PTE only (4.10.3.2)
+  EXPECT_EQ(stat("mmu.walker.mem_reads") - r0, 1u);
+  mmu->write_cr3(pt.root() | 2);
+  const std::uint64_t r1 = stat("mmu.walker.mem_reads");
+  ASSERT_FALSE(load(c).fault);  // PCID 2 may not use PCID 1's PDE-cache entry
+  EXPECT_EQ(stat("mmu.walker.mem_reads") - r1, levels());
+}
+
+TEST_P(MmuTest, InvlpgWithPcidsRemovesTheCurrentPcidsAndGlobalEntriesOnly) {
+  MmuParams mp = params();
+  mp.pcid = true;
+  make(mp);
+  const VAddr a = V(3, 5, 7, 9, 0);
+  pt.map(a, kFrame, PageSize::k4K, kLeafRWUAD);
+  mmu->write_cr3(pt.root() | 1);
+  ASSERT_FALSE(load(a).fault);
+  mmu->write_cr3(pt.root() | 2);
+  ASSERT_FALSE(load(a).fault);
+  mmu->invlpg(a);
+  EXPECT_EQ(tlb("l1d").probe(a, 2), nullptr);
+  EXPECT_EQ(tlb("l2").probe(a, 2), nullptr);
+  // Implementation choice (4.10.4.1 allows more): other PCIDs are kept.
+  EXPECT_NE(tlb("l2").probe(a, 1), nullptr);
+}
+
+TEST_P(MmuTest, InvpcidTypesInvalidateWhatTheSdmSays) {
+  MmuParams mp = params();
+  mp.pcid = true;
+  make(mp);
+  const VAddr a = V(3, 5, 7, 9, 0), b = V(3, 5, 7, 10, 0), g = V(3, 5, 7, 11, 0);
+  pt.map(a, kFrame, PageSize::k4K, kLeafRWUAD);
+  pt.map(b, kFrame + 0x1000, PageSize::k4K, kLeafRWUAD);
+  pt.map(g, kFrame + 0x2000, PageSize::k4K, kLeafRWUAD | pte::kG);
+  auto fill = [&](std::uint16_t pcid) {
+    mmu->write_cr3(pt.root() | pcid | kNoFlush);
+    for (VAddr v : {a, b, g}) ASSERT_FALSE(load(v).fault);
+  };
+  fill(1);
+  fill(2);
+  Tlb& l2 = tlb("l2");
+  // Type 0: one page, one PCID, global translations excepted.
+  mmu->invpcid(0, 1, a);
+  EXPECT_EQ(l2.probe(a, 1), nullptr);
+  EXPECT_NE(l2.probe(a, 2), nullptr);
+  EXPECT_NE(l2.probe(b, 1), nullptr);
+  mmu->invpcid(0, 1, g);
+  EXPECT_NE(l2.probe(g, 1), nullptr);  // global: kept by type 0
+  // Type 1: every non-global entry of one PCID.
+  mmu->invpcid(1, 2, 0);
+  EXPECT_EQ(l2.probe(a, 2), nullptr);
+  EXPECT_EQ(l2.probe(b, 2), nullptr);
+  EXPECT_NE(l2.probe(b, 1), nullptr);
+  EXPECT_NE(l2.probe(g, 2), nullptr);  // the global entry matches PCID 2 still
+  // Type 3: every non-global entry of every PCID; globals stay.
+  mmu->invpcid(3, 0, 0);
+  EXPECT_EQ(l2.probe(b, 1), nullptr);
+  EXPECT_NE(l2.probe(g, 1), nullptr);
+  // Type 2: everything, globals too.
+  mmu->invpcid(2, 0, 0);
+  EXPECT_EQ(l2.probe(g, 1), nullptr);
+  EXPECT_EQ(l2.valid_entries(), 0u);
+  EXPECT_EQ(tlb("l1d").valid_entries(), 0u);
+  EXPECT_EQ(stat("mmu.invpcids"), 5u);
+  EXPECT_EQ(stat("mmu.full_flushes"), 1u);
+}
+
+TEST_P(MmuTest, InvpcidOperandsTheProcessorRefuses) {
+  make(params());  // CR4.PCIDE = 0
+  EXPECT_THROW(mmu->invpcid(4, 0, 0), InvalidOperand);
+  EXPECT_THROW(mmu->invpcid(1, 1, 0), InvalidOperand);  // PCID != 0 with PCIDE = 0
+  EXPECT_THROW(mmu->invpcid(0, 1, 0), InvalidOperand);
+  EXPECT_THROW(mmu->invpcid(0, 0, levels() == 5 ? 0x0100000000000000ull : 0x0000900000000000ull), InvalidOperand);
+  EXPECT_THROW(mmu->invpcid(1, 4096, 0), InvalidOperand);
+  EXPECT_NO_THROW(mmu->invpcid(2, 7, 0));  // types 2 and 3 ignore the PCID
+  EXPECT_NO_THROW(mmu->invpcid(3, 7, 0));
+  EXPECT_NO_THROW(mmu->invpcid(1, 0, 0));
+  EXPECT_EQ(stat("mmu.invpcids"), 3u);
+}
+
+TEST_P(MmuTest, TogglingPgeFlushesEverythingAndCountsOneFlushPerTlb) {
+  make(params());
+  const VAddr g = V(3, 5, 7, 9, 0);
+  pt.map(g, kFrame, PageSize::k4K, kLeafRWUAD | pte::kG);
+  ASSERT_FALSE(load(g).fault);
+  const std::uint64_t f0 = stat("mmu.tlb.l1d.flushes"), f2 = stat("mmu.tlb.l2.flushes");
+  mmu->write_cr4_pge(true);  // no change: not a toggle
+  EXPECT_TRUE(cached("l1d", g));
+  EXPECT_EQ(stat("mmu.tlb.l1d.flushes"), f0);
+  mmu->write_cr4_pge(false);
+  EXPECT_FALSE(cached("l1d", g));
+  EXPECT_FALSE(cached("l2", g));
+  EXPECT_EQ(stat("mmu.tlb.l1d.flushes"), f0 + 1);
+  EXPECT_EQ(stat("mmu.tlb.l2.flushes"), f2 + 1);
+  EXPECT_EQ(stat("mmu.tlb.l1d.flushed_entries"), 1u);
+  // With PGE now 0, a new fill of the G = 1 page is not global (4.10.2.4).
+  ASSERT_FALSE(load(g).fault);
+  EXPECT_FALSE(tlb("l1d").probe(g, 0)->global);
 }
 
 INSTANTIATE_TEST_SUITE_P(Levels, MmuTest, ::testing::Values(4u, 5u), levels_name);

@@ -52,6 +52,9 @@ std::string describe(const TraceRecord& r) {
     case RecordKind::Invlpg:
       std::snprintf(buf, sizeof buf, "%s 0x%llx", record_kind_name(r.kind), static_cast<unsigned long long>(r.addr));
       return buf;
+    case RecordKind::Invpcid:
+      std::snprintf(buf, sizeof buf, "invpcid %u %u 0x%llx", r.prot, r.pid, static_cast<unsigned long long>(r.addr));
+      return buf;
     case RecordKind::Exit: return "exit";
     case RecordKind::Mark: return "mark " + r.name;
   }
@@ -220,10 +223,14 @@ TEST_F(TraceReaderTest, TextErrorsNameFileLineAndToken) {
       {"Q 0x10", "expected an access kind R, W, X, M or an @event, got 'Q'"},
       {"r 0x10", "expected an access kind R, W, X, M or an @event, got 'r'"},
       {"RW 0x10", "expected an access kind R, W, X, M or an @event, got 'RW'"},
-      {"@foo 1", "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg or @mark, "
+      {"@foo 1", "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid or @mark, "
                  "got '@foo'"},
-      {"@ proc", "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg or @mark, "
+      {"@ proc", "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid or @mark, "
                  "got '@'"},
+      {"@invpcid 4 1", "expected an INVPCID type 0, 1, 2 or 3, got '4'"},
+      {"@invpcid 1 4096", "expected a decimal PCID of 0 to 4095, got '4096'"},
+      {"@invpcid 1 2 0x1000", "expected end of line, got '0x1000'"},
+      {"@invpcid 0 1 zz", "expected an address in hex with 0x prefix, got 'zz'"},
       {"@proc", "expected a decimal process id, got '@proc'"},
       {"@proc -1", "expected a decimal process id, got '-1'"},
       {"@proc 0x10", "expected a decimal process id, got '0x10'"},

@@ -747,6 +747,27 @@ TEST_P(WalkerTest, SecondWalkNeedsNoFlagWrites) {
   EXPECT_TRUE(mem.writes.empty());
 }
 
+TEST_P(WalkerTest, UpdateAdFalseWritesNoFlag) {
+  // paging.update_ad: false: no locked read-modify-write at all; the walk
+  // reads one entry per level and memory is left as it was.
+  WalkerParams wp = params();
+  wp.update_ad = false;
+  make(wp);
+  const VAddr va = V(3, 5, 7, 9, 0);
+  const std::uint64_t no_a = pte::kP | pte::kRW | pte::kUS;
+  Path p = pt.map(va, kFrame4K, PageSize::k4K, no_a, no_a);
+  for (AccessKind k : {AccessKind::Load, AccessKind::Store, AccessKind::Modify}) {
+    WalkResult r = walk(va, k, true);
+    ASSERT_FALSE(r.fault);
+    EXPECT_EQ(r.ad_writes, 0u);
+    EXPECT_TRUE(mem.writes.empty());
+    EXPECT_EQ(r.mem_reads, levels());
+    EXPECT_EQ(r.cycles, levels() * kMemLat);
+    for (unsigned l = 1; l <= levels(); ++l) EXPECT_EQ(pt.get(p.entry[l]) & (pte::kA | pte::kD), 0u) << l;
+  }
+  EXPECT_EQ(counter(wstats, "ad_writes"), 0u);
+}
+
 TEST_P(WalkerTest, OnlyEntriesWithAccessedClearAreWritten) {
   make(params());
   const VAddr va = V(3, 5, 7, 9, 0);
