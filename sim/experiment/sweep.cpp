@@ -3,7 +3,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -33,6 +35,26 @@ struct Run {
 };
 
 using Clock = std::chrono::steady_clock;
+
+// The running children, for a signal handler that stops them with the sweep
+// (SIGINT from a terminal reaches them anyway; SIGTERM from a job manager does not).
+constexpr size_t kMaxJobs = 1024;
+std::array<volatile pid_t, kMaxJobs> g_children{};
+
+extern "C" void forward_signal(int sig) {
+  for (auto& pid : g_children)
+    if (pid > 0) ::kill(pid, SIGTERM);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+void track(pid_t pid, bool add) {
+  for (auto& slot : g_children)
+    if (add ? slot == 0 : slot == pid) {
+      slot = add ? pid : 0;
+      return;
+    }
+}
 
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
@@ -110,8 +132,16 @@ class Progress {
   size_t m_finished = 0;
 };
 
+// The error a failed run printed: its first "mmusim: " line, else its last line.
+std::string run_error(const std::string& log) {
+  std::istringstream in(read_text(log));
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("mmusim: ", 0) == 0 && line.rfind("mmusim: no statistics written", 0) != 0) return line;
+  return last_line(log);
+}
+
 std::string failure_text(const Run& r, const Experiment& e, int code) {
-  std::string err = last_line(r.dir + "/log");
+  std::string err = run_error(r.dir + "/log");
   return "sweep: FAILED point " + e.points[r.point].id + " (" + e.points[r.point].label() + "), trace " +
          e.trace_names[r.trace] + ": exit " + std::to_string(code) + (err.empty() ? "" : ": " + err) +
          "\n       log: " + r.dir + "/log";
@@ -146,7 +176,10 @@ void probe_metrics(const Experiment& e, const std::vector<Run>& runs, const Swee
   auto stats = read_stats_csv(dir + "/stats.csv", &names);
   for (const auto& m : e.metrics)
     if (!stats.count(m)) {
-      std::string near = nearest_key(m, names);
+      std::string near;
+      for (const auto& n : names)
+        if (near.empty() && n.rfind(m, 0) == 0) near = n;  // a truncated name
+      if (near.empty()) near = nearest_key(m, names);
       throw ExperimentError(e.file + ": metrics: '" + m + "' is not a statistic of this configuration" +
                             (near.empty() ? "" : "; did you mean '" + near + "'?") +
                             " (the statistics are the paths in a run's stats.csv)");
@@ -158,6 +191,7 @@ int run_local(const Experiment& e, std::vector<Run>& runs, const std::vector<siz
               Progress& progress, size_t& done, size_t& failed) {
   std::map<pid_t, size_t> running;
   size_t next = 0;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, forward_signal);
   progress.update(done, failed, 0, "");
   while (next < todo.size() || !running.empty()) {
     while (running.size() < o.jobs && next < todo.size()) {
@@ -165,7 +199,9 @@ int run_local(const Experiment& e, std::vector<Run>& runs, const std::vector<siz
       prepare(r);
       std::vector<std::string> argv{o.exe};
       argv.insert(argv.end(), r.argv.begin(), r.argv.end());
-      running[spawn(argv, r.dir + "/log")] = static_cast<size_t>(&r - runs.data());
+      const pid_t pid = spawn(argv, r.dir + "/log");
+      track(pid, true);
+      running[pid] = static_cast<size_t>(&r - runs.data());
     }
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, 0);
@@ -177,6 +213,7 @@ int run_local(const Experiment& e, std::vector<Run>& runs, const std::vector<siz
     if (it == running.end()) continue;
     Run& r = runs[it->second];
     running.erase(it);
+    track(pid, false);
     int code = exit_code_of(status);
     std::error_code ec;
     std::string event;
@@ -274,7 +311,7 @@ void run_slurm(const Experiment& e, std::vector<Run>& runs, const std::vector<si
     } else {
       r.failed = true;
       ++failed;
-      std::string err = last_line(r.dir + "/log");
+      std::string err = run_error(r.dir + "/log");
       std::cerr << "sweep: FAILED task " << k << ": point " << e.points[r.point].id << " ("
                 << e.points[r.point].label() << "), trace " << e.trace_names[r.trace]
                 << (err.empty() ? "" : ": " + err) << "\n       log: " << r.dir << "/log, Slurm log: " << sdir
@@ -318,6 +355,7 @@ void write_results(const Experiment& e, const std::vector<Run>& runs, const std:
 }  // namespace
 
 int run_sweep(const Experiment& e, const SweepOptions& o) {
+  if (o.jobs == 0 || o.jobs > kMaxJobs) throw ExperimentError("-j: expected 1.." + std::to_string(kMaxJobs));
   if (o.backend != "local" && o.backend != "slurm")
     throw ExperimentError("--backend: expected local or slurm, got '" + o.backend + "'");
   std::error_code ec;
