@@ -193,7 +193,7 @@ int run_local(const Experiment& e, std::vector<Run>& runs, const std::vector<siz
   size_t next = 0;
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, forward_signal);
   progress.update(done, failed, 0, "");
-  while (next < todo.size() || !running.empty()) {
+  auto refill = [&] {
     while (running.size() < o.jobs && next < todo.size()) {
       Run& r = runs[todo[next++]];
       prepare(r);
@@ -203,6 +203,9 @@ int run_local(const Experiment& e, std::vector<Run>& runs, const std::vector<siz
       track(pid, true);
       running[pid] = static_cast<size_t>(&r - runs.data());
     }
+  };
+  refill();
+  while (!running.empty()) {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, 0);
     if (pid < 0) {
@@ -225,6 +228,7 @@ int run_local(const Experiment& e, std::vector<Run>& runs, const std::vector<siz
       ++failed;
       event = failure_text(r, e, code);
     }
+    refill();
     progress.update(done, failed, running.size(), event);
   }
   return 0;
