@@ -73,7 +73,8 @@ const char* const kUsage =
     "  check   runs golden cases (default: tests/golden) and compares their statistics\n"
     "          with expected.csv; exit 1 on any difference. --update rewrites them.\n"
     "\n"
-    "exit codes: 0 success, 1 internal error, 2 usage or configuration error, 3 bad trace.\n"
+    "exit codes: 0 success, 1 internal error, 2 usage or configuration error, 3 bad trace;\n"
+    "sweep: 1 when some run failed; check: 1 on any difference.\n"
     "`mmusim run --help` lists the options of run.\n";
 
 std::string fnv1a_hex(const std::string& s) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 #include <string>
 
@@ -174,4 +175,18 @@ TEST(ExperimentErrors, ABadValueInALatePointFailsValidationNamingThePointAndKey)
   EXPECT_NE(err.find("unknown key 'mmu.tlbs.l1d.entrys'"), std::string::npos) << err;
   err = error_of(std::string(kTraces) + "set: {paging.mode: sv39}\n", true);
   EXPECT_NE(err.find("paging.mode"), std::string::npos) << err;
+}
+
+TEST(ShippedExperiments, EveryFileInConfigsExperimentsLoadsAndEveryPointValidates) {
+  size_t n = 0;
+  for (const auto& f : std::filesystem::directory_iterator(kDir + "/configs/experiments")) {
+    if (f.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(f.path().string());
+    Experiment e;
+    ASSERT_NO_THROW(e = load_experiment(f.path().string()));
+    EXPECT_NO_THROW(validate_points(e));
+    EXPECT_GE(e.points.size(), 1u);
+    ++n;
+  }
+  EXPECT_GE(n, 2u);
 }
