@@ -292,7 +292,7 @@ int cmd_sweep(int argc, char** argv) {
   if (!vm.count("experiment")) throw UsageError("sweep needs an experiment file: mmusim sweep EXPERIMENT.yaml");
   Experiment e;
   try {
-    e = load_experiment(vm["experiment"].as<std::string>());
+    e = load_experiment(vm["experiment"].as<std::string>(), MMUSIM_SOURCE_DIR);
     validate_points(e);
   } catch (const ExperimentError& err) {
     throw ConfigError(err.what());
@@ -311,7 +311,7 @@ int cmd_sweep(int argc, char** argv) {
   if (vm.count("sbatch-arg")) o.sbatch_args = vm["sbatch-arg"].as<std::vector<std::string>>();
   o.poll_seconds = vm["poll"].as<double>();
   if (vm.count("dry-run")) {
-    std::cout << e.name << ": " << e.points.size() << " points x " << e.traces.size() << " traces\n";
+    std::cout << e.name << ": " << e.points.size() << " points x " << e.traces.size() << (e.traces.size() == 1 ? " trace\n" : " traces\n");
     for (const auto& p : e.points) std::cout << p.id << "  " << p.label() << "\n";
     return kExitOk;
   }

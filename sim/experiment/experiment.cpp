@@ -39,12 +39,15 @@ std::string value_text(const YAML::Node& n) {
   return out.c_str();
 }
 
-std::string resolve_path(const std::string& p, const std::string& dir) {
+std::string resolve_path(const std::string& p, const std::string& dir, const std::string& fallback) {
   if (p.empty() || fs::path(p).is_absolute()) return p;
   std::error_code ec;
   if (fs::exists(p, ec)) return fs::absolute(p).lexically_normal().string();
-  fs::path alt = fs::path(dir) / p;
-  if (fs::exists(alt, ec)) return fs::absolute(alt).lexically_normal().string();
+  for (const std::string& d : {dir, fallback}) {
+    if (d.empty()) continue;
+    fs::path alt = fs::path(d) / p;
+    if (fs::exists(alt, ec)) return fs::absolute(alt).lexically_normal().string();
+  }
   return "";
 }
 
@@ -143,7 +146,8 @@ std::vector<std::string> Experiment::overrides(const Point& p) const {
   return o;
 }
 
-Experiment parse_experiment(const std::string& text, const std::string& file, const std::string& dir) {
+Experiment parse_experiment(const std::string& text, const std::string& file, const std::string& dir,
+                            const std::string& fallback_dir) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -168,7 +172,7 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
   if (root["base"]) {
     const YAML::Node& b = root["base"];
     if (!b.IsScalar()) fail(file, b, "base: expected a config file name");
-    e.base = resolve_path(b.Scalar(), dir);
+    e.base = resolve_path(b.Scalar(), dir, fallback_dir);
     if (e.base.empty()) fail(file, b, "base: no such config file '" + b.Scalar() + "'");
   }
 
@@ -177,7 +181,7 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
   if (!tr.IsSequence() || tr.size() == 0) fail(file, tr, "traces: expected a non-empty list of trace files");
   for (const auto& t : tr) {
     if (!t.IsScalar()) fail(file, t, "traces: expected a file name");
-    std::string p = resolve_path(t.Scalar(), dir);
+    std::string p = resolve_path(t.Scalar(), dir, fallback_dir);
     if (p.empty()) fail(file, t, "traces: no such trace file '" + t.Scalar() + "'");
     std::string name = trace_short_name(p);
     if (std::find(e.trace_names.begin(), e.trace_names.end(), name) != e.trace_names.end())
@@ -272,14 +276,14 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
   return e;
 }
 
-Experiment load_experiment(const std::string& path) {
+Experiment load_experiment(const std::string& path, const std::string& fallback_dir) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw ExperimentError(path + ": cannot open the experiment file");
   std::string text;
   char buf[4096];
   for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
   std::fclose(f);
-  return parse_experiment(text, path, fs::path(path).parent_path().string());
+  return parse_experiment(text, path, fs::path(path).parent_path().string(), fallback_dir);
 }
 
 void validate_points(const Experiment& e) {

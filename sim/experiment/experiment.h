@@ -58,10 +58,12 @@ struct Experiment {
 };
 
 // Parses and expands EXP.yaml. Relative paths are tried against the current
-// directory, then the experiment file's directory. Throws ExperimentError.
-Experiment load_experiment(const std::string& path);
+// directory, then the experiment file's directory, then fallback_dir (the
+// source tree, so the shipped examples run from anywhere). Throws ExperimentError.
+Experiment load_experiment(const std::string& path, const std::string& fallback_dir = "");
 // Same, from text (for tests); file names the source in errors, dir resolves paths.
-Experiment parse_experiment(const std::string& text, const std::string& file, const std::string& dir);
+Experiment parse_experiment(const std::string& text, const std::string& file, const std::string& dir,
+                            const std::string& fallback_dir = "");
 // Loads every point's configuration; the first failure throws ExperimentError
 // naming the file, the point and the key.
 void validate_points(const Experiment& e);

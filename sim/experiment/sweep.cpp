@@ -377,7 +377,7 @@ int run_sweep(const Experiment& e, const SweepOptions& o) {
       todo.push_back(i);
     }
   }
-  std::cerr << "sweep: " << e.name << ": " << e.points.size() << " points x " << e.traces.size() << " traces = "
+  std::cerr << "sweep: " << e.name << ": " << e.points.size() << " points x " << e.traces.size() << (e.traces.size() == 1 ? " trace = " : " traces = ")
             << runs.size() << " runs";
   if (o.resume) std::cerr << ", " << done << " already finished (--resume), " << todo.size() << " to run";
   std::cerr << "; backend " << o.backend << (o.backend == "local" ? ", -j " + std::to_string(o.jobs) : "")

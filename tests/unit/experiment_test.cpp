@@ -183,7 +183,7 @@ TEST(ShippedExperiments, EveryFileInConfigsExperimentsLoadsAndEveryPointValidate
     if (f.path().extension() != ".yaml") continue;
     SCOPED_TRACE(f.path().string());
     Experiment e;
-    ASSERT_NO_THROW(e = load_experiment(f.path().string()));
+    ASSERT_NO_THROW(e = load_experiment(f.path().string(), kDir));
     EXPECT_NO_THROW(validate_points(e));
     EXPECT_GE(e.points.size(), 1u);
     ++n;
