@@ -101,13 +101,19 @@ std::string fnv1a64_hex(const std::string& s) {
 std::string point_id(const std::vector<std::pair<std::string, std::string>>& values) {
   std::vector<std::string> lines;
   std::string prefix;
+  bool full = false;
   for (const auto& kv : values) {
     lines.push_back(kv.first + "=" + kv.second + "\n");
     // The readable part: the key's last two components and the value.
     size_t dot = kv.first.rfind('.');
     if (dot != std::string::npos && dot > 0) dot = kv.first.rfind('.', dot - 1);
     std::string last = dot == std::string::npos ? kv.first : kv.first.substr(dot + 1);
-    prefix += (prefix.empty() ? "" : "_") + slug(last) + "-" + slug(kv.second);
+    // Whole key-value parts only, up to 48 characters (the hash tells points apart).
+    std::string part = slug(last) + "-" + slug(kv.second);
+    if (!full && (prefix.empty() || prefix.size() + 1 + part.size() <= 48))
+      prefix += (prefix.empty() ? "" : "_") + part;
+    else
+      full = true;
   }
   std::sort(lines.begin(), lines.end());
   std::string joined;

@@ -131,6 +131,15 @@ TEST(PointId, DependsOnlyOnThePointsValues) {
   const std::string id = point_id({{"os.thp", "always"}, {"mmu.tlbs.l1d.entries", "32"}});
   EXPECT_EQ(id, "os.thp-always_l1d.entries-32-" + fnv1a64_hex("mmu.tlbs.l1d.entries=32\nos.thp=always\n").substr(0, 10));
   EXPECT_EQ(point_id({}).substr(0, 5), "base-");
+  // A long point keeps whole key-value parts in its readable prefix, never half a value.
+  const std::vector<std::pair<std::string, std::string>> v = {{"mmu.tlbs.l1d.entries", "16"},
+                                                              {"paging.mode", "x86_64"},
+                                                              {"mmu.tlbs.l2.entries", "1024"},
+                                                              {"mmu.tlbs.l2.ways", "8"}};
+  EXPECT_EQ(point_id(v), "l1d.entries-16_paging.mode-x86_64-" +
+                             fnv1a64_hex("mmu.tlbs.l1d.entries=16\nmmu.tlbs.l2.entries=1024\nmmu.tlbs.l2.ways=8\n"
+                                         "paging.mode=x86_64\n")
+                                 .substr(0, 10));
 }
 
 TEST(ExperimentErrors, UnknownTopLevelKeySuggestsTheNearest) {
