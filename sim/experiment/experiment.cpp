@@ -16,8 +16,8 @@ namespace mmusim {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"name", "description", "base", "traces", "set",
-                                           "sweep", "zip", "metrics", "max_accesses"};
+const std::vector<std::string> kTopKeys = {"name",  "description", "base",    "traces",      "set",
+                                           "sweep", "zip",         "metrics", "max_accesses"};
 const std::vector<std::string> kDefaultMetrics = {"replay.accesses", "replay.cycles", "mmu.walker.walks",
                                                   "os.faults.minor"};
 
@@ -52,21 +52,20 @@ std::string resolve_path(const std::string& p, const std::string& dir, const std
 }
 
 // A map of key -> list of values; keeps file order.
-std::vector<std::pair<std::string, std::vector<YAML::Node>>> read_axes(const std::string& file,
-                                                                      const YAML::Node& n,
-                                                                      const std::string& section) {
+std::vector<std::pair<std::string, std::vector<YAML::Node>>> read_axes(const std::string& file, const YAML::Node& n,
+                                                                       const std::string& section) {
   std::vector<std::pair<std::string, std::vector<YAML::Node>>> axes;
   if (!n.IsMap()) fail(file, n, section + ": expected a map of KEY: [values...]");
   for (const auto& kv : n) {
     const std::string key = kv.first.Scalar();
     const YAML::Node& vals = kv.second;
-    if (!vals.IsSequence())
-      fail(file, vals, section + "." + key + ": expected a list of values, e.g. [32, 64]");
+    if (!vals.IsSequence()) fail(file, vals, section + "." + key + ": expected a list of values, e.g. [32, 64]");
     if (vals.size() == 0) fail(file, vals, section + "." + key + ": the list of values is empty");
     std::vector<YAML::Node> v;
     std::set<std::string> seen;
     for (const auto& x : vals) {
-      if (x.IsNull() || x.IsMap()) fail(file, x, section + "." + key + ": expected a value, got " + (x.IsNull() ? "nothing" : "a map"));
+      if (x.IsNull() || x.IsMap())
+        fail(file, x, section + "." + key + ": expected a value, got " + (x.IsNull() ? "nothing" : "a map"));
       if (!seen.insert(value_text(x)).second)
         fail(file, x, section + "." + key + ": the value '" + value_text(x) + "' appears twice");
       v.push_back(x);
@@ -166,8 +165,9 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
     const std::string k = kv.first.Scalar();
     if (std::find(kTopKeys.begin(), kTopKeys.end(), k) == kTopKeys.end()) {
       std::string near = nearest_key(k, kTopKeys);
-      fail(file, kv.first, "unknown key '" + k + "'" + (near.empty() ? "" : "; did you mean '" + near + "'?") +
-                               " (keys: name, description, base, traces, set, sweep, zip, metrics, max_accesses)");
+      fail(file, kv.first,
+           "unknown key '" + k + "'" + (near.empty() ? "" : "; did you mean '" + near + "'?") +
+               " (keys: name, description, base, traces, set, sweep, zip, metrics, max_accesses)");
     }
   }
 
@@ -183,7 +183,9 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
   }
 
   const YAML::Node& tr = root["traces"];
-  if (!tr) throw ExperimentError(file + ": traces: missing; list at least one trace, e.g. traces: [traces/ls-small.lackey.zst]");
+  if (!tr)
+    throw ExperimentError(file +
+                          ": traces: missing; list at least one trace, e.g. traces: [traces/ls-small.lackey.zst]");
   if (!tr.IsSequence() || tr.size() == 0) fail(file, tr, "traces: expected a non-empty list of trace files");
   for (const auto& t : tr) {
     if (!t.IsScalar()) fail(file, t, "traces: expected a file name");
@@ -200,7 +202,8 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
     const YAML::Node& s = root["set"];
     if (!s.IsMap()) fail(file, s, "set: expected a map of KEY: value");
     for (const auto& kv : s) {
-      if (kv.second.IsNull() || kv.second.IsMap()) fail(file, kv.second, "set." + kv.first.Scalar() + ": expected a value");
+      if (kv.second.IsNull() || kv.second.IsMap())
+        fail(file, kv.second, "set." + kv.first.Scalar() + ": expected a value");
       e.set.push_back(kv.first.Scalar() + "=" + value_text(kv.second));
     }
   }
@@ -211,9 +214,9 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
     zip = read_axes(file, root["zip"], "zip");
     for (const auto& z : zip)
       if (z.second.size() != zip.front().second.size())
-        fail(file, root["zip"][z.first], "zip." + z.first + ": has " + std::to_string(z.second.size()) +
-                                             " values but zip." + zip.front().first + " has " +
-                                             std::to_string(zip.front().second.size()) + "; zipped lists advance together");
+        fail(file, root["zip"][z.first],
+             "zip." + z.first + ": has " + std::to_string(z.second.size()) + " values but zip." + zip.front().first +
+                 " has " + std::to_string(zip.front().second.size()) + "; zipped lists advance together");
   }
   std::set<std::string> seen_keys;
   for (const auto* axes : {&sweep, &zip})
@@ -245,7 +248,8 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
       if (v < 0) throw YAML::Exception(m.Mark(), "negative");
       e.max_accesses = static_cast<std::uint64_t>(v);
     } catch (const YAML::Exception&) {
-      fail(file, m, "max_accesses: expected a whole number of accesses (0: the whole trace), got '" + value_text(m) + "'");
+      fail(file, m,
+           "max_accesses: expected a whole number of accesses (0: the whole trace), got '" + value_text(m) + "'");
     }
   }
 

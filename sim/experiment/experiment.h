@@ -44,11 +44,11 @@ struct Point {
 struct Experiment {
   std::string file;
   std::string name;
-  std::string base;                     // absolute path, or empty: the built-in default
-  std::vector<std::string> traces;      // absolute paths
-  std::vector<std::string> trace_names; // unique short names (the file name without extensions)
-  std::vector<std::string> set;         // "key=value", applied to every point before the point's values
-  std::vector<std::string> keys;        // swept keys (sweep, then zip), the results.csv columns
+  std::string base;                      // absolute path, or empty: the built-in default
+  std::vector<std::string> traces;       // absolute paths
+  std::vector<std::string> trace_names;  // unique short names (the file name without extensions)
+  std::vector<std::string> set;          // "key=value", applied to every point before the point's values
+  std::vector<std::string> keys;         // swept keys (sweep, then zip), the results.csv columns
   std::vector<std::string> metrics;
   std::uint64_t max_accesses = 0;
   std::vector<Point> points;

@@ -91,7 +91,8 @@ GoldenCase load_case(const std::string& dir) {
   }
   if (root["tolerance"]) {
     const YAML::Node& t = root["tolerance"];
-    if (!t.IsMap()) throw ExperimentError(where(file, t) + ": tolerance: expected a map of STATISTIC: relative tolerance");
+    if (!t.IsMap())
+      throw ExperimentError(where(file, t) + ": tolerance: expected a map of STATISTIC: relative tolerance");
     for (const auto& kv : t) {
       double v = -1;
       try {
@@ -115,7 +116,8 @@ std::vector<std::string> find_cases(const std::vector<std::string>& paths) {
       cases.push_back(p);
       continue;
     }
-    if (!fs::is_directory(p, ec)) throw ExperimentError(p + ": not a golden case (no case.yaml) nor a directory of cases");
+    if (!fs::is_directory(p, ec))
+      throw ExperimentError(p + ": not a golden case (no case.yaml) nor a directory of cases");
     std::vector<std::string> sub;
     for (const auto& d : fs::directory_iterator(p))
       if (fs::exists(d.path() / "case.yaml", ec)) sub.push_back(d.path().string());
@@ -213,7 +215,8 @@ int run_check(const CheckOptions& o, std::ostream& out) {
       if (!expected.count(k)) added.push_back(k);
     if (diffs.empty()) {
       out << "check: " << c.name << ": ok (" << order.size() << " statistics";
-      if (!added.empty()) out << "; " << added.size() << " new, not compared: " << added.front() << (added.size() > 1 ? ", ..." : "");
+      if (!added.empty())
+        out << "; " << added.size() << " new, not compared: " << added.front() << (added.size() > 1 ? ", ..." : "");
       out << ")\n";
     } else {
       ++bad;
@@ -222,8 +225,10 @@ int run_check(const CheckOptions& o, std::ostream& out) {
       for (const auto& d : diffs) out << d << "\n";
     }
   }
-  if (!keep && bad == 0) fs::remove_all(work);
-  else if (bad) out << "check: the runs are kept in " << work << "\n";
+  if (!keep && bad == 0)
+    fs::remove_all(work);
+  else if (bad)
+    out << "check: the runs are kept in " << work << "\n";
   out << "check: " << cases.size() - bad << " of " << cases.size() << " cases " << (o.update ? "updated" : "passed")
       << "\n";
   return bad ? 1 : 0;

@@ -5,8 +5,8 @@
 
 #include <array>
 #include <cerrno>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -107,8 +107,8 @@ class Progress {
   void update(size_t done, size_t failed, size_t running, const std::string& event) {
     double s = std::chrono::duration<double>(Clock::now() - m_start).count();
     char line[200];
-    std::snprintf(line, sizeof line, "sweep: %zu/%zu runs done, %zu failed, %zu running, %.1f s", done, m_total,
-                  failed, running, s);
+    std::snprintf(line, sizeof line, "sweep: %zu/%zu runs done, %zu failed, %zu running, %.1f s", done, m_total, failed,
+                  running, s);
     if (m_tty) {
       if (!event.empty()) std::cerr << "\r\033[K" << event << "\n";
       std::cerr << "\r\033[K" << line << std::flush;
@@ -316,10 +316,9 @@ void run_slurm(const Experiment& e, std::vector<Run>& runs, const std::vector<si
       r.failed = true;
       ++failed;
       std::string err = run_error(r.dir + "/log");
-      std::cerr << "sweep: FAILED task " << k << ": point " << e.points[r.point].id << " ("
-                << e.points[r.point].label() << "), trace " << e.trace_names[r.trace]
-                << (err.empty() ? "" : ": " + err) << "\n       log: " << r.dir << "/log, Slurm log: " << sdir
-                << "/logs/" << job << "_" << k << ".out\n";
+      std::cerr << "sweep: FAILED task " << k << ": point " << e.points[r.point].id << " (" << e.points[r.point].label()
+                << "), trace " << e.trace_names[r.trace] << (err.empty() ? "" : ": " + err) << "\n       log: " << r.dir
+                << "/log, Slurm log: " << sdir << "/logs/" << job << "_" << k << ".out\n";
     }
   }
   progress.update(done, failed, 0, "");
@@ -377,8 +376,8 @@ int run_sweep(const Experiment& e, const SweepOptions& o) {
       todo.push_back(i);
     }
   }
-  std::cerr << "sweep: " << e.name << ": " << e.points.size() << " points x " << e.traces.size() << (e.traces.size() == 1 ? " trace = " : " traces = ")
-            << runs.size() << " runs";
+  std::cerr << "sweep: " << e.name << ": " << e.points.size() << " points x " << e.traces.size()
+            << (e.traces.size() == 1 ? " trace = " : " traces = ") << runs.size() << " runs";
   if (o.resume) std::cerr << ", " << done << " already finished (--resume), " << todo.size() << " to run";
   std::cerr << "; backend " << o.backend << (o.backend == "local" ? ", -j " + std::to_string(o.jobs) : "")
             << "; output " << o.outdir << "\n";

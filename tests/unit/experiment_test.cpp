@@ -129,7 +129,8 @@ TEST(PointId, DependsOnlyOnThePointsValues) {
   EXPECT_EQ(ids_b.size(), 6u);
   // The hash part is FNV-1a of the sorted "key=value\n" lines, readable prefix first.
   const std::string id = point_id({{"os.thp", "always"}, {"mmu.tlbs.l1d.entries", "32"}});
-  EXPECT_EQ(id, "os.thp-always_l1d.entries-32-" + fnv1a64_hex("mmu.tlbs.l1d.entries=32\nos.thp=always\n").substr(0, 10));
+  EXPECT_EQ(id,
+            "os.thp-always_l1d.entries-32-" + fnv1a64_hex("mmu.tlbs.l1d.entries=32\nos.thp=always\n").substr(0, 10));
   EXPECT_EQ(point_id({}).substr(0, 5), "base-");
   // A long point keeps whole key-value parts in its readable prefix, never half a value.
   const std::vector<std::pair<std::string, std::string>> v = {{"mmu.tlbs.l1d.entries", "16"},
@@ -153,7 +154,8 @@ TEST(ExperimentErrors, ClearMessagesNamingLineAndKey) {
   EXPECT_NE(error_of("traces: [nope.bin]\n").find("exp.yaml:1:10: traces: no such trace file 'nope.bin'"),
             std::string::npos)
       << error_of("traces: [nope.bin]\n");
-  std::string err = error_of(std::string(kTraces) + "zip:\n  mmu.tlbs.l2.entries: [1024, 2048]\n  mmu.tlbs.l2.ways: [8]\n");
+  std::string err =
+      error_of(std::string(kTraces) + "zip:\n  mmu.tlbs.l2.entries: [1024, 2048]\n  mmu.tlbs.l2.ways: [8]\n");
   EXPECT_NE(err.find("exp.yaml:4:21: zip.mmu.tlbs.l2.ways: has 1 values but zip.mmu.tlbs.l2.entries has 2"),
             std::string::npos)
       << err;
