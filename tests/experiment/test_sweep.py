@@ -196,6 +196,9 @@ class Check(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def check(self):  # runs kept inside the test's directory, removed with it
+        return run(["check", self.case, "--keep", os.path.join(self.dir, "runs")])
+
     def edit(self, key, change, tolerance=None):
         p = os.path.join(self.case, "expected.csv")
         lines = open(p).read().splitlines()
@@ -209,13 +212,13 @@ class Check(unittest.TestCase):
                 f.write(f"tolerance: {{{key}: {tolerance}}}\n")
 
     def test_unchanged_case_passes(self):
-        r = run(["check", self.case])
+        r = self.check()
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("case1: ok", r.stdout)
 
     def test_a_changed_statistic_fails_with_a_readable_diff(self):
         self.edit("os.faults.minor", lambda v: v + 1)
-        r = run(["check", self.case])
+        r = self.check()
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("case1: FAILED: 1 of", r.stdout)
         self.assertIn("~ os.faults.minor: expected 121, got 120 (-1,", r.stdout)
@@ -223,22 +226,22 @@ class Check(unittest.TestCase):
     def test_a_missing_statistic_is_a_difference(self):
         with open(os.path.join(self.case, "expected.csv"), "a") as f:
             f.write("mmu.tlb.l0.misses,5\n")
-        r = run(["check", self.case])
+        r = self.check()
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("- mmu.tlb.l0.misses: expected 5, missing", r.stdout)
 
     def test_declared_tolerance_applies_to_that_statistic_only(self):
         self.edit("replay.cycles", lambda v: round(v * 1.005), tolerance=0.01)
-        self.assertEqual(run(["check", self.case]).returncode, 0)
+        self.assertEqual(self.check().returncode, 0)
         self.edit("replay.cycles", lambda v: round(v * 1.03))
-        r = run(["check", self.case])
+        r = self.check()
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("tolerance 1%", r.stdout)
 
     def test_malformed_case_is_a_usage_error(self):
         with open(os.path.join(self.case, "case.yaml"), "a") as f:
             f.write("tolerence: {}\n")
-        r = run(["check", self.case])
+        r = self.check()
         self.assertEqual(r.returncode, 2)
         self.assertIn("case.yaml:3:1: unknown key 'tolerence'", r.stderr)
 
