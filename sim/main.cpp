@@ -15,6 +15,10 @@
 
 #include "sim/config/config.h"
 #include "sim/convert.h"
+#include "sim/experiment/experiment.h"
+#include "sim/experiment/golden.h"
+#include "sim/experiment/process.h"
+#include "sim/experiment/sweep.h"
 #include "sim/stats_writer.h"
 #include "sim/topology.h"
 #include "sim/trace/open_trace.h"
@@ -50,6 +54,9 @@ const char* const kUsage =
     "                 [-o OUTDIR] [--max-accesses N] [--progress|--quiet]\n"
     "  mmusim params  [-c CONFIG.yaml] [--set KEY=VALUE]...\n"
     "  mmusim convert IN OUT [--from FMT] [--to FMT]\n"
+    "  mmusim sweep   EXPERIMENT.yaml [-j N] [--backend local|slurm] [-o OUTDIR] [--resume]\n"
+    "                 [--partition P] [--time LIMIT] [--cpus-per-task N] [--sbatch-arg ARG]...\n"
+    "  mmusim check   [CASE_DIR|GOLDEN_DIR]... [--update] [--keep DIR]\n"
     "  mmusim --help | --version\n"
     "\n"
     "  run     replays a trace through the MMU, TLBs, page walker, memory and the OS\n"
@@ -61,10 +68,13 @@ const char* const kUsage =
     "  params  lists every configuration key with its value, default, unit and meaning.\n"
     "  convert rewrites a trace in another format (text, bin, lackey), losslessly;\n"
     "          OUT's name chooses the format and compression (t.bin.zst) unless --to.\n"
+    "  sweep   runs an experiment (README, Experiments): every (point, trace) as its own\n"
+    "          run process, locally or as one Slurm job array; OUTDIR/results.csv.\n"
+    "  check   runs golden cases (default: tests/golden) and compares their statistics\n"
+    "          with expected.csv; exit 1 on any difference. --update rewrites them.\n"
     "\n"
-    "  sweep and check (DESIGN.md section 5) are not part of this version yet.\n"
-    "\n"
-    "exit codes: 0 success, 1 internal error, 2 usage or configuration error, 3 bad trace.\n"
+    "exit codes: 0 success, 1 internal error, 2 usage or configuration error, 3 bad trace;\n"
+    "sweep: 1 when some run failed; check: 1 on any difference.\n"
     "`mmusim run --help` lists the options of run.\n";
 
 std::string fnv1a_hex(const std::string& s) {
@@ -243,6 +253,116 @@ int cmd_convert(int argc, char** argv) {
                      vm.count("to") ? vm["to"].as<std::string>() : "", std::cerr);
 }
 
+int cmd_sweep(int argc, char** argv) {
+  po::options_description desc("mmusim sweep");
+  desc.add_options()("jobs,j", po::value<unsigned>()->default_value(1), "local backend: runs at a time")(
+      "backend", po::value<std::string>()->default_value("local"), "local (child processes) or slurm (one sbatch --array)")(
+      "outdir,o", po::value<std::string>(), "output directory (default: out/sweeps/<experiment name>)")(
+      "resume", "skip runs whose stats are complete; rerun failed and interrupted ones")(
+      "dry-run", "validate every point and list the runs, run nothing")(
+      "progress", "rewrite one progress line even when stderr is not a terminal")(
+      "partition", po::value<std::string>(), "slurm: sbatch --partition")(
+      "time", po::value<std::string>(), "slurm: sbatch --time, the limit per task (e.g. 10:00)")(
+      "cpus-per-task", po::value<unsigned>()->default_value(1), "slurm: sbatch --cpus-per-task")(
+      "sbatch-arg", po::value<std::vector<std::string>>()->composing(), "slurm: one more sbatch argument (repeatable)")(
+      "poll", po::value<double>()->default_value(1.0), "slurm: seconds between squeue polls")("help,h", "this help");
+  po::options_description files;
+  files.add_options()("experiment", po::value<std::string>());
+  po::options_description all;
+  all.add(desc).add(files);
+  po::positional_options_description positional;
+  positional.add("experiment", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << "usage: mmusim sweep EXPERIMENT.yaml [options]\n"
+                 "\n"
+                 "Runs every (point, trace) of the experiment as its own `mmusim run` process and\n"
+                 "writes OUTDIR/runs/<point-id>/<trace>/ and OUTDIR/results.csv (README, Experiments).\n"
+                 "Exit 0 when every run finished, 1 when some failed, 2 for a bad experiment.\n"
+                 "\n"
+              << desc;
+    return kExitOk;
+  }
+  if (!vm.count("experiment")) throw UsageError("sweep needs an experiment file: mmusim sweep EXPERIMENT.yaml");
+  Experiment e;
+  try {
+    e = load_experiment(vm["experiment"].as<std::string>(), MMUSIM_SOURCE_DIR);
+    validate_points(e);
+  } catch (const ExperimentError& err) {
+    throw ConfigError(err.what());
+  }
+  SweepOptions o;
+  o.outdir = vm.count("outdir") ? vm["outdir"].as<std::string>() : "out/sweeps/" + e.name;
+  o.jobs = vm["jobs"].as<unsigned>();
+  if (o.jobs == 0) throw UsageError("-j: must be at least 1");
+  o.backend = vm["backend"].as<std::string>();
+  o.resume = vm.count("resume") > 0;
+  o.progress = vm.count("progress") || isatty(STDERR_FILENO);
+  o.exe = self_exe();
+  if (vm.count("partition")) o.partition = vm["partition"].as<std::string>();
+  if (vm.count("time")) o.time_limit = vm["time"].as<std::string>();
+  o.cpus_per_task = vm["cpus-per-task"].as<unsigned>();
+  if (vm.count("sbatch-arg")) o.sbatch_args = vm["sbatch-arg"].as<std::vector<std::string>>();
+  o.poll_seconds = vm["poll"].as<double>();
+  if (vm.count("dry-run")) {
+    std::cout << e.name << ": " << e.points.size() << " points x " << e.traces.size() << (e.traces.size() == 1 ? " trace\n" : " traces\n");
+    for (const auto& p : e.points) std::cout << p.id << "  " << p.label() << "\n";
+    return kExitOk;
+  }
+  try {
+    return run_sweep(e, o);
+  } catch (const ExperimentError& err) {
+    throw ConfigError(err.what());
+  }
+}
+
+int cmd_check(int argc, char** argv) {
+  po::options_description desc("mmusim check");
+  desc.add_options()("update", "rewrite each case's expected.csv from this build's run (scripts/update-golden)")(
+      "keep", po::value<std::string>(), "write the runs under this directory and keep them")("help,h", "this help");
+  po::options_description files;
+  files.add_options()("case", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(desc).add(files);
+  po::positional_options_description positional;
+  positional.add("case", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << "usage: mmusim check [CASE_DIR|GOLDEN_DIR]... [--update] [--keep DIR]\n"
+                 "\n"
+                 "Runs golden cases (a directory with case.yaml and expected.csv; default: every\n"
+                 "case in the source tree's tests/golden) and compares the statistics: counters\n"
+                 "exactly, or within a tolerance the case declares. Prints what changed; exit 1 on\n"
+                 "any difference, 2 for a malformed case.\n"
+                 "\n"
+              << desc;
+    return kExitOk;
+  }
+  CheckOptions o;
+  o.paths = vm.count("case") ? vm["case"].as<std::vector<std::string>>()
+                             : std::vector<std::string>{std::string(MMUSIM_SOURCE_DIR) + "/tests/golden"};
+  o.exe = self_exe();
+  o.update = vm.count("update") > 0;
+  if (vm.count("keep")) o.workdir = vm["keep"].as<std::string>();
+  try {
+    return run_check(o, std::cout);
+  } catch (const ExperimentError& err) {
+    throw ConfigError(err.what());
+  }
+}
+
 int dispatch(int argc, char** argv) {
   if (argc < 2) {
     std::cerr << kUsage;
@@ -260,9 +380,9 @@ int dispatch(int argc, char** argv) {
   if (cmd == "run") return cmd_run(argc - 1, argv + 1);
   if (cmd == "params") return cmd_params(argc - 1, argv + 1);
   if (cmd == "convert") return cmd_convert(argc - 1, argv + 1);
-  if (cmd == "sweep" || cmd == "check")
-    throw UsageError("'" + cmd + "' is not part of this version yet; see `mmusim --help`");
-  throw UsageError("unknown command '" + cmd + "'; the commands are run, params and convert (see `mmusim --help`)");
+  if (cmd == "sweep") return cmd_sweep(argc - 1, argv + 1);
+  if (cmd == "check") return cmd_check(argc - 1, argv + 1);
+  throw UsageError("unknown command '" + cmd + "'; the commands are run, params, convert, sweep and check (see `mmusim --help`)");
 }
 
 }  // namespace

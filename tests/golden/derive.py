@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Independent derivation of golden statistics from the trace itself.
+
+For each golden case whose README says "derived:", recomputes some expected
+counters straight from the lackey trace (no simulator code involved) and
+checks that the case's expected.csv agrees:
+
+- replay.accesses, .loads, .stores, .ifetches, .modifies: records by kind;
+- replay.page_crossings: accesses whose bytes span two 4 KiB pages;
+- os.faults.minor and replay.retries: with demand paging of 4 KiB pages
+  (os.thp: never, implicit VMAs, no swap) exactly one fault per distinct
+  page touched, each followed by one re-execution;
+- os.pgtable_pages: page-table pages for the touched pages - one per distinct
+  2 MiB region (PT), 1 GiB region (PD), 512 GiB region (PDPT), 256 TiB region
+  (PML4, 5-level only), plus the process's root and the OS model's idle root
+  (the CR3 before the first process, counted by os.pgtable_pages);
+- with os.thp: always, every implicit VMA is an aligned 2 MiB region inside
+  which the first touch maps a whole 2 MiB page: one fault and one
+  os.thp.alloc per distinct 2 MiB region touched, and no PT pages;
+- for fully associative LRU level-1 TLBs (configs/small-tlb.yaml): misses of
+  a brute-force LRU list over the data (or instruction) page stream.
+
+Usage: derive.py [CASE_DIR...]   (default: the cases listed below)
+"""
+import collections
+import csv
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# case directory -> (trace, levels of paging, THP always?, {tlb stat prefix: (entries, data?)})
+CASES = {
+    "x86_64-ls-small": ("traces/ls-small.lackey.zst", 4, False, {}),
+    "x86_64_la57-ls-small": ("traces/ls-small.lackey.zst", 5, False, {}),
+    "x86_64-thp-always": ("traces/ls-small.lackey.zst", 4, True, {}),
+    "small-tlb-ls-small": ("traces/ls-small.lackey.zst", 4, False,
+                           {"mmu.tlb.l1d": (16, True), "mmu.tlb.l1i": (8, False)}),
+}
+
+
+def records(trace):
+    text = subprocess.run(["zstd", "-dc", os.path.join(ROOT, trace)], check=True,
+                          capture_output=True, text=True).stdout
+    for line in text.splitlines():
+        if line.startswith("=="):
+            continue
+        kind = line[:2].strip()
+        addr, size = line[2:].strip().split(",")
+        yield kind, int(addr, 16), int(size)
+
+
+def lru_misses(pages, entries):
+    lru = collections.OrderedDict()
+    misses = 0
+    for p in pages:
+        if p in lru:
+            lru.move_to_end(p)
+        else:
+            misses += 1
+            if len(lru) == entries:
+                lru.popitem(last=False)
+            lru[p] = True
+    return misses
+
+
+def derive(trace, levels, thp, tlbs):
+    counts = collections.Counter()
+    pages = set()
+    data, inst = [], []
+    for kind, addr, size in records(trace):
+        counts[kind] += 1
+        first, last = addr >> 12, (addr + size - 1) >> 12
+        touched = [first] if first == last else [first, last]
+        if len(touched) == 2:
+            counts["crossing"] += 1
+        pages.update(touched)
+        (inst if kind == "I" else data).extend(touched)
+    regions = len({p >> 9 for p in pages})  # 2 MiB
+    tables = 2 + (0 if thp else regions) + len({p >> 18 for p in pages}) + len({p >> 27 for p in pages})
+    if levels == 5:
+        tables += len({p >> 36 for p in pages})
+    faults = regions if thp else len(pages)
+    d = {
+        "replay.accesses": sum(counts[k] for k in "ILSM"),
+        "replay.loads": counts["L"], "replay.stores": counts["S"],
+        "replay.ifetches": counts["I"], "replay.modifies": counts["M"],
+        "replay.page_crossings": counts["crossing"],
+        "os.faults.minor": faults, "replay.retries": faults,
+        "os.pgtable_pages": tables,
+    }
+    if thp:
+        d["os.thp.alloc"] = regions
+    for prefix, (entries, is_data) in tlbs.items():
+        d[prefix + ".misses"] = lru_misses(data if is_data else inst, entries)
+    return d
+
+
+def main(argv):
+    names = [os.path.basename(os.path.normpath(a)) for a in argv] or sorted(CASES)
+    bad = 0
+    for name in names:
+        trace, levels, thp, tlbs = CASES[name]
+        with open(os.path.join(HERE, name, "expected.csv")) as f:
+            expected = {row["path"]: int(row["value"]) for row in csv.DictReader(f)}
+        for key, value in sorted(derive(trace, levels, thp, tlbs).items()):
+            ok = expected.get(key) == value
+            bad += not ok
+            print(f"{name}: {key}: derived {value}, expected.csv {expected.get(key)}{'' if ok else '  MISMATCH'}")
+    print(f"derive: {'all agree' if not bad else f'{bad} mismatches'}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
