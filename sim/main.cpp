@@ -77,17 +77,6 @@ const char* const kUsage =
     "sweep: 1 when some run failed; check: 1 on any difference.\n"
     "`mmusim run --help` lists the options of run.\n";
 
-std::string fnv1a_hex(const std::string& s) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 std::string default_trace_path() {
   // Installed next to the sources; also try relative to the working directory.
   std::string p = std::string(MMUSIM_SOURCE_DIR) + "/" + kDefaultTrace;
@@ -199,7 +188,7 @@ int cmd_run(int argc, char** argv) {
   meta.version = MMUSIM_VERSION;
   meta.git_commit = MMUSIM_GIT_COMMIT;
   const std::string yaml = to_yaml(cfg);
-  meta.config_hash = fnv1a_hex(yaml);
+  meta.config_hash = fnv1a64_hex(yaml);  // FNV-1a 64 of the resolved YAML
   meta.config_source = vm.count("config") ? vm["config"].as<std::string>() : "built-in default";
   if (vm.count("set")) meta.config_source += " with --set";
   meta.traces = traces;
