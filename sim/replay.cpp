@@ -258,7 +258,7 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
         s.skip = true;
         break;
       case RecordKind::Invlpg: m_mmu.invlpg(rec.addr); break;
-      case RecordKind::Fork: trace_error("@fork is not supported yet (copy-on-write arrives with the OS-model work)");
+      case RecordKind::Fork: m_os.fork(global_pid(s, rec.pid)); break;
       default: break;
     }
   } catch (const OsError& e) {

@@ -54,6 +54,7 @@ struct ReplayParams {
   std::uint64_t switch_interval = 100000;  // accesses per time slice with several traces
   unsigned va_bits = 48;           // canonical width
   bool progress = false;
+  bool check_invariants = false;  // the OS model checks its invariants after every fault
 };
 
 // A statistics snapshot taken at @mark NAME.

@@ -44,13 +44,19 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
       m_oom_kills(stats.counter("oom_kills", "processes killed by the OOM killer")),
       m_implicit_vmas(stats.counter("implicit_vmas", "VMAs created by a first touch (replay.implicit_vmas)")),
       m_processes(stats.counter("processes", "processes created")),
-      m_pgtable_allocs(stats.counter("pgtable_allocs", "page-table pages allocated")) {
+      m_pgtable_allocs(stats.counter("pgtable_allocs", "page-table pages allocated")),
+      m_cow_copies(stats.group("faults").counter("cow_copy", "copy-on-write faults that copied the shared frame")),
+      m_cow_reuses(stats.group("faults").counter("cow_reuse", "copy-on-write faults by the last sharer, which reuse the frame")),
+      m_forks(stats.counter("forks", "processes created by @fork")) {
   if (p.levels != 4 && p.levels != 5) throw std::invalid_argument("OS model: levels must be 4 or 5");
   if (p.memory_bytes > m_mem.size_bytes()) throw std::invalid_argument("OS model: more memory than physical memory");
   m_addr_mask = ((1ull << p.phys_addr_bits) - 1) & ~0xfffull;
   m_user_top = 1ull << (12 + 9 * p.levels - 1);
-  m_buddy = std::make_unique<BuddyAllocator>(0, p.memory_bytes / kPageBytes, p.max_order);
-  m_buddy->reserve(0, kReservedLowBytes / kPageBytes);
+  if (p.numa_nodes == 0) throw std::invalid_argument("OS model: numa_nodes must be at least 1");
+  m_buddy = std::make_unique<ZonedPageAllocator>(p.memory_bytes / kPageBytes, p.max_order, p.numa_nodes, p.highmem,
+                                                 kReservedLowBytes / kPageBytes);
+  m_buddy->register_stats(stats);
+  init_kernel_allocators(stats);
   stats.formula("pgtable_pages", "page-table pages in use (all processes and the idle root)",
                 [this] { return static_cast<double>(m_pgtable_pages); });
   StatGroup& b = stats.group("buddy");
@@ -72,7 +78,7 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
 }
 
 std::uint64_t OsModel::used_pages() const {
-  return m_buddy->num_pages() - kReservedLowBytes / kPageBytes - m_buddy->free_pages();
+  return m_buddy->num_pages() - kReservedLowBytes / kPageBytes - m_buddy->free_pages() - m_slab->pages();
 }
 
 bool OsModel::alive(std::uint32_t pid) const {
@@ -96,6 +102,15 @@ Process& OsModel::create(std::uint32_t pid) {
   PAddr root = alloc_table(*proc);
   if (!root) throw OsError("out of memory creating process " + std::to_string(pid));
   proc->root = root;
+  auto task = m_slab->alloc(m_task_cache);
+  auto mm = task ? m_slab->alloc(m_mm_cache) : std::nullopt;
+  if (!mm) {
+    if (task) m_slab->free(m_task_cache, *task);
+    free_tables(*proc, root, m_p.levels);
+    throw OsError("out of memory creating process " + std::to_string(pid) + " (task_struct, mm_struct)");
+  }
+  proc->task_obj = *task;
+  proc->mm_obj = *mm;
   ++m_processes;
   return *(m_procs[pid] = std::move(proc));
 }
@@ -122,13 +137,10 @@ bool OsModel::alloc_frame(unsigned order, std::uint64_t* pfn, const Process* ask
     // tables), unless that is the one asking, which the caller then kills. A
     // process being created is not in m_procs yet, so the one switched away
     // from may be chosen.
-    Process* victim = nullptr;
-    for (auto& kv : m_procs) {
-      Process& p = *kv.second;
-      if (!p.alive) continue;
-      if (!victim || p.rss_pages + p.pgtable_pages > victim->rss_pages + victim->pgtable_pages) victim = &p;
-    }
-    if (!victim || victim == asking || victim->rss_pages + victim->pgtable_pages == 0)
+    if (!m_p.oom_enabled) return false;  // os.oom.enabled: false, the faulting process dies
+    Process* victim = select_oom_victim();
+    if (!victim || victim == asking || victim == m_forking ||
+        victim->rss_pages + victim->swap_pages + victim->pgtable_pages == 0)
       return false;
     ++m_oom_kills;
     kill(*victim, "out of memory (OOM killer)");
@@ -232,7 +244,7 @@ bool OsModel::unmap_level(Process& p, PAddr table, unsigned level, VAddr base, V
     }
     if (leaf) {
       unsigned order = level == 1 ? 0 : level == 2 ? 9 : 18;
-      m_buddy->free((e & m_addr_mask) >> kPageShift, order);
+      put_page(p, (e & m_addr_mask) >> kPageShift, order);
       p.rss_pages -= 1ull << order;
       m_mem.write64(epa, 0);
     } else if (unmap_level(p, e & m_addr_mask, level - 1, va_lo, start, end)) {
@@ -266,7 +278,9 @@ void OsModel::protect_level(Process& p, PAddr table, unsigned level, VAddr base,
     }
     if (leaf) {
       PageSize size = level == 1 ? PageSize::k4K : level == 2 ? PageSize::k2M : PageSize::k1G;
-      m_mem.write64(epa, (e & m_addr_mask) | leaf_flags(v, size));
+      std::uint64_t flags = leaf_flags(v, size);
+      if (mapcount((e & m_addr_mask) >> kPageShift) > 1) flags &= ~(pte::kRW | pte::kD);  // still copy-on-write
+      m_mem.write64(epa, (e & m_addr_mask) | flags);
     } else {
       protect_level(p, e & m_addr_mask, level - 1, va_lo, start, end, v);
     }
@@ -286,6 +300,7 @@ void OsModel::kill(Process& p, const std::string& why) {
   unmap_level(p, p.root, m_p.levels, 0, 0, m_user_top);
   free_tables(p, p.root, m_p.levels);
   p.vmas.clear();
+  free_kernel_objects(p);
   p.alive = false;
   m_kills.push_back("process " + std::to_string(p.pid) + " killed: " + why);
   if (m_has_current && m_current == p.pid) {
@@ -354,6 +369,7 @@ Vma* OsModel::create_implicit_vma(Process& p, VAddr va) {
   v.implicit = true;
   insert_vma(p, v);
   ++m_implicit_vmas;
+  sync_vma_objects(p);
   return find_vma(p, va);
 }
 
@@ -377,12 +393,14 @@ void OsModel::mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool file,
   v.file = file;
   v.huge = huge;
   insert_vma(p, v);
+  sync_vma_objects(p);
 }
 
 void OsModel::munmap(VAddr start, std::uint64_t len) {
   check_range(start, len, "@munmap");
   Process& p = cur();
   remove_range(p, start, start + ((len + kPageBytes - 1) & ~(kPageBytes - 1)));
+  sync_vma_objects(p);
 }
 
 void OsModel::mprotect(VAddr start, std::uint64_t len, std::uint8_t prot) {
@@ -403,6 +421,7 @@ void OsModel::mprotect(VAddr start, std::uint64_t len, std::uint8_t prot) {
     protect_level(p, p.root, m_p.levels, 0, v.start, v.end, v);
   }
   shootdown(p, start, end);
+  sync_vma_objects(p);
 }
 
 void OsModel::brk(VAddr end) {
@@ -427,6 +446,7 @@ void OsModel::brk(VAddr end) {
     remove_range(p, new_end, p.brk_end);
   }
   p.brk_end = new_end;
+  sync_vma_objects(p);
 }
 
 void OsModel::exit_current() {
@@ -437,7 +457,7 @@ void OsModel::exit_current() {
 
 // ---------------------------------------------------------------- faults
 
-FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
+FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
   ++m_pgfault;
   Process& p = cur();
   FaultOutcome out;
@@ -466,6 +486,7 @@ FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
   if (fetch && !(v->prot & kExec)) return segv("VMA not executable");
   if (!write && !fetch && !(v->prot & (kRead | kWrite | kExec))) return segv("VMA has no access (PROT_NONE)");
 
+  if ((error_code & pf::kP) && write && cow_fault(p, cr2, &out)) return out;
   if (error_code & pf::kP) {
     // The page is present but its entry denies what the VMA allows: make
     // the entry agree with the VMA (a spurious fault in Linux's terms).

@@ -47,6 +47,8 @@
 #include "models/memory/physical_memory.h"
 #include "models/mmu/mmu_control.h"
 #include "models/os/buddy_allocator.h"
+#include "models/os/slab.h"
+#include "models/os/zone.h"
 
 namespace mmusim {
 
@@ -62,6 +64,16 @@ struct OsParams {
   Cycles fault_minor_cycles = 700;
   Cycles zero_page_per_4k_cycles = 300;
   bool implicit_vmas = true;
+  // Issue 4 (zones, slab, fork/COW, swap, reclaim, OOM, invariants).
+  unsigned numa_nodes = 1;
+  bool highmem = false;  // 32-bit zone layout: ZONE_HIGHMEM above 896 MiB
+  Cycles fault_major_cycles = 40000;  // a swap-in, on top of the swap device latency
+  Cycles cow_copy_per_4k_cycles = 300;
+  std::uint64_t swap_bytes = 0;
+  Cycles swap_latency_cycles = 40000;
+  unsigned swappiness = 60;
+  bool oom_enabled = true;
+  bool check_invariants = false;  // after every fault (mmusim run --check-invariants)
 };
 
 struct Vma {
@@ -81,6 +93,12 @@ struct Process {
   std::uint64_t pgtable_pages = 0;
   bool has_brk = false;
   VAddr brk_start = 0, brk_end = 0;
+  // Kernel objects from the slab caches: task_struct, mm_struct and one
+  // vm_area_struct per VMA.
+  PAddr task_obj = 0, mm_obj = 0;
+  std::vector<PAddr> vma_objs;
+  std::uint64_t swap_pages = 0;  // swap entries in its page tables
+  int oom_score_adj = 0;         // -1000 .. 1000 (/proc/PID/oom_score_adj)
 };
 
 enum class FaultResult { Handled, Killed };
@@ -100,6 +118,7 @@ class OsError : public std::runtime_error {
 class OsModel {
  public:
   static constexpr std::uint8_t kRead = 1, kWrite = 2, kExec = 4;
+  static constexpr std::uint64_t kReservedLowPages = 256;  // x86 reserves the low 1 MiB
 
   OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGroup& stats);
 
@@ -117,7 +136,30 @@ class OsModel {
   void exit_current();
 
   const Process* process(std::uint32_t pid) const;
-  const BuddyAllocator& buddy() const { return *m_buddy; }
+  const ZonedPageAllocator& buddy() const { return *m_buddy; }
+  SlabAllocator& slab() { return *m_slab; }
+  const SlabAllocator& slab() const { return *m_slab; }
+  // The 32-byte, 32-byte-aligned PAE page-directory-pointer table from the
+  // "pgd_cache" slab cache (arch/x86/mm/pgtable.c), below 4 GiB; 0 when out
+  // of memory. For the PAE page-table builder.
+  PAddr alloc_pae_pdpt();
+  void free_pae_pdpt(PAddr pdpt);
+
+  // @fork CHILD: the current process is duplicated copy-on-write into a new
+  // process CHILD (which does not run until switched to). Throws OsError if
+  // CHILD exists.
+  void fork(std::uint32_t child);
+  // @oom_score_adj VALUE for the current process (-1000..1000).
+  void set_oom_score_adj(int adj);
+  // mm/oom_kill.c oom_badness(): rss + swap entries + page-table pages, plus
+  // oom_score_adj thousandths of all managed pages; INT64_MIN when unkillable.
+  std::int64_t oom_badness(const Process& p) const;
+  // Whole-system invariants (each frame free in exactly one buddy list or owned
+  // exactly once, shared frames counted as shared, page tables agree with the
+  // VMAs, no aliasing); "" when all hold. O(memory + mapped pages).
+  std::string check_invariants() const;
+  // Times a shared (copy-on-write) frame is mapped; 1 for a private frame.
+  std::uint32_t mapcount(std::uint64_t pfn) const;
   // Highest user address + 1 (2^47 or 2^56).
   VAddr user_top() const { return m_user_top; }
   // Messages of processes killed so far ("pid 3 killed by SIGSEGV: ...").
@@ -150,11 +192,30 @@ class OsModel {
   void shootdown(Process& p, VAddr start, VAddr end);
   void kill(Process& p, const std::string& why);
   void check_range(VAddr start, std::uint64_t len, const char* what) const;
+  // Issue 4 additions.
+  void sync_vma_objects(Process& p);  // one vm_area_struct per VMA
+  void free_kernel_objects(Process& p);
+  void put_page(Process& p, std::uint64_t pfn, unsigned order);  // unmap one mapping of a frame
+  void copy_level(Process& parent, Process& child, PAddr table, unsigned level, VAddr base, bool* ok);
+  bool cow_fault(Process& p, VAddr va, FaultOutcome* out);
+  void after_fault();
+  void init_kernel_allocators(StatGroup& stats);
+  // select_bad_process(): the live process with the highest oom_badness (the
+  // later pid on a tie), nullptr if none is killable.
+  Process* select_oom_victim();
+  FaultOutcome do_fault(VAddr cr2, std::uint32_t error_code);
 
   OsParams m_p;
   PhysicalMemory& m_mem;
   MmuControl& m_mmu;
-  std::unique_ptr<BuddyAllocator> m_buddy;
+  std::unique_ptr<ZonedPageAllocator> m_buddy;
+  std::unique_ptr<SlabAllocator> m_slab;
+  KmemCache* m_task_cache = nullptr;
+  KmemCache* m_mm_cache = nullptr;
+  KmemCache* m_vma_cache = nullptr;
+  KmemCache* m_pgd_cache = nullptr;
+  // Frames mapped more than once (copy-on-write after fork): pfn -> mappings.
+  std::map<std::uint64_t, std::uint32_t> m_shared;
   std::uint64_t m_addr_mask;
   VAddr m_user_top;
   PAddr m_idle_root = 0;  // swapper_pg_dir: loaded when no process runs
@@ -163,6 +224,7 @@ class OsModel {
   bool m_has_current = false;
   std::vector<std::string> m_kills;
   bool m_in_oom = false;
+  const Process* m_forking = nullptr;  // the parent during fork: no OOM victim
 
   Counter& m_pgfault;
   Counter& m_minor;
@@ -175,6 +237,9 @@ class OsModel {
   Counter& m_implicit_vmas;
   Counter& m_processes;
   Counter& m_pgtable_allocs;
+  Counter& m_cow_copies;
+  Counter& m_cow_reuses;
+  Counter& m_forks;
   std::uint64_t m_pgtable_pages = 0;
 };
 

@@ -789,6 +789,13 @@ void validate(const Config& c, const ConfigOrigins& origins) {
   if (c.replay.switch_interval == 0) v.fail("replay.switch_interval", "must be at least 1");
   if (os.thp != "never" && os.max_order < 9)
     v.fail("os.max_order", "must be at least 9 for 2 MiB pages with os.thp: " + os.thp);
+  if (os.numa_nodes == 0 || os.numa_nodes > 64)
+    v.fail("os.numa_nodes", "must be 1..64, got " + std::to_string(os.numa_nodes));
+  else if (os.memory.bytes / os.numa_nodes < (16ull << 20))
+    v.fail("os.numa_nodes", "leaves less than 16MiB per node with os.memory " + format_value(os.memory));
+  if (os.swappiness > 200) v.fail("os.swappiness", "must be 0..200, got " + std::to_string(os.swappiness));
+  if (os.swap.size.bytes % kPageBytes != 0)
+    v.fail("os.swap.size", "must be a multiple of 4 KiB, got " + std::to_string(os.swap.size.bytes));
 }
 
 std::string to_yaml(const Config& c) {
