@@ -17,7 +17,13 @@ constexpr VAddr k2M = 2ull << 20;
 // access faults, and an mprotect that allows access again restores the entry.
 constexpr std::uint64_t kProtNone = 1ull << 9;
 // The entry holds a table or a page, accessible or PROT_NONE.
-bool mapped(std::uint64_t e) { return (e & (pte::kP | kProtNone)) != 0; }
+// Swap entries and dropped file pages (reclaim.cpp) also occupy their slot.
+bool mapped(std::uint64_t e) {
+  return (e & (pte::kP | kProtNone | OsModel::kSwapEntry | OsModel::kFileEvicted)) != 0;
+}
+bool swap_marker(std::uint64_t e) {
+  return !(e & (pte::kP | kProtNone)) && (e & (OsModel::kSwapEntry | OsModel::kFileEvicted));
+}
 
 unsigned index_at(VAddr va, unsigned level) { return static_cast<unsigned>((va >> (12 + 9 * (level - 1))) & 511); }
 std::uint64_t span_at(unsigned level) { return 1ull << (12 + 9 * (level - 1)); }
@@ -129,7 +135,7 @@ void OsModel::switch_to(std::uint32_t pid) {
 
 bool OsModel::alloc_frame(unsigned order, std::uint64_t* pfn, const Process* asking) {
   for (;;) {
-    if (auto r = m_buddy->alloc(order)) {
+    if (auto r = page_alloc(order)) {
       *pfn = *r;
       return true;
     }
@@ -242,7 +248,10 @@ bool OsModel::unmap_level(Process& p, PAddr table, unsigned level, VAddr base, V
       e = m_mem.read64(epa);
       leaf = false;
     }
-    if (leaf) {
+    if (leaf && swap_marker(e)) {
+      release_swap_entry(p, e);
+      m_mem.write64(epa, 0);
+    } else if (leaf) {
       unsigned order = level == 1 ? 0 : level == 2 ? 9 : 18;
       put_page(p, (e & m_addr_mask) >> kPageShift, order);
       p.rss_pages -= 1ull << order;
@@ -276,7 +285,9 @@ void OsModel::protect_level(Process& p, PAddr table, unsigned level, VAddr base,
       e = m_mem.read64(epa);
       leaf = false;
     }
-    if (leaf) {
+    if (leaf && swap_marker(e)) {
+      continue;  // swapped out: the rights come from the VMA at swap-in
+    } else if (leaf) {
       PageSize size = level == 1 ? PageSize::k4K : level == 2 ? PageSize::k2M : PageSize::k1G;
       std::uint64_t flags = leaf_flags(v, size);
       if (mapcount((e & m_addr_mask) >> kPageShift) > 1) flags &= ~(pte::kRW | pte::kD);  // still copy-on-write
@@ -505,6 +516,7 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
     return out;
   }
 
+  if (swap_in(p, *v, cr2, &out)) return out;
   const bool thp = !v->file && (m_p.thp == ThpMode::Always || (m_p.thp == ThpMode::Madvise && v->huge));
   if (thp) {
     const VAddr base = cr2 & ~(k2M - 1);
@@ -546,6 +558,7 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
     return out;
   }
   ++p.rss_pages;
+  lru_add(pfn, p, cr2, *v);
   ++m_minor;
   out.cost_cycles = m_p.fault_minor_cycles + m_p.zero_page_per_4k_cycles;
   return out;

@@ -35,8 +35,11 @@
 // (os.fault_cost), not simulated instruction by instruction.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <list>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -48,6 +51,7 @@
 #include "models/mmu/mmu_control.h"
 #include "models/os/buddy_allocator.h"
 #include "models/os/slab.h"
+#include "models/os/swap.h"
 #include "models/os/zone.h"
 
 namespace mmusim {
@@ -160,6 +164,17 @@ class OsModel {
   std::string check_invariants() const;
   // Times a shared (copy-on-write) frame is mapped; 1 for a private frame.
   std::uint32_t mapcount(std::uint64_t pfn) const;
+
+  // Reclaim (models/os/reclaim.cpp). Not-present PTE encodings: a swap entry
+  // keeps its slot in the frame-number field; a dropped clean file page
+  // keeps only a marker (its content is re-read from the file, zeros here).
+  static constexpr std::uint64_t kSwapEntry = 1ull << 10;
+  static constexpr std::uint64_t kFileEvicted = 1ull << 11;
+  enum LruList : unsigned { kInactiveAnon, kActiveAnon, kInactiveFile, kActiveFile };
+  std::uint64_t lru_size(LruList l) const { return m_lru[l].size(); }
+  // Reclaims up to nr pages (shrink_node); returns how many were freed.
+  std::uint64_t reclaim(std::uint64_t nr, bool direct);
+  const SwapDevice* swap() const { return m_swap.get(); }
   // Highest user address + 1 (2^47 or 2^56).
   VAddr user_top() const { return m_user_top; }
   // Messages of processes killed so far ("pid 3 killed by SIGSEGV: ...").
@@ -199,6 +214,24 @@ class OsModel {
   void copy_level(Process& parent, Process& child, PAddr table, unsigned level, VAddr base, bool* ok);
   bool cow_fault(Process& p, VAddr va, FaultOutcome* out);
   void after_fault();
+  // reclaim.cpp
+  struct LruPage {
+    std::uint64_t pfn;
+    std::uint32_t pid;
+    VAddr va;
+  };
+  void init_reclaim(StatGroup& stats);
+  // __alloc_pages: low watermark, kswapd, min, direct reclaim, then (a
+  // modelling choice) the reserves; nullopt means out of memory.
+  std::optional<std::uint64_t> page_alloc(unsigned order);
+  void lru_add(std::uint64_t pfn, const Process& p, VAddr va, const Vma& v);
+  void lru_del(std::uint64_t pfn);
+  void lru_set_owner(std::uint64_t pfn, const Process& p, VAddr va);
+  // Swap-in or file refault of a not-present entry; false if the entry holds neither.
+  bool swap_in(Process& p, const Vma& v, VAddr va, FaultOutcome* out);
+  // Drops the swap slot of a swap entry being unmapped.
+  void release_swap_entry(Process& p, std::uint64_t e);
+  bool reclaim_page(const LruPage& pg, bool anon, bool direct);
   void init_kernel_allocators(StatGroup& stats);
   // select_bad_process(): the live process with the highest oom_badness (the
   // later pid on a tie), nullptr if none is killable.
@@ -216,6 +249,17 @@ class OsModel {
   KmemCache* m_pgd_cache = nullptr;
   // Frames mapped more than once (copy-on-write after fork): pfn -> mappings.
   std::map<std::uint64_t, std::uint32_t> m_shared;
+  std::unique_ptr<SwapDevice> m_swap;
+  std::array<std::list<LruPage>, 4> m_lru;
+  std::unordered_map<std::uint64_t, std::pair<unsigned, std::list<LruPage>::iterator>> m_lru_index;
+  std::uint64_t m_anon_credit = 0, m_file_credit = 0;
+  Cycles m_reclaim_cost = 0;  // direct reclaim during the current fault
+  bool m_in_reclaim = false;
+  struct VmStat {
+    std::uint64_t pswpin = 0, pswpout = 0, pgscan_kswapd = 0, pgscan_direct = 0, pgsteal_kswapd = 0,
+                  pgsteal_direct = 0, allocstall = 0, kswapd_wakeups = 0, pgactivate = 0, pgdeactivate = 0,
+                  pgrefault_file = 0;
+  } m_vm;
   std::uint64_t m_addr_mask;
   VAddr m_user_top;
   PAddr m_idle_root = 0;  // swapper_pg_dir: loaded when no process runs

@@ -50,6 +50,7 @@ void OsModel::init_kernel_allocators(StatGroup& stats) {
   m_mm_cache = m_slab->create("mm_struct", kMmStructBytes, 64);
   m_vma_cache = m_slab->create("vm_area_struct", kVmAreaStructBytes, 8);
   m_slab->register_stats(stats.group("slab"));
+  init_reclaim(stats);
 #ifndef NDEBUG
   // Debug builds check after every fault; the check is O(memory), so only for
   // memories up to 1 GiB (tests and pressure runs), else --check-invariants.
@@ -106,6 +107,7 @@ void OsModel::put_page(Process& p, std::uint64_t pfn, unsigned order) {
     if (--it->second == 1) m_shared.erase(it);
     return;
   }
+  if (order == 0) lru_del(pfn);
   m_buddy->free(pfn, order);
 }
 
@@ -118,6 +120,22 @@ void OsModel::copy_level(Process& parent, Process& child, PAddr table, unsigned 
     const VAddr va = base + i * span;
     const PAddr epa = table + i * 8ull;
     std::uint64_t e = m_mem.read64(epa);
+    if (level == 1 && (e & (kSwapEntry | kFileEvicted)) && !has_frame(e)) {
+      // A swapped-out page: the child's PTE holds the same slot (swap_duplicate).
+      if (e & kSwapEntry) {
+        m_swap->dup((e & m_addr_mask) >> kPageShift);
+        ++child.swap_pages;
+      }
+      if (!map(child, va, (e & m_addr_mask) >> kPageShift, PageSize::k4K, e & ~m_addr_mask)) {
+        if (e & kSwapEntry) {
+          m_swap->free((e & m_addr_mask) >> kPageShift);
+          --child.swap_pages;
+        }
+        *ok = false;
+        return;
+      }
+      continue;
+    }
     if (!has_frame(e)) continue;
     if (level == 3 && (e & pte::kPS)) throw OsError("@fork: 1 GiB pages cannot be shared copy-on-write");
     if (level == 2 && (e & pte::kPS)) {
@@ -193,6 +211,7 @@ bool OsModel::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
   if (mapcount(pfn) == 1) {
     // do_wp_page(): the only mapper reuses the frame (wp_page_reuse).
     m_mem.write64(epa, (e & m_addr_mask) | flags);
+    lru_set_owner(pfn, p, va);
     ++m_cow_reuses;
     out->cost_cycles = m_p.fault_minor_cycles;
   } else {
@@ -209,6 +228,7 @@ bool OsModel::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
       m_mem.write64((copy << kPageShift) + off, m_mem.read64((pfn << kPageShift) + off));
     put_page(p, pfn, 0);
     m_mem.write64(epa, (copy << kPageShift) | flags);
+    lru_add(copy, p, va, *v);
     ++m_cow_copies;
     out->cost_cycles = m_p.fault_minor_cycles + m_p.cow_copy_per_4k_cycles;
   }
@@ -219,7 +239,10 @@ bool OsModel::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
 // ---------------------------------------------------------------- faults, OOM
 
 FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
+  m_reclaim_cost = 0;
   FaultOutcome o = do_fault(cr2, error_code);
+  o.cost_cycles += m_reclaim_cost;  // direct reclaim's swap writes
+  m_reclaim_cost = 0;
   after_fault();
   return o;
 }
@@ -266,7 +289,7 @@ std::string OsModel::check_invariants() const {
   enum : std::uint8_t { kNone, kKernel, kData };
   std::vector<std::uint8_t> kind(n, kNone);
   std::vector<std::uint32_t> refs(n, 0);
-  std::ostringstream err;
+  std::map<std::uint64_t, std::uint32_t> swap_refs;  // slot -> swap entries
   auto own_kernel = [&](std::uint64_t pfn, const std::string& what) {
     if (pfn >= n) return what + " frame " + hexs(pfn) + " beyond memory";
     if (kind[pfn] != kNone) return what + " frame " + hexs(pfn) + " is owned twice";
@@ -287,7 +310,7 @@ std::string OsModel::check_invariants() const {
       continue;
     }
     const std::string who = "pid " + std::to_string(p.pid) + ": ";
-    std::uint64_t rss = 0, tables = 0;
+    std::uint64_t rss = 0, tables = 0, swaps = 0;
     if (p.vma_objs.size() != p.vmas.size())
       return who + std::to_string(p.vmas.size()) + " VMAs but " + std::to_string(p.vma_objs.size()) +
              " vm_area_struct objects";
@@ -301,6 +324,18 @@ std::string OsModel::check_invariants() const {
       for (unsigned i = 0; i < 512 && e.empty(); ++i) {
         const VAddr va = base + i * span;
         const std::uint64_t ent = m_mem.read64(table + i * 8ull);
+        if (!has_frame(ent) && level == 1 && (ent & (kSwapEntry | kFileEvicted))) {
+          auto it = p.vmas.upper_bound(va);
+          if (it == p.vmas.begin() || va >= std::prev(it)->second.end) {
+            e = who + "swap entry at " + hexs(va) + " lies outside every VMA";
+            return;
+          }
+          if (ent & kSwapEntry) {
+            ++swap_refs[(ent & m_addr_mask) >> kPageShift];
+            ++swaps;
+          }
+          continue;
+        }
         if (!has_frame(ent)) continue;
         if (level == m_p.levels && va >= m_user_top) {
           e = who + "entry above user space at " + hexs(va);
@@ -342,6 +377,8 @@ std::string OsModel::check_invariants() const {
     };
     walk(p.root, m_p.levels, 0);
     if (!e.empty()) return e;
+    if (swaps != p.swap_pages)
+      return who + "swap_pages " + std::to_string(p.swap_pages) + " but " + std::to_string(swaps) + " swap entries";
     if (rss != p.rss_pages) return who + "rss " + std::to_string(p.rss_pages) + " but maps " + std::to_string(rss);
     if (tables != p.pgtable_pages)
       return who + "pgtable_pages " + std::to_string(p.pgtable_pages) + " but has " + std::to_string(tables);
@@ -359,6 +396,17 @@ std::string OsModel::check_invariants() const {
       return "frame " + hexs(pfn) + " is mapped " + std::to_string(refs[pfn]) + " times but its map count is " +
              std::to_string(mapcount(pfn)) + (refs[pfn] > mapcount(pfn) ? " (aliased)" : "");
   }
+  std::uint64_t slots_used = 0;
+  for (const auto& kv : swap_refs) {
+    if (!m_swap || m_swap->count(kv.first) != kv.second)
+      return "swap slot " + std::to_string(kv.first) + " is held by " + std::to_string(kv.second) +
+             " entries but its count is " + std::to_string(m_swap ? m_swap->count(kv.first) : 0);
+    ++slots_used;
+  }
+  if (m_swap && slots_used != m_swap->used())
+    return std::to_string(m_swap->used()) + " swap slots in use but " + std::to_string(slots_used) + " referenced (leak)";
+  for (const auto& kv : m_lru_index)
+    if (kv.first >= n || kind[kv.first] != kData) return "LRU page " + hexs(kv.first) + " is not a mapped data frame";
   for (const auto& kv : m_shared)
     if (kv.first >= n || refs[kv.first] != kv.second)
       return "shared frame " + hexs(kv.first) + " has map count " + std::to_string(kv.second) + " but " +

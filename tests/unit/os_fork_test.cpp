@@ -56,11 +56,13 @@ std::uint64_t pte_of(const PhysicalMemory& m, PAddr root, VAddr va, PAddr* where
 }
 
 struct Os {
-  explicit Os(std::uint64_t memory = 64 * kMiB, ThpMode thp = ThpMode::Never) : mem(memory), os(params(memory, thp), mem, mmu, root.group("os")) {}
-  static OsParams params(std::uint64_t memory, ThpMode thp) {
+  explicit Os(std::uint64_t memory = 64 * kMiB, ThpMode thp = ThpMode::Never, std::uint64_t swap = 0)
+      : mem(memory), os(params(memory, thp, swap), mem, mmu, root.group("os")) {}
+  static OsParams params(std::uint64_t memory, ThpMode thp, std::uint64_t swap) {
     OsParams p;
     p.memory_bytes = memory;
     p.thp = thp;
+    p.swap_bytes = swap;
     p.implicit_vmas = false;
     return p;
   }
@@ -290,6 +292,109 @@ TEST(Invariants, CatchACorruptedState) {
   t.os.mprotect(kHeap, 4 * 4096, R);
   t.mem.write64(where, t.pte(1, kHeap + 4096) | pte::kRW);
   EXPECT_NE(t.os.check_invariants().find("read-only VMA"), std::string::npos) << t.os.check_invariants();
+}
+
+// ---------------------------------------------------------------- reclaim and swap
+
+// Three pages faulted in order p1, p2, p3 sit on the inactive anon list,
+// newest first, each with A set. reclaim(1) then goes (inactive tail first;
+// an inactive list shorter than the active one first deactivates the active
+// tail): p1 referenced -> active [p1]; p2 referenced -> active [p2 p1];
+// inactive [p3] < 2 -> p1 deactivated: inactive [p1 p3]; p3 referenced ->
+// active [p3 p2]; inactive [p1] < 2 -> p2 deactivated: inactive [p2 p1];
+// p1, not referenced since, is written to swap. So: p1 is the victim, 3
+// activations, 2 deactivations, 1 swap-out into slot 1.
+TEST(Reclaim, SecondChanceAgingPicksTheOldestUnreferencedPage) {
+  Os t(64 * kMiB, ThpMode::Never, 16 * kMiB);
+  t.os.switch_to(1);
+  t.os.mmap(kHeap, 3 * 4096, R | W, false, false);
+  for (int i = 0; i < 3; ++i) t.os.handle_fault(kHeap + i * 4096, kWriteFault);
+  EXPECT_EQ(t.os.lru_size(OsModel::kInactiveAnon), 3u);
+  EXPECT_EQ(t.os.reclaim(1, false), 1u);
+  EXPECT_EQ(t.stat("os.vmstat.pgactivate"), 3.0);
+  EXPECT_EQ(t.stat("os.vmstat.pgdeactivate"), 2.0);
+  EXPECT_EQ(t.stat("os.swap.out"), 1.0);
+  const std::uint64_t e = t.pte(1, kHeap);
+  EXPECT_FALSE(e & pte::kP);
+  EXPECT_TRUE(e & OsModel::kSwapEntry);
+  EXPECT_EQ((e & kAddrBits) >> 12, 1u);  // slot 1: slot 0 is the swap header
+  EXPECT_TRUE(t.pte(1, kHeap + 4096) & pte::kP);
+  EXPECT_EQ(t.os.process(1)->swap_pages, 1u);
+  EXPECT_EQ(t.os.process(1)->rss_pages, 2u);
+  EXPECT_EQ(t.os.check_invariants(), "");
+}
+
+TEST(Reclaim, NoSwapMeansAnonPagesStay) {
+  Os t(64 * kMiB);
+  t.os.switch_to(1);
+  t.os.mmap(kHeap, 3 * 4096, R | W, false, false);
+  for (int i = 0; i < 3; ++i) t.os.handle_fault(kHeap + i * 4096, kWriteFault);
+  EXPECT_EQ(t.os.reclaim(3, true), 0u);
+  EXPECT_EQ(t.stat("os.swap.out"), 0.0);
+}
+
+// 16 MiB of memory (4096 frames, 256 reserved), 32 MiB of swap, and a
+// process writing 6000 pages, each tagged with its own address: memory runs
+// out, reclaim swaps pages out, and reading everything back swaps them in
+// with their content intact.
+TEST(Reclaim, SwapRoundTripPreservesContent) {
+  Os t(16 * kMiB, ThpMode::Never, 32 * kMiB);
+  t.os.switch_to(1);
+  const std::uint64_t pages = 6000;
+  t.os.mmap(kHeap, pages * 4096, R | W, false, false);
+  for (std::uint64_t i = 0; i < pages; ++i) {
+    const VAddr va = kHeap + i * 4096;
+    ASSERT_EQ(t.os.handle_fault(va, kWriteFault).result, FaultResult::Handled) << i;
+    t.mem.write64((t.frame(1, va) << 12) + 8 * (i % 512), va ^ 0x5a5a5a5a);
+  }
+  EXPECT_EQ(t.os.check_invariants(), "");
+  EXPECT_GT(t.stat("os.swap.out"), 0.0);
+  EXPECT_EQ(t.os.process(1)->rss_pages + t.os.process(1)->swap_pages, pages);
+  std::uint64_t swapped_in = 0;
+  for (std::uint64_t i = 0; i < pages; ++i) {
+    const VAddr va = kHeap + i * 4096;
+    if (!(t.pte(1, va) & pte::kP)) {
+      FaultOutcome o = t.os.handle_fault(va, kReadFault);
+      ASSERT_EQ(o.result, FaultResult::Handled) << i;
+      EXPECT_GE(o.cost_cycles, 40000u + 40000u);  // major + swap latency
+      ++swapped_in;
+    }
+    ASSERT_EQ(t.mem.read64((t.frame(1, va) << 12) + 8 * (i % 512)), va ^ 0x5a5a5a5a) << "page " << i;
+    if (i % 1000 == 0) {
+      ASSERT_EQ(t.os.check_invariants(), "") << i;
+    }
+  }
+  EXPECT_GT(swapped_in, 0u);
+  EXPECT_EQ(t.stat("os.swap.in"), static_cast<double>(swapped_in));
+  EXPECT_EQ(t.stat("os.faults.major"), static_cast<double>(swapped_in));
+  EXPECT_EQ(t.stat("os.oom_kills"), 0.0);
+  EXPECT_EQ(t.os.check_invariants(), "");
+  // Exit returns every frame and every swap slot.
+  t.os.exit_current();
+  EXPECT_EQ(t.os.swap()->used(), 0u);
+  EXPECT_EQ(t.os.check_invariants(), "");
+}
+
+TEST(Reclaim, ForkSharesSwapSlots) {
+  Os t(64 * kMiB, ThpMode::Never, 16 * kMiB);
+  t.os.switch_to(1);
+  t.os.mmap(kHeap, 3 * 4096, R | W, false, false);
+  for (int i = 0; i < 3; ++i) t.os.handle_fault(kHeap + i * 4096, kWriteFault);
+  t.mem.write64(t.frame(1, kHeap) << 12, 77);
+  ASSERT_EQ(t.os.reclaim(1, false), 1u);  // kHeap goes to slot 1 (see above)
+  t.os.fork(2);
+  EXPECT_EQ(t.os.swap()->count(1), 2u);
+  EXPECT_EQ(t.os.process(2)->swap_pages, 1u);
+  EXPECT_EQ(t.os.check_invariants(), "");
+  t.os.switch_to(2);
+  t.os.handle_fault(kHeap, kReadFault);
+  EXPECT_EQ(t.mem.read64(t.frame(2, kHeap) << 12), 77u);
+  EXPECT_EQ(t.os.swap()->count(1), 1u);
+  t.os.exit_current();
+  t.os.switch_to(1);
+  t.os.exit_current();
+  EXPECT_EQ(t.os.swap()->used(), 0u);
+  EXPECT_EQ(t.os.check_invariants(), "");
 }
 
 }  // namespace
