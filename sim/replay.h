@@ -110,6 +110,8 @@ class Replay : public sc_core::sc_module {
   std::vector<Stream> m_streams;
   Stream* m_cur = nullptr;
   std::uint32_t m_next_pid = 1;
+  std::size_t m_kills_reported = 0;  // OsModel::kills() already printed
+  void report_kills();
   OsModel& m_os;
   MmuControl& m_mmu;
   ReplayParams m_p;

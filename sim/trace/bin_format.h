@@ -50,7 +50,7 @@
 //   accesses need no address byte, 14 % one, 0.65 address bytes and 1.7
 //   bytes per access in all.
 //
-// Event records, tags 0xf0..0xf8, then 0xff (the end); 0xf9..0xfe are not
+// Event records, tags 0xf0..0xf9, then 0xff (the end); 0xfa..0xfe are not
 // defined. Addresses, lengths and pids are unsigned LEB128 varints, absolute:
 //
 //   0xf0  @proc      varint pid (at most 2^32 - 1)
@@ -65,6 +65,7 @@
 //   0xf7  @invlpg    varint vaddr
 //   0xf8  @mark      varint name length (1..65530), then the name's bytes:
 //                    letters, digits, '_', '.', '-' as in the text format
+//   0xf9  @oom_score_adj  varint value + 1000 (0..2000 for -1000..1000)
 //   0xff  end of trace
 //
 //   Lengths are at least 1 and start + len - 1 must not pass 2^64 - 1, the
@@ -134,6 +135,8 @@ inline constexpr std::uint8_t kTagFork = 0xf5;
 inline constexpr std::uint8_t kTagExit = 0xf6;
 inline constexpr std::uint8_t kTagInvlpg = 0xf7;
 inline constexpr std::uint8_t kTagMark = 0xf8;
+inline constexpr std::uint8_t kTagOomScoreAdj = 0xf9;
+inline constexpr std::uint8_t kLastEventTag = kTagOomScoreAdj;
 inline constexpr std::uint8_t kTagEnd = 0xff;
 
 // The @mmap flags byte.

@@ -26,6 +26,7 @@ const char* record_kind_name(RecordKind k) {
     case RecordKind::Exit: return "exit";
     case RecordKind::Invlpg: return "invlpg";
     case RecordKind::Mark: return "mark";
+    case RecordKind::OomScoreAdj: return "oom_score_adj";
   }
   return "?";
 }

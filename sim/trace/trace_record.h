@@ -24,6 +24,7 @@ enum class RecordKind : std::uint8_t {
   Exit,      // @exit
   Invlpg,    // @invlpg VADDR           addr
   Mark,      // @mark NAME              name
+  OomScoreAdj,  // @oom_score_adj VALUE  value (-1000..1000)
 };
 
 const char* record_kind_name(RecordKind k);
@@ -42,6 +43,7 @@ struct TraceRecord {
   bool file = false;
   bool huge = false;
   std::string name;
+  std::int32_t value = 0;  // @oom_score_adj
 };
 
 // Malformed trace input. what() reads "FILE:LINE: expected ..., got '...'"

@@ -97,6 +97,9 @@ void check_event(const TraceRecord& rec, const char* format) {
       for (char c : rec.name)
         if (!is_mark_char(c)) fail("with a name of other characters than letters, digits, '_', '.' and '-'");
       break;
+    case RecordKind::OomScoreAdj:
+      if (rec.value < -1000 || rec.value > 1000) fail("with a value outside -1000..1000");
+      break;
     default: break;
   }
 }
@@ -390,6 +393,11 @@ void TextWriter::encode(const TraceRecord& rec) {
       p = put_hex(p, rec.addr);
       break;
     case RecordKind::Exit: break;
+    case RecordKind::OomScoreAdj: {
+      const std::string v = " " + std::to_string(rec.value);
+      p = put_str(p, v.c_str());
+      break;
+    }
     case RecordKind::Mark:
       *p++ = ' ';
       std::memcpy(p, rec.name.data(), rec.name.size());
@@ -474,6 +482,10 @@ void BinWriter::encode(const TraceRecord& rec) {
       p = put_varint(p, rec.name.size());
       std::memcpy(p, rec.name.data(), rec.name.size());
       p += rec.name.size();
+      break;
+    case RecordKind::OomScoreAdj:
+      *p++ = static_cast<char>(bin::kTagOomScoreAdj);
+      p = put_varint(p, static_cast<std::uint64_t>(rec.value + 1000));
       break;
   }
   m_pos = static_cast<std::size_t>(p - m_buf.get());

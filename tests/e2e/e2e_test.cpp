@@ -259,6 +259,25 @@ TEST(EndToEnd, ForkIsCopyOnWriteThroughTheReplay) {
   EXPECT_NE(r.err.find("bad.txt:4"), std::string::npos) << r.err;
 }
 
+// 16 MiB: 4096 frames, 3840 after the reserved 1 MiB. Process 1 (oom_score_adj
+// 1000) touches 100 pages, process 2 touches pages until memory runs out:
+// the OOM killer takes process 1 although process 2 is much larger, since
+// 1000 / 1000 of 4096 pages adds 4096 to process 1's score (104 pages and
+// tables), more than process 2 can reach (under 3840).
+TEST(EndToEnd, OomScoreAdjFromTheTraceChoosesTheVictim) {
+  std::string d = tmpdir("oomadj");
+  std::string text = "@proc 1\n@oom_score_adj 1000\n@mmap 0x10000000 0x64000 rw anon\n";
+  for (int i = 0; i < 100; ++i) text += "W 0x" + ([&] { std::ostringstream o; o << std::hex << 0x10000000 + i * 4096; return o.str(); })() + "\n";
+  text += "@proc 2\n@mmap 0x20000000 0x1000000 rw anon\n";
+  for (int i = 0; i < 4096; ++i) text += "W 0x" + ([&] { std::ostringstream o; o << std::hex << 0x20000000 + i * 4096; return o.str(); })() + "\n";
+  std::string trace = write(d, "t.txt", text);
+  Result r = run("run -q --set os.memory=16MiB -t " + trace + " -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("process 1 killed: out of memory"), std::string::npos) << r.err;
+  json s = stats(d);
+  EXPECT_GE(s["os"]["oom_kills"].get<std::uint64_t>(), 1u);
+}
+
 // The five real traces as five processes (about 22 MiB touched, 5700 pages)
 // in 16 MiB of memory with swap: reclaim drops clean file pages and swaps
 // anonymous ones out, and the invariants hold after every fault.
