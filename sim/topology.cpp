@@ -57,6 +57,8 @@ OsParams make_os_params(const Config& c) {
   p.swap_latency_cycles = c.os.swap.latency;
   p.swappiness = c.os.swappiness;
   p.oom_enabled = c.os.oom.enabled;
+  p.fragmentation_percent = c.os.fragmentation;
+  p.seed = c.seed;
   return p;
 }
 

@@ -84,7 +84,8 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
 }
 
 std::uint64_t OsModel::used_pages() const {
-  return m_buddy->num_pages() - kReservedLowBytes / kPageBytes - m_buddy->free_pages() - m_slab->pages();
+  return m_buddy->num_pages() - kReservedLowBytes / kPageBytes - m_buddy->free_pages() - m_slab->pages() -
+         m_pinned.size();
 }
 
 bool OsModel::alive(std::uint32_t pid) const {

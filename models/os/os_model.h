@@ -78,6 +78,8 @@ struct OsParams {
   unsigned swappiness = 60;
   bool oom_enabled = true;
   bool check_invariants = false;  // after every fault (mmusim run --check-invariants)
+  unsigned fragmentation_percent = 0;  // os.fragmentation: free memory made unusable for order 9 at boot
+  std::uint64_t seed = 1;
 };
 
 struct Vma {
@@ -233,6 +235,9 @@ class OsModel {
   void release_swap_entry(Process& p, std::uint64_t e);
   bool reclaim_page(const LruPage& pg, bool anon, bool direct);
   void init_kernel_allocators(StatGroup& stats);
+  // os.fragmentation: pins one frame in randomly chosen free 2 MiB blocks
+  // until the target share of free memory is outside order-9 blocks.
+  void fragment_memory();
   // select_bad_process(): the live process with the highest oom_badness (the
   // later pid on a tie), nullptr if none is killable.
   Process* select_oom_victim();
@@ -250,6 +255,7 @@ class OsModel {
   // Frames mapped more than once (copy-on-write after fork): pfn -> mappings.
   std::map<std::uint64_t, std::uint32_t> m_shared;
   std::unique_ptr<SwapDevice> m_swap;
+  std::vector<std::uint64_t> m_pinned;  // frames pinned by os.fragmentation
   std::array<std::list<LruPage>, 4> m_lru;
   std::unordered_map<std::uint64_t, std::pair<unsigned, std::list<LruPage>::iterator>> m_lru_index;
   std::uint64_t m_anon_credit = 0, m_file_credit = 0;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 #include <functional>
+#include <random>
 #include <sstream>
 
 #include "models/os/os_model.h"
@@ -51,11 +52,46 @@ void OsModel::init_kernel_allocators(StatGroup& stats) {
   m_vma_cache = m_slab->create("vm_area_struct", kVmAreaStructBytes, 8);
   m_slab->register_stats(stats.group("slab"));
   init_reclaim(stats);
+  fragment_memory();
+  StatGroup& fr = stats.group("fragmentation");
+  fr.formula("pinned_pages", "frames pinned at boot by os.fragmentation",
+             [this] { return static_cast<double>(m_pinned.size()); });
+  fr.formula("free_outside_order9", "free frames not in a free block of order 9 or more (unusable for a 2 MiB page)",
+             [this] {
+               std::uint64_t in9 = 0;
+               for (unsigned k = 9; k <= m_buddy->max_order(); ++k) in9 += m_buddy->free_blocks(k) << k;
+               return static_cast<double>(m_buddy->free_pages() - in9);
+             });
 #ifndef NDEBUG
   // Debug builds check after every fault; the check is O(memory), so only for
   // memories up to 1 GiB (tests and pressure runs), else --check-invariants.
   if (m_p.memory_bytes <= (1ull << 30)) m_p.check_invariants = true;
 #endif
+}
+
+void OsModel::fragment_memory() {
+  if (m_p.fragmentation_percent == 0) return;
+  // Candidates: 2 MiB-aligned ranges wholly free after boot, in a seeded
+  // Fisher-Yates order (std::shuffle's algorithm is not specified).
+  std::vector<std::uint64_t> regions;
+  for (std::uint64_t head = 0; head + 512 <= m_buddy->num_pages(); head += 512) {
+    bool free = true;
+    for (std::uint64_t f = head; f < head + 512 && free; ++f) free = m_buddy->is_free(f);
+    if (free) regions.push_back(head);
+  }
+  std::mt19937_64 rng(m_p.seed);
+  for (std::size_t i = regions.size(); i > 1; --i) std::swap(regions[i - 1], regions[rng() % i]);
+  // Pinning one frame of a region leaves its other 511 frames free but out of
+  // any order-9 block; stop once they are the target share of free memory.
+  const std::uint64_t free0 = m_buddy->free_pages();
+  std::uint64_t broken = 0;
+  for (std::uint64_t head : regions) {
+    if (broken * 511 * 100 >= m_p.fragmentation_percent * (free0 - m_pinned.size())) break;
+    const std::uint64_t pfn = head + rng() % 512;
+    m_buddy->reserve(pfn, 1);
+    m_pinned.push_back(pfn);
+    ++broken;
+  }
 }
 
 PAddr OsModel::alloc_pae_pdpt() {
@@ -297,6 +333,8 @@ std::string OsModel::check_invariants() const {
     return std::string();
   };
   if (std::string e = own_kernel(m_idle_root >> kPageShift, "idle root"); !e.empty()) return e;
+  for (std::uint64_t pfn : m_pinned)
+    if (std::string e = own_kernel(pfn, "pinned (os.fragmentation)"); !e.empty()) return e;
   std::string slab_err;
   m_slab->for_each_page([&](std::uint64_t pfn) {
     if (slab_err.empty()) slab_err = own_kernel(pfn, "slab");

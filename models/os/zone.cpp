@@ -153,6 +153,13 @@ void ZonedPageAllocator::split_page(std::uint64_t pfn, unsigned order) {
   z->buddy->split_page(pfn, order);
 }
 
+void ZonedPageAllocator::reserve(std::uint64_t pfn, std::uint64_t count) {
+  Zone* z = zone_of_mut(pfn);
+  if (!z || count > z->end_pfn() - pfn)
+    throw std::logic_error("page allocator: reserve of pfn " + std::to_string(pfn) + " outside a zone");
+  z->buddy->reserve(pfn, count);
+}
+
 bool ZonedPageAllocator::below(ZoneType highest, Watermark w, unsigned preferred_node) const {
   for (const Zone& z : m_zones) {
     if (static_cast<unsigned>(z.type) > static_cast<unsigned>(highest)) continue;

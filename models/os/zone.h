@@ -105,6 +105,8 @@ class ZonedPageAllocator {
   }
   void free(std::uint64_t pfn, unsigned order);
   void split_page(std::uint64_t pfn, unsigned order);
+  // Takes specific free frames out of their zone (BuddyAllocator::reserve).
+  void reserve(std::uint64_t pfn, std::uint64_t count);
 
   // Some zone of the zonelist for `highest` is below its low (kswapd wake-up)
   // or min watermark (direct reclaim).

@@ -793,6 +793,7 @@ void validate(const Config& c, const ConfigOrigins& origins) {
     v.fail("os.numa_nodes", "must be 1..64, got " + std::to_string(os.numa_nodes));
   else if (os.memory.bytes / os.numa_nodes < (16ull << 20))
     v.fail("os.numa_nodes", "leaves less than 16MiB per node with os.memory " + format_value(os.memory));
+  if (os.fragmentation > 99) v.fail("os.fragmentation", "must be a percent of 0..99, got " + std::to_string(os.fragmentation));
   if (os.swappiness > 200) v.fail("os.swappiness", "must be 0..200, got " + std::to_string(os.swappiness));
   if (os.swap.size.bytes % kPageBytes != 0)
     v.fail("os.swap.size", "must be a multiple of 4 KiB, got " + std::to_string(os.swap.size.bytes));

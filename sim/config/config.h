@@ -199,6 +199,7 @@ struct OsConfig {
   unsigned swappiness = 60;
   SwapConfig swap;
   OomConfig oom;
+  unsigned fragmentation = 0;
   template <class V>
   void visit(V& v) {
     v.param("memory", memory, ByteSize{8ull << 30}, "bytes", "physical memory managed by the OS model");
@@ -209,6 +210,7 @@ struct OsConfig {
     v.param("swappiness", swappiness, 60u, "", "0..200: reclaim's preference for anonymous (swap) over file pages (vm.swappiness)");
     v.group("swap", "the swap device", [&] { swap.visit(v); });
     v.group("oom", "the OOM killer", [&] { oom.visit(v); });
+    v.param("fragmentation", fragmentation, 0u, "%", "pre-fragment memory at boot: pin one frame in seeded-random free 2 MiB blocks until this percent of free memory is outside order-9 blocks (0: off)");
   }
 };
 
@@ -240,7 +242,7 @@ struct Config {
   template <class V>
   void visit(V& v) {
     v.param("clock", clock, Frequency{3000000000ull}, "Hz", "core clock; all latencies are in its cycles");
-    v.param("seed", seed, std::uint64_t{1}, "", "seed of every pseudo-random choice (random replacement)");
+    v.param("seed", seed, std::uint64_t{1}, "", "seed of every pseudo-random choice (random replacement, os.fragmentation)");
     v.group("paging", "paging mode and control-register features", [&] { paging.visit(v); });
     v.group("mmu", "translation hardware", [&] { mmu.visit(v); });
     v.group("memory", "memory controller and DRAM", [&] { memory.visit(v); });

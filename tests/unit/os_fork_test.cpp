@@ -397,5 +397,53 @@ TEST(Reclaim, ForkSharesSwapSlots) {
   EXPECT_EQ(t.os.check_invariants(), "");
 }
 
+// ---------------------------------------------------------------- fragmentation and THP
+
+// 64 MiB: 16128 free frames after the reserved 1 MiB; 31 wholly free 2 MiB
+// ranges (7 in DMA above the first, 24 in DMA32). 50 %: pin one frame in k
+// ranges until 511 k >= 0.5 (16128 - k): k = 15 gives 7665 < 8056.5, k = 16
+// gives 8176 >= 8056, so 16 ranges are broken and 15 stay whole, whatever
+// the seed. A THP-always process then touching each of 32 ranges of a 64 MiB
+// VMA gets 15 huge pages and 17 fallbacks (the page tables and slabs it
+// needs come from the broken ranges' small blocks).
+TEST(Fragmentation, BootPinsFramesAndThpFallsBack) {
+  for (std::uint64_t seed : {1ull, 2ull}) {
+    PhysicalMemory mem(64 * kMiB);
+    FakeMmu mmu;
+    StatGroup root;
+    OsParams p = Os::params(64 * kMiB, ThpMode::Always, 0);
+    p.fragmentation_percent = 50;
+    p.seed = seed;
+    OsModel os(p, mem, mmu, root.group("os"));
+    EXPECT_EQ(root.find("os.fragmentation.pinned_pages")->formula(), 16.0);
+    EXPECT_EQ(os.buddy().free_blocks(9) + 2 * os.buddy().free_blocks(10), 15u) << seed;
+    EXPECT_EQ(os.check_invariants(), "");
+    os.switch_to(1);
+    os.mmap(0x40000000, 64 * kMiB, R | W, false, false);
+    for (int i = 0; i < 32; ++i) ASSERT_EQ(os.handle_fault(0x40000000 + i * 2 * kMiB, kWriteFault).result, FaultResult::Handled);
+    EXPECT_EQ(root.find("os.thp.alloc")->counter->value(), 15u);
+    EXPECT_EQ(root.find("os.thp.fallback")->counter->value(), 17u);
+    EXPECT_EQ(os.check_invariants(), "");
+  }
+}
+
+TEST(Fragmentation, SameSeedSamePinsOtherSeedOthers) {
+  auto pins = [](std::uint64_t seed) {
+    PhysicalMemory mem(64 * kMiB);
+    FakeMmu mmu;
+    StatGroup root;
+    OsParams p = Os::params(64 * kMiB, ThpMode::Never, 0);
+    p.fragmentation_percent = 30;
+    p.seed = seed;
+    OsModel os(p, mem, mmu, root.group("os"));
+    std::string s;
+    for (std::uint64_t pfn = 0; pfn < 16384; ++pfn)
+      if (!os.buddy().is_free(pfn)) s += std::to_string(pfn) + ",";
+    return s;
+  };
+  EXPECT_EQ(pins(7), pins(7));
+  EXPECT_NE(pins(7), pins(8));
+}
+
 }  // namespace
 }  // namespace mmusim
