@@ -525,7 +525,10 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
       // Like do_huge_pmd_anonymous_page: one try at an order-9 block, no
       // OOM kill on failure; fall back to a 4 KiB page instead.
       if (auto block = m_buddy->alloc(9)) {
-        for (unsigned i = 0; i < 512; ++i) m_mem.zero_frame(*block + i);
+        for (unsigned i = 0; i < 512; ++i) {
+          kmap_atomic(*block + i);  // clear_huge_page maps each subpage
+          m_mem.zero_frame(*block + i);
+        }
         if (map(p, base, *block, PageSize::k2M, leaf_flags(*v, PageSize::k2M))) {
           p.rss_pages += 512;
           ++m_thp_alloc;
@@ -548,6 +551,7 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
     out.cost_cycles = m_p.fault_minor_cycles;
     return out;
   }
+  kmap_atomic(pfn);  // clear_user_highpage
   m_mem.zero_frame(pfn);
   if (!map(p, cr2 & ~(kPageBytes - 1), pfn, PageSize::k4K, leaf_flags(*v, PageSize::k4K))) {
     m_buddy->free(pfn, 0);

@@ -23,16 +23,33 @@
 //    outside every VMA creates an anonymous rwx VMA over the gap around the
 //    address inside its aligned 2 MiB, merged with implicit neighbours.
 //  - SIGSEGV kills the process (its memory freed); out of memory kills the
-//    process with the largest rss + page tables (mm/oom_kill.c badness,
-//    without oom_score_adj).
+//    process with the highest oom_badness (below).
 //  - TLB shootdown on unmap/mprotect of the current process: INVLPG per
 //    page up to 33 pages, else a full flush by CR3 reload (Linux's
 //    tlb_single_page_flush_ceiling).
 //
-// Left out here (the OS-model issue): zones and NUMA, slab/kmalloc, fork and
-// copy-on-write, swap and reclaim, the kernel half of the address space and
-// global kernel mappings, highmem. The cost of a fault is charged in cycles
-// (os.fault_cost), not simulated instruction by instruction.
+// Added by the OS-model issue (each part's header says what it follows):
+//  - zones and NUMA nodes with watermarks and zonelist fallback (zone.h);
+//  - SLUB-like slab caches and kmalloc (slab.h); task_struct, mm_struct and
+//    one vm_area_struct per VMA come from them, and the PAE pgd_cache;
+//  - fork with copy-on-write, map counts of shared frames, the COW fault
+//    (copy, or reuse by the last sharer), exit freeing shared frames only at
+//    the last unmap (os_model_mm.cpp);
+//  - LRU reclaim, kswapd and direct reclaim, the swap device and swap-in
+//    major faults (reclaim.cpp, swap.h);
+//  - the OOM killer by oom_badness with oom_score_adj (mm/oom_kill.c): rss +
+//    swap entries + page-table pages + adj * (memory + swap pages) / 1000;
+//    -1000 never chosen; ties go to the later pid as select_bad_process()
+//    keeps the last of equal scores. With no killable process left the
+//    faulting one dies (Linux would panic);
+//  - os.fragmentation and kmap_atomic counting for HighMem frames;
+//  - check_invariants(), after every fault with --check-invariants and in
+//    debug builds (memories up to 1 GiB).
+//
+// Left out: the kernel half of the address space and global kernel
+// mappings, compaction, the 1 GiB hugetlb pool, os.fault_model: accesses.
+// The cost of a fault is charged in cycles (os.fault_cost), not simulated
+// instruction by instruction.
 #pragma once
 
 #include <array>
@@ -164,6 +181,13 @@ class OsModel {
   // exactly once, shared frames counted as shared, page tables agree with the
   // VMAs, no aliasing); "" when all hold. O(memory + mapped pages).
   std::string check_invariants() const;
+  // Highmem (32-bit modes): the kernel's linear map ends at 896 MiB, so
+  // touching a frame above it (zeroing, copying, filling it, writing a PTE
+  // in it) needs a temporary kmap_atomic slot; this counts one when pfn is
+  // a HighMem frame. Page-table code writing entries into a HighMem table
+  // should call it too (pte_offset_map).
+  void kmap_atomic(std::uint64_t pfn);
+  std::uint64_t kmap_atomic_count() const { return m_kmap_atomic; }
   // Times a shared (copy-on-write) frame is mapped; 1 for a private frame.
   std::uint32_t mapcount(std::uint64_t pfn) const;
 
@@ -256,6 +280,7 @@ class OsModel {
   std::map<std::uint64_t, std::uint32_t> m_shared;
   std::unique_ptr<SwapDevice> m_swap;
   std::vector<std::uint64_t> m_pinned;  // frames pinned by os.fragmentation
+  std::uint64_t m_kmap_atomic = 0;
   std::array<std::list<LruPage>, 4> m_lru;
   std::unordered_map<std::uint64_t, std::pair<unsigned, std::list<LruPage>::iterator>> m_lru_index;
   std::uint64_t m_anon_credit = 0, m_file_credit = 0;

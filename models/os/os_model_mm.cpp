@@ -53,6 +53,8 @@ void OsModel::init_kernel_allocators(StatGroup& stats) {
   m_slab->register_stats(stats.group("slab"));
   init_reclaim(stats);
   fragment_memory();
+  stats.group("highmem").formula("kmap_atomic", "temporary mappings of HighMem frames the kernel touched (32-bit modes)",
+                                 [this] { return static_cast<double>(m_kmap_atomic); });
   StatGroup& fr = stats.group("fragmentation");
   fr.formula("pinned_pages", "frames pinned at boot by os.fragmentation",
              [this] { return static_cast<double>(m_pinned.size()); });
@@ -67,6 +69,10 @@ void OsModel::init_kernel_allocators(StatGroup& stats) {
   // memories up to 1 GiB (tests and pressure runs), else --check-invariants.
   if (m_p.memory_bytes <= (1ull << 30)) m_p.check_invariants = true;
 #endif
+}
+
+void OsModel::kmap_atomic(std::uint64_t pfn) {
+  if (m_p.highmem && pfn >= ZonedPageAllocator::kLowmemEndPfn) ++m_kmap_atomic;
 }
 
 void OsModel::fragment_memory() {
@@ -260,6 +266,8 @@ bool OsModel::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
       out->cost_cycles = m_p.fault_minor_cycles;
       return true;
     }
+    kmap_atomic(pfn);  // copy_user_highpage maps both pages
+    kmap_atomic(copy);
     for (unsigned off = 0; off < kPageBytes; off += 8)
       m_mem.write64((copy << kPageShift) + off, m_mem.read64((pfn << kPageShift) + off));
     put_page(p, pfn, 0);

@@ -215,6 +215,7 @@ bool OsModel::reclaim_page(const LruPage& pg, bool anon, bool direct) {
       activate();
       return false;
     }
+    kmap_atomic(pg.pfn);
     std::vector<std::uint64_t> words(SwapDevice::kWordsPerPage);
     for (unsigned i = 0; i < SwapDevice::kWordsPerPage; ++i) words[i] = m_mem.read64((pg.pfn << kPageShift) + i * 8ull);
     m_swap->write(*slot, words);
@@ -261,11 +262,13 @@ bool OsModel::swap_in(Process& p, const Vma& v, VAddr va, FaultOutcome* out) {
   if (e & kSwapEntry) {
     const std::uint64_t slot = (e & m_addr_mask) >> kPageShift;
     const std::vector<std::uint64_t> words = m_swap->read(slot);
+    kmap_atomic(pfn);  // the read lands in a page the kernel maps to fill
     for (unsigned i = 0; i < SwapDevice::kWordsPerPage; ++i) m_mem.write64((pfn << kPageShift) + i * 8ull, words[i]);
     m_swap->free(slot);
     --p.swap_pages;
     ++m_vm.pswpin;
   } else {
+    kmap_atomic(pfn);
     m_mem.zero_frame(pfn);
     ++m_vm.pgrefault_file;
   }

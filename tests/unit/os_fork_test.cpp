@@ -445,5 +445,43 @@ TEST(Fragmentation, SameSeedSamePinsOtherSeedOthers) {
   EXPECT_NE(pins(7), pins(8));
 }
 
+// ---------------------------------------------------------------- highmem
+
+// 1 GiB in the 32-bit zone layout: HighMem is [896 MiB, 1 GiB) and user
+// pages come from it first (GFP_HIGHUSER). A demand-zero fault zeroes the
+// page through one kmap_atomic; a copy-on-write copy maps source and copy
+// (2 more); kernel objects (slab, GFP_KERNEL) never come from HighMem.
+TEST(Highmem, TouchingHighMemFramesGoesThroughKmap) {
+  PhysicalMemory mem(1024 * kMiB);
+  FakeMmu mmu;
+  StatGroup root;
+  OsParams p = Os::params(1024 * kMiB, ThpMode::Never, 0);
+  p.highmem = true;
+  OsModel os(p, mem, mmu, root.group("os"));
+  os.switch_to(1);
+  os.mmap(kHeap, 4096, R | W, false, false);
+  os.handle_fault(kHeap, kWriteFault);
+  const std::uint64_t pfn = (pte_of(mem, os.process(1)->root, kHeap) & kAddrBits) >> 12;
+  EXPECT_GE(pfn, (896 * kMiB) >> 12);
+  EXPECT_EQ(os.buddy().zone_of(pfn)->type, ZoneType::HighMem);
+  EXPECT_EQ(os.kmap_atomic_count(), 1u);
+  os.fork(2);
+  os.handle_fault(kHeap, kWriteProtFault);
+  EXPECT_EQ(os.kmap_atomic_count(), 3u);
+  EXPECT_EQ(root.find("os.highmem.kmap_atomic")->formula(), 3.0);
+  const PAddr pdpt = os.alloc_pae_pdpt();
+  EXPECT_LT(pdpt, 896 * kMiB);  // pgd_cache slabs are lowmem
+  os.free_pae_pdpt(pdpt);
+  EXPECT_EQ(os.check_invariants(), "");
+}
+
+TEST(Highmem, NoKmapIn64BitModes) {
+  Os t(64 * kMiB);
+  t.os.switch_to(1);
+  t.os.mmap(kHeap, 4096, R | W, false, false);
+  t.os.handle_fault(kHeap, kWriteFault);
+  EXPECT_EQ(t.os.kmap_atomic_count(), 0u);
+}
+
 }  // namespace
 }  // namespace mmusim
