@@ -524,7 +524,10 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
     if (base >= v->start && base + k2M <= v->end && !mapped(entry_at(p, base, 2, nullptr))) {
       // Like do_huge_pmd_anonymous_page: one try at an order-9 block, no
       // OOM kill on failure; fall back to a 4 KiB page instead.
-      if (auto block = m_buddy->alloc(9)) {
+      auto block = m_buddy->alloc(9);
+      // defrag=madvise (the default): only madvised VMAs compact directly.
+      if (!block && v->huge && compact_for_order9()) block = m_buddy->alloc(9);
+      if (block) {
         for (unsigned i = 0; i < 512; ++i) {
           kmap_atomic(*block + i);  // clear_huge_page maps each subpage
           m_mem.zero_frame(*block + i);

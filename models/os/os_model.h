@@ -46,8 +46,11 @@
 //  - check_invariants(), after every fault with --check-invariants and in
 //    debug builds (memories up to 1 GiB).
 //
+//  - direct compaction for a madvised 2 MiB fault that finds no order-9
+//    block (reclaim.cpp, compact_for_order9).
+//
 // Left out: the kernel half of the address space and global kernel
-// mappings, compaction, the 1 GiB hugetlb pool, os.fault_model: accesses.
+// mappings, the 1 GiB hugetlb pool, os.fault_model: accesses.
 // The cost of a fault is charged in cycles (os.fault_cost), not simulated
 // instruction by instruction.
 #pragma once
@@ -258,6 +261,9 @@ class OsModel {
   // Drops the swap slot of a swap entry being unmapped.
   void release_swap_entry(Process& p, std::uint64_t e);
   bool reclaim_page(const LruPage& pg, bool anon, bool direct);
+  // Direct compaction for an order-9 request (mm/compaction.c): true when a
+  // free 2 MiB block was made.
+  bool compact_for_order9();
   void init_kernel_allocators(StatGroup& stats);
   // os.fragmentation: pins one frame in randomly chosen free 2 MiB blocks
   // until the target share of free memory is outside order-9 blocks.
@@ -289,7 +295,8 @@ class OsModel {
   struct VmStat {
     std::uint64_t pswpin = 0, pswpout = 0, pgscan_kswapd = 0, pgscan_direct = 0, pgsteal_kswapd = 0,
                   pgsteal_direct = 0, allocstall = 0, kswapd_wakeups = 0, pgactivate = 0, pgdeactivate = 0,
-                  pgrefault_file = 0;
+                  pgrefault_file = 0, compact_stall = 0, compact_success = 0, compact_fail = 0,
+                  pgmigrate_success = 0;
   } m_vm;
   std::uint64_t m_addr_mask;
   VAddr m_user_top;

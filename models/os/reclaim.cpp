@@ -37,8 +37,7 @@
 // Left out: frames shared copy-on-write are not reclaimed (no reverse map
 // walk over several mappers), nor 2 MiB pages (Linux splits them first),
 // nor page-table pages; no workingset refault detection, no per-memcg or
-// per-node LRUs (one set of lists for all nodes), no writeback throttling,
-// no compaction.
+// per-node LRUs (one set of lists for all nodes), no writeback throttling.
 #include <algorithm>
 #include <cstdio>
 
@@ -84,6 +83,10 @@ void OsModel::init_reclaim(StatGroup& stats) {
   f("pgactivate", "pages moved to an active list", &m_vm.pgactivate);
   f("pgdeactivate", "pages moved to an inactive list", &m_vm.pgdeactivate);
   f("pgrefault_file", "faults that re-read a dropped file page", &m_vm.pgrefault_file);
+  f("compact_stall", "order-9 requests that entered direct compaction", &m_vm.compact_stall);
+  f("compact_success", "compactions that produced a free 2 MiB block", &m_vm.compact_success);
+  f("compact_fail", "compactions that found no movable 2 MiB range", &m_vm.compact_fail);
+  f("pgmigrate_success", "pages moved by compaction", &m_vm.pgmigrate_success);
 }
 
 // ---------------------------------------------------------------- LRU lists
@@ -277,6 +280,75 @@ bool OsModel::swap_in(Process& p, const Vma& v, VAddr va, FaultOutcome* out) {
   lru_add(pfn, p, va, v);
   ++m_major;
   out->cost_cycles = m_p.fault_major_cycles + m_p.swap_latency_cycles;
+  return true;
+}
+
+// ---------------------------------------------------------------- compaction
+
+// Direct compaction for one order-9 block, after mm/compaction.c but
+// choosing the target directly: among the 2 MiB-aligned ranges inside one
+// zone whose used frames are all movable (user 4 KiB pages on an LRU list,
+// mapped once: not page tables, slabs, pinned frames, huge pages or shared
+// COW frames), the one with the fewest used frames (the lowest on a tie).
+// Its free frames are taken out first so that no page migrates into it;
+// each used page is copied to a new frame (migrate_pages), its PTE pointed
+// there and its TLB entry shot down; then the whole range is freed and
+// merges into an order-9 block. compaction_suitable(): at least 512 free
+// frames overall. Left out: the migrate and free scanners, pageblock skip
+// bits, kcompactd, and proactive compaction.
+bool OsModel::compact_for_order9() {
+  if (m_in_reclaim || m_buddy->free_pages() < 512) return false;
+  ++m_vm.compact_stall;
+  std::uint64_t best = UINT64_MAX, best_used = 513;
+  for (std::uint64_t head = 0; head + 512 <= m_buddy->num_pages(); head += 512) {
+    const Zone* z = m_buddy->zone_of(head);
+    if (!z || z != m_buddy->zone_of(head + 511)) continue;
+    std::uint64_t used = 0;
+    bool movable = true;
+    for (std::uint64_t f = head; f < head + 512 && movable; ++f) {
+      if (m_buddy->is_free(f)) continue;
+      ++used;
+      movable = m_lru_index.count(f) && mapcount(f) == 1;
+    }
+    if (movable && used < best_used) {
+      best = head;
+      best_used = used;
+    }
+  }
+  if (best == UINT64_MAX || best_used == 0) {
+    ++m_vm.compact_fail;
+    return false;
+  }
+  std::vector<std::uint64_t> held;
+  for (std::uint64_t f = best; f < best + 512; ++f)
+    if (m_buddy->is_free(f)) {
+      m_buddy->reserve(f, 1);
+      held.push_back(f);
+    }
+  for (std::uint64_t f = best; f < best + 512; ++f) {
+    auto it = m_lru_index.find(f);
+    if (it == m_lru_index.end()) continue;
+    LruPage& pg = *it->second.second;
+    Process& p = *m_procs.at(pg.pid);
+    PAddr epa = 0;
+    const std::uint64_t e = entry_at(p, pg.va, 1, &epa);
+    auto to = m_buddy->alloc(0, ZoneType::HighMem, Watermark::None);
+    if (!to || !epa || ((e & m_addr_mask) >> kPageShift) != f)
+      throw std::logic_error("compaction: cannot migrate pfn " + std::to_string(f));
+    kmap_atomic(f);
+    kmap_atomic(*to);
+    for (unsigned off = 0; off < kPageBytes; off += 8)
+      m_mem.write64((*to << kPageShift) + off, m_mem.read64((f << kPageShift) + off));
+    m_mem.write64(epa, (*to << kPageShift) | (e & ~m_addr_mask));
+    shootdown(p, pg.va, pg.va + kPageBytes);
+    pg.pfn = *to;
+    m_lru_index[*to] = it->second;
+    m_lru_index.erase(f);
+    held.push_back(f);
+    ++m_vm.pgmigrate_success;
+  }
+  for (std::uint64_t f : held) m_buddy->free(f, 0);
+  ++m_vm.compact_success;
   return true;
 }
 

@@ -483,5 +483,51 @@ TEST(Highmem, NoKmapIn64BitModes) {
   EXPECT_EQ(t.os.kmap_atomic_count(), 0u);
 }
 
+// ---------------------------------------------------------------- compaction
+
+// 16 MiB (all ZONE_DMA). Two processes fill memory with 4 KiB pages in
+// turns, process 1's tagged; process 2 exits: half the memory is free but no
+// 2 MiB range is. A fault in a madvised VMA of process 1 finds no order-9
+// block, compacts one range (moving process 1's pages out of it, content
+// intact) and gets its 2 MiB page.
+TEST(Compaction, MakesA2MBlockForAMadvisedFault) {
+  PhysicalMemory mem(16 * kMiB);
+  FakeMmu mmu;
+  StatGroup root;
+  OsModel os(Os::params(16 * kMiB, ThpMode::Madvise, 0), mem, mmu, root.group("os"));
+  const std::uint64_t n = 1880;  // pages per process: of 3840 frames, under 40 stay free
+  for (std::uint32_t pid : {1u, 2u}) {
+    os.switch_to(pid);
+    os.mmap(kHeap, n * 4096, R | W, false, false);
+    // Page tables are unmovable (no migrate types keep them apart): fault
+    // one page per 2 MiB first so that they all land early, together.
+    for (std::uint64_t i = 0; i < n; i += 512) os.handle_fault(kHeap + i * 4096, kWriteFault);
+  }
+  for (std::uint64_t i = 0; i < n; ++i)
+    for (std::uint32_t pid : {1u, 2u}) {
+      os.switch_to(pid);
+      if (i % 512) {
+        ASSERT_EQ(os.handle_fault(kHeap + i * 4096, kWriteFault).result, FaultResult::Handled);
+      }
+    }
+  for (std::uint64_t i = 0; i < n; ++i)
+    mem.write64((pte_of(mem, os.process(1)->root, kHeap + i * 4096) & kAddrBits) + 16, i + 1);
+  os.switch_to(2);
+  os.exit_current();
+  os.switch_to(1);
+  ASSERT_EQ(os.buddy().free_blocks(9) + os.buddy().free_blocks(10), 0u);
+  ASSERT_GE(os.buddy().free_pages(), 1024u);
+  os.mmap(0x40000000, 2 * kMiB, R | W, false, true);
+  ASSERT_EQ(os.handle_fault(0x40000000, kWriteFault).result, FaultResult::Handled);
+  EXPECT_EQ(root.find("os.thp.alloc")->counter->value(), 1u);
+  EXPECT_EQ(root.find("os.vmstat.compact_stall")->formula(), 1.0);
+  EXPECT_EQ(root.find("os.vmstat.compact_success")->formula(), 1.0);
+  EXPECT_GT(root.find("os.vmstat.pgmigrate_success")->formula(), 0.0);
+  EXPECT_LT(root.find("os.vmstat.pgmigrate_success")->formula(), 512.0);
+  for (std::uint64_t i = 0; i < n; ++i)
+    ASSERT_EQ(mem.read64((pte_of(mem, os.process(1)->root, kHeap + i * 4096) & kAddrBits) + 16), i + 1) << i;
+  EXPECT_EQ(os.check_invariants(), "");
+}
+
 }  // namespace
 }  // namespace mmusim
