@@ -146,5 +146,58 @@ TEST(Zones, FreeReturnsToTheOwningZoneAndMerges) {
   EXPECT_EQ(a.check_invariants(), "");
 }
 
+// Random allocations and frees over two nodes and every zone limit, against
+// a brute-force shadow of the frames handed out: no frame twice, blocks
+// aligned to their order and inside a zone the request allows, and freeing
+// everything restores the boot state exactly.
+TEST(Zones, RandomWorkloadAgainstABruteForceShadow) {
+  ZonedPageAllocator a(96 * kMiBPages, 10, 2, false, 256);
+  const std::string boot = a.buddyinfo();
+  std::vector<bool> taken(a.num_pages(), false);
+  struct Block {
+    std::uint64_t pfn;
+    unsigned order;
+  };
+  std::vector<Block> live;
+  std::uint64_t state = 12345;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return state >> 33;
+  };
+  const ZoneType limits[] = {ZoneType::Dma, ZoneType::Dma32, ZoneType::Normal, ZoneType::HighMem};
+  for (int step = 0; step < 20000; ++step) {
+    if (live.empty() || next() % 3 != 0) {
+      const unsigned order = static_cast<unsigned>(next() % 11 < 8 ? next() % 3 : next() % 11);
+      const ZoneType limit = limits[next() % 4];
+      const unsigned node = static_cast<unsigned>(next() % 2);
+      auto pfn = a.alloc(order, limit, Watermark::None, node);
+      if (!pfn) continue;
+      ASSERT_EQ(*pfn % (1ull << order), 0u);
+      const Zone* z = a.zone_of(*pfn);
+      ASSERT_NE(z, nullptr);
+      ASSERT_LE(static_cast<unsigned>(z->type), static_cast<unsigned>(limit));
+      ASSERT_LE(*pfn + (1ull << order), z->end_pfn());
+      for (std::uint64_t f = *pfn; f < *pfn + (1ull << order); ++f) {
+        ASSERT_FALSE(taken[f]) << "frame " << f << " handed out twice";
+        ASSERT_GE(f, 256u);
+        taken[f] = true;
+      }
+      live.push_back({*pfn, order});
+    } else {
+      const std::size_t k = next() % live.size();
+      for (std::uint64_t f = live[k].pfn; f < live[k].pfn + (1ull << live[k].order); ++f) taken[f] = false;
+      a.free(live[k].pfn, live[k].order);
+      live[k] = live.back();
+      live.pop_back();
+    }
+    if (step % 5000 == 0) {
+      ASSERT_EQ(a.check_invariants(), "");
+    }
+  }
+  for (const Block& b : live) a.free(b.pfn, b.order);
+  EXPECT_EQ(a.buddyinfo(), boot);
+  EXPECT_EQ(a.check_invariants(), "");
+}
+
 }  // namespace
 }  // namespace mmusim
