@@ -299,6 +299,18 @@ bool OsModel::swap_in(Process& p, const Vma& v, VAddr va, FaultOutcome* out) {
 bool OsModel::compact_for_order9() {
   if (m_in_reclaim || m_buddy->free_pages() < 512) return false;
   ++m_vm.compact_stall;
+  // Movable: on an LRU list, mapped once, and by the mapper the list records
+  // (after fork the survivor of a shared frame may be unknown: not movable).
+  auto is_movable = [this](std::uint64_t f) {
+    auto it = m_lru_index.find(f);
+    if (it == m_lru_index.end() || mapcount(f) != 1) return false;
+    const LruPage& pg = *it->second.second;
+    auto pit = m_procs.find(pg.pid);
+    if (pit == m_procs.end() || !pit->second->alive) return false;
+    PAddr epa = 0;
+    const std::uint64_t e = entry_at(*pit->second, pg.va, 1, &epa);
+    return epa && (e & (pte::kP | (1ull << 9))) && ((e & m_addr_mask) >> kPageShift) == f;
+  };
   std::uint64_t best = UINT64_MAX, best_used = 513;
   for (std::uint64_t head = 0; head + 512 <= m_buddy->num_pages(); head += 512) {
     const Zone* z = m_buddy->zone_of(head);
@@ -308,7 +320,7 @@ bool OsModel::compact_for_order9() {
     for (std::uint64_t f = head; f < head + 512 && movable; ++f) {
       if (m_buddy->is_free(f)) continue;
       ++used;
-      movable = m_lru_index.count(f) && mapcount(f) == 1;
+      movable = is_movable(f);
     }
     if (movable && used < best_used) {
       best = head;
