@@ -51,7 +51,7 @@ const char* const kUsage =
     "\n"
     "usage:\n"
     "  mmusim run     [-c CONFIG.yaml] [-t TRACE]... [--format FMT] [--set KEY=VALUE]...\n"
-    "                 [-o OUTDIR] [--max-accesses N] [--progress|--quiet]\n"
+    "                 [-o OUTDIR] [--max-accesses N] [--progress|--quiet] [--check-invariants]\n"
     "  mmusim params  [-c CONFIG.yaml] [--set KEY=VALUE]...\n"
     "  mmusim convert IN OUT [--from FMT] [--to FMT]\n"
     "  mmusim sweep   EXPERIMENT.yaml [-j N] [--backend local|slurm] [-o OUTDIR] [--resume]\n"
@@ -133,6 +133,7 @@ int cmd_run(int argc, char** argv) {
       "outdir,o", po::value<std::string>(), "write stats.json, stats.csv and config.yaml here")(
       "max-accesses", po::value<std::uint64_t>()->default_value(0), "stop after N accesses (0: the whole trace)")(
       "progress", "show a progress line on stderr even when it is not a terminal")(
+      "check-invariants", "check the OS model's invariants after every page fault (slow: O(memory) each; exit 1 on a violation)")(
       "quiet,q", "no progress line and no summary")("help,h", "this help");
   po::variables_map vm = parse(argc, argv, desc);
   if (vm.count("help")) {
@@ -176,6 +177,7 @@ int cmd_run(int argc, char** argv) {
   rp.gap_cycles = cfg.replay.gap_cycles;
   rp.sync_each_access = cfg.replay.sync == "access";
   rp.max_accesses = vm["max-accesses"].as<std::uint64_t>();
+  rp.check_invariants = vm.count("check-invariants") > 0;
   rp.progress = !quiet && (vm.count("progress") || isatty(STDERR_FILENO));
 
   tlm::tlm_global_quantum::instance().set(sc_core::sc_time(static_cast<double>(cfg.replay.quantum.ps), sc_core::SC_PS));

@@ -123,6 +123,8 @@ void Replay::loop() {
       serialise();
       Stream& n = m_streams[next];
       // Its process, if it has one and it lives, is loaded again (CR3 write).
+      // (A process the OOM killer took meanwhile is skipped from now on.)
+      if (n.has_pid && !n.skip && !m_os.alive(n.pid)) n.skip = true;
       if (n.has_pid && !n.skip) m_os.switch_to(n.pid);
     }
     cur = next;
@@ -245,8 +247,10 @@ bool Replay::translate(VAddr va, AccessKind kind) {
                              std::to_string(t.page_fault.error_code) + ")");
     FaultOutcome o = m_os.handle_fault(t.page_fault.cr2, t.page_fault.error_code);
     advance(sc_core::sc_time::from_value(m_cycle.value() * o.cost_cycles));
+    // Every kill is reported where it happened: the faulting process's own
+    // (SIGSEGV, OOM) and other processes taken by the OOM killer.
+    report_kills();
     if (o.result == FaultResult::Killed) {
-      std::fprintf(stderr, "mmusim: %s: %s\n", m_cur->reader->location().c_str(), o.reason.c_str());
       m_cur->skip = true;
       return false;
     }
@@ -254,9 +258,18 @@ bool Replay::translate(VAddr va, AccessKind kind) {
   }
 }
 
+void Replay::report_kills() {
+  for (; m_kills_reported < m_os.kills().size(); ++m_kills_reported)
+    std::fprintf(stderr, "mmusim: %s: %s\n", m_cur->reader->location().c_str(), m_os.kills()[m_kills_reported].c_str());
+}
+
 void Replay::event(Stream& s, const TraceRecord& rec) {
   serialise();
   ++m_events;
+  struct Report {
+    Replay* r;
+    ~Report() { r->report_kills(); }
+  } report{this};
   if (rec.kind == RecordKind::Proc) {
     try {
       select(s, rec.pid);
@@ -305,7 +318,8 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
           trace_error(e.what());
         }
         break;
-      case RecordKind::Fork: trace_error("@fork is not supported yet (copy-on-write arrives with the OS-model work)");
+      case RecordKind::Fork: m_os.fork(global_pid(s, rec.pid)); break;
+      case RecordKind::OomScoreAdj: m_os.set_oom_score_adj(rec.value); break;
       default: break;
     }
   } catch (const OsError& e) {
@@ -410,8 +424,8 @@ bool Replay::translate_overlapped(VAddr va, AccessKind kind, Cycles& t) {
     // The fault is taken when everything older has completed; the handler runs alone.
     t = std::max(m_sched->drain(), t) + o.cost_cycles;
     m_sched->advance_to(t);
+    report_kills();  // as in the in-order path: every kill, this process's or the OOM killer's
     if (o.result == FaultResult::Killed) {
-      std::fprintf(stderr, "mmusim: %s: %s\n", m_cur->reader->location().c_str(), o.reason.c_str());
       m_cur->skip = true;
       return false;
     }

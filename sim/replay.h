@@ -72,6 +72,7 @@ struct ReplayParams {
   unsigned va_bits = 48;           // canonical width; 32: no address at or above 4 GiB (32-bit modes)
   std::string mode_name = "x86_64";  // paging.mode, for messages
   bool progress = false;
+  bool check_invariants = false;  // the OS model checks its invariants after every fault
 };
 
 // A statistics snapshot taken at @mark NAME.
@@ -147,6 +148,8 @@ class Replay : public sc_core::sc_module {
   std::vector<Stream> m_streams;
   Stream* m_cur = nullptr;
   std::uint32_t m_next_pid = 1;
+  std::size_t m_kills_reported = 0;  // OsModel::kills() already printed
+  void report_kills();
   OsModel& m_os;
   MmuControl& m_mmu;
   ReplayParams m_p;

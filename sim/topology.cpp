@@ -57,6 +57,16 @@ OsParams make_os_params(const Config& c) {
   p.fault_minor_cycles = c.os.fault_cost.minor;
   p.zero_page_per_4k_cycles = c.os.fault_cost.zero_page_per_4k;
   p.implicit_vmas = c.replay.implicit_vmas;
+  p.numa_nodes = c.os.numa_nodes;
+  p.highmem = c.paging.mode == "ia32" || c.paging.mode == "pae";
+  p.fault_major_cycles = c.os.fault_cost.major;
+  p.cow_copy_per_4k_cycles = c.os.fault_cost.cow_copy_per_4k;
+  p.swap_bytes = c.os.swap.size.bytes;
+  p.swap_latency_cycles = c.os.swap.latency;
+  p.swappiness = c.os.swappiness;
+  p.oom_enabled = c.os.oom.enabled;
+  p.fragmentation_percent = c.os.fragmentation;
+  p.seed = c.seed;
   return p;
 }
 
@@ -125,7 +135,9 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
   m_memory = std::make_unique<MemoryModule>("memory", *m_phys, *m_hier, cycle);
   m_mmu = std::make_unique<MmuModule>("mmu", make_mmu_params(c), mmu_stats, cycle);
   m_mmu->set_boot_memory(m_phys.get());
-  m_os = std::make_unique<OsModel>(make_os_params(c), *m_phys, m_mmu->core(), os_stats);
+  OsParams osp = make_os_params(c);
+  osp.check_invariants = rp.check_invariants;
+  m_os = std::make_unique<OsModel>(osp, *m_phys, m_mmu->core(), os_stats);
   ReplayParams p = rp;
   p.va_bits = va_bits(c);
   p.mode_name = c.paging.mode;

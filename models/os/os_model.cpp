@@ -20,7 +20,13 @@ constexpr std::uint64_t kCr3NoFlush = 1ull << 63;  // SDM 4.10.4.1, MOV to CR3 w
 // access faults, and an mprotect that allows access again restores the entry.
 constexpr std::uint64_t kProtNone = 1ull << 9;
 // The entry holds a table or a page, accessible or PROT_NONE.
-bool mapped(std::uint64_t e) { return (e & (pte::kP | kProtNone)) != 0; }
+// Swap entries and dropped file pages (reclaim.cpp) also occupy their slot.
+bool mapped(std::uint64_t e) {
+  return (e & (pte::kP | kProtNone | OsModel::kSwapEntry | OsModel::kFileEvicted)) != 0;
+}
+bool swap_marker(std::uint64_t e) {
+  return !(e & (pte::kP | kProtNone)) && (e & (OsModel::kSwapEntry | OsModel::kFileEvicted));
+}
 
 
 std::string hex(std::uint64_t v) {
@@ -45,12 +51,16 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
       m_oom_kills(stats.counter("oom_kills", "processes killed by the OOM killer")),
       m_implicit_vmas(stats.counter("implicit_vmas", "VMAs created by a first touch (replay.implicit_vmas)")),
       m_processes(stats.counter("processes", "processes created")),
-      m_pgtable_allocs(stats.counter("pgtable_allocs", "page-table pages allocated")) {
+      m_pgtable_allocs(stats.counter("pgtable_allocs", "page-table pages allocated")),
+      m_cow_copies(stats.group("faults").counter("cow_copy", "copy-on-write faults that copied the shared frame")),
+      m_cow_reuses(stats.group("faults").counter("cow_reuse", "copy-on-write faults by the last sharer, which reuse the frame")),
+      m_forks(stats.counter("forks", "processes created by @fork")) {
   if (p.mode == PagingMode::X86_64 && p.levels != 4 && p.levels != 5)
     throw std::invalid_argument("OS model: levels must be 4 or 5");
   if (p.memory_bytes > m_mem.size_bytes()) throw std::invalid_argument("OS model: more memory than physical memory");
   if (p.pcid && (p.mode == PagingMode::Ia32 || p.mode == PagingMode::Pae))
     throw std::invalid_argument("OS model: PCIDs exist only with 4-level and 5-level paging (SDM 4.10.1)");
+  if (p.numa_nodes == 0) throw std::invalid_argument("OS model: numa_nodes must be at least 1");
   m_ia32 = p.mode == PagingMode::Ia32;
   m_pae = p.mode == PagingMode::Pae;
   m_levels = m_ia32 ? 2 : m_pae ? 3 : (p.mode == PagingMode::X86_64_La57 || p.levels == 5) ? 5 : 4;
@@ -66,8 +76,10 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
   m_user_top = (m_ia32 || m_pae) ? kPageOffset32 : 1ull << (12 + 9 * m_levels - 1);
   // A non-PAE 32-bit kernel uses the first 4 GiB only (4-byte entries).
   const std::uint64_t managed = m_ia32 ? std::min<std::uint64_t>(p.memory_bytes, k4G) : p.memory_bytes;
-  m_buddy = std::make_unique<BuddyAllocator>(0, managed / kPageBytes, p.max_order);
-  m_buddy->reserve(0, kReservedLowBytes / kPageBytes);
+  m_buddy = std::make_unique<ZonedPageAllocator>(managed / kPageBytes, p.max_order, p.numa_nodes, p.highmem,
+                                                 kReservedLowBytes / kPageBytes);
+  m_buddy->register_stats(stats);
+  init_kernel_allocators(stats);
   stats.formula("pgtable_pages", "page-table pages in use (all processes and the idle root)",
                 [this] { return static_cast<double>(m_pgtable_pages); });
   StatGroup& b = stats.group("buddy");
@@ -106,29 +118,6 @@ std::uint64_t OsModel::table_flags(unsigned level) const {
   // reserved (SDM table 4-8).
   return m_pae && level == 3 ? pte::kP : kTableFlags;
 }
-
-PAddr OsModel::alloc_pae_pdpt() {
-  // CR3 holds 32 bits with PAE paging: the table must lie below 4 GiB. The
-  // buddy allocator hands out low memory first, so the loop is short.
-  std::vector<std::uint64_t> rejected;
-  PAddr pdpt = 0;
-  for (;;) {
-    std::uint64_t pfn = 0;
-    auto r = m_buddy->alloc(0);
-    if (!r) break;
-    pfn = *r;
-    if ((pfn << kPageShift) < k4G) {
-      m_mem.zero_frame(pfn);
-      pdpt = pfn << kPageShift;
-      break;
-    }
-    rejected.push_back(pfn);
-  }
-  for (std::uint64_t f : rejected) m_buddy->free(f, 0);
-  return pdpt;
-}
-
-void OsModel::free_pae_pdpt(PAddr pdpt) { m_buddy->free(pdpt >> kPageShift, 0); }
 
 PAddr OsModel::alloc_root(Process& p) {
   if (!m_pae) return alloc_table(p);
@@ -172,7 +161,8 @@ void OsModel::load_cr3(Process& p) {
 }
 
 std::uint64_t OsModel::used_pages() const {
-  return m_buddy->num_pages() - kReservedLowBytes / kPageBytes - m_buddy->free_pages();
+  return m_buddy->num_pages() - kReservedLowBytes / kPageBytes - m_buddy->free_pages() - m_slab->pages() -
+         m_pinned.size();
 }
 
 bool OsModel::alive(std::uint32_t pid) const {
@@ -196,6 +186,15 @@ Process& OsModel::create(std::uint32_t pid) {
   PAddr root = alloc_root(*proc);
   if (!root) throw OsError("out of memory creating process " + std::to_string(pid));
   proc->root = root;
+  auto task = m_slab->alloc(m_task_cache);
+  auto mm = task ? m_slab->alloc(m_mm_cache) : std::nullopt;
+  if (!mm) {
+    if (task) m_slab->free(m_task_cache, *task);
+    free_tables(*proc, root, m_levels);
+    throw OsError("out of memory creating process " + std::to_string(pid) + " (task_struct, mm_struct)");
+  }
+  proc->task_obj = *task;
+  proc->mm_obj = *mm;
   ++m_processes;
   return *(m_procs[pid] = std::move(proc));
 }
@@ -214,7 +213,7 @@ void OsModel::switch_to(std::uint32_t pid) {
 
 bool OsModel::alloc_frame(unsigned order, std::uint64_t* pfn, const Process* asking) {
   for (;;) {
-    if (auto r = m_buddy->alloc(order)) {
+    if (auto r = page_alloc(order)) {
       *pfn = *r;
       return true;
     }
@@ -222,13 +221,10 @@ bool OsModel::alloc_frame(unsigned order, std::uint64_t* pfn, const Process* ask
     // tables), unless that is the one asking, which the caller then kills. A
     // process being created is not in m_procs yet, so the one switched away
     // from may be chosen.
-    Process* victim = nullptr;
-    for (auto& kv : m_procs) {
-      Process& p = *kv.second;
-      if (!p.alive) continue;
-      if (!victim || p.rss_pages + p.pgtable_pages > victim->rss_pages + victim->pgtable_pages) victim = &p;
-    }
-    if (!victim || victim == asking || victim->rss_pages + victim->pgtable_pages == 0)
+    if (!m_p.oom_enabled) return false;  // os.oom.enabled: false, the faulting process dies
+    Process* victim = select_oom_victim();
+    if (!victim || victim == asking || victim == m_forking ||
+        victim->rss_pages + victim->swap_pages + victim->pgtable_pages == 0)
       return false;
     ++m_oom_kills;
     kill(*victim, "out of memory (OOM killer)");
@@ -333,9 +329,12 @@ bool OsModel::unmap_level(Process& p, PAddr table, unsigned level, VAddr base, V
       e = rd(epa);
       leaf = false;
     }
-    if (leaf) {
+    if (leaf && swap_marker(e)) {
+      release_swap_entry(p, e);
+      wr(epa, 0);
+    } else if (leaf) {
       unsigned order = m_shift[level] - kPageShift;
-      m_buddy->free((e & m_addr_mask) >> kPageShift, order);
+      put_page(p, (e & m_addr_mask) >> kPageShift, order);
       p.rss_pages -= 1ull << order;
       wr(epa, 0);
     } else if (unmap_level(p, e & m_addr_mask, level - 1, va_lo, start, end) && !(m_pae && level == 3)) {
@@ -368,8 +367,12 @@ void OsModel::protect_level(Process& p, PAddr table, unsigned level, VAddr base,
       e = rd(epa);
       leaf = false;
     }
-    if (leaf) {
-      wr(epa, (e & m_addr_mask) | leaf_flags(v, size_at(level)));
+    if (leaf && swap_marker(e)) {
+      continue;  // swapped out: the rights come from the VMA at swap-in
+    } else if (leaf) {
+      std::uint64_t flags = leaf_flags(v, size_at(level));
+      if (mapcount((e & m_addr_mask) >> kPageShift) > 1) flags &= ~(pte::kRW | pte::kD);  // still copy-on-write
+      wr(epa, (e & m_addr_mask) | flags);
     } else {
       protect_level(p, e & m_addr_mask, level - 1, va_lo, start, end, v);
     }
@@ -396,6 +399,7 @@ void OsModel::kill(Process& p, const std::string& why) {
   for (auto& s : m_slots)
     if (s.used && s.pid == p.pid) s = PcidSlot{};
   p.vmas.clear();
+  free_kernel_objects(p);
   p.alive = false;
   m_kills.push_back("process " + std::to_string(p.pid) + " killed: " + why);
   if (m_has_current && m_current == p.pid) {
@@ -464,6 +468,7 @@ Vma* OsModel::create_implicit_vma(Process& p, VAddr va) {
   v.implicit = true;
   insert_vma(p, v);
   ++m_implicit_vmas;
+  sync_vma_objects(p);
   return find_vma(p, va);
 }
 
@@ -487,12 +492,14 @@ void OsModel::mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool file,
   v.file = file;
   v.huge = huge;
   insert_vma(p, v);
+  sync_vma_objects(p);
 }
 
 void OsModel::munmap(VAddr start, std::uint64_t len) {
   check_range(start, len, "@munmap");
   Process& p = cur();
   remove_range(p, start, start + ((len + kPageBytes - 1) & ~(kPageBytes - 1)));
+  sync_vma_objects(p);
 }
 
 void OsModel::mprotect(VAddr start, std::uint64_t len, std::uint8_t prot) {
@@ -513,6 +520,7 @@ void OsModel::mprotect(VAddr start, std::uint64_t len, std::uint8_t prot) {
     protect_level(p, p.root, m_levels, 0, v.start, v.end, v);
   }
   shootdown(p, start, end);
+  sync_vma_objects(p);
 }
 
 void OsModel::brk(VAddr end) {
@@ -537,6 +545,7 @@ void OsModel::brk(VAddr end) {
     remove_range(p, new_end, p.brk_end);
   }
   p.brk_end = new_end;
+  sync_vma_objects(p);
 }
 
 void OsModel::exit_current() {
@@ -547,7 +556,7 @@ void OsModel::exit_current() {
 
 // ---------------------------------------------------------------- faults
 
-FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
+FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
   ++m_pgfault;
   Process& p = cur();
   FaultOutcome out;
@@ -576,6 +585,7 @@ FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
   if (fetch && !(v->prot & kExec)) return segv("VMA not executable");
   if (!write && !fetch && !(v->prot & (kRead | kWrite | kExec))) return segv("VMA has no access (PROT_NONE)");
 
+  if ((error_code & pf::kP) && write && cow_fault(p, cr2, &out)) return out;
   if (error_code & pf::kP) {
     // The page is present but its entry denies what the VMA allows: make
     // the entry agree with the VMA (a spurious fault in Linux's terms).
@@ -593,6 +603,7 @@ FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
     return out;
   }
 
+  if (swap_in(p, *v, cr2, &out)) return out;
   const bool thp = !v->file && m_huge_bytes &&
                    (m_p.thp == ThpMode::Always || (m_p.thp == ThpMode::Madvise && v->huge));
   if (thp) {
@@ -602,8 +613,15 @@ FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
     if (base >= v->start && base + m_huge_bytes <= v->end && !mapped(entry_at(p, base, 2, nullptr))) {
       // Like do_huge_pmd_anonymous_page: one try at a huge block, no
       // OOM kill on failure; fall back to a 4 KiB page instead.
-      if (auto block = m_buddy->alloc(order)) {
-        for (unsigned i = 0; i < pages; ++i) m_mem.zero_frame(*block + i);
+      auto block = m_buddy->alloc(order);
+      // defrag=madvise (the default): only madvised VMAs compact directly
+      // (compaction makes 2 MiB blocks: order 9).
+      if (!block && v->huge && order == 9 && compact_for_order9()) block = m_buddy->alloc(order);
+      if (block) {
+        for (unsigned i = 0; i < pages; ++i) {
+          kmap_atomic(*block + i);  // clear_huge_page maps each subpage
+          m_mem.zero_frame(*block + i);
+        }
         if (map(p, base, *block, size_at(2), leaf_flags(*v, size_at(2)))) {
           p.rss_pages += pages;
           ++m_thp_alloc;
@@ -626,6 +644,7 @@ FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
     out.cost_cycles = m_p.fault_minor_cycles;
     return out;
   }
+  kmap_atomic(pfn);  // clear_user_highpage
   m_mem.zero_frame(pfn);
   if (!map(p, cr2 & ~(kPageBytes - 1), pfn, PageSize::k4K, leaf_flags(*v, PageSize::k4K))) {
     m_buddy->free(pfn, 0);
@@ -637,6 +656,7 @@ FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
     return out;
   }
   ++p.rss_pages;
+  lru_add(pfn, p, cr2, *v);
   ++m_minor;
   out.cost_cycles = m_p.fault_minor_cycles + m_p.zero_page_per_4k_cycles;
   return out;

@@ -16,7 +16,8 @@
 //    Linux does (pgd_alloc -> preallocate_pmds), the three user page
 //    directories are allocated with the PDPT and never freed before it; the
 //    PDPTEs of a process never change while it runs. The PDPT itself comes
-//    from alloc_pae_pdpt() (one frame below 4 GiB for now: CR3 is 32 bits).
+//    from alloc_pae_pdpt(): a zeroed 32-byte object of the pgd_cache slab cache,
+//    below 4 GiB (CR3 is 32 bits).
 //    User space ends at 3 GiB in the 32-bit modes (Linux's PAGE_OFFSET
 //    0xC0000000), at 2^47 / 2^56 in the 64-bit modes. With ia32 only the
 //    first 4 GiB of os.memory are used, as a non-PAE Linux kernel does: a
@@ -44,21 +45,43 @@
 //    outside every VMA creates an anonymous rwx VMA over the gap around the
 //    address inside its aligned 2 MiB, merged with implicit neighbours.
 //  - SIGSEGV kills the process (its memory freed); out of memory kills the
-//    process with the largest rss + page tables (mm/oom_kill.c badness,
-//    without oom_score_adj).
+//    process with the highest oom_badness (below).
 //  - TLB shootdown on unmap/mprotect of the current process: INVLPG per
 //    page up to 33 pages, else a full flush by CR3 reload (Linux's
 //    tlb_single_page_flush_ceiling).
 //
-// Left out here (the OS-model issue): zones and NUMA, slab/kmalloc, fork and
-// copy-on-write, swap and reclaim, the kernel half of the address space and
-// global kernel mappings, highmem. The cost of a fault is charged in cycles
-// (os.fault_cost), not simulated instruction by instruction.
+// Added by the OS-model issue (each part's header says what it follows):
+//  - zones and NUMA nodes with watermarks and zonelist fallback (zone.h);
+//  - SLUB-like slab caches and kmalloc (slab.h); task_struct, mm_struct and
+//    one vm_area_struct per VMA come from them, and the PAE pgd_cache;
+//  - fork with copy-on-write, map counts of shared frames, the COW fault
+//    (copy, or reuse by the last sharer), exit freeing shared frames only at
+//    the last unmap (os_model_mm.cpp);
+//  - LRU reclaim, kswapd and direct reclaim, the swap device and swap-in
+//    major faults (reclaim.cpp, swap.h);
+//  - the OOM killer by oom_badness with oom_score_adj (mm/oom_kill.c): rss +
+//    swap entries + page-table pages + adj * (memory + swap pages) / 1000;
+//    -1000 never chosen; ties go to the later pid as select_bad_process()
+//    keeps the last of equal scores. With no killable process left the
+//    faulting one dies (Linux would panic);
+//  - os.fragmentation and kmap_atomic counting for HighMem frames;
+//  - check_invariants(), after every fault with --check-invariants and in
+//    debug builds (memories up to 1 GiB).
+//
+//  - direct compaction for a madvised 2 MiB fault that finds no order-9
+//    block (reclaim.cpp, compact_for_order9).
+//
+// Left out: the kernel half of the address space and global kernel
+// mappings, the 1 GiB hugetlb pool, os.fault_model: accesses.
+// The cost of a fault is charged in cycles (os.fault_cost), not simulated
+// instruction by instruction.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <list>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -70,6 +93,9 @@
 #include "models/mmu/mmu_control.h"
 #include "models/os/buddy_allocator.h"
 #include "models/walker/walker.h"
+#include "models/os/slab.h"
+#include "models/os/swap.h"
+#include "models/os/zone.h"
 
 namespace mmusim {
 
@@ -88,6 +114,18 @@ struct OsParams {
   Cycles fault_minor_cycles = 700;
   Cycles zero_page_per_4k_cycles = 300;
   bool implicit_vmas = true;
+  // Issue 4 (zones, slab, fork/COW, swap, reclaim, OOM, invariants).
+  unsigned numa_nodes = 1;
+  bool highmem = false;  // 32-bit zone layout: ZONE_HIGHMEM above 896 MiB
+  Cycles fault_major_cycles = 40000;  // a swap-in, on top of the swap device latency
+  Cycles cow_copy_per_4k_cycles = 300;
+  std::uint64_t swap_bytes = 0;
+  Cycles swap_latency_cycles = 40000;
+  unsigned swappiness = 60;
+  bool oom_enabled = true;
+  bool check_invariants = false;  // after every fault (mmusim run --check-invariants)
+  unsigned fragmentation_percent = 0;  // os.fragmentation: free memory made unusable for order 9 at boot
+  std::uint64_t seed = 1;
 };
 
 struct Vma {
@@ -108,6 +146,12 @@ struct Process {
   bool has_brk = false;
   VAddr brk_start = 0, brk_end = 0;
   std::uint64_t tlb_gen = 1;  // bumped by every shootdown of this mm (Linux's mm->context.tlb_gen)
+  // Kernel objects from the slab caches: task_struct, mm_struct and one
+  // vm_area_struct per VMA.
+  PAddr task_obj = 0, mm_obj = 0;
+  std::vector<PAddr> vma_objs;
+  std::uint64_t swap_pages = 0;  // swap entries in its page tables
+  int oom_score_adj = 0;         // -1000 .. 1000 (/proc/PID/oom_score_adj)
 };
 
 enum class FaultResult { Handled, Killed };
@@ -129,6 +173,7 @@ class OsModel {
   static constexpr std::uint8_t kRead = 1, kWrite = 2, kExec = 4;
   // Linux's TLB_NR_DYN_ASIDS: PCIDs 1..6 in use with OsParams::pcid.
   static constexpr unsigned kPcidSlots = 6;
+  static constexpr std::uint64_t kReservedLowPages = 256;  // x86 reserves the low 1 MiB
 
   OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGroup& stats);
 
@@ -148,7 +193,48 @@ class OsModel {
   const Process* process(std::uint32_t pid) const;
   // The PCID the process last ran with (0 without PCIDs or when it owns no slot).
   std::uint16_t pcid_of(std::uint32_t pid) const;
-  const BuddyAllocator& buddy() const { return *m_buddy; }
+  const ZonedPageAllocator& buddy() const { return *m_buddy; }
+  SlabAllocator& slab() { return *m_slab; }
+  const SlabAllocator& slab() const { return *m_slab; }
+  // The 32-byte, 32-byte-aligned PAE page-directory-pointer table from the
+  // "pgd_cache" slab cache (arch/x86/mm/pgtable.c), below 4 GiB; 0 when out
+  // of memory. For the PAE page-table builder.
+  PAddr alloc_pae_pdpt();
+  void free_pae_pdpt(PAddr pdpt);
+
+  // @fork CHILD: the current process is duplicated copy-on-write into a new
+  // process CHILD (which does not run until switched to). Throws OsError if
+  // CHILD exists.
+  void fork(std::uint32_t child);
+  // @oom_score_adj VALUE for the current process (-1000..1000).
+  void set_oom_score_adj(int adj);
+  // mm/oom_kill.c oom_badness(): rss + swap entries + page-table pages, plus
+  // oom_score_adj thousandths of all managed pages; INT64_MIN when unkillable.
+  std::int64_t oom_badness(const Process& p) const;
+  // Whole-system invariants (each frame free in exactly one buddy list or owned
+  // exactly once, shared frames counted as shared, page tables agree with the
+  // VMAs, no aliasing); "" when all hold. O(memory + mapped pages).
+  std::string check_invariants() const;
+  // Highmem (32-bit modes): the kernel's linear map ends at 896 MiB, so
+  // touching a frame above it (zeroing, copying, filling it, writing a PTE
+  // in it) needs a temporary kmap_atomic slot; this counts one when pfn is
+  // a HighMem frame. Page-table code writing entries into a HighMem table
+  // should call it too (pte_offset_map).
+  void kmap_atomic(std::uint64_t pfn);
+  std::uint64_t kmap_atomic_count() const { return m_kmap_atomic; }
+  // Times a shared (copy-on-write) frame is mapped; 1 for a private frame.
+  std::uint32_t mapcount(std::uint64_t pfn) const;
+
+  // Reclaim (models/os/reclaim.cpp). Not-present PTE encodings: a swap entry
+  // keeps its slot in the frame-number field; a dropped clean file page
+  // keeps only a marker (its content is re-read from the file, zeros here).
+  static constexpr std::uint64_t kSwapEntry = 1ull << 10;
+  static constexpr std::uint64_t kFileEvicted = 1ull << 11;
+  enum LruList : unsigned { kInactiveAnon, kActiveAnon, kInactiveFile, kActiveFile };
+  std::uint64_t lru_size(LruList l) const { return m_lru[l].size(); }
+  // Reclaims up to nr pages (shrink_node); returns how many were freed.
+  std::uint64_t reclaim(std::uint64_t nr, bool direct);
+  const SwapDevice* swap() const { return m_swap.get(); }
   // Highest user address + 1 (3 GiB, 2^47 or 2^56).
   VAddr user_top() const { return m_user_top; }
   // Messages of processes killed so far ("pid 3 killed by SIGSEGV: ...").
@@ -171,10 +257,6 @@ class OsModel {
   // The root of a new address space (PAE: the PDPT and its three user page
   // directories); 0 when out of memory.
   PAddr alloc_root(Process& p);
-  // PAE: a zeroed 32-byte-aligned page-directory-pointer table below 4 GiB,
-  // and its release. Kept apart so it can come from a kmem_cache later.
-  PAddr alloc_pae_pdpt();
-  void free_pae_pdpt(PAddr pdpt);
   // Table geometry of the mode.
   unsigned index_at(VAddr va, unsigned level) const {
     return static_cast<unsigned>((va >> m_shift[level]) & (m_entries[level] - 1));
@@ -203,11 +285,68 @@ class OsModel {
   void shootdown(Process& p, VAddr start, VAddr end);
   void kill(Process& p, const std::string& why);
   void check_range(VAddr start, std::uint64_t len, const char* what) const;
+  // Issue 4 additions.
+  void sync_vma_objects(Process& p);  // one vm_area_struct per VMA
+  void free_kernel_objects(Process& p);
+  void put_page(Process& p, std::uint64_t pfn, unsigned order);  // unmap one mapping of a frame
+  void copy_level(Process& parent, Process& child, PAddr table, unsigned level, VAddr base, bool* ok);
+  bool cow_fault(Process& p, VAddr va, FaultOutcome* out);
+  void after_fault();
+  // reclaim.cpp
+  struct LruPage {
+    std::uint64_t pfn;
+    std::uint32_t pid;
+    VAddr va;
+  };
+  void init_reclaim(StatGroup& stats);
+  // __alloc_pages: low watermark, kswapd, min, direct reclaim, then (a
+  // modelling choice) the reserves; nullopt means out of memory.
+  std::optional<std::uint64_t> page_alloc(unsigned order);
+  void lru_add(std::uint64_t pfn, const Process& p, VAddr va, const Vma& v);
+  void lru_del(std::uint64_t pfn);
+  void lru_set_owner(std::uint64_t pfn, const Process& p, VAddr va);
+  // Swap-in or file refault of a not-present entry; false if the entry holds neither.
+  bool swap_in(Process& p, const Vma& v, VAddr va, FaultOutcome* out);
+  // Drops the swap slot of a swap entry being unmapped.
+  void release_swap_entry(Process& p, std::uint64_t e);
+  bool reclaim_page(const LruPage& pg, bool anon, bool direct);
+  // Direct compaction for an order-9 request (mm/compaction.c): true when a
+  // free 2 MiB block was made.
+  bool compact_for_order9();
+  void init_kernel_allocators(StatGroup& stats);
+  // os.fragmentation: pins one frame in randomly chosen free 2 MiB blocks
+  // until the target share of free memory is outside order-9 blocks.
+  void fragment_memory();
+  // select_bad_process(): the live process with the highest oom_badness (the
+  // later pid on a tie), nullptr if none is killable.
+  Process* select_oom_victim();
+  FaultOutcome do_fault(VAddr cr2, std::uint32_t error_code);
 
   OsParams m_p;
   PhysicalMemory& m_mem;
   MmuControl& m_mmu;
-  std::unique_ptr<BuddyAllocator> m_buddy;
+  std::unique_ptr<ZonedPageAllocator> m_buddy;
+  std::unique_ptr<SlabAllocator> m_slab;
+  KmemCache* m_task_cache = nullptr;
+  KmemCache* m_mm_cache = nullptr;
+  KmemCache* m_vma_cache = nullptr;
+  KmemCache* m_pgd_cache = nullptr;
+  // Frames mapped more than once (copy-on-write after fork): pfn -> mappings.
+  std::map<std::uint64_t, std::uint32_t> m_shared;
+  std::unique_ptr<SwapDevice> m_swap;
+  std::vector<std::uint64_t> m_pinned;  // frames pinned by os.fragmentation
+  std::uint64_t m_kmap_atomic = 0;
+  std::array<std::list<LruPage>, 4> m_lru;
+  std::unordered_map<std::uint64_t, std::pair<unsigned, std::list<LruPage>::iterator>> m_lru_index;
+  std::uint64_t m_anon_credit = 0, m_file_credit = 0;
+  Cycles m_reclaim_cost = 0;  // direct reclaim during the current fault
+  bool m_in_reclaim = false;
+  struct VmStat {
+    std::uint64_t pswpin = 0, pswpout = 0, pgscan_kswapd = 0, pgscan_direct = 0, pgsteal_kswapd = 0,
+                  pgsteal_direct = 0, allocstall = 0, kswapd_wakeups = 0, pgactivate = 0, pgdeactivate = 0,
+                  pgrefault_file = 0, compact_stall = 0, compact_success = 0, compact_fail = 0,
+                  pgmigrate_success = 0;
+  } m_vm;
   std::uint64_t m_addr_mask;
   VAddr m_user_top;
   bool m_ia32 = false, m_pae = false;
@@ -231,6 +370,7 @@ class OsModel {
   bool m_has_current = false;
   std::vector<std::string> m_kills;
   bool m_in_oom = false;
+  const Process* m_forking = nullptr;  // the parent during fork: no OOM victim
 
   Counter& m_pgfault;
   Counter& m_minor;
@@ -243,6 +383,9 @@ class OsModel {
   Counter& m_implicit_vmas;
   Counter& m_processes;
   Counter& m_pgtable_allocs;
+  Counter& m_cow_copies;
+  Counter& m_cow_reuses;
+  Counter& m_forks;
   std::uint64_t m_pgtable_pages = 0;
 };
 

@@ -942,6 +942,14 @@ void validate(const Config& c, const ConfigOrigins& origins) {
     v.fail("os.max_order", "must be at least 9 for 2 MiB pages with os.thp: " + os.thp);
   if (os.thp != "never" && p.mode == "ia32" && p.pse && os.max_order < 10)
     v.fail("os.max_order", "must be at least 10 for 4 MiB pages (paging.mode ia32 with pse) with os.thp: " + os.thp);
+  if (os.numa_nodes == 0 || os.numa_nodes > 64)
+    v.fail("os.numa_nodes", "must be 1..64, got " + std::to_string(os.numa_nodes));
+  else if (os.memory.bytes / os.numa_nodes < (16ull << 20))
+    v.fail("os.numa_nodes", "leaves less than 16MiB per node with os.memory " + format_value(os.memory));
+  if (os.fragmentation > 99) v.fail("os.fragmentation", "must be a percent of 0..99, got " + std::to_string(os.fragmentation));
+  if (os.swappiness > 200) v.fail("os.swappiness", "must be 0..200, got " + std::to_string(os.swappiness));
+  if (os.swap.size.bytes % kPageBytes != 0)
+    v.fail("os.swap.size", "must be a multiple of 4 KiB, got " + std::to_string(os.swap.size.bytes));
 }
 
 std::string to_yaml(const Config& c) {

@@ -181,11 +181,31 @@ struct MemoryConfig {
 };
 
 struct FaultCostConfig {
-  Cycles minor = 0, zero_page_per_4k = 0;
+  Cycles minor = 0, zero_page_per_4k = 0, major = 0, cow_copy_per_4k = 0;
   template <class V>
   void visit(V& v) {
     v.param("minor", minor, Cycles{700}, "cycles", "kernel entry, VMA lookup and PTE update of a minor fault");
     v.param("zero_page_per_4k", zero_page_per_4k, Cycles{300}, "cycles", "zeroing a newly allocated page, per 4 KiB");
+    v.param("major", major, Cycles{40000}, "cycles", "kernel work of a major fault (swap-in), on top of os.swap.latency");
+    v.param("cow_copy_per_4k", cow_copy_per_4k, Cycles{300}, "cycles", "copying a shared page at a copy-on-write fault, per 4 KiB");
+  }
+};
+
+struct SwapConfig {
+  ByteSize size;
+  Cycles latency = 0;
+  template <class V>
+  void visit(V& v) {
+    v.param("size", size, ByteSize{0}, "bytes", "swap device size; 0: no swap (anonymous pages cannot be reclaimed)");
+    v.param("latency", latency, Cycles{40000}, "cycles", "swap device access time per 4 KiB page, charged to a major fault");
+  }
+};
+
+struct OomConfig {
+  bool enabled = true;
+  template <class V>
+  void visit(V& v) {
+    v.param("enabled", enabled, true, "", "out of memory kills the process with the highest oom_score; false: the faulting process is killed");
   }
 };
 
@@ -194,12 +214,22 @@ struct OsConfig {
   unsigned max_order = 0;
   std::string thp;
   FaultCostConfig fault_cost;
+  unsigned numa_nodes = 1;
+  unsigned swappiness = 60;
+  SwapConfig swap;
+  OomConfig oom;
+  unsigned fragmentation = 0;
   template <class V>
   void visit(V& v) {
     v.param("memory", memory, ByteSize{8ull << 30}, "bytes", "physical memory managed by the OS model");
     v.param("max_order", max_order, 10u, "", "largest buddy block order (free_area[0..max_order])");
     v.choice("thp", thp, "never", Choices{"never", "always", "madvise"}, "transparent huge pages (2 MiB) for anonymous memory");
     v.group("fault_cost", "cycles charged per page fault", [&] { fault_cost.visit(v); });
+    v.param("numa_nodes", numa_nodes, 1u, "", "NUMA nodes; memory is split evenly, each node has its own zones (allocation prefers node 0)");
+    v.param("swappiness", swappiness, 60u, "", "0..200: reclaim's preference for anonymous (swap) over file pages (vm.swappiness)");
+    v.group("swap", "the swap device", [&] { swap.visit(v); });
+    v.group("oom", "the OOM killer", [&] { oom.visit(v); });
+    v.param("fragmentation", fragmentation, 0u, "%", "pre-fragment memory at boot: pin one frame in seeded-random free 2 MiB blocks until this percent of free memory is outside order-9 blocks (0: off)");
   }
 };
 
@@ -233,7 +263,7 @@ struct Config {
   template <class V>
   void visit(V& v) {
     v.param("clock", clock, Frequency{3000000000ull}, "Hz", "core clock; all latencies are in its cycles");
-    v.param("seed", seed, std::uint64_t{1}, "", "seed of every pseudo-random choice (random replacement)");
+    v.param("seed", seed, std::uint64_t{1}, "", "seed of every pseudo-random choice (random replacement, os.fragmentation)");
     v.group("paging", "paging mode and control-register features", [&] { paging.visit(v); });
     v.group("mmu", "translation hardware", [&] { mmu.visit(v); });
     v.group("memory", "memory controller and DRAM", [&] { memory.visit(v); });

@@ -17,7 +17,9 @@ constexpr const char* kWhatAddr = "an address in hex with 0x prefix";
 constexpr const char* kWhatSize = "an access size of 1 to 4096 bytes";
 constexpr const char* kWhatEnd = "end of line";
 constexpr const char* kWhatEvent =
-    "an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid or @mark";
+    "an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid, @mark or "
+    "@oom_score_adj";
+constexpr const char* kWhatOomScoreAdj = "an oom_score_adj from -1000 to 1000 (decimal)";
 constexpr const char* kWhatPid = "a decimal process id";
 constexpr const char* kWhatLen = "a length greater than 0 (decimal or 0x hex)";
 constexpr const char* kWhatRange = "a length that keeps the range inside the 64-bit address space";
@@ -331,6 +333,13 @@ void TextReader::parse_event(std::string_view line, std::string_view event, cons
     rec.pid = static_cast<std::uint32_t>(v);
     // Type 0 names an address; types 1-3 take none (the canonical text).
     rec.addr = rec.prot == 0 ? address() : 0;
+  } else if (name == "oom_score_adj") {
+    std::string_view t = need(kWhatOomScoreAdj);
+    const bool neg = !t.empty() && t[0] == '-';
+    std::uint64_t v;
+    if (!parse_decimal(neg ? t.substr(1) : t, v) || v > 1000) fail(kWhatOomScoreAdj, t);
+    rec.kind = RecordKind::OomScoreAdj;
+    rec.value = neg ? -static_cast<std::int32_t>(v) : static_cast<std::int32_t>(v);
   } else if (name == "mark") {
     std::string_view t = need(kWhatMark);
     if (!std::all_of(t.begin(), t.end(), is_mark_char)) fail(kWhatMark, t);

@@ -27,6 +27,7 @@ const char* record_kind_name(RecordKind k) {
     case RecordKind::Invlpg: return "invlpg";
     case RecordKind::Invpcid: return "invpcid";
     case RecordKind::Mark: return "mark";
+    case RecordKind::OomScoreAdj: return "oom_score_adj";
   }
   return "?";
 }

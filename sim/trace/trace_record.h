@@ -25,6 +25,7 @@ enum class RecordKind : std::uint8_t {
   Invlpg,    // @invlpg VADDR           addr
   Mark,      // @mark NAME              name
   Invpcid,   // @invpcid TYPE PCID [ADDR]  prot = type (0..3), pid = PCID (0..4095), addr (type 0 only, else 0)
+  OomScoreAdj,  // @oom_score_adj VALUE  value (-1000..1000)
 };
 
 const char* record_kind_name(RecordKind k);
@@ -43,6 +44,7 @@ struct TraceRecord {
   bool file = false;
   bool huge = false;
   std::string name;
+  std::int32_t value = 0;  // @oom_score_adj
 };
 
 // Malformed trace input. what() reads "FILE:LINE: expected ..., got '...'"

@@ -102,6 +102,9 @@ void check_event(const TraceRecord& rec, const char* format) {
       if (rec.pid > 4095) fail("with PCID " + std::to_string(rec.pid) + " (0 to 4095 allowed)");
       if (rec.prot != 0 && rec.addr != 0) fail("of type " + std::to_string(rec.prot) + " with an address (type 0 only)");
       break;
+    case RecordKind::OomScoreAdj:
+      if (rec.value < -1000 || rec.value > 1000) fail("with a value outside -1000..1000");
+      break;
     default: break;
   }
 }
@@ -405,6 +408,11 @@ void TextWriter::encode(const TraceRecord& rec) {
         p = put_hex(p, rec.addr);
       }
       break;
+    case RecordKind::OomScoreAdj: {
+      const std::string v = " " + std::to_string(rec.value);
+      p = put_str(p, v.c_str());
+      break;
+    }
     case RecordKind::Mark:
       *p++ = ' ';
       std::memcpy(p, rec.name.data(), rec.name.size());
@@ -495,6 +503,10 @@ void BinWriter::encode(const TraceRecord& rec) {
       p = put_varint(p, rec.name.size());
       std::memcpy(p, rec.name.data(), rec.name.size());
       p += rec.name.size();
+      break;
+    case RecordKind::OomScoreAdj:
+      *p++ = static_cast<char>(bin::kTagOomScoreAdj);
+      p = put_varint(p, static_cast<std::uint64_t>(rec.value + 1000));
       break;
   }
   m_pos = static_cast<std::size_t>(p - m_buf.get());

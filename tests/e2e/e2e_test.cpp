@@ -334,6 +334,81 @@ TEST(EndToEnd, SegvKillsOneProcessAndTheReplayGoesOn) {
   EXPECT_EQ(s["replay"]["accesses"].get<std::uint64_t>(), 3u);
 }
 
+// Counts by hand: two demand-zero writes; after @fork the parent's write to
+// the shared page copies it (cow 1); the child's read of 0x10001000 hits its
+// inherited mapping (no fault); its write copies (the parent still maps the
+// page: cow 2); its write to 0x10002000 and the parent's to 0x10003000 are
+// demand-zero. Minor faults: 2 + 2 copy-on-write + 2 = 6.
+TEST(EndToEnd, ForkIsCopyOnWriteThroughTheReplay) {
+  std::string d = tmpdir("fork");
+  std::string trace = write(d, "t.txt",
+                            "@proc 1\n"
+                            "@mmap 0x10000000 0x4000 rw anon\n"
+                            "W 0x10000000\n"
+                            "W 0x10001000\n"
+                            "@fork 2\n"
+                            "R 0x10000000\n"
+                            "W 0x10000000\n"
+                            "@proc 2\n"
+                            "R 0x10001000\n"
+                            "W 0x10001000\n"
+                            "W 0x10002000\n"
+                            "@exit\n"
+                            "@proc 1\n"
+                            "W 0x10003000\n");
+  Result r = run("run -q --check-invariants --set os.memory=64MiB -t " + trace + " -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json s = stats(d);
+  EXPECT_EQ(s["os"]["forks"].get<std::uint64_t>(), 1u);
+  EXPECT_EQ(s["os"]["faults"]["cow"].get<std::uint64_t>(), 2u);
+  EXPECT_EQ(s["os"]["faults"]["cow_copy"].get<std::uint64_t>(), 2u);
+  EXPECT_EQ(s["os"]["faults"]["minor"].get<std::uint64_t>(), 6u);
+  EXPECT_EQ(s["os"]["processes"].get<std::uint64_t>(), 2u);
+  // A child pid that exists is a trace error naming the line.
+  std::string bad = write(d, "bad.txt", "@proc 1\n@proc 2\n@proc 1\n@fork 2\n");
+  r = run("run -q -t " + bad, d);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("bad.txt:4"), std::string::npos) << r.err;
+}
+
+// 16 MiB: 4096 frames, 3840 after the reserved 1 MiB. Process 1 (oom_score_adj
+// 1000) touches 100 pages, process 2 touches pages until memory runs out:
+// the OOM killer takes process 1 although process 2 is much larger, since
+// 1000 / 1000 of 4096 pages adds 4096 to process 1's score (104 pages and
+// tables), more than process 2 can reach (under 3840).
+TEST(EndToEnd, OomScoreAdjFromTheTraceChoosesTheVictim) {
+  std::string d = tmpdir("oomadj");
+  std::string text = "@proc 1\n@oom_score_adj 1000\n@mmap 0x10000000 0x64000 rw anon\n";
+  for (int i = 0; i < 100; ++i) text += "W 0x" + ([&] { std::ostringstream o; o << std::hex << 0x10000000 + i * 4096; return o.str(); })() + "\n";
+  text += "@proc 2\n@mmap 0x20000000 0x1000000 rw anon\n";
+  for (int i = 0; i < 4096; ++i) text += "W 0x" + ([&] { std::ostringstream o; o << std::hex << 0x20000000 + i * 4096; return o.str(); })() + "\n";
+  std::string trace = write(d, "t.txt", text);
+  Result r = run("run -q --set os.memory=16MiB -t " + trace + " -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("process 1 killed: out of memory"), std::string::npos) << r.err;
+  json s = stats(d);
+  EXPECT_GE(s["os"]["oom_kills"].get<std::uint64_t>(), 1u);
+}
+
+// The five real traces as five processes (about 22 MiB touched, 5700 pages)
+// in 16 MiB of memory with swap: reclaim drops clean file pages and swaps
+// anonymous ones out, and the invariants hold after every fault.
+TEST(EndToEnd, MemoryPressureWithSwapKeepsTheInvariants) {
+  std::string d = tmpdir("pressure");
+  const std::string t = kSource + "/traces/";
+  Result r = run("run -q --check-invariants --set os.memory=16MiB --set os.swap.size=64MiB -t " + t +
+                     "xz-compress.bin.zst -t " + t + "python-dict.bin.zst -t " + t + "sqlite-memdb.bin.zst -t " + t +
+                     "bzip2-compress.bin.zst -t " + t + "sort-words.bin.zst -o " + d,
+                 d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json s = stats(d);
+  EXPECT_GT(s["os"]["swap"]["out"].get<double>(), 0.0);
+  EXPECT_GT(s["os"]["swap"]["in"].get<double>(), 0.0);
+  EXPECT_GT(s["os"]["faults"]["major"].get<std::uint64_t>(), 0u);
+  EXPECT_EQ(s["os"]["oom_kills"].get<std::uint64_t>(), 0u);
+  EXPECT_EQ(s["os"]["faults"]["segv"].get<std::uint64_t>(), 0u);
+}
+
 TEST(EndToEnd, BadInputsExitWithTheDocumentedCodes) {
   std::string d = tmpdir("errors");
   std::string bad_trace = write(d, "bad.txt", "R 0x1000\nR 0x2000\nL 0x3000\n");

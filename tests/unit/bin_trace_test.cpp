@@ -59,6 +59,7 @@ std::string describe(const TraceRecord& r) {
       return buf;
     case RecordKind::Exit: return "exit";
     case RecordKind::Mark: return "mark " + r.name;
+    case RecordKind::OomScoreAdj: return "oom_score_adj " + std::to_string(r.value);
   }
   return "?";
 }
@@ -292,6 +293,28 @@ TEST_F(BinTraceTest, WriterProducesTheHandWrittenBytes) {
   EXPECT_EQ(slurp_bytes(p), header() + kAccessBytes + kEventBytes + Bytes{0xff});
 }
 
+// @oom_score_adj VALUE is tag 0xfa and the varint VALUE + 1000: -1000 -> 0x00,
+// 1000 -> 2000 = 0xd0 0x0f, 17 -> 1017 = 0xf9 0x07.
+TEST_F(BinTraceTest, OomScoreAdjBytesAndRoundTrip) {
+  const std::string p = m_dir + "/oom.bin";
+  {
+    BinWriter w(p);
+    TraceRecord r;
+    r.kind = RecordKind::OomScoreAdj;
+    for (int v : {-1000, 1000, 17}) {
+      r.value = v;
+      w.write(r);
+    }
+    r.value = 1001;
+    EXPECT_THROW(w.write(r), UnsupportedRecord);
+    w.finish();
+  }
+  const Bytes expected = header() + Bytes{0xfa, 0x00, 0xfa, 0xd0, 0x0f, 0xfa, 0xf9, 0x07, 0xff};
+  EXPECT_EQ(slurp_bytes(p), expected);
+  BinReader reader(p);
+  EXPECT_EQ(read_all(reader), (std::vector<std::string>{"oom_score_adj -1000", "oom_score_adj 1000", "oom_score_adj 17"}));
+}
+
 TEST_F(BinTraceTest, EmptyTraceIsHeaderAndEndTag) {
   std::string p = path("empty.bin");
   BinWriter w(p);
@@ -355,12 +378,13 @@ TEST_F(BinTraceTest, RecordErrorsNameTheByteOffset) {
     Bytes records;
     std::string message;
   } cases[] = {
-      {{0x18, 0x18, 0x18, 0xfa},
-       "byte 19: expected a record tag (0x00-0xef access, 0xf0-0xf9 event, 0xff end), got 0xfa"},
-      {{0xfe}, "byte 16: expected a record tag (0x00-0xef access, 0xf0-0xf9 event, 0xff end), got 0xfe"},
+      {{0x18, 0x18, 0x18, 0xfb},
+       "byte 19: expected a record tag (0x00-0xef access, 0xf0-0xfa event, 0xff end), got 0xfb"},
+      {{0xfe}, "byte 16: expected a record tag (0x00-0xef access, 0xf0-0xfa event, 0xff end), got 0xfe"},
       {{0xf9, 0x04, 0x01}, "byte 17: expected an INVPCID type of 0 to 3, got 0x04"},
       {{0xf9, 0x01, 0x80, 0x20}, "byte 18: expected a PCID of at most 4095, got 4096"},
       {{0xf9, 0x00, 0x01}, "byte 16: expected a complete @invpcid record, got end of file"},
+      {{0xfa, 0xd1, 0x0f}, "byte 17: expected an oom_score_adj + 1000 of at most 2000, got 2001"},
       {{0x18, 0x1a, 0x00}, "byte 17: expected a complete load record, got end of file"},
       {{0xe7, 1, 2, 3, 4, 5, 6, 7}, "byte 16: expected a complete modify record, got end of file"},
       {{0xc3, 0x0f, 0x00}, "byte 16: expected a complete ifetch record, got end of file"},
@@ -403,9 +427,9 @@ TEST_F(BinTraceTest, OffsetsCountAcrossBufferRefills) {
   const std::size_t n = 3u << 20;
   Bytes b = header();
   b.resize(b.size() + n, 0x18);
-  std::string p = write("big.bin", b + Bytes{0xfa});
+  std::string p = write("big.bin", b + Bytes{0xfb});
   EXPECT_EQ(error_of(p), p + ": byte " + std::to_string(16 + n) +
-                             ": expected a record tag (0x00-0xef access, 0xf0-0xf9 event, 0xff end), got 0xfa");
+                             ": expected a record tag (0x00-0xef access, 0xf0-0xfa event, 0xff end), got 0xfb");
   std::string q = write("big_cut.bin", b + Bytes{0xe7, 1, 2});
   EXPECT_EQ(error_of(q),
             q + ": byte " + std::to_string(16 + n) + ": expected a complete modify record, got end of file");

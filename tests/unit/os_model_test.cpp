@@ -10,14 +10,17 @@
 // helpers.
 //
 // Expected frame numbers come from the buddy allocator's documented
-// behaviour (buddy_allocator.h): boot hands [0, N) over in the largest
-// aligned blocks, the low 1 MiB (frames 0..255) is reserved, splitting keeps
-// the lower half and puts the upper halves at the heads of their lists. With
-// a 64 MiB memory (16384 frames, max_order 10) the reservation splits block
+// behaviour (buddy_allocator.h, zone.h): boot hands each zone over in the
+// largest aligned blocks, the low 1 MiB (frames 0..255) is reserved,
+// splitting keeps the lower half and puts the upper halves at the heads of
+// their lists, and a request tries the highest zone it may use first. With a
+// 64 MiB memory (16384 frames, max_order 10) there are ZONE_DMA [0, 4096)
+// and ZONE_DMA32 [4096, 16384). In DMA the reservation splits block
 // [0, 1024) into reserved 0..255 and free blocks [256, 512) (order 8) and
 // [512, 1024) (order 9); every other 4 MiB block stays whole. The idle page
-// directory then takes frame 256, leaving [257], [258, 260), ... [384, 512)
-// at the heads of orders 0..7, so the first process's root is frame 257.
+// directory takes frame 4096, the first of DMA32, leaving [4097], [4098,
+// 4100), ... [4608, 5120) at the heads of orders 0..9 there, so the first
+// process's root is frame 4097.
 #include "models/os/os_model.h"
 
 #include <gtest/gtest.h>
@@ -173,7 +176,11 @@ struct Os {
   PAddr root_of(std::uint32_t pid) const { return os.process(pid)->root; }
   Lookup at(std::uint32_t pid, VAddr va) const { return lookup(mem, root_of(pid), levels, va); }
   Lookup at(VAddr va) const { return at(os.current_pid(), va); }
-  std::uint64_t free_pages() const { return os.buddy().free_pages(); }
+  // Frames not used for user pages or page tables: free in the buddy
+  // allocator or held by the kernel's slab caches (task_struct, mm_struct,
+  // vm_area_struct; slab_test covers those), so that the counts below follow
+  // user memory only.
+  std::uint64_t free_pages() const { return os.buddy().free_pages() + os.slab().pages(); }
   PAddr idle_root() const { return idle; }
   FaultOutcome touch(VAddr va, std::uint32_t ec = pf::kU | pf::kW) { return os.handle_fault(va, ec); }
 
@@ -238,7 +245,7 @@ TEST(OsModel, BootReservesLowMemoryAndLoadsAnIdleRoot) {
   EXPECT_EQ(t.free_pages(), 16384u - 256 - 1);
   EXPECT_EQ(t.os.used_pages(), 1u);
   ASSERT_EQ(t.mmu.cr3_writes.size(), 1u);
-  EXPECT_EQ(t.idle_root(), 0x100000u);  // frame 256: the first frame above 1 MiB
+  EXPECT_EQ(t.idle_root(), 0x1000000u);  // frame 4096: the first frame of ZONE_DMA32
   for (unsigned pfn = 0; pfn < 256; ++pfn) ASSERT_FALSE(t.os.buddy().is_free(pfn)) << pfn;
   EXPECT_EQ(t.formula("os.pgtable_pages"), 1.0);
   EXPECT_EQ(t.formula("os.buddy.free_pages"), static_cast<double>(t.free_pages()));
@@ -267,7 +274,7 @@ TEST(OsModel, SwitchToCreatesProcessesAndWritesCr3) {
   t.os.switch_to(1);
   ASSERT_NE(t.os.process(1), nullptr);
   const PAddr root1 = t.root_of(1);
-  EXPECT_EQ(root1, 0x101000u);  // frame 257, the order-0 block left over by the idle root
+  EXPECT_EQ(root1, 0x1001000u);  // frame 4097, the order-0 block left over by the idle root
   EXPECT_EQ(t.mmu.cr3_writes, (std::vector<std::uint64_t>{root1}));
   EXPECT_EQ(t.os.current_pid(), 1u);
   EXPECT_TRUE(t.os.process(1)->alive);
@@ -1059,23 +1066,26 @@ TEST(OsModel, OomKillsTheLargestProcessThenTheFaultingOne) {
   Os t(params(4, ThpMode::Never, 8 * kMiB));
   ASSERT_EQ(t.free_pages(), 1791u);
   const VAddr base = 0x40000000;  // 1 GiB-aligned: one PDPT, one PD, a PT per 2 MiB
-  // pid 1: root, PDPT, PD, 2 PTs and 1000 pages = 1005 frames.
+  // pid 1: its task_struct (an order-3 slab, 8 frames), mm_struct (order 2,
+  // 4 frames) and first vm_area_struct (one page) take 13 frames from the
+  // buddy allocator; root, PDPT, PD, 2 PTs and 1000 pages = 1005 frames.
   t.os.switch_to(1);
   t.os.mmap(base, 1000 * k4K, R | W, false, false);
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(t.touch(base + i * k4K).result, FaultResult::Handled);
-  EXPECT_EQ(t.free_pages(), 1791u - 1005);
+  EXPECT_EQ(t.os.buddy().free_pages(), 1791u - 13 - 1005);
 
-  // pid 2: its root leaves 785; k pages (k <= 1024) need PDPT, PD, 2 PTs.
-  // Pages 1..781 fit (785 - 4 - 781 = 0); page 782 finds no frame, and the OOM
-  // killer picks pid 1 (badness 1005 against pid 2's 785).
+  // pid 2: its kernel objects fit in pid 1's slabs; its root leaves 772; k
+  // pages (k <= 1024) need PDPT, PD, 2 PTs. Pages 1..768 fit (772 - 4 - 768 =
+  // 0); page 769 finds no frame, and the OOM killer picks pid 1 (badness 1005
+  // against pid 2's 773).
   t.os.switch_to(2);
   t.os.mmap(base, 2000 * k4K, R | W, false, false);
   int k = 1;
-  for (; k <= 781; ++k) ASSERT_EQ(t.touch(base + (k - 1) * k4K).result, FaultResult::Handled) << k;
-  EXPECT_EQ(t.free_pages(), 0u);
+  for (; k <= 768; ++k) ASSERT_EQ(t.touch(base + (k - 1) * k4K).result, FaultResult::Handled) << k;
+  EXPECT_EQ(t.os.buddy().free_pages(), 0u);
   EXPECT_EQ(t.counter("os.oom_kills"), 0u);
   EXPECT_EQ(t.check_frames({1, 2}), "");
-  EXPECT_EQ(t.touch(base + (k - 1) * k4K).result, FaultResult::Handled);  // page 782
+  EXPECT_EQ(t.touch(base + (k - 1) * k4K).result, FaultResult::Handled);  // page 769
   ++k;
   EXPECT_EQ(t.counter("os.oom_kills"), 1u);
   EXPECT_FALSE(t.os.alive(1));
@@ -1083,33 +1093,35 @@ TEST(OsModel, OomKillsTheLargestProcessThenTheFaultingOne) {
   ASSERT_EQ(t.os.kills().size(), 1u);
   EXPECT_NE(t.os.kills()[0].find("process 1"), std::string::npos) << t.os.kills()[0];
   EXPECT_NE(t.os.kills()[0].find("out of memory"), std::string::npos) << t.os.kills()[0];
-  EXPECT_EQ(t.free_pages(), 1005u - 1);
+  EXPECT_EQ(t.os.buddy().free_pages(), 1005u - 1);
   EXPECT_EQ(t.check_frames({1, 2}), "");
-  // pid 2 alone: root, PDPT, PD and 4 PTs leave 1791 - 7 = 1784 pages.
-  for (; k <= 1784; ++k) ASSERT_EQ(t.touch(base + (k - 1) * k4K).result, FaultResult::Handled) << k;
-  EXPECT_EQ(t.free_pages(), 0u);
+  // pid 2 alone: of 1791 - 13 slab frames = 1778, root, PDPT, PD and 4 PTs
+  // leave 1771 pages.
+  for (; k <= 1771; ++k) ASSERT_EQ(t.touch(base + (k - 1) * k4K).result, FaultResult::Handled) << k;
+  EXPECT_EQ(t.os.buddy().free_pages(), 0u);
   EXPECT_EQ(t.check_frames({1, 2}), "");
-  FaultOutcome o = t.touch(base + (k - 1) * k4K);  // page 1785: pid 2 itself is the largest
+  FaultOutcome o = t.touch(base + (k - 1) * k4K);  // page 1772: pid 2 itself is the largest
   EXPECT_EQ(o.result, FaultResult::Killed);
   EXPECT_EQ(o.cost_cycles, kMinor);
   EXPECT_NE(o.reason.find("out of memory"), std::string::npos) << o.reason;
   EXPECT_EQ(t.counter("os.oom_kills"), 2u);
   EXPECT_EQ(t.counter("os.faults.segv"), 0u);
   EXPECT_FALSE(t.os.alive(2));
-  EXPECT_EQ(t.free_pages(), 1791u);
+  EXPECT_EQ(t.free_pages(), 1791u);  // the 13 slab frames stay with their (empty) caches
   EXPECT_EQ(t.check_frames({1, 2}), "");
   EXPECT_EQ(t.os.buddy().check_invariants(), "");
 }
 
 TEST(OsModel, OomWhileCreatingAProcessKillsTheLargest) {
-  // pid 1 takes every frame: root, PDPT, PD, 4 PTs and 1784 pages = 1791.
+  // pid 1 takes every frame: 13 slab frames (task_struct, mm_struct,
+  // vm_area_struct), root, PDPT, PD, 4 PTs and 1771 pages = 1791.
   // Creating pid 2 then needs a root; the only candidate is pid 1.
   Os t(params(4, ThpMode::Never, 8 * kMiB));
   t.os.switch_to(1);
   const VAddr base = 0x40000000;
   t.os.mmap(base, 2000 * k4K, R | W, false, false);
-  for (int i = 0; i < 1784; ++i) ASSERT_EQ(t.touch(base + i * k4K).result, FaultResult::Handled);
-  ASSERT_EQ(t.free_pages(), 0u);
+  for (int i = 0; i < 1771; ++i) ASSERT_EQ(t.touch(base + i * k4K).result, FaultResult::Handled);
+  ASSERT_EQ(t.os.buddy().free_pages(), 0u);
   t.os.switch_to(2);
   EXPECT_EQ(t.counter("os.oom_kills"), 1u);
   EXPECT_FALSE(t.os.alive(1));
@@ -1193,14 +1205,15 @@ TEST(OsModel, BuddyinfoStatisticsFollowTheAllocator) {
                 static_cast<double>(t.os.buddy().free_blocks(o)))
           << "order " << o;
     EXPECT_EQ(t.root.find("os.buddy.free_blocks.11"), nullptr);
-    EXPECT_EQ(t.formula("os.buddy.free_pages"), static_cast<double>(t.free_pages()));
+    EXPECT_EQ(t.formula("os.buddy.free_pages"), static_cast<double>(t.os.buddy().free_pages()));
   };
   check();
-  // At boot (see the top of this file): 15 order-10 blocks, [512, 1024) order 9,
-  // and [257] .. [384, 512) one block each of orders 0..7 after the idle root.
-  EXPECT_EQ(t.formula("os.buddy.free_blocks.10"), 15.0);
-  EXPECT_EQ(t.formula("os.buddy.free_blocks.9"), 1.0);
-  EXPECT_EQ(t.formula("os.buddy.free_blocks.8"), 0.0);
+  // At boot (see the top of this file): DMA has [256, 512) order 8, [512, 1024)
+  // order 9 and 3 order-10 blocks; DMA32 has [4097] .. [4608, 5120), one block
+  // each of orders 0..9 after the idle root, and 11 order-10 blocks.
+  EXPECT_EQ(t.formula("os.buddy.free_blocks.10"), 14.0);
+  EXPECT_EQ(t.formula("os.buddy.free_blocks.9"), 2.0);
+  EXPECT_EQ(t.formula("os.buddy.free_blocks.8"), 2.0);
   for (unsigned o = 0; o <= 7; ++o) EXPECT_EQ(t.formula("os.buddy.free_blocks." + std::to_string(o)), 1.0) << o;
   t.os.switch_to(1);
   t.os.mmap(0x40000000, 8 * kMiB, R | W, false, false);
@@ -1316,7 +1329,11 @@ TEST(OsModel32, PaeBuildsAPdptWithPreallocatedPageDirectories) {
   const std::vector<std::uint64_t> after{t.mem.read64(pdpt), t.mem.read64(pdpt + 8), t.mem.read64(pdpt + 16)};
   EXPECT_EQ(after, before);
   t.os.exit_current();
-  EXPECT_EQ(t.os.used_pages(), 1u);  // only the idle PDPT
+  // Only the idle PDPT is left, and it is a pgd_cache slab object: the
+  // slab owns its page, which used_pages() leaves out.
+  EXPECT_EQ(t.os.used_pages(), 0u);
+  EXPECT_EQ(t.idle_root() % 32, 0u);
+  EXPECT_LT(t.idle_root(), 1ull << 32);
 }
 
 TEST(OsModel32, PaeTwoMegPages) {

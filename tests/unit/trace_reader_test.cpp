@@ -57,6 +57,7 @@ std::string describe(const TraceRecord& r) {
       return buf;
     case RecordKind::Exit: return "exit";
     case RecordKind::Mark: return "mark " + r.name;
+    case RecordKind::OomScoreAdj: return "oom_score_adj " + std::to_string(r.value);
   }
   return "?";
 }
@@ -133,6 +134,12 @@ TEST_F(TraceReaderTest, TextAccessKindsSizesAndDefault) {
                               "load 0xabc 4096",
                               "store 0xdeadbeef 2",
                           }));
+}
+
+TEST_F(TraceReaderTest, TextOomScoreAdj) {
+  std::string p = write("o.txt", "@oom_score_adj -1000\n@oom_score_adj 0\n@oom_score_adj 1000\n@oom_score_adj 42 # c\n");
+  EXPECT_EQ(read_text(p), (std::vector<std::string>{"oom_score_adj -1000", "oom_score_adj 0", "oom_score_adj 1000",
+                                                    "oom_score_adj 42"}));
 }
 
 TEST_F(TraceReaderTest, TextCommentsAndBlankLines) {
@@ -223,9 +230,10 @@ TEST_F(TraceReaderTest, TextErrorsNameFileLineAndToken) {
       {"Q 0x10", "expected an access kind R, W, X, M or an @event, got 'Q'"},
       {"r 0x10", "expected an access kind R, W, X, M or an @event, got 'r'"},
       {"RW 0x10", "expected an access kind R, W, X, M or an @event, got 'RW'"},
-      {"@foo 1", "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid or @mark, "
-                 "got '@foo'"},
-      {"@ proc", "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid or @mark, "
+      {"@foo 1", "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid, @mark or "
+                 "@oom_score_adj, got '@foo'"},
+      {"@ proc", "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid, @mark or "
+                 "@oom_score_adj, "
                  "got '@'"},
       {"@invpcid 4 1", "expected an INVPCID type 0, 1, 2 or 3, got '4'"},
       {"@invpcid 1 4096", "expected a decimal PCID of 0 to 4095, got '4096'"},
@@ -237,6 +245,11 @@ TEST_F(TraceReaderTest, TextErrorsNameFileLineAndToken) {
       {"@proc 4294967296", "expected a decimal process id, got '4294967296'"},
       {"@proc 1 2", "expected end of line, got '2'"},
       {"@fork x", "expected a decimal process id, got 'x'"},
+      {"@oom_score_adj", "expected an oom_score_adj from -1000 to 1000 (decimal), got '@oom_score_adj'"},
+      {"@oom_score_adj 1001", "expected an oom_score_adj from -1000 to 1000 (decimal), got '1001'"},
+      {"@oom_score_adj -1001", "expected an oom_score_adj from -1000 to 1000 (decimal), got '-1001'"},
+      {"@oom_score_adj +5", "expected an oom_score_adj from -1000 to 1000 (decimal), got '+5'"},
+      {"@oom_score_adj 5 6", "expected end of line, got '6'"},
       {"@mmap 0x1000", "expected a length greater than 0 (decimal or 0x hex), got '@mmap 0x1000'"},
       {"@mmap 0x1000 0 rw", "expected a length greater than 0 (decimal or 0x hex), got '0'"},
       {"@mmap 0x1000 0x rw", "expected a length greater than 0 (decimal or 0x hex), got '0x'"},

@@ -1,0 +1,467 @@
+// OsModel, the memory-manager half added by the OS-model issue: kernel
+// objects from the slab caches, fork with copy-on-write (kernel/fork.c
+// dup_mmap, mm/memory.c copy_present_pte and do_wp_page), the OOM badness
+// (mm/oom_kill.c) and the whole-system invariant checker. Kept apart from
+// os_model.cpp, which builds the page tables.
+#include <algorithm>
+#include <climits>
+#include <functional>
+#include <random>
+#include <sstream>
+
+#include "models/os/os_model.h"
+#include "models/walker/walker.h"
+
+namespace mmusim {
+namespace {
+
+// Same encoding as os_model.cpp: a PROT_NONE page keeps its frame in a
+// not-present entry with this software bit set.
+constexpr std::uint64_t kProtNoneBit = 1ull << 9;
+bool has_frame(std::uint64_t e) { return (e & (pte::kP | kProtNoneBit)) != 0; }
+
+std::string hexs(std::uint64_t v) {
+  std::ostringstream os;
+  os << "0x" << std::hex << v;
+  return os.str();
+}
+
+// Approximate object sizes of a 6.x x86-64 distribution kernel, as
+// /proc/slabinfo shows them; the exact figures depend on the kernel config.
+constexpr unsigned kTaskStructBytes = 9984;
+constexpr unsigned kMmStructBytes = 1344;
+constexpr unsigned kVmAreaStructBytes = 200;
+constexpr unsigned kPaePgdBytes = 32;  // 4 PDPTEs, 32-byte aligned (CR3 bits 31:5)
+
+}  // namespace
+
+// ---------------------------------------------------------------- kernel objects
+
+void OsModel::init_kernel_allocators(StatGroup& stats) {
+  // Slab pages are GFP_KERNEL: never from HIGHMEM; first try above the min
+  // watermark, then dip into the reserves below it (as atomic allocations may).
+  m_slab = std::make_unique<SlabAllocator>(
+      [this](unsigned order, ZoneType highest) {
+        auto pfn = m_buddy->alloc(order, highest, Watermark::Min);
+        return pfn ? pfn : m_buddy->alloc(order, highest, Watermark::None);
+      },
+      [this](std::uint64_t pfn, unsigned order) { m_buddy->free(pfn, order); }, ZoneType::Normal);
+  m_task_cache = m_slab->create("task_struct", kTaskStructBytes, 64);
+  m_mm_cache = m_slab->create("mm_struct", kMmStructBytes, 64);
+  m_vma_cache = m_slab->create("vm_area_struct", kVmAreaStructBytes, 8);
+  m_slab->register_stats(stats.group("slab"));
+  init_reclaim(stats);
+  fragment_memory();
+  stats.group("highmem").formula("kmap_atomic", "temporary mappings of HighMem frames the kernel touched (32-bit modes)",
+                                 [this] { return static_cast<double>(m_kmap_atomic); });
+  StatGroup& fr = stats.group("fragmentation");
+  fr.formula("pinned_pages", "frames pinned at boot by os.fragmentation",
+             [this] { return static_cast<double>(m_pinned.size()); });
+  fr.formula("free_outside_order9", "free frames not in a free block of order 9 or more (unusable for a 2 MiB page)",
+             [this] {
+               std::uint64_t in9 = 0;
+               for (unsigned k = 9; k <= m_buddy->max_order(); ++k) in9 += m_buddy->free_blocks(k) << k;
+               return static_cast<double>(m_buddy->free_pages() - in9);
+             });
+#ifndef NDEBUG
+  // Debug builds check after every fault; the check is O(memory), so only for
+  // memories up to 1 GiB (tests and pressure runs), else --check-invariants.
+  if (m_p.memory_bytes <= (1ull << 30)) m_p.check_invariants = true;
+#endif
+}
+
+void OsModel::kmap_atomic(std::uint64_t pfn) {
+  if (m_p.highmem && pfn >= ZonedPageAllocator::kLowmemEndPfn) ++m_kmap_atomic;
+}
+
+void OsModel::fragment_memory() {
+  if (m_p.fragmentation_percent == 0) return;
+  // Candidates: 2 MiB-aligned ranges wholly free after boot, in a seeded
+  // Fisher-Yates order (std::shuffle's algorithm is not specified).
+  std::vector<std::uint64_t> regions;
+  for (std::uint64_t head = 0; head + 512 <= m_buddy->num_pages(); head += 512) {
+    bool free = true;
+    for (std::uint64_t f = head; f < head + 512 && free; ++f) free = m_buddy->is_free(f);
+    if (free) regions.push_back(head);
+  }
+  std::mt19937_64 rng(m_p.seed);
+  for (std::size_t i = regions.size(); i > 1; --i) std::swap(regions[i - 1], regions[rng() % i]);
+  // Pinning one frame of a region leaves its other 511 frames free but out of
+  // any order-9 block; stop once they are the target share of free memory.
+  const std::uint64_t free0 = m_buddy->free_pages();
+  std::uint64_t broken = 0;
+  for (std::uint64_t head : regions) {
+    if (broken * 511 * 100 >= m_p.fragmentation_percent * (free0 - m_pinned.size())) break;
+    const std::uint64_t pfn = head + rng() % 512;
+    m_buddy->reserve(pfn, 1);
+    m_pinned.push_back(pfn);
+    ++broken;
+  }
+}
+
+PAddr OsModel::alloc_pae_pdpt() {
+  // Created on first use: Linux's pgtable_cache_init() makes it only for PAE.
+  if (!m_pgd_cache)
+    m_pgd_cache = m_slab->create("pgd_cache", kPaePgdBytes, kPaePgdBytes,
+                                 m_p.highmem ? ZoneType::Normal : ZoneType::Dma32);
+  auto pa = m_slab->alloc(m_pgd_cache);
+  if (!pa) return 0;
+  for (unsigned i = 0; i < kPaePgdBytes; i += 8) m_mem.write64(*pa + i, 0);
+  return *pa;
+}
+
+void OsModel::free_pae_pdpt(PAddr pdpt) { m_slab->free(m_pgd_cache, pdpt); }
+
+void OsModel::sync_vma_objects(Process& p) {
+  // The VMA tree changes by merges and splits; what the kernel holds is one
+  // vm_area_struct per VMA, so the count is brought in line after each change.
+  while (p.vma_objs.size() < p.vmas.size()) {
+    auto obj = m_slab->alloc(m_vma_cache);
+    if (!obj) break;  // out of memory for the object: the VMA is kept, uncounted
+    p.vma_objs.push_back(*obj);
+  }
+  while (p.vma_objs.size() > p.vmas.size()) {
+    m_slab->free(m_vma_cache, p.vma_objs.back());
+    p.vma_objs.pop_back();
+  }
+}
+
+void OsModel::free_kernel_objects(Process& p) {
+  while (!p.vma_objs.empty()) {
+    m_slab->free(m_vma_cache, p.vma_objs.back());
+    p.vma_objs.pop_back();
+  }
+  if (p.mm_obj) m_slab->free(m_mm_cache, p.mm_obj);
+  if (p.task_obj) m_slab->free(m_task_cache, p.task_obj);
+  p.mm_obj = p.task_obj = 0;
+}
+
+// ---------------------------------------------------------------- shared frames
+
+std::uint32_t OsModel::mapcount(std::uint64_t pfn) const {
+  auto it = m_shared.find(pfn);
+  return it == m_shared.end() ? 1 : it->second;
+}
+
+void OsModel::put_page(Process& p, std::uint64_t pfn, unsigned order) {
+  (void)p;
+  auto it = order == 0 ? m_shared.find(pfn) : m_shared.end();
+  if (it != m_shared.end()) {
+    if (--it->second == 1) m_shared.erase(it);
+    return;
+  }
+  if (order == 0) lru_del(pfn);
+  m_buddy->free(pfn, order);
+}
+
+// ---------------------------------------------------------------- fork
+
+void OsModel::copy_level(Process& parent, Process& child, PAddr table, unsigned level, VAddr base, bool* ok) {
+  const std::uint64_t span = span_at(level);
+  const unsigned n = level == m_levels
+                         ? static_cast<unsigned>(std::min<std::uint64_t>(m_entries[level], m_user_top / span))
+                         : m_entries[level];
+  for (unsigned i = 0; i < n && *ok; ++i) {
+    const VAddr va = base + i * span;
+    const PAddr epa = table + i * m_entry_bytes;
+    std::uint64_t e = rd(epa);
+    if (level == 1 && (e & (kSwapEntry | kFileEvicted)) && !has_frame(e)) {
+      // A swapped-out page: the child's PTE holds the same slot (swap_duplicate).
+      if (e & kSwapEntry) {
+        m_swap->dup((e & m_addr_mask) >> kPageShift);
+        ++child.swap_pages;
+      }
+      if (!map(child, va, (e & m_addr_mask) >> kPageShift, PageSize::k4K, e & ~m_addr_mask)) {
+        if (e & kSwapEntry) {
+          m_swap->free((e & m_addr_mask) >> kPageShift);
+          --child.swap_pages;
+        }
+        *ok = false;
+        return;
+      }
+      continue;
+    }
+    if (!has_frame(e)) continue;
+    if (level == 3 && is_leaf(level, e)) throw OsError("@fork: 1 GiB pages cannot be shared copy-on-write");
+    if (level == 2 && is_leaf(level, e)) {
+      // Linux shares the huge PMD and splits it at the first write; here the
+      // parent's 2 MiB page is split at fork so that sharing is per 4 KiB.
+      split_huge(parent, va);
+      e = rd(epa);
+    }
+    if (level > 1) {
+      copy_level(parent, child, e & m_addr_mask, level - 1, va, ok);
+      continue;
+    }
+    const std::uint64_t pfn = (e & m_addr_mask) >> kPageShift;
+    // copy_present_pte(): a private writable mapping is write-protected in
+    // both; the child's copy starts old (A clear).
+    const std::uint64_t shared = e & ~(pte::kRW | pte::kD);
+    if (shared != e) wr(epa, shared);
+    const std::uint64_t flags = (shared & ~m_addr_mask) & ~pte::kA;
+    if (!map(child, va, pfn, PageSize::k4K, flags)) {
+      *ok = false;
+      return;
+    }
+    auto it = m_shared.find(pfn);
+    if (it == m_shared.end()) m_shared[pfn] = 2;
+    else ++it->second;
+    ++child.rss_pages;
+  }
+}
+
+void OsModel::fork(std::uint32_t child_pid) {
+  Process& parent = cur();
+  if (m_procs.count(child_pid)) throw OsError("@fork " + std::to_string(child_pid) + ": the process exists");
+  const std::uint32_t parent_pid = parent.pid;
+  Process& child = create(child_pid);
+  Process& par = *m_procs.at(parent_pid);
+  ++m_forks;
+  child.vmas = par.vmas;
+  child.has_brk = par.has_brk;
+  child.brk_start = par.brk_start;
+  child.brk_end = par.brk_end;
+  child.oom_score_adj = par.oom_score_adj;  // inherited, as with signal_struct
+  sync_vma_objects(child);
+  bool ok = true;
+  const Process* saved = m_forking;
+  m_forking = &par;
+  try {
+    copy_level(par, child, par.root, m_levels, 0, &ok);
+  } catch (...) {
+    m_forking = saved;
+    throw;
+  }
+  m_forking = saved;
+  // dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable
+  // translations are stale now.
+  if (m_has_current && m_current == par.pid) m_mmu.write_cr3(par.root);
+  if (!ok) {
+    kill(child, "fork failed: out of memory");
+    m_kills.pop_back();
+    throw OsError("@fork " + std::to_string(child_pid) + ": out of memory for the child's page tables");
+  }
+}
+
+bool OsModel::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
+  Vma* v = find_vma(p, va);
+  if (!v || !(v->prot & kWrite)) return false;
+  PAddr epa = 0;
+  const std::uint64_t e = entry_at(p, va, 1, &epa);
+  if (!(e & pte::kP) || (e & pte::kRW)) return false;
+  const std::uint64_t pfn = (e & m_addr_mask) >> kPageShift;
+  ++m_cow;
+  ++m_minor;
+  const std::uint64_t flags = leaf_flags(*v, PageSize::k4K);
+  if (mapcount(pfn) == 1) {
+    // do_wp_page(): the only mapper reuses the frame (wp_page_reuse).
+    wr(epa, (e & m_addr_mask) | flags);
+    lru_set_owner(pfn, p, va);
+    ++m_cow_reuses;
+    out->cost_cycles = m_p.fault_minor_cycles;
+  } else {
+    std::uint64_t copy = 0;
+    if (!alloc_frame(0, &copy, &p)) {
+      ++m_oom_kills;
+      kill(p, "out of memory (OOM killer), copy-on-write at " + hexs(va));
+      out->result = FaultResult::Killed;
+      out->reason = m_kills.back();
+      out->cost_cycles = m_p.fault_minor_cycles;
+      return true;
+    }
+    kmap_atomic(pfn);  // copy_user_highpage maps both pages
+    kmap_atomic(copy);
+    for (unsigned off = 0; off < kPageBytes; off += 8)
+      m_mem.write64((copy << kPageShift) + off, m_mem.read64((pfn << kPageShift) + off));
+    put_page(p, pfn, 0);
+    wr(epa, (copy << kPageShift) | flags);
+    lru_add(copy, p, va, *v);
+    ++m_cow_copies;
+    out->cost_cycles = m_p.fault_minor_cycles + m_p.cow_copy_per_4k_cycles;
+  }
+  m_mmu.invlpg(va);
+  return true;
+}
+
+// ---------------------------------------------------------------- faults, OOM
+
+FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
+  m_reclaim_cost = 0;
+  FaultOutcome o = do_fault(cr2, error_code);
+  o.cost_cycles += m_reclaim_cost;  // direct reclaim's swap writes
+  m_reclaim_cost = 0;
+  after_fault();
+  return o;
+}
+
+void OsModel::after_fault() {
+  if (!m_p.check_invariants) return;
+  const std::string e = check_invariants();
+  if (!e.empty()) throw std::logic_error("OS model invariant violated after a page fault: " + e);
+}
+
+void OsModel::set_oom_score_adj(int adj) {
+  if (adj < -1000 || adj > 1000)
+    throw OsError("@oom_score_adj: " + std::to_string(adj) + " is outside -1000..1000");
+  cur().oom_score_adj = adj;
+}
+
+std::int64_t OsModel::oom_badness(const Process& p) const {
+  if (!p.alive || p.oom_score_adj == -1000) return INT64_MIN;
+  const std::int64_t total = static_cast<std::int64_t>(m_buddy->num_pages() + m_p.swap_bytes / kPageBytes);
+  std::int64_t points = static_cast<std::int64_t>(p.rss_pages + p.swap_pages + p.pgtable_pages);
+  points += p.oom_score_adj * total / 1000;
+  return points;
+}
+
+Process* OsModel::select_oom_victim() {
+  Process* victim = nullptr;
+  std::int64_t best = INT64_MIN;
+  for (auto& kv : m_procs) {
+    const std::int64_t b = oom_badness(*kv.second);
+    if (b == INT64_MIN || b < best) continue;
+    best = b;
+    victim = kv.second.get();
+  }
+  return victim;
+}
+
+// ---------------------------------------------------------------- invariants
+
+std::string OsModel::check_invariants() const {
+  if (std::string e = m_buddy->check_invariants(); !e.empty()) return "buddy: " + e;
+  if (std::string e = m_slab->check_invariants(); !e.empty()) return "slab: " + e;
+  const std::uint64_t n = m_buddy->num_pages();
+  const std::uint64_t reserved = kReservedLowPages;
+  enum : std::uint8_t { kNone, kKernel, kData };
+  std::vector<std::uint8_t> kind(n, kNone);
+  std::vector<std::uint32_t> refs(n, 0);
+  std::map<std::uint64_t, std::uint32_t> swap_refs;  // slot -> swap entries
+  auto own_kernel = [&](std::uint64_t pfn, const std::string& what) {
+    if (pfn >= n) return what + " frame " + hexs(pfn) + " beyond memory";
+    if (kind[pfn] != kNone) return what + " frame " + hexs(pfn) + " is owned twice";
+    kind[pfn] = kKernel;
+    return std::string();
+  };
+  if (std::string e = own_kernel(m_idle_root >> kPageShift, "idle root"); !e.empty()) return e;
+  for (std::uint64_t pfn : m_pinned)
+    if (std::string e = own_kernel(pfn, "pinned (os.fragmentation)"); !e.empty()) return e;
+  std::string slab_err;
+  m_slab->for_each_page([&](std::uint64_t pfn) {
+    if (slab_err.empty()) slab_err = own_kernel(pfn, "slab");
+  });
+  if (!slab_err.empty()) return slab_err;
+
+  for (const auto& kv : m_procs) {
+    const Process& p = *kv.second;
+    if (!p.alive) {
+      if (p.rss_pages || p.pgtable_pages || p.task_obj) return "dead pid " + std::to_string(p.pid) + " still owns memory";
+      continue;
+    }
+    const std::string who = "pid " + std::to_string(p.pid) + ": ";
+    std::uint64_t rss = 0, tables = 0, swaps = 0;
+    if (p.vma_objs.size() != p.vmas.size())
+      return who + std::to_string(p.vmas.size()) + " VMAs but " + std::to_string(p.vma_objs.size()) +
+             " vm_area_struct objects";
+    std::string e;
+    std::function<void(PAddr, unsigned, VAddr)> walk = [&](PAddr table, unsigned level, VAddr base) {
+      if (!e.empty()) return;
+      ++tables;
+      // A PAE PDPT is a pgd_cache slab object: the slab owns its frame.
+      if (!(m_pae && level == 3)) e = own_kernel(table >> kPageShift, who + "page table");
+      if (!e.empty()) return;
+      const std::uint64_t span = span_at(level);
+      for (unsigned i = 0; i < m_entries[level] && e.empty(); ++i) {
+        const VAddr va = base + i * span;
+        const std::uint64_t ent = rd(table + i * m_entry_bytes);
+        if (!has_frame(ent) && level == 1 && (ent & (kSwapEntry | kFileEvicted))) {
+          auto it = p.vmas.upper_bound(va);
+          if (it == p.vmas.begin() || va >= std::prev(it)->second.end) {
+            e = who + "swap entry at " + hexs(va) + " lies outside every VMA";
+            return;
+          }
+          if (ent & kSwapEntry) {
+            ++swap_refs[(ent & m_addr_mask) >> kPageShift];
+            ++swaps;
+          }
+          continue;
+        }
+        if (!has_frame(ent)) continue;
+        if (level == m_levels && va >= m_user_top) {
+          e = who + "entry above user space at " + hexs(va);
+          return;
+        }
+        const bool leaf = is_leaf(level, ent);
+        if (!leaf) {
+          if (!(ent & pte::kP)) {
+            e = who + "non-leaf entry not present at " + hexs(va);
+            return;
+          }
+          walk(ent & m_addr_mask, level - 1, va);
+          continue;
+        }
+        const std::uint64_t frames = span / kPageBytes;
+        auto it = p.vmas.upper_bound(va);
+        const Vma* v = it == p.vmas.begin() ? nullptr : &std::prev(it)->second;
+        if (!v || va < v->start || va + span > v->end) {
+          e = who + "page at " + hexs(va) + " lies outside every VMA";
+          return;
+        }
+        const std::uint64_t pfn = (ent & m_addr_mask) >> kPageShift;
+        if (ent & pte::kP) {
+          if (!(v->prot & (kRead | kWrite | kExec))) e = who + "present page at " + hexs(va) + " in a PROT_NONE VMA";
+          else if ((ent & pte::kRW) && !(v->prot & kWrite)) e = who + "writable page at " + hexs(va) + " in a read-only VMA";
+          else if ((ent & pte::kRW) && mapcount(pfn) > 1) e = who + "writable mapping of the shared frame " + hexs(pfn) + " at " + hexs(va);
+          if (!e.empty()) return;
+        }
+        for (std::uint64_t f = pfn; f < pfn + frames; ++f) {
+          if (f >= n || kind[f] == kKernel) {
+            e = who + "page at " + hexs(va) + " maps frame " + hexs(f) + " that is a kernel page or beyond memory";
+            return;
+          }
+          kind[f] = kData;
+          ++refs[f];
+        }
+        rss += frames;
+      }
+    };
+    walk(p.root, m_levels, 0);
+    if (!e.empty()) return e;
+    if (swaps != p.swap_pages)
+      return who + "swap_pages " + std::to_string(p.swap_pages) + " but " + std::to_string(swaps) + " swap entries";
+    if (rss != p.rss_pages) return who + "rss " + std::to_string(p.rss_pages) + " but maps " + std::to_string(rss);
+    if (tables != p.pgtable_pages)
+      return who + "pgtable_pages " + std::to_string(p.pgtable_pages) + " but has " + std::to_string(tables);
+  }
+
+  for (std::uint64_t pfn = 0; pfn < n; ++pfn) {
+    const bool free = m_buddy->is_free(pfn);
+    if (pfn < reserved) {
+      if (free || kind[pfn] != kNone) return "reserved frame " + hexs(pfn) + " is free or in use";
+      continue;
+    }
+    if (free && kind[pfn] != kNone) return "frame " + hexs(pfn) + " is free in the buddy allocator but in use";
+    if (!free && kind[pfn] == kNone) return "frame " + hexs(pfn) + " is allocated but owned by nobody (leak)";
+    if (kind[pfn] == kData && refs[pfn] != mapcount(pfn))
+      return "frame " + hexs(pfn) + " is mapped " + std::to_string(refs[pfn]) + " times but its map count is " +
+             std::to_string(mapcount(pfn)) + (refs[pfn] > mapcount(pfn) ? " (aliased)" : "");
+  }
+  std::uint64_t slots_used = 0;
+  for (const auto& kv : swap_refs) {
+    if (!m_swap || m_swap->count(kv.first) != kv.second)
+      return "swap slot " + std::to_string(kv.first) + " is held by " + std::to_string(kv.second) +
+             " entries but its count is " + std::to_string(m_swap ? m_swap->count(kv.first) : 0);
+    ++slots_used;
+  }
+  if (m_swap && slots_used != m_swap->used())
+    return std::to_string(m_swap->used()) + " swap slots in use but " + std::to_string(slots_used) + " referenced (leak)";
+  for (const auto& kv : m_lru_index)
+    if (kv.first >= n || kind[kv.first] != kData) return "LRU page " + hexs(kv.first) + " is not a mapped data frame";
+  for (const auto& kv : m_shared)
+    if (kv.first >= n || refs[kv.first] != kv.second)
+      return "shared frame " + hexs(kv.first) + " has map count " + std::to_string(kv.second) + " but " +
+             std::to_string(kv.first < n ? refs[kv.first] : 0) + " mappings";
+  return "";
+}
+
+}  // namespace mmusim

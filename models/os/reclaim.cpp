@@ -1,0 +1,367 @@
+// OsModel, page reclaim and swap (mm/vmscan.c, mm/swap_state.c,
+// mm/memory.c do_swap_page), written from the kernel's documented behaviour:
+//
+//  - LRU lists: inactive/active x anon/file. A newly faulted page goes to the
+//    head of its inactive list (as since Linux 5.9 for anon pages). Anon
+//    pages are those of anonymous VMAs and of writable file VMAs (private
+//    file pages that may be dirty); file pages are those of read-only file
+//    VMAs, which stay clean.
+//  - Aging (shrink_active_list / shrink_inactive_list): when an inactive
+//    list is smaller than its active list, the active tail is deactivated
+//    and its PTE's accessed bit cleared; the inactive tail is then examined:
+//    accessed since the last look -> A cleared and the page activated
+//    (page_check_references); else it is reclaimed. As on x86, clearing A
+//    flushes no TLB entry.
+//  - Anon vs file (get_scan_count): successive scans alternate in the ratio
+//    swappiness : 200 - swappiness; anon lists are not scanned without free
+//    swap space.
+//  - Reclaiming an anon page writes it to a swap slot (pswpout) and leaves a
+//    swap PTE that keeps the slot; a clean file page is dropped, its PTE
+//    keeping a marker so that the refault is a major fault (the file content
+//    is zeros in this model, as the page was when first faulted). The TLB
+//    entry is shot down as try_to_unmap does.
+//  - Watermarks (__alloc_pages): an allocation first needs every zone it
+//    uses above low; failing that kswapd is woken (run here at once, its cost
+//    not charged to the faulting process) and reclaims until every zone is at
+//    its high watermark; then the allocation may go down to min; failing
+//    that, direct reclaim of SWAP_CLUSTER_MAX (32) pages, charged to the
+//    fault at os.swap.latency per page written, up to 16 rounds
+//    (MAX_RECLAIM_RETRIES) while they make progress. A modelling choice:
+//    before the OOM killer, user allocations may then use the reserves below
+//    min (Linux keeps those for atomic and OOM-victim allocations), so that a
+//    memory of N frames holds N frames of data.
+//  - Swap-in (do_swap_page): a major fault reads the slot back into a new
+//    frame, frees the slot (no swap cache) and maps the page with the VMA's
+//    rights; cost os.fault_cost.major + os.swap.latency.
+//
+// Left out: frames shared copy-on-write are not reclaimed (no reverse map
+// walk over several mappers), nor 2 MiB pages (Linux splits them first),
+// nor page-table pages; no workingset refault detection, no per-memcg or
+// per-node LRUs (one set of lists for all nodes), no writeback throttling.
+#include <algorithm>
+#include <cstdio>
+
+#include "models/os/os_model.h"
+#include "models/walker/walker.h"
+
+namespace mmusim {
+namespace {
+
+constexpr std::uint64_t kSwapClusterMax = 32;
+constexpr unsigned kMaxReclaimRetries = 16;
+
+}  // namespace
+
+void OsModel::init_reclaim(StatGroup& stats) {
+  if (m_p.swap_bytes / kPageBytes > 1) m_swap = std::make_unique<SwapDevice>(m_p.swap_bytes / kPageBytes);
+  StatGroup& sw = stats.group("swap");
+  sw.formula("out", "pages written to swap (pswpout)", [this] { return static_cast<double>(m_vm.pswpout); });
+  sw.formula("in", "pages read back from swap (pswpin)", [this] { return static_cast<double>(m_vm.pswpin); });
+  sw.formula("used_slots", "swap slots in use", [this] { return m_swap ? static_cast<double>(m_swap->used()) : 0.0; });
+  StatGroup& lru = stats.group("lru");
+  const char* names[] = {"inactive_anon", "active_anon", "inactive_file", "active_file"};
+  for (unsigned l = 0; l < 4; ++l)
+    lru.formula(names[l], std::string("pages on the ") + names[l] + " LRU list",
+                [this, l] { return static_cast<double>(m_lru[l].size()); });
+  StatGroup& vm = stats.group("vmstat");
+  auto f = [&vm](const char* name, const char* what, const std::uint64_t* v) {
+    vm.formula(name, what, [v] { return static_cast<double>(*v); });
+  };
+  vm.formula("pgfault", "page faults", [this] { return static_cast<double>(m_pgfault.value()); });
+  vm.formula("pgmajfault", "major faults (swap-in, file refault)", [this] { return static_cast<double>(m_major.value()); });
+  f("pswpin", "pages swapped in", &m_vm.pswpin);
+  f("pswpout", "pages swapped out", &m_vm.pswpout);
+  vm.formula("thp_fault_alloc", "2 MiB pages allocated at fault time", [this] { return static_cast<double>(m_thp_alloc.value()); });
+  vm.formula("thp_fault_fallback", "2 MiB faults that fell back to 4 KiB", [this] { return static_cast<double>(m_thp_fallback.value()); });
+  vm.formula("oom_kill", "processes killed by the OOM killer", [this] { return static_cast<double>(m_oom_kills.value()); });
+  f("pgscan_kswapd", "LRU pages scanned by kswapd", &m_vm.pgscan_kswapd);
+  f("pgscan_direct", "LRU pages scanned by direct reclaim", &m_vm.pgscan_direct);
+  f("pgsteal_kswapd", "pages reclaimed by kswapd", &m_vm.pgsteal_kswapd);
+  f("pgsteal_direct", "pages reclaimed by direct reclaim", &m_vm.pgsteal_direct);
+  f("allocstall", "allocations that entered direct reclaim", &m_vm.allocstall);
+  f("kswapd_wakeups", "allocations that found every zone below its low watermark and woke kswapd", &m_vm.kswapd_wakeups);
+  f("pgactivate", "pages moved to an active list", &m_vm.pgactivate);
+  f("pgdeactivate", "pages moved to an inactive list", &m_vm.pgdeactivate);
+  f("pgrefault_file", "faults that re-read a dropped file page", &m_vm.pgrefault_file);
+  f("compact_stall", "order-9 requests that entered direct compaction", &m_vm.compact_stall);
+  f("compact_success", "compactions that produced a free 2 MiB block", &m_vm.compact_success);
+  f("compact_fail", "compactions that found no movable 2 MiB range", &m_vm.compact_fail);
+  f("pgmigrate_success", "pages moved by compaction", &m_vm.pgmigrate_success);
+}
+
+// ---------------------------------------------------------------- LRU lists
+
+void OsModel::lru_add(std::uint64_t pfn, const Process& p, VAddr va, const Vma& v) {
+  const unsigned l = v.file && !(v.prot & kWrite) ? kInactiveFile : kInactiveAnon;
+  m_lru[l].push_front(LruPage{pfn, p.pid, va & ~(kPageBytes - 1)});
+  m_lru_index[pfn] = {l, m_lru[l].begin()};
+}
+
+void OsModel::lru_del(std::uint64_t pfn) {
+  auto it = m_lru_index.find(pfn);
+  if (it == m_lru_index.end()) return;
+  m_lru[it->second.first].erase(it->second.second);
+  m_lru_index.erase(it);
+}
+
+void OsModel::lru_set_owner(std::uint64_t pfn, const Process& p, VAddr va) {
+  auto it = m_lru_index.find(pfn);
+  if (it == m_lru_index.end()) return;
+  it->second.second->pid = p.pid;
+  it->second.second->va = va & ~(kPageBytes - 1);
+}
+
+// ---------------------------------------------------------------- allocation
+
+std::optional<std::uint64_t> OsModel::page_alloc(unsigned order) {
+  if (auto r = m_buddy->alloc(order, ZoneType::HighMem, Watermark::Low)) return r;
+  if (!m_in_reclaim) {
+    ++m_vm.kswapd_wakeups;
+    const std::uint64_t goal = m_buddy->deficit(Watermark::High);
+    if (goal) reclaim(goal, false);
+  }
+  if (auto r = m_buddy->alloc(order, ZoneType::HighMem, Watermark::Min)) return r;
+  if (!m_in_reclaim) {
+    ++m_vm.allocstall;
+    for (unsigned round = 0; round < kMaxReclaimRetries; ++round) {
+      const std::uint64_t got = reclaim(kSwapClusterMax, true);
+      if (auto r = m_buddy->alloc(order, ZoneType::HighMem, Watermark::Min)) return r;
+      if (!got) break;
+    }
+  }
+  return m_buddy->alloc(order, ZoneType::HighMem, Watermark::None);
+}
+
+// ---------------------------------------------------------------- reclaim
+
+std::uint64_t OsModel::reclaim(std::uint64_t nr, bool direct) {
+  if (m_in_reclaim) return 0;
+  m_in_reclaim = true;
+  std::uint64_t reclaimed = 0, scanned = 0;
+  const std::uint64_t budget = 2 * m_lru_index.size() + 64;
+  bool anon_ok = m_swap && m_swap->free_slots() > 0;
+  while (reclaimed < nr && scanned < budget) {
+    const bool have_anon = anon_ok && !(m_lru[kInactiveAnon].empty() && m_lru[kActiveAnon].empty());
+    const bool have_file = !(m_lru[kInactiveFile].empty() && m_lru[kActiveFile].empty());
+    if (!have_anon && !have_file) break;
+    bool anon;
+    if (!have_anon) {
+      anon = false;
+    } else if (!have_file) {
+      anon = true;
+    } else {
+      m_anon_credit += m_p.swappiness;
+      m_file_credit += 200 - m_p.swappiness;
+      anon = m_anon_credit > m_file_credit;
+      (anon ? m_anon_credit : m_file_credit) -= std::min<std::uint64_t>(200, anon ? m_anon_credit : m_file_credit);
+    }
+    auto& inactive = m_lru[anon ? kInactiveAnon : kInactiveFile];
+    auto& active = m_lru[anon ? kActiveAnon : kActiveFile];
+    ++scanned;
+    ++(direct ? m_vm.pgscan_direct : m_vm.pgscan_kswapd);
+    if (inactive.size() < active.size() || inactive.empty()) {
+      // Deactivate the active tail, clearing its accessed bit.
+      const LruPage pg = active.back();
+      auto pit = m_procs.find(pg.pid);
+      if (pit != m_procs.end() && pit->second->alive) {
+        PAddr epa = 0;
+        const std::uint64_t e = entry_at(*pit->second, pg.va, 1, &epa);
+        if (epa && (e & pte::kA)) wr(epa, e & ~pte::kA);
+      }
+      active.pop_back();
+      inactive.push_front(pg);
+      m_lru_index[pg.pfn] = {anon ? kInactiveAnon : kInactiveFile, inactive.begin()};
+      ++m_vm.pgdeactivate;
+      continue;
+    }
+    const LruPage pg = inactive.back();
+    if (reclaim_page(pg, anon, direct)) {
+      ++reclaimed;
+      ++(direct ? m_vm.pgsteal_direct : m_vm.pgsteal_kswapd);
+    } else if (anon && (!m_swap || m_swap->free_slots() == 0)) {
+      anon_ok = false;
+    }
+  }
+  m_in_reclaim = false;
+  return reclaimed;
+}
+
+bool OsModel::reclaim_page(const LruPage& pg, bool anon, bool direct) {
+  const unsigned inactive_l = anon ? kInactiveAnon : kInactiveFile;
+  const unsigned active_l = anon ? kActiveAnon : kActiveFile;
+  auto activate = [&] {
+    auto it = m_lru_index.find(pg.pfn);
+    m_lru[inactive_l].erase(it->second.second);
+    m_lru[active_l].push_front(pg);
+    it->second = {active_l, m_lru[active_l].begin()};
+    ++m_vm.pgactivate;
+  };
+  auto pit = m_procs.find(pg.pid);
+  PAddr epa = 0;
+  std::uint64_t e = 0;
+  if (pit != m_procs.end() && pit->second->alive) e = entry_at(*pit->second, pg.va, 1, &epa);
+  if (!epa || !(e & (pte::kP | (1ull << 9))) || ((e & m_addr_mask) >> kPageShift) != pg.pfn) {
+    // The recorded mapper no longer maps the frame (it was left to the
+    // other side of a fork): without a reverse map it cannot be unmapped.
+    lru_del(pg.pfn);
+    return false;
+  }
+  Process& p = *pit->second;
+  if (mapcount(pg.pfn) > 1 || (e & pte::kA) || (!anon && (e & pte::kD))) {
+    if (e & pte::kA) wr(epa, e & ~pte::kA);
+    activate();
+    return false;
+  }
+  if (anon) {
+    auto slot = m_swap ? m_swap->alloc() : std::nullopt;
+    if (!slot) {
+      activate();
+      return false;
+    }
+    kmap_atomic(pg.pfn);
+    std::vector<std::uint64_t> words(SwapDevice::kWordsPerPage);
+    for (unsigned i = 0; i < SwapDevice::kWordsPerPage; ++i) words[i] = m_mem.read64((pg.pfn << kPageShift) + i * 8ull);
+    m_swap->write(*slot, words);
+    wr(epa, (*slot << kPageShift) | kSwapEntry);
+    ++p.swap_pages;
+    ++m_vm.pswpout;
+    if (direct) m_reclaim_cost += m_p.swap_latency_cycles;
+  } else {
+    wr(epa, kFileEvicted);
+  }
+  shootdown(p, pg.va, pg.va + kPageBytes);
+  --p.rss_pages;
+  lru_del(pg.pfn);
+  m_buddy->free(pg.pfn, 0);
+  return true;
+}
+
+// ---------------------------------------------------------------- swap-in
+
+void OsModel::release_swap_entry(Process& p, std::uint64_t e) {
+  if (e & kSwapEntry) {
+    m_swap->free((e & m_addr_mask) >> kPageShift);
+    --p.swap_pages;
+  }
+}
+
+bool OsModel::swap_in(Process& p, const Vma& v, VAddr va, FaultOutcome* out) {
+  PAddr epa = 0;
+  const std::uint64_t e = entry_at(p, va, 1, &epa);
+  if (!epa || (e & (pte::kP | (1ull << 9))) || !(e & (kSwapEntry | kFileEvicted))) return false;
+  std::uint64_t pfn = 0;
+  if (!alloc_frame(0, &pfn, &p)) {
+    ++m_oom_kills;
+    char at[32];
+    std::snprintf(at, sizeof at, "0x%llx", static_cast<unsigned long long>(va));
+    kill(p, std::string("out of memory (OOM killer), swap-in at ") + at);
+    out->result = FaultResult::Killed;
+    out->reason = m_kills.back();
+    out->cost_cycles = m_p.fault_minor_cycles;
+    return true;
+  }
+  // Reclaim during the allocation edits only leaf entries of present pages,
+  // so this entry (and its table) is still the one read above.
+  if (e & kSwapEntry) {
+    const std::uint64_t slot = (e & m_addr_mask) >> kPageShift;
+    const std::vector<std::uint64_t> words = m_swap->read(slot);
+    kmap_atomic(pfn);  // the read lands in a page the kernel maps to fill
+    for (unsigned i = 0; i < SwapDevice::kWordsPerPage; ++i) m_mem.write64((pfn << kPageShift) + i * 8ull, words[i]);
+    m_swap->free(slot);
+    --p.swap_pages;
+    ++m_vm.pswpin;
+  } else {
+    kmap_atomic(pfn);
+    m_mem.zero_frame(pfn);
+    ++m_vm.pgrefault_file;
+  }
+  wr(epa, (pfn << kPageShift) | leaf_flags(v, PageSize::k4K));
+  ++p.rss_pages;
+  lru_add(pfn, p, va, v);
+  ++m_major;
+  out->cost_cycles = m_p.fault_major_cycles + m_p.swap_latency_cycles;
+  return true;
+}
+
+// ---------------------------------------------------------------- compaction
+
+// Direct compaction for one order-9 block, after mm/compaction.c but
+// choosing the target directly: among the 2 MiB-aligned ranges inside one
+// zone whose used frames are all movable (user 4 KiB pages on an LRU list,
+// mapped once: not page tables, slabs, pinned frames, huge pages or shared
+// COW frames), the one with the fewest used frames (the lowest on a tie).
+// Its free frames are taken out first so that no page migrates into it;
+// each used page is copied to a new frame (migrate_pages), its PTE pointed
+// there and its TLB entry shot down; then the whole range is freed and
+// merges into an order-9 block. compaction_suitable(): at least 512 free
+// frames overall. Left out: the migrate and free scanners, pageblock skip
+// bits, kcompactd, and proactive compaction.
+bool OsModel::compact_for_order9() {
+  if (m_in_reclaim || m_buddy->free_pages() < 512) return false;
+  ++m_vm.compact_stall;
+  // Movable: on an LRU list, mapped once, and by the mapper the list records
+  // (after fork the survivor of a shared frame may be unknown: not movable).
+  auto is_movable = [this](std::uint64_t f) {
+    auto it = m_lru_index.find(f);
+    if (it == m_lru_index.end() || mapcount(f) != 1) return false;
+    const LruPage& pg = *it->second.second;
+    auto pit = m_procs.find(pg.pid);
+    if (pit == m_procs.end() || !pit->second->alive) return false;
+    PAddr epa = 0;
+    const std::uint64_t e = entry_at(*pit->second, pg.va, 1, &epa);
+    return epa && (e & (pte::kP | (1ull << 9))) && ((e & m_addr_mask) >> kPageShift) == f;
+  };
+  std::uint64_t best = UINT64_MAX, best_used = 513;
+  for (std::uint64_t head = 0; head + 512 <= m_buddy->num_pages(); head += 512) {
+    const Zone* z = m_buddy->zone_of(head);
+    if (!z || z != m_buddy->zone_of(head + 511)) continue;
+    std::uint64_t used = 0;
+    bool movable = true;
+    for (std::uint64_t f = head; f < head + 512 && movable; ++f) {
+      if (m_buddy->is_free(f)) continue;
+      ++used;
+      movable = is_movable(f);
+    }
+    if (movable && used < best_used) {
+      best = head;
+      best_used = used;
+    }
+  }
+  if (best == UINT64_MAX || best_used == 0) {
+    ++m_vm.compact_fail;
+    return false;
+  }
+  std::vector<std::uint64_t> held;
+  for (std::uint64_t f = best; f < best + 512; ++f)
+    if (m_buddy->is_free(f)) {
+      m_buddy->reserve(f, 1);
+      held.push_back(f);
+    }
+  for (std::uint64_t f = best; f < best + 512; ++f) {
+    auto it = m_lru_index.find(f);
+    if (it == m_lru_index.end()) continue;
+    LruPage& pg = *it->second.second;
+    Process& p = *m_procs.at(pg.pid);
+    PAddr epa = 0;
+    const std::uint64_t e = entry_at(p, pg.va, 1, &epa);
+    auto to = m_buddy->alloc(0, ZoneType::HighMem, Watermark::None);
+    if (!to || !epa || ((e & m_addr_mask) >> kPageShift) != f)
+      throw std::logic_error("compaction: cannot migrate pfn " + std::to_string(f));
+    kmap_atomic(f);
+    kmap_atomic(*to);
+    for (unsigned off = 0; off < kPageBytes; off += 8)
+      m_mem.write64((*to << kPageShift) + off, m_mem.read64((f << kPageShift) + off));
+    wr(epa, (*to << kPageShift) | (e & ~m_addr_mask));
+    shootdown(p, pg.va, pg.va + kPageBytes);
+    pg.pfn = *to;
+    m_lru_index[*to] = it->second;
+    m_lru_index.erase(f);
+    held.push_back(f);
+    ++m_vm.pgmigrate_success;
+  }
+  for (std::uint64_t f : held) m_buddy->free(f, 0);
+  ++m_vm.compact_success;
+  return true;
+}
+
+}  // namespace mmusim

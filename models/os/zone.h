@@ -1,0 +1,147 @@
+// Physical memory as Linux lays it out: NUMA nodes, each split into zones,
+// each zone one buddy allocator with its own watermarks; the page allocator
+// walks a zonelist in fallback order.
+//
+// Models:
+//  - Nodes: os.numa_nodes nodes share physical memory in equal, contiguous
+//    slices (node i holds [i*M/n, (i+1)*M/n), rounded down to 4 KiB; the last
+//    node takes the remainder), as a BIOS SRAT interleaves nothing.
+//  - Zones (include/linux/mmzone.h): ZONE_DMA [0, 16 MiB); in 64-bit modes
+//    ZONE_DMA32 [16 MiB, 4 GiB) and ZONE_NORMAL above; in 32-bit modes
+//    (ia32, PAE) ZONE_NORMAL [16 MiB, 896 MiB) and ZONE_HIGHMEM above
+//    896 MiB, which the kernel's linear map does not cover. A node holds the
+//    part of each zone's range that falls in its slice; empty zones are
+//    omitted (as populated_zone() skips them).
+//  - Watermarks as __setup_per_zone_wmarks() and init_per_zone_wmark_min()
+//    in mm/page_alloc.c compute them: min_free_kbytes =
+//    int_sqrt(16 * lowmem_kbytes), clamped to [128, 262144]; pages_min =
+//    min_free_kbytes / 4 is shared among the low zones in proportion to their
+//    managed pages; a HIGHMEM zone's min is managed/1024 clamped to
+//    [32, 128]; then low = min + d and high = min + 2d with
+//    d = max(min / 4, managed * watermark_scale_factor / 10000), factor 10.
+//    lowmem_kbytes counts managed (not reserved) pages below HIGHMEM.
+//  - zone_watermark_ok(): after the request, free pages must stay above the
+//    mark, and for order > 0 a free block of at least that order must exist.
+//  - Zonelists (build_zonelists, node order): the preferred node's zones
+//    from the highest the request may use down to DMA, then the same for the
+//    other nodes in increasing distance (node id order, as with a flat SLIT).
+//    A request names its highest zone as a gfp zone modifier does:
+//    GFP_KERNEL -> NORMAL, GFP_HIGHUSER -> HIGHMEM, GFP_DMA32, GFP_DMA.
+//  - get_page_from_freelist(): a first pass at the low watermark; if it
+//    fails the caller may reclaim (kswapd) and retry at min (the slow path);
+//    a pass without watermarks is for the OOM victim / PF_MEMALLOC only.
+//  - Per-node statistics as /sys/devices/system/node/nodeN/numastat:
+//    numa_hit (allocated on the preferred node), numa_miss (allocated here
+//    though another node was preferred), numa_foreign (preferred here,
+//    allocated elsewhere).
+//
+// Leaves out: lowmem_reserve[] (the protection of lower zones from higher
+// requests), watermark boosting, memory holes (every node slice is fully
+// populated), per-CPU page lists, movable zones, memory hotplug.
+// Written from those kernel descriptions and Gorman, "Understanding the Linux
+// Virtual Memory Manager", ch. 2 "Describing Physical Memory"; no kernel
+// code is copied.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/os/buddy_allocator.h"
+
+namespace mmusim {
+
+class StatGroup;
+
+enum class ZoneType : unsigned { Dma = 0, Dma32 = 1, Normal = 2, HighMem = 3 };
+const char* zone_name(ZoneType t);
+
+// Which watermark an allocation must respect.
+enum class Watermark { Min, Low, High, None };
+
+struct Zone {
+  unsigned node = 0;
+  ZoneType type = ZoneType::Normal;
+  std::unique_ptr<BuddyAllocator> buddy;
+  std::uint64_t managed_pages = 0;  // present minus boot reservations
+  std::uint64_t wmark_min = 0, wmark_low = 0, wmark_high = 0;
+  std::uint64_t base_pfn() const { return buddy->base_pfn(); }
+  std::uint64_t end_pfn() const { return buddy->base_pfn() + buddy->num_pages(); }
+  std::uint64_t free_pages() const { return buddy->free_pages(); }
+  std::uint64_t mark(Watermark w) const {
+    return w == Watermark::Min ? wmark_min : w == Watermark::Low ? wmark_low : w == Watermark::High ? wmark_high : 0;
+  }
+  // zone_watermark_ok() for a request of 2^order pages.
+  bool watermark_ok(unsigned order, Watermark w) const;
+};
+
+struct NodeStats {
+  std::uint64_t numa_hit = 0, numa_miss = 0, numa_foreign = 0;
+};
+
+class ZonedPageAllocator {
+ public:
+  static constexpr std::uint64_t kDmaEndPfn = (16ull << 20) >> 12;
+  static constexpr std::uint64_t kDma32EndPfn = (4ull << 30) >> 12;
+  static constexpr std::uint64_t kLowmemEndPfn = (896ull << 20) >> 12;  // 32-bit: end of the linear map
+  static constexpr unsigned kWatermarkScaleFactor = 10;
+
+  // num_pages frames from pfn 0 split among `nodes` nodes; highmem: 32-bit
+  // zone layout. reserved_low_pages frames at pfn 0 are reserved at boot
+  // (x86 reserves the low 1 MiB) before the watermarks are computed.
+  ZonedPageAllocator(std::uint64_t num_pages, unsigned max_order, unsigned nodes, bool highmem,
+                     std::uint64_t reserved_low_pages);
+
+  // Allocates 2^order frames from the first zone of the zonelist (preferred
+  // node, highest zone `highest` and below, then the other nodes) that meets
+  // watermark w; std::nullopt if none does.
+  std::optional<std::uint64_t> alloc(unsigned order, ZoneType highest, Watermark w, unsigned preferred_node = 0);
+  // Any zone, no watermark: the call of the first model (and of the OOM
+  // victim's exit path).
+  std::optional<std::uint64_t> alloc(unsigned order) {
+    return alloc(order, ZoneType::HighMem, Watermark::None, 0);
+  }
+  void free(std::uint64_t pfn, unsigned order);
+  void split_page(std::uint64_t pfn, unsigned order);
+  // Takes specific free frames out of their zone (BuddyAllocator::reserve).
+  void reserve(std::uint64_t pfn, std::uint64_t count);
+
+  // Some zone of the zonelist for `highest` is below its low (kswapd wake-up)
+  // or min watermark (direct reclaim).
+  bool below(ZoneType highest, Watermark w, unsigned preferred_node = 0) const;
+  // Pages needed to bring every zone up to its high watermark (kswapd's goal).
+  std::uint64_t deficit(Watermark w) const;
+
+  std::uint64_t free_pages() const;
+  std::uint64_t free_blocks(unsigned order) const;  // summed over zones
+  std::uint64_t num_pages() const { return m_num_pages; }
+  unsigned max_order() const { return m_max_order; }
+  unsigned nodes() const { return m_nodes; }
+  bool is_free(std::uint64_t pfn) const;
+  // The zone holding pfn, or nullptr.
+  const Zone* zone_of(std::uint64_t pfn) const;
+  const std::vector<Zone>& zones() const { return m_zones; }
+  const NodeStats& node_stats(unsigned node) const { return m_node_stats.at(node); }
+  std::uint64_t min_free_kbytes() const { return m_min_free_kbytes; }
+  // "Node 0, zone      DMA  1 1 ..." lines, as /proc/buddyinfo.
+  std::string buddyinfo() const;
+  // Each zone's BuddyAllocator::check_invariants, "" if all hold.
+  std::string check_invariants() const;
+
+  // os.node<N>.{free_pages, numa_hit, numa_miss, numa_foreign} and
+  // os.node<N>.<ZONE>.{managed_pages, free_pages, min, low, high, free_blocks.<k>}.
+  void register_stats(StatGroup& os_stats) const;
+
+ private:
+  Zone* zone_of_mut(std::uint64_t pfn);
+  std::uint64_t m_num_pages;
+  unsigned m_max_order;
+  unsigned m_nodes;
+  std::vector<Zone> m_zones;  // by node, then zone type: ascending pfn
+  std::vector<NodeStats> m_node_stats;
+  std::uint64_t m_min_free_kbytes = 0;
+};
+
+}  // namespace mmusim
