@@ -343,7 +343,9 @@ std::string OsModel::check_invariants() const {
     kind[pfn] = kKernel;
     return std::string();
   };
-  if (std::string e = own_kernel(m_idle_root >> kPageShift, "idle root"); !e.empty()) return e;
+  // With PAE the idle root is a pgd_cache slab object, owned by its slab.
+  if (!m_pae)
+    if (std::string e = own_kernel(m_idle_root >> kPageShift, "idle root"); !e.empty()) return e;
   for (std::uint64_t pfn : m_pinned)
     if (std::string e = own_kernel(pfn, "pinned (os.fragmentation)"); !e.empty()) return e;
   std::string slab_err;
