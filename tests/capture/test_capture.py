@@ -376,6 +376,123 @@ I  0010a000,3
         self.assertEqual(router.other, 0)
 
 
+# ---------------------------------------------------------------------------
+# tiny_mmap32.c, the same kind of program for i386 (see its comments): the
+# x86-linux valgrind log has i386 call numbers and names (sys_mmap2 192,
+# old_mmap 90, sys_brk 45, ...) and 32-bit addresses.
+
+LOG32 = os.path.join(HERE, "tiny_mmap32.valgrind.log")
+
+
+def expected_tiny32(b, child):
+    return [
+        "@mmap 0x10000000 0x4000 rw- anon",      # 1. mmap2, 4 pages rw
+        "W 0x10000010 4",
+        "W 0x10003006 2",
+        "@mmap 0x10100000 0x2000 r-- anon",      # 2. old mmap, 5000 bytes: 2 pages
+        "R 0x10101001 1",
+        "@mmap 0x10200000 0x2000 r-x file",      # 3. mmap2 of the memfd, offset 1 page
+        "R 0x10201002 2",
+        # 4. mprotect(A+1, ...) fails (EINVAL): no event
+        "@mprotect 0x10001000 0x1000 r--",       # 5. length 100 rounds up
+        "@munmap 0x10003000 0x1000",             # 6.
+        "@munmap 0x10001000 0x1000",             # 7. mremap moves the r-- page ...
+        "@mmap 0x10300000 0x2000 r-- anon",      #    ... to M, 2 pages, still r--
+        "R 0x10301004 4",
+        "@brk 0x%x" % b,                         # 8. brk(0): the initial break
+        "@brk 0x%x" % (b + 0x2000),              #    grow by 2 pages
+        "W 0x%x 4" % (b + 0x1010),
+        "@munmap 0x10100000 0x2000",             # 9.
+        "@fork %d" % child,                      # 10. fork: the parent's result
+        "@exit",                                 # 11. exit_group(0)
+    ]
+
+
+class TinyMmap32Log(unittest.TestCase):
+    """The committed log of tiny_mmap32.c (i386)."""
+
+    @classmethod
+    def setUpClass(cls):
+        with open(LOG32, "rb") as f:
+            cls.raw = f.readlines()
+        cls.lines, cls.router = convert(cls.raw)
+
+    def test_program_events_and_accesses_in_order(self):
+        brks = [ln for ln in self.lines if ln.startswith("@brk ")]
+        self.assertTrue(brks, "no @brk event")
+        b = int(brks[0].split()[1], 16)
+        # the child's pid, as valgrind's fork note in the log says
+        note = next(ln for ln in self.raw if b"created child" in ln)
+        child = int(note.split()[-1])
+        first_access = next(i for i, ln in enumerate(self.lines) if not ln.startswith("@"))
+        got = []
+        for ln in self.lines[first_access:]:
+            if ln.startswith("@"):
+                got.append(ln)
+            elif 0x10000000 <= access_addr(ln) < 0x10400000 or b <= access_addr(ln) < b + 0x3000:
+                got.append(ln)
+        self.assertEqual(got, expected_tiny32(b, child))
+        self.assertEqual(self.router.syscalls.abi, "x86")
+        self.assertEqual(dict(self.router.syscalls.notes),
+                         {"syscalls of other processes (forked children) ignored": 1})
+
+    def test_startup_mappings_from_the_32bit_layout(self):
+        first_access = next(i for i, ln in enumerate(self.lines) if not ln.startswith("@"))
+        prefix = self.lines[:first_access]
+        # The executable's four one-page segments at 0x8048000 (a -no-pie i386
+        # link), valgrind's brk page after them, as its table shows.
+        for ln in ("@mmap 0x8048000 0x1000 r-- file", "@mmap 0x8049000 0x1000 r-x file",
+                   "@mmap 0x804a000 0x1000 r-- file", "@mmap 0x804b000 0x1000 rw- file",
+                   "@mmap 0x804c000 0x1000 rwx anon"):
+            self.assertIn(ln, prefix)
+        self.assertEqual(self.router.initial_mappings, len(prefix))
+
+    def test_every_access_is_32bit_and_in_a_mapping(self):
+        model = VmaModel()
+        bad = []
+        n = 0
+        for ln in self.lines:
+            if ln.startswith("@"):
+                model.apply(ln)
+                continue
+            n += 1
+            addr, size = access_addr(ln), int(ln.split()[2])
+            if addr + size > 0xC0000000 or not model.allows(ln):
+                bad.append(ln)
+        raw = sum(1 for ln in self.raw if ln[:2] in (b"I ", b" L", b" S", b" M"))
+        self.assertEqual(n, raw)
+        # The child's few accesses between fork and its exit are in the log
+        # too (valgrind traces it into the same log); they are on the stack.
+        self.assertEqual(bad, [])
+
+    def test_i386_numbers_are_not_taken_for_x86_64_ones(self):
+        # 45 is brk on i386 (recvfrom on x86-64) and decides the ABI; then
+        # 11 is execve (munmap on x86-64), 9 link (mmap), 120 clone with
+        # CLONE_VM a thread, 190 vfork, 1 exit of the last thread.
+        lines, router = convert(snippet("""
+SYSCALL[7,1](45) sys_brk ( 0x0 ) --> [pre-success] Success(0x804c000) 
+SYSCALL[7,1](9) sys_link ( 0x804a000, 0x804a010 ) --> [pre-fail] Failure(0x2) 
+SYSCALL[7,1](192) sys_mmap2 ( 0x0, 12288, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0xf7ff0000) 
+SYSCALL[7,1](90) old_mmap ( 0x0, 4096, 5, 2, 3, 0 ) --> [pre-success] Success(0x4835000) 
+SYSCALL[7,1](163) sys_mremap ( 0xf7ff0000, 12288, 16384, 0x0, 0x0 ) --> [pre-success] Success(0xf7ff0000) 
+SYSCALL[7,1](120) sys_clone ( 3d0f00, 0x522bf70, 0x522c990, 0x522c990, 0x522c6c0 ) --> [pre-success] Success(0x8) 
+SYSCALL[7,1](190) sys_vfork ( ) --> [pre-success] Success(0x9) 
+SYSCALL[7,1](11) sys_execve ( 0x804a000(/bin/true), 0x0, 0x0 ) --> [pre-fail] Failure(0x2) 
+SYSCALL[7,1](1) exit( 0 ) --> [pre-success] Success(0x0) 
+SYSCALL[7,1](252) exit_group( 0 ) --> [pre-success] Success(0x0) 
+"""))
+        self.assertEqual(lines, [
+            "@brk 0x804c000",
+            "@mmap 0xf7ff0000 0x3000 rw- anon",
+            "@mmap 0x4835000 0x1000 r-x file",
+            "@mmap 0xf7ff3000 0x1000 rw- anon",     # grown in place: the new tail
+            "@fork 9",                              # vfork; the clone was a thread
+            "@exit",                                # exit_group (exit: a thread's)
+        ])
+        self.assertEqual(router.syscalls.abi, "x86")
+        self.assertEqual(router.syscalls.threads, 1)
+
+
 @unittest.skipIf(shutil.which("zstd") is None, "zstd is not installed")
 class CommandLine(unittest.TestCase):
     """The script as a command: --from-log, --stats, and bin through mmusim."""

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -646,6 +647,46 @@ TEST(EndToEnd, AddressesAModeCannotHoldAreTraceErrors) {
   r = run("run -q -t " + ti + " --set paging.mode=ia32", d);
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("ti.txt:2"), std::string::npos) << r.err;
+}
+
+TEST(EndToEnd, TheBundled32BitTraceRunsInEveryModeWithOneFaultPerPage) {
+  // gzip-compress-i386.bin.zst: a real i386 program, all its addresses below
+  // 3 GiB, with its mmap/brk events. Its first 200,000 accesses in each of
+  // the four modes: no error, no implicit VMA, no SIGSEGV, and with THP off
+  // one fault per distinct 4 KiB page touched (first and last byte of each
+  // access), whatever the page-table format.
+  const std::string trace = kSource + "/traces/gzip-compress-i386.bin.zst";
+  ASSERT_TRUE(fs::exists(trace)) << trace;
+  const std::uint64_t n = 200000;
+  std::set<std::uint64_t> pages;
+  std::uint64_t accesses = 0, top = 0;
+  {
+    auto rd = open_trace(trace, "auto");
+    TraceRecord rec;
+    while (accesses < n && rd->next(rec)) {
+      if (rec.kind != RecordKind::Access) continue;
+      ++accesses;
+      pages.insert(rec.addr >> 12);
+      pages.insert((rec.addr + rec.size - 1) >> 12);
+      top = std::max<std::uint64_t>(top, rec.addr + rec.size);
+    }
+  }
+  ASSERT_EQ(accesses, n);
+  EXPECT_LE(top, 0xC0000000u);  // the 32-bit modes' user space: 3 GiB
+  EXPECT_GT(pages.size(), 50u);
+  std::string d = tmpdir("i386");
+  for (const char* mode : {"ia32", "pae", "x86_64", "x86_64_la57"}) {
+    std::string out = d + "/" + mode;
+    Result r = run("run -q -t " + trace + " --max-accesses " + std::to_string(n) +
+                       " --set paging.mode=" + mode + " --set os.thp=never -o " + out,
+                   d);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    json s = stats(out);
+    EXPECT_EQ(u64(s, {"os", "pgfault"}), pages.size()) << mode;
+    EXPECT_EQ(u64(s, {"os", "faults", "minor"}), pages.size()) << mode;
+    EXPECT_EQ(u64(s, {"os", "faults", "segv"}), 0u) << mode;
+    EXPECT_EQ(u64(s, {"os", "implicit_vmas"}), 0u) << mode;
+  }
 }
 
 TEST(EndToEnd, EveryPresetLoadsAndRunsATrace) {
