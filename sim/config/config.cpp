@@ -272,38 +272,19 @@ class YamlReader {
     m_level = saved;
   }
 
-  void tlb_map(const char* key, std::map<std::string, TlbConfig>& m, const char*) {
-    m_level.known.push_back(key);
-    if (!m_level.node) return;
-    const YAML::Node n = child(key);
-    if (!n.IsDefined()) return;
-    std::string path = m_level.prefix + key;
-    if (!n.IsMap() && !n.IsNull()) fail(n, path, "expected a map of TLB name -> TLB, got '" + scalar_text(n) + "'");
-    m.clear();
-    m_origins[path] = yaml_location(m_file, n);
-    if (n.IsNull()) return;
-    check_duplicates(n, path + ".");
-    for (const auto& kv : n) {
-      std::string name = kv.first.Scalar();
-      if (name.empty() || name.find('.') != std::string::npos)
-        fail(kv.first, path, "expected a TLB name without dots, got '" + name + "'");
-      if (!kv.second.IsMap() && !kv.second.IsNull())
-        fail(kv.second, path + "." + name, "expected a map of TLB keys, got '" + scalar_text(kv.second) + "'");
-      TlbConfig t;
-      DefaultVisitor d;
-      t.visit(d);
-      Level saved = enter(kv.second.IsMap() ? kv.second : YAML::Node(), path + "." + name + ".");
-      t.visit(*this);
-      check_unknown();
-      m_level = saved;
-      m[name] = t;
-      m_origins[path + "." + name] = yaml_location(m_file, kv.first);
-    }
-  }
+  void tlb_map(const char* key, std::map<std::string, TlbConfig>& m, const char*) { read_map(key, m, "TLB"); }
 
   // A map NAME -> struct (memory.caches): the file's map replaces the default.
   template <class T>
   void named_map(const char* key, std::map<std::string, T>& m, const char*) {
+    read_map(key, m, "cache");
+  }
+
+ private:
+  // A map NAME -> struct (mmu.tlbs, memory.caches): the file's map replaces
+  // the default. noun names the things in messages.
+  template <class T>
+  void read_map(const char* key, std::map<std::string, T>& m, const std::string& noun) {
     m_level.known.push_back(key);
     if (!m_level.node) return;
     const YAML::Node n = child(key);
@@ -333,7 +314,8 @@ class YamlReader {
         return;
       }
     }
-    if (!n.IsMap() && !n.IsNull()) fail(n, path, "expected a map of name -> settings, got '" + scalar_text(n) + "'");
+    if (!n.IsMap() && !n.IsNull())
+      fail(n, path, "expected a map of " + noun + " name -> " + noun + ", got '" + scalar_text(n) + "'");
     m.clear();
     m_origins[path] = yaml_location(m_file, n);
     if (n.IsNull()) return;
@@ -341,9 +323,9 @@ class YamlReader {
     for (const auto& kv : n) {
       std::string name = kv.first.Scalar();
       if (name.empty() || name.find('.') != std::string::npos)
-        fail(kv.first, path, "expected a name without dots, got '" + name + "'");
+        fail(kv.first, path, "expected a " + noun + " name without dots, got '" + name + "'");
       if (!kv.second.IsMap() && !kv.second.IsNull())
-        fail(kv.second, path + "." + name, "expected a map of keys, got '" + scalar_text(kv.second) + "'");
+        fail(kv.second, path + "." + name, "expected a map of " + noun + " keys, got '" + scalar_text(kv.second) + "'");
       T t;
       DefaultVisitor d;
       t.visit(d);
@@ -356,7 +338,6 @@ class YamlReader {
     }
   }
 
- private:
   struct Level {
     YAML::Node node;  // null when the file does not give this group
     std::string prefix;

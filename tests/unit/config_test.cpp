@@ -602,7 +602,7 @@ TEST(ConfigCaches, BadValuesNameTheKeyAndTheRule) {
                   "memory.caches.b.line_bytes must equal every level's line size (128)");
   EXPECT_CONTAINS(load_error("", {"memory.caches.l1.sise=1K"}), "did you mean 'memory.caches.l1.size'");
   EXPECT_CONTAINS(yaml_error("memory:\n  caches:\n    l1: {size: 32KiB, wayz: 4}\n"), "unknown key 'memory.caches.l1.wayz'");
-  EXPECT_CONTAINS(yaml_error("memory:\n  caches: 3\n"), "memory.caches: expected a map of name -> settings");
+  EXPECT_CONTAINS(yaml_error("memory:\n  caches: 3\n"), "memory.caches: expected a map of cache name -> cache");
   EXPECT_CONTAINS(yaml_error("memory:\n  caches: [1, 2]\n"), "memory.caches[0]: expected a map of cache keys");
   EXPECT_CONTAINS(yaml_error("memory:\n  caches: [{size: 1K, wayz: 2}]\n"), "unknown key 'memory.caches.l1.wayz'");
   EXPECT_EQ(load_error("", {"memory.caches.l1.ways=0"}), "");  // fully associative
