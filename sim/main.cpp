@@ -207,6 +207,23 @@ int cmd_run(int argc, char** argv) {
   return kExitOk;
 }
 
+// Parses a subcommand's options and its positional arguments (each declared
+// in files, taken in order by positional); a bad option is a usage error.
+po::variables_map parse_subcommand(int argc, char** argv, const po::options_description& desc,
+                                   const po::options_description& files,
+                                   const po::positional_options_description& positional) {
+  po::options_description all;
+  all.add(desc).add(files);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  return vm;
+}
+
 int cmd_convert(int argc, char** argv) {
   po::options_description desc("mmusim convert");
   desc.add_options()("from", po::value<std::string>()->default_value("auto"),
@@ -215,17 +232,9 @@ int cmd_convert(int argc, char** argv) {
                                                                                                       "this help");
   po::options_description files;
   files.add_options()("in", po::value<std::string>())("out", po::value<std::string>());
-  po::options_description all;
-  all.add(desc).add(files);
   po::positional_options_description positional;
   positional.add("in", 1).add("out", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw UsageError(e.what());
-  }
+  const po::variables_map vm = parse_subcommand(argc, argv, desc, files, positional);
   if (vm.count("help")) {
     std::cout << "usage: mmusim convert IN OUT [--from FMT] [--to FMT]\n"
                  "\n"
@@ -259,17 +268,9 @@ int cmd_sweep(int argc, char** argv) {
       "poll", po::value<double>()->default_value(1.0), "slurm: seconds between squeue polls")("help,h", "this help");
   po::options_description files;
   files.add_options()("experiment", po::value<std::string>());
-  po::options_description all;
-  all.add(desc).add(files);
   po::positional_options_description positional;
   positional.add("experiment", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw UsageError(e.what());
-  }
+  const po::variables_map vm = parse_subcommand(argc, argv, desc, files, positional);
   if (vm.count("help")) {
     std::cout << "usage: mmusim sweep EXPERIMENT.yaml [options]\n"
                  "\n"
@@ -319,17 +320,9 @@ int cmd_check(int argc, char** argv) {
       "keep", po::value<std::string>(), "write the runs under this directory and keep them")("help,h", "this help");
   po::options_description files;
   files.add_options()("case", po::value<std::vector<std::string>>());
-  po::options_description all;
-  all.add(desc).add(files);
   po::positional_options_description positional;
   positional.add("case", -1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw UsageError(e.what());
-  }
+  const po::variables_map vm = parse_subcommand(argc, argv, desc, files, positional);
   if (vm.count("help")) {
     std::cout << "usage: mmusim check [CASE_DIR|GOLDEN_DIR]... [--update] [--keep DIR]\n"
                  "\n"
