@@ -320,6 +320,7 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
         break;
       case RecordKind::Fork: m_os.fork(global_pid(s, rec.pid)); break;
       case RecordKind::OomScoreAdj: m_os.set_oom_score_adj(rec.value); break;
+      case RecordKind::Cr4Pge: m_mmu.write_cr4_pge(rec.value != 0); break;
       default: break;
     }
   } catch (const OsError& e) {

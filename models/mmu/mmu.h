@@ -116,7 +116,7 @@ class Mmu : public MmuControl {
   void invpcid(unsigned type, std::uint16_t pcid, VAddr va) override;
   // MOV to CR4 changing PGE: flushes everything (4.10.4.1); later fills mark
   // entries global only while PGE = 1.
-  void write_cr4_pge(bool pge);
+  void write_cr4_pge(bool pge) override;
   std::uint16_t pcid() const { return m_pcid; }
   Walker& walker() { return *m_walker; }
 

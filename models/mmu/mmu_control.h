@@ -35,6 +35,12 @@ class MmuControl {
     (void)va;
     throw std::logic_error("MmuControl: INVPCID not supported");
   }
+  // MOV to CR4 setting CR4.PGE to pge: a change flushes every TLB entry,
+  // global ones too, and the paging-structure caches (SDM 4.10.4.1).
+  virtual void write_cr4_pge(bool pge) {
+    (void)pge;
+    throw std::logic_error("MmuControl: CR4.PGE writes not supported");
+  }
 };
 
 // An operand the processor refuses with #GP(0) (INVPCID with a bad type or

@@ -57,7 +57,7 @@ constexpr std::array<TagInfo, 256> kTags = make_tag_table();
 const char* record_name(std::uint8_t tag) {
   static constexpr const char* kEvents[] = {"@proc", "@mmap", "@munmap", "@mprotect", "@brk",
                                             "@fork", "@exit", "@invlpg", "@mark", "@invpcid",
-                                            "@oom_score_adj"};
+                                            "@oom_score_adj", "@cr4_pge"};
   if (tag >= bin::kFirstEventTag && tag <= bin::kLastEventTag) return kEvents[tag - bin::kFirstEventTag];
   if (tag < bin::kFirstEventTag) return access_kind_name(bin::kAccessOps[tag >> bin::kWidthBits].kind);
   return "?";
@@ -330,6 +330,14 @@ bool BinReader::next_slow(TraceRecord& rec) {
           c.pos += n;
           break;
         }
+        case bin::kTagCr4Pge: {
+          const std::uint64_t at = c.offset();
+          const std::uint8_t v = c.byte();
+          if (v > 1) fail(at, "a CR4.PGE value of 0 or 1", hex(v, 2));
+          rec.kind = RecordKind::Cr4Pge;
+          rec.value = v;
+          break;
+        }
         case bin::kTagOomScoreAdj: {
           const std::uint64_t at = c.offset();
           const std::uint64_t v = c.varint();
@@ -346,7 +354,7 @@ bool BinReader::next_slow(TraceRecord& rec) {
       m_pos = c.pos;
       if (fill(1) != 0) fail(m_base + m_pos, "end of file after the end tag", hex(m_buf[m_pos], 2));
       return false;
-    case TagType::Unknown: fail(c.start, "a record tag (0x00-0xef access, 0xf0-0xfa event, 0xff end)", hex(c.tag, 2));
+    case TagType::Unknown: fail(c.start, "a record tag (0x00-0xef access, 0xf0-0xfb event, 0xff end)", hex(c.tag, 2));
   }
   m_last = c.start;
   m_pos = c.pos;

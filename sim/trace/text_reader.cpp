@@ -17,8 +17,9 @@ constexpr const char* kWhatAddr = "an address in hex with 0x prefix";
 constexpr const char* kWhatSize = "an access size of 1 to 4096 bytes";
 constexpr const char* kWhatEnd = "end of line";
 constexpr const char* kWhatEvent =
-    "an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid, @mark or "
-    "@oom_score_adj";
+    "an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid, @mark, "
+    "@oom_score_adj or @cr4_pge";
+constexpr const char* kWhatPge = "a CR4.PGE value 0 or 1";
 constexpr const char* kWhatOomScoreAdj = "an oom_score_adj from -1000 to 1000 (decimal)";
 constexpr const char* kWhatPid = "a decimal process id";
 constexpr const char* kWhatLen = "a length greater than 0 (decimal or 0x hex)";
@@ -333,6 +334,11 @@ void TextReader::parse_event(std::string_view line, std::string_view event, cons
     rec.pid = static_cast<std::uint32_t>(v);
     // Type 0 names an address; types 1-3 take none (the canonical text).
     rec.addr = rec.prot == 0 ? address() : 0;
+  } else if (name == "cr4_pge") {
+    std::string_view t = need(kWhatPge);
+    if (t != "0" && t != "1") fail(kWhatPge, t);
+    rec.kind = RecordKind::Cr4Pge;
+    rec.value = t == "1" ? 1 : 0;
   } else if (name == "oom_score_adj") {
     std::string_view t = need(kWhatOomScoreAdj);
     const bool neg = !t.empty() && t[0] == '-';

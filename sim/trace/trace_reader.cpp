@@ -28,6 +28,7 @@ const char* record_kind_name(RecordKind k) {
     case RecordKind::Invpcid: return "invpcid";
     case RecordKind::Mark: return "mark";
     case RecordKind::OomScoreAdj: return "oom_score_adj";
+    case RecordKind::Cr4Pge: return "cr4_pge";
   }
   return "?";
 }

@@ -26,6 +26,7 @@ enum class RecordKind : std::uint8_t {
   Mark,      // @mark NAME              name
   Invpcid,   // @invpcid TYPE PCID [ADDR]  prot = type (0..3), pid = PCID (0..4095), addr (type 0 only, else 0)
   OomScoreAdj,  // @oom_score_adj VALUE  value (-1000..1000)
+  Cr4Pge,       // @cr4_pge 0|1  value: a MOV to CR4 writing PGE (a change flushes everything)
 };
 
 const char* record_kind_name(RecordKind k);
@@ -44,7 +45,7 @@ struct TraceRecord {
   bool file = false;
   bool huge = false;
   std::string name;
-  std::int32_t value = 0;  // @oom_score_adj
+  std::int32_t value = 0;  // @oom_score_adj, @cr4_pge
 };
 
 // Malformed trace input. what() reads "FILE:LINE: expected ..., got '...'"

@@ -105,6 +105,9 @@ void check_event(const TraceRecord& rec, const char* format) {
     case RecordKind::OomScoreAdj:
       if (rec.value < -1000 || rec.value > 1000) fail("with a value outside -1000..1000");
       break;
+    case RecordKind::Cr4Pge:
+      if (rec.value != 0 && rec.value != 1) fail("with a value other than 0 or 1");
+      break;
     default: break;
   }
 }
@@ -408,6 +411,9 @@ void TextWriter::encode(const TraceRecord& rec) {
         p = put_hex(p, rec.addr);
       }
       break;
+    case RecordKind::Cr4Pge:
+      p = put_str(p, rec.value ? " 1" : " 0");
+      break;
     case RecordKind::OomScoreAdj: {
       const std::string v = " " + std::to_string(rec.value);
       p = put_str(p, v.c_str());
@@ -503,6 +509,10 @@ void BinWriter::encode(const TraceRecord& rec) {
       p = put_varint(p, rec.name.size());
       std::memcpy(p, rec.name.data(), rec.name.size());
       p += rec.name.size();
+      break;
+    case RecordKind::Cr4Pge:
+      *p++ = static_cast<char>(bin::kTagCr4Pge);
+      *p++ = static_cast<char>(rec.value ? 1 : 0);
       break;
     case RecordKind::OomScoreAdj:
       *p++ = static_cast<char>(bin::kTagOomScoreAdj);

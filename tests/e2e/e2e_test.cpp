@@ -876,3 +876,33 @@ TEST(EndToEnd, ForkIsCopyOnWriteInEveryPagingMode) {
     EXPECT_EQ(u64(s, {"os", "forks"}), 1u);
   }
 }
+
+// @cr4_pge: a write that changes CR4.PGE flushes every TLB and PWC entry
+// (SDM 4.10.4.1); one that does not change it flushes nothing. Hand count
+// against the same trace without the events: the first load of 0x10000000
+// faults and walks, the default pge is 1; "@cr4_pge 0" is a change (one full
+// flush), so the second load walks again (one walk more); the second
+// "@cr4_pge 0" changes nothing, so the third load hits; "@cr4_pge 1" is a
+// change again (two full flushes in all) and the fourth load walks again
+// (two walks more).
+TEST(EndToEnd, Cr4PgeTogglesFlushEverything) {
+  std::string d = tmpdir("pge");
+  std::string plain = write(d, "plain.txt", "R 0x10000000\nR 0x10000000\nR 0x10000000\nR 0x10000000\n");
+  std::string pge = write(d, "pge.txt",
+                          "R 0x10000000\n@cr4_pge 0\nR 0x10000000\n@cr4_pge 0\nR 0x10000000\n@cr4_pge 1\n"
+                          "R 0x10000000\n");
+  Result r = run("run -q -t " + plain + " -o " + d + "/a", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("run -q -t " + pge + " -o " + d + "/b", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json a = stats(d + "/a"), b = stats(d + "/b");
+  EXPECT_EQ(u64(a, {"mmu", "full_flushes"}), 0u);
+  EXPECT_EQ(u64(b, {"mmu", "full_flushes"}), 2u);
+  EXPECT_EQ(u64(b, {"mmu", "walker", "walks"}), u64(a, {"mmu", "walker", "walks"}) + 2);
+  EXPECT_EQ(u64(b, {"os", "faults", "minor"}), 1u);
+  // A bad value names the line.
+  std::string bad = write(d, "bad.txt", "R 0x1000\n@cr4_pge on\n");
+  r = run("run -q -t " + bad, d);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("bad.txt:2"), std::string::npos) << r.err;
+}

@@ -60,6 +60,7 @@ std::string describe(const TraceRecord& r) {
     case RecordKind::Exit: return "exit";
     case RecordKind::Mark: return "mark " + r.name;
     case RecordKind::OomScoreAdj: return "oom_score_adj " + std::to_string(r.value);
+    case RecordKind::Cr4Pge: return "cr4_pge " + std::to_string(r.value);
   }
   return "?";
 }
@@ -315,6 +316,26 @@ TEST_F(BinTraceTest, OomScoreAdjBytesAndRoundTrip) {
   EXPECT_EQ(read_all(reader), (std::vector<std::string>{"oom_score_adj -1000", "oom_score_adj 1000", "oom_score_adj 17"}));
 }
 
+// @cr4_pge VALUE is tag 0xfb and one byte, 0 or 1.
+TEST_F(BinTraceTest, Cr4PgeBytesAndRoundTrip) {
+  const std::string p = m_dir + "/pge.bin";
+  {
+    BinWriter w(p);
+    TraceRecord r;
+    r.kind = RecordKind::Cr4Pge;
+    for (int v : {0, 1}) {
+      r.value = v;
+      w.write(r);
+    }
+    r.value = 2;
+    EXPECT_THROW(w.write(r), UnsupportedRecord);
+    w.finish();
+  }
+  EXPECT_EQ(slurp_bytes(p), header() + Bytes({0xfb, 0x00, 0xfb, 0x01, 0xff}));
+  BinReader reader(p);
+  EXPECT_EQ(read_all(reader), (std::vector<std::string>{"cr4_pge 0", "cr4_pge 1"}));
+}
+
 TEST_F(BinTraceTest, EmptyTraceIsHeaderAndEndTag) {
   std::string p = path("empty.bin");
   BinWriter w(p);
@@ -378,9 +399,10 @@ TEST_F(BinTraceTest, RecordErrorsNameTheByteOffset) {
     Bytes records;
     std::string message;
   } cases[] = {
-      {{0x18, 0x18, 0x18, 0xfb},
-       "byte 19: expected a record tag (0x00-0xef access, 0xf0-0xfa event, 0xff end), got 0xfb"},
-      {{0xfe}, "byte 16: expected a record tag (0x00-0xef access, 0xf0-0xfa event, 0xff end), got 0xfe"},
+      {{0x18, 0x18, 0x18, 0xfc},
+       "byte 19: expected a record tag (0x00-0xef access, 0xf0-0xfb event, 0xff end), got 0xfc"},
+      {{0xfb, 0x02}, "byte 17: expected a CR4.PGE value of 0 or 1, got 0x02"},
+      {{0xfe}, "byte 16: expected a record tag (0x00-0xef access, 0xf0-0xfb event, 0xff end), got 0xfe"},
       {{0xf9, 0x04, 0x01}, "byte 17: expected an INVPCID type of 0 to 3, got 0x04"},
       {{0xf9, 0x01, 0x80, 0x20}, "byte 18: expected a PCID of at most 4095, got 4096"},
       {{0xf9, 0x00, 0x01}, "byte 16: expected a complete @invpcid record, got end of file"},
@@ -427,9 +449,9 @@ TEST_F(BinTraceTest, OffsetsCountAcrossBufferRefills) {
   const std::size_t n = 3u << 20;
   Bytes b = header();
   b.resize(b.size() + n, 0x18);
-  std::string p = write("big.bin", b + Bytes{0xfb});
+  std::string p = write("big.bin", b + Bytes{0xfc});
   EXPECT_EQ(error_of(p), p + ": byte " + std::to_string(16 + n) +
-                             ": expected a record tag (0x00-0xef access, 0xf0-0xfa event, 0xff end), got 0xfb");
+                             ": expected a record tag (0x00-0xef access, 0xf0-0xfb event, 0xff end), got 0xfc");
   std::string q = write("big_cut.bin", b + Bytes{0xe7, 1, 2});
   EXPECT_EQ(error_of(q),
             q + ": byte " + std::to_string(16 + n) + ": expected a complete modify record, got end of file");

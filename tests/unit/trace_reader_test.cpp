@@ -58,6 +58,7 @@ std::string describe(const TraceRecord& r) {
     case RecordKind::Exit: return "exit";
     case RecordKind::Mark: return "mark " + r.name;
     case RecordKind::OomScoreAdj: return "oom_score_adj " + std::to_string(r.value);
+    case RecordKind::Cr4Pge: return "cr4_pge " + std::to_string(r.value);
   }
   return "?";
 }
@@ -140,6 +141,15 @@ TEST_F(TraceReaderTest, TextOomScoreAdj) {
   std::string p = write("o.txt", "@oom_score_adj -1000\n@oom_score_adj 0\n@oom_score_adj 1000\n@oom_score_adj 42 # c\n");
   EXPECT_EQ(read_text(p), (std::vector<std::string>{"oom_score_adj -1000", "oom_score_adj 0", "oom_score_adj 1000",
                                                     "oom_score_adj 42"}));
+}
+
+TEST_F(TraceReaderTest, TextCr4Pge) {
+  std::string p = write("g.txt", "@cr4_pge 0\n@cr4_pge 1 # on again\n");
+  EXPECT_EQ(read_text(p), (std::vector<std::string>{"cr4_pge 0", "cr4_pge 1"}));
+  for (const char* bad : {"@cr4_pge 2\n", "@cr4_pge\n", "@cr4_pge -1\n", "@cr4_pge 01\n"}) {
+    std::string q = write("gbad.txt", bad);
+    EXPECT_THROW(read_text(q), TraceError) << bad;
+  }
 }
 
 TEST_F(TraceReaderTest, TextCommentsAndBlankLines) {
@@ -230,10 +240,10 @@ TEST_F(TraceReaderTest, TextErrorsNameFileLineAndToken) {
       {"Q 0x10", "expected an access kind R, W, X, M or an @event, got 'Q'"},
       {"r 0x10", "expected an access kind R, W, X, M or an @event, got 'r'"},
       {"RW 0x10", "expected an access kind R, W, X, M or an @event, got 'RW'"},
-      {"@foo 1", "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid, @mark or "
-                 "@oom_score_adj, got '@foo'"},
-      {"@ proc", "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid, @mark or "
-                 "@oom_score_adj, "
+      {"@foo 1", "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid, @mark, "
+                 "@oom_score_adj or @cr4_pge, got '@foo'"},
+      {"@ proc", "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid, @mark, "
+                 "@oom_score_adj or @cr4_pge, "
                  "got '@'"},
       {"@invpcid 4 1", "expected an INVPCID type 0, 1, 2 or 3, got '4'"},
       {"@invpcid 1 4096", "expected a decimal PCID of 0 to 4095, got '4096'"},
