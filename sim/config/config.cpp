@@ -203,7 +203,8 @@ struct DefaultVisitor {
   void group(const char*, const char*, F&& body) {
     body();
   }
-  void tlb_map(const char*, std::map<std::string, TlbConfig>& m, const char*) { m = MmuConfig::default_tlbs(); }
+  // mmu.tlbs has a default set; other maps start empty.
+  void named_map(const char*, std::map<std::string, TlbConfig>& m, const char*) { m = MmuConfig::default_tlbs(); }
   template <class T>
   void named_map(const char*, std::map<std::string, T>& m, const char*) {
     m.clear();
@@ -272,19 +273,11 @@ class YamlReader {
     m_level = saved;
   }
 
-  void tlb_map(const char* key, std::map<std::string, TlbConfig>& m, const char*) { read_map(key, m, "TLB"); }
-
-  // A map NAME -> struct (memory.caches): the file's map replaces the default.
+  // A map NAME -> struct (mmu.tlbs, memory.caches): the file's map replaces
+  // the default. T::kNoun names the things in messages.
   template <class T>
   void named_map(const char* key, std::map<std::string, T>& m, const char*) {
-    read_map(key, m, "cache");
-  }
-
- private:
-  // A map NAME -> struct (mmu.tlbs, memory.caches): the file's map replaces
-  // the default. noun names the things in messages.
-  template <class T>
-  void read_map(const char* key, std::map<std::string, T>& m, const std::string& noun) {
+    const std::string noun = T::kNoun;
     m_level.known.push_back(key);
     if (!m_level.node) return;
     const YAML::Node n = child(key);
@@ -338,6 +331,7 @@ class YamlReader {
     }
   }
 
+ private:
   struct Level {
     YAML::Node node;  // null when the file does not give this group
     std::string prefix;
@@ -429,27 +423,12 @@ class SetApplier {
     body();
     --m_depth;
   }
-  void tlb_map(const char* key, std::map<std::string, TlbConfig>& m, const char*) {
-    if (m_done || m_depth >= m_parts.size() || m_parts[m_depth] != key) return;
-    if (m_depth + 3 != m_parts.size())
-      throw ConfigError(m_label + ": expected a key of the form mmu.tlbs.NAME.KEY (e.g. mmu.tlbs.l1d.entries)");
-    const std::string& name = m_parts[m_depth + 1];
-    auto it = m.find(name);
-    if (it == m.end()) {
-      TlbConfig t;
-      DefaultVisitor d;
-      t.visit(d);
-      it = m.emplace(name, t).first;
-    }
-    m_depth += 2;
-    it->second.visit(*this);
-    m_depth -= 2;
-  }
   template <class T>
   void named_map(const char* key, std::map<std::string, T>& m, const char*) {
     if (m_done || m_depth >= m_parts.size() || m_parts[m_depth] != key) return;
     if (m_depth + 3 != m_parts.size())
-      throw ConfigError(m_label + ": expected a key of the form " + path_prefix(m_depth) + key + ".NAME.KEY");
+      throw ConfigError(m_label + ": expected a key of the form " + path_prefix(m_depth) + key + ".NAME.KEY (e.g. " +
+                        path_prefix(m_depth) + key + (std::is_same_v<T, TlbConfig> ? ".l1d.entries)" : ".l1.size)"));
     const std::string& name = m_parts[m_depth + 1];
     auto it = m.find(name);
     if (it == m.end()) {
@@ -503,14 +482,6 @@ class KeyCollector {
     body();
     m_prefix = saved;
   }
-  void tlb_map(const char* key, std::map<std::string, TlbConfig>& m, const char*) {
-    std::string saved = m_prefix;
-    for (auto& kv : m) {
-      m_prefix = saved + key + "." + kv.first + ".";
-      kv.second.visit(*this);
-    }
-    m_prefix = saved;
-  }
   template <class T>
   void named_map(const char* key, std::map<std::string, T>& m, const char*) {
     std::string saved = m_prefix;
@@ -540,15 +511,6 @@ class YamlWriter {
   void group(const char* key, const char*, F&& body) {
     out << YAML::Key << key << YAML::Value << YAML::BeginMap;
     body();
-    out << YAML::EndMap;
-  }
-  void tlb_map(const char* key, std::map<std::string, TlbConfig>& m, const char*) {
-    out << YAML::Key << key << YAML::Value << YAML::BeginMap;
-    for (auto& kv : m) {
-      out << YAML::Key << kv.first << YAML::Value << YAML::Flow << YAML::BeginMap;
-      kv.second.visit(*this);
-      out << YAML::EndMap;
-    }
     out << YAML::EndMap;
   }
   template <class T>
@@ -596,22 +558,6 @@ class ParamPrinter {
     body();
     m_prefix = saved;
   }
-  void tlb_map(const char* key, std::map<std::string, TlbConfig>& m, const char* desc) {
-    std::string saved = m_prefix;
-    out << "\n" << m_prefix << key << ":  # " << desc << "\n";
-    for (auto& kv : m) {
-      m_prefix = saved + key + "." + kv.first + ".";
-      kv.second.visit(*this);
-    }
-    // The fields a new TLB takes when only some are given.
-    out << "  # a TLB named NAME (mmu.tlbs.NAME.*) not in the list above starts from these defaults\n";
-    m_prefix = saved + key + ".NAME.";
-    TlbConfig fresh;
-    DefaultVisitor d;
-    fresh.visit(d);
-    fresh.visit(*this);
-    m_prefix = saved;
-  }
   template <class T>
   void named_map(const char* key, std::map<std::string, T>& m, const char* desc) {
     std::string saved = m_prefix;
@@ -620,7 +566,8 @@ class ParamPrinter {
       m_prefix = saved + key + "." + kv.first + ".";
       kv.second.visit(*this);
     }
-    out << "  # an entry named NAME (" << saved << key << ".NAME.*) not in the list above starts from these defaults\n";
+    out << "  # a " << T::kNoun << " named NAME (" << saved << key
+        << ".NAME.*) not in the list above starts from these defaults\n";
     m_prefix = saved + key + ".NAME.";
     T fresh;
     DefaultVisitor d;

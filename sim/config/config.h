@@ -42,6 +42,7 @@ struct Duration {
 using Choices = std::vector<std::string>;
 
 struct TlbConfig {
+  static constexpr const char* kNoun = "TLB";  // in messages about mmu.tlbs
   unsigned level = 0;
   std::string serves;
   std::vector<PageSize> page_sizes;
@@ -99,7 +100,7 @@ struct MmuConfig {
   WalkerConfig walker;
   template <class V>
   void visit(V& v) {
-    v.tlb_map("tlbs", tlbs, "TLBs by name; a config file that gives mmu.tlbs replaces the whole default set");
+    v.named_map("tlbs", tlbs, "TLBs by name; a config file that gives mmu.tlbs replaces the whole default set");
     v.group("pwc", "paging-structure caches (Intel SDM 4.10.3)", [&] { pwc.visit(v); });
     v.group("walker", "page-table walker", [&] { walker.visit(v); });
   }
@@ -153,6 +154,7 @@ struct ControllerConfig {
 
 // One level of the physical cache hierarchy (memory.caches.NAME).
 struct CacheConfig {
+  static constexpr const char* kNoun = "cache";  // in messages about memory.caches
   unsigned level = 0;
   ByteSize size;
   unsigned ways = 0;
