@@ -62,6 +62,11 @@ Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, O
   m_data_trans.set_data_ptr(nullptr);
   m_data_trans.set_byte_enable_ptr(nullptr);
   m_data_trans.set_streaming_width(0);
+  m_ktrans.set_data_length(0);
+  m_ktrans.set_data_ptr(nullptr);
+  m_ktrans.set_byte_enable_ptr(nullptr);
+  m_ktrans.set_streaming_width(0);
+  m_ktrans.set_extension(&m_kext);
   SC_THREAD(thread);
 }
 
@@ -81,6 +86,7 @@ void Replay::thread() {
   m_wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
   if (m_progress_shown) progress_line(true);
   m_trans.clear_extension(&m_ext);
+  m_ktrans.clear_extension(&m_kext);
   sc_core::sc_stop();
 }
 
@@ -399,6 +405,33 @@ Cycles Replay::data_cycles(PAddr pa, std::uint64_t bytes, AccessKind kind) {
   if (!m_data_trans.is_response_ok())
     throw std::runtime_error("data access at physical address " + hex(pa) + ": " + m_data_trans.get_response_string());
   return d.value() / m_cycle.value();
+}
+
+Cycles Replay::kernel_access(VAddr va, std::uint32_t bytes, bool write) {
+  const AccessKind kind = write ? AccessKind::Store : AccessKind::Load;
+  m_ktrans.set_address(va);
+  m_ktrans.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+  m_ktrans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  m_kext.kind = kind;
+  m_kext.user = false;
+  m_kext.demand = true;
+  sc_core::sc_time unused = sc_core::SC_ZERO_TIME;  // the cycles come back in the result
+  socket->b_transport(m_ktrans, unused);
+  if (!m_ktrans.is_response_ok()) throw std::runtime_error("MMU returned " + m_ktrans.get_response_string());
+  const Translation& r = m_kext.result;
+  if (r.fault)
+    throw std::logic_error("the OS model's kernel access at " + hex(va) + " faulted (error code " +
+                           std::to_string(r.page_fault.error_code) + "): its kernel half does not map it");
+  Cycles c = r.cycles;
+  if (m_p.time_data) {
+    constexpr std::uint64_t kLine = 64;
+    for (std::uint64_t off = 0; off < bytes;) {
+      const std::uint64_t n = std::min<std::uint64_t>(bytes - off, kLine - ((r.pa + off) & (kLine - 1)));
+      c += data_cycles(r.pa + off, n, kind);
+      off += n;
+    }
+  }
+  return c;
 }
 
 bool Replay::translate_overlapped(VAddr va, AccessKind kind, Cycles& t) {

@@ -81,7 +81,7 @@ struct MarkSnapshot {
   std::vector<std::pair<std::string, double>> values;
 };
 
-class Replay : public sc_core::sc_module {
+class Replay : public sc_core::sc_module, public KernelAccessPort {
  public:
   tlm_utils::simple_initiator_socket<Replay> socket;
   tlm_utils::simple_initiator_socket<Replay> data_socket;  // to the memory hierarchy
@@ -97,6 +97,14 @@ class Replay : public sc_core::sc_module {
   void set_scheduler(std::unique_ptr<WalkScheduler> s) { m_sched = std::move(s); }
   const std::vector<MarkSnapshot>& marks() const { return m_marks; }
   double wall_seconds() const { return m_wall_seconds; }
+  // KernelAccessPort (os.fault_model: accesses): called by the OS model
+  // inside handle_fault, in this thread. The address is translated in
+  // supervisor mode through the MMU like any access (TLBs, PWCs, walker);
+  // with memory.caches the bytes then go to the hierarchy one 64-byte line
+  // after the other, each waiting for the previous one (the handler's
+  // clear_page and copy_page are modelled without memory-level
+  // parallelism). Returns the cycles; the caller adds them to the fault.
+  Cycles kernel_access(VAddr va, std::uint32_t bytes, bool write) override;
 
  private:
   struct Stream {
@@ -161,6 +169,8 @@ class Replay : public sc_core::sc_module {
   tlm::tlm_generic_payload m_trans;
   TranslationExtension m_ext;
   tlm::tlm_generic_payload m_data_trans;
+  tlm::tlm_generic_payload m_ktrans;  // the OS model's kernel accesses
+  TranslationExtension m_kext;
   std::unique_ptr<WalkScheduler> m_sched;
   std::exception_ptr m_error;
   bool m_complete = false;

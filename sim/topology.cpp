@@ -66,6 +66,8 @@ OsParams make_os_params(const Config& c) {
   p.swappiness = c.os.swappiness;
   p.oom_enabled = c.os.oom.enabled;
   p.fragmentation_percent = c.os.fragmentation;
+  p.pge = c.paging.pge;
+  p.fault_model = c.os.fault_model == "accesses" ? FaultModel::Accesses : FaultModel::Cycles;
   p.seed = c.seed;
   return p;
 }
@@ -145,6 +147,7 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
   p.time_data = !caches.empty();
   p.outstanding = c.replay.outstanding;
   m_replay = std::make_unique<Replay>("replay", traces, *m_os, m_mmu->core(), p, replay_stats, m_stats, cycle);
+  if (osp.fault_model == FaultModel::Accesses) m_os->set_kernel_port(m_replay.get());
 
   if (c.replay.outstanding > 1)
     m_replay->set_scheduler(std::make_unique<WalkScheduler>(c.replay.outstanding, c.mmu.walker.walkers,

@@ -103,6 +103,7 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
   if (!m_idle_root) throw std::invalid_argument("OS model: no memory for the idle page directory");
   ++m_pgtable_pages;
   ++m_pgtable_allocs;
+  build_kernel_half(stats);  // before the CR3 write: with PAE it loads the PDPTEs
   m_mmu.write_cr3(m_idle_root);
 }
 
@@ -120,7 +121,11 @@ std::uint64_t OsModel::table_flags(unsigned level) const {
 }
 
 PAddr OsModel::alloc_root(Process& p) {
-  if (!m_pae) return alloc_table(p);
+  if (!m_pae) {
+    const PAddr root = alloc_table(p);
+    if (root) copy_kernel_half(root);
+    return root;
+  }
   PAddr pdpt = alloc_pae_pdpt();
   if (!pdpt) return 0;
   ++p.pgtable_pages;
@@ -135,6 +140,7 @@ PAddr OsModel::alloc_root(Process& p) {
     }
     wr(pdpt + i * 8ull, pd | table_flags(3));
   }
+  copy_kernel_half(pdpt);
   return pdpt;
 }
 
@@ -162,7 +168,7 @@ void OsModel::load_cr3(Process& p) {
 
 std::uint64_t OsModel::used_pages() const {
   return m_buddy->num_pages() - kReservedLowBytes / kPageBytes - m_buddy->free_pages() - m_slab->pages() -
-         m_pinned.size();
+         m_pinned.size() - m_kernel_tables.size();
 }
 
 bool OsModel::alive(std::uint32_t pid) const {
@@ -235,6 +241,7 @@ PAddr OsModel::alloc_table(Process& p) {
   std::uint64_t pfn = 0;
   if (!alloc_frame(0, &pfn, &p)) return 0;
   m_mem.zero_frame(pfn);
+  ktouch(pfn << kPageShift, kPageBytes, true);  // clear_page of the new table
   ++p.pgtable_pages;
   ++m_pgtable_pages;
   ++m_pgtable_allocs;
@@ -263,12 +270,14 @@ bool OsModel::map(Process& p, VAddr va, std::uint64_t pfn, PageSize size, std::u
       if (!t) return false;
       e = t | table_flags(level);
       wr(epa, e);
+      ktouch(epa, m_entry_bytes, true);
     } else if (is_leaf(level, e)) {
       throw std::logic_error("OS model: a huge page is mapped where a table is needed at " + hex(va));
     }
     table = e & m_addr_mask;
   }
   wr(table + index_at(va, leaf) * m_entry_bytes, (pfn << kPageShift) | flags);
+  ktouch(table + index_at(va, leaf) * m_entry_bytes, m_entry_bytes, true);
   return true;
 }
 
@@ -301,7 +310,9 @@ void OsModel::split_huge(Process& p, VAddr va) {
 
 void OsModel::free_tables(Process& p, PAddr table, unsigned level) {
   if (level > 1) {
-    for (unsigned i = 0; i < m_entries[level]; ++i) {
+    // The root's kernel half is shared (copy_kernel_half): not the process's.
+    const unsigned n = level == m_levels ? kernel_root_index() : m_entries[level];
+    for (unsigned i = 0; i < n; ++i) {
       std::uint64_t e = rd(table + i * m_entry_bytes);
       if ((e & pte::kP) && !is_leaf(level, e)) free_tables(p, e & m_addr_mask, level - 1);
     }
@@ -575,6 +586,7 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
     return out;
   };
 
+  ktouch_vma_search(p, cr2);
   Vma* v = find_vma(p, cr2);
   if (!v) {
     if (!m_p.implicit_vmas) return segv("no VMA");
@@ -584,6 +596,7 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
   if (write && !(v->prot & kWrite)) return segv("VMA not writable");
   if (fetch && !(v->prot & kExec)) return segv("VMA not executable");
   if (!write && !fetch && !(v->prot & (kRead | kWrite | kExec))) return segv("VMA has no access (PROT_NONE)");
+  ktouch_walk(p, cr2);
 
   if ((error_code & pf::kP) && write && cow_fault(p, cr2, &out)) return out;
   if (error_code & pf::kP) {
@@ -597,6 +610,7 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
       e = entry_at(p, cr2, 2, &epa);
     }
     wr(epa, (e & m_addr_mask) | leaf_flags(*v, size_at(level)));
+    ktouch(epa, m_entry_bytes, true);
     m_mmu.invlpg(cr2);
     ++m_minor;
     out.cost_cycles = m_p.fault_minor_cycles;
@@ -621,12 +635,13 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
         for (unsigned i = 0; i < pages; ++i) {
           kmap_atomic(*block + i);  // clear_huge_page maps each subpage
           m_mem.zero_frame(*block + i);
+          ktouch((*block + i) << kPageShift, kPageBytes, true);
         }
         if (map(p, base, *block, size_at(2), leaf_flags(*v, size_at(2)))) {
           p.rss_pages += pages;
           ++m_thp_alloc;
           ++m_minor;
-          out.cost_cycles = m_p.fault_minor_cycles + pages * m_p.zero_page_per_4k_cycles;
+          out.cost_cycles = m_p.fault_minor_cycles + zero_cycles(pages);
           return out;
         }
         m_buddy->free(*block, order);
@@ -646,6 +661,7 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
   }
   kmap_atomic(pfn);  // clear_user_highpage
   m_mem.zero_frame(pfn);
+  ktouch(pfn << kPageShift, kPageBytes, true);
   if (!map(p, cr2 & ~(kPageBytes - 1), pfn, PageSize::k4K, leaf_flags(*v, PageSize::k4K))) {
     m_buddy->free(pfn, 0);
     ++m_oom_kills;
@@ -658,7 +674,7 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
   ++p.rss_pages;
   lru_add(pfn, p, cr2, *v);
   ++m_minor;
-  out.cost_cycles = m_p.fault_minor_cycles + m_p.zero_page_per_4k_cycles;
+  out.cost_cycles = m_p.fault_minor_cycles + zero_cycles(1);
   return out;
 }
 

@@ -71,10 +71,30 @@
 //  - direct compaction for a madvised 2 MiB fault that finds no order-9
 //    block (reclaim.cpp, compact_for_order9).
 //
-// Left out: the kernel half of the address space and global kernel
-// mappings, the 1 GiB hugetlb pool, os.fault_model: accesses.
-// The cost of a fault is charged in cycles (os.fault_cost), not simulated
-// instruction by instruction.
+//  - the kernel half of every address space (os_model_kernel.cpp): the idle
+//    root (swapper_pg_dir) maps all memory - low memory in the 32-bit modes -
+//    at PAGE_OFFSET with the largest pages that fit (1 GiB, then 2/4 MiB,
+//    then 4 KiB, as Linux's kernel_physical_mapping_init), supervisor-only,
+//    A and D set, XD with NX, and G when CR4.PGE is on (__PAGE_KERNEL with
+//    __supported_pte_mask); every process's root gets the kernel entries of
+//    the idle root at creation (pgd_alloc -> pgd_ctor -> clone_pgd_range;
+//    with PAE the fourth PDPTE points to the one shared kernel page directory,
+//    SHARED_KERNEL_PMD). The 32-bit modes also get the page table of the
+//    kmap_atomic slots (the fixmap, FIX_KMAP_BEGIN).
+//  - os.fault_model: accesses (os_model_kernel.cpp): the handler's own work -
+//    reading current->mm, the mm and the VMAs it searches, the page-table
+//    entries it walks, zeroing a new table or page, copying a COW page, the
+//    entries it writes - is issued through a KernelAccessPort as
+//    supervisor-mode accesses at the kernel linear-map address of each
+//    physical byte (a kmap_atomic slot for a HighMem frame: the slot's PTE is
+//    written, used, then cleared and INVLPG'd as kunmap_atomic does). Those
+//    accesses go through the simulated TLBs, walker and caches; their
+//    cycles replace the per-4 KiB zeroing and copying costs, the fixed
+//    os.fault_cost.minor / major remain (kernel entry and exit, the rest of
+//    the handler, swap I/O).
+// Left out: the kernel image mapping (__START_KERNEL_map) and vmalloc space;
+// the kernel's instruction fetches; the allocators' own metadata accesses
+// (struct page, free lists) in the accesses fault model.
 #pragma once
 
 #include <array>
@@ -100,6 +120,20 @@
 namespace mmusim {
 
 enum class ThpMode { Never, Always, Madvise };
+// os.fault_model: a fault costs fixed cycles, or its memory work is issued
+// as kernel-mode accesses through a KernelAccessPort.
+enum class FaultModel { Cycles, Accesses };
+
+// Where the fault handler's memory accesses go with FaultModel::Accesses:
+// the replay translates va in supervisor mode through the MMU (its TLBs,
+// walker and caches) and, with memory.caches, accesses the bytes.
+class KernelAccessPort {
+ public:
+  virtual ~KernelAccessPort() = default;
+  // A supervisor data access of `bytes` (within one 4 KiB page) at kernel
+  // virtual address va; returns its cycles.
+  virtual Cycles kernel_access(VAddr va, std::uint32_t bytes, bool write) = 0;
+};
 
 struct OsParams {
   std::uint64_t memory_bytes = 8ull << 30;
@@ -108,6 +142,12 @@ struct OsParams {
   PagingMode mode = PagingMode::X86_64;
   bool pse = true;   // CR4.PSE: 4 MiB pages with ia32
   bool pcid = false; // CR4.PCIDE: Linux-like ASID slots, no-flush CR3 writes
+  bool pge = true;   // CR4.PGE: the kernel half is mapped global
+  // Map the kernel half (the linear map) into every address space. Always on
+  // in mmusim run; unit tests whose hand-derived frame numbers assume
+  // user-only address spaces turn it off. FaultModel::Accesses needs it.
+  bool kernel_half = true;
+  FaultModel fault_model = FaultModel::Cycles;
   unsigned phys_addr_bits = 46;
   bool nx = true;
   ThpMode thp = ThpMode::Never;
@@ -222,6 +262,20 @@ class OsModel {
   // should call it too (pte_offset_map).
   void kmap_atomic(std::uint64_t pfn);
   std::uint64_t kmap_atomic_count() const { return m_kmap_atomic; }
+  // The kernel half (os_model_kernel.cpp). PAGE_OFFSET: where the linear map
+  // of physical memory starts (0xffff888000000000 with 4 levels,
+  // 0xff11000000000000 with 5, 0xc0000000 in the 32-bit modes).
+  VAddr page_offset() const { return m_page_offset; }
+  // Bytes of physical memory the linear map covers (all of it in the 64-bit
+  // modes; low memory, up to 896 MiB, in the 32-bit ones).
+  std::uint64_t linear_map_bytes() const { return m_linear_bytes; }
+  PAddr idle_root() const { return m_idle_root; }
+  // Page-table pages of the kernel half, shared by every address space.
+  std::uint64_t kernel_pgtable_pages() const { return m_kernel_tables.size(); }
+  // The first kmap_atomic slot's address in the 32-bit modes (the fixmap).
+  static constexpr VAddr kKmapBase = 0xffe00000ull;
+  // os.fault_model: accesses - where the handler's accesses go (the replay).
+  void set_kernel_port(KernelAccessPort* port) { m_kport = port; }
   // Times a shared (copy-on-write) frame is mapped; 1 for a private frame.
   std::uint32_t mapcount(std::uint64_t pfn) const;
 
@@ -240,7 +294,7 @@ class OsModel {
   // Messages of processes killed so far ("pid 3 killed by SIGSEGV: ...").
   const std::vector<std::string>& kills() const { return m_kills; }
   // Frames in use as data pages + page tables, as the buddy allocator sees it.
-  std::uint64_t used_pages() const;
+  std::uint64_t used_pages() const;  // (not the kernel half's tables)
 
  private:
   Process& cur();
@@ -321,6 +375,31 @@ class OsModel {
   // later pid on a tie), nullptr if none is killable.
   Process* select_oom_victim();
   FaultOutcome do_fault(VAddr cr2, std::uint32_t error_code);
+  // os_model_kernel.cpp
+  void build_kernel_half(StatGroup& stats);
+  void map_kernel(VAddr va, PAddr pa, PageSize size);
+  PAddr alloc_kernel_table();
+  // The root-level entries of the kernel half into a new root (clone_pgd_range).
+  void copy_kernel_half(PAddr root);
+  unsigned kernel_root_index() const { return static_cast<unsigned>(m_user_top / span_at(m_levels)); }
+  // os.fault_model: accesses: a kernel access to physical bytes [pa, pa+bytes)
+  // (split per 4 KiB page; a HighMem page through a kmap_atomic slot). No-op
+  // outside a fault or with the cycles model.
+  void ktouch(PAddr pa, std::uint64_t bytes, bool write);
+  void ktouch_page(PAddr pa, std::uint32_t bytes, bool write);
+  // find_vma(): the mm and the VMA objects a search for va reads.
+  void ktouch_vma_search(const Process& p, VAddr va);
+  // The handler's page-table walk for va: each entry read down to the first
+  // not-present or leaf one.
+  void ktouch_walk(const Process& p, VAddr va);
+  bool kernel_accesses() const { return m_kactive; }
+  // The fixed per-4 KiB zeroing / copying cycles, 0 with the accesses model.
+  Cycles zero_cycles(std::uint64_t pages) const {
+    return m_p.fault_model == FaultModel::Accesses ? 0 : pages * m_p.zero_page_per_4k_cycles;
+  }
+  Cycles copy_cycles(std::uint64_t pages) const {
+    return m_p.fault_model == FaultModel::Accesses ? 0 : pages * m_p.cow_copy_per_4k_cycles;
+  }
 
   OsParams m_p;
   PhysicalMemory& m_mem;
@@ -365,6 +444,16 @@ class OsModel {
   std::array<PcidSlot, 6> m_slots{};
   unsigned m_next_slot = 0;
   PAddr m_idle_root = 0;  // swapper_pg_dir: loaded when no process runs
+  // The kernel half.
+  VAddr m_page_offset = 0;
+  std::uint64_t m_linear_bytes = 0;
+  std::vector<PAddr> m_kernel_tables;
+  PAddr m_kmap_pte = 0;         // the PTE of kmap_atomic slot 0 (32-bit modes)
+  KernelAccessPort* m_kport = nullptr;
+  bool m_kactive = false;       // inside a fault with the accesses model
+  Cycles m_kcycles = 0;         // the current fault's kernel-access cycles
+  Counter* m_kaccesses = nullptr;
+  Counter* m_kaccess_cycles = nullptr;
   std::map<std::uint32_t, std::unique_ptr<Process>> m_procs;
   std::uint32_t m_current = 0;
   bool m_has_current = false;

@@ -256,6 +256,7 @@ bool OsModel::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
   if (mapcount(pfn) == 1) {
     // do_wp_page(): the only mapper reuses the frame (wp_page_reuse).
     wr(epa, (e & m_addr_mask) | flags);
+    ktouch(epa, m_entry_bytes, true);
     lru_set_owner(pfn, p, va);
     ++m_cow_reuses;
     out->cost_cycles = m_p.fault_minor_cycles;
@@ -273,11 +274,14 @@ bool OsModel::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
     kmap_atomic(copy);
     for (unsigned off = 0; off < kPageBytes; off += 8)
       m_mem.write64((copy << kPageShift) + off, m_mem.read64((pfn << kPageShift) + off));
+    ktouch(pfn << kPageShift, kPageBytes, false);  // copy_page: read the shared frame,
+    ktouch(copy << kPageShift, kPageBytes, true);  // write the copy
     put_page(p, pfn, 0);
     wr(epa, (copy << kPageShift) | flags);
+    ktouch(epa, m_entry_bytes, true);
     lru_add(copy, p, va, *v);
     ++m_cow_copies;
-    out->cost_cycles = m_p.fault_minor_cycles + m_p.cow_copy_per_4k_cycles;
+    out->cost_cycles = m_p.fault_minor_cycles + copy_cycles(1);
   }
   m_mmu.invlpg(va);
   return true;
@@ -287,9 +291,16 @@ bool OsModel::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
 
 FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
   m_reclaim_cost = 0;
+  m_kcycles = 0;
+  struct Active {  // the handler's accesses go out only while it runs
+    bool& a;
+    ~Active() { a = false; }
+  } active{m_kactive};
+  m_kactive = m_kport && m_p.fault_model == FaultModel::Accesses;
   FaultOutcome o = do_fault(cr2, error_code);
-  o.cost_cycles += m_reclaim_cost;  // direct reclaim's swap writes
+  o.cost_cycles += m_reclaim_cost + m_kcycles;  // direct reclaim's swap writes, the handler's accesses
   m_reclaim_cost = 0;
+  m_kactive = false;
   after_fault();
   return o;
 }
@@ -348,6 +359,8 @@ std::string OsModel::check_invariants() const {
     if (std::string e = own_kernel(m_idle_root >> kPageShift, "idle root"); !e.empty()) return e;
   for (std::uint64_t pfn : m_pinned)
     if (std::string e = own_kernel(pfn, "pinned (os.fragmentation)"); !e.empty()) return e;
+  for (PAddr t : m_kernel_tables)
+    if (std::string e = own_kernel(t >> kPageShift, "kernel-half page table"); !e.empty()) return e;
   std::string slab_err;
   m_slab->for_each_page([&](std::uint64_t pfn) {
     if (slab_err.empty()) slab_err = own_kernel(pfn, "slab");
@@ -376,6 +389,11 @@ std::string OsModel::check_invariants() const {
       for (unsigned i = 0; i < m_entries[level] && e.empty(); ++i) {
         const VAddr va = base + i * span;
         const std::uint64_t ent = rd(table + i * m_entry_bytes);
+        if (level == m_levels && i >= kernel_root_index()) {  // the shared kernel half
+          if (ent != rd(m_idle_root + i * m_entry_bytes))
+            e = who + "root entry " + std::to_string(i) + " differs from the kernel half of the idle root";
+          continue;
+        }
         if (!has_frame(ent) && level == 1 && (ent & (kSwapEntry | kFileEvicted))) {
           auto it = p.vmas.upper_bound(va);
           if (it == p.vmas.begin() || va >= std::prev(it)->second.end) {

@@ -276,6 +276,7 @@ bool OsModel::swap_in(Process& p, const Vma& v, VAddr va, FaultOutcome* out) {
     ++m_vm.pgrefault_file;
   }
   wr(epa, (pfn << kPageShift) | leaf_flags(v, PageSize::k4K));
+  ktouch(epa, m_entry_bytes, true);
   ++p.rss_pages;
   lru_add(pfn, p, va, v);
   ++m_major;

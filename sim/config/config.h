@@ -221,6 +221,7 @@ struct OsConfig {
   SwapConfig swap;
   OomConfig oom;
   unsigned fragmentation = 0;
+  std::string fault_model;
   template <class V>
   void visit(V& v) {
     v.param("memory", memory, ByteSize{8ull << 30}, "bytes", "physical memory managed by the OS model");
@@ -232,6 +233,7 @@ struct OsConfig {
     v.group("swap", "the swap device", [&] { swap.visit(v); });
     v.group("oom", "the OOM killer", [&] { oom.visit(v); });
     v.param("fragmentation", fragmentation, 0u, "%", "pre-fragment memory at boot: pin one frame in seeded-random free 2 MiB blocks until this percent of free memory is outside order-9 blocks (0: off)");
+    v.choice("fault_model", fault_model, "cycles", Choices{"cycles", "accesses"}, "cycles: a fault costs os.fault_cost; accesses: the handler's memory work (VMA search, page-table walk and writes, zeroing, COW copy) also goes through the MMU and caches as kernel-mode accesses via the kernel's linear map, replacing the per-4 KiB costs");
   }
 };
 

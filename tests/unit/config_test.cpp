@@ -150,10 +150,10 @@ TEST(ConfigDefaults, AllKeysInDeclarationOrder) {
   EXPECT_EQ(keys[2], "paging.mode");
   EXPECT_EQ(keys.back(), "replay.outstanding");
   // 2 top-level + 8 paging + 5 TLBs x 7 + 4 PWCs x 2 + latency + walkers
-  // + 2 controller + 8 DRAM + 6 os (memory, max_order, thp, numa_nodes,
-  // swappiness, fragmentation) + 4 fault costs + 2 swap + 1 oom + 6 replay
-  // (no caches by default).
-  EXPECT_EQ(keys.size(), 2u + 8 + 35 + 8 + 1 + 1 + 2 + 8 + 6 + 4 + 2 + 1 + 6);
+  // + 2 controller + 8 DRAM + 7 os (memory, max_order, thp, numa_nodes,
+  // swappiness, fragmentation, fault_model) + 4 fault costs + 2 swap + 1 oom
+  // + 6 replay (no caches by default).
+  EXPECT_EQ(keys.size(), 2u + 8 + 35 + 8 + 1 + 1 + 2 + 8 + 7 + 4 + 2 + 1 + 6);
   std::set<std::string> unique(keys.begin(), keys.end());
   EXPECT_EQ(unique.size(), keys.size());
   for (const char* k : {"mmu.tlbs.l2.entries", "mmu.tlbs.l1d_2m.page_sizes", "mmu.pwc.pml5.entries",
