@@ -221,7 +221,10 @@ class OsModel {
   // a HighMem frame. Page-table code writing entries into a HighMem table
   // should call it too (pte_offset_map).
   void kmap_atomic(std::uint64_t pfn);
+  // All kmap_atomic slots taken, and those of them that mapped a page table
+  // (a PTE page in HighMem with CONFIG_HIGHPTE, see pte_map).
   std::uint64_t kmap_atomic_count() const { return m_kmap_atomic; }
+  std::uint64_t kmap_atomic_pte_count() const { return m_kmap_atomic_pte; }
   // Times a shared (copy-on-write) frame is mapped; 1 for a private frame.
   std::uint32_t mapcount(std::uint64_t pfn) const;
 
@@ -252,8 +255,25 @@ class OsModel {
   void split_vma_at(Process& p, VAddr addr);
 
   // OOM-kills processes other than `asking` (nullptr: any) as needed.
-  bool alloc_frame(unsigned order, std::uint64_t* pfn, const Process* asking);
-  PAddr alloc_table(Process& p);                          // 0 when out of memory
+  // `highest` is the gfp zone modifier: HighMem for user pages
+  // (GFP_HIGHUSER) and HIGHPTE PTE pages, Normal for GFP_KERNEL.
+  bool alloc_frame(unsigned order, std::uint64_t* pfn, const Process* asking,
+                   ZoneType highest = ZoneType::HighMem);
+  // A zeroed page-table page for `level` (1 = PTE page); 0 when out of
+  // memory. Directories are GFP_KERNEL (lowmem); PTE pages may be HighMem
+  // in the 32-bit modes (pte_alloc_one with CONFIG_HIGHPTE).
+  PAddr alloc_table(Process& p, unsigned level);
+  // Highmem (32-bit modes, CONFIG_HIGHPTE): the kernel reaches a PTE page
+  // above the linear map through one kmap_atomic per visit of the table
+  // (pte_offset_map .. pte_unmap); counts one when `table` is such a page.
+  // Called once per kernel walk of a PTE page, never by check_invariants().
+  void pte_map(PAddr table);
+  // pte_map of the PTE page holding va's entry, if the page-middle entry
+  // holds a table (handle_pte_fault's pte_offset_map_nolock).
+  void pte_map_of(const Process& p, VAddr va);
+  // The table of level `leaf` on va's path, tables above it allocated as
+  // needed (pte_alloc/pmd_alloc); 0 when out of memory.
+  PAddr table_for(Process& p, VAddr va, unsigned leaf);
   // The root of a new address space (PAE: the PDPT and its three user page
   // directories); 0 when out of memory.
   PAddr alloc_root(Process& p);
@@ -301,7 +321,7 @@ class OsModel {
   void init_reclaim(StatGroup& stats);
   // __alloc_pages: low watermark, kswapd, min, direct reclaim, then (a
   // modelling choice) the reserves; nullopt means out of memory.
-  std::optional<std::uint64_t> page_alloc(unsigned order);
+  std::optional<std::uint64_t> page_alloc(unsigned order, ZoneType highest);
   void lru_add(std::uint64_t pfn, const Process& p, VAddr va, const Vma& v);
   void lru_del(std::uint64_t pfn);
   void lru_set_owner(std::uint64_t pfn, const Process& p, VAddr va);
@@ -336,6 +356,8 @@ class OsModel {
   std::unique_ptr<SwapDevice> m_swap;
   std::vector<std::uint64_t> m_pinned;  // frames pinned by os.fragmentation
   std::uint64_t m_kmap_atomic = 0;
+  std::uint64_t m_kmap_atomic_pte = 0;  // of m_kmap_atomic, those mapping a PTE page
+  bool m_highpte = false;  // 32-bit modes with the HighMem zone: PTE pages may be HighMem
   std::array<std::list<LruPage>, 4> m_lru;
   std::unordered_map<std::uint64_t, std::pair<unsigned, std::list<LruPage>::iterator>> m_lru_index;
   std::uint64_t m_anon_credit = 0, m_file_credit = 0;
