@@ -65,6 +65,19 @@
 //    keeps the last of equal scores. With no killable process left the
 //    faulting one dies (Linux would panic);
 //  - os.fragmentation and kmap_atomic counting for HighMem frames;
+//  - HighMem page tables (32-bit modes, as CONFIG_HIGHPTE): directories
+//    (ia32 PD, PAE PDPT and PDs, the idle root) are GFP_KERNEL, from lowmem;
+//    PTE pages come from pte_alloc_one() with __GFP_HIGHMEM
+//    (arch/x86/mm/pgtable.c, __userpte_alloc_gfp), so from HighMem first.
+//    The kernel reaches a HighMem PTE page through one kmap_atomic per visit
+//    (pte_map: mm/memory.c pte_offset_map .. pte_unmap), counted in
+//    os.highmem.kmap_atomic and os.highmem.kmap_atomic_pte: zeroing it, a
+//    fault's lookup (handle_pte_fault, when the PTE page exists) and its
+//    pte_offset_map_lock to write the entry, zap_pte_range, change_pte_range,
+//    copy_pte_range (source and child), the fill of a split huge page,
+//    reclaim (folio_referenced, try_to_unmap), swap-in and migration.
+//    The hardware walker reads tables by physical address (SDM 4.3, 4.4.2)
+//    and needs no kernel mapping;
 //  - check_invariants(), after every fault with --check-invariants and in
 //    debug builds (memories up to 1 GiB).
 //
@@ -72,7 +85,12 @@
 //    block (reclaim.cpp, compact_for_order9).
 //
 // Left out: the kernel half of the address space and global kernel
-// mappings, the 1 GiB hugetlb pool, os.fault_model: accesses.
+// mappings, the 1 GiB hugetlb pool, os.fault_model: accesses. HIGHPTE
+// counting walks a range once where Linux walks it per VMA (a PTE page under
+// two VMAs of one munmap, mprotect, fork or exit counts once here, twice in
+// Linux); a huge page's PTE page is allocated at split time, not deposited at
+// the 2 MiB fault (pgtable_trans_huge_deposit); copy_pte_range's re-mapping
+// after a resched is not modelled.
 // The cost of a fault is charged in cycles (os.fault_cost), not simulated
 // instruction by instruction.
 #pragma once
@@ -216,10 +234,9 @@ class OsModel {
   // VMAs, no aliasing); "" when all hold. O(memory + mapped pages).
   std::string check_invariants() const;
   // Highmem (32-bit modes): the kernel's linear map ends at 896 MiB, so
-  // touching a frame above it (zeroing, copying, filling it, writing a PTE
-  // in it) needs a temporary kmap_atomic slot; this counts one when pfn is
-  // a HighMem frame. Page-table code writing entries into a HighMem table
-  // should call it too (pte_offset_map).
+  // touching a frame above it (zeroing, copying, filling it) needs a
+  // temporary kmap_atomic slot; this counts one when pfn is a HighMem frame.
+  // Page-table code calls pte_map() instead, which also counts the split.
   void kmap_atomic(std::uint64_t pfn);
   // All kmap_atomic slots taken, and those of them that mapped a page table
   // (a PTE page in HighMem with CONFIG_HIGHPTE, see pte_map).
