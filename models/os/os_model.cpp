@@ -480,9 +480,9 @@ void OsModel::split_vma_at(Process& p, VAddr addr) {
 void OsModel::remove_range(Process& p, VAddr start, VAddr end) {
   split_vma_at(p, start);
   split_vma_at(p, end);
-  bool had_vma = false;
-  for (auto it = p.vmas.lower_bound(start); it != p.vmas.end() && it->first < end; had_vma = true)
-    it = p.vmas.erase(it);
+  const auto first = p.vmas.lower_bound(start);
+  const bool had_vma = first != p.vmas.end() && first->first < end;
+  for (auto it = first; it != p.vmas.end() && it->first < end;) it = p.vmas.erase(it);
   // Pages are mapped only inside VMAs: with none in the range (a fresh mmap,
   // a growing brk) Linux walks no page table, and neither does the model.
   if (had_vma) unmap_level(p, p.root, m_levels, 0, start, end);
