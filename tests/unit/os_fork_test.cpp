@@ -564,6 +564,41 @@ TEST(Highmem, Ia32PageDirectoriesAreLowmemPtePagesHighMem) {
   EXPECT_EQ(t.pte_kmaps(), 11u);
 }
 
+// Reclaim and swap-in of a page whose PTE page is HighMem (ia32, 2 GiB, 1 MiB
+// of swap), by hand: the first fault costs 2 PTE kmaps + 1 data kmap. Then
+// reclaim(1): the inactive tail was referenced (A set at creation):
+// folio_referenced maps the table (1), A is cleared and the page activated;
+// the inactive list is empty, so the active tail is deactivated, its
+// references checked again (1); then it is examined once more (1), is
+// unreferenced and goes to swap: try_to_unmap maps the table (1) and the
+// data page is read out through a kmap (1, not a table). A read fault then
+// swaps it in: handle_pte_fault's lookup (1), the data page filled (1, not a
+// table) and do_swap_page's pte_offset_map_lock (1).
+TEST(Highmem, ReclaimAndSwapInOfAHighPteMapTheTable) {
+  PhysicalMemory mem(2048 * kMiB);
+  FakeMmu mmu;
+  StatGroup root;
+  OsParams p = Os::params(2048 * kMiB, ThpMode::Never, 1 * kMiB);
+  p.mode = PagingMode::Ia32;
+  p.highmem = true;
+  OsModel os(p, mem, mmu, root.group("os"));
+  os.switch_to(1);
+  os.mmap(kHeap, 4096, R | W, false, false);
+  os.handle_fault(kHeap, kWriteFault);
+  ASSERT_GE(ia32_pte_page(mem, os.process(1)->root, kHeap), kLowmemEnd);
+  EXPECT_EQ(os.kmap_atomic_pte_count(), 2u);
+  EXPECT_EQ(os.kmap_atomic_count(), 3u);
+  ASSERT_EQ(os.reclaim(1, false), 1u);
+  EXPECT_EQ(os.process(1)->swap_pages, 1u);
+  EXPECT_EQ(os.kmap_atomic_pte_count(), 6u);
+  EXPECT_EQ(os.kmap_atomic_count(), 8u);
+  os.handle_fault(kHeap, kReadFault);
+  EXPECT_EQ(os.process(1)->swap_pages, 0u);
+  EXPECT_EQ(os.kmap_atomic_pte_count(), 8u);
+  EXPECT_EQ(os.kmap_atomic_count(), 11u);
+  EXPECT_EQ(os.check_invariants(), "");
+}
+
 // PAE: the PDPT (pgd_cache) and its three preallocated page directories are
 // lowmem; the PTE page of the first fault is HighMem (2 kmaps, as above).
 TEST(Highmem, PaeDirectoriesAreLowmem) {
@@ -585,6 +620,29 @@ TEST(Highmem, PaeDirectoriesAreLowmem) {
   EXPECT_GE(pde & kAddrBits, kLowmemEnd);
   EXPECT_EQ(t.pte_kmaps(), 2u);
   EXPECT_EQ(t.kmaps(), 3u);
+}
+
+// PAE with THP: a 2 MiB page is a PDE in a lowmem page directory, so its
+// fault maps no PTE page (its 512 subpages are zeroed through 512 data
+// kmaps). munmap of its first 4 KiB splits it: a new PTE page is zeroed (1)
+// and filled (1), then zap_pte_range maps it (1).
+TEST(Highmem, SplittingAHugePageFillsAHighPteTable) {
+  PhysicalMemory mem(2048 * kMiB);
+  FakeMmu mmu;
+  StatGroup root;
+  OsParams p = Os::params(2048 * kMiB, ThpMode::Always, 0);
+  p.mode = PagingMode::Pae;
+  p.highmem = true;
+  OsModel os(p, mem, mmu, root.group("os"));
+  os.switch_to(1);
+  os.mmap(kHeap, 2 * kMiB, R | W, false, false);  // kHeap is 2 MiB-aligned
+  os.handle_fault(kHeap, kWriteFault);
+  EXPECT_EQ(os.kmap_atomic_pte_count(), 0u);
+  EXPECT_EQ(os.kmap_atomic_count(), 512u);
+  os.munmap(kHeap, 4096);
+  EXPECT_EQ(os.kmap_atomic_pte_count(), 3u);
+  EXPECT_EQ(os.kmap_atomic_count(), 515u);
+  EXPECT_EQ(os.check_invariants(), "");
 }
 
 // 64-bit kernels have no CONFIG_HIGHPTE (and no HighMem): the same events
