@@ -63,6 +63,7 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
   if (p.numa_nodes == 0) throw std::invalid_argument("OS model: numa_nodes must be at least 1");
   m_ia32 = p.mode == PagingMode::Ia32;
   m_pae = p.mode == PagingMode::Pae;
+  m_highpte = p.highmem && (m_ia32 || m_pae);  // CONFIG_HIGHPTE exists only in 32-bit kernels
   m_levels = m_ia32 ? 2 : m_pae ? 3 : (p.mode == PagingMode::X86_64_La57 || p.levels == 5) ? 5 : 4;
   m_entry_bytes = m_ia32 ? 4 : 8;
   for (unsigned l = 1; l <= m_levels; ++l) {
@@ -90,12 +91,12 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
     fb.formula(std::to_string(o), "free blocks of order " + std::to_string(o) + " (a /proc/buddyinfo column)",
                [this, o] { return static_cast<double>(m_buddy->free_blocks(o)); });
 
-  // swapper_pg_dir: the root loaded when no process runs.
+  // swapper_pg_dir: the root loaded when no process runs (lowmem).
   if (m_pae) {
     m_idle_root = alloc_pae_pdpt();
   } else {
     std::uint64_t pfn = 0;
-    if (alloc_frame(0, &pfn, nullptr)) {
+    if (alloc_frame(0, &pfn, nullptr, ZoneType::Normal)) {
       m_mem.zero_frame(pfn);
       m_idle_root = pfn << kPageShift;
     }
@@ -122,7 +123,7 @@ std::uint64_t OsModel::table_flags(unsigned level) const {
 
 PAddr OsModel::alloc_root(Process& p) {
   if (!m_pae) {
-    const PAddr root = alloc_table(p);
+    const PAddr root = alloc_table(p, m_levels);
     if (root) copy_kernel_half(root);
     return root;
   }
@@ -133,7 +134,7 @@ PAddr OsModel::alloc_root(Process& p) {
   ++m_pgtable_allocs;
   // preallocate_pmds: one page directory per user PDPTE (3 GiB / 1 GiB).
   for (unsigned i = 0; i < m_user_top / span_at(3); ++i) {
-    PAddr pd = alloc_table(p);
+    PAddr pd = alloc_table(p, 2);
     if (!pd) {
       free_tables(p, pdpt, 3);
       return 0;
@@ -217,9 +218,9 @@ void OsModel::switch_to(std::uint32_t pid) {
 
 // ---------------------------------------------------------------- frames and tables
 
-bool OsModel::alloc_frame(unsigned order, std::uint64_t* pfn, const Process* asking) {
+bool OsModel::alloc_frame(unsigned order, std::uint64_t* pfn, const Process* asking, ZoneType highest) {
   for (;;) {
-    if (auto r = page_alloc(order)) {
+    if (auto r = page_alloc(order, highest)) {
       *pfn = *r;
       return true;
     }
@@ -237,15 +238,34 @@ bool OsModel::alloc_frame(unsigned order, std::uint64_t* pfn, const Process* ask
   }
 }
 
-PAddr OsModel::alloc_table(Process& p) {
+PAddr OsModel::alloc_table(Process& p, unsigned level) {
+  // arch/x86/mm/pgtable.c: pte_alloc_one() allocates with __userpte_alloc_gfp,
+  // GFP_PGTABLE_USER | __GFP_HIGHMEM with CONFIG_HIGHPTE; page directories
+  // (pgd_alloc, preallocate_pmds, pmd_alloc_one) are GFP_PGTABLE_USER without
+  // it, so from lowmem: the kernel edits them through its linear map.
+  const ZoneType highest = level == 1 && m_highpte ? ZoneType::HighMem : ZoneType::Normal;
   std::uint64_t pfn = 0;
-  if (!alloc_frame(0, &pfn, &p)) return 0;
+  if (!alloc_frame(0, &pfn, &p, highest)) return 0;
+  const PAddr pa = pfn << kPageShift;
+  if (level == 1) pte_map(pa);  // __GFP_ZERO: clear_highpage() maps the page to zero it
   m_mem.zero_frame(pfn);
   ktouch(pfn << kPageShift, kPageBytes, true);  // clear_page of the new table
   ++p.pgtable_pages;
   ++m_pgtable_pages;
   ++m_pgtable_allocs;
-  return pfn << kPageShift;
+  return pa;
+}
+
+void OsModel::pte_map(PAddr table) {
+  if (!m_highpte || (table >> kPageShift) < ZonedPageAllocator::kLowmemEndPfn) return;
+  ++m_kmap_atomic;
+  ++m_kmap_atomic_pte;
+}
+
+void OsModel::pte_map_of(const Process& p, VAddr va) {
+  if (!m_highpte) return;
+  const std::uint64_t pde = entry_at(p, va, 2, nullptr);
+  if ((pde & pte::kP) && !is_leaf(2, pde)) pte_map(pde & m_addr_mask);
 }
 
 std::uint64_t OsModel::leaf_flags(const Vma& v, PageSize size) const {
@@ -258,7 +278,16 @@ std::uint64_t OsModel::leaf_flags(const Vma& v, PageSize size) const {
 }
 
 bool OsModel::map(Process& p, VAddr va, std::uint64_t pfn, PageSize size, std::uint64_t flags) {
-  unsigned leaf = size == PageSize::k4K ? 1 : size == PageSize::k1G ? 3 : 2;
+  const unsigned leaf = size == PageSize::k4K ? 1 : size == PageSize::k1G ? 3 : 2;
+  const PAddr table = table_for(p, va, leaf);
+  if (!table) return false;
+  if (leaf == 1) pte_map(table);  // pte_offset_map_lock() to install the PTE
+  wr(table + index_at(va, leaf) * m_entry_bytes, (pfn << kPageShift) | flags);
+  ktouch(table + index_at(va, leaf) * m_entry_bytes, m_entry_bytes, true);
+  return true;
+}
+
+PAddr OsModel::table_for(Process& p, VAddr va, unsigned leaf) {
   PAddr table = p.root;
   for (unsigned level = m_levels; level > leaf; --level) {
     PAddr epa = table + index_at(va, level) * m_entry_bytes;
@@ -266,8 +295,8 @@ bool OsModel::map(Process& p, VAddr va, std::uint64_t pfn, PageSize size, std::u
     if (!mapped(e)) {
       // PAE page directories are preallocated with the PDPT (see the header).
       if (m_pae && level == 3) throw std::logic_error("OS model: PAE PDPTE not present at " + hex(va));
-      PAddr t = alloc_table(p);
-      if (!t) return false;
+      PAddr t = alloc_table(p, level - 1);
+      if (!t) return 0;
       e = t | table_flags(level);
       wr(epa, e);
       ktouch(epa, m_entry_bytes, true);
@@ -276,9 +305,7 @@ bool OsModel::map(Process& p, VAddr va, std::uint64_t pfn, PageSize size, std::u
     }
     table = e & m_addr_mask;
   }
-  wr(table + index_at(va, leaf) * m_entry_bytes, (pfn << kPageShift) | flags);
-  ktouch(table + index_at(va, leaf) * m_entry_bytes, m_entry_bytes, true);
-  return true;
+  return table;
 }
 
 std::uint64_t OsModel::entry_at(const Process& p, VAddr va, unsigned level, PAddr* pa) const {
@@ -299,11 +326,12 @@ void OsModel::split_huge(Process& p, VAddr va) {
   PAddr pde_pa = 0;
   std::uint64_t pde = entry_at(p, va, 2, &pde_pa);
   if (!mapped(pde) || !is_leaf(2, pde)) return;
-  PAddr table = alloc_table(p);
+  PAddr table = alloc_table(p, 1);
   if (!table) throw OsError("out of memory splitting the huge page at " + hex(va & ~(m_huge_bytes - 1)));
   std::uint64_t frame = pde & m_addr_mask & ~(m_huge_bytes - 1);
   m_buddy->split_page(frame >> kPageShift, m_shift[2] - kPageShift);
   std::uint64_t flags = pde & (pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD | pte::kG | pte::kXD | kProtNone);
+  pte_map(table);  // __split_huge_pmd_locked fills the new table through pte_offset_map
   for (unsigned i = 0; i < m_entries[1]; ++i) wr(table + i * m_entry_bytes, (frame + i * kPageBytes) | flags);
   wr(pde_pa, table | table_flags(2));
 }
@@ -324,6 +352,7 @@ void OsModel::free_tables(Process& p, PAddr table, unsigned level) {
 }
 
 bool OsModel::unmap_level(Process& p, PAddr table, unsigned level, VAddr base, VAddr start, VAddr end) {
+  if (level == 1) pte_map(table);  // zap_pte_range maps the table once
   const std::uint64_t span = span_at(level);
   const unsigned lo = start > base ? static_cast<unsigned>((start - base) / span) : 0;
   const unsigned hi = static_cast<unsigned>(std::min<std::uint64_t>(m_entries[level] - 1, (end - 1 - base) / span));
@@ -363,6 +392,7 @@ bool OsModel::unmap_level(Process& p, PAddr table, unsigned level, VAddr base, V
 
 void OsModel::protect_level(Process& p, PAddr table, unsigned level, VAddr base, VAddr start, VAddr end,
                             const Vma& v) {
+  if (level == 1) pte_map(table);  // change_pte_range maps the table once
   const std::uint64_t span = span_at(level);
   const unsigned lo = start > base ? static_cast<unsigned>((start - base) / span) : 0;
   const unsigned hi = static_cast<unsigned>(std::min<std::uint64_t>(m_entries[level] - 1, (end - 1 - base) / span));
@@ -461,8 +491,12 @@ void OsModel::split_vma_at(Process& p, VAddr addr) {
 void OsModel::remove_range(Process& p, VAddr start, VAddr end) {
   split_vma_at(p, start);
   split_vma_at(p, end);
-  for (auto it = p.vmas.lower_bound(start); it != p.vmas.end() && it->first < end;) it = p.vmas.erase(it);
-  unmap_level(p, p.root, m_levels, 0, start, end);
+  const auto first = p.vmas.lower_bound(start);
+  const bool had_vma = first != p.vmas.end() && first->first < end;
+  for (auto it = first; it != p.vmas.end() && it->first < end;) it = p.vmas.erase(it);
+  // Pages are mapped only inside VMAs: with none in the range (a fresh mmap,
+  // a growing brk) Linux walks no page table, and neither does the model.
+  if (had_vma) unmap_level(p, p.root, m_levels, 0, start, end);
   shootdown(p, start, end);
 }
 
@@ -597,6 +631,11 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
   if (fetch && !(v->prot & kExec)) return segv("VMA not executable");
   if (!write && !fetch && !(v->prot & (kRead | kWrite | kExec))) return segv("VMA has no access (PROT_NONE)");
   ktouch_walk(p, cr2);
+  // handle_pte_fault(): with a PTE page under the PMD, pte_offset_map_nolock
+  // reads the entry first; the handler maps the table again to change it
+  // (do_anonymous_page, do_swap_page, wp_page_copy), except a spurious fault
+  // and wp_page_reuse, which edit it under this mapping.
+  pte_map_of(p, cr2);
 
   if ((error_code & pf::kP) && write && cow_fault(p, cr2, &out)) return out;
   if (error_code & pf::kP) {

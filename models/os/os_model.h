@@ -65,6 +65,19 @@
 //    keeps the last of equal scores. With no killable process left the
 //    faulting one dies (Linux would panic);
 //  - os.fragmentation and kmap_atomic counting for HighMem frames;
+//  - HighMem page tables (32-bit modes, as CONFIG_HIGHPTE): directories
+//    (ia32 PD, PAE PDPT and PDs, the idle root) are GFP_KERNEL, from lowmem;
+//    PTE pages come from pte_alloc_one() with __GFP_HIGHMEM
+//    (arch/x86/mm/pgtable.c, __userpte_alloc_gfp), so from HighMem first.
+//    The kernel reaches a HighMem PTE page through one kmap_atomic per visit
+//    (pte_map: mm/memory.c pte_offset_map .. pte_unmap), counted in
+//    os.highmem.kmap_atomic and os.highmem.kmap_atomic_pte: zeroing it, a
+//    fault's lookup (handle_pte_fault, when the PTE page exists) and its
+//    pte_offset_map_lock to write the entry, zap_pte_range, change_pte_range,
+//    copy_pte_range (source and child), the fill of a split huge page,
+//    reclaim (folio_referenced, try_to_unmap), swap-in and migration.
+//    The hardware walker reads tables by physical address (SDM 4.3, 4.4.2)
+//    and needs no kernel mapping;
 //  - check_invariants(), after every fault with --check-invariants and in
 //    debug builds (memories up to 1 GiB).
 //
@@ -94,7 +107,12 @@
 //    the handler, swap I/O).
 // Left out: the kernel image mapping (__START_KERNEL_map) and vmalloc space;
 // the kernel's instruction fetches; the allocators' own metadata accesses
-// (struct page, free lists) in the accesses fault model.
+// (struct page, free lists) in the accesses fault model. HIGHPTE
+// counting walks a range once where Linux walks it per VMA (a PTE page under
+// two VMAs of one munmap, mprotect, fork or exit counts once here, twice in
+// Linux); a huge page's PTE page is allocated at split time, not deposited at
+// the 2 MiB fault (pgtable_trans_huge_deposit); copy_pte_range's re-mapping
+// after a resched is not modelled.
 #pragma once
 
 #include <array>
@@ -256,12 +274,14 @@ class OsModel {
   // VMAs, no aliasing); "" when all hold. O(memory + mapped pages).
   std::string check_invariants() const;
   // Highmem (32-bit modes): the kernel's linear map ends at 896 MiB, so
-  // touching a frame above it (zeroing, copying, filling it, writing a PTE
-  // in it) needs a temporary kmap_atomic slot; this counts one when pfn is
-  // a HighMem frame. Page-table code writing entries into a HighMem table
-  // should call it too (pte_offset_map).
+  // touching a frame above it (zeroing, copying, filling it) needs a
+  // temporary kmap_atomic slot; this counts one when pfn is a HighMem frame.
+  // Page-table code calls pte_map() instead, which also counts the split.
   void kmap_atomic(std::uint64_t pfn);
+  // All kmap_atomic slots taken, and those of them that mapped a page table
+  // (a PTE page in HighMem with CONFIG_HIGHPTE, see pte_map).
   std::uint64_t kmap_atomic_count() const { return m_kmap_atomic; }
+  std::uint64_t kmap_atomic_pte_count() const { return m_kmap_atomic_pte; }
   // The kernel half (os_model_kernel.cpp). PAGE_OFFSET: where the linear map
   // of physical memory starts (0xffff888000000000 with 4 levels,
   // 0xff11000000000000 with 5, 0xc0000000 in the 32-bit modes).
@@ -306,8 +326,25 @@ class OsModel {
   void split_vma_at(Process& p, VAddr addr);
 
   // OOM-kills processes other than `asking` (nullptr: any) as needed.
-  bool alloc_frame(unsigned order, std::uint64_t* pfn, const Process* asking);
-  PAddr alloc_table(Process& p);                          // 0 when out of memory
+  // `highest` is the gfp zone modifier: HighMem for user pages
+  // (GFP_HIGHUSER) and HIGHPTE PTE pages, Normal for GFP_KERNEL.
+  bool alloc_frame(unsigned order, std::uint64_t* pfn, const Process* asking,
+                   ZoneType highest = ZoneType::HighMem);
+  // A zeroed page-table page for `level` (1 = PTE page); 0 when out of
+  // memory. Directories are GFP_KERNEL (lowmem); PTE pages may be HighMem
+  // in the 32-bit modes (pte_alloc_one with CONFIG_HIGHPTE).
+  PAddr alloc_table(Process& p, unsigned level);
+  // Highmem (32-bit modes, CONFIG_HIGHPTE): the kernel reaches a PTE page
+  // above the linear map through one kmap_atomic per visit of the table
+  // (pte_offset_map .. pte_unmap); counts one when `table` is such a page.
+  // Called once per kernel walk of a PTE page, never by check_invariants().
+  void pte_map(PAddr table);
+  // pte_map of the PTE page holding va's entry, if the page-middle entry
+  // holds a table (handle_pte_fault's pte_offset_map_nolock).
+  void pte_map_of(const Process& p, VAddr va);
+  // The table of level `leaf` on va's path, tables above it allocated as
+  // needed (pte_alloc/pmd_alloc); 0 when out of memory.
+  PAddr table_for(Process& p, VAddr va, unsigned leaf);
   // The root of a new address space (PAE: the PDPT and its three user page
   // directories); 0 when out of memory.
   PAddr alloc_root(Process& p);
@@ -355,7 +392,7 @@ class OsModel {
   void init_reclaim(StatGroup& stats);
   // __alloc_pages: low watermark, kswapd, min, direct reclaim, then (a
   // modelling choice) the reserves; nullopt means out of memory.
-  std::optional<std::uint64_t> page_alloc(unsigned order);
+  std::optional<std::uint64_t> page_alloc(unsigned order, ZoneType highest);
   void lru_add(std::uint64_t pfn, const Process& p, VAddr va, const Vma& v);
   void lru_del(std::uint64_t pfn);
   void lru_set_owner(std::uint64_t pfn, const Process& p, VAddr va);
@@ -415,6 +452,8 @@ class OsModel {
   std::unique_ptr<SwapDevice> m_swap;
   std::vector<std::uint64_t> m_pinned;  // frames pinned by os.fragmentation
   std::uint64_t m_kmap_atomic = 0;
+  std::uint64_t m_kmap_atomic_pte = 0;  // of m_kmap_atomic, those mapping a PTE page
+  bool m_highpte = false;  // 32-bit modes with the HighMem zone: PTE pages may be HighMem
   std::array<std::list<LruPage>, 4> m_lru;
   std::unordered_map<std::uint64_t, std::pair<unsigned, std::list<LruPage>::iterator>> m_lru_index;
   std::uint64_t m_anon_credit = 0, m_file_credit = 0;

@@ -54,6 +54,10 @@ void OsModel::init_kernel_allocators(StatGroup& stats) {
   fragment_memory();
   stats.group("highmem").formula("kmap_atomic", "temporary mappings of HighMem frames the kernel touched (32-bit modes)",
                                  [this] { return static_cast<double>(m_kmap_atomic); });
+  stats.group("highmem").formula("kmap_atomic_pte",
+                                 "of kmap_atomic, those that mapped a HighMem PTE page (CONFIG_HIGHPTE: pte_offset_map, "
+                                 "zeroing, fork, munmap, mprotect, reclaim)",
+                                 [this] { return static_cast<double>(m_kmap_atomic_pte); });
   StatGroup& fr = stats.group("fragmentation");
   fr.formula("pinned_pages", "frames pinned at boot by os.fragmentation",
              [this] { return static_cast<double>(m_pinned.size()); });
@@ -161,6 +165,14 @@ void OsModel::copy_level(Process& parent, Process& child, PAddr table, unsigned 
   const unsigned n = level == m_levels
                          ? static_cast<unsigned>(std::min<std::uint64_t>(m_entries[level], m_user_top / span))
                          : m_entries[level];
+  // copy_pte_range() maps the source PTE page and the child's (allocated
+  // with the first entry to copy) once each for the whole table.
+  PAddr dst = 0;
+  auto dst_table = [&] {
+    if (!dst && (dst = table_for(child, base, 1))) pte_map(dst);
+    return dst != 0;
+  };
+  if (level == 1) pte_map(table);
   for (unsigned i = 0; i < n && *ok; ++i) {
     const VAddr va = base + i * span;
     const PAddr epa = table + i * m_entry_bytes;
@@ -171,7 +183,9 @@ void OsModel::copy_level(Process& parent, Process& child, PAddr table, unsigned 
         m_swap->dup((e & m_addr_mask) >> kPageShift);
         ++child.swap_pages;
       }
-      if (!map(child, va, (e & m_addr_mask) >> kPageShift, PageSize::k4K, e & ~m_addr_mask)) {
+      if (dst_table()) {
+        wr(dst + i * m_entry_bytes, e);
+      } else {
         if (e & kSwapEntry) {
           m_swap->free((e & m_addr_mask) >> kPageShift);
           --child.swap_pages;
@@ -199,10 +213,11 @@ void OsModel::copy_level(Process& parent, Process& child, PAddr table, unsigned 
     const std::uint64_t shared = e & ~(pte::kRW | pte::kD);
     if (shared != e) wr(epa, shared);
     const std::uint64_t flags = (shared & ~m_addr_mask) & ~pte::kA;
-    if (!map(child, va, pfn, PageSize::k4K, flags)) {
+    if (!dst_table()) {
       *ok = false;
       return;
     }
+    wr(dst + i * m_entry_bytes, (pfn << kPageShift) | flags);
     auto it = m_shared.find(pfn);
     if (it == m_shared.end()) m_shared[pfn] = 2;
     else ++it->second;
@@ -277,6 +292,7 @@ bool OsModel::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
     ktouch(pfn << kPageShift, kPageBytes, false);  // copy_page: read the shared frame,
     ktouch(copy << kPageShift, kPageBytes, true);  // write the copy
     put_page(p, pfn, 0);
+    pte_map(epa & ~(kPageBytes - 1));  // wp_page_copy re-maps the table (pte_offset_map_lock)
     wr(epa, (copy << kPageShift) | flags);
     ktouch(epa, m_entry_bytes, true);
     lru_add(copy, p, va, *v);

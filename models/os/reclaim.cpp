@@ -113,23 +113,23 @@ void OsModel::lru_set_owner(std::uint64_t pfn, const Process& p, VAddr va) {
 
 // ---------------------------------------------------------------- allocation
 
-std::optional<std::uint64_t> OsModel::page_alloc(unsigned order) {
-  if (auto r = m_buddy->alloc(order, ZoneType::HighMem, Watermark::Low)) return r;
+std::optional<std::uint64_t> OsModel::page_alloc(unsigned order, ZoneType highest) {
+  if (auto r = m_buddy->alloc(order, highest, Watermark::Low)) return r;
   if (!m_in_reclaim) {
     ++m_vm.kswapd_wakeups;
     const std::uint64_t goal = m_buddy->deficit(Watermark::High);
     if (goal) reclaim(goal, false);
   }
-  if (auto r = m_buddy->alloc(order, ZoneType::HighMem, Watermark::Min)) return r;
+  if (auto r = m_buddy->alloc(order, highest, Watermark::Min)) return r;
   if (!m_in_reclaim) {
     ++m_vm.allocstall;
     for (unsigned round = 0; round < kMaxReclaimRetries; ++round) {
       const std::uint64_t got = reclaim(kSwapClusterMax, true);
-      if (auto r = m_buddy->alloc(order, ZoneType::HighMem, Watermark::Min)) return r;
+      if (auto r = m_buddy->alloc(order, highest, Watermark::Min)) return r;
       if (!got) break;
     }
   }
-  return m_buddy->alloc(order, ZoneType::HighMem, Watermark::None);
+  return m_buddy->alloc(order, highest, Watermark::None);
 }
 
 // ---------------------------------------------------------------- reclaim
@@ -166,6 +166,7 @@ std::uint64_t OsModel::reclaim(std::uint64_t nr, bool direct) {
       if (pit != m_procs.end() && pit->second->alive) {
         PAddr epa = 0;
         const std::uint64_t e = entry_at(*pit->second, pg.va, 1, &epa);
+        if (epa) pte_map(epa & ~(kPageBytes - 1));  // folio_referenced's rmap walk maps the table
         if (epa && (e & pte::kA)) wr(epa, e & ~pte::kA);
       }
       active.pop_back();
@@ -207,6 +208,8 @@ bool OsModel::reclaim_page(const LruPage& pg, bool anon, bool direct) {
     return false;
   }
   Process& p = *pit->second;
+  const PAddr table = epa & ~(kPageBytes - 1);
+  pte_map(table);  // folio_check_references -> folio_referenced maps the table
   if (mapcount(pg.pfn) > 1 || (e & pte::kA) || (!anon && (e & pte::kD))) {
     if (e & pte::kA) wr(epa, e & ~pte::kA);
     activate();
@@ -219,6 +222,7 @@ bool OsModel::reclaim_page(const LruPage& pg, bool anon, bool direct) {
       return false;
     }
     kmap_atomic(pg.pfn);
+    pte_map(table);  // try_to_unmap maps the table again to write the swap entry
     std::vector<std::uint64_t> words(SwapDevice::kWordsPerPage);
     for (unsigned i = 0; i < SwapDevice::kWordsPerPage; ++i) words[i] = m_mem.read64((pg.pfn << kPageShift) + i * 8ull);
     m_swap->write(*slot, words);
@@ -227,6 +231,7 @@ bool OsModel::reclaim_page(const LruPage& pg, bool anon, bool direct) {
     ++m_vm.pswpout;
     if (direct) m_reclaim_cost += m_p.swap_latency_cycles;
   } else {
+    pte_map(table);  // try_to_unmap
     wr(epa, kFileEvicted);
   }
   shootdown(p, pg.va, pg.va + kPageBytes);
@@ -275,6 +280,7 @@ bool OsModel::swap_in(Process& p, const Vma& v, VAddr va, FaultOutcome* out) {
     m_mem.zero_frame(pfn);
     ++m_vm.pgrefault_file;
   }
+  pte_map(epa & ~(kPageBytes - 1));  // do_swap_page re-maps the table (pte_offset_map_lock)
   wr(epa, (pfn << kPageShift) | leaf_flags(v, PageSize::k4K));
   ktouch(epa, m_entry_bytes, true);
   ++p.rss_pages;
@@ -350,6 +356,10 @@ bool OsModel::compact_for_order9() {
       throw std::logic_error("compaction: cannot migrate pfn " + std::to_string(f));
     kmap_atomic(f);
     kmap_atomic(*to);
+    // try_to_migrate writes a migration entry, remove_migration_ptes the
+    // new frame: two visits of the table.
+    pte_map(epa & ~(kPageBytes - 1));
+    pte_map(epa & ~(kPageBytes - 1));
     for (unsigned off = 0; off < kPageBytes; off += 8)
       m_mem.write64((*to << kPageShift) + off, m_mem.read64((f << kPageShift) + off));
     wr(epa, (*to << kPageShift) | (e & ~m_addr_mask));

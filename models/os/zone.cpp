@@ -34,12 +34,14 @@ const char* zone_name(ZoneType t) {
   return "?";
 }
 
-bool Zone::watermark_ok(unsigned order, Watermark w) const {
+bool Zone::watermark_ok(unsigned order, Watermark w, ZoneType highest) const {
   const std::uint64_t need = std::uint64_t{1} << order;
   const std::uint64_t free = buddy->free_pages();
   if (free < need) return false;
-  // __zone_watermark_ok: free pages minus the request (less one) must stay above the mark.
-  if (w != Watermark::None && free - (need - 1) <= mark(w)) return false;
+  // __zone_watermark_ok: free pages minus the request (less one) must stay
+  // above the mark plus the reserve kept from requests that could go higher.
+  if (w != Watermark::None && free - (need - 1) <= mark(w) + lowmem_reserve[static_cast<unsigned>(highest)])
+    return false;
   if (order == 0) return true;
   for (unsigned k = order; k <= buddy->max_order(); ++k)
     if (buddy->free_blocks(k)) return true;
@@ -103,6 +105,18 @@ ZonedPageAllocator::ZonedPageAllocator(std::uint64_t num_pages, unsigned max_ord
     z.wmark_low = z.wmark_min + d;
     z.wmark_high = z.wmark_min + 2 * d;
   }
+  // setup_per_zone_lowmem_reserve(): per node, zone i keeps from a request
+  // whose highest zone is j the managed pages of zones i+1..j / ratio[i].
+  for (Zone& z : m_zones) {
+    const unsigned i = static_cast<unsigned>(z.type);
+    const std::uint64_t ratio = kLowmemReserveRatio[i];
+    std::uint64_t upper = 0;
+    for (unsigned j = i + 1; j < z.lowmem_reserve.size(); ++j) {
+      for (const Zone& u : m_zones)
+        if (u.node == z.node && static_cast<unsigned>(u.type) == j) upper += u.managed_pages;
+      z.lowmem_reserve[j] = ratio == 0 || z.managed_pages == 0 ? 0 : upper / ratio;
+    }
+  }
 }
 
 Zone* ZonedPageAllocator::zone_of_mut(std::uint64_t pfn) {
@@ -126,7 +140,7 @@ std::optional<std::uint64_t> ZonedPageAllocator::alloc(unsigned order, ZoneType 
     for (auto it = m_zones.rbegin(); it != m_zones.rend(); ++it) {
       Zone& z = *it;
       if (z.node != node || static_cast<unsigned>(z.type) > static_cast<unsigned>(highest)) continue;
-      if (!z.watermark_ok(order, w)) continue;
+      if (!z.watermark_ok(order, w, highest)) continue;
       auto pfn = z.buddy->alloc(order);
       if (!pfn) continue;
       if (node == preferred_node) {
@@ -249,6 +263,15 @@ void ZonedPageAllocator::register_stats(StatGroup& os_stats) const {
       for (unsigned k = 0; k <= m_max_order; ++k)
         fb.formula(std::to_string(k), "free blocks of order " + std::to_string(k) + " (a /proc/buddyinfo column)",
                    [zp, k] { return static_cast<double>(zp->buddy->free_blocks(k)); });
+      for (const Zone& u : m_zones) {
+        if (u.node != n || u.type <= z.type) continue;
+        const unsigned j = static_cast<unsigned>(u.type);
+        zg.group("lowmem_reserve")
+            .formula(zone_name(u.type),
+                     std::string("pages kept from requests that may use zone ") + zone_name(u.type) +
+                         " (lowmem_reserve, /proc/zoneinfo protection)",
+                     [zp, j] { return static_cast<double>(zp->lowmem_reserve[j]); });
+      }
     }
   }
 }

@@ -20,8 +20,17 @@
 //    [32, 128]; then low = min + d and high = min + 2d with
 //    d = max(min / 4, managed * watermark_scale_factor / 10000), factor 10.
 //    lowmem_kbytes counts managed (not reserved) pages below HIGHMEM.
-//  - zone_watermark_ok(): after the request, free pages must stay above the
-//    mark, and for order > 0 a free block of at least that order must exist.
+//  - lowmem_reserve[] as setup_per_zone_lowmem_reserve() computes it: for a
+//    zone i of a node and each higher zone type j, lowmem_reserve[j] = the
+//    managed pages of the node's zones i+1..j / sysctl_lowmem_reserve_ratio[i]
+//    (defaults DMA 256, DMA32 256, NORMAL 32, HIGHMEM 0); 0 when the ratio is
+//    0 or the zone manages no page. It protects lower zones from requests
+//    that could have used higher ones (/proc/zoneinfo "protection").
+//  - zone_watermark_ok() (__zone_watermark_ok): after the request, free
+//    pages less (2^order - 1) must exceed the mark plus
+//    lowmem_reserve[highest zone of the request], and for order > 0 a free
+//    block of at least that order must exist. Watermark::None
+//    (ALLOC_NO_WATERMARKS) checks neither.
 //  - Zonelists (build_zonelists, node order): the preferred node's zones
 //    from the highest the request may use down to DMA, then the same for the
 //    other nodes in increasing distance (node id order, as with a flat SLIT).
@@ -35,14 +44,15 @@
 //    though another node was preferred), numa_foreign (preferred here,
 //    allocated elsewhere).
 //
-// Leaves out: lowmem_reserve[] (the protection of lower zones from higher
-// requests), watermark boosting, memory holes (every node slice is fully
+// Leaves out: lowmem_reserve[] in kswapd's balance checks (below() and
+// deficit() compare free pages with the plain marks), watermark boosting, memory holes (every node slice is fully
 // populated), per-CPU page lists, movable zones, memory hotplug.
 // Written from those kernel descriptions and Gorman, "Understanding the Linux
 // Virtual Memory Manager", ch. 2 "Describing Physical Memory"; no kernel
 // code is copied.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -67,14 +77,17 @@ struct Zone {
   std::unique_ptr<BuddyAllocator> buddy;
   std::uint64_t managed_pages = 0;  // present minus boot reservations
   std::uint64_t wmark_min = 0, wmark_low = 0, wmark_high = 0;
+  // Pages kept from requests whose highest zone is the index (a ZoneType).
+  std::array<std::uint64_t, 4> lowmem_reserve{};
   std::uint64_t base_pfn() const { return buddy->base_pfn(); }
   std::uint64_t end_pfn() const { return buddy->base_pfn() + buddy->num_pages(); }
   std::uint64_t free_pages() const { return buddy->free_pages(); }
   std::uint64_t mark(Watermark w) const {
     return w == Watermark::Min ? wmark_min : w == Watermark::Low ? wmark_low : w == Watermark::High ? wmark_high : 0;
   }
-  // zone_watermark_ok() for a request of 2^order pages.
-  bool watermark_ok(unsigned order, Watermark w) const;
+  // zone_watermark_ok() for a request of 2^order pages whose highest zone
+  // (gfp zone modifier) is `highest`.
+  bool watermark_ok(unsigned order, Watermark w, ZoneType highest) const;
 };
 
 struct NodeStats {
@@ -87,6 +100,8 @@ class ZonedPageAllocator {
   static constexpr std::uint64_t kDma32EndPfn = (4ull << 30) >> 12;
   static constexpr std::uint64_t kLowmemEndPfn = (896ull << 20) >> 12;  // 32-bit: end of the linear map
   static constexpr unsigned kWatermarkScaleFactor = 10;
+  // sysctl_lowmem_reserve_ratio by ZoneType: DMA, DMA32, NORMAL, HIGHMEM.
+  static constexpr std::array<std::uint64_t, 4> kLowmemReserveRatio = {256, 256, 32, 0};
 
   // num_pages frames from pfn 0 split among `nodes` nodes; highmem: 32-bit
   // zone layout. reserved_low_pages frames at pfn 0 are reserved at boot
@@ -131,7 +146,8 @@ class ZonedPageAllocator {
   std::string check_invariants() const;
 
   // os.node<N>.{free_pages, numa_hit, numa_miss, numa_foreign} and
-  // os.node<N>.<ZONE>.{managed_pages, free_pages, min, low, high, free_blocks.<k>}.
+  // os.node<N>.<ZONE>.{managed_pages, free_pages, min, low, high, free_blocks.<k>,
+  // lowmem_reserve.<HIGHER ZONE>}.
   void register_stats(StatGroup& os_stats) const;
 
  private:

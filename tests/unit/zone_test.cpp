@@ -88,6 +88,59 @@ TEST(Zones, HighmemAbove896MiBIn32BitModes) {
   EXPECT_EQ(a.zone_of(229376u)->type, ZoneType::HighMem);
 }
 
+// lowmem_reserve (setup_per_zone_lowmem_reserve, ratios DMA 256, DMA32 256,
+// NORMAL 32, HIGHMEM 0), 32-bit layout with 1 GiB: managed DMA 3840, Normal
+// 225280, HighMem 32768 (see HighmemAbove896MiBIn32BitModes).
+//   DMA[Normal] = 225280 / 256 = 880; DMA[HighMem] = (225280 + 32768) / 256
+//   = 258048 / 256 = 1008; Normal[HighMem] = 32768 / 32 = 1024; HighMem: 0.
+// And 64-bit with 64 MiB: DMA[DMA32] = 12288 / 256 = 48 (no Normal zone:
+// DMA[Normal] = 48 too); DMA32[Normal] = 0.
+TEST(Zones, LowmemReserveAsSetupPerZoneLowmemReserve) {
+  ZonedPageAllocator a(1024 * kMiBPages, 10, 1, true, 256);
+  const Zone& dma = zone(a, 0, ZoneType::Dma);
+  const Zone& normal = zone(a, 0, ZoneType::Normal);
+  const Zone& high = zone(a, 0, ZoneType::HighMem);
+  EXPECT_EQ(dma.lowmem_reserve[static_cast<unsigned>(ZoneType::Normal)], 880u);
+  EXPECT_EQ(dma.lowmem_reserve[static_cast<unsigned>(ZoneType::HighMem)], 1008u);
+  EXPECT_EQ(normal.lowmem_reserve[static_cast<unsigned>(ZoneType::Normal)], 0u);
+  EXPECT_EQ(normal.lowmem_reserve[static_cast<unsigned>(ZoneType::HighMem)], 1024u);
+  EXPECT_EQ(high.lowmem_reserve[static_cast<unsigned>(ZoneType::HighMem)], 0u);
+  StatGroup root;
+  a.register_stats(root.group("os"));
+  EXPECT_EQ(root.find("os.node0.DMA.lowmem_reserve.HighMem")->formula(), 1008.0);
+  EXPECT_EQ(root.find("os.node0.Normal.lowmem_reserve.HighMem")->formula(), 1024.0);
+
+  ZonedPageAllocator b(64 * kMiBPages, 10, 1, false, 256);
+  EXPECT_EQ(zone(b, 0, ZoneType::Dma).lowmem_reserve[static_cast<unsigned>(ZoneType::Dma32)], 48u);
+  EXPECT_EQ(zone(b, 0, ZoneType::Dma).lowmem_reserve[static_cast<unsigned>(ZoneType::Normal)], 48u);
+  EXPECT_EQ(zone(b, 0, ZoneType::Dma32).lowmem_reserve[static_cast<unsigned>(ZoneType::Normal)], 0u);
+}
+
+// The reserve in the watermark check, same 1 GiB 32-bit layout. HighMem is
+// taken away; GFP_HIGHUSER requests at the low watermark then fall back to
+// Normal while its free pages exceed low + 1024 = 1175 + 1024 = 2199 (low
+// 1175: min 940 + max(940 / 4, 225280 * 10 / 10000) = 940 + 235), i.e.
+// 225280 - 2199 = 223081 pages, then to DMA while free exceeds low + 1008 =
+// 1028 (DMA min 957 * 3840 / 229120 = 16, low 16 + max(4, 3) = 20): 3840 -
+// 1028 = 2812 pages; then they fail. A GFP_KERNEL request still gets a
+// Normal page (no reserve against itself), and Watermark::None ignores
+// reserves.
+TEST(Zones, LowmemReserveProtectsLowerZonesFromHigherRequests) {
+  ZonedPageAllocator a(1024 * kMiBPages, 10, 1, true, 256);
+  a.reserve(229376, 32768);
+  std::uint64_t from_normal = 0, from_dma = 0;
+  while (auto pfn = a.alloc(0, ZoneType::HighMem, Watermark::Low)) ++(*pfn < 4096 ? from_dma : from_normal);
+  EXPECT_EQ(from_normal, 223081u);
+  EXPECT_EQ(from_dma, 2812u);
+  EXPECT_EQ(zone(a, 0, ZoneType::Normal).free_pages(), 2199u);
+  EXPECT_EQ(zone(a, 0, ZoneType::Dma).free_pages(), 1028u);
+  auto k = a.alloc(0, ZoneType::Normal, Watermark::Low);
+  ASSERT_TRUE(k.has_value());
+  EXPECT_GE(*k, 4096u);
+  EXPECT_TRUE(a.alloc(0, ZoneType::HighMem, Watermark::None).has_value());
+  EXPECT_EQ(a.check_invariants(), "");
+}
+
 // No DMA32 and no HighMem when memory ends below 16 MiB... memory ends at
 // 32 MiB: DMA [0, 4096), DMA32 [4096, 8192).
 TEST(Zones, FallbackOrderFollowsTheZonelistAndWatermarks) {
