@@ -66,6 +66,7 @@ OsParams make_os_params(const Config& c) {
   p.swappiness = c.os.swappiness;
   p.oom_enabled = c.os.oom.enabled;
   p.fragmentation_percent = c.os.fragmentation;
+  p.hugetlb_1g_pages = c.os.hugetlb_1g;
   p.seed = c.seed;
   return p;
 }

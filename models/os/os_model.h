@@ -81,6 +81,7 @@
 #include <cstdint>
 #include <list>
 #include <map>
+#include <set>
 #include <unordered_map>
 #include <memory>
 #include <stdexcept>
@@ -125,6 +126,7 @@ struct OsParams {
   bool oom_enabled = true;
   bool check_invariants = false;  // after every fault (mmusim run --check-invariants)
   unsigned fragmentation_percent = 0;  // os.fragmentation: free memory made unusable for order 9 at boot
+  unsigned hugetlb_1g_pages = 0;       // os.hugetlb_1g: 1 GiB pages reserved at boot (64-bit modes)
   std::uint64_t seed = 1;
 };
 
@@ -134,6 +136,7 @@ struct Vma {
   bool file = false;
   bool huge = false;      // MADV_HUGEPAGE advice
   bool implicit = false;  // created by a first touch (replay.implicit_vmas)
+  bool hugetlb = false;   // MAP_HUGETLB | MAP_HUGE_1GB: 1 GiB pages of the os.hugetlb_1g pool
 };
 
 struct Process {
@@ -184,7 +187,9 @@ class OsModel {
 
   FaultOutcome handle_fault(VAddr cr2, std::uint32_t error_code);
 
-  void mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool file, bool huge);
+  // hugetlb: MAP_HUGETLB | MAP_HUGE_1GB (hugetlb.cpp); start must be 1 GiB-aligned,
+  // len is rounded up to 1 GiB; OsError with file or in a 32-bit mode.
+  void mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool file, bool huge, bool hugetlb = false);
   void munmap(VAddr start, std::uint64_t len);
   void mprotect(VAddr start, std::uint64_t len, std::uint8_t prot);
   void brk(VAddr end);
@@ -240,7 +245,15 @@ class OsModel {
   // Messages of processes killed so far ("pid 3 killed by SIGSEGV: ...").
   const std::vector<std::string>& kills() const { return m_kills; }
   // Frames in use as data pages + page tables, as the buddy allocator sees it.
+  // Free pages of the hugetlb pool are not counted; mapped ones are.
   std::uint64_t used_pages() const;
+  // The 1 GiB hugetlb pool (hugetlb.cpp), as /proc/meminfo HugePages_Total
+  // and HugePages_Free; pages are identified by their first pfn.
+  static constexpr unsigned kHugetlbOrder = 18;  // 1 GiB = 2^18 frames
+  static constexpr std::uint64_t kHugetlbPages = 1ull << kHugetlbOrder;
+  std::uint64_t hugetlb_total() const { return m_hugetlb_pages.size(); }
+  std::uint64_t hugetlb_free() const { return m_hugetlb_free.size(); }
+  const std::set<std::uint64_t>& hugetlb_pool() const { return m_hugetlb_pages; }
 
  private:
   Process& cur();
@@ -321,6 +334,25 @@ class OsModel {
   // later pid on a tie), nullptr if none is killable.
   Process* select_oom_victim();
   FaultOutcome do_fault(VAddr cr2, std::uint32_t error_code);
+  // hugetlb.cpp (mm/hugetlb.c).
+  // Boot: up to os.hugetlb_1g free, 1 GiB-aligned ranges taken from the
+  // buddy allocator top-down, and the os.hugetlb statistics.
+  void init_hugetlb(StatGroup& stats);
+  // A fault in a hugetlb VMA: a 1 GiB page from the pool, copy-on-write or a
+  // spurious fault (hugetlb_fault, hugetlb_no_page, hugetlb_wp).
+  FaultOutcome hugetlb_fault(Process& p, const Vma& v, VAddr cr2, bool write, const std::string& access);
+  // One mapping of the pool page at pfn goes away; the last returns it to the pool.
+  void hugetlb_put(std::uint64_t pfn);
+  // fork: shares the 1 GiB page of the parent's entry at epa copy-on-write
+  // with the child; false if a child page table could not be allocated.
+  bool hugetlb_copy(Process& child, PAddr epa, std::uint64_t e, VAddr va);
+  // OsError if start or end lies inside a 1 GiB page of a hugetlb VMA
+  // (hugetlb_vm_op_split: EINVAL).
+  void hugetlb_check_split(Process& p, VAddr start, VAddr end, const char* what);
+  // @mmap ... hugetlb: checks start and returns len rounded up to 1 GiB.
+  std::uint64_t hugetlb_mmap_len(VAddr start, std::uint64_t len, bool file) const;
+  // The pool page holding pfn (its first pfn), or UINT64_MAX.
+  std::uint64_t hugetlb_head(std::uint64_t pfn) const;
 
   OsParams m_p;
   PhysicalMemory& m_mem;
@@ -387,6 +419,10 @@ class OsModel {
   Counter& m_cow_reuses;
   Counter& m_forks;
   std::uint64_t m_pgtable_pages = 0;
+  std::set<std::uint64_t> m_hugetlb_pages;   // the pool, free or mapped
+  std::vector<std::uint64_t> m_hugetlb_free;  // hugepage_freelists: the back is taken first
+  Counter* m_hugetlb_alloc = nullptr;
+  Counter* m_hugetlb_sigbus = nullptr;
 };
 
 }  // namespace mmusim

@@ -221,6 +221,7 @@ struct OsConfig {
   SwapConfig swap;
   OomConfig oom;
   unsigned fragmentation = 0;
+  unsigned hugetlb_1g = 0;
   template <class V>
   void visit(V& v) {
     v.param("memory", memory, ByteSize{8ull << 30}, "bytes", "physical memory managed by the OS model");
@@ -232,6 +233,7 @@ struct OsConfig {
     v.group("swap", "the swap device", [&] { swap.visit(v); });
     v.group("oom", "the OOM killer", [&] { oom.visit(v); });
     v.param("fragmentation", fragmentation, 0u, "%", "pre-fragment memory at boot: pin one frame in seeded-random free 2 MiB blocks until this percent of free memory is outside order-9 blocks (0: off)");
+    v.param("hugetlb_1g", hugetlb_1g, 0u, "pages", "1 GiB pages reserved at boot for @mmap ... hugetlb (hugepagesz=1G hugepages=N); 64-bit modes only");
   }
 };
 
