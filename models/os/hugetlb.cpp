@@ -153,14 +153,16 @@ FaultOutcome OsModel::hugetlb_fault(Process& p, const Vma& v, VAddr cr2, bool wr
   }
   const std::uint64_t pfn = (e & m_addr_mask) >> kPageShift;
   std::uint64_t flags = leaf_flags(v, PageSize::k1G);
-  ++m_minor;
   if (write && (e & pte::kP) && !(e & pte::kRW)) {
-    // hugetlb_wp(): copy-on-write of a page shared since fork.
+    // hugetlb_wp(): copy-on-write of a page shared since fork. A fault that
+    // ends in SIGBUS is counted in os.hugetlb.sigbus only, not as minor or cow.
+    if (mapcount(pfn) > 1 && m_hugetlb_free.empty())
+      return die("SIGBUS: no free 1 GiB page in the hugetlb pool for copy-on-write", true);
     ++m_cow;
+    ++m_minor;
     if (mapcount(pfn) == 1) {
       ++m_cow_reuses;
     } else {
-      if (m_hugetlb_free.empty()) return die("SIGBUS: no free 1 GiB page in the hugetlb pool for copy-on-write", true);
       const std::uint64_t copy = m_hugetlb_free.back();
       m_hugetlb_free.pop_back();
       for (std::uint64_t i = 0; i < kHugetlbPages; ++i) m_mem.copy_frame(copy + i, pfn + i);
@@ -172,8 +174,9 @@ FaultOutcome OsModel::hugetlb_fault(Process& p, const Vma& v, VAddr cr2, bool wr
       m_mmu.invlpg(base);  // INVLPG of any address of a 1 GiB page invalidates it (SDM 4.10.4.1)
       return out;
     }
-  } else if (mapcount(pfn) > 1) {
-    flags &= ~(pte::kRW | pte::kD);  // a spurious fault on a page still shared
+  } else {
+    ++m_minor;
+    if (mapcount(pfn) > 1) flags &= ~(pte::kRW | pte::kD);  // a spurious fault on a page still shared
   }
   wr(epa, (e & m_addr_mask) | flags);
   m_mmu.invlpg(base);
