@@ -786,7 +786,7 @@ TEST_F(BinTraceTest, TextBinTextIsByteIdenticalAndBinTextBinToo) {
   std::string t2 = path("t2.txt");
   std::string b3 = path("b3.bin");
   const std::uint64_t n = convert(t0, b1, "bin");
-  EXPECT_EQ(n, 200000u + 16 + 8 + 4);
+  EXPECT_EQ(n, 200000u + 18 + 8 + 4);
   EXPECT_EQ(convert(b1, t2, "text"), n);
   EXPECT_EQ(slurp(t2), text);
   EXPECT_EQ(convert(t2, b3, "bin"), n);
