@@ -70,9 +70,14 @@
 //
 //  - direct compaction for a madvised 2 MiB fault that finds no order-9
 //    block (reclaim.cpp, compact_for_order9).
+//  - the reserved 1 GiB hugetlb pool, os.hugetlb_1g (hugetlb.cpp, after
+//    Linux's mm/hugetlb.c): pages taken from the buddy allocator at boot,
+//    mapped by @mmap ... hugetlb VMAs with PDPTE.PS (SDM 4.5, table 4-16),
+//    SIGBUS on an empty pool, shared copy-on-write by fork, never on the
+//    LRU nor in rss.
 //
 // Left out: the kernel half of the address space and global kernel
-// mappings, the 1 GiB hugetlb pool, os.fault_model: accesses.
+// mappings, hugetlbfs files and 2 MiB hugetlb pages, os.fault_model: accesses.
 // The cost of a fault is charged in cycles (os.fault_cost), not simulated
 // instruction by instruction.
 #pragma once
