@@ -22,6 +22,7 @@
 #include "models/mmu/mmu_control.h"
 #include "models/os/buddy_allocator.h"
 #include "models/os/os_model.h"
+#include "models/os/zone.h"
 #include "models/walker/walker.h"
 #include "tests/unit/pt_builder.h"
 
@@ -129,6 +130,19 @@ TEST(BuddyTakeFreeRange, MisalignedOrOutsideRangesAreLogicErrors) {
   EXPECT_THROW(b.take_free_range(3072, 2048), std::logic_error);
   EXPECT_TRUE(b.take_free_range(0, 0));
   EXPECT_EQ(b.free_pages(), 4096u);
+}
+
+TEST(ZonedTakeFreeRange, ARangeMustLieInOneZone) {
+  // 8192 frames, 64-bit layout: DMA [0, 4096), DMA32 [4096, 8192); the low
+  // 256 frames reserved, so DMA has 4096 - 256 = 3840 free and DMA32 4096.
+  ZonedPageAllocator z(8192, 10, 1, false, 256);
+  ASSERT_EQ(z.free_pages(), 3840u + 4096);
+  EXPECT_FALSE(z.take_free_range(2048, 4096));  // straddles DMA and DMA32
+  EXPECT_FALSE(z.take_free_range(0, 1024));     // holds the reserved frames
+  EXPECT_EQ(z.free_pages(), 3840u + 4096);
+  EXPECT_TRUE(z.take_free_range(4096, 4096));
+  EXPECT_EQ(z.free_pages(), 3840u);
+  EXPECT_EQ(z.check_invariants(), "");
 }
 
 // ---------------------------------------------------------------- boot reservation
@@ -271,6 +285,29 @@ TEST(HugetlbFault, AReadOnlyMappingMapsReadOnlyAndAWriteIsSigsegv) {
   EXPECT_EQ(t.os.handle_fault(kVa, kWriteProtFault).result, FaultResult::Killed);
   EXPECT_EQ(t.stat("os.faults.segv"), 1.0);
   EXPECT_EQ(t.stat("os.hugetlb.free"), 1.0);
+  EXPECT_EQ(t.os.check_invariants(), "");
+}
+
+TEST(HugetlbInvariants, TheCheckerCountsPoolFrames) {
+  // Pool pages at frames 524288 (handed out first) and 786432.
+  Os t(4 * kGiB, 2);
+  t.os.switch_to(1);
+  t.os.mmap(kVa, 2 * kGiB, R | W, false, false, true);
+  ASSERT_EQ(t.os.handle_fault(kVa, kWriteFault).result, FaultResult::Handled);
+  ASSERT_EQ(t.os.check_invariants(), "");
+  // The PDPT the PML4E[0] points to; PDPTE 1 maps kVa, PDPTE 2 the next 1 GiB.
+  const PAddr pdpt = entry(t.mem, t.os.process(1)->root, 0, 4) & kAddrBits;
+  const std::uint64_t mapped = t.mem.read64(pdpt + 8);
+  ASSERT_EQ(mapped & kAddrBits, 524288ull << 12);
+  // Forged: a second mapping of the free pool page 786432.
+  t.mem.write64(pdpt + 16, (786432ull << 12) | (mapped & ~kAddrBits));
+  EXPECT_NE(t.os.check_invariants().find("kernel page"), std::string::npos) << t.os.check_invariants();
+  t.mem.write64(pdpt + 16, 0);
+  // Forged: the mapped page's entry cleared: its first frame, 524288 =
+  // 0x80000, is owned by nobody.
+  t.mem.write64(pdpt + 8, 0);
+  EXPECT_EQ(t.os.check_invariants(), "frame 0x80000 is allocated but owned by nobody (leak)");
+  t.mem.write64(pdpt + 8, mapped);
   EXPECT_EQ(t.os.check_invariants(), "");
 }
 
