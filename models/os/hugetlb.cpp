@@ -106,7 +106,8 @@ void OsModel::hugetlb_put(std::uint64_t pfn) {
     if (--it->second == 1) m_shared.erase(it);
     return;
   }
-  if (hugetlb_head(pfn) != pfn) throw std::logic_error("OS model: a 1 GiB page outside the hugetlb pool at pfn " + hexh(pfn));
+  if (hugetlb_head(pfn) != pfn)
+    throw std::logic_error("OS model: a 1 GiB page outside the hugetlb pool at pfn " + hexh(pfn));
   m_hugetlb_free.push_back(pfn);  // free_huge_folio -> enqueue_hugetlb_folio
 }
 

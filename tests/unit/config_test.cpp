@@ -440,6 +440,9 @@ TEST(ConfigSet, Hugetlb1gOnlyIn64BitModes) {
     EXPECT_CONTAINS(msg, mode);
   }
   EXPECT_EQ(load_error("", {"paging.mode=pae", "os.hugetlb_1g=0"}), "");
+  // A 1 GiB page is 256 blocks of order 10; above order 18 it is not whole blocks.
+  EXPECT_CONTAINS(load_error("", {"os.max_order=19", "os.hugetlb_1g=1"}), "os.max_order must be at most 18");
+  EXPECT_EQ(load_error("", {"os.max_order=18", "os.hugetlb_1g=1"}), "");
 }
 
 // ---------------------------------------------------------------- writer and params
