@@ -304,7 +304,7 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
   }
   try {
     switch (rec.kind) {
-      case RecordKind::Mmap: m_os.mmap(rec.addr, rec.len, rec.prot, rec.file, rec.huge); break;
+      case RecordKind::Mmap: m_os.mmap(rec.addr, rec.len, rec.prot, rec.file, rec.huge, rec.hugetlb); break;
       case RecordKind::Munmap: m_os.munmap(rec.addr, rec.len); break;
       case RecordKind::Mprotect: m_os.mprotect(rec.addr, rec.len, rec.prot); break;
       case RecordKind::Brk: m_os.brk(rec.addr); break;

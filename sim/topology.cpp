@@ -68,6 +68,7 @@ OsParams make_os_params(const Config& c) {
   p.fragmentation_percent = c.os.fragmentation;
   p.pge = c.paging.pge;
   p.fault_model = c.os.fault_model == "accesses" ? FaultModel::Accesses : FaultModel::Cycles;
+  p.hugetlb_1g_pages = c.os.hugetlb_1g;
   p.seed = c.seed;
   return p;
 }

@@ -1,5 +1,6 @@
 #include "models/memory/physical_memory.h"
 
+#include <algorithm>
 #include <string>
 
 namespace mmusim {
@@ -34,6 +35,21 @@ void PhysicalMemory::write(PAddr pa, unsigned bytes, std::uint64_t value) {
     ++m_populated;
   }
   std::memcpy(frame.get() + (pa & (kPageBytes - 1)), &value, bytes);
+}
+
+void PhysicalMemory::copy_frame(std::uint64_t dst, std::uint64_t src) {
+  if (dst >= m_frames.size() || src >= m_frames.size())
+    throw std::out_of_range("frame " + std::to_string(std::max(dst, src)) + " beyond memory");
+  if (dst == src) return;
+  if (!m_frames[src]) {
+    zero_frame(dst);
+    return;
+  }
+  if (!m_frames[dst]) {
+    m_frames[dst].reset(new std::uint8_t[kPageBytes]);
+    ++m_populated;
+  }
+  std::memcpy(m_frames[dst].get(), m_frames[src].get(), kPageBytes);
 }
 
 void PhysicalMemory::zero_frame(std::uint64_t pfn) {

@@ -37,6 +37,9 @@ class PhysicalMemory {
   void write64(PAddr pa, std::uint64_t value) { write(pa, 8, value); }
 
   void zero_frame(std::uint64_t pfn);
+  // Copies frame src into frame dst; an unpopulated src leaves dst unpopulated
+  // (all zeros), so copying a mostly untouched 1 GiB page costs little.
+  void copy_frame(std::uint64_t dst, std::uint64_t src);
   std::size_t populated_frames() const { return m_populated; }
 
  private:

@@ -226,6 +226,30 @@ void BuddyAllocator::reserve(std::uint64_t pfn, std::uint64_t count) {
   }
 }
 
+bool BuddyAllocator::take_free_range(std::uint64_t pfn, std::uint64_t count) {
+  const std::string what =
+      "BuddyAllocator::take_free_range(pfn " + hex(pfn) + ", count " + std::to_string(count) + "): ";
+  const std::uint64_t step = block_pages(m_max_order);
+  if ((pfn & align_mask(m_max_order)) != 0 || (count & align_mask(m_max_order)) != 0)
+    throw std::logic_error(what + "pfn and count must be multiples of 2^max_order (" + std::to_string(step) + ")");
+  if (count == 0) return true;
+  if (pfn < m_base_pfn || pfn - m_base_pfn >= m_num_pages || m_num_pages - (pfn - m_base_pfn) < count)
+    throw std::logic_error(what + "range outside the managed range [" + hex(m_base_pfn) + ", " +
+                           hex(m_base_pfn + m_num_pages) + ")");
+  const std::uint64_t first = pfn - m_base_pfn;
+  // An aligned max_order range inside the zone whose frames are all free is
+  // one free block of max_order (no two free buddies stay unmerged), so
+  // checking the heads checks every frame.
+  for (std::uint64_t i = first; i < first + count; i += step)
+    if (m_state[i] != (kFreeHead | m_max_order)) return false;
+  for (std::uint64_t i = first; i < first + count; i += step) {
+    unlink(static_cast<Index>(i), m_max_order);
+    m_state[i] = static_cast<std::uint8_t>(kAllocatedHead | m_max_order);
+  }
+  m_num_reserved_pages += count;
+  return true;
+}
+
 std::uint64_t BuddyAllocator::free_blocks(unsigned order) const {
   return order <= m_max_order ? m_free_area[order].count : 0;
 }

@@ -94,6 +94,15 @@ class BuddyAllocator {
   // it). count == 0 does nothing. Throws std::logic_error if the range is not
   // inside the managed range or any frame in it is not free; nothing changes then.
   void reserve(std::uint64_t pfn, std::uint64_t count);
+  // Takes a range made only of free max_order blocks out of the pool whole,
+  // as memblock hands a boot-time gigantic page (hugepagesz=1G) to hugetlb:
+  // each max_order block of [pfn, pfn + count) becomes an allocated block of
+  // max_order (free(head, max_order) returns it). Returns false and changes
+  // nothing if some frame of the range is not free (so not in a free
+  // max_order block). Throws std::logic_error if pfn or count is not a
+  // multiple of 2^max_order or the range leaves the managed range. O(count /
+  // 2^max_order).
+  bool take_free_range(std::uint64_t pfn, std::uint64_t count);
   // Turns an allocated block of 2^order pages into 2^order allocated order-0
   // pages that are then freed one by one (Linux split_page(), used when a
   // huge page is split). Throws std::logic_error if pfn is not the head of an

@@ -80,6 +80,7 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
   m_buddy = std::make_unique<ZonedPageAllocator>(managed / kPageBytes, p.max_order, p.numa_nodes, p.highmem,
                                                  kReservedLowBytes / kPageBytes);
   m_buddy->register_stats(stats);
+  init_hugetlb(stats);  // at boot, before os.fragmentation (hugetlb.cpp)
   init_kernel_allocators(stats);
   stats.formula("pgtable_pages", "page-table pages in use (all processes and the idle root)",
                 [this] { return static_cast<double>(m_pgtable_pages); });
@@ -169,7 +170,7 @@ void OsModel::load_cr3(Process& p) {
 
 std::uint64_t OsModel::used_pages() const {
   return m_buddy->num_pages() - kReservedLowBytes / kPageBytes - m_buddy->free_pages() - m_slab->pages() -
-         m_pinned.size() - m_kernel_tables.size();
+         m_pinned.size() - m_kernel_tables.size() - m_hugetlb_free.size() * kHugetlbPages;
 }
 
 bool OsModel::alive(std::uint32_t pid) const {
@@ -372,6 +373,9 @@ bool OsModel::unmap_level(Process& p, PAddr table, unsigned level, VAddr base, V
     if (leaf && swap_marker(e)) {
       release_swap_entry(p, e);
       wr(epa, 0);
+    } else if (leaf && level == 3) {
+      hugetlb_put((e & m_addr_mask) >> kPageShift);  // a hugetlb page: not in rss
+      wr(epa, 0);
     } else if (leaf) {
       unsigned order = m_shift[level] - kPageShift;
       put_page(p, (e & m_addr_mask) >> kPageShift, order);
@@ -461,7 +465,8 @@ Vma* OsModel::find_vma(Process& p, VAddr va) {
 void OsModel::insert_vma(Process& p, const Vma& v) {
   Vma n = v;
   auto mergeable = [&](const Vma& a) {
-    return !a.file && !n.file && a.prot == n.prot && a.huge == n.huge && a.implicit == n.implicit;
+    return !a.file && !n.file && !a.hugetlb && !n.hugetlb && a.prot == n.prot && a.huge == n.huge &&
+           a.implicit == n.implicit;
   };
   auto next = p.vmas.lower_bound(n.start);
   if (next != p.vmas.end() && next->second.start == n.end && mergeable(next->second)) {
@@ -489,6 +494,7 @@ void OsModel::split_vma_at(Process& p, VAddr addr) {
 }
 
 void OsModel::remove_range(Process& p, VAddr start, VAddr end) {
+  hugetlb_check_split(p, start, end, "unmapping");
   split_vma_at(p, start);
   split_vma_at(p, end);
   const auto first = p.vmas.lower_bound(start);
@@ -525,8 +531,9 @@ void OsModel::check_range(VAddr start, std::uint64_t len, const char* what) cons
                   hex(m_user_top) + ")");
 }
 
-void OsModel::mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool file, bool huge) {
+void OsModel::mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool file, bool huge, bool hugetlb) {
   check_range(start, len, "@mmap");
+  if (hugetlb) len = hugetlb_mmap_len(start, len, file);
   Process& p = cur();
   VAddr end = start + ((len + kPageBytes - 1) & ~(kPageBytes - 1));
   remove_range(p, start, end);  // the address the kernel returned: MAP_FIXED semantics
@@ -536,6 +543,7 @@ void OsModel::mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool file,
   v.prot = prot & (kRead | kWrite | kExec);
   v.file = file;
   v.huge = huge;
+  v.hugetlb = hugetlb;
   insert_vma(p, v);
   sync_vma_objects(p);
 }
@@ -551,6 +559,7 @@ void OsModel::mprotect(VAddr start, std::uint64_t len, std::uint8_t prot) {
   check_range(start, len, "@mprotect");
   Process& p = cur();
   VAddr end = start + ((len + kPageBytes - 1) & ~(kPageBytes - 1));
+  hugetlb_check_split(p, start, end, "@mprotect");
   split_vma_at(p, start);
   split_vma_at(p, end);
   std::vector<Vma> changed;
@@ -631,6 +640,7 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
   if (fetch && !(v->prot & kExec)) return segv("VMA not executable");
   if (!write && !fetch && !(v->prot & (kRead | kWrite | kExec))) return segv("VMA has no access (PROT_NONE)");
   ktouch_walk(p, cr2);
+  if (v->hugetlb) return hugetlb_fault(p, *v, cr2, write, access);
   // handle_pte_fault(): with a PTE page under the PMD, pte_offset_map_nolock
   // reads the entry first; the handler maps the table again to change it
   // (do_anonymous_page, do_swap_page, wp_page_copy), except a spurious fault

@@ -83,6 +83,11 @@
 //
 //  - direct compaction for a madvised 2 MiB fault that finds no order-9
 //    block (reclaim.cpp, compact_for_order9).
+//  - the reserved 1 GiB hugetlb pool, os.hugetlb_1g (hugetlb.cpp, after
+//    Linux's mm/hugetlb.c): pages taken from the buddy allocator at boot,
+//    mapped by @mmap ... hugetlb VMAs with PDPTE.PS (SDM 4.5, table 4-16),
+//    SIGBUS on an empty pool, shared copy-on-write by fork, never on the
+//    LRU nor in rss.
 //
 //  - the kernel half of every address space (os_model_kernel.cpp): the idle
 //    root (swapper_pg_dir) maps all memory - low memory in the 32-bit modes -
@@ -105,7 +110,8 @@
 //    cycles replace the per-4 KiB zeroing and copying costs, the fixed
 //    os.fault_cost.minor / major remain (kernel entry and exit, the rest of
 //    the handler, swap I/O).
-// Left out: the kernel image mapping (__START_KERNEL_map) and vmalloc space;
+// Left out: hugetlbfs files and 2 MiB hugetlb pages (hugetlb.cpp); the
+// kernel image mapping (__START_KERNEL_map) and vmalloc space;
 // the kernel's instruction fetches; the allocators' own metadata accesses
 // (struct page, free lists) in the accesses fault model. HIGHPTE
 // counting walks a range once where Linux walks it per VMA (a PTE page under
@@ -119,6 +125,7 @@
 #include <cstdint>
 #include <list>
 #include <map>
+#include <set>
 #include <unordered_map>
 #include <memory>
 #include <stdexcept>
@@ -183,6 +190,7 @@ struct OsParams {
   bool oom_enabled = true;
   bool check_invariants = false;  // after every fault (mmusim run --check-invariants)
   unsigned fragmentation_percent = 0;  // os.fragmentation: free memory made unusable for order 9 at boot
+  unsigned hugetlb_1g_pages = 0;       // os.hugetlb_1g: 1 GiB pages reserved at boot (64-bit modes)
   std::uint64_t seed = 1;
 };
 
@@ -192,6 +200,7 @@ struct Vma {
   bool file = false;
   bool huge = false;      // MADV_HUGEPAGE advice
   bool implicit = false;  // created by a first touch (replay.implicit_vmas)
+  bool hugetlb = false;   // MAP_HUGETLB | MAP_HUGE_1GB: 1 GiB pages of the os.hugetlb_1g pool
 };
 
 struct Process {
@@ -242,7 +251,9 @@ class OsModel {
 
   FaultOutcome handle_fault(VAddr cr2, std::uint32_t error_code);
 
-  void mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool file, bool huge);
+  // hugetlb: MAP_HUGETLB | MAP_HUGE_1GB (hugetlb.cpp); start must be 1 GiB-aligned,
+  // len is rounded up to 1 GiB; OsError with file or in a 32-bit mode.
+  void mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool file, bool huge, bool hugetlb = false);
   void munmap(VAddr start, std::uint64_t len);
   void mprotect(VAddr start, std::uint64_t len, std::uint8_t prot);
   void brk(VAddr end);
@@ -314,7 +325,16 @@ class OsModel {
   // Messages of processes killed so far ("pid 3 killed by SIGSEGV: ...").
   const std::vector<std::string>& kills() const { return m_kills; }
   // Frames in use as data pages + page tables, as the buddy allocator sees it.
-  std::uint64_t used_pages() const;  // (not the kernel half's tables)
+  // Free pages of the hugetlb pool and the kernel half's tables are not
+  // counted; mapped hugetlb pages are.
+  std::uint64_t used_pages() const;
+  // The 1 GiB hugetlb pool (hugetlb.cpp), as /proc/meminfo HugePages_Total
+  // and HugePages_Free; pages are identified by their first pfn.
+  static constexpr unsigned kHugetlbOrder = 18;  // 1 GiB = 2^18 frames
+  static constexpr std::uint64_t kHugetlbPages = 1ull << kHugetlbOrder;
+  std::uint64_t hugetlb_total() const { return m_hugetlb_pages.size(); }
+  std::uint64_t hugetlb_free() const { return m_hugetlb_free.size(); }
+  const std::set<std::uint64_t>& hugetlb_pool() const { return m_hugetlb_pages; }
 
  private:
   Process& cur();
@@ -437,6 +457,25 @@ class OsModel {
   Cycles copy_cycles(std::uint64_t pages) const {
     return m_p.fault_model == FaultModel::Accesses ? 0 : pages * m_p.cow_copy_per_4k_cycles;
   }
+  // hugetlb.cpp (mm/hugetlb.c).
+  // Boot: up to os.hugetlb_1g free, 1 GiB-aligned ranges taken from the
+  // buddy allocator top-down, and the os.hugetlb statistics.
+  void init_hugetlb(StatGroup& stats);
+  // A fault in a hugetlb VMA: a 1 GiB page from the pool, copy-on-write or a
+  // spurious fault (hugetlb_fault, hugetlb_no_page, hugetlb_wp).
+  FaultOutcome hugetlb_fault(Process& p, const Vma& v, VAddr cr2, bool write, const std::string& access);
+  // One mapping of the pool page at pfn goes away; the last returns it to the pool.
+  void hugetlb_put(std::uint64_t pfn);
+  // fork: shares the 1 GiB page of the parent's entry at epa copy-on-write
+  // with the child; false if a child page table could not be allocated.
+  bool hugetlb_copy(Process& child, PAddr epa, std::uint64_t e, VAddr va);
+  // OsError if start or end lies inside a 1 GiB page of a hugetlb VMA
+  // (hugetlb_vm_op_split: EINVAL).
+  void hugetlb_check_split(Process& p, VAddr start, VAddr end, const char* what);
+  // @mmap ... hugetlb: checks start and returns len rounded up to 1 GiB.
+  std::uint64_t hugetlb_mmap_len(VAddr start, std::uint64_t len, bool file) const;
+  // The pool page holding pfn (its first pfn), or UINT64_MAX.
+  std::uint64_t hugetlb_head(std::uint64_t pfn) const;
 
   OsParams m_p;
   PhysicalMemory& m_mem;
@@ -515,6 +554,10 @@ class OsModel {
   Counter& m_cow_reuses;
   Counter& m_forks;
   std::uint64_t m_pgtable_pages = 0;
+  std::set<std::uint64_t> m_hugetlb_pages;   // the pool, free or mapped
+  std::vector<std::uint64_t> m_hugetlb_free;  // hugepage_freelists: the back is taken first
+  Counter* m_hugetlb_alloc = nullptr;
+  Counter* m_hugetlb_sigbus = nullptr;
 };
 
 }  // namespace mmusim

@@ -7,6 +7,7 @@
 #include <climits>
 #include <functional>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "models/os/os_model.h"
@@ -196,7 +197,13 @@ void OsModel::copy_level(Process& parent, Process& child, PAddr table, unsigned 
       continue;
     }
     if (!has_frame(e)) continue;
-    if (level == 3 && is_leaf(level, e)) throw OsError("@fork: 1 GiB pages cannot be shared copy-on-write");
+    if (level == 3 && is_leaf(level, e)) {  // a hugetlb page (hugetlb.cpp)
+      if (!hugetlb_copy(child, epa, e, va)) {
+        *ok = false;
+        return;
+      }
+      continue;
+    }
     if (level == 2 && is_leaf(level, e)) {
       // Linux shares the huge PMD and splits it at the first write; here the
       // parent's 2 MiB page is split at fork so that sharing is per 4 KiB.
@@ -377,6 +384,14 @@ std::string OsModel::check_invariants() const {
     if (std::string e = own_kernel(pfn, "pinned (os.fragmentation)"); !e.empty()) return e;
   for (PAddr t : m_kernel_tables)
     if (std::string e = own_kernel(t >> kPageShift, "kernel-half page table"); !e.empty()) return e;
+  // A free hugetlb page is owned by the pool, once; a mapped one by its mappings.
+  std::set<std::uint64_t> pool_free;
+  for (std::uint64_t head : m_hugetlb_free) {
+    if (!m_hugetlb_pages.count(head) || !pool_free.insert(head).second)
+      return "hugetlb free list holds " + hexs(head) + " twice or outside the pool";
+    for (std::uint64_t f = head; f < head + kHugetlbPages; ++f)
+      if (std::string e = own_kernel(f, "free hugetlb pool page"); !e.empty()) return e;
+  }
   std::string slab_err;
   m_slab->for_each_page([&](std::uint64_t pfn) {
     if (slab_err.empty()) slab_err = own_kernel(pfn, "slab");
@@ -444,6 +459,11 @@ std::string OsModel::check_invariants() const {
           return;
         }
         const std::uint64_t pfn = (ent & m_addr_mask) >> kPageShift;
+        if ((level == 3) != v->hugetlb || (level == 3 && hugetlb_head(pfn) != pfn)) {
+          e = who + "page at " + hexs(va) + (v->hugetlb ? " in a hugetlb VMA is not a 1 GiB pool page"
+                                                        : " is a 1 GiB page outside a hugetlb VMA");
+          return;
+        }
         if (ent & pte::kP) {
           if (!(v->prot & (kRead | kWrite | kExec))) e = who + "present page at " + hexs(va) + " in a PROT_NONE VMA";
           else if ((ent & pte::kRW) && !(v->prot & kWrite)) e = who + "writable page at " + hexs(va) + " in a read-only VMA";
@@ -458,7 +478,7 @@ std::string OsModel::check_invariants() const {
           kind[f] = kData;
           ++refs[f];
         }
-        rss += frames;
+        if (level != 3) rss += frames;  // hugetlb pages are not in rss
       }
     };
     walk(p.root, m_levels, 0);
@@ -478,9 +498,14 @@ std::string OsModel::check_invariants() const {
     }
     if (free && kind[pfn] != kNone) return "frame " + hexs(pfn) + " is free in the buddy allocator but in use";
     if (!free && kind[pfn] == kNone) return "frame " + hexs(pfn) + " is allocated but owned by nobody (leak)";
-    if (kind[pfn] == kData && refs[pfn] != mapcount(pfn))
+    // The frames of a hugetlb page share the map count of its first frame.
+    const std::uint64_t head = hugetlb_head(pfn);
+    const std::uint32_t maps = mapcount(head == UINT64_MAX ? pfn : head);
+    if (kind[pfn] == kData && refs[pfn] != maps)
       return "frame " + hexs(pfn) + " is mapped " + std::to_string(refs[pfn]) + " times but its map count is " +
-             std::to_string(mapcount(pfn)) + (refs[pfn] > mapcount(pfn) ? " (aliased)" : "");
+             std::to_string(maps) + (refs[pfn] > maps ? " (aliased)" : "");
+    if (head != UINT64_MAX && kind[pfn] != (pool_free.count(head) ? kKernel : kData))
+      return "hugetlb pool frame " + hexs(pfn) + " is neither free in the pool nor mapped";
   }
   std::uint64_t slots_used = 0;
   for (const auto& kv : swap_refs) {

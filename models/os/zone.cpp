@@ -174,6 +174,12 @@ void ZonedPageAllocator::reserve(std::uint64_t pfn, std::uint64_t count) {
   z->buddy->reserve(pfn, count);
 }
 
+bool ZonedPageAllocator::take_free_range(std::uint64_t pfn, std::uint64_t count) {
+  Zone* z = zone_of_mut(pfn);
+  if (!z || count > z->end_pfn() - pfn) return false;
+  return z->buddy->take_free_range(pfn, count);
+}
+
 bool ZonedPageAllocator::below(ZoneType highest, Watermark w, unsigned preferred_node) const {
   for (const Zone& z : m_zones) {
     if (static_cast<unsigned>(z.type) > static_cast<unsigned>(highest)) continue;

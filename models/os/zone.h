@@ -122,6 +122,9 @@ class ZonedPageAllocator {
   void split_page(std::uint64_t pfn, unsigned order);
   // Takes specific free frames out of their zone (BuddyAllocator::reserve).
   void reserve(std::uint64_t pfn, std::uint64_t count);
+  // BuddyAllocator::take_free_range in the zone holding pfn; false (nothing
+  // changed) when the range is not all free or does not lie in one zone.
+  bool take_free_range(std::uint64_t pfn, std::uint64_t count);
 
   // Some zone of the zonelist for `highest` is below its low (kswapd wake-up)
   // or min watermark (direct reclaim).

@@ -874,6 +874,13 @@ void validate(const Config& c, const ConfigOrigins& origins) {
     v.fail("os.numa_nodes", "must be 1..64, got " + std::to_string(os.numa_nodes));
   else if (os.memory.bytes / os.numa_nodes < (16ull << 20))
     v.fail("os.numa_nodes", "leaves less than 16MiB per node with os.memory " + format_value(os.memory));
+  if (os.hugetlb_1g != 0 && (p.mode == "ia32" || p.mode == "pae"))
+    v.fail("os.hugetlb_1g", "needs a 64-bit paging.mode (1 GiB pages are PDPTE.PS, SDM 4.5), got " +
+                                std::to_string(os.hugetlb_1g) + " with paging.mode " + p.mode);
+  else if (os.hugetlb_1g != 0 && os.max_order > 18)
+    v.fail("os.max_order",
+           "must be at most 18 with os.hugetlb_1g (a 1 GiB page is made of whole max_order blocks), got " +
+               std::to_string(os.max_order));
   if (os.fragmentation > 99) v.fail("os.fragmentation", "must be a percent of 0..99, got " + std::to_string(os.fragmentation));
   if (os.swappiness > 200) v.fail("os.swappiness", "must be 0..200, got " + std::to_string(os.swappiness));
   if (os.swap.size.bytes % kPageBytes != 0)

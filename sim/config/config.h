@@ -222,6 +222,7 @@ struct OsConfig {
   OomConfig oom;
   unsigned fragmentation = 0;
   std::string fault_model;
+  unsigned hugetlb_1g = 0;
   template <class V>
   void visit(V& v) {
     v.param("memory", memory, ByteSize{8ull << 30}, "bytes", "physical memory managed by the OS model");
@@ -234,6 +235,7 @@ struct OsConfig {
     v.group("oom", "the OOM killer", [&] { oom.visit(v); });
     v.param("fragmentation", fragmentation, 0u, "%", "pre-fragment memory at boot: pin one frame in seeded-random free 2 MiB blocks until this percent of free memory is outside order-9 blocks (0: off)");
     v.choice("fault_model", fault_model, "cycles", Choices{"cycles", "accesses"}, "cycles: a fault costs os.fault_cost; accesses: the handler's memory work (VMA search, page-table walk and writes, zeroing, COW copy) also goes through the MMU and caches as kernel-mode accesses via the kernel's linear map, replacing the per-4 KiB costs");
+    v.param("hugetlb_1g", hugetlb_1g, 0u, "pages", "1 GiB pages reserved at boot for @mmap ... hugetlb (hugepagesz=1G hugepages=N); 64-bit modes only");
   }
 };
 

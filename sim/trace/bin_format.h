@@ -58,7 +58,8 @@
 //   0xf0  @proc      varint pid (at most 2^32 - 1)
 //   0xf1  @mmap      u8 flags, varint start, varint len
 //                    flags: bits 0..2 prot (kProtRead 1, kProtWrite 2,
-//                    kProtExec 4), bit 3 file-backed, bit 4 huge, others 0
+//                    kProtExec 4), bit 3 file-backed, bit 4 huge, bit 5
+//                    hugetlb (not with bit 3), others 0
 //   0xf2  @munmap    varint start, varint len
 //   0xf3  @mprotect  u8 prot (0..7), varint start, varint len
 //   0xf4  @brk       varint end
@@ -150,6 +151,7 @@ inline constexpr std::uint8_t kTagEnd = 0xff;
 inline constexpr std::uint8_t kMmapProtMask = 0x07;
 inline constexpr std::uint8_t kMmapFile = 0x08;
 inline constexpr std::uint8_t kMmapHuge = 0x10;
+inline constexpr std::uint8_t kMmapHugetlb = 0x20;  // MAP_HUGETLB | MAP_HUGE_1GB, never with file
 
 }  // namespace bin
 }  // namespace mmusim

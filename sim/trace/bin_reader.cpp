@@ -260,12 +260,16 @@ bool BinReader::next_slow(TraceRecord& rec) {
         case bin::kTagMmap: {
           const std::uint64_t at = c.offset();
           const std::uint8_t flags = c.byte();
-          if ((flags & ~(bin::kMmapProtMask | bin::kMmapFile | bin::kMmapHuge)) != 0)
-            fail(at, "@mmap flags of at most 0x1f (prot 0x07, file 0x08, huge 0x10)", hex(flags, 2));
+          if ((flags & ~(bin::kMmapProtMask | bin::kMmapFile | bin::kMmapHuge | bin::kMmapHugetlb)) != 0)
+            fail(at, "@mmap flags of at most 0x3f (prot 0x07, file 0x08, huge 0x10, hugetlb 0x20)", hex(flags, 2));
+          if ((flags & bin::kMmapFile) && (flags & bin::kMmapHugetlb))
+            fail(at, "@mmap flags without both file 0x08 and hugetlb 0x20 (hugetlbfs files are out of scope)",
+                 hex(flags, 2));
           rec.kind = RecordKind::Mmap;
           rec.prot = flags & bin::kMmapProtMask;
           rec.file = (flags & bin::kMmapFile) != 0;
           rec.huge = (flags & bin::kMmapHuge) != 0;
+          rec.hugetlb = (flags & bin::kMmapHugetlb) != 0;
           rec.addr = c.varint();
           rec.len = c.length_after(rec.addr);
           break;

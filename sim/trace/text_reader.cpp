@@ -25,7 +25,8 @@ constexpr const char* kWhatPid = "a decimal process id";
 constexpr const char* kWhatLen = "a length greater than 0 (decimal or 0x hex)";
 constexpr const char* kWhatRange = "a length that keeps the range inside the 64-bit address space";
 constexpr const char* kWhatProt = "a protection like rw-, r-x, rwx, --- or rw, rx, r, none";
-constexpr const char* kWhatMmapOption = "anon, file or huge (each at most once)";
+constexpr const char* kWhatMmapOption = "anon, file, huge or hugetlb (each at most once)";
+constexpr const char* kWhatHugetlbAnon = "anon with hugetlb (hugetlbfs files are out of scope)";
 constexpr const char* kWhatInvpcidType = "an INVPCID type 0, 1, 2 or 3";
 constexpr const char* kWhatPcid = "a decimal PCID of 0 to 4095";
 constexpr const char* kWhatMark = "a mark name of letters, digits, '_', '.' or '-'";
@@ -289,6 +290,7 @@ void TextReader::parse_event(std::string_view line, std::string_view event, cons
     rec.prot = prot();
     rec.file = false;
     rec.huge = false;
+    rec.hugetlb = false;
     bool seen_backing = false;
     bool seen_huge = false;
     for (std::string_view t = take_token(p, end); !t.empty(); t = take_token(p, end)) {
@@ -298,10 +300,13 @@ void TextReader::parse_event(std::string_view line, std::string_view event, cons
       } else if (t == "huge" && !seen_huge) {
         seen_huge = true;
         rec.huge = true;
+      } else if (t == "hugetlb" && !rec.hugetlb) {
+        rec.hugetlb = true;
       } else {
         fail(kWhatMmapOption, t);
       }
     }
+    if (rec.hugetlb && rec.file) fail(kWhatHugetlbAnon, "file");
     return;
   } else if (name == "munmap") {
     rec.kind = RecordKind::Munmap;

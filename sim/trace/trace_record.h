@@ -16,7 +16,7 @@ namespace mmusim {
 enum class RecordKind : std::uint8_t {
   Access,    // access, addr = vaddr, size = bytes
   Proc,      // @proc PID               pid
-  Mmap,      // @mmap START LEN PROT [anon|file] [huge]   addr, len, prot, file, huge
+  Mmap,      // @mmap START LEN PROT [anon|file] [huge] [hugetlb]   addr, len, prot, file, huge, hugetlb
   Munmap,    // @munmap START LEN       addr, len
   Mprotect,  // @mprotect START LEN PROT  addr, len, prot
   Brk,       // @brk END                addr
@@ -44,6 +44,7 @@ struct TraceRecord {
   std::uint8_t prot = 0;
   bool file = false;
   bool huge = false;
+  bool hugetlb = false;  // MAP_HUGETLB | MAP_HUGE_1GB: backed by the os.hugetlb_1g pool
   std::string name;
   std::int32_t value = 0;  // @oom_score_adj, @cr4_pge
 };

@@ -90,6 +90,7 @@ void check_event(const TraceRecord& rec, const char* format) {
       if (rec.len - 1 > std::numeric_limits<std::uint64_t>::max() - rec.addr)
         fail("with a range past the 64-bit address space");
       if (rec.prot > bin::kMmapProtMask && rec.kind != RecordKind::Munmap) fail("with protection bits over 7");
+      if (rec.kind == RecordKind::Mmap && rec.hugetlb && rec.file) fail("with both file and hugetlb");
       break;
     case RecordKind::Mark:
       if (rec.name.empty() || rec.name.size() > bin::kMaxMarkBytes)
@@ -388,6 +389,7 @@ void TextWriter::encode(const TraceRecord& rec) {
       p = put_prot(p, rec.prot);
       p = put_str(p, rec.file ? " file" : " anon");
       if (rec.huge) p = put_str(p, " huge");
+      if (rec.hugetlb) p = put_str(p, " hugetlb");
       break;
     case RecordKind::Munmap: p = put_range(p, rec); break;
     case RecordKind::Mprotect:
@@ -470,7 +472,7 @@ void BinWriter::encode(const TraceRecord& rec) {
     case RecordKind::Mmap:
       *p++ = static_cast<char>(bin::kTagMmap);
       *p++ = static_cast<char>((rec.prot & bin::kMmapProtMask) | (rec.file ? bin::kMmapFile : 0) |
-                               (rec.huge ? bin::kMmapHuge : 0));
+                               (rec.huge ? bin::kMmapHuge : 0) | (rec.hugetlb ? bin::kMmapHugetlb : 0));
       p = put_varint(p, rec.addr);
       p = put_varint(p, rec.len);
       break;

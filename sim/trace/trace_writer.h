@@ -19,7 +19,8 @@
 //             @proc 42              @fork 43       @exit
 //             @mmap 0x400000 0x2000 r-x file      (length hex; prot in three
 //             @mmap 0x7f0000000000 0x200000 rw- anon huge   columns; anon or
-//                                   file always written, then huge if set)
+//                                   file always written, then huge and
+//                                   hugetlb if set)
 //             @munmap 0x400000 0x2000     @mprotect 0x400000 0x1000 r--
 //             @brk 0x602000         @invlpg 0xdead000      @mark NAME
 //   bin     sim/trace/bin_format.h

@@ -372,6 +372,91 @@ TEST(EndToEnd, ForkIsCopyOnWriteThroughTheReplay) {
   EXPECT_NE(r.err.find("bad.txt:4"), std::string::npos) << r.err;
 }
 
+// The value of PATH in a stats.csv ("path,value" lines), or "" if absent.
+std::string csv_value(const std::string& csv, const std::string& path) {
+  std::istringstream in(csv);
+  for (std::string line; std::getline(in, line);)
+    if (line.compare(0, path.size() + 1, path + ",") == 0) return line.substr(path.size() + 1);
+  return "";
+}
+
+// The 1 GiB hugetlb pool through the replay. 4 GiB of memory, two pool pages
+// reserved at boot ([3G, 4G) and [2G, 3G)). By hand:
+//   W 0x40000000   fault 1: maps pool page 1 (alloc 1, minor 1)
+//   R 0x7fff0000   same 1 GiB page: no fault
+//   W 0x80000010   fault 2: maps pool page 2 (alloc 2, minor 2); pool empty
+//   @fork 2        the child shares both pages copy-on-write
+//   W 0x40000008   fault 3 (child): copy needs a pool page, none: SIGBUS
+//                  (sigbus 1; not minor, not cow); its mappings are dropped
+//   R 0x40001000   skipped: process 2 is dead
+//   W 0x40000010   fault 4 (parent): write-protected, map count back to 1:
+//                  reuse (cow 1, cow_reuse 1, minor 3)
+//   @munmap        the page at 2 GiB (virtual) goes back to the pool (free 1)
+//   R 0xc0000000   fault 5: maps it again in a new VMA (alloc 3, minor 4)
+// pgfault 5, free 0 at the end, total 2, no SIGSEGV, one fork.
+TEST(EndToEnd, HugetlbPoolThroughTheReplay) {
+  std::string d = tmpdir("hugetlb");
+  std::string trace = write(d, "t.txt",
+                            "@proc 1\n"
+                            "@mmap 0x40000000 0x40000000 rw- anon hugetlb\n"
+                            "W 0x40000000\n"
+                            "R 0x7fff0000\n"
+                            "@mmap 0x80000000 0x1000 rw hugetlb\n"
+                            "W 0x80000010\n"
+                            "@fork 2\n"
+                            "@proc 2\n"
+                            "W 0x40000008\n"
+                            "R 0x40001000\n"
+                            "@proc 1\n"
+                            "W 0x40000010\n"
+                            "@munmap 0x80000000 0x40000000\n"
+                            "@mmap 0xc0000000 0x1000 r-- hugetlb anon\n"
+                            "R 0xc0000000\n");
+  Result r = run("run -q --check-invariants --set os.hugetlb_1g=2 --set os.memory=4GiB -t " + trace + " -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("SIGBUS"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("t.txt:9"), std::string::npos) << r.err;
+  const std::string csv = slurp(d + "/stats.csv");
+  EXPECT_EQ(csv_value(csv, "os.hugetlb.total"), "2");
+  EXPECT_EQ(csv_value(csv, "os.hugetlb.free"), "0");
+  EXPECT_EQ(csv_value(csv, "os.hugetlb.alloc"), "3");
+  EXPECT_EQ(csv_value(csv, "os.hugetlb.sigbus"), "1");
+  EXPECT_EQ(csv_value(csv, "os.pgfault"), "5");
+  EXPECT_EQ(csv_value(csv, "os.faults.minor"), "4");
+  EXPECT_EQ(csv_value(csv, "os.faults.cow"), "1");
+  EXPECT_EQ(csv_value(csv, "os.faults.cow_reuse"), "1");
+  EXPECT_EQ(csv_value(csv, "os.faults.cow_copy"), "0");
+  EXPECT_EQ(csv_value(csv, "os.faults.segv"), "0");
+  EXPECT_EQ(csv_value(csv, "os.forks"), "1");
+  EXPECT_EQ(csv_value(csv, "replay.skipped"), "1");
+
+  // Without the pool the first hugetlb fault is a SIGBUS.
+  r = run("run -q --set os.memory=4GiB -t " + trace + " -o " + d + "/none", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string csv0 = slurp(d + "/none/stats.csv");
+  EXPECT_EQ(csv_value(csv0, "os.hugetlb.total"), "0");
+  EXPECT_EQ(csv_value(csv0, "os.hugetlb.sigbus"), "1");
+  EXPECT_EQ(csv_value(csv0, "os.hugetlb.alloc"), "0");
+
+  // A hugetlb mapping that does not start 1 GiB-aligned is a trace error
+  // naming its line (exit 3); hugetlb with file a syntax error.
+  std::string bad = write(d, "bad.txt", "@proc 1\n@mmap 0x40200000 0x1000 rw hugetlb\n");
+  r = run("run -q --set os.hugetlb_1g=1 --set os.memory=4GiB -t " + bad, d);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("bad.txt:2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1 GiB-aligned"), std::string::npos) << r.err;
+  std::string file = write(d, "file.txt", "@proc 1\n@mmap 0x40000000 0x1000 rw file hugetlb\n");
+  r = run("run -q -t " + file, d);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("file.txt:2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("hugetlbfs"), std::string::npos) << r.err;
+
+  // 32-bit modes have no 1 GiB pages: a config error naming the key.
+  r = run("run -q --set paging.mode=pae --set os.hugetlb_1g=1 -t " + trace, d);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("os.hugetlb_1g"), std::string::npos) << r.err;
+}
+
 // 16 MiB: 4096 frames, 3840 after the reserved 1 MiB. Process 1 (oom_score_adj
 // 1000) touches 100 pages, process 2 touches pages until memory runs out:
 // the OOM killer takes process 1 although process 2 is much larger, since

@@ -278,7 +278,8 @@ bool same(const TraceRecord& a, const TraceRecord& b) {
     case RecordKind::Proc:
     case RecordKind::Fork: return a.pid == b.pid;
     case RecordKind::Mmap:
-      return a.addr == b.addr && a.len == b.len && a.prot == b.prot && a.file == b.file && a.huge == b.huge;
+      return a.addr == b.addr && a.len == b.len && a.prot == b.prot && a.file == b.file && a.huge == b.huge &&
+             a.hugetlb == b.hugetlb;
     case RecordKind::Munmap: return a.addr == b.addr && a.len == b.len;
     case RecordKind::Mprotect: return a.addr == b.addr && a.len == b.len && a.prot == b.prot;
     case RecordKind::Brk:

@@ -41,8 +41,9 @@ std::string describe(const TraceRecord& r) {
     case RecordKind::Proc:
     case RecordKind::Fork: return std::string(record_kind_name(r.kind)) + " " + std::to_string(r.pid);
     case RecordKind::Mmap:
-      std::snprintf(buf, sizeof buf, "mmap 0x%llx 0x%llx prot=%u%s%s", static_cast<unsigned long long>(r.addr),
-                    static_cast<unsigned long long>(r.len), r.prot, r.file ? " file" : " anon", r.huge ? " huge" : "");
+      std::snprintf(buf, sizeof buf, "mmap 0x%llx 0x%llx prot=%u%s%s%s", static_cast<unsigned long long>(r.addr),
+                    static_cast<unsigned long long>(r.len), r.prot, r.file ? " file" : " anon", r.huge ? " huge" : "",
+                    r.hugetlb ? " hugetlb" : "");
       return buf;
     case RecordKind::Munmap:
     case RecordKind::Mprotect:
@@ -287,6 +288,20 @@ TEST_F(BinTraceTest, ReadsHandWrittenEvents) {
   EXPECT_EQ(read_bin(p), kEventRecords);
 }
 
+// @mmap 0x40000000 0x40000000 rw- anon hugetlb: flags 0x20 | prot 3 = 0x23;
+// 2^30 as LEB128 is four 0x80 groups then 0x04 (2^30 = 4 * 2^28).
+TEST_F(BinTraceTest, HugetlbIsMmapFlagBit5) {
+  const Bytes rec = {0xf1, 0x23, 0x80, 0x80, 0x80, 0x80, 0x04, 0x80, 0x80, 0x80, 0x80, 0x04};
+  std::string p = write("h.bin", header() + rec + Bytes{0xff});
+  EXPECT_EQ(read_bin(p), (std::vector<std::string>{"mmap 0x40000000 0x40000000 prot=3 anon hugetlb"}));
+  TraceRecord r = event(RecordKind::Mmap, 0x40000000, 0x40000000, kProtRead | kProtWrite);
+  r.hugetlb = true;
+  std::string q = path("hw.bin");
+  BinWriter w(q);
+  write_records(w, {r});
+  EXPECT_EQ(slurp_bytes(q), header() + rec + Bytes{0xff});
+}
+
 TEST_F(BinTraceTest, WriterProducesTheHandWrittenBytes) {
   std::string p = path("w.bin");
   BinWriter w(p);
@@ -425,8 +440,11 @@ TEST_F(BinTraceTest, RecordErrorsNameTheByteOffset) {
        "byte 17: expected a varint of at most 64 bits, got a larger value"},
       {{0xf0, 0x80, 0x80, 0x80, 0x80, 0x10}, "byte 17: expected a process id of at most 4294967295, got 4294967296"},
       {{0xf5, 0xff, 0xff, 0xff, 0xff, 0x1f}, "byte 17: expected a process id of at most 4294967295, got 8589934591"},
-      {{0xf1, 0x20, 0x00, 0x01},
-       "byte 17: expected @mmap flags of at most 0x1f (prot 0x07, file 0x08, huge 0x10), got 0x20"},
+      {{0xf1, 0x40, 0x00, 0x01},
+       "byte 17: expected @mmap flags of at most 0x3f (prot 0x07, file 0x08, huge 0x10, hugetlb 0x20), got 0x40"},
+      {{0xf1, 0x2b, 0x00, 0x01},
+       "byte 17: expected @mmap flags without both file 0x08 and hugetlb 0x20 (hugetlbfs files are out of scope), "
+       "got 0x2b"},
       {{0xf3, 0x08, 0x00, 0x01}, "byte 17: expected a protection of at most 0x07, got 0x08"},
       {{0xf2, 0x00, 0x00}, "byte 18: expected a length greater than 0, got 0"},
       {{0xf2, 0x80, 0xe0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x80, 0x40},
@@ -726,6 +744,7 @@ std::string canonical_text() {
   auto add = [&](const char* s) { t += s; };
   add("@proc 1\n@mmap 0x400000 0x2000 r-x file\n@mmap 0x7f0000000000 0x200000 rw- anon huge\n");
   add("@mmap 0x1000 0x1000 --- anon\n@mmap 0x2000 0x1000 -wx file huge\n@munmap 0x400000 0x2000\n");
+  add("@mmap 0x40000000 0x40000000 rw- anon hugetlb\n@mmap 0x80000000 0x1000 r-- anon huge hugetlb\n");
   add("@mprotect 0x400000 0x1000 r--\n@mprotect 0xfffffffffffff000 0x1000 rwx\n@brk 0x602000\n@fork 4294967295\n");
   add("@proc 4294967295\n@invlpg 0xdead000\n@invlpg 0x0\n@mark phase_1.b-2\n@exit\n@proc 0\n");
   const char kLetters[] = "RWXM";
@@ -767,7 +786,7 @@ TEST_F(BinTraceTest, TextBinTextIsByteIdenticalAndBinTextBinToo) {
   std::string t2 = path("t2.txt");
   std::string b3 = path("b3.bin");
   const std::uint64_t n = convert(t0, b1, "bin");
-  EXPECT_EQ(n, 200000u + 16 + 8 + 4);
+  EXPECT_EQ(n, 200000u + 18 + 8 + 4);
   EXPECT_EQ(convert(b1, t2, "text"), n);
   EXPECT_EQ(slurp(t2), text);
   EXPECT_EQ(convert(t2, b3, "bin"), n);

@@ -151,9 +151,9 @@ TEST(ConfigDefaults, AllKeysInDeclarationOrder) {
   EXPECT_EQ(keys.back(), "replay.outstanding");
   // 2 top-level + 8 paging + 5 TLBs x 7 + 4 PWCs x 2 + latency + walkers
   // + 2 controller + 8 DRAM + 7 os (memory, max_order, thp, numa_nodes,
-  // swappiness, fragmentation, fault_model) + 4 fault costs + 2 swap + 1 oom
-  // + 6 replay (no caches by default).
-  EXPECT_EQ(keys.size(), 2u + 8 + 35 + 8 + 1 + 1 + 2 + 8 + 7 + 4 + 2 + 1 + 6);
+  // swappiness, fragmentation, fault_model, hugetlb_1g) + 4 fault costs
+  // + 2 swap + 1 oom + 6 replay (no caches by default).
+  EXPECT_EQ(keys.size(), 2u + 8 + 35 + 8 + 1 + 1 + 2 + 8 + 8 + 4 + 2 + 1 + 6);
   std::set<std::string> unique(keys.begin(), keys.end());
   EXPECT_EQ(unique.size(), keys.size());
   for (const char* k : {"mmu.tlbs.l2.entries", "mmu.tlbs.l1d_2m.page_sizes", "mmu.pwc.pml5.entries",
@@ -429,6 +429,20 @@ TEST(ConfigSet, ValidationNamesTheOverrideOrTheDefault) {
   const std::string msg = load_error("", {"mmu.tlbs.l1d.entries=48"});
   EXPECT_CONTAINS(msg, "mmu.tlbs.l1d.ways must leave a power-of-two number of sets");
   EXPECT_CONTAINS(msg, "(default value)");
+}
+
+TEST(ConfigSet, Hugetlb1gOnlyIn64BitModes) {
+  EXPECT_EQ(load_error("", {"os.hugetlb_1g=2"}), "");
+  EXPECT_EQ(load_error("", {"paging.mode=x86_64_la57", "os.hugetlb_1g=1"}), "");
+  for (const char* mode : {"ia32", "pae"}) {
+    const std::string msg = load_error("", {std::string("paging.mode=") + mode, "os.hugetlb_1g=1"});
+    EXPECT_CONTAINS(msg, "os.hugetlb_1g needs a 64-bit paging.mode");
+    EXPECT_CONTAINS(msg, mode);
+  }
+  EXPECT_EQ(load_error("", {"paging.mode=pae", "os.hugetlb_1g=0"}), "");
+  // A 1 GiB page is 256 blocks of order 10; above order 18 it is not whole blocks.
+  EXPECT_CONTAINS(load_error("", {"os.max_order=19", "os.hugetlb_1g=1"}), "os.max_order must be at most 18");
+  EXPECT_EQ(load_error("", {"os.max_order=18", "os.hugetlb_1g=1"}), "");
 }
 
 // ---------------------------------------------------------------- writer and params

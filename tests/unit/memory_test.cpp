@@ -106,6 +106,28 @@ TEST(PhysicalMemory, ZeroFrame) {
   EXPECT_EQ(m.populated_frames(), 2u);
 }
 
+TEST(PhysicalMemory, CopyFrameCopiesContentAndKeepsUntouchedFramesUnpopulated) {
+  PhysicalMemory m(1 << 20);
+  m.write64(0x4000, 0x1111);
+  m.write64(0x4ff8, 0x2222);
+  m.write64(0x7000, 0x3333);
+  m.copy_frame(6, 4);  // into an unpopulated frame
+  EXPECT_EQ(m.read64(0x6000), 0x1111u);
+  EXPECT_EQ(m.read64(0x6ff8), 0x2222u);
+  m.copy_frame(7, 4);  // over a populated one
+  EXPECT_EQ(m.read64(0x7000), 0x1111u);
+  EXPECT_EQ(m.populated_frames(), 3u);
+  m.copy_frame(7, 9);  // an unwritten source: the destination reads zero and is dropped
+  EXPECT_EQ(m.read64(0x7000), 0u);
+  EXPECT_EQ(m.populated_frames(), 2u);
+  m.copy_frame(8, 9);
+  EXPECT_EQ(m.populated_frames(), 2u);
+  m.copy_frame(4, 4);  // onto itself: unchanged
+  EXPECT_EQ(m.read64(0x4000), 0x1111u);
+  EXPECT_THROW(m.copy_frame(256, 4), std::out_of_range);
+  EXPECT_THROW(m.copy_frame(4, 256), std::out_of_range);
+}
+
 TEST(PhysicalMemory, OutOfRangeThrows) {
   PhysicalMemory m(1 << 20);
   EXPECT_THROW(m.read64(1 << 20), std::out_of_range);

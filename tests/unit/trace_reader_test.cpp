@@ -36,9 +36,9 @@ std::string describe(const TraceRecord& r) {
     case RecordKind::Fork:
       return std::string(record_kind_name(r.kind)) + " " + std::to_string(r.pid);
     case RecordKind::Mmap:
-      std::snprintf(buf, sizeof buf, "mmap 0x%llx 0x%llx prot=%u%s%s", static_cast<unsigned long long>(r.addr),
+      std::snprintf(buf, sizeof buf, "mmap 0x%llx 0x%llx prot=%u%s%s%s", static_cast<unsigned long long>(r.addr),
                     static_cast<unsigned long long>(r.len), r.prot, r.file ? " file" : " anon",
-                    r.huge ? " huge" : "");
+                    r.huge ? " huge" : "", r.hugetlb ? " hugetlb" : "");
       return buf;
     case RecordKind::Munmap:
       std::snprintf(buf, sizeof buf, "munmap 0x%llx 0x%llx", static_cast<unsigned long long>(r.addr),
@@ -172,6 +172,8 @@ TEST_F(TraceReaderTest, TextEveryEvent) {
                         "@mmap 0x1000 4096 none\n"
                         "@mmap 0x2000 4096 --- huge file\n"
                         "@mmap 0x3000 4096 rwx\n"
+                        "@mmap 0x40000000 0x1000 rw hugetlb\n"
+                        "@mmap 0x80000000 0x40000000 r-- hugetlb huge anon\n"
                         "@mmap 0xfffffffffffff000 0x1000 r--\n"
                         "@munmap 0x400000 8192\n"
                         "@mprotect 0x400000 0x1000 -w-\n"
@@ -191,6 +193,8 @@ TEST_F(TraceReaderTest, TextEveryEvent) {
                               "mmap 0x1000 0x1000 prot=0 anon",
                               "mmap 0x2000 0x1000 prot=0 file huge",
                               "mmap 0x3000 0x1000 prot=7 anon",
+                              "mmap 0x40000000 0x1000 prot=3 anon hugetlb",
+                              "mmap 0x80000000 0x40000000 prot=1 anon huge hugetlb",
                               "mmap 0xfffffffffffff000 0x1000 prot=1 anon",
                               "munmap 0x400000 0x2000",
                               "mprotect 0x400000 0x1000 prot=2",
@@ -270,9 +274,15 @@ TEST_F(TraceReaderTest, TextErrorsNameFileLineAndToken) {
       {"@mmap 0x1000 4096 rr", "expected a protection like rw-, r-x, rwx, --- or rw, rx, r, none, got 'rr'"},
       {"@mmap 0x1000 4096 r-", "expected a protection like rw-, r-x, rwx, --- or rw, rx, r, none, got 'r-'"},
       {"@mmap 0x1000 4096 RW-", "expected a protection like rw-, r-x, rwx, --- or rw, rx, r, none, got 'RW-'"},
-      {"@mmap 0x1000 4096 rw anon file", "expected anon, file or huge (each at most once), got 'file'"},
-      {"@mmap 0x1000 4096 rw huge huge", "expected anon, file or huge (each at most once), got 'huge'"},
-      {"@mmap 0x1000 4096 rw shared", "expected anon, file or huge (each at most once), got 'shared'"},
+      {"@mmap 0x1000 4096 rw anon file", "expected anon, file, huge or hugetlb (each at most once), got 'file'"},
+      {"@mmap 0x1000 4096 rw huge huge", "expected anon, file, huge or hugetlb (each at most once), got 'huge'"},
+      {"@mmap 0x1000 4096 rw shared", "expected anon, file, huge or hugetlb (each at most once), got 'shared'"},
+      {"@mmap 0x40000000 4096 rw hugetlb hugetlb",
+       "expected anon, file, huge or hugetlb (each at most once), got 'hugetlb'"},
+      {"@mmap 0x40000000 4096 rw hugetlb file",
+       "expected anon with hugetlb (hugetlbfs files are out of scope), got 'file'"},
+      {"@mmap 0x40000000 4096 rw file huge hugetlb",
+       "expected anon with hugetlb (hugetlbfs files are out of scope), got 'file'"},
       {"@mmap 0xfffffffffffff000 0x2000 rw",
        "expected a length that keeps the range inside the 64-bit address space, got '0x2000'"},
       {"@munmap 0x1000", "expected a length greater than 0 (decimal or 0x hex), got '@munmap 0x1000'"},

@@ -1,0 +1,445 @@
+// Unit tests of the reserved 1 GiB hugetlb pool (os.hugetlb_1g,
+// models/os/hugetlb.cpp) and BuddyAllocator::take_free_range.
+//
+// Page tables are read back with a reader written here from Intel SDM Vol.
+// 3A 4.5 (table 4-16: a PDPTE with PS = 1 maps a 1-GByte page, its address in
+// bits 51:30), and translated by the real Walker. Every expected number is
+// derived by hand in the comments from the documented boot layout
+// (zone.h, buddy_allocator.h): with 64-bit paging and one node, ZONE_DMA is
+// frames [0, 4096) and ZONE_DMA32 [4096, min(memory, 4 GiB)); the low 1 MiB
+// (frames 0..255) is reserved, so the 1 GiB range [0, 1 GiB) is never free.
+// A 1 GiB page is 2^18 = 262144 frames = 256 blocks of order 10.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "models/common/stats.h"
+#include "models/memory/physical_memory.h"
+#include "models/mmu/mmu_control.h"
+#include "models/os/buddy_allocator.h"
+#include "models/os/os_model.h"
+#include "models/os/zone.h"
+#include "models/walker/walker.h"
+#include "tests/unit/pt_builder.h"
+
+namespace mmusim {
+namespace {
+
+constexpr std::uint64_t kMiB = 1ull << 20, kGiB = 1ull << 30;
+constexpr std::uint64_t kFramesPer1G = 262144;  // 1 GiB / 4 KiB
+constexpr std::uint64_t kAddrBits = 0x000ffffffffff000ull;
+constexpr std::uint8_t R = OsModel::kRead, W = OsModel::kWrite;
+constexpr std::uint32_t kWriteFault = pf::kU | pf::kW;
+constexpr std::uint32_t kReadFault = pf::kU;
+constexpr std::uint32_t kWriteProtFault = pf::kU | pf::kW | pf::kP;
+// OsParams defaults: fault_cost.minor 700, zero_page_per_4k 300, cow_copy_per_4k 300.
+constexpr Cycles kHugeFaultCost = 700 + kFramesPer1G * 300;  // 78,643,900
+constexpr VAddr kVa = 1ull << 30;                             // 1 GiB: PML4 index 0, PDPT index 1
+
+class FakeMmu : public MmuControl {
+ public:
+  void write_cr3(std::uint64_t value) override { m_cr3 = value; }
+  std::uint64_t cr3() const override { return m_cr3; }
+  void invlpg(VAddr va) override { invlpgs.push_back(va); }
+  void flush_all() override {}
+  std::vector<VAddr> invlpgs;
+
+ private:
+  std::uint64_t m_cr3 = 0;
+};
+
+// The entry at `level` (4 PML4E .. 1 PTE) for va, read as SDM 4.5 describes;
+// 0 when a table above it is absent or a leaf.
+std::uint64_t entry(const PhysicalMemory& m, PAddr root, VAddr va, unsigned level) {
+  PAddr table = root;
+  for (unsigned l = 4;; --l) {
+    const std::uint64_t e = m.read64(table + ((va >> (12 + 9 * (l - 1))) & 511) * 8);
+    if (l == level) return e;
+    if (!(e & pte::kP) || (e & pte::kPS)) return 0;
+    table = e & kAddrBits;
+  }
+}
+
+struct Os {
+  explicit Os(std::uint64_t memory, unsigned hugetlb, unsigned max_order = 10)
+      : mem(memory), os(params(memory, hugetlb, max_order), mem, mmu, root.group("os")) {}
+  static OsParams params(std::uint64_t memory, unsigned hugetlb, unsigned max_order) {
+    OsParams p;
+    p.memory_bytes = memory;
+    p.max_order = max_order;
+    p.hugetlb_1g_pages = hugetlb;
+    p.implicit_vmas = false;
+    return p;
+  }
+  double stat(const std::string& path) const {
+    const StatGroup::Entry* e = root.find(path);
+    if (!e) throw std::runtime_error("no statistic " + path);
+    return e->counter ? static_cast<double>(e->counter->value()) : e->formula();
+  }
+  std::uint64_t pdpte(std::uint32_t pid, VAddr va) const { return entry(mem, os.process(pid)->root, va, 3); }
+  std::uint64_t frame_1g(std::uint32_t pid, VAddr va) const { return (pdpte(pid, va) & kAddrBits) >> 12; }
+  PhysicalMemory mem;
+  FakeMmu mmu;
+  StatGroup root;
+  OsModel os;
+};
+
+// ---------------------------------------------------------------- BuddyAllocator::take_free_range
+
+TEST(BuddyTakeFreeRange, TakesWholeMaxOrderBlocksAndFreeReturnsThem) {
+  // 8192 frames, max_order 10: eight free blocks of 1024 after boot.
+  BuddyAllocator b(0, 8192, 10);
+  ASSERT_EQ(b.free_blocks(10), 8u);
+  EXPECT_TRUE(b.take_free_range(2048, 4096));  // blocks 2048, 3072, 4096, 5120
+  EXPECT_EQ(b.free_pages(), 8192u - 4096);
+  EXPECT_EQ(b.free_blocks(10), 4u);
+  EXPECT_FALSE(b.is_free(2048));
+  EXPECT_FALSE(b.is_free(6143));
+  EXPECT_TRUE(b.is_free(6144));
+  EXPECT_EQ(b.num_reserved_pages(), 4096u);
+  EXPECT_EQ(b.check_invariants(), "");
+  // Each block is an allocated block of max_order; freeing them merges back.
+  for (std::uint64_t pfn = 2048; pfn < 6144; pfn += 1024) b.free(pfn, 10);
+  EXPECT_EQ(b.free_pages(), 8192u);
+  EXPECT_EQ(b.free_blocks(10), 8u);
+  EXPECT_EQ(b.check_invariants(), "");
+}
+
+TEST(BuddyTakeFreeRange, RefusesARangeWithAnAllocatedFrameAndChangesNothing) {
+  BuddyAllocator b(0, 4096, 10);
+  auto one = b.alloc(0);  // frame 0: splits block [0, 1024)
+  ASSERT_TRUE(one);
+  EXPECT_EQ(*one, 0u);
+  const std::string before = b.buddyinfo();
+  EXPECT_FALSE(b.take_free_range(0, 2048));
+  EXPECT_EQ(b.buddyinfo(), before);
+  EXPECT_EQ(b.free_pages(), 4095u);
+  EXPECT_TRUE(b.take_free_range(1024, 2048));  // [1024, 3072) is still whole
+  EXPECT_EQ(b.free_pages(), 4095u - 2048);
+  EXPECT_EQ(b.check_invariants(), "");
+}
+
+TEST(BuddyTakeFreeRange, MisalignedOrOutsideRangesAreLogicErrors) {
+  BuddyAllocator b(0, 4096, 10);
+  EXPECT_THROW(b.take_free_range(512, 1024), std::logic_error);
+  EXPECT_THROW(b.take_free_range(0, 1000), std::logic_error);
+  EXPECT_THROW(b.take_free_range(3072, 2048), std::logic_error);
+  EXPECT_TRUE(b.take_free_range(0, 0));
+  EXPECT_EQ(b.free_pages(), 4096u);
+}
+
+TEST(ZonedTakeFreeRange, ARangeMustLieInOneZone) {
+  // 8192 frames, 64-bit layout: DMA [0, 4096), DMA32 [4096, 8192); the low
+  // 256 frames reserved, so DMA has 4096 - 256 = 3840 free and DMA32 4096.
+  ZonedPageAllocator z(8192, 10, 1, false, 256);
+  ASSERT_EQ(z.free_pages(), 3840u + 4096);
+  EXPECT_FALSE(z.take_free_range(2048, 4096));  // straddles DMA and DMA32
+  EXPECT_FALSE(z.take_free_range(0, 1024));     // holds the reserved frames
+  EXPECT_EQ(z.free_pages(), 3840u + 4096);
+  EXPECT_TRUE(z.take_free_range(4096, 4096));
+  EXPECT_EQ(z.free_pages(), 3840u);
+  EXPECT_EQ(z.check_invariants(), "");
+}
+
+// ---------------------------------------------------------------- boot reservation
+
+TEST(HugetlbBoot, ReservesTopDownAlignedRangesAndTheBuddyDropsByExactlyNTimes262144) {
+  // 4 GiB: frames [0, 1048576). Top-down the candidates are [3G, 4G) (head
+  // 786432) and [2G, 3G) (head 524288); both are free at boot.
+  Os none(4 * kGiB, 0);
+  Os two(4 * kGiB, 2);
+  EXPECT_EQ(two.os.hugetlb_total(), 2u);
+  EXPECT_EQ(two.os.hugetlb_free(), 2u);
+  EXPECT_EQ(two.os.hugetlb_pool(), (std::set<std::uint64_t>{524288, 786432}));
+  for (std::uint64_t head : two.os.hugetlb_pool()) EXPECT_EQ(head % kFramesPer1G, 0u);
+  // The rest of the boot (idle root, slab pages) is the same in both.
+  EXPECT_EQ(none.os.buddy().free_pages() - two.os.buddy().free_pages(), 2 * kFramesPer1G);
+  EXPECT_EQ(none.os.buddy().free_blocks(10) - two.os.buddy().free_blocks(10), 2u * 256);
+  EXPECT_FALSE(two.os.buddy().is_free(524288));
+  EXPECT_FALSE(two.os.buddy().is_free(1048575));
+  EXPECT_TRUE(two.os.buddy().is_free(524287));
+  EXPECT_EQ(two.stat("os.hugetlb.total"), 2.0);
+  EXPECT_EQ(two.stat("os.hugetlb.free"), 2.0);
+  EXPECT_EQ(two.stat("os.hugetlb.alloc"), 0.0);
+  EXPECT_EQ(two.stat("os.hugetlb.sigbus"), 0.0);
+  // The free pool pages are not "used"; both models use the same frames.
+  EXPECT_EQ(two.os.used_pages(), none.os.used_pages());
+  EXPECT_EQ(two.os.check_invariants(), "");
+}
+
+TEST(HugetlbBoot, ReservesWhatFitsAndWarnsOnce) {
+  // 3 GiB: frames [0, 786432). Candidates top-down: [2G, 3G) and [1G, 2G)
+  // fit; [0, 1G) holds the reserved low 1 MiB. 2 of 4.
+  testing::internal::CaptureStderr();
+  Os t(3 * kGiB, 4);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(t.os.hugetlb_total(), 2u);
+  EXPECT_EQ(t.os.hugetlb_pool(), (std::set<std::uint64_t>{262144, 524288}));
+  EXPECT_EQ(err, "HugeTLB: allocating 4 of page size 1.00 GiB failed.  Only allocated 2 hugepages.\n");
+  EXPECT_EQ(t.os.check_invariants(), "");
+}
+
+TEST(HugetlbBoot, APartialGigabyteAtTheTopIsNotUsed) {
+  // 2.5 GiB: frames [0, 655360); the highest whole aligned range is [1G, 2G)
+  // (head 262144); [2G, 2.5G) is only half a page.
+  testing::internal::CaptureStderr();
+  Os t(2 * kGiB + 512 * kMiB, 1);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  EXPECT_EQ(t.os.hugetlb_pool(), (std::set<std::uint64_t>{262144}));
+}
+
+TEST(HugetlbBoot, RejectedWithoutOneGigabytePagesOrWithAMaxOrderAbove18) {
+  PhysicalMemory mem(64 * kMiB);
+  FakeMmu mmu;
+  StatGroup root;
+  OsParams p;
+  p.memory_bytes = 64 * kMiB;
+  p.mode = PagingMode::Pae;
+  p.hugetlb_1g_pages = 1;
+  EXPECT_THROW(OsModel(p, mem, mmu, root.group("a")), std::invalid_argument);
+  p.mode = PagingMode::X86_64;
+  p.max_order = 19;
+  EXPECT_THROW(OsModel(p, mem, mmu, root.group("b")), std::invalid_argument);
+}
+
+// ---------------------------------------------------------------- faults
+
+TEST(HugetlbFault, MapsAZeroedPoolPageWithAPdptePsThatTheWalkerTranslatesAs1G) {
+  Os t(4 * kGiB, 2);
+  t.os.switch_to(1);
+  // 0x1000 bytes: rounded up to 1 GiB.
+  t.os.mmap(kVa, 0x1000, R | W, false, false, true);
+  const Process* p = t.os.process(1);
+  ASSERT_EQ(p->vmas.size(), 1u);
+  EXPECT_EQ(p->vmas.begin()->second.end, kVa + kGiB);
+  EXPECT_TRUE(p->vmas.begin()->second.hugetlb);
+  // Stale content in the pool page that the fault must clear.
+  t.mem.write64(2 * kGiB + 0x123458, 0xdead);
+  FaultOutcome o = t.os.handle_fault(kVa + 0x123456, kWriteFault);
+  ASSERT_EQ(o.result, FaultResult::Handled);
+  EXPECT_EQ(o.cost_cycles, kHugeFaultCost);
+  // The free list's back is the lowest page reserved: [2G, 3G).
+  const std::uint64_t e = t.pdpte(1, kVa);
+  EXPECT_TRUE(e & pte::kPS);
+  EXPECT_EQ(e & kAddrBits, 2 * kGiB);
+  EXPECT_EQ(e & (pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD | pte::kXD),
+            pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD | pte::kXD);
+  EXPECT_EQ(t.mem.read64(2 * kGiB + 0x123458), 0u);
+  EXPECT_EQ(t.os.process(1)->rss_pages, 0u);  // hugetlb pages are not in rss
+  EXPECT_EQ(t.os.lru_size(OsModel::kActiveAnon) + t.os.lru_size(OsModel::kInactiveAnon), 0u);
+  EXPECT_EQ(t.stat("os.hugetlb.free"), 1.0);
+  EXPECT_EQ(t.stat("os.hugetlb.alloc"), 1.0);
+  EXPECT_EQ(t.stat("os.faults.minor"), 1.0);
+  EXPECT_EQ(t.os.check_invariants(), "");
+
+  // The walker reads the tables the OS built: a 1 GiB page at 2 GiB.
+  testing_pt::RecordingMemory ptm(t.mem, 1);
+  StatGroup ws("walker"), ps("pwc");
+  Walker w(WalkerParams{}, ptm, ws, ps);
+  const VAddr va = kVa + 0x3456789;
+  WalkResult r = w.walk(t.os.process(1)->root, va, AccessKind::Store, true, 0);
+  ASSERT_FALSE(r.fault);
+  EXPECT_EQ(r.size, PageSize::k1G);
+  EXPECT_EQ(r.frame, 2 * kGiB);
+  EXPECT_EQ(r.frame + (va & (kGiB - 1)), 2 * kGiB + 0x3456789);
+  EXPECT_TRUE(r.writable);
+  EXPECT_EQ(r.mem_reads, 2u);  // PML4E, PDPTE
+
+  // A second touch in the same 1 GiB does not fault again: a read of the
+  // other end translates through the same entry.
+  r = w.walk(t.os.process(1)->root, kVa + kGiB - 8, AccessKind::Load, true, 0);
+  ASSERT_FALSE(r.fault);
+  EXPECT_EQ(r.frame, 2 * kGiB);
+}
+
+TEST(HugetlbFault, AnEmptyPoolKillsWithSigbusAndTheKillReturnsThePages) {
+  Os t(4 * kGiB, 1);
+  t.os.switch_to(1);
+  t.os.mmap(kVa, 2 * kGiB, R | W, false, false, true);
+  ASSERT_EQ(t.os.handle_fault(kVa, kReadFault).result, FaultResult::Handled);
+  EXPECT_EQ(t.stat("os.hugetlb.free"), 0.0);
+  FaultOutcome o = t.os.handle_fault(kVa + kGiB + 64, kWriteFault);
+  EXPECT_EQ(o.result, FaultResult::Killed);
+  EXPECT_EQ(o.cost_cycles, 700u);
+  EXPECT_NE(o.reason.find("SIGBUS"), std::string::npos) << o.reason;
+  EXPECT_FALSE(t.os.alive(1));
+  EXPECT_EQ(t.stat("os.hugetlb.sigbus"), 1.0);
+  EXPECT_EQ(t.stat("os.faults.segv"), 0.0);
+  EXPECT_EQ(t.stat("os.hugetlb.alloc"), 1.0);
+  // The killed process's page went back to the pool, not to the buddy.
+  EXPECT_EQ(t.stat("os.hugetlb.free"), 1.0);
+  EXPECT_FALSE(t.os.buddy().is_free(786432));
+  EXPECT_EQ(t.os.check_invariants(), "");
+}
+
+TEST(HugetlbFault, AReadOnlyMappingMapsReadOnlyAndAWriteIsSigsegv) {
+  Os t(4 * kGiB, 1);
+  t.os.switch_to(1);
+  t.os.mmap(kVa, kGiB, R, false, false, true);
+  ASSERT_EQ(t.os.handle_fault(kVa, kReadFault).result, FaultResult::Handled);
+  EXPECT_FALSE(t.pdpte(1, kVa) & pte::kRW);
+  EXPECT_EQ(t.os.handle_fault(kVa, kWriteProtFault).result, FaultResult::Killed);
+  EXPECT_EQ(t.stat("os.faults.segv"), 1.0);
+  EXPECT_EQ(t.stat("os.hugetlb.free"), 1.0);
+  EXPECT_EQ(t.os.check_invariants(), "");
+}
+
+TEST(HugetlbInvariants, TheCheckerCountsPoolFrames) {
+  // Pool pages at frames 524288 (handed out first) and 786432.
+  Os t(4 * kGiB, 2);
+  t.os.switch_to(1);
+  t.os.mmap(kVa, 2 * kGiB, R | W, false, false, true);
+  ASSERT_EQ(t.os.handle_fault(kVa, kWriteFault).result, FaultResult::Handled);
+  ASSERT_EQ(t.os.check_invariants(), "");
+  // The PDPT the PML4E[0] points to; PDPTE 1 maps kVa, PDPTE 2 the next 1 GiB.
+  const PAddr pdpt = entry(t.mem, t.os.process(1)->root, 0, 4) & kAddrBits;
+  const std::uint64_t mapped = t.mem.read64(pdpt + 8);
+  ASSERT_EQ(mapped & kAddrBits, 524288ull << 12);
+  // Forged: a second mapping of the free pool page 786432.
+  t.mem.write64(pdpt + 16, (786432ull << 12) | (mapped & ~kAddrBits));
+  EXPECT_NE(t.os.check_invariants().find("kernel page"), std::string::npos) << t.os.check_invariants();
+  t.mem.write64(pdpt + 16, 0);
+  // Forged: the mapped page's entry cleared: its first frame, 524288 =
+  // 0x80000, is owned by nobody.
+  t.mem.write64(pdpt + 8, 0);
+  EXPECT_EQ(t.os.check_invariants(), "frame 0x80000 is allocated but owned by nobody (leak)");
+  t.mem.write64(pdpt + 8, mapped);
+  EXPECT_EQ(t.os.check_invariants(), "");
+}
+
+// ---------------------------------------------------------------- munmap, mprotect, mmap errors
+
+TEST(HugetlbVma, MunmapReturnsPagesToThePoolAndSplittingIsAnOsError) {
+  Os t(4 * kGiB, 2);
+  t.os.switch_to(1);
+  t.os.mmap(kVa, 2 * kGiB, R | W, false, false, true);
+  ASSERT_EQ(t.os.handle_fault(kVa, kWriteFault).result, FaultResult::Handled);
+  ASSERT_EQ(t.os.handle_fault(kVa + kGiB, kWriteFault).result, FaultResult::Handled);
+  EXPECT_EQ(t.stat("os.hugetlb.free"), 0.0);
+  const std::uint64_t used = t.os.used_pages();
+  // Splits inside a 1 GiB page are EINVAL: nothing changes.
+  EXPECT_THROW(t.os.munmap(kVa + 0x1000, kGiB), OsError);
+  EXPECT_THROW(t.os.munmap(kVa, 0x1000), OsError);
+  EXPECT_THROW(t.os.mprotect(kVa, 0x200000, R), OsError);
+  EXPECT_THROW(t.os.mmap(kVa + kGiB + 0x200000, 0x1000, R, false, false), OsError);  // MAP_FIXED over part
+  EXPECT_EQ(t.os.process(1)->vmas.size(), 1u);
+  EXPECT_EQ(t.stat("os.hugetlb.free"), 0.0);
+  EXPECT_EQ(t.os.check_invariants(), "");
+  // An aligned mprotect splits the VMA and keeps both pages.
+  t.os.mprotect(kVa + kGiB, kGiB, R);
+  EXPECT_FALSE(t.pdpte(1, kVa + kGiB) & pte::kRW);
+  EXPECT_TRUE(t.pdpte(1, kVa) & pte::kRW);
+  EXPECT_EQ(t.os.process(1)->vmas.size(), 2u);
+  EXPECT_EQ(t.os.check_invariants(), "");
+  // Unmapping one whole page returns it: free count back up by one.
+  t.os.munmap(kVa, kGiB);
+  EXPECT_EQ(t.stat("os.hugetlb.free"), 1.0);
+  EXPECT_EQ(t.pdpte(1, kVa), 0u);
+  EXPECT_EQ(t.os.used_pages(), used - kFramesPer1G);
+  EXPECT_EQ(t.os.check_invariants(), "");
+  t.os.exit_current();
+  EXPECT_EQ(t.stat("os.hugetlb.free"), 2.0);
+  EXPECT_EQ(t.os.check_invariants(), "");
+}
+
+TEST(HugetlbVma, UnalignedStartOrFileIsAnOsError) {
+  Os t(4 * kGiB, 1);
+  t.os.switch_to(1);
+  EXPECT_THROW(t.os.mmap(kVa + 0x200000, kGiB, R | W, false, false, true), OsError);
+  EXPECT_THROW(t.os.mmap(kVa, kGiB, R | W, true, false, true), OsError);
+  EXPECT_TRUE(t.os.process(1)->vmas.empty());
+}
+
+TEST(HugetlbVma, HugetlbVmasDoNotMergeWithNeighbours) {
+  Os t(4 * kGiB, 0);
+  t.os.switch_to(1);
+  t.os.mmap(kVa, kGiB, R | W, false, false, true);
+  t.os.mmap(kVa + kGiB, 0x1000, R | W, false, false);
+  t.os.mmap(kVa + 2 * kGiB, kGiB, R | W, false, false, true);
+  EXPECT_EQ(t.os.process(1)->vmas.size(), 3u);
+  // No pool at all: the first fault gets SIGBUS.
+  EXPECT_EQ(t.os.handle_fault(kVa, kWriteFault).result, FaultResult::Killed);
+  EXPECT_EQ(t.stat("os.hugetlb.sigbus"), 1.0);
+}
+
+// ---------------------------------------------------------------- fork
+
+TEST(HugetlbFork, WriteAfterForkCopiesFromThePoolAndTheLastSharerReuses) {
+  // Pool heads (frames) 786432, 524288, 262144; the free list hands out
+  // 262144 ([1G, 2G)) first, then 524288.
+  Os t(4 * kGiB, 3);
+  t.os.switch_to(1);
+  t.os.mmap(kVa, kGiB, R | W, false, false, true);
+  ASSERT_EQ(t.os.handle_fault(kVa, kWriteFault).result, FaultResult::Handled);
+  EXPECT_EQ(t.frame_1g(1, kVa), 262144u);
+  t.mem.write64(kGiB + 8, 0x1111);
+  t.os.fork(2);
+  EXPECT_EQ(t.frame_1g(2, kVa), 262144u);
+  EXPECT_FALSE(t.pdpte(1, kVa) & pte::kRW);
+  EXPECT_FALSE(t.pdpte(2, kVa) & pte::kRW);
+  EXPECT_TRUE(t.pdpte(2, kVa) & pte::kPS);
+  EXPECT_EQ(t.os.mapcount(262144), 2u);
+  EXPECT_EQ(t.os.process(2)->rss_pages, 0u);
+  EXPECT_EQ(t.stat("os.hugetlb.free"), 2.0);
+  EXPECT_EQ(t.os.check_invariants(), "");
+
+  // The child writes: a new pool page (524288), the content copied.
+  t.os.switch_to(2);
+  FaultOutcome o = t.os.handle_fault(kVa + 8, kWriteProtFault);
+  ASSERT_EQ(o.result, FaultResult::Handled);
+  EXPECT_EQ(o.cost_cycles, 700u + kFramesPer1G * 300);
+  EXPECT_EQ(t.frame_1g(2, kVa), 524288u);
+  EXPECT_TRUE(t.pdpte(2, kVa) & pte::kRW);
+  EXPECT_EQ(t.mem.read64(2 * kGiB + 8), 0x1111u);
+  EXPECT_EQ(t.os.mapcount(262144), 1u);
+  EXPECT_EQ(t.stat("os.hugetlb.free"), 1.0);
+  EXPECT_EQ(t.stat("os.hugetlb.alloc"), 2.0);
+  EXPECT_EQ(t.stat("os.faults.cow"), 1.0);
+  EXPECT_EQ(t.stat("os.faults.cow_copy"), 1.0);
+  EXPECT_EQ(t.os.check_invariants(), "");
+
+  // The parent, now the last sharer, reuses its page.
+  t.os.switch_to(1);
+  o = t.os.handle_fault(kVa, kWriteProtFault);
+  EXPECT_EQ(o.cost_cycles, 700u);
+  EXPECT_EQ(t.frame_1g(1, kVa), 262144u);
+  EXPECT_TRUE(t.pdpte(1, kVa) & pte::kRW);
+  EXPECT_EQ(t.stat("os.faults.cow_reuse"), 1.0);
+  EXPECT_EQ(t.stat("os.hugetlb.free"), 1.0);
+  EXPECT_EQ(t.os.check_invariants(), "");
+
+  t.os.switch_to(2);
+  t.os.exit_current();
+  EXPECT_EQ(t.stat("os.hugetlb.free"), 2.0);
+  EXPECT_EQ(t.os.check_invariants(), "");
+}
+
+TEST(HugetlbFork, CopyOnWriteWithAnEmptyPoolIsSigbusForTheWriter) {
+  Os t(4 * kGiB, 1);
+  t.os.switch_to(1);
+  t.os.mmap(kVa, kGiB, R | W, false, false, true);
+  ASSERT_EQ(t.os.handle_fault(kVa, kWriteFault).result, FaultResult::Handled);
+  t.os.fork(2);
+  t.os.switch_to(2);
+  FaultOutcome o = t.os.handle_fault(kVa, kWriteProtFault);
+  EXPECT_EQ(o.result, FaultResult::Killed);
+  EXPECT_NE(o.reason.find("SIGBUS"), std::string::npos) << o.reason;
+  EXPECT_FALSE(t.os.alive(2));
+  EXPECT_TRUE(t.os.alive(1));
+  EXPECT_EQ(t.os.mapcount(786432), 1u);
+  EXPECT_EQ(t.stat("os.hugetlb.sigbus"), 1.0);
+  EXPECT_EQ(t.stat("os.hugetlb.free"), 0.0);
+  EXPECT_EQ(t.os.check_invariants(), "");
+  // The parent still has it: a write reuses it.
+  t.os.switch_to(1);
+  EXPECT_EQ(t.os.handle_fault(kVa, kWriteProtFault).result, FaultResult::Handled);
+  EXPECT_TRUE(t.pdpte(1, kVa) & pte::kRW);
+  EXPECT_EQ(t.os.check_invariants(), "");
+}
+
+}  // namespace
+}  // namespace mmusim
