@@ -45,7 +45,8 @@ Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, O
       m_events(stats.counter("events", "trace events (@proc, @mmap, ...)")),
       m_skipped(stats.counter("skipped", "records of killed or exited processes, skipped")),
       m_cycles(stats.counter("cycles", "simulated cycles from the first to the last access")),
-      m_switches(stats.counter("switches", "round-robin switches between traces (each a CR3 write)")) {
+      m_switches(stats.counter("switches", "round-robin switches between traces (each a CR3 write)")),
+      m_kernel_walks(stats.counter("kernel_walks", "the fault handler's kernel accesses (os.fault_model: accesses) that missed every TLB and walked")) {
   if (traces.empty()) throw std::invalid_argument("replay: no trace");
   for (TraceReader* t : traces) {
     Stream s;
@@ -422,6 +423,7 @@ Cycles Replay::kernel_access(VAddr va, std::uint32_t bytes, bool write) {
   if (r.fault)
     throw std::logic_error("the OS model's kernel access at " + hex(va) + " faulted (error code " +
                            std::to_string(r.page_fault.error_code) + "): its kernel half does not map it");
+  if (r.walked) ++m_kernel_walks;
   Cycles c = r.cycles;
   if (m_p.time_data) {
     constexpr std::uint64_t kLine = 64;

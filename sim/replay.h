@@ -191,6 +191,7 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   Counter& m_skipped;
   Counter& m_cycles;
   Counter& m_switches;
+  Counter& m_kernel_walks;
 };
 
 }  // namespace mmusim

@@ -115,7 +115,7 @@ struct PagingConfig {
   void visit(V& v) {
     v.choice("mode", mode, "x86_64", Choices{"ia32", "pae", "x86_64", "x86_64_la57"}, "paging mode (Intel SDM 4.1.1)");
     v.param("pse", pse, true, "", "CR4.PSE: 4 MiB pages in ia32 mode");
-    v.param("pge", pge, true, "", "CR4.PGE: global pages survive CR3 writes");
+    v.param("pge", pge, true, "", "CR4.PGE: global pages survive CR3 writes; the OS model maps the kernel half (its linear map) global");
     v.param("pcid", pcid, false, "", "CR4.PCIDE: process-context identifiers, x86_64 modes only; the OS model assigns them as Linux does");
     v.param("nx", nx, true, "", "EFER.NXE: execute-disable bit");
     v.param("wp", wp, true, "", "CR0.WP: supervisor writes honour read-only pages");

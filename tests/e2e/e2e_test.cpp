@@ -394,6 +394,47 @@ std::string csv_value(const std::string& csv, const std::string& path) {
 //   @munmap        the page at 2 GiB (virtual) goes back to the pool (free 1)
 //   R 0xc0000000   fault 5: maps it again in a new VMA (alloc 3, minor 4)
 // pgfault 5, free 0 at the end, total 2, no SIGSEGV, one fork.
+// os.fault_model: accesses through the whole simulator. Derived by hand
+// (models/os/os_model_kernel.cpp): a first fault in a fresh address space
+// reads task, mm and the one VMA (3), the empty PML4E (1), zeroes the data
+// page (1), allocates and links PDPT, PD and PT (2 each: 6) and writes the
+// PTE (1) = 12; the next page under the same PT: 3 + 4 entry reads + 1 + 1 =
+// 9. Two processes: 12 + 9 + 12 = 33 kernel accesses. All of them land in
+// the linear map's 1 GiB page over 4-5 GiB (ZONE_NORMAL of the 8 GiB
+// default, where these few frames come from), so only the first walks while
+// the 1 GiB entry is global (CR4.PGE); without PGE the switch to process 2
+// (a CR3 write without PCIDs) flushes it and process 2's first fault walks
+// again.
+TEST(EndToEnd, FaultModelAccessesAndGlobalKernelPages) {
+  std::string d = tmpdir("kaccess");
+  std::string trace = write(d, "t.txt",
+                            "@proc 1\n"
+                            "@mmap 0x400000 0x4000 rw- anon\n"
+                            "W 0x400000\n"
+                            "W 0x401000\n"
+                            "@proc 2\n"
+                            "@mmap 0x400000 0x4000 rw- anon\n"
+                            "W 0x400000\n");
+  for (const bool pge : {true, false}) {
+    const std::string out = d + (pge ? "/pge" : "/nopge");
+    Result r = run(std::string("run -q --check-invariants --set os.fault_model=accesses --set paging.pge=") +
+                       (pge ? "true" : "false") + " -t " + trace + " -o " + out,
+                   d);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const std::string csv = slurp(out + "/stats.csv");
+    EXPECT_EQ(csv_value(csv, "os.kernel.accesses"), "33") << pge;
+    EXPECT_EQ(csv_value(csv, "os.kernel.pgtable_pages"), "1") << pge;  // one PDPT: 8 x 1 GiB
+    EXPECT_EQ(csv_value(csv, "replay.kernel_walks"), pge ? "1" : "2");
+    EXPECT_EQ(csv_value(csv, "os.faults.minor"), "3");
+  }
+  // The cycles model issues none.
+  Result r = run("run -q -t " + trace + " -o " + d + "/cycles", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string csv = slurp(d + "/cycles/stats.csv");
+  EXPECT_EQ(csv_value(csv, "os.kernel.accesses"), "0");
+  EXPECT_EQ(csv_value(csv, "replay.kernel_walks"), "0");
+}
+
 TEST(EndToEnd, HugetlbPoolThroughTheReplay) {
   std::string d = tmpdir("hugetlb");
   std::string trace = write(d, "t.txt",
