@@ -18,7 +18,17 @@ checks that the case's expected.csv agrees:
   which the first touch maps a whole 2 MiB page: one fault and one
   os.thp.alloc per distinct 2 MiB region touched, and no PT pages;
 - for fully associative LRU level-1 TLBs (configs/small-tlb.yaml): misses of
-  a brute-force LRU list over the data (or instruction) page stream.
+  a brute-force LRU list over the data (or instruction) page stream;
+- with os.fault_model: accesses (4-level, THP never, one process, implicit
+  VMAs only), os.kernel.accesses: per fault (first touch of a page, in trace
+  order) current->mm and the mm (2), one vm_area_struct per probe of a
+  binary search over the VMAs before the fault - every implicit VMA is a
+  maximal run of touched 2 MiB regions, as they merge -, the page-table
+  entries read down to the first absent one (1 to 4), two accesses per
+  missing table (zero it, link it), zeroing the page and writing its PTE
+  (2); and replay.kernel_walks = 1: every frame involved lies in the linear
+  map's first 1 GiB page of ZONE_NORMAL, global, never evicted from the
+  1 GiB TLB the user's 4 KiB pages do not use.
 
 Usage: derive.py [CASE_DIR...]   (default: the cases listed below)
 """
@@ -38,7 +48,50 @@ CASES = {
     "x86_64-thp-always": ("traces/ls-small.lackey.zst", 4, True, {}),
     "small-tlb-ls-small": ("traces/ls-small.lackey.zst", 4, False,
                            {"mmu.tlb.l1d": (16, True), "mmu.tlb.l1i": (8, False)}),
+    "x86_64-kernel-accesses": ("traces/ls-small.lackey.zst", 4, False, {}, True),
 }
+
+
+def vma_probes(runs, va):
+    """Probes of find_vma's binary search over sorted [start, end) runs."""
+    lo, hi, probes = 0, len(runs), 0
+    while lo < hi:
+        mid = (lo + hi) // 2
+        probes += 1
+        start, end = runs[mid]
+        if end <= va:
+            lo = mid + 1
+        elif start > va:
+            hi = mid
+        else:
+            break
+    return probes
+
+
+def kernel_accesses(page_order):
+    """os.kernel.accesses of the accesses fault model over first touches."""
+    regions, pts, pds, pdpts = set(), set(), set(), set()
+    total = 0
+    for p in page_order:
+        runs = []
+        for r in sorted(regions):
+            if runs and runs[-1][1] == r << 21:
+                runs[-1][1] = (r + 1) << 21
+            else:
+                runs.append([r << 21, (r + 1) << 21])
+        total += 2 + vma_probes(runs, p << 12)
+        have = [p >> 27 in pdpts, p >> 18 in pds, p >> 9 in pts]
+        reads = 1
+        for h in have:
+            if not h:
+                break
+            reads += 1
+        total += reads + 2 * have.count(False) + 2
+        pdpts.add(p >> 27)
+        pds.add(p >> 18)
+        pts.add(p >> 9)
+        regions.add(p >> 9)
+    return total
 
 
 def records(trace):
@@ -66,9 +119,10 @@ def lru_misses(pages, entries):
     return misses
 
 
-def derive(trace, levels, thp, tlbs):
+def derive(trace, levels, thp, tlbs, kernel=False):
     counts = collections.Counter()
     pages = set()
+    order = []
     data, inst = [], []
     for kind, addr, size in records(trace):
         counts[kind] += 1
@@ -76,7 +130,10 @@ def derive(trace, levels, thp, tlbs):
         touched = [first] if first == last else [first, last]
         if len(touched) == 2:
             counts["crossing"] += 1
-        pages.update(touched)
+        for p in touched:
+            if p not in pages:
+                order.append(p)
+                pages.add(p)
         (inst if kind == "I" else data).extend(touched)
     regions = len({p >> 9 for p in pages})  # 2 MiB
     tables = 2 + (0 if thp else regions) + len({p >> 18 for p in pages}) + len({p >> 27 for p in pages})
@@ -93,6 +150,9 @@ def derive(trace, levels, thp, tlbs):
     }
     if thp:
         d["os.thp.alloc"] = regions
+    if kernel:
+        d["os.kernel.accesses"] = kernel_accesses(order)
+        d["replay.kernel_walks"] = 1
     for prefix, (entries, is_data) in tlbs.items():
         d[prefix + ".misses"] = lru_misses(data if is_data else inst, entries)
     return d
@@ -102,10 +162,10 @@ def main(argv):
     names = [os.path.basename(os.path.normpath(a)) for a in argv] or sorted(CASES)
     bad = 0
     for name in names:
-        trace, levels, thp, tlbs = CASES[name]
+        trace, levels, thp, tlbs, *kernel = CASES[name]
         with open(os.path.join(HERE, name, "expected.csv")) as f:
             expected = {row["path"]: int(row["value"]) for row in csv.DictReader(f)}
-        for key, value in sorted(derive(trace, levels, thp, tlbs).items()):
+        for key, value in sorted(derive(trace, levels, thp, tlbs, *kernel).items()):
             ok = expected.get(key) == value
             bad += not ok
             print(f"{name}: {key}: derived {value}, expected.csv {expected.get(key)}{'' if ok else '  MISMATCH'}")
