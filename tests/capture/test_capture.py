@@ -247,6 +247,7 @@ class SyscallSnippets(unittest.TestCase):
 SYSCALL[100,1](9) sys_mmap ( 0x0, 8192, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x4835000) 
 SYSCALL[100,1](9) sys_mmap ( 0x0, 16400, 1, 2050, 4, 0 ) --> [pre-success] Success(0x4837000) 
 SYSCALL[100,1](9) sys_mmap ( 0x0, 4096, 7, 262178, 4294967295, 0 ) --> [pre-success] Success(0x5000000) 
+SYSCALL[100,1](9) sys_mmap ( 0x0, 1073741824, 3, 2013528098, 4294967295, 0 ) --> [pre-success] Success(0x40000000) 
 SYSCALL[100,1](9) sys_mmap ( 0x0, 4096, 0, 34, 4294967295, 0 ) --> [pre-fail] Failure(0xc) 
 SYSCALL[100,1](10) sys_mprotect ( 0x4837000, 4096, 5 )[sync] --> Success(0x0) 
 SYSCALL[100,1](10) sys_mprotect ( 0x4837001, 4096, 5 )[sync] --> Failure(0x16) 
@@ -260,6 +261,8 @@ SYSCALL[100,1](231) exit_group( 0 ) --> [pre-success] Success(0x0)
             "@mmap 0x4835000 0x2000 rw- anon",
             "@mmap 0x4837000 0x5000 r-- file",          # 16400 bytes: 5 pages
             "@mmap 0x5000000 0x1000 rwx anon huge",     # MAP_HUGETLB (0x40000)
+            # MAP_HUGETLB | MAP_HUGE_1GB (30 << 26) | MAP_ANONYMOUS | MAP_PRIVATE
+            "@mmap 0x40000000 0x40000000 rw- anon hugetlb",
             "@mprotect 0x4837000 0x1000 r-x",
             "@munmap 0x4835000 0xb000",
             "@exit",
