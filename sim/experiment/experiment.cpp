@@ -188,13 +188,27 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
                           ": traces: missing; list at least one trace, e.g. traces: [traces/ls-small.lackey.zst]");
   if (!tr.IsSequence() || tr.size() == 0) fail(file, tr, "traces: expected a non-empty list of trace files");
   for (const auto& t : tr) {
-    if (!t.IsScalar()) fail(file, t, "traces: expected a file name");
-    std::string p = resolve_path(t.Scalar(), dir, fallback_dir);
-    if (p.empty()) fail(file, t, "traces: no such trace file '" + t.Scalar() + "'");
-    std::string name = trace_short_name(p);
+    // A file, or a list of files run together as processes (mmusim run -t A -t B).
+    if (t.IsSequence() && t.size() == 0) fail(file, t, "traces: an empty list; give the traces to run together");
+    if (!t.IsScalar() && !t.IsSequence())
+      fail(file, t, "traces: expected a file name or a list of file names (run together as processes)");
+    std::vector<std::string> paths;
+    std::string name;
+    auto add = [&](const YAML::Node& n) {
+      if (!n.IsScalar()) fail(file, n, "traces: expected a file name");
+      std::string p = resolve_path(n.Scalar(), dir, fallback_dir);
+      if (p.empty()) fail(file, n, "traces: no such trace file '" + n.Scalar() + "'");
+      paths.push_back(p);
+      name += (name.empty() ? "" : "+") + trace_short_name(p);
+    };
+    if (t.IsSequence()) {
+      for (const auto& n : t) add(n);
+    } else {
+      add(t);
+    }
     if (std::find(e.trace_names.begin(), e.trace_names.end(), name) != e.trace_names.end())
-      fail(file, t, "traces: two traces share the name '" + name + "' (results name traces by file name)");
-    e.traces.push_back(p);
+      fail(file, t, "traces: two entries share the name '" + name + "' (results name traces by file name)");
+    e.traces.push_back(paths);
     e.trace_names.push_back(name);
   }
 

@@ -3,7 +3,8 @@
 //
 //   name: l1d-reach
 //   base: configs/x86_64.yaml        # optional; the built-in default otherwise
-//   traces: [traces/a.bin.zst, traces/b.bin.zst]
+//   traces: [traces/a.bin.zst, traces/b.bin.zst, [traces/c.bin.zst, traces/d.bin.zst]]
+//                                    # a list entry: those traces as processes of one run
 //   set: {os.thp: always}            # applied to every point
 //   sweep:                           # cartesian product, first key slowest
 //     mmu.tlbs.l1d.entries: [32, 64, 128]
@@ -45,8 +46,11 @@ struct Experiment {
   std::string file;
   std::string name;
   std::string base;                      // absolute path, or empty: the built-in default
-  std::vector<std::string> traces;       // absolute paths
-  std::vector<std::string> trace_names;  // unique short names (the file name without extensions)
+  // One entry per run: its trace files (absolute paths; several run as
+  // processes of one run, mmusim run -t A -t B).
+  std::vector<std::vector<std::string>> traces;
+  // Unique short names (the file names without extensions, joined by '+').
+  std::vector<std::string> trace_names;
   std::vector<std::string> set;          // "key=value", applied to every point before the point's values
   std::vector<std::string> keys;         // swept keys (sweep, then zip), the results.csv columns
   std::vector<std::string> metrics;

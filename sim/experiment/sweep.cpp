@@ -75,7 +75,8 @@ std::vector<Run> plan(const Experiment& e, const std::string& outdir) {
       r.argv = {"run"};
       if (!e.base.empty()) r.argv.insert(r.argv.end(), {"-c", e.base});
       for (const auto& s : overrides) r.argv.insert(r.argv.end(), {"--set", s});
-      r.argv.insert(r.argv.end(), {"-t", e.traces[t], "-o", r.dir, "--quiet"});
+      for (const auto& tf : e.traces[t]) r.argv.insert(r.argv.end(), {"-t", tf});
+      r.argv.insert(r.argv.end(), {"-o", r.dir, "--quiet"});
       if (e.max_accesses) r.argv.insert(r.argv.end(), {"--max-accesses", std::to_string(e.max_accesses)});
       for (const auto& a : r.argv) r.cmd += shell_quote(a) + " ";
       r.cmd += "\n";

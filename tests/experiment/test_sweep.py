@@ -87,6 +87,35 @@ metrics: [mmu.tlb.l1d.misses, replay.cycles]
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(open(os.path.join(out, "results.csv"), "rb").read(), first)
 
+    def test_a_list_entry_runs_its_traces_as_processes_of_one_run(self):
+        tiny = self.write("tiny.txt", TINY)
+        exp = self.write("e.yaml", f"""name: t
+traces: [[{SMALL}, {tiny}]]
+sweep: {{replay.switch_interval: [1000, 5000]}}
+metrics: [replay.switches, replay.cycles, os.processes]
+""")
+        out = os.path.join(self.dir, "out")
+        r = run(["sweep", exp, "-j", "2", "-o", out])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = results(os.path.join(out, "results.csv"))
+        self.assertEqual([x["trace"] for x in rows], ["ls-small+tiny"] * 2)
+        for x in rows:  # each equals a direct run with both traces as processes
+            d = os.path.join(self.dir, "direct")
+            rr = run(["run", "-q", "--set", "replay.switch_interval=" + x["replay.switch_interval"],
+                      "-t", SMALL, "-t", tiny, "-o", d])
+            self.assertEqual(rr.returncode, 0, rr.stderr)
+            s = stats_csv(os.path.join(d, "stats.csv"))
+            self.assertEqual(x["os.processes"], "2")
+            for m in ("replay.switches", "replay.cycles"):
+                self.assertEqual(x[m], s[m], m)
+
+    def test_shipped_experiments_validate(self):
+        exp_dir = os.path.join(ROOT, "configs", "experiments")
+        for name in sorted(os.listdir(exp_dir)):
+            if name.endswith(".yaml"):
+                r = run(["sweep", os.path.join(exp_dir, name), "--dry-run", "-o", os.path.join(self.dir, name)])
+                self.assertEqual(r.returncode, 0, name + ": " + r.stderr)
+
     def test_a_failed_run_is_reported_and_does_not_stop_the_others(self):
         bad = self.write("broken.txt", "R 0x1000\nL 0x2000\n")
         exp = self.write("e.yaml", f"traces: [{SMALL}, {bad}]\nsweep: {{mmu.tlbs.l1d.entries: [32, 64]}}\n")

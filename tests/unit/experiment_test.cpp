@@ -102,9 +102,26 @@ TEST(Experiment, SetAppliesToEveryPointBeforeThePointsValues) {
 TEST(Experiment, BaseAndTracesResolveAgainstTheExperimentDirectory) {
   Experiment e = parse("base: configs/small-tlb.yaml\n" + std::string(kTraces));
   EXPECT_EQ(e.base, kDir + "/configs/small-tlb.yaml");
-  EXPECT_EQ(e.traces[0], kDir + "/traces/ls-small.lackey.zst");
+  EXPECT_EQ(e.traces[0], std::vector<std::string>{kDir + "/traces/ls-small.lackey.zst"});
   EXPECT_EQ(e.trace_names[0], "ls-small");
   EXPECT_EQ(load_config(e.base, e.overrides(e.points[0])).config.mmu.tlbs.at("l1d").entries, 16u);
+}
+
+TEST(Experiment, AListEntryRunsItsTracesAsProcessesOfOneRun) {
+  Experiment e = parse("traces: [traces/ls-small.lackey.zst, [traces/ls-small.lackey.zst, traces/sort-words.bin.zst]]\n");
+  ASSERT_EQ(e.traces.size(), 2u);
+  EXPECT_EQ(e.traces[1], (std::vector<std::string>{kDir + "/traces/ls-small.lackey.zst",
+                                                    kDir + "/traces/sort-words.bin.zst"}));
+  EXPECT_EQ(e.trace_names[1], "ls-small+sort-words");
+  // An empty list, a map, or a missing file inside a list are errors naming the place.
+  EXPECT_NE(error_of("traces: [[]]\n").find("exp.yaml:1:10: traces: an empty list"), std::string::npos)
+      << error_of("traces: [[]]\n");
+  EXPECT_NE(error_of("traces: [[traces/ls-small.lackey.zst, nope.bin]]\n").find("no such trace file 'nope.bin'"),
+            std::string::npos);
+  EXPECT_NE(error_of("traces: [{a: b}]\n").find("expected a file name or a list"), std::string::npos);
+  // The same combination twice would write the same directory.
+  EXPECT_NE(error_of("traces: [[traces/ls-small.lackey.zst], traces/ls-small.lackey.zst]\n").find("share the name"),
+            std::string::npos);
 }
 
 TEST(PointId, Fnv1aMatchesPublishedTestVectors) {
