@@ -228,6 +228,19 @@ void Replay::address_error(VAddr va, const char* what) const {
               "-bit linear addresses");
 }
 
+void Replay::transport_in_order(tlm_utils::simple_initiator_socket<Replay>& s, tlm::tlm_generic_payload& trans) {
+  if (m_p.sync_each_access) {
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    s->b_transport(trans, delay);
+    wait(delay);
+  } else {
+    sc_core::sc_time delay = m_qk.get_local_time();
+    s->b_transport(trans, delay);
+    m_qk.set(delay);
+    if (need_sync()) sync();
+  }
+}
+
 template <class Issue, class ChargeFault>
 bool Replay::translate_retrying(VAddr va, AccessKind kind, Issue issue, ChargeFault charge_fault) {
   m_trans.set_address(va);
@@ -260,16 +273,7 @@ bool Replay::translate(VAddr va, AccessKind kind) {
   return translate_retrying(
       va, kind,
       [this] {
-        if (m_p.sync_each_access) {
-          sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-          socket->b_transport(m_trans, delay);
-          wait(delay);
-        } else {
-          sc_core::sc_time delay = m_qk.get_local_time();
-          socket->b_transport(m_trans, delay);
-          m_qk.set(delay);
-          if (need_sync()) sync();
-        }
+        transport_in_order(socket, m_trans);
         if (!m_trans.is_response_ok()) throw std::runtime_error("MMU returned " + m_trans.get_response_string());
       },
       [this](Cycles cost_cycles) { advance(sc_core::sc_time::from_value(m_cycle.value() * cost_cycles)); });
@@ -381,16 +385,7 @@ void Replay::data_access(PAddr pa, std::uint64_t bytes, AccessKind kind) {
   m_data_trans.set_data_length(static_cast<unsigned>(bytes));
   m_data_trans.set_command(is_write(kind) ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
   m_data_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  if (m_p.sync_each_access) {
-    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-    data_socket->b_transport(m_data_trans, delay);
-    wait(delay);
-  } else {
-    sc_core::sc_time delay = m_qk.get_local_time();
-    data_socket->b_transport(m_data_trans, delay);
-    m_qk.set(delay);
-    if (need_sync()) sync();
-  }
+  transport_in_order(data_socket, m_data_trans);
   if (!m_data_trans.is_response_ok())
     throw std::runtime_error("data access at physical address " + hex(pa) + ": " + m_data_trans.get_response_string());
 }

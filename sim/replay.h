@@ -154,6 +154,12 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   bool need_sync() const { return m_qk.get_local_time() >= m_quantum_left; }
   void sync();
 
+  // b_transport on s with the in-order timing: the delay accumulates in the
+  // quantum keeper (or, with replay.sync: access, is waited for at once).
+  // Shared by translations and data accesses; forced inline like
+  // translate_retrying, being on the same inner loop.
+  [[gnu::always_inline]] inline void transport_in_order(tlm_utils::simple_initiator_socket<Replay>& s,
+                                                        tlm::tlm_generic_payload& trans);
   void data_access(PAddr pa, std::uint64_t bytes, AccessKind kind);
   // The overlapped path (m_sched set).
   void access_overlapped(VAddr va, VAddr last, AccessKind kind, std::uint32_t size);
