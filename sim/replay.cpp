@@ -228,7 +228,21 @@ void Replay::address_error(VAddr va, const char* what) const {
               "-bit linear addresses");
 }
 
-bool Replay::translate(VAddr va, AccessKind kind) {
+void Replay::transport_in_order(tlm_utils::simple_initiator_socket<Replay>& s, tlm::tlm_generic_payload& trans) {
+  if (m_p.sync_each_access) {
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    s->b_transport(trans, delay);
+    wait(delay);
+  } else {
+    sc_core::sc_time delay = m_qk.get_local_time();
+    s->b_transport(trans, delay);
+    m_qk.set(delay);
+    if (need_sync()) sync();
+  }
+}
+
+template <class Issue, class ChargeFault>
+bool Replay::translate_retrying(VAddr va, AccessKind kind, Issue issue, ChargeFault charge_fault) {
   m_trans.set_address(va);
   m_trans.set_command(is_write(kind) ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
   m_ext.kind = kind;
@@ -236,24 +250,14 @@ bool Replay::translate(VAddr va, AccessKind kind) {
   for (unsigned attempt = 0;; ++attempt) {
     m_ext.demand = attempt == 0;
     m_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    if (m_p.sync_each_access) {
-      sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-      socket->b_transport(m_trans, delay);
-      wait(delay);
-    } else {
-      sc_core::sc_time delay = m_qk.get_local_time();
-      socket->b_transport(m_trans, delay);
-      m_qk.set(delay);
-      if (need_sync()) sync();
-    }
-    if (!m_trans.is_response_ok()) throw std::runtime_error("MMU returned " + m_trans.get_response_string());
+    issue();
     const Translation& t = m_ext.result;
     if (!t.fault) return true;
     if (attempt >= 3)
       throw std::logic_error("the access at " + hex(va) + " still faults after the OS handled it (error code " +
                              std::to_string(t.page_fault.error_code) + ")");
     FaultOutcome o = m_os.handle_fault(t.page_fault.cr2, t.page_fault.error_code);
-    advance(sc_core::sc_time::from_value(m_cycle.value() * o.cost_cycles));
+    charge_fault(o.cost_cycles);
     // Every kill is reported where it happened: the faulting process's own
     // (SIGSEGV, OOM) and other processes taken by the OOM killer.
     report_kills();
@@ -263,6 +267,16 @@ bool Replay::translate(VAddr va, AccessKind kind) {
     }
     ++m_retries;
   }
+}
+
+bool Replay::translate(VAddr va, AccessKind kind) {
+  return translate_retrying(
+      va, kind,
+      [this] {
+        transport_in_order(socket, m_trans);
+        if (!m_trans.is_response_ok()) throw std::runtime_error("MMU returned " + m_trans.get_response_string());
+      },
+      [this](Cycles cost_cycles) { advance(sc_core::sc_time::from_value(m_cycle.value() * cost_cycles)); });
 }
 
 void Replay::report_kills() {
@@ -371,16 +385,7 @@ void Replay::data_access(PAddr pa, std::uint64_t bytes, AccessKind kind) {
   m_data_trans.set_data_length(static_cast<unsigned>(bytes));
   m_data_trans.set_command(is_write(kind) ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
   m_data_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  if (m_p.sync_each_access) {
-    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-    data_socket->b_transport(m_data_trans, delay);
-    wait(delay);
-  } else {
-    sc_core::sc_time delay = m_qk.get_local_time();
-    data_socket->b_transport(m_data_trans, delay);
-    m_qk.set(delay);
-    if (need_sync()) sync();
-  }
+  transport_in_order(data_socket, m_data_trans);
   if (!m_data_trans.is_response_ok())
     throw std::runtime_error("data access at physical address " + hex(pa) + ": " + m_data_trans.get_response_string());
 }
@@ -437,36 +442,23 @@ Cycles Replay::kernel_access(VAddr va, std::uint32_t bytes, bool write) {
 }
 
 bool Replay::translate_overlapped(VAddr va, AccessKind kind, Cycles& t) {
-  m_trans.set_address(va);
-  m_trans.set_command(is_write(kind) ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
-  m_ext.kind = kind;
-  m_ext.user = true;
-  for (unsigned attempt = 0;; ++attempt) {
-    m_ext.demand = attempt == 0;
-    m_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    sc_core::sc_time unused = sc_core::SC_ZERO_TIME;  // the scheduler times it
-    socket->b_transport(m_trans, unused);
-    if (!m_trans.is_response_ok()) throw std::runtime_error("MMU returned " + m_trans.get_response_string());
-    const Translation& r = m_ext.result;
-    // The address space, the page size and the page.
-    const std::uint64_t key = (m_mmu.cr3() * 0x9E3779B97F4A7C15ull) ^
-                              ((va >> page_shift(r.size)) << 2 | static_cast<std::uint64_t>(r.size));
-    t = m_sched->translate(t, r.cycles - r.walk_cycles, r.walked, r.walk_cycles, key);
-    if (!r.fault) return true;
-    if (attempt >= 3)
-      throw std::logic_error("the access at " + hex(va) + " still faults after the OS handled it (error code " +
-                             std::to_string(r.page_fault.error_code) + ")");
-    FaultOutcome o = m_os.handle_fault(r.page_fault.cr2, r.page_fault.error_code);
-    // The fault is taken when everything older has completed; the handler runs alone.
-    t = std::max(m_sched->drain(), t) + o.cost_cycles;
-    m_sched->advance_to(t);
-    report_kills();  // as in the in-order path: every kill, this process's or the OOM killer's
-    if (o.result == FaultResult::Killed) {
-      m_cur->skip = true;
-      return false;
-    }
-    ++m_retries;
-  }
+  return translate_retrying(
+      va, kind,
+      [this, va, &t] {
+        sc_core::sc_time unused = sc_core::SC_ZERO_TIME;  // the scheduler times it
+        socket->b_transport(m_trans, unused);
+        if (!m_trans.is_response_ok()) throw std::runtime_error("MMU returned " + m_trans.get_response_string());
+        const Translation& r = m_ext.result;
+        // The address space, the page size and the page.
+        const std::uint64_t key = (m_mmu.cr3() * 0x9E3779B97F4A7C15ull) ^
+                                  ((va >> page_shift(r.size)) << 2 | static_cast<std::uint64_t>(r.size));
+        t = m_sched->translate(t, r.cycles - r.walk_cycles, r.walked, r.walk_cycles, key);
+      },
+      [this, &t](Cycles cost_cycles) {
+        // The fault is taken when everything older has completed; the handler runs alone.
+        t = std::max(m_sched->drain(), t) + cost_cycles;
+        m_sched->advance_to(t);
+      });
 }
 
 void Replay::access_overlapped(VAddr va, VAddr last, AccessKind kind, std::uint32_t size) {

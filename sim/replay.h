@@ -126,6 +126,17 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   void ensure_process(Stream& s);
   void access(Stream& s, const TraceRecord& rec);
   bool translate(VAddr va, AccessKind kind);
+  // The page-fault retry loop of translate() and translate_overlapped():
+  // sends m_trans for va through the MMU until it translates (true) or the
+  // fault handler kills the process (false, the stream skipped from then
+  // on). Each timing path supplies only its timing: issue() sends m_trans
+  // and accounts the translation's time (and checks the response);
+  // charge_fault(cost_cycles) accounts the handler's cost. Lambdas, not
+  // std::function, and forced inline (GCC otherwise keeps it out of line):
+  // this is the in-order path's inner loop.
+  template <class Issue, class ChargeFault>
+  [[gnu::always_inline]] inline bool translate_retrying(VAddr va, AccessKind kind, Issue issue,
+                                                        ChargeFault charge_fault);
   // Trace error (exit 3) for an address the paging mode cannot hold: at or
   // above 4 GiB in the 32-bit modes, non-canonical in the 64-bit ones
   // (SDM 3.3.7.1: bits 63..va_bits-1 all equal). Inline: once per access.
@@ -143,6 +154,12 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   bool need_sync() const { return m_qk.get_local_time() >= m_quantum_left; }
   void sync();
 
+  // b_transport on s with the in-order timing: the delay accumulates in the
+  // quantum keeper (or, with replay.sync: access, is waited for at once).
+  // Shared by translations and data accesses; forced inline like
+  // translate_retrying, being on the same inner loop.
+  [[gnu::always_inline]] inline void transport_in_order(tlm_utils::simple_initiator_socket<Replay>& s,
+                                                        tlm::tlm_generic_payload& trans);
   void data_access(PAddr pa, std::uint64_t bytes, AccessKind kind);
   // The overlapped path (m_sched set).
   void access_overlapped(VAddr va, VAddr last, AccessKind kind, std::uint32_t size);

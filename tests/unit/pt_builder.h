@@ -13,6 +13,8 @@
 // Ia32TableBuilder and PaeTableBuilder do the same for 32-bit paging (4-byte
 // entries, SDM 4.3 tables 4-4 .. 4-6) and PAE paging (a 32-byte PDPT of four
 // 8-byte PDPTEs, then 8-byte PDEs and PTEs, SDM 4.4 tables 4-8 .. 4-11).
+// The three share TableBuilderBase: entry access, the bump allocator and
+// the "reuse or create the next table" step.
 #pragma once
 
 #include <array>
@@ -45,12 +47,76 @@ constexpr std::uint64_t kAddrBits = 0x000ffffffffff000ull;  // entry bits 51:12
 // Non-leaf entries made by default: present, writable, user, accessed.
 constexpr std::uint64_t kTableDefault = pte::kP | pte::kRW | pte::kUS | pte::kA;
 
-class PageTableBuilder {
+// The walker settings the walker tests start from: NXE, WP and A/D updates
+// on, no paging-structure caches unless a test sizes one (they then take 3
+// cycles). The caller sets the mode or the number of levels.
+inline WalkerParams uncached_walker_params(unsigned phys_addr_bits) {
+  WalkerParams p;
+  p.phys_addr_bits = phys_addr_bits;
+  p.nxe = true;
+  p.wp = true;
+  p.update_ad = true;
+  p.pwc_entries = {0, 0, 0, 0, 0, 0};
+  p.pwc_ways = {0, 0, 0, 0, 0, 0};
+  p.pwc_latency = 3;
+  return p;
+}
+
+// What every builder shares: the entries of one width (8 bytes, or 4 with
+// 32-bit paging) read and written in PhysicalMemory, and tables taken from
+// a bump pointer, one zeroed 4 KiB frame each.
+template <class Entry>
+class TableBuilderBase {
+ public:
+  Entry get(PAddr entry) const {
+    if constexpr (sizeof(Entry) == 4) return static_cast<Entry>(m_mem.read(entry, 4));
+    else return m_mem.read64(entry);
+  }
+  void set(PAddr entry, Entry v) {
+    if constexpr (sizeof(Entry) == 4) m_mem.write(entry, 4, v);
+    else m_mem.write64(entry, v);
+  }
+  void set_bits(PAddr entry, Entry bits) { set(entry, get(entry) | bits); }
+  void clear_bits(PAddr entry, Entry bits) { set(entry, get(entry) & ~bits); }
+
+  PAddr alloc_table() {
+    PAddr t = m_next;
+    m_next += kPageBytes;
+    m_mem.zero_frame(t >> kPageShift);
+    return t;
+  }
+
+ protected:
+  TableBuilderBase(PhysicalMemory& mem, PAddr first_table) : m_mem(mem), m_next(first_table) {}
+
+  static void check_aligned(PAddr frame, PageSize size) {
+    if (frame & page_mask(size)) throw std::invalid_argument("pt_builder: unaligned frame");
+  }
+
+  // The table that the non-leaf entry at `entry` references (its bits
+  // `addr_bits`); when the entry is not present, a new table is allocated
+  // and the entry written as its address | flags. Present entries are
+  // reused untouched.
+  PAddr next_table(PAddr entry, Entry flags, Entry addr_bits) {
+    Entry e = get(entry);
+    if (!(e & pte::kP)) {
+      e = static_cast<Entry>(alloc_table()) | flags;
+      set(entry, e);
+    }
+    return e & addr_bits;
+  }
+
+ private:
+  PhysicalMemory& m_mem;
+  PAddr m_next;
+};
+
+class PageTableBuilder : public TableBuilderBase<std::uint64_t> {
  public:
   // Tables are taken from first_table upward, one 4 KiB frame each; the
   // first one is the root (PML4, or PML5 with levels = 5).
   PageTableBuilder(PhysicalMemory& mem, unsigned levels, PAddr first_table = 0x100000)
-      : m_mem(mem), m_levels(levels), m_next(first_table) {
+      : TableBuilderBase(mem, first_table), m_levels(levels) {
     m_root = alloc_table();
   }
 
@@ -71,7 +137,7 @@ class PageTableBuilder {
   Path map(VAddr va, PAddr frame, PageSize size, std::uint64_t leaf_flags,
            std::uint64_t table_flags = kTableDefault) {
     const unsigned leaf = size == PageSize::k4K ? 1 : size == PageSize::k2M ? 2 : 3;
-    if (frame & page_mask(size)) throw std::invalid_argument("pt_builder: unaligned frame");
+    check_aligned(frame, size);
     Path p;
     p.leaf_level = leaf;
     PAddr table = m_root;
@@ -81,15 +147,10 @@ class PageTableBuilder {
       if (level == leaf) {
         std::uint64_t v = frame | leaf_flags;
         if (leaf > 1) v |= pte::kPS;
-        m_mem.write64(p.entry[level], v);
+        set(p.entry[level], v);
         return p;
       }
-      std::uint64_t e = m_mem.read64(p.entry[level]);
-      if (!(e & pte::kP)) {
-        e = alloc_table() | table_flags;
-        m_mem.write64(p.entry[level], e);
-      }
-      table = e & kAddrBits;
+      table = next_table(p.entry[level], table_flags, kAddrBits);
     }
   }
 
@@ -101,7 +162,7 @@ class PageTableBuilder {
     for (unsigned level = m_levels; level >= 1; --level) {
       p.table[level] = table;
       p.entry[level] = table + index_at(va, level) * 8ull;
-      std::uint64_t e = m_mem.read64(p.entry[level]);
+      std::uint64_t e = get(p.entry[level]);
       p.leaf_level = level;
       if (!(e & pte::kP) || level == 1 || ((level == 2 || level == 3) && (e & pte::kPS))) break;
       table = e & kAddrBits;
@@ -109,22 +170,8 @@ class PageTableBuilder {
     return p;
   }
 
-  std::uint64_t get(PAddr entry) const { return m_mem.read64(entry); }
-  void set(PAddr entry, std::uint64_t v) { m_mem.write64(entry, v); }
-  void set_bits(PAddr entry, std::uint64_t bits) { set(entry, get(entry) | bits); }
-  void clear_bits(PAddr entry, std::uint64_t bits) { set(entry, get(entry) & ~bits); }
-
-  PAddr alloc_table() {
-    PAddr t = m_next;
-    m_next += kPageBytes;
-    m_mem.zero_frame(t >> kPageShift);
-    return t;
-  }
-
  private:
-  PhysicalMemory& m_mem;
   unsigned m_levels;
-  PAddr m_next;
   PAddr m_root = 0;
 };
 
@@ -191,9 +238,9 @@ class RecordingMemory : public PageTableMemory {
 // bits 31:22) and page tables of 1024 4-byte PTEs (index va bits 21:12);
 // entry addresses are table base + index * 4. Tables come from a bump
 // pointer starting at first_table; the first is the page directory.
-class Ia32TableBuilder {
+class Ia32TableBuilder : public TableBuilderBase<std::uint32_t> {
  public:
-  explicit Ia32TableBuilder(PhysicalMemory& mem, PAddr first_table = 0x100000) : m_mem(mem), m_next(first_table) {
+  explicit Ia32TableBuilder(PhysicalMemory& mem, PAddr first_table = 0x100000) : TableBuilderBase(mem, first_table) {
     m_root = alloc_table();
   }
 
@@ -213,7 +260,7 @@ class Ia32TableBuilder {
   // frame bits 39:32 in PDE bits 20:13 (PSE-36, table 4-4) | PS | leaf_flags.
   Path map(VAddr va, PAddr frame, PageSize size, std::uint32_t leaf_flags,
            std::uint32_t table_flags = static_cast<std::uint32_t>(kTableDefault)) {
-    if (frame & page_mask(size)) throw std::invalid_argument("pt_builder: unaligned frame");
+    check_aligned(frame, size);
     Path p;
     p.pd = m_root;
     p.pde = m_root + pd_index(va) * 4ull;
@@ -223,32 +270,13 @@ class Ia32TableBuilder {
       return p;
     }
     if (size != PageSize::k4K) throw std::invalid_argument("pt_builder: 32-bit paging maps 4K or 4M pages");
-    std::uint32_t e = get(p.pde);
-    if (!(e & pte::kP)) {
-      e = static_cast<std::uint32_t>(alloc_table()) | table_flags;
-      set(p.pde, e);
-    }
-    p.pt = e & 0xfffff000u;
+    p.pt = next_table(p.pde, table_flags, 0xfffff000u);
     p.pte = p.pt + pt_index(va) * 4ull;
     set(p.pte, static_cast<std::uint32_t>(frame) | leaf_flags);
     return p;
   }
 
-  std::uint32_t get(PAddr entry) const { return static_cast<std::uint32_t>(m_mem.read(entry, 4)); }
-  void set(PAddr entry, std::uint32_t v) { m_mem.write(entry, 4, v); }
-  void set_bits(PAddr entry, std::uint32_t bits) { set(entry, get(entry) | bits); }
-  void clear_bits(PAddr entry, std::uint32_t bits) { set(entry, get(entry) & ~bits); }
-
-  PAddr alloc_table() {
-    PAddr t = m_next;
-    m_next += kPageBytes;
-    m_mem.zero_frame(t >> kPageShift);
-    return t;
-  }
-
  private:
-  PhysicalMemory& m_mem;
-  PAddr m_next;
   PAddr m_root = 0;
 };
 
@@ -258,14 +286,14 @@ class Ia32TableBuilder {
 // of 512 8-byte PTEs (index 20:12). New PDPTEs are written as table address
 // | kPdpteDefault (P only: bits 2:1 and 8:5 of a PDPTE are reserved,
 // table 4-8).
-class PaeTableBuilder {
+class PaeTableBuilder : public TableBuilderBase<std::uint64_t> {
  public:
   static constexpr std::uint64_t kPdpteDefault = pte::kP;
 
   explicit PaeTableBuilder(PhysicalMemory& mem, PAddr pdpt = 0x100fe0, PAddr first_table = 0x101000)
-      : m_mem(mem), m_pdpt(pdpt), m_next(first_table) {
+      : TableBuilderBase(mem, first_table), m_pdpt(pdpt) {
     if (pdpt & 31) throw std::invalid_argument("pt_builder: PDPT not 32-byte aligned");
-    for (unsigned i = 0; i < 4; ++i) m_mem.write64(pdpt + 8ull * i, 0);
+    for (unsigned i = 0; i < 4; ++i) set(pdpt + 8ull * i, 0);
   }
 
   PAddr pdpt() const { return m_pdpt; }
@@ -285,49 +313,25 @@ class PaeTableBuilder {
   // kPdpteDefault, missing page tables a PDE of table_flags.
   Path map(VAddr va, PAddr frame, PageSize size, std::uint64_t leaf_flags,
            std::uint64_t table_flags = kTableDefault) {
-    if (frame & page_mask(size)) throw std::invalid_argument("pt_builder: unaligned frame");
+    check_aligned(frame, size);
     if (size != PageSize::k4K && size != PageSize::k2M)
       throw std::invalid_argument("pt_builder: PAE paging maps 4K or 2M pages");
     Path p;
     p.pdpte = m_pdpt + pdpt_index(va) * 8ull;
-    std::uint64_t e = get(p.pdpte);
-    if (!(e & pte::kP)) {
-      e = alloc_table() | kPdpteDefault;
-      set(p.pdpte, e);
-    }
-    p.pd = e & kAddrBits;
+    p.pd = next_table(p.pdpte, kPdpteDefault, kAddrBits);
     p.pde = p.pd + pd_index(va) * 8ull;
     if (size == PageSize::k2M) {
       set(p.pde, frame | pte::kPS | leaf_flags);
       return p;
     }
-    e = get(p.pde);
-    if (!(e & pte::kP)) {
-      e = alloc_table() | table_flags;
-      set(p.pde, e);
-    }
-    p.pt = e & kAddrBits;
+    p.pt = next_table(p.pde, table_flags, kAddrBits);
     p.pte = p.pt + pt_index(va) * 8ull;
     set(p.pte, frame | leaf_flags);
     return p;
   }
 
-  std::uint64_t get(PAddr entry) const { return m_mem.read64(entry); }
-  void set(PAddr entry, std::uint64_t v) { m_mem.write64(entry, v); }
-  void set_bits(PAddr entry, std::uint64_t bits) { set(entry, get(entry) | bits); }
-  void clear_bits(PAddr entry, std::uint64_t bits) { set(entry, get(entry) & ~bits); }
-
-  PAddr alloc_table() {
-    PAddr t = m_next;
-    m_next += kPageBytes;
-    m_mem.zero_frame(t >> kPageShift);
-    return t;
-  }
-
  private:
-  PhysicalMemory& m_mem;
   PAddr m_pdpt;
-  PAddr m_next;
 };
 
 }  // namespace testing_pt

@@ -91,26 +91,18 @@ std::string trace(const AccessCase& a) {
   return std::string(access_kind_name(a.kind)) + (a.user ? " user" : " supervisor");
 }
 
-// ===========================================================================
-// 32-bit paging (SDM 4.3).
-
-class Ia32WalkerTest : public ::testing::Test {
+// What the 32-bit paging and PAE fixtures share: 64 MiB of physical memory
+// with the mode's table builder, the recording PageTableMemory, and a
+// walker remade with fresh statistics by make().
+template <class Builder>
+class WalkerFixture : public ::testing::Test {
  protected:
-  Ia32WalkerTest() : pm(64ull << 20), pt(pm), mem(pm, kMemLat) {}
+  WalkerFixture() : pm(64ull << 20), pt(pm), mem(pm, kMemLat) {}
 
-  // MAXPHYADDR = 40 unless a test says otherwise: with PSE-36, M = min(40,
-  // MAXPHYADDR) = 40 (table 4-4 note 2). NXE = 1 to show it has no effect.
-  WalkerParams params() const {
-    WalkerParams p;
-    p.mode = PagingMode::Ia32;
-    p.phys_addr_bits = 40;
-    p.nxe = true;
-    p.wp = true;
-    p.pse = true;
-    p.update_ad = true;
-    p.pwc_entries = {0, 0, 0, 0, 0, 0};
-    p.pwc_ways = {0, 0, 0, 0, 0, 0};
-    p.pwc_latency = 3;
+  // pt_builder.h's uncached_walker_params in the fixture's mode.
+  static WalkerParams common_params(PagingMode mode, unsigned phys_addr_bits) {
+    WalkerParams p = testing_pt::uncached_walker_params(phys_addr_bits);
+    p.mode = mode;
     return p;
   }
   // A fresh walker with fresh statistics.
@@ -121,16 +113,31 @@ class Ia32WalkerTest : public ::testing::Test {
     walker = std::make_unique<Walker>(p, mem, *wstats, *pwcstats);
     return *walker;
   }
-  WalkResult walk(VAddr va, AccessKind kind, bool user) {
+  WalkResult walk_from(PAddr cr3, VAddr va, AccessKind kind, bool user) {
     mem.clear();
-    return walker->walk(pt.root(), va, kind, user, 0);
+    return walker->walk(cr3, va, kind, user, 0);
   }
 
   PhysicalMemory pm;
-  Ia32TableBuilder pt;
+  Builder pt;
   RecordingMemory mem;
   std::unique_ptr<StatGroup> wstats, pwcstats;
   std::unique_ptr<Walker> walker;
+};
+
+// ===========================================================================
+// 32-bit paging (SDM 4.3).
+
+class Ia32WalkerTest : public WalkerFixture<Ia32TableBuilder> {
+ protected:
+  // MAXPHYADDR = 40 unless a test says otherwise: with PSE-36, M = min(40,
+  // MAXPHYADDR) = 40 (table 4-4 note 2). NXE = 1 to show it has no effect.
+  WalkerParams params() const {
+    WalkerParams p = common_params(PagingMode::Ia32, 40);
+    p.pse = true;
+    return p;
+  }
+  WalkResult walk(VAddr va, AccessKind kind, bool user) { return walk_from(pt.root(), va, kind, user); }
 };
 
 // va 0x48F45678: PD index 0x123 (bits 31:22), PT index 0x345 (21:12),
@@ -550,47 +557,17 @@ TEST_F(Ia32WalkerTest, FourMegPdeIsNotCached) {
 // ===========================================================================
 // PAE paging (SDM 4.4).
 
-class PaeWalkerTest : public ::testing::Test {
+class PaeWalkerTest : public WalkerFixture<PaeTableBuilder> {
  protected:
-  PaeWalkerTest() : pm(64ull << 20), pt(pm), mem(pm, kMemLat) {}
-
   // MAXPHYADDR = 46: PDE/PTE bits 62:46 reserved (tables 4-9 .. 4-11),
   // PDPTE bits 63:46 reserved (table 4-8).
-  WalkerParams params() const {
-    WalkerParams p;
-    p.mode = PagingMode::Pae;
-    p.phys_addr_bits = 46;
-    p.nxe = true;
-    p.wp = true;
-    p.update_ad = true;
-    p.pwc_entries = {0, 0, 0, 0, 0, 0};
-    p.pwc_ways = {0, 0, 0, 0, 0, 0};
-    p.pwc_latency = 3;
-    return p;
-  }
-  // A fresh walker with fresh statistics.
-  Walker& make(const WalkerParams& p) {
-    walker.reset();
-    wstats = std::make_unique<StatGroup>("walker");
-    pwcstats = std::make_unique<StatGroup>("pwc");
-    walker = std::make_unique<Walker>(p, mem, *wstats, *pwcstats);
-    return *walker;
-  }
+  WalkerParams params() const { return common_params(PagingMode::Pae, 46); }
   bool load() {
     mem.clear();
     return walker->load_pae_pdptes(pt.pdpt());
   }
-  WalkResult walk(VAddr va, AccessKind kind, bool user) {
-    mem.clear();
-    // CR3 is not used by PAE walks (walker.h); pass something else to show it.
-    return walker->walk(0xdead0000, va, kind, user, 0);
-  }
-
-  PhysicalMemory pm;
-  PaeTableBuilder pt;
-  RecordingMemory mem;
-  std::unique_ptr<StatGroup> wstats, pwcstats;
-  std::unique_ptr<Walker> walker;
+  // CR3 is not used by PAE walks (walker.h); pass something else to show it.
+  WalkResult walk(VAddr va, AccessKind kind, bool user) { return walk_from(0xdead0000, va, kind, user); }
 };
 
 // va 0x82BAB678: PDPTE index 2 (bits 31:30), PD index 0x15 (29:21), PT

@@ -70,15 +70,8 @@ class WalkerTest : public ::testing::TestWithParam<unsigned> {
   // No paging-structure caches unless a test turns one on, so that every
   // walk starts at CR3 and reads one entry per level.
   WalkerParams params() const {
-    WalkerParams p;
+    WalkerParams p = testing_pt::uncached_walker_params(46);
     p.levels = levels();
-    p.phys_addr_bits = 46;
-    p.nxe = true;
-    p.wp = true;
-    p.update_ad = true;
-    p.pwc_entries = {0, 0, 0, 0, 0, 0};
-    p.pwc_ways = {0, 0, 0, 0, 0, 0};
-    p.pwc_latency = 3;
     return p;
   }
 
