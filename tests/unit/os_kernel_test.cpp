@@ -362,6 +362,46 @@ TEST(FaultModelAccesses, HighMemPagesGoThroughAKmapSlot) {
   EXPECT_EQ(m.os->check_invariants(), "");
 }
 
+TEST(FaultModelAccesses, CopyOnWriteReadsTheOldPageAndWritesTheCopy) {
+  Machine m(PagingMode::X86_64, 2 * kGiB, true, true, 4, FaultModel::Accesses);
+  m.os->switch_to(1);
+  m.os->mmap(0x400000, 0x10000, OsModel::kRead | OsModel::kWrite, false, false);
+  ASSERT_EQ(m.os->handle_fault(0x401000, pf::kW | pf::kU).result, FaultResult::Handled);
+  PAddr pte_pa = 0;
+  const PAddr pt = m.entry(m.entry(m.entry(m.root(1), 0) & 0x000ffffffffff000ull, 0) & 0x000ffffffffff000ull, 2) &
+                   0x000ffffffffff000ull;
+  pte_pa = pt + 1 * 8;
+  const PAddr old_frame = m.pm.read64(pte_pa) & 0x000ffffffffff000ull;
+  m.os->fork(2);
+  m.port.log.clear();
+  // The parent writes its shared page: task, mm, one VMA (3); the walk reads
+  // PML4E, PDPTE, PDE and the present read-only PTE (4); copy_page reads the
+  // old frame and writes the new one (2); the PTE is written (1) = 10.
+  FaultOutcome o = m.os->handle_fault(0x401000, pf::kP | pf::kW | pf::kU);
+  ASSERT_EQ(o.result, FaultResult::Handled);
+  const auto& a = m.port.log;
+  ASSERT_EQ(a.size(), 10u);
+  EXPECT_EQ(a[6].pa, pte_pa);
+  EXPECT_FALSE(a[6].write);
+  EXPECT_EQ(a[7].pa, old_frame);
+  EXPECT_EQ(a[7].bytes, 4096u);
+  EXPECT_FALSE(a[7].write);
+  const PAddr new_frame = m.pm.read64(pte_pa) & 0x000ffffffffff000ull;
+  EXPECT_NE(new_frame, old_frame);
+  EXPECT_EQ(a[8].pa, new_frame);
+  EXPECT_TRUE(a[8].write);
+  EXPECT_EQ(a[9].pa, pte_pa);
+  EXPECT_TRUE(a[9].write);
+  EXPECT_EQ(o.cost_cycles, 700u + 10 * 10);  // no cow_copy_per_4k: the accesses replace it
+  // The child, now the last sharer, reuses the old frame: 3 + 4 + the PTE = 8.
+  m.os->switch_to(2);
+  m.port.log.clear();
+  o = m.os->handle_fault(0x401000, pf::kP | pf::kW | pf::kU);
+  EXPECT_EQ(m.port.log.size(), 8u);
+  EXPECT_EQ(o.cost_cycles, 700u + 8 * 10);
+  EXPECT_EQ(m.os->check_invariants(), "");
+}
+
 TEST(FaultModelAccesses, CyclesModelIssuesNothing) {
   Machine m(PagingMode::X86_64, 2 * kGiB, true, true, 4, FaultModel::Cycles);
   m.os->set_kernel_port(&m.port);  // even with a port: the cycles model does not use it
