@@ -19,22 +19,44 @@ void PhysicalMemory::check(PAddr pa, unsigned bytes) const {
 
 std::uint64_t PhysicalMemory::read(PAddr pa, unsigned bytes) const {
   check(pa, bytes);
-  const auto& frame = m_frames[pa >> kPageShift];
+  const std::uint8_t* frame = m_frames[pa >> kPageShift];
   if (!frame) return 0;
   std::uint64_t v = 0;
-  std::memcpy(&v, frame.get() + (pa & (kPageBytes - 1)), bytes);  // x86 host: little-endian
+  std::memcpy(&v, frame + (pa & (kPageBytes - 1)), bytes);  // x86 host: little-endian
   return v;
 }
 
 void PhysicalMemory::write(PAddr pa, unsigned bytes, std::uint64_t value) {
   check(pa, bytes);
-  auto& frame = m_frames[pa >> kPageShift];
+  std::uint8_t*& frame = m_frames[pa >> kPageShift];
   if (!frame) {
     if (value == 0) return;  // writing zeros into a zero frame changes nothing
-    frame.reset(new std::uint8_t[kPageBytes]());
-    ++m_populated;
+    frame = new_frame();
   }
-  std::memcpy(frame.get() + (pa & (kPageBytes - 1)), &value, bytes);
+  std::memcpy(frame + (pa & (kPageBytes - 1)), &value, bytes);
+}
+
+std::uint8_t* PhysicalMemory::new_frame() {
+  std::uint8_t* f;
+  if (!m_free_frames.empty()) {
+    f = m_free_frames.back();
+    m_free_frames.pop_back();
+  } else {
+    if (m_chunk_used == kChunkFrames) {
+      m_chunks.emplace_back(new std::uint8_t[kChunkFrames * kPageBytes]);
+      m_chunk_used = 0;
+    }
+    f = m_chunks.back().get() + m_chunk_used++ * kPageBytes;
+  }
+  std::memset(f, 0, kPageBytes);
+  ++m_populated;
+  return f;
+}
+
+void PhysicalMemory::release_frame(std::uint64_t pfn) {
+  m_free_frames.push_back(m_frames[pfn]);
+  m_frames[pfn] = nullptr;
+  --m_populated;
 }
 
 void PhysicalMemory::copy_frame(std::uint64_t dst, std::uint64_t src) {
@@ -45,19 +67,13 @@ void PhysicalMemory::copy_frame(std::uint64_t dst, std::uint64_t src) {
     zero_frame(dst);
     return;
   }
-  if (!m_frames[dst]) {
-    m_frames[dst].reset(new std::uint8_t[kPageBytes]);
-    ++m_populated;
-  }
-  std::memcpy(m_frames[dst].get(), m_frames[src].get(), kPageBytes);
+  if (!m_frames[dst]) m_frames[dst] = new_frame();
+  std::memcpy(m_frames[dst], m_frames[src], kPageBytes);
 }
 
 void PhysicalMemory::zero_frame(std::uint64_t pfn) {
   if (pfn >= m_frames.size()) throw std::out_of_range("frame " + std::to_string(pfn) + " beyond memory");
-  if (m_frames[pfn]) {
-    m_frames[pfn].reset();
-    --m_populated;
-  }
+  if (m_frames[pfn]) release_frame(pfn);
 }
 
 }  // namespace mmusim

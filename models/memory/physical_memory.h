@@ -5,7 +5,9 @@
 // write; a frame never written reads as zeros. So an 8 GiB machine costs
 // only the frames actually written (page-table pages, in practice), and data
 // pages whose contents the trace never shows cost nothing. zero_frame() drops
-// a frame's storage, which is how a freshly allocated page is cleared.
+// a frame's storage (to a free list of frame buffers, carved from 256 KiB
+// chunks), which is how a freshly allocated page is cleared. The per-frame
+// pointer table is a ZeroedArray: its pages cost nothing until used.
 //
 // Accesses here take no time: this is the store behind the memory
 // controller's timing and the OS model's zero-time debug path.
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "models/common/types.h"
+#include "models/common/zeroed_array.h"
 
 namespace mmusim {
 
@@ -45,8 +48,17 @@ class PhysicalMemory {
  private:
   void check(PAddr pa, unsigned bytes) const;
 
+  // A populated frame's storage: from the free list, else carved from a chunk
+  // of kChunkFrames frames; zeroed.
+  std::uint8_t* new_frame();
+  void release_frame(std::uint64_t pfn);
+
+  static constexpr std::size_t kChunkFrames = 64;
   std::uint64_t m_size_bytes;
-  std::vector<std::unique_ptr<std::uint8_t[]>> m_frames;
+  ZeroedArray<std::uint8_t*> m_frames;  // nullptr: never written since zeroed (reads as zeros)
+  std::vector<std::unique_ptr<std::uint8_t[]>> m_chunks;
+  std::size_t m_chunk_used = kChunkFrames;  // frames handed out of m_chunks.back()
+  std::vector<std::uint8_t*> m_free_frames;
   std::size_t m_populated = 0;
 };
 

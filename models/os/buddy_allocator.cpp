@@ -32,9 +32,12 @@ BuddyAllocator::BuddyAllocator(std::uint64_t base_pfn, std::uint64_t num_pages, 
   if (base_pfn > UINT64_MAX - num_pages)
     throw std::invalid_argument("BuddyAllocator: range at pfn " + hex(base_pfn) + " wraps around");
 
-  m_next.assign(num_pages, kNil);
-  m_prev.assign(num_pages, kNil);
-  m_state.assign(num_pages, kInterior);
+  // Links are read only for free-block heads, which push_* writes first, so
+  // they start as whatever; every state starts kInterior (0). Zeroed arrays:
+  // start-up touches only the heads' pages.
+  static_assert(kInterior == 0, "m_state starts all-zero");
+  m_link = ZeroedArray<Link>(num_pages);
+  m_state = ZeroedArray<std::uint8_t>(num_pages);
   m_free_area.assign(max_order + 1, FreeList{});
 
   // Greedy from the low end: the largest block that is aligned at this pfn and
@@ -52,10 +55,10 @@ BuddyAllocator::BuddyAllocator(std::uint64_t base_pfn, std::uint64_t num_pages, 
 
 void BuddyAllocator::push_head(Index idx, unsigned order) {
   FreeList& list = m_free_area[order];
-  m_prev[idx] = kNil;
-  m_next[idx] = list.head;
+  m_link[idx].prev = kNil;
+  m_link[idx].next = list.head;
   if (list.head != kNil)
-    m_prev[list.head] = idx;
+    m_link[list.head].prev = idx;
   else
     list.tail = idx;
   list.head = idx;
@@ -66,10 +69,10 @@ void BuddyAllocator::push_head(Index idx, unsigned order) {
 
 void BuddyAllocator::push_tail(Index idx, unsigned order) {
   FreeList& list = m_free_area[order];
-  m_next[idx] = kNil;
-  m_prev[idx] = list.tail;
+  m_link[idx].next = kNil;
+  m_link[idx].prev = list.tail;
   if (list.tail != kNil)
-    m_next[list.tail] = idx;
+    m_link[list.tail].next = idx;
   else
     list.head = idx;
   list.tail = idx;
@@ -80,17 +83,17 @@ void BuddyAllocator::push_tail(Index idx, unsigned order) {
 
 void BuddyAllocator::unlink(Index idx, unsigned order) {
   FreeList& list = m_free_area[order];
-  const Index next = m_next[idx];
-  const Index prev = m_prev[idx];
+  const Index next = m_link[idx].next;
+  const Index prev = m_link[idx].prev;
   if (prev != kNil)
-    m_next[prev] = next;
+    m_link[prev].next = next;
   else
     list.head = next;
   if (next != kNil)
-    m_prev[next] = prev;
+    m_link[next].prev = prev;
   else
     list.tail = prev;
-  m_next[idx] = m_prev[idx] = kNil;
+  m_link[idx].next = m_link[idx].prev = kNil;
   --list.count;
   // The caller decides what the frame becomes (interior of a merged block, or an
   // allocated head); until then it must not look like a free head.
@@ -279,13 +282,13 @@ std::string BuddyAllocator::check_invariants() const {
     const std::string where = "free_area[" + std::to_string(k) + "]: ";
     std::uint64_t count = 0;
     Index prev = kNil;
-    for (Index cur = list.head; cur != kNil; cur = m_next[cur]) {
+    for (Index cur = list.head; cur != kNil; cur = m_link[cur].next) {
       if (cur >= n) return where + "link to index " + std::to_string(cur) + " outside the range";
       const std::string at = where + "block at pfn " + hex(m_base_pfn + cur) + ": ";
       // Catches a block on two lists, twice on one list, and cycles.
       if (listed[cur]) return at + "reached twice while walking the lists";
       listed[cur] = 1;
-      if (m_prev[cur] != prev) return at + "prev link does not point to the previous block";
+      if (m_link[cur].prev != prev) return at + "prev link does not point to the previous block";
       if (m_state[cur] != (kFreeHead | k)) return at + "state byte does not mark a free head of this order";
       if (((m_base_pfn + cur) & align_mask(k)) != 0) return at + "not aligned to its order";
       if (n - cur < block_pages(k)) return at + "extends past the end of the range";

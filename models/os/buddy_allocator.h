@@ -51,6 +51,8 @@
 #include <string>
 #include <vector>
 
+#include "models/common/zeroed_array.h"
+
 namespace mmusim {
 
 class StatGroup;
@@ -168,9 +170,11 @@ class BuddyAllocator {
   std::uint64_t m_base_pfn;
   std::uint64_t m_num_pages;
   unsigned m_max_order;
-  std::vector<Index> m_next;
-  std::vector<Index> m_prev;
-  std::vector<std::uint8_t> m_state;
+  struct Link {  // free-list neighbours of a free block's head (one page: both)
+    Index next, prev;
+  };
+  ZeroedArray<Link> m_link;
+  ZeroedArray<std::uint8_t> m_state;
   std::vector<FreeList> m_free_area;  // [0..max_order]
   std::uint64_t m_free_pages = 0;
 
