@@ -41,12 +41,16 @@ void Mmu::fill(unsigned cls, std::size_t below_level, const TlbEntry& e) {
       if (t->holds(e.size)) t->insert(e);
 }
 
-Translation Mmu::translate(VAddr va, AccessKind kind, bool user, bool demand) {
+void Mmu::translate(Translation& out, VAddr va, AccessKind kind, bool user, bool demand) {
   // The common case - a level-1 hit the entry allows - stays small and
-  // inline-friendly; everything else continues in lookup_rest().
+  // inline-friendly and writes only the fields a hit sets; everything else
+  // continues in lookup_rest().
   const unsigned cls = is_fetch(kind) ? 1 : 0;
   const auto& levels = m_levels[cls];
-  if (levels.empty()) return lookup_rest(va, kind, user, demand, 0, 0);
+  if (levels.empty()) {
+    out = lookup_rest(va, kind, user, demand, 0, 0);
+    return;
+  }
   const Level& level = levels[0];
   const TlbEntry* hit = nullptr;
   Tlb* hit_tlb = nullptr;
@@ -59,20 +63,23 @@ Translation Mmu::translate(VAddr va, AccessKind kind, bool user, bool demand) {
     }
   }
   if (hit && allows(*hit, kind, user)) {
-    Translation tr;
-    tr.cycles = level.latency;
-    tr.pa = hit->translate(va);
-    tr.size = hit->size;
-    return tr;
+    out.fault = false;
+    out.cycles = level.latency;
+    out.pa = hit->translate(va);
+    out.size = hit->size;
+    out.walked = false;
+    out.walk_cycles = 0;
+    return;
   }
   if (hit) {
     // The cached rights do not allow the access: drop the entry and let a
     // walk decide (it sets D, or reports the fault).
     hit_tlb->invalidate_entry(hit);
     ++m_rights_walks;
-    return walk(va, kind, user, level.latency);
+    out = walk(va, kind, user, level.latency);
+    return;
   }
-  return lookup_rest(va, kind, user, demand, 1, level.latency);
+  out = lookup_rest(va, kind, user, demand, 1, level.latency);
 }
 
 Translation Mmu::lookup_rest(VAddr va, AccessKind kind, bool user, bool demand, std::size_t first_level,

@@ -105,7 +105,13 @@ class Mmu : public MmuControl {
   // Translates one linear address. demand = false for the re-execution of an
   // access after a page fault: TLB statistics and replacement state are then
   // left alone (the access was counted when it first ran).
-  Translation translate(VAddr va, AccessKind kind, bool user, bool demand);
+  Translation translate(VAddr va, AccessKind kind, bool user, bool demand) {
+    Translation t;
+    translate(t, va, kind, user, demand);
+    return t;
+  }
+  // The same, into out (the MMU module's hot path: no 64-byte temporary).
+  void translate(Translation& out, VAddr va, AccessKind kind, bool user, bool demand);
 
   // MmuControl. write_cr3 throws GeneralProtectionFault with PAE paging
   // when the PDPTE registers cannot be loaded (see above).

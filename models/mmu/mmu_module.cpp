@@ -23,7 +23,7 @@ void MmuModule::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& d
     trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
     return;
   }
-  ext->result = m_core->translate(trans.get_address(), ext->kind, ext->user, ext->demand);
+  m_core->translate(ext->result, trans.get_address(), ext->kind, ext->user, ext->demand);
   const Cycles c = ext->result.cycles;
   // Integer arithmetic (sc_time * double goes through floating point).
   delay += c < kFastCycles ? m_fast_time[c] : sc_core::sc_time::from_value(m_cycle.value() * c);
