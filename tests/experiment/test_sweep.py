@@ -23,6 +23,29 @@ SMALL = os.path.join(ROOT, "traces/ls-small.lackey.zst")
 TINY = "R 0x1000\nW 0x2000 8\nX 0x400000\nR 0x1ff8 16\n"
 
 
+def fifo_holders(path):
+    """Pids of live processes that hold path open or were started with it as
+    an argument (a reader blocked in open() has no fd yet; a zombie has
+    neither), from /proc."""
+    holders = []
+    arg = path.encode()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if arg in f.read().split(b"\0"):
+                    holders.append(int(pid))
+                    continue
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == path:
+                    holders.append(int(pid))
+                    break
+        except OSError:  # gone, or not ours to look at
+            continue
+    return holders
+
+
 def run(args, **kw):
     return subprocess.run([MMUSIM] + args, capture_output=True, text=True, **kw)
 
@@ -150,6 +173,15 @@ metrics: [replay.switches, replay.cycles, os.processes]
         time.sleep(0.2)
         os.killpg(p.pid, signal.SIGKILL)  # the sweep and its running child
         p.wait()
+        # p.wait() reaps the sweep only. Until the killed child has exited it
+        # may still count as a reader of the FIFO: a writer opening it then
+        # does not block, and what it writes is dropped with the pipe when the
+        # child goes - the resumed run would wait for a writer forever. So
+        # wait until no process holds the FIFO open or is still opening it.
+        deadline = time.time() + 60
+        while fifo_holders(fifo):
+            self.assertLess(time.time(), deadline, "the killed run never released the FIFO")
+            time.sleep(0.02)
         self.assertFalse(os.path.exists(os.path.join(blocked, "stats.json")))
         self.assertFalse(os.path.exists(os.path.join(out, "results.csv")))
         before = os.stat(os.path.join(first, "stats.json"))
