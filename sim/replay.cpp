@@ -1,18 +1,11 @@
 #include "sim/replay.h"
 
 #include <algorithm>
-#include <cinttypes>
 #include <cstdio>
 #include <sstream>
 
 namespace mmusim {
 namespace {
-
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
-}
 
 void flatten(const StatGroup& g, const std::string& prefix, std::vector<std::pair<std::string, double>>& out) {
   for (const auto& e : g.entries()) {
@@ -187,9 +180,9 @@ void Replay::advance(sc_core::sc_time t) {
 void Replay::access(Stream& s, const TraceRecord& rec) {
   const VAddr va = rec.addr;  // check_address() done by run_stream
   const VAddr last = va + rec.size - 1;
-  if (last < va) trace_error("access at " + hex(va) + " of " + std::to_string(rec.size) + " bytes wraps around");
+  if (last < va) trace_error("access at " + hex_string(va) + " of " + std::to_string(rec.size) + " bytes wraps around");
   if (m_p.va_bits == 32 && (last >> 32) != 0)
-    trace_error("access at " + hex(va) + " of " + std::to_string(rec.size) +
+    trace_error("access at " + hex_string(va) + " of " + std::to_string(rec.size) +
                 " bytes goes beyond 4 GiB, the linear-address space of paging.mode " + m_p.mode_name);
 
   ++m_accesses;
@@ -222,9 +215,9 @@ void Replay::address_error(VAddr va, const char* what) const {
   // 32-bit paging and PAE paging translate 32-bit linear addresses (SDM 4.3,
   // 4.4): a larger one cannot come from such a program; never truncate it.
   if (m_p.va_bits == 32)
-    trace_error(std::string(what) + " " + hex(va) + " does not fit in the 32-bit linear addresses of paging.mode " +
-                m_p.mode_name);
-  trace_error(std::string(what) + " " + hex(va) + " is not canonical with " + std::to_string(m_p.va_bits) +
+    trace_error(std::string(what) + " " + hex_string(va) +
+                " does not fit in the 32-bit linear addresses of paging.mode " + m_p.mode_name);
+  trace_error(std::string(what) + " " + hex_string(va) + " is not canonical with " + std::to_string(m_p.va_bits) +
               "-bit linear addresses");
 }
 
@@ -254,7 +247,7 @@ bool Replay::translate_retrying(VAddr va, AccessKind kind, Issue issue, ChargeFa
     const Translation& t = m_ext.result;
     if (!t.fault) return true;
     if (attempt >= 3)
-      throw std::logic_error("the access at " + hex(va) + " still faults after the OS handled it (error code " +
+      throw std::logic_error("the access at " + hex_string(va) + " still faults after the OS handled it (error code " +
                              std::to_string(t.page_fault.error_code) + ")");
     FaultOutcome o = m_os.handle_fault(t.page_fault.cr2, t.page_fault.error_code);
     charge_fault(o.cost_cycles);
@@ -387,7 +380,8 @@ void Replay::data_access(PAddr pa, std::uint64_t bytes, AccessKind kind) {
   m_data_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   transport_in_order(data_socket, m_data_trans);
   if (!m_data_trans.is_response_ok())
-    throw std::runtime_error("data access at physical address " + hex(pa) + ": " + m_data_trans.get_response_string());
+    throw std::runtime_error("data access at physical address " + hex_string(pa) + ": " +
+                             m_data_trans.get_response_string());
 }
 
 void Replay::serialise() {
@@ -409,7 +403,8 @@ Cycles Replay::data_cycles(PAddr pa, std::uint64_t bytes, AccessKind kind) {
   sc_core::sc_time d = sc_core::SC_ZERO_TIME;
   data_socket->b_transport(m_data_trans, d);
   if (!m_data_trans.is_response_ok())
-    throw std::runtime_error("data access at physical address " + hex(pa) + ": " + m_data_trans.get_response_string());
+    throw std::runtime_error("data access at physical address " + hex_string(pa) + ": " +
+                             m_data_trans.get_response_string());
   return d.value() / m_cycle.value();
 }
 
@@ -426,7 +421,7 @@ Cycles Replay::kernel_access(VAddr va, std::uint32_t bytes, bool write) {
   if (!m_ktrans.is_response_ok()) throw std::runtime_error("MMU returned " + m_ktrans.get_response_string());
   const Translation& r = m_kext.result;
   if (r.fault)
-    throw std::logic_error("the OS model's kernel access at " + hex(va) + " faulted (error code " +
+    throw std::logic_error("the OS model's kernel access at " + hex_string(va) + " faulted (error code " +
                            std::to_string(r.page_fault.error_code) + "): its kernel half does not map it");
   if (r.walked) ++m_kernel_walks;
   Cycles c = r.cycles;

@@ -2,8 +2,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <sstream>
 
 namespace mmusim {
+
+std::string hex_string(std::uint64_t v) {
+  std::ostringstream os;
+  os << "0x" << std::hex << v;
+  return os.str();
+}
 
 const char* access_kind_name(AccessKind k) {
   switch (k) {

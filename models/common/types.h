@@ -21,6 +21,8 @@ enum class AccessKind : std::uint8_t { Load = 0, Store = 1, IFetch = 2, Modify =
 constexpr bool is_write(AccessKind k) { return k == AccessKind::Store || k == AccessKind::Modify; }
 constexpr bool is_fetch(AccessKind k) { return k == AccessKind::IFetch; }
 const char* access_kind_name(AccessKind k);
+// "0x" and v in lower-case hex, for messages: hex_string(0x1f000) is "0x1f000".
+std::string hex_string(std::uint64_t v);
 
 // Page sizes of the x86 paging modes (Intel SDM Vol. 3A, 4.3, 4.4, 4.5).
 enum class PageSize : std::uint8_t { k4K = 0, k2M = 1, k4M = 2, k1G = 3 };

@@ -1,10 +1,10 @@
 #include "models/os/buddy_allocator.h"
 
 #include <algorithm>
-#include <sstream>
 #include <stdexcept>
 
 #include "models/common/stats.h"
+#include "models/common/types.h"
 
 namespace mmusim {
 
@@ -12,12 +12,6 @@ namespace {
 
 constexpr std::uint64_t block_pages(unsigned order) { return std::uint64_t{1} << order; }
 constexpr std::uint64_t align_mask(unsigned order) { return block_pages(order) - 1; }
-
-std::string hex(std::uint64_t v) {
-  std::ostringstream os;
-  os << "0x" << std::hex << v;
-  return os.str();
-}
 
 }  // namespace
 
@@ -30,7 +24,7 @@ BuddyAllocator::BuddyAllocator(std::uint64_t base_pfn, std::uint64_t num_pages, 
     throw std::invalid_argument("BuddyAllocator: " + std::to_string(num_pages) + " pages exceed the limit of " +
                                 std::to_string(kMaxPages));
   if (base_pfn > UINT64_MAX - num_pages)
-    throw std::invalid_argument("BuddyAllocator: range at pfn " + hex(base_pfn) + " wraps around");
+    throw std::invalid_argument("BuddyAllocator: range at pfn " + hex_string(base_pfn) + " wraps around");
 
   // Links are read only for free-block heads, which push_* writes first, so
   // they start as whatever; every state starts kInterior (0). Zeroed arrays:
@@ -151,12 +145,12 @@ void BuddyAllocator::split_page(std::uint64_t pfn, unsigned order) {
 }
 
 void BuddyAllocator::free(std::uint64_t pfn, unsigned order) {
-  const std::string what = "BuddyAllocator::free(pfn " + hex(pfn) + ", order " + std::to_string(order) + "): ";
+  const std::string what = "BuddyAllocator::free(pfn " + hex_string(pfn) + ", order " + std::to_string(order) + "): ";
   if (order > m_max_order)
     throw std::logic_error(what + "order exceeds max_order " + std::to_string(m_max_order));
   if (pfn < m_base_pfn || pfn - m_base_pfn >= m_num_pages || m_num_pages - (pfn - m_base_pfn) < block_pages(order))
-    throw std::logic_error(what + "block outside the managed range [" + hex(m_base_pfn) + ", " +
-                           hex(m_base_pfn + m_num_pages) + ")");
+    throw std::logic_error(what + "block outside the managed range [" + hex_string(m_base_pfn) + ", " +
+                           hex_string(m_base_pfn + m_num_pages) + ")");
   if ((pfn & align_mask(order)) != 0) throw std::logic_error(what + "pfn not aligned to the order");
   const Index idx = static_cast<Index>(pfn - m_base_pfn);
   const std::uint8_t st = m_state[idx];
@@ -187,10 +181,11 @@ void BuddyAllocator::free(std::uint64_t pfn, unsigned order) {
 
 void BuddyAllocator::reserve(std::uint64_t pfn, std::uint64_t count) {
   if (count == 0) return;
-  const std::string what = "BuddyAllocator::reserve(pfn " + hex(pfn) + ", count " + std::to_string(count) + "): ";
+  const std::string what =
+      "BuddyAllocator::reserve(pfn " + hex_string(pfn) + ", count " + std::to_string(count) + "): ";
   if (pfn < m_base_pfn || pfn - m_base_pfn >= m_num_pages || m_num_pages - (pfn - m_base_pfn) < count)
-    throw std::logic_error(what + "range outside the managed range [" + hex(m_base_pfn) + ", " +
-                           hex(m_base_pfn + m_num_pages) + ")");
+    throw std::logic_error(what + "range outside the managed range [" + hex_string(m_base_pfn) + ", " +
+                           hex_string(m_base_pfn + m_num_pages) + ")");
   const std::uint64_t first = pfn - m_base_pfn;
   const std::uint64_t end = first + count;
 
@@ -199,7 +194,7 @@ void BuddyAllocator::reserve(std::uint64_t pfn, std::uint64_t count) {
   for (std::uint64_t f = first; f < end;) {
     unsigned k = 0;
     const Index h = free_block_containing(static_cast<Index>(f), &k);
-    if (h == kNil) throw std::logic_error(what + "frame " + hex(m_base_pfn + f) + " is not free");
+    if (h == kNil) throw std::logic_error(what + "frame " + hex_string(m_base_pfn + f) + " is not free");
     f = h + block_pages(k);
   }
 
@@ -231,14 +226,14 @@ void BuddyAllocator::reserve(std::uint64_t pfn, std::uint64_t count) {
 
 bool BuddyAllocator::take_free_range(std::uint64_t pfn, std::uint64_t count) {
   const std::string what =
-      "BuddyAllocator::take_free_range(pfn " + hex(pfn) + ", count " + std::to_string(count) + "): ";
+      "BuddyAllocator::take_free_range(pfn " + hex_string(pfn) + ", count " + std::to_string(count) + "): ";
   const std::uint64_t step = block_pages(m_max_order);
   if ((pfn & align_mask(m_max_order)) != 0 || (count & align_mask(m_max_order)) != 0)
     throw std::logic_error(what + "pfn and count must be multiples of 2^max_order (" + std::to_string(step) + ")");
   if (count == 0) return true;
   if (pfn < m_base_pfn || pfn - m_base_pfn >= m_num_pages || m_num_pages - (pfn - m_base_pfn) < count)
-    throw std::logic_error(what + "range outside the managed range [" + hex(m_base_pfn) + ", " +
-                           hex(m_base_pfn + m_num_pages) + ")");
+    throw std::logic_error(what + "range outside the managed range [" + hex_string(m_base_pfn) + ", " +
+                           hex_string(m_base_pfn + m_num_pages) + ")");
   const std::uint64_t first = pfn - m_base_pfn;
   // An aligned max_order range inside the zone whose frames are all free is
   // one free block of max_order (no two free buddies stay unmerged), so
@@ -284,7 +279,7 @@ std::string BuddyAllocator::check_invariants() const {
     Index prev = kNil;
     for (Index cur = list.head; cur != kNil; cur = m_link[cur].next) {
       if (cur >= n) return where + "link to index " + std::to_string(cur) + " outside the range";
-      const std::string at = where + "block at pfn " + hex(m_base_pfn + cur) + ": ";
+      const std::string at = where + "block at pfn " + hex_string(m_base_pfn + cur) + ": ";
       // Catches a block on two lists, twice on one list, and cycles.
       if (listed[cur]) return at + "reached twice while walking the lists";
       listed[cur] = 1;
@@ -308,7 +303,7 @@ std::string BuddyAllocator::check_invariants() const {
   for (std::uint64_t i = 0; i < n;) {
     const std::uint8_t st = m_state[i];
     const std::uint64_t pfn = m_base_pfn + i;
-    const std::string at = "frame " + hex(pfn) + ": ";
+    const std::string at = "frame " + hex_string(pfn) + ": ";
     const bool free_head = (st & kFreeHead) != 0;
     const bool alloc_head = (st & kAllocatedHead) != 0;
     if (!free_head && !alloc_head) return at + "not covered by any block";
@@ -320,11 +315,11 @@ std::string BuddyAllocator::check_invariants() const {
     if (free_head && !listed[i]) return at + "free head not on any free list";
     for (std::uint64_t j = i + 1; j < i + block_pages(k); ++j)
       if (m_state[j] != kInterior)
-        return at + "block of order " + std::to_string(k) + " overlaps the block at " + hex(m_base_pfn + j);
+        return at + "block of order " + std::to_string(k) + " overlaps the block at " + hex_string(m_base_pfn + j);
     if (free_head && k < m_max_order) {
       const std::uint64_t buddy = pfn ^ block_pages(k);
       if (buddy >= m_base_pfn && buddy - m_base_pfn < n && m_state[buddy - m_base_pfn] == (kFreeHead | k))
-        return at + "free block and its buddy " + hex(buddy) + " are both free at order " + std::to_string(k);
+        return at + "free block and its buddy " + hex_string(buddy) + " are both free at order " + std::to_string(k);
     }
     i += block_pages(k);
   }

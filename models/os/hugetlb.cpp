@@ -36,7 +36,6 @@
 // The zone watermarks are computed before the reservation (Linux reserves from
 // memblock, before the zones are sized); the difference is small.
 #include <iostream>
-#include <sstream>
 
 #include "models/os/os_model.h"
 
@@ -44,12 +43,6 @@ namespace mmusim {
 namespace {
 
 constexpr std::uint64_t k1G = 1ull << 30;
-
-std::string hexh(std::uint64_t v) {
-  std::ostringstream os;
-  os << "0x" << std::hex << v;
-  return os.str();
-}
 
 }  // namespace
 
@@ -88,7 +81,7 @@ std::uint64_t OsModel::hugetlb_head(std::uint64_t pfn) const {
 std::uint64_t OsModel::hugetlb_mmap_len(VAddr start, std::uint64_t len, bool file) const {
   if (file) throw OsError("@mmap: hugetlb with file: hugetlbfs files are out of scope");
   if (m_large_top < 3) throw OsError("@mmap: hugetlb needs 1 GiB pages, which only the 64-bit modes have");
-  if (start % k1G) throw OsError("@mmap: a hugetlb mapping must start 1 GiB-aligned, got " + hexh(start));
+  if (start % k1G) throw OsError("@mmap: a hugetlb mapping must start 1 GiB-aligned, got " + hex_string(start));
   // check_range() kept len within m_user_top - start, a multiple of 1 GiB here.
   return (len + k1G - 1) & ~(k1G - 1);
 }
@@ -97,8 +90,8 @@ void OsModel::hugetlb_check_split(Process& p, VAddr start, VAddr end, const char
   for (VAddr a : {start, end}) {
     const Vma* v = find_vma(p, a);
     if (v && v->hugetlb && a % k1G)
-      throw OsError(std::string(what) + " " + hexh(start) + "-" + hexh(end) + ": " + hexh(a) +
-                    " would split a 1 GiB page of the hugetlb mapping at " + hexh(v->start) + " (EINVAL)");
+      throw OsError(std::string(what) + " " + hex_string(start) + "-" + hex_string(end) + ": " + hex_string(a) +
+                    " would split a 1 GiB page of the hugetlb mapping at " + hex_string(v->start) + " (EINVAL)");
   }
 }
 
@@ -109,7 +102,7 @@ void OsModel::hugetlb_put(std::uint64_t pfn) {
     return;
   }
   if (hugetlb_head(pfn) != pfn)
-    throw std::logic_error("OS model: a 1 GiB page outside the hugetlb pool at pfn " + hexh(pfn));
+    throw std::logic_error("OS model: a 1 GiB page outside the hugetlb pool at pfn " + hex_string(pfn));
   m_hugetlb_free.push_back(pfn);  // free_huge_folio -> enqueue_hugetlb_folio
 }
 

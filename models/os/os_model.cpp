@@ -1,7 +1,6 @@
 #include "models/os/os_model.h"
 
 #include <algorithm>
-#include <sstream>
 
 #include "models/walker/walker.h"
 
@@ -13,7 +12,6 @@ constexpr std::uint64_t kReservedLowBytes = 1ull << 20;
 constexpr std::uint64_t kFlushCeilingPages = 33;  // tlb_single_page_flush_ceiling
 constexpr VAddr k2M = 2ull << 20;
 constexpr VAddr k4G = 1ull << 32;
-constexpr VAddr kPageOffset32 = 0xC0000000ull;  // Linux's 3G/1G split in the 32-bit modes
 constexpr std::uint64_t kCr3NoFlush = 1ull << 63;  // SDM 4.10.4.1, MOV to CR3 with CR4.PCIDE = 1
 // A PROT_NONE page keeps its frame in a not-present entry marked by a bit the
 // hardware ignores when P = 0 (SDM 4.5.4), as Linux's _PAGE_PROTNONE does: every
@@ -26,13 +24,6 @@ bool mapped(std::uint64_t e) {
 }
 bool swap_marker(std::uint64_t e) {
   return !(e & (pte::kP | kProtNone)) && (e & (OsModel::kSwapEntry | OsModel::kFileEvicted));
-}
-
-
-std::string hex(std::uint64_t v) {
-  std::ostringstream os;
-  os << "0x" << std::hex << v;
-  return os.str();
 }
 
 }  // namespace
@@ -295,14 +286,14 @@ PAddr OsModel::table_for(Process& p, VAddr va, unsigned leaf) {
     std::uint64_t e = rd(epa);
     if (!mapped(e)) {
       // PAE page directories are preallocated with the PDPT (see the header).
-      if (m_pae && level == 3) throw std::logic_error("OS model: PAE PDPTE not present at " + hex(va));
+      if (m_pae && level == 3) throw std::logic_error("OS model: PAE PDPTE not present at " + hex_string(va));
       PAddr t = alloc_table(p, level - 1);
       if (!t) return 0;
       e = t | table_flags(level);
       wr(epa, e);
       ktouch(epa, m_entry_bytes, true);
     } else if (is_leaf(level, e)) {
-      throw std::logic_error("OS model: a huge page is mapped where a table is needed at " + hex(va));
+      throw std::logic_error("OS model: a huge page is mapped where a table is needed at " + hex_string(va));
     }
     table = e & m_addr_mask;
   }
@@ -328,7 +319,7 @@ void OsModel::split_huge(Process& p, VAddr va) {
   std::uint64_t pde = entry_at(p, va, 2, &pde_pa);
   if (!mapped(pde) || !is_leaf(2, pde)) return;
   PAddr table = alloc_table(p, 1);
-  if (!table) throw OsError("out of memory splitting the huge page at " + hex(va & ~(m_huge_bytes - 1)));
+  if (!table) throw OsError("out of memory splitting the huge page at " + hex_string(va & ~(m_huge_bytes - 1)));
   std::uint64_t frame = pde & m_addr_mask & ~(m_huge_bytes - 1);
   m_buddy->split_page(frame >> kPageShift, m_shift[2] - kPageShift);
   std::uint64_t flags = pde & (pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD | pte::kG | pte::kXD | kProtNone);
@@ -525,10 +516,10 @@ Vma* OsModel::create_implicit_vma(Process& p, VAddr va) {
 
 void OsModel::check_range(VAddr start, std::uint64_t len, const char* what) const {
   if (len == 0) throw OsError(std::string(what) + ": length must not be zero");
-  if (start % kPageBytes) throw OsError(std::string(what) + ": start " + hex(start) + " is not 4 KiB-aligned");
+  if (start % kPageBytes) throw OsError(std::string(what) + ": start " + hex_string(start) + " is not 4 KiB-aligned");
   if (start >= m_user_top || len > m_user_top - start)
-    throw OsError(std::string(what) + ": range " + hex(start) + "+" + hex(len) + " goes beyond user space (" +
-                  hex(m_user_top) + ")");
+    throw OsError(std::string(what) + ": range " + hex_string(start) + "+" + hex_string(len) +
+                  " goes beyond user space (" + hex_string(m_user_top) + ")");
 }
 
 void OsModel::mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool file, bool huge, bool hugetlb) {
@@ -580,14 +571,14 @@ void OsModel::mprotect(VAddr start, std::uint64_t len, std::uint8_t prot) {
 void OsModel::brk(VAddr end) {
   Process& p = cur();
   VAddr new_end = (end + kPageBytes - 1) & ~(kPageBytes - 1);
-  if (new_end >= m_user_top) throw OsError("@brk: " + hex(end) + " is beyond user space");
+  if (new_end >= m_user_top) throw OsError("@brk: " + hex_string(end) + " is beyond user space");
   if (!p.has_brk) {  // the first @brk names the initial break: the heap starts empty there
     p.has_brk = true;
     p.brk_start = p.brk_end = new_end;
     return;
   }
   if (new_end < p.brk_start)
-    throw OsError("@brk: " + hex(end) + " is below the start of the heap (" + hex(p.brk_start) + ")");
+    throw OsError("@brk: " + hex_string(end) + " is below the start of the heap (" + hex_string(p.brk_start) + ")");
   if (new_end > p.brk_end) {
     remove_range(p, p.brk_end, new_end);
     Vma v;
@@ -615,10 +606,10 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
   Process& p = cur();
   FaultOutcome out;
   if (error_code & pf::kRsvd)
-    throw std::logic_error("OS model: reserved bit set in a page table it built, at " + hex(cr2));
+    throw std::logic_error("OS model: reserved bit set in a page table it built, at " + hex_string(cr2));
   const bool write = error_code & pf::kW;
   const bool fetch = error_code & pf::kI;
-  const std::string access = std::string(fetch ? "fetch" : write ? "write" : "read") + " at " + hex(cr2);
+  const std::string access = std::string(fetch ? "fetch" : write ? "write" : "read") + " at " + hex_string(cr2);
 
   auto segv = [&](const std::string& why) {
     ++m_segv;

@@ -305,6 +305,8 @@ class OsModel {
   std::uint64_t kernel_pgtable_pages() const { return m_kernel_tables.size(); }
   // The first kmap_atomic slot's address in the 32-bit modes (the fixmap).
   static constexpr VAddr kKmapBase = 0xffe00000ull;
+  // Linux's PAGE_OFFSET in the 32-bit modes (the 3G/1G split): user space ends there.
+  static constexpr VAddr kPageOffset32 = 0xc0000000ull;
   // os.fault_model: accesses - where the handler's accesses go (the replay).
   void set_kernel_port(KernelAccessPort* port) { m_kport = port; }
   // Times a shared (copy-on-write) frame is mapped; 1 for a private frame.
@@ -449,7 +451,6 @@ class OsModel {
   // The handler's page-table walk for va: each entry read down to the first
   // not-present or leaf one.
   void ktouch_walk(const Process& p, VAddr va);
-  bool kernel_accesses() const { return m_kactive; }
   // The fixed per-4 KiB zeroing / copying cycles, 0 with the accesses model.
   Cycles zero_cycles(std::uint64_t pages) const {
     return m_p.fault_model == FaultModel::Accesses ? 0 : pages * m_p.zero_page_per_4k_cycles;

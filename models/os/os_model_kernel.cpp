@@ -25,7 +25,6 @@
 // out through a KernelAccessPort (the replay) as supervisor accesses at the
 // linear-map address of each physical byte - see ktouch() and os_model.h.
 #include <algorithm>
-#include <sstream>
 #include <stdexcept>
 
 #include "models/os/os_model.h"
@@ -37,14 +36,7 @@ namespace {
 constexpr std::uint64_t kKernTableFlags = pte::kP | pte::kRW | pte::kA | pte::kD;  // _KERNPG_TABLE
 constexpr VAddr kPageOffset4 = 0xffff888000000000ull;  // __PAGE_OFFSET_BASE_L4
 constexpr VAddr kPageOffset5 = 0xff11000000000000ull;  // __PAGE_OFFSET_BASE_L5
-constexpr VAddr kPageOffset32 = 0xc0000000ull;
 constexpr std::uint64_t k1G = 1ull << 30;
-
-std::string hexk(std::uint64_t v) {
-  std::ostringstream os;
-  os << "0x" << std::hex << v;
-  return os.str();
-}
 
 }  // namespace
 
@@ -138,7 +130,7 @@ void OsModel::ktouch_page(PAddr pa, std::uint32_t bytes, bool write) {
     *m_kaccess_cycles += c;
     return;
   }
-  if (!m_kmap_pte) throw std::logic_error("OS model: kernel access beyond the linear map at " + hexk(pa));
+  if (!m_kmap_pte) throw std::logic_error("OS model: kernel access beyond the linear map at " + hex_string(pa));
   // kmap_atomic: slot 0's PTE (the handler's kmaps do not nest here), the
   // access through it, then kunmap_atomic's clear and INVLPG.
   std::uint64_t f = pte::kP | pte::kRW | pte::kA | pte::kD | (m_p.pge ? pte::kG : 0) | (m_p.nx && !m_ia32 ? pte::kXD : 0);

@@ -8,7 +8,6 @@
 #include <functional>
 #include <random>
 #include <set>
-#include <sstream>
 
 #include "models/os/os_model.h"
 #include "models/walker/walker.h"
@@ -20,12 +19,6 @@ namespace {
 // not-present entry with this software bit set.
 constexpr std::uint64_t kProtNoneBit = 1ull << 9;
 bool has_frame(std::uint64_t e) { return (e & (pte::kP | kProtNoneBit)) != 0; }
-
-std::string hexs(std::uint64_t v) {
-  std::ostringstream os;
-  os << "0x" << std::hex << v;
-  return os.str();
-}
 
 // Approximate object sizes of a 6.x x86-64 distribution kernel, as
 // /proc/slabinfo shows them; the exact figures depend on the kernel config.
@@ -286,7 +279,7 @@ bool OsModel::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
     std::uint64_t copy = 0;
     if (!alloc_frame(0, &copy, &p)) {
       ++m_oom_kills;
-      kill(p, "out of memory (OOM killer), copy-on-write at " + hexs(va));
+      kill(p, "out of memory (OOM killer), copy-on-write at " + hex_string(va));
       out->result = FaultResult::Killed;
       out->reason = m_kills.back();
       out->cost_cycles = m_p.fault_minor_cycles;
@@ -372,8 +365,8 @@ std::string OsModel::check_invariants() const {
   std::vector<std::uint32_t> refs(n, 0);
   std::map<std::uint64_t, std::uint32_t> swap_refs;  // slot -> swap entries
   auto own_kernel = [&](std::uint64_t pfn, const std::string& what) {
-    if (pfn >= n) return what + " frame " + hexs(pfn) + " beyond memory";
-    if (kind[pfn] != kNone) return what + " frame " + hexs(pfn) + " is owned twice";
+    if (pfn >= n) return what + " frame " + hex_string(pfn) + " beyond memory";
+    if (kind[pfn] != kNone) return what + " frame " + hex_string(pfn) + " is owned twice";
     kind[pfn] = kKernel;
     return std::string();
   };
@@ -388,7 +381,7 @@ std::string OsModel::check_invariants() const {
   std::set<std::uint64_t> pool_free;
   for (std::uint64_t head : m_hugetlb_free) {
     if (!m_hugetlb_pages.count(head) || !pool_free.insert(head).second)
-      return "hugetlb free list holds " + hexs(head) + " twice or outside the pool";
+      return "hugetlb free list holds " + hex_string(head) + " twice or outside the pool";
     for (std::uint64_t f = head; f < head + kHugetlbPages; ++f)
       if (std::string e = own_kernel(f, "free hugetlb pool page"); !e.empty()) return e;
   }
@@ -428,7 +421,7 @@ std::string OsModel::check_invariants() const {
         if (!has_frame(ent) && level == 1 && (ent & (kSwapEntry | kFileEvicted))) {
           auto it = p.vmas.upper_bound(va);
           if (it == p.vmas.begin() || va >= std::prev(it)->second.end) {
-            e = who + "swap entry at " + hexs(va) + " lies outside every VMA";
+            e = who + "swap entry at " + hex_string(va) + " lies outside every VMA";
             return;
           }
           if (ent & kSwapEntry) {
@@ -439,13 +432,13 @@ std::string OsModel::check_invariants() const {
         }
         if (!has_frame(ent)) continue;
         if (level == m_levels && va >= m_user_top) {
-          e = who + "entry above user space at " + hexs(va);
+          e = who + "entry above user space at " + hex_string(va);
           return;
         }
         const bool leaf = is_leaf(level, ent);
         if (!leaf) {
           if (!(ent & pte::kP)) {
-            e = who + "non-leaf entry not present at " + hexs(va);
+            e = who + "non-leaf entry not present at " + hex_string(va);
             return;
           }
           walk(ent & m_addr_mask, level - 1, va);
@@ -455,24 +448,28 @@ std::string OsModel::check_invariants() const {
         auto it = p.vmas.upper_bound(va);
         const Vma* v = it == p.vmas.begin() ? nullptr : &std::prev(it)->second;
         if (!v || va < v->start || va + span > v->end) {
-          e = who + "page at " + hexs(va) + " lies outside every VMA";
+          e = who + "page at " + hex_string(va) + " lies outside every VMA";
           return;
         }
         const std::uint64_t pfn = (ent & m_addr_mask) >> kPageShift;
         if ((level == 3) != v->hugetlb || (level == 3 && hugetlb_head(pfn) != pfn)) {
-          e = who + "page at " + hexs(va) + (v->hugetlb ? " in a hugetlb VMA is not a 1 GiB pool page"
+          e = who + "page at " + hex_string(va) + (v->hugetlb ? " in a hugetlb VMA is not a 1 GiB pool page"
                                                         : " is a 1 GiB page outside a hugetlb VMA");
           return;
         }
         if (ent & pte::kP) {
-          if (!(v->prot & (kRead | kWrite | kExec))) e = who + "present page at " + hexs(va) + " in a PROT_NONE VMA";
-          else if ((ent & pte::kRW) && !(v->prot & kWrite)) e = who + "writable page at " + hexs(va) + " in a read-only VMA";
-          else if ((ent & pte::kRW) && mapcount(pfn) > 1) e = who + "writable mapping of the shared frame " + hexs(pfn) + " at " + hexs(va);
+          if (!(v->prot & (kRead | kWrite | kExec)))
+            e = who + "present page at " + hex_string(va) + " in a PROT_NONE VMA";
+          else if ((ent & pte::kRW) && !(v->prot & kWrite))
+            e = who + "writable page at " + hex_string(va) + " in a read-only VMA";
+          else if ((ent & pte::kRW) && mapcount(pfn) > 1)
+            e = who + "writable mapping of the shared frame " + hex_string(pfn) + " at " + hex_string(va);
           if (!e.empty()) return;
         }
         for (std::uint64_t f = pfn; f < pfn + frames; ++f) {
           if (f >= n || kind[f] == kKernel) {
-            e = who + "page at " + hexs(va) + " maps frame " + hexs(f) + " that is a kernel page or beyond memory";
+            e = who + "page at " + hex_string(va) + " maps frame " + hex_string(f) +
+                " that is a kernel page or beyond memory";
             return;
           }
           kind[f] = kData;
@@ -493,19 +490,19 @@ std::string OsModel::check_invariants() const {
   for (std::uint64_t pfn = 0; pfn < n; ++pfn) {
     const bool free = m_buddy->is_free(pfn);
     if (pfn < reserved) {
-      if (free || kind[pfn] != kNone) return "reserved frame " + hexs(pfn) + " is free or in use";
+      if (free || kind[pfn] != kNone) return "reserved frame " + hex_string(pfn) + " is free or in use";
       continue;
     }
-    if (free && kind[pfn] != kNone) return "frame " + hexs(pfn) + " is free in the buddy allocator but in use";
-    if (!free && kind[pfn] == kNone) return "frame " + hexs(pfn) + " is allocated but owned by nobody (leak)";
+    if (free && kind[pfn] != kNone) return "frame " + hex_string(pfn) + " is free in the buddy allocator but in use";
+    if (!free && kind[pfn] == kNone) return "frame " + hex_string(pfn) + " is allocated but owned by nobody (leak)";
     // The frames of a hugetlb page share the map count of its first frame.
     const std::uint64_t head = hugetlb_head(pfn);
     const std::uint32_t maps = mapcount(head == UINT64_MAX ? pfn : head);
     if (kind[pfn] == kData && refs[pfn] != maps)
-      return "frame " + hexs(pfn) + " is mapped " + std::to_string(refs[pfn]) + " times but its map count is " +
+      return "frame " + hex_string(pfn) + " is mapped " + std::to_string(refs[pfn]) + " times but its map count is " +
              std::to_string(maps) + (refs[pfn] > maps ? " (aliased)" : "");
     if (head != UINT64_MAX && kind[pfn] != (pool_free.count(head) ? kKernel : kData))
-      return "hugetlb pool frame " + hexs(pfn) + " is neither free in the pool nor mapped";
+      return "hugetlb pool frame " + hex_string(pfn) + " is neither free in the pool nor mapped";
   }
   std::uint64_t slots_used = 0;
   for (const auto& kv : swap_refs) {
@@ -517,10 +514,11 @@ std::string OsModel::check_invariants() const {
   if (m_swap && slots_used != m_swap->used())
     return std::to_string(m_swap->used()) + " swap slots in use but " + std::to_string(slots_used) + " referenced (leak)";
   for (const auto& kv : m_lru_index)
-    if (kv.first >= n || kind[kv.first] != kData) return "LRU page " + hexs(kv.first) + " is not a mapped data frame";
+    if (kv.first >= n || kind[kv.first] != kData)
+      return "LRU page " + hex_string(kv.first) + " is not a mapped data frame";
   for (const auto& kv : m_shared)
     if (kv.first >= n || refs[kv.first] != kv.second)
-      return "shared frame " + hexs(kv.first) + " has map count " + std::to_string(kv.second) + " but " +
+      return "shared frame " + hex_string(kv.first) + " has map count " + std::to_string(kv.second) + " but " +
              std::to_string(kv.first < n ? refs[kv.first] : 0) + " mappings";
   return "";
 }

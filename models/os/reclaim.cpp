@@ -257,9 +257,7 @@ bool OsModel::swap_in(Process& p, const Vma& v, VAddr va, FaultOutcome* out) {
   std::uint64_t pfn = 0;
   if (!alloc_frame(0, &pfn, &p)) {
     ++m_oom_kills;
-    char at[32];
-    std::snprintf(at, sizeof at, "0x%llx", static_cast<unsigned long long>(va));
-    kill(p, std::string("out of memory (OOM killer), swap-in at ") + at);
+    kill(p, "out of memory (OOM killer), swap-in at " + hex_string(va));
     out->result = FaultResult::Killed;
     out->reason = m_kills.back();
     out->cost_cycles = m_p.fault_minor_cycles;

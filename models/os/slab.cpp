@@ -27,12 +27,6 @@ std::string class_name(unsigned size) {
   return size >= 1024 ? "kmalloc-" + std::to_string(size / 1024) + "k" : "kmalloc-" + std::to_string(size);
 }
 
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 }  // namespace
 
 unsigned SlabAllocator::slab_order(unsigned size) {
@@ -131,7 +125,7 @@ std::optional<PAddr> SlabAllocator::alloc(KmemCache* c) {
 }
 
 void SlabAllocator::free(KmemCache* c, PAddr obj) {
-  const std::string what = "kmem_cache_free(" + c->name + ", " + hex(obj) + "): ";
+  const std::string what = "kmem_cache_free(" + c->name + ", " + hex_string(obj) + "): ";
   auto it = c->slabs.upper_bound(obj >> kPageShift);
   if (it == c->slabs.begin()) throw std::logic_error(what + "not in any slab of the cache");
   --it;
@@ -187,7 +181,7 @@ void SlabAllocator::kfree(PAddr obj) {
       return;
     }
   }
-  throw std::logic_error("kfree(" + hex(obj) + "): not a kmalloc object");
+  throw std::logic_error("kfree(" + hex_string(obj) + "): not a kmalloc object");
 }
 
 std::string SlabAllocator::slabinfo() const {
