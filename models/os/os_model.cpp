@@ -416,14 +416,26 @@ void OsModel::protect_level(Process& p, PAddr table, unsigned level, VAddr base,
 }
 
 void OsModel::shootdown(Process& p, VAddr start, VAddr end) {
-  // A new generation: a PCID slot holding an older one is flushed when the
-  // process is switched to again (without PCIDs every switch flushes anyway).
+  // flush_tlb_mm_range() (arch/x86/mm/tlb.c): a range of more than
+  // tlb_single_page_flush_ceiling pages becomes TLB_FLUSH_ALL.
+  flush_tlb_mm_range(p, start, end, (end - start) / kPageBytes > kFlushCeilingPages);
+}
+
+void OsModel::flush_tlb_mm(Process& p) { flush_tlb_mm_range(p, 0, 0, true); }
+
+void OsModel::flush_tlb_mm_range(Process& p, VAddr start, VAddr end, bool all) {
+  // inc_mm_tlb_gen(): a new generation. A PCID slot holding an older one is
+  // flushed when the process is switched to again (choose_new_asid; without
+  // PCIDs every switch flushes anyway).
   ++p.tlb_gen;
   if (!m_has_current || m_current != p.pid) return;
-  if ((end - start) / kPageBytes <= kFlushCeilingPages) {
+  // flush_tlb_func() on the CPU that has the mm loaded: INVLPG per page
+  // (flush_tlb_one_user), or for TLB_FLUSH_ALL flush_tlb_local(), a CR3
+  // write without the no-flush bit that invalidates the current PCID.
+  if (!all) {
     for (VAddr va = start; va < end; va += kPageBytes) m_mmu.invlpg(va);
   } else {
-    m_mmu.write_cr3(p.root | pcid_of(p.pid));  // no no-flush bit: flushes the current PCID
+    m_mmu.write_cr3(p.root | pcid_of(p.pid));
   }
   for (auto& s : m_slots)
     if (s.used && s.pid == p.pid) s.tlb_gen = p.tlb_gen;

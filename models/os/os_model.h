@@ -396,6 +396,10 @@ class OsModel {
   void protect_level(Process& p, PAddr table, unsigned level, VAddr base, VAddr start, VAddr end, const Vma& v);
   void free_tables(Process& p, PAddr table, unsigned level);
   void shootdown(Process& p, VAddr start, VAddr end);
+  // Linux's flush_tlb_mm() and flush_tlb_mm_range(): a new TLB generation of
+  // p's mm, and a local flush when p is current (all: the whole PCID).
+  void flush_tlb_mm(Process& p);
+  void flush_tlb_mm_range(Process& p, VAddr start, VAddr end, bool all);
   void kill(Process& p, const std::string& why);
   void check_range(VAddr start, std::uint64_t len, const char* what) const;
   // Issue 4 additions.

@@ -248,9 +248,12 @@ void OsModel::fork(std::uint32_t child_pid) {
     throw;
   }
   m_forking = saved;
-  // dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable
-  // translations are stale now.
-  if (m_has_current && m_current == par.pid) m_mmu.write_cr3(par.root);
+  // dup_mmap() (kernel/fork.c) ends with flush_tlb_mm(oldmm): the parent's
+  // writable translations are stale now. flush_tlb_mm_range() advances the
+  // mm's tlb_gen (inc_mm_tlb_gen) and, the mm being loaded, flushes it
+  // locally; the new generation also makes the next switch back to the
+  // parent flush its PCID instead of loading CR3 with the no-flush bit.
+  flush_tlb_mm(par);
   if (!ok) {
     kill(child, "fork failed: out of memory");
     m_kills.pop_back();
