@@ -133,7 +133,7 @@ int cmd_run(int argc, char** argv) {
       "outdir,o", po::value<std::string>(), "write stats.json, stats.csv and config.yaml here")(
       "max-accesses", po::value<std::uint64_t>()->default_value(0), "stop after N accesses (0: the whole trace)")(
       "progress", "show a progress line on stderr even when it is not a terminal")(
-      "check-invariants", "check the OS model's invariants after every page fault (slow: O(memory) each; exit 1 on a violation)")(
+      "check-invariants", "check the OS model's invariants after every page fault (O(memory) each) and every TLB or paging-structure-cache hit against a fresh walk of the page tables (slow; exit 1 on a violation)")(
       "quiet,q", "no progress line and no summary")("help,h", "this help");
   po::variables_map vm = parse(argc, argv, desc);
   if (vm.count("help")) {
@@ -317,14 +317,15 @@ int cmd_sweep(int argc, char** argv) {
 int cmd_check(int argc, char** argv) {
   po::options_description desc("mmusim check");
   desc.add_options()("update", "rewrite each case's expected.csv from this build's run (scripts/update-golden)")(
-      "keep", po::value<std::string>(), "write the runs under this directory and keep them")("help,h", "this help");
+      "keep", po::value<std::string>(), "write the runs under this directory and keep them")(
+      "check-invariants", "run every case with mmusim run --check-invariants (slow)")("help,h", "this help");
   po::options_description files;
   files.add_options()("case", po::value<std::vector<std::string>>());
   po::positional_options_description positional;
   positional.add("case", -1);
   const po::variables_map vm = parse_subcommand(argc, argv, desc, files, positional);
   if (vm.count("help")) {
-    std::cout << "usage: mmusim check [CASE_DIR|GOLDEN_DIR]... [--update] [--keep DIR]\n"
+    std::cout << "usage: mmusim check [CASE_DIR|GOLDEN_DIR]... [--update] [--keep DIR] [--check-invariants]\n"
                  "\n"
                  "Runs golden cases (a directory with case.yaml and expected.csv; default: every\n"
                  "case in the source tree's tests/golden) and compares the statistics: counters\n"
@@ -339,6 +340,7 @@ int cmd_check(int argc, char** argv) {
                              : std::vector<std::string>{std::string(MMUSIM_SOURCE_DIR) + "/tests/golden"};
   o.exe = self_exe();
   o.update = vm.count("update") > 0;
+  o.check_invariants = vm.count("check-invariants") > 0;
   if (vm.count("keep")) o.workdir = vm["keep"].as<std::string>();
   try {
     return run_check(o, std::cout);

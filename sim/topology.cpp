@@ -141,6 +141,18 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
   OsParams osp = make_os_params(c);
   osp.check_invariants = rp.check_invariants;
   m_os = std::make_unique<OsModel>(osp, *m_phys, m_mmu->core(), os_stats);
+  if (rp.check_invariants) {
+    // TLB transparency (models/mmu/translation_checker.h): cached
+    // translations against zero-time walks of the tables in memory.
+    Mmu& mmu = m_mmu->core();
+    const PhysicalMemory* phys = m_phys.get();
+    m_checker = std::make_unique<TranslationChecker>(
+        mmu.walker().params(), mmu.params().walker.update_ad,
+        [phys](PAddr pa, unsigned bytes) { return phys->read(pa, bytes); });
+    const OsModel* os = m_os.get();
+    m_checker->set_deferred_flush([os](std::uint16_t pcid) { return os->tlb_flush_deferred(pcid); });
+    mmu.set_checker(m_checker.get());
+  }
   ReplayParams p = rp;
   p.va_bits = va_bits(c);
   p.mode_name = c.paging.mode;

@@ -54,6 +54,7 @@ class Topology {
   std::unique_ptr<MemoryModule> m_memory;
   std::unique_ptr<MmuModule> m_mmu;
   std::unique_ptr<OsModel> m_os;
+  std::unique_ptr<TranslationChecker> m_checker;  // --check-invariants only
   std::unique_ptr<Replay> m_replay;
 };
 

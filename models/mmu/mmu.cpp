@@ -63,6 +63,7 @@ void Mmu::translate(Translation& out, VAddr va, AccessKind kind, bool user, bool
     }
   }
   if (hit && allows(*hit, kind, user)) {
+    if (m_checker) m_checker->check_tlb_hit(hit_tlb->name(), *hit, m_cr3, m_pcid, va, kind);
     out.fault = false;
     out.cycles = level.latency;
     out.pa = hit->translate(va);
@@ -100,6 +101,7 @@ Translation Mmu::lookup_rest(VAddr va, AccessKind kind, bool user, bool demand, 
     }
     if (!hit) continue;
     if (allows(*hit, kind, user)) {
+      if (m_checker) m_checker->check_tlb_hit(hit_tlb->name(), *hit, m_cr3, m_pcid, va, kind);
       TlbEntry copy = *hit;
       fill(cls, li, copy);
       Translation tr;
@@ -134,6 +136,8 @@ Translation Mmu::walk(VAddr va, AccessKind kind, bool user, Cycles cycles) {
     tr.page_fault = w.page_fault;
     return tr;
   }
+  if (m_checker && w.start_level < m_walker->params().levels)
+    m_checker->check_pwc_walk(w.start_level + 1, w, m_cr3, m_pcid, va, kind);
   TlbEntry e;
   e.size = w.size;
   e.vpn = va >> page_shift(w.size);

@@ -58,6 +58,7 @@
 #include "models/common/stats.h"
 #include "models/common/types.h"
 #include "models/mmu/mmu_control.h"
+#include "models/mmu/translation_checker.h"
 #include "models/tlb/tlb.h"
 #include "models/walker/walker.h"
 
@@ -129,6 +130,11 @@ class Mmu : public MmuControl {
   const std::vector<std::unique_ptr<Tlb>>& tlbs() const { return m_tlbs; }
   const MmuParams& params() const { return m_p; }
 
+  // --check-invariants: every accepted TLB hit and every walk from a
+  // paging-structure-cache entry is checked against the tables in memory
+  // (translation_checker.h). nullptr (the default) checks nothing.
+  void set_checker(const TranslationChecker* c) { m_checker = c; }
+
  private:
   struct Level {
     std::vector<Tlb*> tlbs;
@@ -150,6 +156,7 @@ class Mmu : public MmuControl {
   void fill(unsigned cls, std::size_t below_level, const TlbEntry& e);
 
   MmuParams m_p;
+  const TranslationChecker* m_checker = nullptr;
   std::vector<std::unique_ptr<Tlb>> m_tlbs;
   std::unique_ptr<Walker> m_walker;
   std::uint64_t m_cr3 = 0;

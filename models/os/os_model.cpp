@@ -113,6 +113,14 @@ std::uint64_t OsModel::table_flags(unsigned level) const {
   return m_pae && level == 3 ? pte::kP : kTableFlags;
 }
 
+bool OsModel::tlb_flush_deferred(std::uint16_t pcid) const {
+  if (!m_p.pcid || pcid == 0 || pcid > kPcidSlots) return false;  // every CR3 load flushes
+  const PcidSlot& s = m_slots[pcid - 1];
+  if (!s.used) return false;
+  auto it = m_procs.find(s.pid);
+  return it != m_procs.end() && it->second->alive && it->second->tlb_gen != s.tlb_gen;
+}
+
 PAddr OsModel::alloc_root(Process& p) {
   if (!m_pae) {
     const PAddr root = alloc_table(p, m_levels);

@@ -262,6 +262,21 @@ class OsModel {
   const Process* process(std::uint32_t pid) const;
   // The PCID the process last ran with (0 without PCIDs or when it owns no slot).
   std::uint16_t pcid_of(std::uint32_t pid) const;
+  // True when the TLB entries tagged with pcid belong to an mm whose TLB
+  // generation has moved past the one the PCID was last flushed at: a flush
+  // that flush_tlb_mm_range() leaves to the next switch_mm_irqs_off() /
+  // choose_new_asid() (arch/x86/mm/tlb.c). The TLB-transparency check
+  // (models/mmu/translation_checker.h) accepts stale hits only then.
+  bool tlb_flush_deferred(std::uint16_t pcid) const;
+
+  // Test-only: puts back a fixed bug, so that a test can show the
+  // TLB-transparency check catches it. Never set outside tests.
+  struct TestHooks {
+    // fork reloads the parent's CR3 without its PCID and leaves its TLB
+    // generation alone (the pre-fix dup_mmap, missing flush_tlb_mm).
+    bool fork_without_flush_tlb_mm = false;
+  };
+  void set_test_hooks(const TestHooks& h) { m_test_hooks = h; }
   const ZonedPageAllocator& buddy() const { return *m_buddy; }
   SlabAllocator& slab() { return *m_slab; }
   const SlabAllocator& slab() const { return *m_slab; }
@@ -543,6 +558,7 @@ class OsModel {
   std::vector<std::string> m_kills;
   bool m_in_oom = false;
   const Process* m_forking = nullptr;  // the parent during fork: no OOM victim
+  TestHooks m_test_hooks;
 
   Counter& m_pgfault;
   Counter& m_minor;

@@ -253,7 +253,11 @@ void OsModel::fork(std::uint32_t child_pid) {
   // mm's tlb_gen (inc_mm_tlb_gen) and, the mm being loaded, flushes it
   // locally; the new generation also makes the next switch back to the
   // parent flush its PCID instead of loading CR3 with the no-flush bit.
-  flush_tlb_mm(par);
+  if (m_test_hooks.fork_without_flush_tlb_mm) {
+    if (m_has_current && m_current == par.pid) m_mmu.write_cr3(par.root);
+  } else {
+    flush_tlb_mm(par);
+  }
   if (!ok) {
     kill(child, "fork failed: out of memory");
     m_kills.pop_back();

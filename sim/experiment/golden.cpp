@@ -165,6 +165,7 @@ int run_check(const CheckOptions& o, std::ostream& out) {
     for (const auto& s : c.set) argv.insert(argv.end(), {"--set", s});
     for (const auto& t : c.traces) argv.insert(argv.end(), {"-t", t});
     argv.insert(argv.end(), {"-o", rundir, "--quiet"});
+    if (o.check_invariants) argv.push_back("--check-invariants");
     if (c.max_accesses) argv.insert(argv.end(), {"--max-accesses", std::to_string(c.max_accesses)});
     int code = wait_exit(spawn(argv, rundir + "/log"));
     if (code != 0 || !fs::exists(rundir + "/stats.csv", ec)) {

@@ -27,6 +27,7 @@ struct CheckOptions {
   std::string exe;                 // the mmusim binary the cases run
   std::string workdir;             // where runs write (kept); empty: a temporary directory, removed
   bool update = false;             // rewrite expected.csv instead of comparing
+  bool check_invariants = false;   // run each case with --check-invariants
 };
 
 // Returns 0 when every case matches, 1 on any difference or failed run.
