@@ -56,7 +56,7 @@ const char* const kUsage =
     "  mmusim convert IN OUT [--from FMT] [--to FMT]\n"
     "  mmusim sweep   EXPERIMENT.yaml [-j N] [--backend local|slurm] [-o OUTDIR] [--resume]\n"
     "                 [--partition P] [--time LIMIT] [--cpus-per-task N] [--sbatch-arg ARG]...\n"
-    "  mmusim check   [CASE_DIR|GOLDEN_DIR]... [--update] [--keep DIR]\n"
+    "  mmusim check   [CASE_DIR|GOLDEN_DIR]... [--update] [--keep DIR] [--check-invariants]\n"
     "  mmusim --help | --version\n"
     "\n"
     "  run     replays a trace through the MMU, TLBs, page walker, memory and the OS\n"
