@@ -140,10 +140,12 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   // Trace error (exit 3) for an address the paging mode cannot hold: at or
   // above 4 GiB in the 32-bit modes, non-canonical in the 64-bit ones
   // (SDM 3.3.7.1: bits 63..va_bits-1 all equal). Inline: once per access.
-  void check_address(VAddr va, const char* what) const {
+  bool address_ok(VAddr va) const {
     const std::uint64_t upper = va >> (m_p.va_bits - 1);
-    const bool ok = m_p.va_bits == 32 ? (va >> 32) == 0 : upper == 0 || upper == (~0ull >> (m_p.va_bits - 1));
-    if (!ok) address_error(va, what);
+    return m_p.va_bits == 32 ? (va >> 32) == 0 : upper == 0 || upper == (~0ull >> (m_p.va_bits - 1));
+  }
+  void check_address(VAddr va, const char* what) const {
+    if (!address_ok(va)) address_error(va, what);
   }
   [[noreturn]] void address_error(VAddr va, const char* what) const;
   void event(Stream& s, const TraceRecord& rec);

@@ -551,6 +551,19 @@ TEST(EndToEnd, BadInputsExitWithTheDocumentedCodes) {
   EXPECT_NE(r.err.find("nc.txt:2"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("canonical"), std::string::npos) << r.err;
 
+  // Every byte must be canonical (SDM Vol. 1 3.3.7.1): 0x7ffffffffff8 + 7 is
+  // the last canonical byte of the lower half with 48 bits, 0x7ffffffffffc +
+  // 7 = 0x800000000003 is not; the 4-byte access there is fine. With 5
+  // levels (57 bits) the same access is canonical.
+  std::string last = write(d, "last.txt", "R 0x7ffffffffff8 8\nR 0x7ffffffffffc 4\nR 0x7ffffffffffc 8\n");
+  r = run("run -q -t " + last, d);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("last.txt:3: last byte of the access at 0x7ffffffffffc of 8 bytes, 0x800000000003 is not "
+                       "canonical with 48-bit linear addresses"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(run("run -q -t " + last + " --set paging.mode=x86_64_la57", d).code, 0);
+
   std::string bad_cfg = write(d, "bad.yaml", "mmu:\n  tlbs:\n    l1d: {entires: 64}\n");
   r = run("run -c " + bad_cfg + " -t " + bad_trace, d);
   EXPECT_EQ(r.code, 2);
