@@ -340,7 +340,13 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
         break;
       case RecordKind::Fork: m_os.fork(global_pid(s, rec.pid)); break;
       case RecordKind::OomScoreAdj: m_os.set_oom_score_adj(rec.value); break;
-      case RecordKind::Cr4Pge: m_mmu.write_cr4_pge(rec.value != 0); break;
+      case RecordKind::Cr4Pge:
+        try {
+          m_mmu.write_cr4_pge(rec.value != 0);
+        } catch (const GeneralProtectionFault& e) {
+          trace_error(e.what());
+        }
+        break;
       default: break;
     }
   } catch (const OsError& e) {

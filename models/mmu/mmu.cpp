@@ -197,6 +197,13 @@ void Mmu::flush_all() {
 
 void Mmu::write_cr4_pge(bool pge) {
   if (pge == m_p.pge) return;  // not a toggle: nothing is invalidated
+  // SDM 4.4.1: with PAE paging, a MOV to CR4 that modifies CR4.PGE (like one
+  // that modifies PAE, PSE or SMEP, or a MOV to CR0 changing CD, NW or PG)
+  // loads the PDPTE registers from CR3, with the same #GP(0) check as a MOV
+  // to CR3; on a #GP nothing changes, PGE included.
+  if (m_walker->params().mode == PagingMode::Pae && !m_walker->load_pae_pdptes(m_cr3))
+    throw GeneralProtectionFault("MOV to CR4: #GP(0): a present PDPTE at CR3 " + hex_string(m_cr3) +
+                                 " has a reserved bit set (SDM 4.4.1)");
   m_p.pge = pge;
   flush_all();
 }

@@ -90,8 +90,9 @@ struct Translation {
 };
 
 // A control-register write the processor refuses with #GP(0): with PAE
-// paging, a MOV to CR3 whose page-directory-pointer table has a present
-// PDPTE with a reserved bit set (SDM 4.4.1).
+// paging, a MOV to CR3, or a MOV to CR4 toggling PGE, whose
+// page-directory-pointer table has a present PDPTE with a reserved bit set
+// (SDM 4.4.1).
 class GeneralProtectionFault : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -122,7 +123,9 @@ class Mmu : public MmuControl {
   void flush_all() override;
   void invpcid(unsigned type, std::uint16_t pcid, VAddr va) override;
   // MOV to CR4 changing PGE: flushes everything (4.10.4.1); later fills mark
-  // entries global only while PGE = 1.
+  // entries global only while PGE = 1. With PAE paging it first reloads the
+  // PDPTE registers from CR3 and throws GeneralProtectionFault, changing
+  // nothing, if a present PDPTE has a reserved bit (4.4.1).
   void write_cr4_pge(bool pge) override;
   std::uint16_t pcid() const { return m_pcid; }
   Walker& walker() { return *m_walker; }

@@ -1039,6 +1039,15 @@ TEST(EndToEnd, Cr4PgeTogglesFlushEverything) {
   EXPECT_EQ(u64(b, {"mmu", "full_flushes"}), 2u);
   EXPECT_EQ(u64(b, {"mmu", "walker", "walks"}), u64(a, {"mmu", "walker", "walks"}) + 2);
   EXPECT_EQ(u64(b, {"os", "faults", "minor"}), 1u);
+  // With PAE paging each of the two changes also loads the PDPTE registers
+  // from CR3 (SDM 4.4.1), the unchanged write does not: two loads more.
+  r = run("run -q -t " + plain + " -o " + d + "/pa --set paging.mode=pae", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run("run -q -t " + pge + " -o " + d + "/pb --set paging.mode=pae", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json pa = stats(d + "/pa"), pb = stats(d + "/pb");
+  EXPECT_EQ(u64(pb, {"mmu", "walker", "pdpte_loads"}), u64(pa, {"mmu", "walker", "pdpte_loads"}) + 2);
+  EXPECT_EQ(u64(pb, {"mmu", "walker", "pdpte_reads"}), u64(pa, {"mmu", "walker", "pdpte_reads"}) + 8);
   // A bad value names the line.
   std::string bad = write(d, "bad.txt", "R 0x1000\n@cr4_pge on\n");
   r = run("run -q -t " + bad, d);

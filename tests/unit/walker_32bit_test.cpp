@@ -1075,6 +1075,56 @@ TEST_F(Mmu32Test, PaeCr3WriteWithReservedPdpteBitIsAGeneralProtectionFault) {
   EXPECT_FALSE(mmu.translate(kVaPae, AccessKind::Load, true, true).fault);
 }
 
+// SDM 4.4.1: "If PAE paging would be in use following an execution of MOV
+// to CR0 or MOV to CR4 ... and the instruction is modifying any of CR0.CD,
+// CR0.NW, CR0.PG, CR4.PAE, CR4.PGE, CR4.PSE, or CR4.SMEP; then the PDPTEs
+// are loaded from the address in CR3", with the #GP(0) check of a CR3 load.
+TEST_F(Mmu32Test, PaeCr4PgeToggleReloadsThePdpteRegisters) {
+  Mmu mmu(params(PagingMode::Pae), mem, root.group("mmu"));
+  pt.map(kVaPae, 0x12345000, PageSize::k4K, kLeafRWUAD);
+  mmu.write_cr3(kPdpt);
+  ASSERT_FALSE(mmu.translate(kVaPae, AccessKind::Load, true, true).fault);
+  // The PDPTE made not present in memory: the registers still hold it ...
+  pt.clear_bits(kPdpte, kP);
+  mmu.write_cr4_pge(true);  // PGE is already 1: not a modification, no load
+  EXPECT_EQ(stat("mmu.walker.pdpte_loads"), 1u);
+  EXPECT_FALSE(mmu.translate(kVaPae, AccessKind::Load, true, true).fault);
+  // ... until a MOV to CR4 that clears PGE loads them again: four reads of
+  // the PDPT at CR3, and the walk now faults (P = 0 in the PDPTE register).
+  mem.clear();
+  mmu.write_cr4_pge(false);
+  EXPECT_EQ(mem.reads, (std::vector<PAddr>{0x100fe0, 0x100fe8, 0x100ff0, 0x100ff8}));
+  EXPECT_EQ(stat("mmu.walker.pdpte_loads"), 2u);
+  EXPECT_FALSE(mmu.params().pge);
+  const Translation tr = mmu.translate(kVaPae, AccessKind::Load, true, true);
+  ASSERT_TRUE(tr.fault);
+  EXPECT_EQ(tr.page_fault.error_code, kEcU);
+}
+
+TEST_F(Mmu32Test, PaeCr4PgeToggleWithReservedPdpteBitIsAGeneralProtectionFault) {
+  Mmu mmu(params(PagingMode::Pae), mem, root.group("mmu"));
+  pt.map(kVaPae, 0x12345000, PageSize::k4K, kLeafRWUAD);
+  mmu.write_cr3(kPdpt);
+  pt.set_bits(kPdpte, 1ull << 1);  // bit 1 of a present PDPTE is reserved (table 4-8)
+  EXPECT_THROW(mmu.write_cr4_pge(false), GeneralProtectionFault);
+  // Nothing changed: PGE, the registers (the walk still works), no flush.
+  EXPECT_TRUE(mmu.params().pge);
+  EXPECT_EQ(stat("mmu.full_flushes"), 0u);
+  EXPECT_EQ(stat("mmu.walker.pdpte_load_faults"), 1u);
+  EXPECT_FALSE(mmu.translate(kVaPae, AccessKind::Load, true, true).fault);
+}
+
+TEST_F(Mmu32Test, Ia32Cr4PgeToggleLoadsNoPdptes) {
+  Mmu mmu(params(PagingMode::Ia32), mem, root.group("mmu"));
+  Ia32TableBuilder t(pm, 0x200000);
+  t.map(kVa32, 0x40000000, PageSize::k4M, kLeafRWUAD);
+  mmu.write_cr3(t.root());
+  mem.clear();
+  mmu.write_cr4_pge(false);
+  EXPECT_TRUE(mem.refs.empty());
+  EXPECT_EQ(stat("mmu.full_flushes"), 1u);
+}
+
 TEST_F(Mmu32Test, Ia32TranslatesThroughTheMmu) {
   Mmu mmu(params(PagingMode::Ia32), mem, root.group("mmu"));
   Ia32TableBuilder t(pm, 0x200000);
