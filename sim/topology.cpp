@@ -24,6 +24,7 @@ MmuParams make_mmu_params(const Config& c) {
     for (char ch : kv.first) h = h * 1099511628211ull + static_cast<unsigned char>(ch);
     s.geometry.seed = h | 1;
     s.latency = t.latency;
+    s.fracture = t.fracture;
     p.tlbs.push_back(s);
   }
   WalkerParams& w = p.walker;

@@ -26,19 +26,57 @@ Mmu::Mmu(const MmuParams& p, PageTableMemory& mem, StatGroup& stats)
       if ((cls == 0 && !s.serves_data) || (cls == 1 && !s.serves_inst)) continue;
       Level& l = m_levels[cls][s.level - 1];
       l.tlbs.push_back(t);
+      l.fractures.push_back(s.fracture);
       l.latency = std::max(l.latency, s.latency);
     }
   }
+  // The page sizes of the mode (SDM 4.3: 4K and 4M; 4.4, 4.5: 4K, 2M, 1G),
+  // and per level the size a page of a size it lacks is fractured into.
+  const bool ia32 = p.walker.mode == PagingMode::Ia32;
+  auto in_mode = [ia32](PageSize s) { return ia32 ? s != PageSize::k2M && s != PageSize::k1G : s != PageSize::k4M; };
+  for (auto& v : m_levels)
+    for (Level& l : v) {
+      for (int big = 0; big < kNumPageSizes; ++big) {
+        const auto bs = static_cast<PageSize>(big);
+        l.fracture_to[big] = -1;
+        bool held = false;
+        for (Tlb* t : l.tlbs) held = held || t->holds(bs);
+        if (held) continue;
+        for (std::size_t k = 0; k < l.tlbs.size(); ++k)
+          for (int small = 0; small < kNumPageSizes; ++small) {
+            const auto ss = static_cast<PageSize>(small);
+            if (l.fractures[k] && l.tlbs[k]->holds(ss) && in_mode(ss) && page_shift(ss) < page_shift(bs) &&
+                (l.fracture_to[big] < 0 || page_shift(ss) > page_shift(static_cast<PageSize>(l.fracture_to[big]))))
+              l.fracture_to[big] = static_cast<std::int8_t>(small);
+          }
+      }
+    }
   // A kind no TLB of some level serves skips that level (and its latency).
   for (auto& v : m_levels)
     v.erase(std::remove_if(v.begin(), v.end(), [](const Level& l) { return l.tlbs.empty(); }), v.end());
   m_walker = std::make_unique<Walker>(p.walker, mem, stats.group("walker"), stats.group("pwc"));
 }
 
-void Mmu::fill(unsigned cls, std::size_t below_level, const TlbEntry& e) {
-  for (std::size_t i = 0; i < below_level; ++i)
-    for (Tlb* t : m_levels[cls][i].tlbs)
-      if (t->holds(e.size)) t->insert(e);
+void Mmu::fill(unsigned cls, std::size_t below_level, const TlbEntry& e, VAddr va) {
+  for (std::size_t i = 0; i < below_level; ++i) {
+    const Level& l = m_levels[cls][i];
+    const int to = l.fracture_to[static_cast<unsigned>(e.size)];
+    if (to < 0) {
+      for (Tlb* t : l.tlbs)
+        if (t->holds(e.size)) t->insert(e);
+      continue;
+    }
+    // The piece of size `to` around va, with the page's rights and size.
+    TlbEntry piece = e;
+    piece.size = static_cast<PageSize>(to);
+    piece.vpn = va >> page_shift(piece.size);
+    piece.pfn = e.translate(va) >> page_shift(piece.size);
+    for (std::size_t k = 0; k < l.tlbs.size(); ++k) {
+      if (!l.fractures[k] || !l.tlbs[k]->holds(piece.size)) continue;
+      l.tlbs[k]->insert(piece);
+      l.tlbs[k]->count_fractured_fill();
+    }
+  }
 }
 
 void Mmu::translate(Translation& out, VAddr va, AccessKind kind, bool user, bool demand) {
@@ -103,7 +141,7 @@ Translation Mmu::lookup_rest(VAddr va, AccessKind kind, bool user, bool demand, 
     if (allows(*hit, kind, user)) {
       if (m_checker) m_checker->check_tlb_hit(hit_tlb->name(), *hit, m_cr3, m_pcid, va, kind);
       TlbEntry copy = *hit;
-      fill(cls, li, copy);
+      fill(cls, li, copy, va);
       Translation tr;
       tr.cycles = cycles;
       tr.pa = copy.translate(va);
@@ -130,8 +168,7 @@ Translation Mmu::walk(VAddr va, AccessKind kind, bool user, Cycles cycles) {
     // Delivering the #PF invalidates every TLB entry for the faulting page
     // (SDM 4.10.4.1), in every TLB - not only the one whose entry was just
     // dropped above: an L2 copy of a page that faulted in L1 goes too.
-    for (auto& t : m_tlbs)
-      while (const TlbEntry* stale = t->probe(va, m_pcid)) t->invalidate_entry(stale);
+    for (auto& t : m_tlbs) t->invalidate_page(va, m_pcid);
     tr.fault = true;
     tr.page_fault = w.page_fault;
     return tr;
@@ -140,6 +177,7 @@ Translation Mmu::walk(VAddr va, AccessKind kind, bool user, Cycles cycles) {
     m_checker->check_pwc_walk(w.start_level + 1, w, m_cr3, m_pcid, va, kind);
   TlbEntry e;
   e.size = w.size;
+  e.page_size = w.size;
   e.vpn = va >> page_shift(w.size);
   e.pfn = w.frame >> page_shift(w.size);
   e.pcid = m_pcid;
@@ -149,7 +187,7 @@ Translation Mmu::walk(VAddr va, AccessKind kind, bool user, Cycles cycles) {
   e.user = w.user;
   e.nx = w.nx;
   e.dirty = w.dirty;
-  fill(cls, levels.size(), e);
+  fill(cls, levels.size(), e, va);
   tr.pa = w.frame | (va & page_mask(w.size));
   tr.size = w.size;
   return tr;

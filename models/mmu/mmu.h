@@ -11,9 +11,19 @@
 // and holds the page's size; a hit at level k fills the TLBs of levels below
 // k likewise. The hierarchy is thus neither inclusive nor exclusive: an L2
 // eviction does not invalidate L1 copies (no back-invalidation), as in
-// Intel's second-level STLB, and nothing is moved on eviction. A page size
-// that no TLB serving the kind holds is not cached at all (every access to
-// it walks); hardware would splinter it, which is not modelled.
+// Intel's second-level STLB, and nothing is moved on eviction. A level none
+// of whose TLBs (serving the kind) holds the page's size caches a fractured
+// piece of it (SDM 4.10.2.3: "some processors may cache multiple
+// smaller-page TLB entries for that translation"): an entry of the largest
+// smaller size that a TLB of the level with TlbSpec::fracture holds and the
+// mode has (4K/2M/1G, or 4K/4M with 32-bit paging), covering the accessed
+// address, in those TLBs, counted in mmu.tlb.<name>.fractured_fills. (The
+// per-size arrays of one level, like l1d and l1d_2m, are one TLB to the
+// hardware: a 2 MiB page goes to the 2 MiB array, never in pieces to the
+// 4 KiB one.) Without fracture such a page is not cached at that level. INVLPG
+// and page faults remove every piece of the page (4.10.4.1: they "invalidate
+// all TLB entries corresponding to the translation specified by the paging
+// structures").
 //
 // Rights on a TLB hit are checked against the cached, accumulated rights. An
 // access the entry does not allow - or a store through an entry whose dirty
@@ -49,6 +59,7 @@
 // the entries it removed (flushed_entries).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -70,6 +81,10 @@ struct TlbSpec {
   bool serves_data = true, serves_inst = true;
   TlbGeometry geometry;
   Cycles latency = 1;
+  // A page larger than every size this TLB holds (or of a size it lacks) is
+  // cached as a piece of the largest smaller size it holds that the paging
+  // mode has (SDM 4.10.2.3), as current Intel cores do; false: not cached.
+  bool fracture = true;
 };
 
 struct MmuParams {
@@ -141,6 +156,10 @@ class Mmu : public MmuControl {
  private:
   struct Level {
     std::vector<Tlb*> tlbs;
+    std::vector<bool> fractures;  // per TLB: TlbSpec::fracture
+    // Per page size no TLB of the level holds: the size of its fractured
+    // pieces, or -1 (not cached at this level).
+    std::array<std::int8_t, kNumPageSizes> fracture_to{};
     Cycles latency = 0;
   };
   // Index 0: data, 1: inst.
@@ -156,7 +175,9 @@ class Mmu : public MmuControl {
   // Levels from first_level on, then the walk; cycles spent so far.
   Translation lookup_rest(VAddr va, AccessKind kind, bool user, bool demand, std::size_t first_level, Cycles cycles);
   Translation walk(VAddr va, AccessKind kind, bool user, Cycles cycles);
-  void fill(unsigned cls, std::size_t below_level, const TlbEntry& e);
+  // Fills the TLBs of levels below below_level serving cls with the
+  // translation e of va, fracturing it where a TLB lacks its size.
+  void fill(unsigned cls, std::size_t below_level, const TlbEntry& e, VAddr va);
 
   MmuParams m_p;
   const TranslationChecker* m_checker = nullptr;

@@ -45,7 +45,9 @@ Tlb::Tlb(std::string name, const TlbGeometry& g, StatGroup& stats)
       m_misses(stats.counter("misses", "demand lookups that missed")),
       m_evictions(stats.counter("evictions", "fills that replaced a valid entry")),
       m_flushes(stats.counter("flushes", "invalidation operations (any scope)")),
-      m_flushed_entries(stats.counter("flushed_entries", "valid entries removed by invalidations")) {
+      m_flushed_entries(stats.counter("flushed_entries", "valid entries removed by invalidations")),
+      m_fractured_fills(stats.counter("fractured_fills",
+                                      "fills of a piece of a page larger than any size this TLB holds (SDM 4.10.2.3)")) {
   std::vector<PageSize> sizes = g.page_sizes;
   // Smallest first: 4K pages dominate most traces, so the common hit is
   // found on the first probe, and the order is independent of config order.
@@ -98,6 +100,7 @@ void Tlb::insert(const TlbEntry& in) {
   }
   row[target] = in;
   row[target].valid = true;
+  if (in.fractured()) m_has_fractured = true;
   m_repl.fill(set, target);
 }
 
@@ -131,9 +134,34 @@ void Tlb::flush_where(Pred pred) {
 }
 
 template <typename Pred>
+std::uint64_t Tlb::drop_fractured(VAddr va, Pred pred) {
+  // The pieces of a larger page sit in the sets of their own page numbers:
+  // look through every entry (only once a fractured fill has happened).
+  std::uint64_t removed = 0;
+  if (!m_has_fractured || m_valid_count == 0) return 0;
+  for (unsigned set = 0; set < m_sets; ++set)
+    for (unsigned w = 0; w < m_ways; ++w) {
+      const TlbEntry& e = m_entries[slot(set, w)];
+      if (!e.valid || !e.fractured() || !pred(e)) continue;
+      const unsigned big = page_shift(e.page_size);
+      if (((e.vpn << page_shift(e.size)) >> big) == (va >> big)) {
+        invalidate(set, w);
+        ++removed;
+      }
+    }
+  return removed;
+}
+
+void Tlb::invalidate_page(VAddr va, std::uint16_t pcid) {
+  unsigned set = 0, way = 0;
+  while (find(va, pcid, &set, &way)) invalidate(set, way);
+  drop_fractured(va, [pcid](const TlbEntry& e) { return e.global || e.pcid == pcid; });
+}
+
+template <typename Pred>
 void Tlb::flush_page_where(VAddr va, Pred pred) {
   ++m_flushes;
-  std::uint64_t removed = 0;
+  std::uint64_t removed = drop_fractured(va, pred);
   for (unsigned i = 0; i < m_num_sizes; ++i) {
     const VAddr vpn = va >> m_shifts[i];
     const unsigned set = static_cast<unsigned>(vpn & m_set_mask);
@@ -150,6 +178,7 @@ void Tlb::flush_page_where(VAddr va, Pred pred) {
 
 void Tlb::flush_all() {
   flush_where([](const TlbEntry&) { return true; });
+  m_has_fractured = false;
 }
 
 void Tlb::flush_non_global() {

@@ -48,10 +48,15 @@ struct TlbEntry {
   VAddr vpn = 0;          // va >> page_shift(size)
   std::uint64_t pfn = 0;  // physical base >> page_shift(size)
   PageSize size = PageSize::k4K;
+  // The size of the page the paging structures map. Larger than size for a
+  // fractured entry (SDM 4.10.2.3: a piece of a page larger than any size
+  // the TLB holds); INVLPG and page faults anywhere in that page remove it.
+  PageSize page_size = PageSize::k4K;
   std::uint16_t pcid = 0;
   bool valid = false, global = false, writable = false, user = false, nx = false, dirty = false;
 
   PAddr translate(VAddr va) const { return (pfn << page_shift(size)) | (va & page_mask(size)); }
+  bool fractured() const { return page_shift(page_size) > page_shift(size); }
   // Same match rule as Tlb::lookup, for one entry.
   bool matches(VAddr page_number, PageSize s, std::uint16_t current_pcid) const {
     return valid && vpn == page_number && size == s && (global || pcid == current_pcid);
@@ -69,7 +74,7 @@ struct TlbGeometry {
 class Tlb {
  public:
   // Registers, in this order, the counters accesses, hits, misses,
-  // evictions, flushes, flushed_entries directly in `stats` (the caller
+  // evictions, flushes, flushed_entries, fractured_fills directly in `stats` (the caller
   // makes the per-TLB group). Throws std::invalid_argument, naming the TLB,
   // if entries is zero, ways does not divide entries, the set count is not a
   // power of two, plru is asked for with non-power-of-two ways, or
@@ -126,6 +131,12 @@ class Tlb {
   void flush_page(VAddr va, std::uint16_t pcid);  // INVLPG: any size, global or this pcid
   void flush_page_any_pcid(VAddr va);             // every pcid, global too
   void flush_page_pcid(VAddr va, std::uint16_t pcid);  // INVPCID type 0: non-global entries of that pcid
+  // A page fault at va (SDM 4.10.4.1): drops the entries a lookup of va
+  // would use and every fractured piece of the page containing va, of this
+  // pcid or global. Not a flush operation: no statistics.
+  void invalidate_page(VAddr va, std::uint16_t pcid);
+  // Counts a fill of a fractured entry (Mmu::fill): fractured_fills.
+  void count_fractured_fill() { ++m_fractured_fills; }
 
   const std::string& name() const { return m_name; }
   unsigned sets() const { return m_sets; }
@@ -189,6 +200,12 @@ class Tlb {
   Counter& m_evictions;
   Counter& m_flushes;
   Counter& m_flushed_entries;
+  Counter& m_fractured_fills;
+  // A fractured entry was filled since the last flush_all: page flushes then
+  // also scan for the pieces of larger pages.
+  bool m_has_fractured = false;
+  template <typename Pred>
+  std::uint64_t drop_fractured(VAddr va, Pred pred);
 };
 
 }  // namespace mmusim

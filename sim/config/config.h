@@ -50,6 +50,7 @@ struct TlbConfig {
   unsigned ways = 0;
   Cycles latency = 0;
   std::string replacement;
+  bool fracture = true;
 
   template <class V>
   void visit(V& v) {
@@ -60,6 +61,7 @@ struct TlbConfig {
     v.param("ways", ways, 4u, "ways", "associativity; equal to entries (or 0) for fully associative");
     v.param("latency", latency, Cycles{1}, "cycles", "lookup latency");
     v.choice("replacement", replacement, "lru", Choices{"lru", "plru", "fifo", "random"}, "replacement policy (random is seeded by the top-level seed)");
+    v.param("fracture", fracture, true, "", "cache a page of a size not held as a piece of the largest smaller held size (SDM 4.10.2.3), as current Intel cores do; false: such pages are not cached");
   }
 };
 

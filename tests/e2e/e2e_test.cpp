@@ -1054,3 +1054,32 @@ TEST(EndToEnd, Cr4PgeTogglesFlushEverything) {
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("bad.txt:2"), std::string::npos) << r.err;
 }
+
+// Fracturing (SDM 4.10.2.3): with the default TLBs no instruction TLB holds
+// 1G, so a 1 GiB hugetlb page is cached as 2 MiB pieces in l1i and l2 (2M
+// is the largest size they hold that 4-level paging has). Hand count of the
+// five fetches: the first faults (a walk that faults, the hugetlb fault, a
+// walk that fills one piece in l1i and one in l2); the second and third are
+// in the same 2 MiB piece (l1i hits); the fourth is in the next 2 MiB (a
+// walk, a second piece each); the fifth hits it: 3 walks, 2 fractured fills
+// per TLB. Without fracturing nothing caches the page: 2 + 4 walks.
+TEST(EndToEnd, OneGigPagesAreFracturedForTheInstructionTlbs) {
+  std::string d = tmpdir("fracture");
+  std::string t = write(d, "frac.txt",
+                        "@mmap 0x40000000 0x40000000 r-x anon hugetlb\nX 0x40000000 4\nX 0x40000100 4\n"
+                        "X 0x40001000 4\nX 0x40200000 4\nX 0x40200040 4\n");
+  Result r = run("run -q --check-invariants --set os.hugetlb_1g=1 -t " + t + " -o " + d + "/on", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json on = stats(d + "/on");
+  EXPECT_EQ(u64(on, {"mmu", "walker", "walks"}), 3u);
+  EXPECT_EQ(u64(on, {"mmu", "tlb", "l1i", "fractured_fills"}), 2u);
+  EXPECT_EQ(u64(on, {"mmu", "tlb", "l2", "fractured_fills"}), 2u);
+  EXPECT_EQ(u64(on, {"mmu", "tlb", "l1i", "hits"}), 3u);
+  r = run("run -q --set os.hugetlb_1g=1 --set mmu.tlbs.l1i.fracture=false --set mmu.tlbs.l2.fracture=false -t " + t +
+              " -o " + d + "/off",
+          d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json off = stats(d + "/off");
+  EXPECT_EQ(u64(off, {"mmu", "walker", "walks"}), 6u);
+  EXPECT_EQ(u64(off, {"mmu", "tlb", "l1i", "fractured_fills"}), 0u);
+}

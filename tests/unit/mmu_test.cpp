@@ -234,7 +234,9 @@ TEST_P(MmuTest, FetchesUseL1iNotL1d) {
 }
 
 TEST_P(MmuTest, TwoMegPageGoesOnlyIntoTlbsHoldingTwoMeg) {
-  make(params());
+  MmuParams p = params();
+  p.tlbs[0].fracture = false;  // l1d: no pieces of larger pages
+  make(p);
   const VAddr a = V(3, 5, 8, 0, 0);
   pt.map(a, kFrame2M, PageSize::k2M, kLeafRWUAD);
   Translation tr = load(a + 0x12345);
@@ -255,6 +257,93 @@ TEST_P(MmuTest, TwoMegPageGoesOnlyIntoTlbsHoldingTwoMeg) {
   EXPECT_EQ(tr.cycles, kL1Lat + kL2Lat);
   EXPECT_EQ(tr.pa, kFrame2M + 0x1ff000);
   EXPECT_EQ(tlb("l1d").valid_entries(), 0u);
+}
+
+// SDM 4.10.2.3: "If the paging structures specify a translation using a
+// page larger than 4 KBytes, some processors may cache multiple smaller-page
+// TLB entries for that translation. Each such TLB entry would be associated
+// with a page number corresponding to the smaller page size". l1d holds 4K
+// only, so a 2 MiB page is cached there as the 4 KiB piece around each
+// address used; l2 holds 2M and takes the whole page.
+TEST_P(MmuTest, TwoMegPageIsFracturedIntoAFourKTlb) {
+  make(params());
+  const VAddr a = V(3, 5, 8, 0, 0);
+  pt.map(a, kFrame2M, PageSize::k2M, kLeafRWUAD);
+  ASSERT_FALSE(load(a + 0x12345).fault);
+  const TlbEntry* piece = tlb("l1d").probe(a + 0x12000, 0);
+  ASSERT_NE(piece, nullptr);
+  EXPECT_EQ(piece->size, PageSize::k4K);
+  EXPECT_EQ(piece->page_size, PageSize::k2M);
+  EXPECT_EQ(piece->translate(a + 0x12345), kFrame2M + 0x12345);
+  EXPECT_EQ(stat("mmu.tlb.l1d.fractured_fills"), 1u);
+  EXPECT_EQ(stat("mmu.tlb.l2.fractured_fills"), 0u);
+  // The same 4 KiB piece: an l1d hit, no walk.
+  Translation tr = load(a + 0x12ff8);
+  EXPECT_FALSE(tr.walked);
+  EXPECT_EQ(tr.cycles, kL1Lat);
+  // Another 4 KiB of the page: l1d misses, l2 hits and fills a second piece.
+  tr = load(a + 0x1ff000);
+  EXPECT_FALSE(tr.walked);
+  EXPECT_EQ(tr.cycles, kL1Lat + kL2Lat);
+  EXPECT_EQ(tr.pa, kFrame2M + 0x1ff000);
+  EXPECT_EQ(tlb("l1d").valid_entries(), 2u);
+  EXPECT_EQ(stat("mmu.tlb.l1d.fractured_fills"), 2u);
+  // INVLPG of any address of the page removes every piece (SDM 4.10.4.1:
+  // INVLPG invalidates "all TLB entries corresponding to the translation
+  // specified by the paging structures") and the l2 entry: 3 entries.
+  mmu->invlpg(a + 0x100000);
+  EXPECT_EQ(tlb("l1d").valid_entries(), 0u);
+  EXPECT_EQ(tlb("l2").valid_entries(), 0u);
+  EXPECT_EQ(stat("mmu.tlb.l1d.flushed_entries"), 2u);
+}
+
+// A page fault anywhere in a fractured page drops its pieces too (SDM
+// 4.10.4.1: page faults give the same assurance as INVLPG).
+TEST_P(MmuTest, PageFaultDropsEveryPieceOfThePage) {
+  make(params());
+  const VAddr a = V(3, 5, 8, 0, 0);
+  const Path path = pt.map(a, kFrame2M, PageSize::k2M, kLeafRWUAD & ~pte::kRW);
+  ASSERT_FALSE(load(a).fault);
+  ASSERT_FALSE(load(a + 0x5000).fault);
+  ASSERT_EQ(tlb("l1d").valid_entries(), 2u);
+  // A store to a third 4 KiB of the read-only page: the walk faults (P = 1,
+  // W = 1, U = 1) and both pieces go, though neither is for that address.
+  Translation tr = mmu->translate(a + 0x9000, AccessKind::Store, true, true);
+  ASSERT_TRUE(tr.fault);
+  EXPECT_EQ(tr.page_fault.error_code, kEcP | kEcW | kEcU);
+  EXPECT_EQ(tlb("l1d").valid_entries(), 0u);
+  (void)path;
+}
+
+// With 4-level and 5-level paging a 1 GiB page in front of a level that has
+// no 1G TLB is cached as 2 MiB pieces where 2M is held (l2), 4 KiB where only
+// 4K is (l1i), so instruction fetches from a 1 GiB page need not walk again.
+TEST_P(MmuTest, OneGigPageFetchesAreCachedAsPieces) {
+  make(params());
+  const VAddr a = V(3, 6, 0, 0, 0);
+  pt.map(a, 0x80000000, PageSize::k1G, kLeafRWUAD);
+  Translation tr = mmu->translate(a + 0x12345678, AccessKind::IFetch, true, true);
+  ASSERT_FALSE(tr.fault);
+  EXPECT_TRUE(tr.walked);
+  EXPECT_EQ(tr.size, PageSize::k1G);
+  const TlbEntry* l2 = tlb("l2").probe(a + 0x12345678, 0);
+  ASSERT_NE(l2, nullptr);
+  EXPECT_EQ(l2->size, PageSize::k2M);
+  EXPECT_EQ(l2->translate(a + 0x12345678), 0x80000000u + 0x12345678);
+  EXPECT_EQ(tlb("l1i").probe(a + 0x12345678, 0)->size, PageSize::k4K);
+  // The same 4 KiB: an l1i hit; elsewhere in the same 2 MiB: an l2 hit.
+  EXPECT_FALSE(mmu->translate(a + 0x12345000, AccessKind::IFetch, true, true).walked);
+  tr = mmu->translate(a + 0x12300000, AccessKind::IFetch, true, true);
+  EXPECT_FALSE(tr.walked);
+  EXPECT_EQ(tr.cycles, kL1Lat + kL2Lat);
+  EXPECT_EQ(stat("mmu.walker.walks"), 1u);
+  // Without fracturing no TLB takes it: every fetch walks (3 walks).
+  MmuParams p = params();
+  for (auto& s : p.tlbs) s.fracture = false;
+  StatGroup other;
+  Mmu plain(p, mem, other.group("mmu"));
+  plain.write_cr3(pt.root());
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(plain.translate(a + 0x12345678, AccessKind::IFetch, true, true).walked);
 }
 
 TEST_P(MmuTest, RetryLeavesTlbStatisticsUnchanged) {

@@ -240,7 +240,7 @@ TEST(TlbGeometryTest, StatisticsRegisteredInOrder) {
   std::vector<std::string> names;
   for (const auto& e : stats.entries()) names.push_back(e.name);
   EXPECT_EQ(names, (std::vector<std::string>{"accesses", "hits", "misses", "evictions", "flushes",
-                                             "flushed_entries"}));
+                                             "flushed_entries", "fractured_fills"}));
 }
 
 TEST(TlbGeometryTest, InsertOfUnheldSizeThrows) {
