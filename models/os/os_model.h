@@ -60,7 +60,9 @@
 //  - LRU reclaim, kswapd and direct reclaim, the swap device and swap-in
 //    major faults (reclaim.cpp, swap.h);
 //  - the OOM killer by oom_badness with oom_score_adj (mm/oom_kill.c): rss +
-//    swap entries + page-table pages + adj * (memory + swap pages) / 1000;
+//    swap entries + mm_pgtables_bytes / PAGE_SIZE (PTE, PMD and PUD pages:
+//    not the PGD, nor the P4D pages of 5-level paging) + adj * (totalpages /
+//    1000), totalpages = managed pages + usable swap pages;
 //    -1000 never chosen; ties go to the later pid as select_bad_process()
 //    keeps the last of equal scores. With no killable process left the
 //    faulting one dies (Linux would panic);
@@ -292,9 +294,15 @@ class OsModel {
   void fork(std::uint32_t child);
   // @oom_score_adj VALUE for the current process (-1000..1000).
   void set_oom_score_adj(int adj);
-  // mm/oom_kill.c oom_badness(): rss + swap entries + page-table pages, plus
-  // oom_score_adj thousandths of all managed pages; INT64_MIN when unkillable.
+  // mm/oom_kill.c oom_badness(): rss + swap entries + mm_pgtables_bytes /
+  // PAGE_SIZE, plus oom_score_adj * (totalpages / 1000) with out_of_memory's
+  // totalpages = totalram_pages() + total_swap_pages; INT64_MIN when
+  // unkillable.
   std::int64_t oom_badness(const Process& p) const;
+  // mm_pgtables_bytes(mm) / PAGE_SIZE: the page tables Linux accounts to an
+  // mm (mm_inc_nr_ptes/pmds/puds: PTE, PMD and PUD pages), which leaves out
+  // the PGD and, with 5-level paging, the P4D pages.
+  std::uint64_t mm_pgtables_pages(const Process& p) const;
   // Whole-system invariants (each frame free in exactly one buddy list or owned
   // exactly once, shared frames counted as shared, page tables agree with the
   // VMAs, no aliasing); "" when all hold. O(memory + mapped pages).

@@ -340,11 +340,24 @@ void OsModel::set_oom_score_adj(int adj) {
   cur().oom_score_adj = adj;
 }
 
+std::uint64_t OsModel::mm_pgtables_pages(const Process& p) const {
+  if (p.pgtable_pages == 0) return 0;
+  std::uint64_t p4d = 0;  // 5-level paging: one P4D page per present user PML5E
+  if (m_levels == 5)
+    for (unsigned i = 0; i < kernel_root_index(); ++i) p4d += (rd(p.root + i * m_entry_bytes) & pte::kP) != 0;
+  return p.pgtable_pages - 1 - p4d;  // the PGD (the PDPT with PAE) is not accounted
+}
+
 std::int64_t OsModel::oom_badness(const Process& p) const {
   if (!p.alive || p.oom_score_adj == -1000) return INT64_MIN;
-  const std::int64_t total = static_cast<std::int64_t>(m_buddy->num_pages() + m_p.swap_bytes / kPageBytes);
-  std::int64_t points = static_cast<std::int64_t>(p.rss_pages + p.swap_pages + p.pgtable_pages);
-  points += p.oom_score_adj * total / 1000;
+  // out_of_memory() -> constrained_alloc(): totalram_pages() (the managed
+  // pages of every zone) + total_swap_pages (the usable slots).
+  std::uint64_t managed = 0;
+  for (const Zone& z : m_buddy->zones()) managed += z.managed_pages;
+  const auto total = static_cast<std::int64_t>(managed + (m_swap ? m_swap->usable_slots() : 0));
+  std::int64_t points = static_cast<std::int64_t>(p.rss_pages + p.swap_pages + mm_pgtables_pages(p));
+  // "adj *= totalpages / 1000": the division first, in integers.
+  points += p.oom_score_adj * (total / 1000);
   return points;
 }
 

@@ -237,21 +237,27 @@ TEST(KernelObjects, PaePdptFromThe32BytePgdCache) {
   EXPECT_EQ(t.stat("os.slab.pgd_cache.objects"), 0.0);
 }
 
-// 16 MiB: 4096 frames, all in ZONE_DMA. Badness = rss + swap entries +
-// page-table pages + oom_score_adj * total_pages / 1000, total 4096.
+// Linux 6.1 oom_badness(): points = get_mm_rss + MM_SWAPENTS +
+// mm_pgtables_bytes / PAGE_SIZE, then "adj *= totalpages / 1000; points +=
+// adj". mm_pgtables_bytes counts PTE, PMD and PUD pages (mm_inc_nr_ptes/
+// pmds/puds), not the PGD. totalpages (constrained_alloc, no constraint) =
+// totalram_pages() + total_swap_pages: 16 MiB is 4096 frames, all ZONE_DMA,
+// of which the low 1 MiB (256 frames) is reserved at boot, so 3840 managed
+// pages and no swap: totalpages / 1000 = 3.
 TEST(Oom, VictimByBadnessWithOomScoreAdj) {
   Os t(16 * kMiB);
-  // pid 1: 10 pages + 4 tables (PML4, PDPT, PD, PT), adj +100 -> 14 + 409 = 423.
+  // pid 1: 10 pages + 3 accounted tables (PDPT = PUD, PD = PMD, PT; not the
+  // PML4 = PGD), adj +100 -> 13 + 100 * 3 = 313.
   t.os.switch_to(1);
   t.os.set_oom_score_adj(100);
   t.os.mmap(kHeap, 10 * 4096, R | W, false, false);
   for (int i = 0; i < 10; ++i) t.os.handle_fault(kHeap + i * 4096, kWriteFault);
-  // pid 2: 20 pages + 4 tables, adj 0 -> 24.
+  // pid 2: 20 pages + 3 tables, adj 0 -> 23.
   t.os.switch_to(2);
   t.os.mmap(kHeap, 20 * 4096, R | W, false, false);
   for (int i = 0; i < 20; ++i) t.os.handle_fault(kHeap + i * 4096, kWriteFault);
-  EXPECT_EQ(t.os.oom_badness(*t.os.process(1)), 423);
-  EXPECT_EQ(t.os.oom_badness(*t.os.process(2)), 24);
+  EXPECT_EQ(t.os.oom_badness(*t.os.process(1)), 313);
+  EXPECT_EQ(t.os.oom_badness(*t.os.process(2)), 23);
   EXPECT_THROW(t.os.set_oom_score_adj(1001), OsError);
   // pid 3 is unkillable and grows until memory runs out.
   t.os.switch_to(3);
@@ -715,6 +721,49 @@ TEST(Compaction, MakesA2MBlockForAMadvisedFault) {
     ASSERT_EQ(mem.read64((pte_of(mem, os.process(1)->root, kHeap + i * 4096) & kAddrBits) + 16), i + 1) << i;
   EXPECT_EQ(os.check_invariants(), "");
 }
+
+// mm_pgtables_bytes / PAGE_SIZE in every mode, one page touched at kHeap.
+// Linux accounts PTE pages (mm_inc_nr_ptes in pmd_install), PMD pages
+// (mm_inc_nr_pmds: __pmd_alloc, and with PAE the three user PMDs that
+// pgd_prepopulate_pmd installs) and PUD pages (mm_inc_nr_puds), never the
+// PGD nor a P4D page. totalpages = 3840 managed pages (16 MiB less the
+// reserved low 1 MiB) + 16383 usable swap slots (64 MiB = 16384 slots less
+// the header, setup_swap_map_and_extents) = 20223; adj 50 adds 50 * 20.
+struct OomCase {
+  PagingMode mode;
+  unsigned levels;
+  std::uint64_t tables;     // every page table of the process, root included
+  std::uint64_t accounted;  // of them, mm_pgtables_bytes / PAGE_SIZE
+};
+class OomTables : public testing::TestWithParam<OomCase> {};
+TEST_P(OomTables, BadnessCountsWhatLinuxAccounts) {
+  const OomCase c = GetParam();
+  PhysicalMemory mem(16 * kMiB);
+  FakeMmu mmu;
+  StatGroup root;
+  OsParams p;
+  p.memory_bytes = 16 * kMiB;
+  p.mode = c.mode;
+  p.levels = c.levels;
+  p.highmem = c.mode == PagingMode::Ia32 || c.mode == PagingMode::Pae;
+  p.swap_bytes = 64 * kMiB;
+  p.implicit_vmas = false;
+  OsModel os(p, mem, mmu, root.group("os"));
+  os.switch_to(1);
+  os.set_oom_score_adj(50);
+  os.mmap(kHeap, 4096, R | W, false, false);
+  ASSERT_EQ(os.handle_fault(kHeap, kWriteFault).result, FaultResult::Handled);
+  EXPECT_EQ(os.process(1)->pgtable_pages, c.tables);
+  EXPECT_EQ(os.mm_pgtables_pages(*os.process(1)), c.accounted);
+  EXPECT_EQ(os.oom_badness(*os.process(1)), static_cast<std::int64_t>(1 + c.accounted + 50 * 20));
+}
+INSTANTIATE_TEST_SUITE_P(
+    Modes, OomTables,
+    testing::Values(OomCase{PagingMode::X86_64, 4, 4, 3},       // PML4 | PDPT PD PT
+                    OomCase{PagingMode::X86_64_La57, 5, 5, 3},  // PML5 P4D | PUD PMD PT
+                    OomCase{PagingMode::Pae, 3, 5, 4},          // PDPT | 3 PMDs PT
+                    OomCase{PagingMode::Ia32, 2, 2, 1}),        // PD | PT
+    [](const testing::TestParamInfo<OomCase>& i) { return std::string(paging_mode_name(i.param.mode)); });
 
 }  // namespace
 }  // namespace mmusim
