@@ -97,11 +97,17 @@ ZonedPageAllocator::ZonedPageAllocator(std::uint64_t num_pages, unsigned max_ord
   m_min_free_kbytes = std::clamp<std::uint64_t>(int_sqrt(lowmem_pages * 4 * 16), 128, 262144);
   const std::uint64_t pages_min = m_min_free_kbytes / 4;
   for (Zone& z : m_zones) {
+    // tmp: the zone's share of pages_min. HighMem's min is capped to a small
+    // value (__GFP_HIGH allocations rarely need HighMem), but its low/high
+    // gaps come from the uncapped share: "The WMARK_HIGH-WMARK_LOW and
+    // (WMARK_LOW-WMARK_MIN) deltas control async page reclaim, and so should
+    // not be capped for highmem."
+    const std::uint64_t tmp = lowmem_pages ? pages_min * z.managed_pages / lowmem_pages : 0;
     if (z.type == ZoneType::HighMem)
-      z.wmark_min = std::clamp<std::uint64_t>(z.managed_pages / 1024, 32, 128);
+      z.wmark_min = std::clamp<std::uint64_t>(z.managed_pages / 1024, 32, 128);  // SWAP_CLUSTER_MAX..128
     else
-      z.wmark_min = lowmem_pages ? pages_min * z.managed_pages / lowmem_pages : 0;
-    const std::uint64_t d = std::max(z.wmark_min / 4, z.managed_pages * kWatermarkScaleFactor / 10000);
+      z.wmark_min = tmp;
+    const std::uint64_t d = std::max(tmp >> 2, z.managed_pages * kWatermarkScaleFactor / 10000);
     z.wmark_low = z.wmark_min + d;
     z.wmark_high = z.wmark_min + 2 * d;
   }

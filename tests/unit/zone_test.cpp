@@ -74,12 +74,15 @@ TEST(Zones, HighmemAbove896MiBIn32BitModes) {
   EXPECT_EQ(normal.end_pfn(), 229376u);
   EXPECT_EQ(high.base_pfn(), 229376u);
   EXPECT_EQ(high.managed_pages, 32768u);
-  // HighMem min: 32768 / 1024 = 32, inside [32, 128]; d = max(8, 32) = 32.
-  EXPECT_EQ(high.wmark_min, 32u);
-  EXPECT_EQ(high.wmark_low, 64u);
-  EXPECT_EQ(high.wmark_high, 96u);
   // lowmem = 3840 + 225280 = 229120 pages = 916480 KiB; int_sqrt(14663680) =
   // 3829; pages_min = 957; Normal: 957 * 225280 / 229120 = 940 (940.96).
+  // HighMem (__setup_per_zone_wmarks, Linux 6.1): tmp = 957 * 32768 /
+  // 229120 = 136 (136.87); min = clamp(32768 / 1024, 32, 128) = 32; the gap
+  // is max(tmp >> 2, 32768 * 10 / 10000) = max(34, 32) = 34, from the
+  // uncapped tmp: low = 66, high = 100.
+  EXPECT_EQ(high.wmark_min, 32u);
+  EXPECT_EQ(high.wmark_low, 66u);
+  EXPECT_EQ(high.wmark_high, 100u);
   EXPECT_EQ(a.min_free_kbytes(), 3829u);
   EXPECT_EQ(normal.wmark_min, 940u);
   // A GFP_HIGHUSER request takes HighMem first; GFP_KERNEL never gets it.
