@@ -108,9 +108,12 @@ void OsModel::hugetlb_put(std::uint64_t pfn) {
 
 bool OsModel::hugetlb_copy(Process& child, PAddr epa, std::uint64_t e, VAddr va) {
   const std::uint64_t pfn = (e & m_addr_mask) >> kPageShift;
-  const std::uint64_t shared = e & ~(pte::kRW | pte::kD);
+  // copy_hugetlb_page_range(), a COW mapping: huge_ptep_set_wrprotect() in
+  // the parent and the same write-protected entry in the child; A and D
+  // stay as they were in both (no pte_mkold here, unlike copy_present_pte).
+  const std::uint64_t shared = e & ~pte::kRW;
   if (shared != e) wr(epa, shared);
-  if (!map(child, va, pfn, PageSize::k1G, (shared & ~m_addr_mask) & ~pte::kA)) return false;
+  if (!map(child, va, pfn, PageSize::k1G, shared & ~m_addr_mask)) return false;
   auto it = m_shared.find(pfn);
   if (it == m_shared.end()) m_shared[pfn] = 2;
   else ++it->second;

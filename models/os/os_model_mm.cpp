@@ -209,8 +209,10 @@ void OsModel::copy_level(Process& parent, Process& child, PAddr table, unsigned 
     }
     const std::uint64_t pfn = (e & m_addr_mask) >> kPageShift;
     // copy_present_pte(): a private writable mapping is write-protected in
-    // both; the child's copy starts old (A clear).
-    const std::uint64_t shared = e & ~(pte::kRW | pte::kD);
+    // both (ptep_set_wrprotect, pte_wrprotect), which leaves D alone; the
+    // child's copy is made old (pte_mkold, A clear) and, the mapping being
+    // private, keeps D (only VM_SHARED mappings get pte_mkclean).
+    const std::uint64_t shared = e & ~pte::kRW;
     if (shared != e) wr(epa, shared);
     const std::uint64_t flags = (shared & ~m_addr_mask) & ~pte::kA;
     if (!dst_table()) {

@@ -90,6 +90,25 @@ double root_stat(const StatGroup& root, const std::string& path) {
   return e->formula();
 }
 
+// Linux 6.1 copy_present_pte(), a private writable page: "if
+// (is_cow_mapping(vm_flags) && pte_write(pte)) { ptep_set_wrprotect(src_mm,
+// addr, src_pte); pte = pte_wrprotect(pte); }" clears only R/W in the parent;
+// the child's PTE is the same value "pte = pte_mkold(pte)" (A clear), and
+// only for VM_SHARED mappings "pte = pte_mkclean(pte)". So after a write
+// fault (D set) and a fork: parent P U A D, no R/W; child P U D, no A, no R/W.
+TEST(Fork, TheParentKeepsDirtyAndTheChildStartsOldButDirty) {
+  Os t;
+  t.os.switch_to(1);
+  t.os.mmap(kHeap, 4096, R | W, false, false);
+  ASSERT_EQ(t.os.handle_fault(kHeap, kWriteFault).result, FaultResult::Handled);
+  ASSERT_TRUE(t.pte(1, kHeap) & pte::kD);
+  t.os.fork(2);
+  const std::uint64_t parent = t.pte(1, kHeap), child = t.pte(2, kHeap);
+  EXPECT_EQ(parent & (pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD), pte::kP | pte::kUS | pte::kA | pte::kD);
+  EXPECT_EQ(child & (pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD), pte::kP | pte::kUS | pte::kD);
+  EXPECT_EQ(t.os.check_invariants(), "");
+}
+
 TEST(Fork, WriteAfterForkCopiesAndTheOtherProcessKeepsTheOldContent) {
   Os t;
   t.os.switch_to(1);

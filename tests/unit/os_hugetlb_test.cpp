@@ -382,6 +382,11 @@ TEST(HugetlbFork, WriteAfterForkCopiesFromThePoolAndTheLastSharerReuses) {
   EXPECT_FALSE(t.pdpte(1, kVa) & pte::kRW);
   EXPECT_FALSE(t.pdpte(2, kVa) & pte::kRW);
   EXPECT_TRUE(t.pdpte(2, kVa) & pte::kPS);
+  // copy_hugetlb_page_range() (Linux 6.1): huge_ptep_set_wrprotect() in the
+  // parent, "entry = huge_pte_wrprotect(entry)" for the child, nothing else:
+  // A and D of the written page stay set in both (no mkold, no mkclean).
+  EXPECT_EQ(t.pdpte(1, kVa) & (pte::kA | pte::kD), pte::kA | pte::kD);
+  EXPECT_EQ(t.pdpte(2, kVa) & (pte::kA | pte::kD), pte::kA | pte::kD);
   EXPECT_EQ(t.os.mapcount(262144), 2u);
   EXPECT_EQ(t.os.process(2)->rss_pages, 0u);
   EXPECT_EQ(t.stat("os.hugetlb.free"), 2.0);
