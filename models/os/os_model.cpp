@@ -169,7 +169,8 @@ void OsModel::load_cr3(Process& p) {
 
 std::uint64_t OsModel::used_pages() const {
   return m_buddy->num_pages() - kReservedLowBytes / kPageBytes - m_buddy->free_pages() - m_slab->pages() -
-         m_pinned.size() - m_kernel_tables.size() - m_hugetlb_free.size() * kHugetlbPages;
+         m_pinned.size() - m_kernel_tables.size() - m_hugetlb_free.size() * kHugetlbPages -
+         (m_huge_zero_pfn ? huge_pages() : 0);
 }
 
 bool OsModel::alive(std::uint32_t pid) const {
@@ -329,9 +330,15 @@ void OsModel::split_huge(Process& p, VAddr va) {
   PAddr table = alloc_table(p, 1);
   if (!table) throw OsError("out of memory splitting the huge page at " + hex_string(va & ~(m_huge_bytes - 1)));
   std::uint64_t frame = pde & m_addr_mask & ~(m_huge_bytes - 1);
-  m_buddy->split_page(frame >> kPageShift, m_shift[2] - kPageShift);
   std::uint64_t flags = pde & (pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD | pte::kG | pte::kXD | kProtNone);
   pte_map(table);  // __split_huge_pmd_locked fills the new table through pte_offset_map
+  if (is_zero_pfn(frame >> kPageShift)) {
+    // __split_huge_zero_page_pmd(): every PTE maps the 4 KiB zero page.
+    for (unsigned i = 0; i < m_entries[1]; ++i) wr(table + i * m_entry_bytes, (kZeroPfn << kPageShift) | flags);
+    wr(pde_pa, table | table_flags(2));
+    return;
+  }
+  m_buddy->split_page(frame >> kPageShift, m_shift[2] - kPageShift);
   for (unsigned i = 0; i < m_entries[1]; ++i) wr(table + i * m_entry_bytes, (frame + i * kPageBytes) | flags);
   wr(pde_pa, table | table_flags(2));
 }
@@ -375,6 +382,8 @@ bool OsModel::unmap_level(Process& p, PAddr table, unsigned level, VAddr base, V
     } else if (leaf && level == 3) {
       hugetlb_put((e & m_addr_mask) >> kPageShift);  // a hugetlb page: not in rss
       wr(epa, 0);
+    } else if (leaf && (e & pte::kP) && is_zero_pfn((e & m_addr_mask) >> kPageShift)) {
+      wr(epa, 0);  // zap_pte_range / zap_huge_pmd: the zero pages are nobody's
     } else if (leaf) {
       unsigned order = m_shift[level] - kPageShift;
       put_page(p, (e & m_addr_mask) >> kPageShift, order);
@@ -414,8 +423,17 @@ void OsModel::protect_level(Process& p, PAddr table, unsigned level, VAddr base,
     if (leaf && swap_marker(e)) {
       continue;  // swapped out: the rights come from the VMA at swap-in
     } else if (leaf) {
+      // change_pte_range(): pte_modify() keeps A and D and takes the rest
+      // from the new protection, which for a private mapping never has
+      // R/W; can_change_pte_writable() then makes it writable only for a
+      // dirty page this process alone maps (PageAnonExclusive), so a clean
+      // page, a zero page or one still shared copy-on-write faults on its
+      // next write. A PROT_NONE entry keeps A and D as _PAGE_PROTNONE does.
+      const std::uint64_t pfn = (e & m_addr_mask) >> kPageShift;
       std::uint64_t flags = leaf_flags(v, size_at(level));
-      if (mapcount((e & m_addr_mask) >> kPageShift) > 1) flags &= ~(pte::kRW | pte::kD);  // still copy-on-write
+      const std::uint64_t ad = e & (pte::kA | pte::kD);
+      const bool writable = (flags & pte::kRW) && (e & pte::kD) && !is_zero_pfn(pfn) && mapcount(pfn) == 1;
+      flags = (flags & ~(pte::kRW | pte::kA | pte::kD)) | ad | (writable ? pte::kRW : 0);
       wr(epa, (e & m_addr_mask) | flags);
     } else {
       protect_level(p, e & m_addr_mask, level - 1, va_lo, start, end, v);
@@ -658,7 +676,21 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
   // and wp_page_reuse, which edit it under this mapping.
   pte_map_of(p, cr2);
 
-  if ((error_code & pf::kP) && write && cow_fault(p, cr2, &out)) return out;
+  if ((error_code & pf::kP) && write) {
+    // A write to the huge zero page: do_huge_pmd_wp_page() splits it
+    // (__split_huge_pmd -> __split_huge_zero_page_pmd: 512 PTEs of the zero
+    // page, the PMD cleared and flushed with pmdp_huge_clear_flush, one
+    // INVLPG) and falls back to the PTE fault, a write to the zero page.
+    PAddr pde_pa = 0;
+    const std::uint64_t pde = entry_at(p, cr2, 2, &pde_pa);
+    if ((pde & pte::kP) && is_leaf(2, pde) && is_zero_pfn((pde & m_addr_mask) >> kPageShift)) {
+      const VAddr base = cr2 & ~(m_huge_bytes - 1);
+      split_huge(p, base);
+      flush_tlb_mm_range(p, base, base + kPageBytes, false);
+      ++*m_zero_huge_splits;
+    }
+    if (cow_fault(p, cr2, &out)) return out;
+  }
   if (error_code & pf::kP) {
     // The page is present but its entry denies what the VMA allows: make
     // the entry agree with the VMA (a spurious fault in Linux's terms).
@@ -677,14 +709,26 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
     return out;
   }
 
-  if (swap_in(p, *v, cr2, &out)) return out;
+  if (swap_in(p, *v, cr2, write, &out)) return out;
   const bool thp = !v->file && m_huge_bytes &&
                    (m_p.thp == ThpMode::Always || (m_p.thp == ThpMode::Madvise && v->huge));
   if (thp) {
     const VAddr base = cr2 & ~(m_huge_bytes - 1);
     const unsigned order = m_shift[2] - kPageShift;  // 9, or 10 for a 4 MiB ia32 page
     const unsigned pages = 1u << order;
-    if (base >= v->start && base + m_huge_bytes <= v->end && !mapped(entry_at(p, base, 2, nullptr))) {
+    if (base >= v->start && base + m_huge_bytes <= v->end && !mapped(entry_at(p, base, 2, nullptr)) && !write) {
+      // do_huge_pmd_anonymous_page(), a read fault with use_zero_page (its
+      // default): the huge zero page, read-only; without one, the fallback.
+      if (const std::uint64_t zero = huge_zero_page()) {
+        if (map(p, base, zero, size_at(2), leaf_flags(*v, size_at(2)) & ~(pte::kRW | pte::kD))) {
+          ++*m_zero_huge_maps;
+          ++m_minor;
+          out.cost_cycles = m_p.fault_minor_cycles;
+          return out;
+        }
+      }
+      ++m_thp_fallback;
+    } else if (base >= v->start && base + m_huge_bytes <= v->end && !mapped(entry_at(p, base, 2, nullptr))) {
       // Like do_huge_pmd_anonymous_page: one try at a huge block, no
       // OOM kill on failure; fall back to a 4 KiB page instead.
       auto block = m_buddy->alloc(order);
@@ -710,6 +754,25 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
     }
   }
 
+  if (!write && !v->file) {
+    // do_anonymous_page(), not a write: "entry =
+    // pte_mkspecial(pfn_pte(my_zero_pfn(vmf->address), vma->vm_page_prot))":
+    // the shared zero page, read-only (a private mapping's vm_page_prot has
+    // no R/W) and clean; no page allocated, nothing in rss or on an LRU.
+    if (!map(p, cr2 & ~(kPageBytes - 1), kZeroPfn, PageSize::k4K,
+             leaf_flags(*v, PageSize::k4K) & ~(pte::kRW | pte::kD))) {
+      ++m_oom_kills;
+      kill(p, "out of memory for page tables (OOM killer), " + access);
+      out.result = FaultResult::Killed;
+      out.reason = m_kills.back();
+      out.cost_cycles = m_p.fault_minor_cycles;
+      return out;
+    }
+    ++*m_zero_maps;
+    ++m_minor;
+    out.cost_cycles = m_p.fault_minor_cycles;
+    return out;
+  }
   std::uint64_t pfn = 0;
   if (!alloc_frame(0, &pfn, &p)) {
     ++m_oom_kills;

@@ -243,6 +243,12 @@ class OsModel {
   // Linux's TLB_NR_DYN_ASIDS: PCIDs 1..6 in use with OsParams::pcid.
   static constexpr unsigned kPcidSlots = 6;
   static constexpr std::uint64_t kReservedLowPages = 256;  // x86 reserves the low 1 MiB
+  // The 4 KiB zero page (my_zero_pfn) is a frame of the reserved low 1 MiB,
+  // as Linux's empty_zero_page is part of the kernel image: outside the
+  // allocator. Private anonymous read faults map it read-only.
+  static constexpr std::uint64_t kZeroPfn = kReservedLowPages - 1;
+  // The huge zero page's first frame; 0 before its first use.
+  std::uint64_t huge_zero_pfn() const { return m_huge_zero_pfn; }
 
   OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGroup& stats);
 
@@ -446,7 +452,19 @@ class OsModel {
   void lru_del(std::uint64_t pfn);
   void lru_set_owner(std::uint64_t pfn, const Process& p, VAddr va);
   // Swap-in or file refault of a not-present entry; false if the entry holds neither.
-  bool swap_in(Process& p, const Vma& v, VAddr va, FaultOutcome* out);
+  bool swap_in(Process& p, const Vma& v, VAddr va, bool write, FaultOutcome* out);
+  // The zero pages (mm/memory.c my_zero_pfn, mm/huge_memory.c
+  // get_huge_zero_page): a private anonymous read fault maps them read-only.
+  bool is_zero_pfn(std::uint64_t pfn) const {
+    return pfn == kZeroPfn || (m_huge_zero_pfn && pfn >= m_huge_zero_pfn && pfn < m_huge_zero_pfn + huge_pages());
+  }
+  std::uint64_t huge_pages() const { return 1ull << (m_shift[2] - kPageShift); }
+  // The huge zero page's first frame, allocated (zeroed) on first use as
+  // get_huge_zero_page does; 0 if no block of that order is free.
+  std::uint64_t huge_zero_page();
+  // do_wp_page() on a PTE that maps the zero page: wp_page_copy() with a new
+  // zeroed page (no copy).
+  bool zero_page_write(Process& p, const Vma& v, VAddr va, PAddr epa, FaultOutcome* out);
   // Drops the swap slot of a swap entry being unmapped.
   void release_swap_entry(Process& p, std::uint64_t e);
   bool reclaim_page(const LruPage& pg, bool anon, bool direct);
@@ -554,6 +572,11 @@ class OsModel {
   VAddr m_page_offset = 0;
   std::uint64_t m_linear_bytes = 0;
   std::vector<PAddr> m_kernel_tables;
+  std::uint64_t m_huge_zero_pfn = 0;
+  Counter* m_zero_maps = nullptr;
+  Counter* m_zero_huge_maps = nullptr;
+  Counter* m_zero_replaced = nullptr;
+  Counter* m_zero_huge_splits = nullptr;
   PAddr m_kmap_pte = 0;         // the PTE of kmap_atomic slot 0 (32-bit modes)
   KernelAccessPort* m_kport = nullptr;
   bool m_kactive = false;       // inside a fault with the accesses model

@@ -40,6 +40,13 @@ void OsModel::init_kernel_allocators(StatGroup& stats) {
         return pfn ? pfn : m_buddy->alloc(order, highest, Watermark::None);
       },
       [this](std::uint64_t pfn, unsigned order) { m_buddy->free(pfn, order); }, ZoneType::Normal);
+  StatGroup& zp = stats.group("zero_page");
+  m_zero_maps = &zp.counter("maps", "read faults that mapped the shared zero page read-only (do_anonymous_page)");
+  m_zero_huge_maps = &zp.counter("huge_maps", "read faults that mapped the huge zero page (do_huge_pmd_anonymous_page, use_zero_page)");
+  m_zero_replaced = &zp.counter("replaced", "write faults that replaced a zero-page mapping by a new zeroed page (wp_page_copy)");
+  m_zero_huge_splits = &zp.counter("huge_splits", "writes to a huge zero page, which split it into zero-page PTEs (__split_huge_zero_page_pmd)");
+  zp.formula("huge_allocated", "1 once the huge zero page was allocated (it is never freed here)",
+             [this] { return m_huge_zero_pfn ? 1.0 : 0.0; });
   m_task_cache = m_slab->create("task_struct", kTaskStructBytes, 64);
   m_mm_cache = m_slab->create("mm_struct", kMmStructBytes, 64);
   m_vma_cache = m_slab->create("vm_area_struct", kVmAreaStructBytes, 8);
@@ -197,6 +204,15 @@ void OsModel::copy_level(Process& parent, Process& child, PAddr table, unsigned 
       }
       continue;
     }
+    if (level == 2 && is_leaf(level, e) && (e & pte::kP) && is_zero_pfn((e & m_addr_mask) >> kPageShift)) {
+      // copy_huge_pmd(), the huge zero page: the child maps it too,
+      // write-protected and old; nothing is counted (mm_get_huge_zero_page).
+      if (!map(child, va, (e & m_addr_mask) >> kPageShift, size_at(2), (e & ~m_addr_mask) & ~(pte::kRW | pte::kA))) {
+        *ok = false;
+        return;
+      }
+      continue;
+    }
     if (level == 2 && is_leaf(level, e)) {
       // Linux shares the huge PMD and splits it at the first write; here the
       // parent's 2 MiB page is split at fork so that sharing is per 4 KiB.
@@ -208,6 +224,16 @@ void OsModel::copy_level(Process& parent, Process& child, PAddr table, unsigned 
       continue;
     }
     const std::uint64_t pfn = (e & m_addr_mask) >> kPageShift;
+    if ((e & pte::kP) && is_zero_pfn(pfn)) {
+      // copy_present_pte(): vm_normal_page() is NULL for the zero page: no
+      // rmap, no rss; the child's PTE is the same, made old.
+      if (!dst_table()) {
+        *ok = false;
+        return;
+      }
+      wr(dst + i * m_entry_bytes, e & ~pte::kA);
+      continue;
+    }
     // copy_present_pte(): a private writable mapping is write-protected in
     // both (ptep_set_wrprotect, pte_wrprotect), which leaves D alone; the
     // child's copy is made old (pte_mkold, A clear) and, the mapping being
@@ -274,6 +300,7 @@ bool OsModel::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
   const std::uint64_t e = entry_at(p, va, 1, &epa);
   if (!(e & pte::kP) || (e & pte::kRW)) return false;
   const std::uint64_t pfn = (e & m_addr_mask) >> kPageShift;
+  if (is_zero_pfn(pfn)) return zero_page_write(p, *v, va, epa, out);
   ++m_cow;
   ++m_minor;
   const std::uint64_t flags = leaf_flags(*v, PageSize::k4K);
@@ -308,6 +335,53 @@ bool OsModel::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
     ++m_cow_copies;
     out->cost_cycles = m_p.fault_minor_cycles + copy_cycles(1);
   }
+  m_mmu.invlpg(va);
+  return true;
+}
+
+// ---------------------------------------------------------------- zero pages
+
+std::uint64_t OsModel::huge_zero_page() {
+  if (m_huge_zero_pfn) return m_huge_zero_pfn;
+  // get_huge_zero_page(): alloc_pages((GFP_TRANSHUGE | __GFP_ZERO) &
+  // ~__GFP_MOVABLE, HPAGE_PMD_ORDER) on first use. (Linux frees it again
+  // from a shrinker once no mm uses it; here it stays.)
+  const unsigned order = m_shift[2] - kPageShift;
+  auto block = m_buddy->alloc(order);
+  if (!block) return 0;
+  for (std::uint64_t i = 0; i < huge_pages(); ++i) {
+    kmap_atomic(*block + i);
+    m_mem.zero_frame(*block + i);
+  }
+  m_huge_zero_pfn = *block;
+  return m_huge_zero_pfn;
+}
+
+bool OsModel::zero_page_write(Process& p, const Vma& v, VAddr va, PAddr epa, FaultOutcome* out) {
+  // do_wp_page(): vm_normal_page() is NULL for the zero page, so
+  // wp_page_copy(), which for is_zero_pfn allocates a zeroed page instead of
+  // copying (alloc_zeroed_user_highpage_movable), then ptep_clear_flush()
+  // and the new writable, dirty PTE (maybe_mkwrite(pte_mkdirty(entry))).
+  std::uint64_t page = 0;
+  if (!alloc_frame(0, &page, &p)) {
+    ++m_oom_kills;
+    kill(p, "out of memory (OOM killer), write to the zero page at " + hex_string(va));
+    out->result = FaultResult::Killed;
+    out->reason = m_kills.back();
+    out->cost_cycles = m_p.fault_minor_cycles;
+    return true;
+  }
+  kmap_atomic(page);
+  m_mem.zero_frame(page);
+  ktouch(page << kPageShift, kPageBytes, true);
+  pte_map(epa & ~(kPageBytes - 1));  // wp_page_copy re-maps the table (pte_offset_map_lock)
+  wr(epa, (page << kPageShift) | leaf_flags(v, PageSize::k4K));
+  ktouch(epa, m_entry_bytes, true);
+  ++p.rss_pages;
+  lru_add(page, p, va, v);
+  ++*m_zero_replaced;
+  ++m_minor;
+  out->cost_cycles = m_p.fault_minor_cycles + zero_cycles(1);
   m_mmu.invlpg(va);
   return true;
 }
@@ -399,6 +473,9 @@ std::string OsModel::check_invariants() const {
     if (std::string e = own_kernel(pfn, "pinned (os.fragmentation)"); !e.empty()) return e;
   for (PAddr t : m_kernel_tables)
     if (std::string e = own_kernel(t >> kPageShift, "kernel-half page table"); !e.empty()) return e;
+  if (m_huge_zero_pfn)
+    for (std::uint64_t f = m_huge_zero_pfn; f < m_huge_zero_pfn + huge_pages(); ++f)
+      if (std::string e = own_kernel(f, "huge zero page"); !e.empty()) return e;
   // A free hugetlb page is owned by the pool, once; a mapped one by its mappings.
   std::set<std::uint64_t> pool_free;
   for (std::uint64_t head : m_hugetlb_free) {
@@ -474,6 +551,13 @@ std::string OsModel::check_invariants() const {
           return;
         }
         const std::uint64_t pfn = (ent & m_addr_mask) >> kPageShift;
+        if ((ent & pte::kP) && is_zero_pfn(pfn)) {
+          // A zero page: read-only, in no rss and no map count.
+          if (ent & pte::kRW) e = who + "writable mapping of the zero page at " + hex_string(va);
+          else if (v->file || v->hugetlb) e = who + "zero page mapped at " + hex_string(va) + " outside anonymous memory";
+          else if (level == 2 && pfn != m_huge_zero_pfn) e = who + "huge mapping at " + hex_string(va) + " of part of the huge zero page";
+          continue;
+        }
         if ((level == 3) != v->hugetlb || (level == 3 && hugetlb_head(pfn) != pfn)) {
           e = who + "page at " + hex_string(va) + (v->hugetlb ? " in a hugetlb VMA is not a 1 GiB pool page"
                                                         : " is a 1 GiB page outside a hugetlb VMA");

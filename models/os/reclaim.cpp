@@ -250,7 +250,7 @@ void OsModel::release_swap_entry(Process& p, std::uint64_t e) {
   }
 }
 
-bool OsModel::swap_in(Process& p, const Vma& v, VAddr va, FaultOutcome* out) {
+bool OsModel::swap_in(Process& p, const Vma& v, VAddr va, bool write, FaultOutcome* out) {
   PAddr epa = 0;
   const std::uint64_t e = entry_at(p, va, 1, &epa);
   if (!epa || (e & (pte::kP | (1ull << 9))) || !(e & (kSwapEntry | kFileEvicted))) return false;
@@ -279,7 +279,13 @@ bool OsModel::swap_in(Process& p, const Vma& v, VAddr va, FaultOutcome* out) {
     ++m_vm.pgrefault_file;
   }
   pte_map(epa & ~(kPageBytes - 1));  // do_swap_page re-maps the table (pte_offset_map_lock)
-  wr(epa, (pfn << kPageShift) | leaf_flags(v, PageSize::k4K));
+  // do_swap_page(): "pte = mk_pte(page, vma->vm_page_prot)" - read-only and
+  // clean for a private mapping -, and only for a write fault on a page it
+  // owns alone "pte = maybe_mkwrite(pte_mkdirty(pte), vma)". (The page read
+  // here is always this process's own: there is no swap cache to share.)
+  std::uint64_t flags = leaf_flags(v, PageSize::k4K);
+  if (!write) flags &= ~(pte::kRW | pte::kD);
+  wr(epa, (pfn << kPageShift) | flags);
   ktouch(epa, m_entry_bytes, true);
   ++p.rss_pages;
   lru_add(pfn, p, va, v);

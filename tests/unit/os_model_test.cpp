@@ -218,6 +218,13 @@ struct Os {
       for (PAddr tb : t.tables) own(tb >> 12, "table");
       for (const auto* list : {&t.leaves, &t.parked})
         for (const Leaf& l : *list) {
+          // The zero pages (mm/memory.c my_zero_pfn, the huge zero page) are
+          // mapped read-only by anyone, owned and counted by nobody.
+          const std::uint64_t pfn = l.frame >> 12;
+          if (pfn == OsModel::kZeroPfn || (os.huge_zero_pfn() && pfn == os.huge_zero_pfn())) {
+            if (l.entry & pte::kRW) err << "pid " << pid << " maps a zero page writable; ";
+            continue;
+          }
           for (std::uint64_t i = 0; i < frames_of(l); ++i) own((l.frame >> 12) + i, "data");
           rss += frames_of(l);
         }
@@ -313,6 +320,72 @@ struct FaultCase {
 
 class DemandFault : public ::testing::TestWithParam<FaultCase> {};
 
+// A read fault on private anonymous memory, Linux 6.1 do_anonymous_page():
+// "if (!(vmf->flags & FAULT_FLAG_WRITE) && !mm_forbids_zeropage(vma->vm_mm))
+// { entry = pte_mkspecial(pfn_pte(my_zero_pfn(vmf->address),
+// vma->vm_page_prot)); ... goto setpte; }". vm_page_prot of a private
+// read-write mapping is PAGE_COPY: P, U/S, A, NX; no R/W, no D. No page is
+// allocated (only the page tables), nothing joins rss.
+// The first write is then do_wp_page(): vm_normal_page() is NULL for the
+// zero page, so wp_page_copy(), which for is_zero_pfn() allocates a zeroed
+// page (alloc_zeroed_user_highpage_movable) and maps it with "entry =
+// maybe_mkwrite(pte_mkdirty(entry), vma)": P, R/W, U/S, A, D, NX; the old
+// entry goes with ptep_clear_flush_notify (one INVLPG). It is not a
+// copy-on-write of a shared page: os.faults.cow stays 0.
+class ZeroPage : public ::testing::TestWithParam<unsigned> {};
+
+TEST_P(ZeroPage, AReadMapsTheZeroPageAndTheFirstWriteReplacesIt) {
+  const unsigned levels = GetParam();
+  Os t(params(levels));
+  t.os.switch_to(1);
+  const std::uint64_t free0 = t.free_pages();
+  const VAddr base = 0x7f0000000000ull;
+  t.os.mmap(base, 16 * k4K, R | W, false, false);
+  const VAddr va = base + 3 * k4K + 0xabc;
+  FaultOutcome o = t.os.handle_fault(va, pf::kU);
+  EXPECT_EQ(o.result, FaultResult::Handled);
+  EXPECT_EQ(o.cost_cycles, kMinor);  // nothing to zero
+  Lookup l = t.at(va);
+  ASSERT_TRUE(l.present);
+  EXPECT_EQ(l.entry & ~kAddrBits, pte::kP | pte::kUS | pte::kA | pte::kXD);
+  EXPECT_EQ(l.frame, OsModel::kZeroPfn << 12);
+  EXPECT_EQ(t.os.process(1)->rss_pages, 0u);
+  EXPECT_EQ(t.free_pages(), free0 - (levels - 1));  // the tables below the root only
+  EXPECT_EQ(t.counter("os.zero_page.maps"), 1u);
+  // Another page read: the same frame, still nothing allocated.
+  ASSERT_EQ(t.touch(base + 9 * k4K, pf::kU).result, FaultResult::Handled);
+  EXPECT_EQ(t.at(base + 9 * k4K).frame, OsModel::kZeroPfn << 12);
+  EXPECT_EQ(t.free_pages(), free0 - (levels - 1));
+  EXPECT_EQ(t.check_frames({1}), "");
+
+  // The first write: a protection fault (P, W, U) on the read-only entry.
+  const std::size_t invlpgs = t.mmu.invlpgs.size();
+  o = t.os.handle_fault(va, pf::kP | pf::kW | pf::kU);
+  EXPECT_EQ(o.result, FaultResult::Handled);
+  EXPECT_EQ(o.cost_cycles, kMinor + kZero);
+  l = t.at(va);
+  EXPECT_EQ(l.entry & ~kAddrBits, pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD | pte::kXD);
+  EXPECT_NE(l.frame, OsModel::kZeroPfn << 12);
+  for (PAddr a = l.frame; a < l.frame + k4K; a += 8) ASSERT_EQ(t.mem.read64(a), 0u);
+  EXPECT_EQ(t.os.process(1)->rss_pages, 1u);
+  EXPECT_EQ(t.free_pages(), free0 - (levels - 1) - 1);
+  EXPECT_EQ(t.counter("os.zero_page.replaced"), 1u);
+  EXPECT_EQ(t.counter("os.faults.cow"), 0u);
+  EXPECT_EQ(t.counter("os.faults.minor"), 3u);
+  ASSERT_EQ(t.mmu.invlpgs.size(), invlpgs + 1);
+  EXPECT_EQ(t.mmu.invlpgs.back(), va);
+  EXPECT_EQ(t.at(base + 9 * k4K).frame, OsModel::kZeroPfn << 12);  // the other page still reads zeros
+  EXPECT_EQ(t.check_frames({1}), "");
+  // munmap drops both; the zero page is nobody's to free.
+  t.os.munmap(base, 16 * k4K);
+  EXPECT_EQ(t.os.process(1)->rss_pages, 0u);
+  EXPECT_EQ(t.check_frames({1}), "");
+  EXPECT_EQ(t.os.check_invariants(), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Levels, ZeroPage, ::testing::Values(4u, 5u),
+                         [](const ::testing::TestParamInfo<unsigned>& i) { return "L" + std::to_string(i.param); });
+
 TEST_P(DemandFault, MapsAZeroed4KPage) {
   const FaultCase fc = GetParam();
   Os t(params(fc.levels));
@@ -365,9 +438,8 @@ TEST_P(DemandFault, MapsAZeroed4KPage) {
   EXPECT_EQ(t.check_frames({1}), "");
 }
 
-INSTANTIATE_TEST_SUITE_P(ReadAndWrite, DemandFault,
-                         ::testing::Values(FaultCase{4, 0}, FaultCase{4, pf::kW}, FaultCase{5, 0},
-                                           FaultCase{5, pf::kW}),
+// Write faults: a read fault maps the zero page instead (ZeroPage below).
+INSTANTIATE_TEST_SUITE_P(Write, DemandFault, ::testing::Values(FaultCase{4, pf::kW}, FaultCase{5, pf::kW}),
                          [](const ::testing::TestParamInfo<FaultCase>& i) {
                            return std::string(i.param.levels == 5 ? "La57" : "Level4") +
                                   (i.param.error_code & pf::kW ? "Write" : "Read");
