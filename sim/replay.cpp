@@ -99,7 +99,10 @@ void Replay::select(Stream& s, std::uint32_t trace_pid) {
   s.pid = global_pid(s, trace_pid);
   s.has_pid = true;
   s.skip = !m_os.alive(s.pid);
-  if (!s.skip) m_os.switch_to(s.pid);
+  if (!s.skip) {
+    m_os.switch_to(s.pid);
+    s.skip = !m_os.alive(s.pid);  // not created: out of memory (ENOMEM)
+  }
 }
 
 void Replay::ensure_process(Stream& s) {

@@ -185,31 +185,47 @@ const Process* OsModel::process(std::uint32_t pid) const {
 
 Process& OsModel::cur() {
   if (!m_has_current) switch_to(1);
+  if (!m_has_current) throw OsError("no process to run: process 1 could not be created (out of memory)");
   return *m_procs.at(m_current);
 }
 
-Process& OsModel::create(std::uint32_t pid) {
+Process* OsModel::create(std::uint32_t pid) {
+  // copy_process() / mm_alloc() / pgd_alloc(): out of memory for any of the
+  // task_struct, the mm_struct or the PGD is -ENOMEM to the caller, and no
+  // process exists. It is kept as a dead entry, so that its records are
+  // skipped, and reported (m_kills) and counted.
+  // (Linux allocates the task_struct, then the mm_struct, then the PGD; the
+  // PGD comes first here, which only changes which frames each one gets.)
   auto proc = std::make_unique<Process>();
   proc->pid = pid;
-  PAddr root = alloc_root(*proc);
-  if (!root) throw OsError("out of memory creating process " + std::to_string(pid));
-  proc->root = root;
-  auto task = m_slab->alloc(m_task_cache);
+  const PAddr root = alloc_root(*proc);
+  auto task = root ? m_slab->alloc(m_task_cache) : std::nullopt;
   auto mm = task ? m_slab->alloc(m_mm_cache) : std::nullopt;
   if (!mm) {
     if (task) m_slab->free(m_task_cache, *task);
-    free_tables(*proc, root, m_levels);
-    throw OsError("out of memory creating process " + std::to_string(pid) + " (task_struct, mm_struct)");
+    if (root) free_tables(*proc, root, m_levels);
+    proc->alive = false;
+    m_procs[pid] = std::move(proc);
+    return nullptr;
   }
+  proc->root = root;
   proc->task_obj = *task;
   proc->mm_obj = *mm;
   ++m_processes;
-  return *(m_procs[pid] = std::move(proc));
+  return (m_procs[pid] = std::move(proc)).get();
 }
 
 void OsModel::switch_to(std::uint32_t pid) {
   auto it = m_procs.find(pid);
-  Process& p = it == m_procs.end() ? create(pid) : *it->second;
+  Process* created = nullptr;
+  if (it == m_procs.end() && !(created = create(pid))) {
+    ++*m_enomem_processes;
+    m_kills.push_back("process " + std::to_string(pid) +
+                      " not created: out of memory (ENOMEM: task_struct, mm_struct or page directory); its "
+                      "records are skipped");
+    return;  // the CPU stays with the task it ran
+  }
+  Process& p = created ? *created : *it->second;
   if (!p.alive) throw OsError("@proc " + std::to_string(pid) + ": the process was killed or has exited");
   bool same = m_has_current && m_current == pid;
   m_current = pid;
@@ -382,7 +398,7 @@ bool OsModel::unmap_level(Process& p, PAddr table, unsigned level, VAddr base, V
     } else if (leaf && level == 3) {
       hugetlb_put((e & m_addr_mask) >> kPageShift);  // a hugetlb page: not in rss
       wr(epa, 0);
-    } else if (leaf && (e & pte::kP) && is_zero_pfn((e & m_addr_mask) >> kPageShift)) {
+    } else if (leaf && is_zero_pfn((e & m_addr_mask) >> kPageShift)) {  // present or PROT_NONE
       wr(epa, 0);  // zap_pte_range / zap_huge_pmd: the zero pages are nobody's
     } else if (leaf) {
       unsigned order = m_shift[level] - kPageShift;
@@ -475,6 +491,7 @@ void OsModel::kill(Process& p, const std::string& why) {
   p.vmas.clear();
   free_kernel_objects(p);
   p.alive = false;
+  p.huge_zero = false;  // __mmput -> mm_put_huge_zero_page
   m_kills.push_back("process " + std::to_string(p.pid) + " killed: " + why);
   if (m_has_current && m_current == p.pid) {
     m_has_current = false;
@@ -721,6 +738,7 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
       // default): the huge zero page, read-only; without one, the fallback.
       if (const std::uint64_t zero = huge_zero_page()) {
         if (map(p, base, zero, size_at(2), leaf_flags(*v, size_at(2)) & ~(pte::kRW | pte::kD))) {
+          p.huge_zero = true;  // mm_get_huge_zero_page: one reference per mm
           ++*m_zero_huge_maps;
           ++m_minor;
           out.cost_cycles = m_p.fault_minor_cycles;

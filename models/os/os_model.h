@@ -215,6 +215,7 @@ struct Process {
   bool has_brk = false;
   VAddr brk_start = 0, brk_end = 0;
   std::uint64_t tlb_gen = 1;  // bumped by every shootdown of this mm (Linux's mm->context.tlb_gen)
+  bool huge_zero = false;     // MMF_HUGE_ZERO_PAGE: holds a reference to the huge zero page until exit
   // Kernel objects from the slab caches: task_struct, mm_struct and one
   // vm_area_struct per VMA.
   PAddr task_obj = 0, mm_obj = 0;
@@ -252,7 +253,10 @@ class OsModel {
 
   OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGroup& stats);
 
-  // Makes pid current (created on first use) and loads its CR3.
+  // Makes pid current (created on first use) and loads its CR3. A creation
+  // that finds no memory leaves pid dead (alive() false: its records are
+  // skipped), reports it in kills() and counts os.enomem.processes; the
+  // current process does not change.
   void switch_to(std::uint32_t pid);
   std::uint32_t current_pid() const { return m_current; }
   bool alive(std::uint32_t pid) const;
@@ -296,7 +300,9 @@ class OsModel {
 
   // @fork CHILD: the current process is duplicated copy-on-write into a new
   // process CHILD (which does not run until switched to). Throws OsError if
-  // CHILD exists.
+  // CHILD exists. Out of memory fails the fork as Linux's -ENOMEM does: no
+  // child (CHILD stays dead, its records are skipped), a report in kills()
+  // and os.enomem.forks; the parent goes on.
   void fork(std::uint32_t child);
   // @oom_score_adj VALUE for the current process (-1000..1000).
   void set_oom_score_adj(int adj);
@@ -369,7 +375,8 @@ class OsModel {
 
  private:
   Process& cur();
-  Process& create(std::uint32_t pid);
+  // A new process; nullptr when out of memory (the pid is then kept dead).
+  Process* create(std::uint32_t pid);
   Vma* find_vma(Process& p, VAddr va);
   Vma* create_implicit_vma(Process& p, VAddr va);
   void insert_vma(Process& p, const Vma& v);
@@ -462,6 +469,9 @@ class OsModel {
   // The huge zero page's first frame, allocated (zeroed) on first use as
   // get_huge_zero_page does; 0 if no block of that order is free.
   std::uint64_t huge_zero_page();
+  // The huge zero page's shrinker (shrink_huge_zero_page_scan): frees it
+  // when no live mm holds a reference (its refcount is back to 1).
+  void shrink_huge_zero_page();
   // do_wp_page() on a PTE that maps the zero page: wp_page_copy() with a new
   // zeroed page (no copy).
   bool zero_page_write(Process& p, const Vma& v, VAddr va, PAddr epa, FaultOutcome* out);
@@ -573,6 +583,8 @@ class OsModel {
   std::uint64_t m_linear_bytes = 0;
   std::vector<PAddr> m_kernel_tables;
   std::uint64_t m_huge_zero_pfn = 0;
+  Counter* m_enomem_processes = nullptr;
+  Counter* m_enomem_forks = nullptr;
   Counter* m_zero_maps = nullptr;
   Counter* m_zero_huge_maps = nullptr;
   Counter* m_zero_replaced = nullptr;

@@ -41,6 +41,9 @@ void OsModel::init_kernel_allocators(StatGroup& stats) {
       },
       [this](std::uint64_t pfn, unsigned order) { m_buddy->free(pfn, order); }, ZoneType::Normal);
   StatGroup& zp = stats.group("zero_page");
+  StatGroup& en = stats.group("enomem");
+  m_enomem_processes = &en.counter("processes", "process creations that found no memory (ENOMEM): their records are skipped");
+  m_enomem_forks = &en.counter("forks", "@fork calls that found no memory (ENOMEM to the parent): the child's records are skipped");
   m_zero_maps = &zp.counter("maps", "read faults that mapped the shared zero page read-only (do_anonymous_page)");
   m_zero_huge_maps = &zp.counter("huge_maps", "read faults that mapped the huge zero page (do_huge_pmd_anonymous_page, use_zero_page)");
   m_zero_replaced = &zp.counter("replaced", "write faults that replaced a zero-page mapping by a new zeroed page (wp_page_copy)");
@@ -204,13 +207,14 @@ void OsModel::copy_level(Process& parent, Process& child, PAddr table, unsigned 
       }
       continue;
     }
-    if (level == 2 && is_leaf(level, e) && (e & pte::kP) && is_zero_pfn((e & m_addr_mask) >> kPageShift)) {
+    if (level == 2 && is_leaf(level, e) && is_zero_pfn((e & m_addr_mask) >> kPageShift)) {
       // copy_huge_pmd(), the huge zero page: the child maps it too,
       // write-protected and old; nothing is counted (mm_get_huge_zero_page).
       if (!map(child, va, (e & m_addr_mask) >> kPageShift, size_at(2), (e & ~m_addr_mask) & ~(pte::kRW | pte::kA))) {
         *ok = false;
         return;
       }
+      child.huge_zero = true;
       continue;
     }
     if (level == 2 && is_leaf(level, e)) {
@@ -224,7 +228,7 @@ void OsModel::copy_level(Process& parent, Process& child, PAddr table, unsigned 
       continue;
     }
     const std::uint64_t pfn = (e & m_addr_mask) >> kPageShift;
-    if ((e & pte::kP) && is_zero_pfn(pfn)) {
+    if (is_zero_pfn(pfn)) {  // present or PROT_NONE
       // copy_present_pte(): vm_normal_page() is NULL for the zero page: no
       // rmap, no rss; the child's PTE is the same, made old.
       if (!dst_table()) {
@@ -257,7 +261,18 @@ void OsModel::fork(std::uint32_t child_pid) {
   Process& parent = cur();
   if (m_procs.count(child_pid)) throw OsError("@fork " + std::to_string(child_pid) + ": the process exists");
   const std::uint32_t parent_pid = parent.pid;
-  Process& child = create(child_pid);
+  auto enomem = [&](const char* what) {
+    ++*m_enomem_forks;
+    m_kills.push_back("@fork " + std::to_string(child_pid) + " failed: out of memory for " + what +
+                      " (ENOMEM to process " + std::to_string(parent_pid) + "); process " +
+                      std::to_string(child_pid) + "'s records are skipped");
+  };
+  Process* created = create(child_pid);
+  if (!created) {
+    enomem("the child's task_struct, mm_struct or page directory");
+    return;
+  }
+  Process& child = *created;
   Process& par = *m_procs.at(parent_pid);
   ++m_forks;
   child.vmas = par.vmas;
@@ -287,9 +302,11 @@ void OsModel::fork(std::uint32_t child_pid) {
     flush_tlb_mm(par);
   }
   if (!ok) {
+    // dup_mmap() fails: the child's mm is torn down (exit_mmap), and
+    // copy_process() returns -ENOMEM.
     kill(child, "fork failed: out of memory");
     m_kills.pop_back();
-    throw OsError("@fork " + std::to_string(child_pid) + ": out of memory for the child's page tables");
+    enomem("the child's page tables");
   }
 }
 
@@ -355,6 +372,14 @@ std::uint64_t OsModel::huge_zero_page() {
   }
   m_huge_zero_pfn = *block;
   return m_huge_zero_pfn;
+}
+
+void OsModel::shrink_huge_zero_page() {
+  if (!m_huge_zero_pfn) return;
+  for (const auto& kv : m_procs)
+    if (kv.second->alive && kv.second->huge_zero) return;
+  m_buddy->free(m_huge_zero_pfn, m_shift[2] - kPageShift);
+  m_huge_zero_pfn = 0;
 }
 
 bool OsModel::zero_page_write(Process& p, const Vma& v, VAddr va, PAddr epa, FaultOutcome* out) {
@@ -551,7 +576,7 @@ std::string OsModel::check_invariants() const {
           return;
         }
         const std::uint64_t pfn = (ent & m_addr_mask) >> kPageShift;
-        if ((ent & pte::kP) && is_zero_pfn(pfn)) {
+        if (is_zero_pfn(pfn)) {
           // A zero page: read-only, in no rss and no map count.
           if (ent & pte::kRW) e = who + "writable mapping of the zero page at " + hex_string(va);
           else if (v->file || v->hugetlb) e = who + "zero page mapped at " + hex_string(va) + " outside anonymous memory";

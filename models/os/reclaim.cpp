@@ -136,6 +136,9 @@ std::optional<std::uint64_t> OsModel::page_alloc(unsigned order, ZoneType highes
 
 std::uint64_t OsModel::reclaim(std::uint64_t nr, bool direct) {
   if (m_in_reclaim) return 0;
+  // shrink_node() -> shrink_slab(): the huge zero page's shrinker frees it
+  // if unused (its pages are not counted as reclaimed).
+  shrink_huge_zero_page();
   m_in_reclaim = true;
   std::uint64_t reclaimed = 0, scanned = 0;
   const std::uint64_t budget = 2 * m_lru_index.size() + 64;

@@ -712,11 +712,39 @@ TEST(OsModel, ThpAlwaysMapsA2MPage) {
   EXPECT_EQ(t.free_pages(), free0 - 2 - 512);
   EXPECT_EQ(t.check_frames({1}), "");
 
-  // The second 2 MiB of the VMA: another huge page.
+  // The second 2 MiB of the VMA, read: do_huge_pmd_anonymous_page() with
+  // use_zero_page (Linux's default) and no FAULT_FLAG_WRITE maps the huge
+  // zero page read-only (mk_huge_pmd(zero_page, vma->vm_page_prot), no
+  // mkwrite, no mkdirty), allocating it on first use (get_huge_zero_page:
+  // an order-9 block, zeroed). No huge page for the process, nothing in rss.
+  const std::uint64_t free1 = t.free_pages();
   ASSERT_EQ(t.touch(base + k2M, pf::kU).result, FaultResult::Handled);
-  EXPECT_EQ(t.at(base + k2M).level, 2u);
-  EXPECT_EQ(t.counter("os.thp.alloc"), 2u);
+  Lookup z = t.at(base + k2M + 0x5000);
+  EXPECT_EQ(z.level, 2u);
+  EXPECT_EQ(z.entry & ~kAddrBits, pte::kP | pte::kUS | pte::kA | pte::kPS | pte::kXD);
+  EXPECT_EQ(z.frame, t.os.huge_zero_pfn() << 12);
+  EXPECT_EQ(t.counter("os.thp.alloc"), 1u);
+  EXPECT_EQ(t.counter("os.zero_page.huge_maps"), 1u);
+  EXPECT_EQ(t.os.process(1)->rss_pages, 512u);
+  EXPECT_EQ(t.free_pages(), free1 - 512);  // the huge zero page itself
   EXPECT_EQ(t.check_frames({1}), "");
+  // A write into it: do_huge_pmd_wp_page() on the huge zero PMD splits it
+  // (__split_huge_zero_page_pmd: a page table of 512 zero-page PTEs) and
+  // falls back to the PTE fault, wp_page_copy() of the zero page: one 4 KiB
+  // page, no huge page.
+  ASSERT_EQ(t.touch(base + k2M + 0x5008, pf::kP | pf::kW | pf::kU).result, FaultResult::Handled);
+  Lookup w = t.at(base + k2M + 0x5008);
+  EXPECT_EQ(w.level, 1u);
+  EXPECT_EQ(w.entry & ~kAddrBits, pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD | pte::kXD);
+  EXPECT_EQ(t.at(base + k2M + 0x6000).frame, OsModel::kZeroPfn << 12);
+  EXPECT_EQ(t.counter("os.thp.alloc"), 1u);
+  EXPECT_EQ(t.counter("os.zero_page.huge_splits"), 1u);
+  EXPECT_EQ(t.counter("os.zero_page.replaced"), 1u);
+  EXPECT_EQ(t.os.process(1)->rss_pages, 513u);
+  EXPECT_EQ(t.os.process(1)->pgtable_pages, 4u);  // + the page table of the split
+  EXPECT_EQ(t.free_pages(), free1 - 512 - 1 - 1);
+  EXPECT_EQ(t.check_frames({1}), "");
+  EXPECT_EQ(t.os.check_invariants(), "");
 }
 
 TEST(OsModel, ThpIneligibleVmasUse4KWithoutCountingFallback) {
@@ -1206,11 +1234,12 @@ TEST(OsModel, OomWhileCreatingAProcessKillsTheLargest) {
   EXPECT_EQ(t.check_frames({1, 2}), "");
 }
 
-TEST(OsModel, ManyProcessesNeverShareAFrame) {
-  // A deterministic mix of mmap, faults (4K and 2M), munmap, mprotect
-  // (PROT_NONE included), brk, switches and exits over a 4 MiB memory that runs
-  // out now and then; the frame invariant is checked after every step.
-  Os t(params(4, ThpMode::Always, 4 * kMiB, true));
+// A deterministic mix of mmap, faults (4K and 2M), munmap, mprotect
+// (PROT_NONE included), brk, switches and exits over a small memory; the
+// frame invariant is checked after every step. Returns the counters that
+// show what was exercised.
+std::map<std::string, std::uint64_t> many_processes(std::uint64_t memory) {
+  Os t(params(4, ThpMode::Always, memory, true));
   std::mt19937_64 rng(12345);
   std::vector<std::uint32_t> pids;  // every pid used, once
   std::uint32_t next_pid = 1;
@@ -1230,7 +1259,7 @@ TEST(OsModel, ManyProcessesNeverShareAFrame) {
       if (op <= 11) {
         // What the walker would report: nothing for a permitted access to a
         // present page, P = 1 for a write it denies, P = 0 otherwise.
-        const bool write = rng() % 2;
+        const bool write = rng() % 4 != 0;  // mostly writes: reads map the zero pages and allocate nothing
         Lookup l = t.at(va);
         if (!l.present) t.touch(va, pf::kU | (write ? pf::kW : 0));
         else if (write && !(l.entry & pte::kRW)) t.touch(va, pf::kU | pf::kW | pf::kP);
@@ -1248,17 +1277,32 @@ TEST(OsModel, ManyProcessesNeverShareAFrame) {
     } catch (const OsError&) {
       ++os_errors;  // a @brk below the heap start, say: rejected like a bad trace event
     }
-    ASSERT_EQ(t.check_frames(pids), "") << "step " << step;
+    const std::string e = t.check_frames(pids);
+    EXPECT_EQ(e, "") << "step " << step;
+    if (!e.empty()) return {};
   }
   EXPECT_EQ(t.os.buddy().check_invariants(), "");
-  // The run did exercise what it is meant to.
-  EXPECT_GT(t.counter("os.thp.alloc"), 0u);
-  EXPECT_GT(t.counter("os.thp.fallback"), 0u);
-  EXPECT_GT(t.counter("os.oom_kills"), 0u);
-  EXPECT_GT(t.counter("os.faults.segv"), 0u);
-  EXPECT_GT(t.counter("os.faults.minor"), 100u);
+  EXPECT_EQ(t.os.check_invariants(), "");
   EXPECT_GT(pids.size(), 3u);
   ::testing::Test::RecordProperty("os_errors", os_errors);
+  std::map<std::string, std::uint64_t> c;
+  for (const char* k : {"os.thp.alloc", "os.thp.fallback", "os.oom_kills", "os.faults.segv", "os.faults.minor",
+                        "os.zero_page.maps", "os.zero_page.huge_maps", "os.zero_page.replaced",
+                        "os.zero_page.huge_splits"})
+    c[k] = t.counter(k);
+  return c;
+}
+
+TEST(OsModel, ManyProcessesNeverShareAFrame) {
+  // 4 MiB runs out of memory often (the huge zero page alone is 2 MiB of
+  // it); 8 MiB leaves room for 2 MiB pages. Together they exercise both.
+  auto small = many_processes(4 * kMiB), large = many_processes(8 * kMiB);
+  for (const char* k : {"os.thp.alloc", "os.thp.fallback", "os.oom_kills", "os.faults.segv", "os.zero_page.maps",
+                        "os.zero_page.huge_maps", "os.zero_page.replaced", "os.zero_page.huge_splits"})
+    EXPECT_GT(small[k] + large[k], 0u) << k;
+  EXPECT_GT(small["os.oom_kills"], 0u);
+  EXPECT_GT(large["os.thp.alloc"], 0u);
+  EXPECT_GT(small["os.faults.minor"], 100u);
 }
 
 // ---------------------------------------------------------------- statistics
