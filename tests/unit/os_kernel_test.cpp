@@ -300,15 +300,24 @@ TEST(FaultModelAccesses, DemandFaultsIssueTheHandlersWork) {
   // The per-4 KiB zeroing cost is replaced by the accesses: 700 + 12 x 10.
   EXPECT_EQ(o.cost_cycles, 700u + 12 * 10);
 
-  // The next page: the same 3 reads, then PML4E, PDPTE, PDE, PTE read (4),
-  // the page zeroed and its PTE written: 9.
+  // The next page, read: the same 3 reads, then PML4E, PDPTE, PDE, PTE read
+  // (4); do_anonymous_page maps the zero page, so nothing is zeroed; its PTE
+  // written: 8.
   m.port.log.clear();
   o = m.os->handle_fault(0x402000, pf::kU);
+  EXPECT_EQ(m.port.log.size(), 8u);
+  EXPECT_EQ(o.cost_cycles, 700u + 8 * 10);
+  // Then a write to it: the same 3 + 4 reads (the PTE is present now), the
+  // new page zeroed (wp_page_copy of the zero page) and the PTE written: 9.
+  m.port.log.clear();
+  o = m.os->handle_fault(0x402000, pf::kP | pf::kW | pf::kU);
   EXPECT_EQ(m.port.log.size(), 9u);
   EXPECT_EQ(o.cost_cycles, 700u + 9 * 10);
+  EXPECT_EQ(m.port.log[7].bytes, 4096u);
+  EXPECT_TRUE(m.port.log[7].write);
   const StatGroup::Entry* n = m.stats.find("os.kernel.accesses");
   ASSERT_NE(n, nullptr);
-  EXPECT_EQ(n->counter->value(), 12u + 9);
+  EXPECT_EQ(n->counter->value(), 12u + 8 + 9);
 }
 
 TEST(FaultModelAccesses, VmaSearchIsABinarySearch) {
