@@ -8,27 +8,42 @@ checks that the case's expected.csv agrees:
 - replay.accesses, .loads, .stores, .ifetches, .modifies: records by kind;
 - replay.page_crossings: accesses whose bytes span two 4 KiB pages;
 - os.faults.minor and replay.retries: with demand paging of 4 KiB pages
-  (os.thp: never, implicit VMAs, no swap) exactly one fault per distinct
-  page touched, each followed by one re-execution;
+  (os.thp: never, implicit VMAs - anonymous memory -, no swap) Linux 6.1
+  takes one fault at the first touch of each distinct page and, when that
+  touch is a load or a fetch, maps the shared zero page read-only
+  (do_anonymous_page without FAULT_FLAG_WRITE), so that the first store or
+  read-modify-write to the page later faults again (do_wp_page ->
+  wp_page_copy): faults = distinct pages + pages read before their first
+  write, each followed by one re-execution; os.zero_page.maps and
+  .replaced count the two kinds;
 - os.pgtable_pages: page-table pages for the touched pages - one per distinct
   2 MiB region (PT), 1 GiB region (PD), 512 GiB region (PDPT), 256 TiB region
   (PML4, 5-level only), plus the process's root and the OS model's idle root
   (the CR3 before the first process, counted by os.pgtable_pages);
-- with os.thp: always, every implicit VMA is an aligned 2 MiB region inside
-  which the first touch maps a whole 2 MiB page: one fault and one
-  os.thp.alloc per distinct 2 MiB region touched, and no PT pages;
+- with os.thp: always, every implicit VMA is an aligned 2 MiB region. Its
+  first touch faults: a store maps a whole 2 MiB page (os.thp.alloc), a load
+  or fetch the huge zero page (do_huge_pmd_anonymous_page with
+  use_zero_page, os.zero_page.huge_maps). In a region mapped by the huge
+  zero page the first store splits it into a page table of zero-page PTEs
+  (do_huge_pmd_wp_page -> __split_huge_zero_page_pmd, a PT page) and
+  replaces the zero page of its 4 KiB page, and every later first store to
+  another 4 KiB page of it replaces that one: a fault each;
 - for fully associative LRU level-1 TLBs (configs/small-tlb.yaml): misses of
-  a brute-force LRU list over the data (or instruction) page stream;
+  a brute-force LRU list over the data (or instruction) page stream (a
+  store to a page mapped read-only hits, is refused, walks and faults, and
+  its retry is not counted: the stream is unchanged);
 - with os.fault_model: accesses (4-level, THP never, one process, implicit
-  VMAs only), os.kernel.accesses: per fault (first touch of a page, in trace
-  order) current->mm and the mm (2), one vm_area_struct per probe of a
-  binary search over the VMAs before the fault - every implicit VMA is a
-  maximal run of touched 2 MiB regions, as they merge -, the page-table
-  entries read down to the first absent one (1 to 4), two accesses per
-  missing table (zero it, link it), zeroing the page and writing its PTE
-  (2); and replay.kernel_walks = 1: every frame involved lies in the linear
-  map's first 1 GiB page of ZONE_NORMAL, global, never evicted from the
-  1 GiB TLB the user's 4 KiB pages do not use.
+  VMAs only), os.kernel.accesses: per fault, in trace order, current->mm
+  and the mm (2), one vm_area_struct per probe of a binary search over the
+  VMAs at that time - every implicit VMA is a maximal run of touched 2 MiB
+  regions, as they merge -, the page-table entries read down to the first
+  absent one or the leaf (1 to 4), two accesses per missing table (zero
+  it, link it), then for a first store the page zeroed and its PTE
+  written (2), for a first load or fetch only the PTE (1: the zero page
+  needs no zeroing), and for a store to a zero-page mapping the new page
+  zeroed and the PTE written (2); and replay.kernel_walks = 1: every frame
+  involved lies in the linear map's first 1 GiB page of ZONE_NORMAL, global,
+  never evicted from the 1 GiB TLB the user's 4 KiB pages do not use.
 
 Usage: derive.py [CASE_DIR...]   (default: the cases listed below)
 """
@@ -68,12 +83,12 @@ def vma_probes(runs, va):
     return probes
 
 
-def kernel_accesses(page_order):
-    """os.kernel.accesses of the accesses fault model over first touches."""
+def kernel_accesses(faults):
+    """os.kernel.accesses of the accesses fault model over the faults, in order."""
     regions, pts, pds, pdpts = set(), set(), set(), set()
     total = 0
-    for p in page_order:
-        runs = []
+    for kind, p in faults:
+        runs = []  # the VMAs before the fault (a first touch creates its implicit VMA after the search)
         for r in sorted(regions):
             if runs and runs[-1][1] == r << 21:
                 runs[-1][1] = (r + 1) << 21
@@ -86,7 +101,10 @@ def kernel_accesses(page_order):
             if not h:
                 break
             reads += 1
-        total += reads + 2 * have.count(False) + 2
+        if kind == "zero-write":
+            total += 4 + 2  # PML4E..PTE all present; the new page zeroed, the PTE written
+            continue
+        total += reads + 2 * have.count(False) + (2 if kind == "write" else 1)
         pdpts.add(p >> 27)
         pds.add(p >> 18)
         pts.add(p >> 9)
@@ -122,7 +140,10 @@ def lru_misses(pages, entries):
 def derive(trace, levels, thp, tlbs, kernel=False):
     counts = collections.Counter()
     pages = set()
-    order = []
+    state = {}          # page -> "zero" (mapped to the zero page) or "own"
+    region_state = {}   # 2 MiB region (THP) -> "huge", "huge-zero" or "split"
+    faults = []         # (kind, page) in trace order: "read", "write", "zero-write"
+    thp_faults = 0
     data, inst = [], []
     for kind, addr, size in records(trace):
         counts[kind] += 1
@@ -130,28 +151,54 @@ def derive(trace, levels, thp, tlbs, kernel=False):
         touched = [first] if first == last else [first, last]
         if len(touched) == 2:
             counts["crossing"] += 1
+        write = kind in ("S", "M")
         for p in touched:
-            if p not in pages:
-                order.append(p)
-                pages.add(p)
+            pages.add(p)
+            if thp:
+                r = p >> 9
+                st = region_state.get(r)
+                if st is None:
+                    thp_faults += 1
+                    region_state[r] = "huge" if write else "huge-zero"
+                elif write and st in ("huge-zero", "split") and state.get(p) != "own":
+                    thp_faults += 1  # (the first one also splits the huge zero page)
+                    region_state[r] = "split"
+                    state[p] = "own"
+                continue
+            st = state.get(p)
+            if st is None:
+                state[p] = "own" if write else "zero"
+                faults.append(("write" if write else "read", p))
+            elif st == "zero" and write:
+                state[p] = "own"
+                faults.append(("zero-write", p))
         (inst if kind == "I" else data).extend(touched)
     regions = len({p >> 9 for p in pages})  # 2 MiB
-    tables = 2 + (0 if thp else regions) + len({p >> 18 for p in pages}) + len({p >> 27 for p in pages})
+    if thp:
+        pts = sum(1 for st in region_state.values() if st == "split")
+    else:
+        pts = regions
+    tables = 2 + pts + len({p >> 18 for p in pages}) + len({p >> 27 for p in pages})
     if levels == 5:
         tables += len({p >> 36 for p in pages})
-    faults = regions if thp else len(pages)
+    nfaults = thp_faults if thp else len(faults)
     d = {
         "replay.accesses": sum(counts[k] for k in "ILSM"),
         "replay.loads": counts["L"], "replay.stores": counts["S"],
         "replay.ifetches": counts["I"], "replay.modifies": counts["M"],
         "replay.page_crossings": counts["crossing"],
-        "os.faults.minor": faults, "replay.retries": faults,
+        "os.faults.minor": nfaults, "replay.retries": nfaults,
         "os.pgtable_pages": tables,
     }
     if thp:
-        d["os.thp.alloc"] = regions
+        d["os.thp.alloc"] = sum(1 for st in region_state.values() if st == "huge")
+        d["os.zero_page.huge_maps"] = sum(1 for st in region_state.values() if st != "huge")
+        d["os.zero_page.huge_splits"] = pts
+    else:
+        d["os.zero_page.maps"] = sum(1 for k, _ in faults if k == "read")
+        d["os.zero_page.replaced"] = sum(1 for k, _ in faults if k == "zero-write")
     if kernel:
-        d["os.kernel.accesses"] = kernel_accesses(order)
+        d["os.kernel.accesses"] = kernel_accesses(faults)
         d["replay.kernel_walks"] = 1
     for prefix, (entries, is_data) in tlbs.items():
         d[prefix + ".misses"] = lru_misses(data if is_data else inst, entries)
