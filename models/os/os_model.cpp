@@ -36,7 +36,7 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
       m_minor(stats.group("faults").counter("minor", "faults resolved without I/O: demand-zero pages")),
       m_major(stats.group("faults").counter("major", "faults that needed I/O (swap-in); none without swap")),
       m_segv(stats.group("faults").counter("segv", "faults that killed the process with SIGSEGV")),
-      m_cow(stats.group("faults").counter("cow", "copy-on-write faults; none without fork")),
+      m_cow(stats.group("faults").counter("cow", "write-protect faults on a present page (do_wp_page): copy-on-write after fork, or a store to a page a load swapped in; zero-page writes are os.zero_page.replaced")),
       m_thp_alloc(stats.group("thp").counter("alloc", "2 MiB pages allocated at fault time (thp_fault_alloc)")),
       m_thp_fallback(stats.group("thp").counter("fallback", "eligible faults that fell back to 4 KiB: no order-9 block (thp_fault_fallback)")),
       m_oom_kills(stats.counter("oom_kills", "processes killed by the OOM killer")),
