@@ -405,8 +405,14 @@ bool OsModel::unmap_level(Process& p, PAddr table, unsigned level, VAddr base, V
       put_page(p, (e & m_addr_mask) >> kPageShift, order);
       p.rss_pages -= 1ull << order;
       wr(epa, 0);
-    } else if (unmap_level(p, e & m_addr_mask, level - 1, va_lo, start, end) && !(m_pae && level == 3)) {
-      // (PAE page directories stay until the PDPT goes: the PDPTE registers.)
+    } else if (unmap_level(p, e & m_addr_mask, level - 1, va_lo, start, end) && !(m_pae && level == 3) &&
+               !vma_overlaps(p, va_lo, va_hi)) {
+      // free_pgtables() -> free_pgd_range(floor, ceiling): a table goes only
+      // if the whole range it maps lies between the VMAs left on either
+      // side (floor: the previous VMA's end, ceiling: the next one's
+      // start), not merely when it is empty: a neighbouring VMA that
+      // reaches into its range keeps it. (PAE page directories stay until
+      // the PDPT goes: the PDPTE registers.)
       m_buddy->free((e & m_addr_mask) >> kPageShift, 0);
       --p.pgtable_pages;
       --m_pgtable_pages;
@@ -550,6 +556,12 @@ void OsModel::remove_range(Process& p, VAddr start, VAddr end) {
   // a growing brk) Linux walks no page table, and neither does the model.
   if (had_vma) unmap_level(p, p.root, m_levels, 0, start, end);
   shootdown(p, start, end);
+}
+
+bool OsModel::vma_overlaps(const Process& p, VAddr lo, VAddr hi) const {
+  auto it = p.vmas.lower_bound(lo);
+  if (it != p.vmas.begin() && std::prev(it)->second.end > lo) return true;
+  return it != p.vmas.end() && it->first < hi;
 }
 
 Vma* OsModel::create_implicit_vma(Process& p, VAddr va) {

@@ -378,6 +378,8 @@ class OsModel {
   // A new process; nullptr when out of memory (the pid is then kept dead).
   Process* create(std::uint32_t pid);
   Vma* find_vma(Process& p, VAddr va);
+  // Some VMA of p intersects [lo, hi).
+  bool vma_overlaps(const Process& p, VAddr lo, VAddr hi) const;
   Vma* create_implicit_vma(Process& p, VAddr va);
   void insert_vma(Process& p, const Vma& v);
   void remove_range(Process& p, VAddr start, VAddr end);  // VMAs and mappings

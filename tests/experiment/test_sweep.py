@@ -278,11 +278,13 @@ class Check(unittest.TestCase):
         self.assertIn("case1: ok", r.stdout)
 
     def test_a_changed_statistic_fails_with_a_readable_diff(self):
+        with open(os.path.join(self.case, "expected.csv")) as f:
+            v = next(int(l.split(",")[1]) for l in f if l.startswith("os.faults.minor,"))
         self.edit("os.faults.minor", lambda v: v + 1)
         r = self.check()
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("case1: FAILED: 1 of", r.stdout)
-        self.assertIn("~ os.faults.minor: expected 121, got 120 (-1,", r.stdout)
+        self.assertIn(f"~ os.faults.minor: expected {v + 1}, got {v} (-1,", r.stdout)
 
     def test_a_missing_statistic_is_a_difference(self):
         with open(os.path.join(self.case, "expected.csv"), "a") as f:

@@ -885,8 +885,21 @@ TEST(OsModel, MunmapKeepsTablesStillInUse) {
   ASSERT_EQ(t.touch(0x10200000).result, FaultResult::Handled);
   const std::uint64_t free1 = t.free_pages();
   t.os.munmap(0x10200000, k4K);
-  EXPECT_EQ(t.free_pages(), free1 + 2);  // the page and its PT; the PD still maps the other PT
+  // Linux 6.1 unmap_region() -> free_pgtables(tlb, mt, vma, prev ? prev->vm_end
+  // : FIRST_USER_ADDRESS, next ? next->vm_start : USER_PGTABLES_CEILING) ->
+  // free_pte_range only for a PMD whose 2 MiB lies within [floor, ceiling):
+  // here floor = 0x10200000 (the end of the VMA below) and ceiling =
+  // 0x10201000 (the rest of the split VMA), so the PT of [0x10200000,
+  // 0x10400000) stays although it maps nothing now: only the page is freed.
+  EXPECT_EQ(t.free_pages(), free1 + 1);
   EXPECT_TRUE(t.at(0x10000000).present);
+  EXPECT_EQ(t.os.process(1)->pgtable_pages, 5u);  // PML4, PDPT, PD, two PTs
+  EXPECT_EQ(t.check_frames({1}), "");
+  // Unmapping the rest of that 2 MiB leaves nothing above the floor: the PT
+  // goes (floor 0x10200000, ceiling USER_PGTABLES_CEILING).
+  t.os.munmap(0x10201000, 511 * k4K);
+  EXPECT_EQ(t.free_pages(), free1 + 2);
+  EXPECT_EQ(t.os.process(1)->pgtable_pages, 4u);
   EXPECT_EQ(t.check_frames({1}), "");
 }
 
