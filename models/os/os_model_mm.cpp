@@ -274,7 +274,6 @@ void OsModel::fork(std::uint32_t child_pid) {
   }
   Process& child = *created;
   Process& par = *m_procs.at(parent_pid);
-  ++m_forks;
   child.vmas = par.vmas;
   child.has_brk = par.has_brk;
   child.brk_start = par.brk_start;
@@ -307,7 +306,9 @@ void OsModel::fork(std::uint32_t child_pid) {
     kill(child, "fork failed: out of memory");
     m_kills.pop_back();
     enomem("the child's page tables");
+    return;
   }
+  ++m_forks;  // total_forks counts the forks that succeed
 }
 
 bool OsModel::cow_fault(Process& p, VAddr va, FaultOutcome* out) {

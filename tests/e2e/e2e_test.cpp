@@ -1145,3 +1145,47 @@ TEST(EndToEnd, OneGigPagesAreFracturedForTheInstructionTlbs) {
   EXPECT_EQ(u64(off, {"mmu", "walker", "walks"}), 6u);
   EXPECT_EQ(u64(off, {"mmu", "tlb", "l1i", "fractured_fills"}), 0u);
 }
+
+// free_pgtables (Linux 6.1 mm/memory.c free_pgd_range with the floor and
+// ceiling of unmap_region): a page table goes only when no VMA left reaches
+// into the 2 MiB it maps. Two pages 2 MiB apart in one 4 MiB VMA: idle
+// root, process root, PDPT, PD and two PTs = 6 page-table pages. Unmapping
+// the second page splits the VMA; [0x10201000, 0x10400000) still lies in
+// the second PT's range, so it stays (6). Unmapping that rest too frees it (5).
+TEST(EndToEnd, UnmapFreesAPageTableOnlyWhenNoVmaReachesIntoIt) {
+  std::string d = tmpdir("freepgt");
+  const std::string head = "@mmap 0x10000000 0x400000 rw- anon\nW 0x10000000\nW 0x10200000\n";
+  std::string a = write(d, "a.txt", head + "@munmap 0x10200000 0x1000\n");
+  std::string b = write(d, "b.txt", head + "@munmap 0x10200000 0x1000\n@munmap 0x10201000 0x1ff000\n");
+  ASSERT_EQ(run("run -q --check-invariants -t " + a + " -o " + d + "/a", d).code, 0);
+  ASSERT_EQ(run("run -q --check-invariants -t " + b + " -o " + d + "/b", d).code, 0);
+  EXPECT_EQ(u64(stats(d + "/a"), {"os", "pgtable_pages"}), 6u);
+  EXPECT_EQ(u64(stats(d + "/b"), {"os", "pgtable_pages"}), 5u);
+}
+
+// A fork that finds no memory is -ENOMEM to the parent (kernel/fork.c
+// copy_process, dup_mmap), not a bad trace: 16 MiB (3840 managed pages),
+// an unkillable process 1 (oom_score_adj -1000) reads one page in each of
+// 2000 2 MiB regions - zero-page mappings, so only its ~2000 page tables
+// take memory - and forks: the child needs as many page tables again,
+// more than is left, and no process can be killed for them. The fork fails,
+// the child's records are skipped, process 1 runs on, and the run exits 0.
+TEST(EndToEnd, AForkThatFindsNoMemoryFailsWithEnomem) {
+  std::string d = tmpdir("enomem");
+  std::ostringstream t;
+  t << "@proc 1\n@oom_score_adj -1000\n@mmap 0x100000000 0x100000000 r-- anon\n" << std::hex;
+  for (std::uint64_t i = 0; i < 2000; ++i) t << "R 0x" << 0x100000000ull + (i << 21) << "\n";
+  t << "@fork 2\n@proc 2\nR 0x100000000\nR 0x100200000\n@proc 1\nR 0x100000000\n";
+  std::string trace = write(d, "t.txt", t.str());
+  Result r = run("run -q --set os.memory=16MiB -t " + trace + " -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("t.txt:2004: @fork 2 failed: out of memory for the child's page tables (ENOMEM to process 1)"),
+            std::string::npos)
+      << r.err;
+  json s = stats(d);
+  EXPECT_EQ(u64(s, {"os", "enomem", "forks"}), 1u);
+  EXPECT_EQ(u64(s, {"os", "forks"}), 0u);
+  EXPECT_EQ(u64(s, {"replay", "skipped"}), 2u);  // the child's two reads
+  EXPECT_EQ(u64(s, {"os", "oom_kills"}), 0u);
+  EXPECT_EQ(u64(s, {"replay", "accesses"}), 2001u);
+}
