@@ -128,8 +128,7 @@ Translation Mmu::walk(VAddr va, AccessKind kind, bool user, Cycles cycles) {
     // Delivering the #PF invalidates every TLB entry for the faulting page
     // (SDM 4.10.4.1), in every TLB - not only the one whose entry was just
     // dropped above: an L2 copy of a page that faulted in L1 goes too.
-    for (auto& t : m_tlbs)
-      while (const TlbEntry* stale = t->probe(va, m_pcid)) t->invalidate_entry(stale);
+    for (auto& t : m_tlbs) t->invalidate_page(va, m_pcid);
     tr.fault = true;
     tr.page_fault = w.page_fault;
     return tr;

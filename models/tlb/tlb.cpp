@@ -1,5 +1,7 @@
 #include "models/tlb/tlb.h"
 
+#include "models/tlb/miss_curves.h"
+
 #include <algorithm>
 #include <stdexcept>
 #include <utility>
@@ -99,11 +101,24 @@ void Tlb::insert(const TlbEntry& in) {
   row[target] = in;
   row[target].valid = true;
   m_repl.fill(set, target);
+  if (m_curves) m_curves->fill(row[target]);
+}
+
+void Tlb::note_lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit) { m_curves->lookup(va, pcid, hit); }
+
+void Tlb::invalidate_page(VAddr va, std::uint16_t pcid) {
+  if (m_curves) m_curves->flush_page(va, pcid);
+  while (const TlbEntry* stale = probe(va, pcid)) invalidate_entry_quiet(stale);
 }
 
 void Tlb::invalidate_entry(const TlbEntry* e) {
   if (e < m_entries.data() || e >= m_entries.data() + m_entries.size())
     throw std::invalid_argument("tlb " + m_name + ": invalidate_entry of a foreign entry");
+  if (m_curves && e->valid) m_curves->invalidate_entry(*e);
+  invalidate_entry_quiet(e);
+}
+
+void Tlb::invalidate_entry_quiet(const TlbEntry* e) {
   const auto idx = static_cast<unsigned>(e - m_entries.data());
   if (e->valid) invalidate(idx / m_ways, idx % m_ways);
 }
@@ -149,26 +164,32 @@ void Tlb::flush_page_where(VAddr va, Pred pred) {
 }
 
 void Tlb::flush_all() {
+  if (m_curves) m_curves->flush_all();
   flush_where([](const TlbEntry&) { return true; });
 }
 
 void Tlb::flush_non_global() {
+  if (m_curves) m_curves->flush_non_global();
   flush_where([](const TlbEntry& e) { return !e.global; });
 }
 
 void Tlb::flush_pcid(std::uint16_t pcid) {
+  if (m_curves) m_curves->flush_pcid(pcid);
   flush_where([pcid](const TlbEntry& e) { return !e.global && e.pcid == pcid; });
 }
 
 void Tlb::flush_page(VAddr va, std::uint16_t pcid) {
+  if (m_curves) m_curves->flush_page(va, pcid);
   flush_page_where(va, [pcid](const TlbEntry& e) { return e.global || e.pcid == pcid; });
 }
 
 void Tlb::flush_page_pcid(VAddr va, std::uint16_t pcid) {
+  if (m_curves) m_curves->flush_page_pcid(va, pcid);
   flush_page_where(va, [pcid](const TlbEntry& e) { return !e.global && e.pcid == pcid; });
 }
 
 void Tlb::flush_page_any_pcid(VAddr va) {
+  if (m_curves) m_curves->flush_page_any_pcid(va);
   flush_page_where(va, [](const TlbEntry&) { return true; });
 }
 

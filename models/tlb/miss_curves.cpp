@@ -1,0 +1,211 @@
+#include "models/tlb/miss_curves.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace mmusim {
+
+MissCurves::MissCurves(const std::vector<PageSize>& sizes, unsigned max_entries) : m_max_entries(max_entries) {
+  if (max_entries == 0) throw std::invalid_argument("miss curves: the entry bound must be at least 1");
+  if (sizes.empty()) throw std::invalid_argument("miss curves: no page size");
+  std::vector<PageSize> sorted = sizes;
+  std::sort(sorted.begin(), sorted.end(), [](PageSize a, PageSize b) { return page_shift(a) < page_shift(b); });
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  for (PageSize s : sorted) {
+    m_sizes[m_num_sizes] = s;
+    m_shifts[m_num_sizes] = page_shift(s);
+    ++m_num_sizes;
+  }
+  for (unsigned sets = 1; sets <= max_entries; sets *= 2) {
+    Stacks s;
+    s.sets = sets;
+    s.depth = max_entries / sets;
+    s.slots.resize(std::size_t{sets} * s.depth);
+    s.used.assign(sets, 0);
+    s.hist.assign(s.depth, 0);
+    m_stacks.push_back(std::move(s));
+    if (sets > max_entries / 2) break;  // the next doubling would overflow the bound
+  }
+}
+
+MissCurves::Key MissCurves::key_of(const TlbEntry& e) {
+  Key k;
+  k.vpn = e.vpn;
+  k.tag = static_cast<std::uint32_t>(e.size) | (e.global ? 1u << 4 : 0u) | (std::uint32_t{e.pcid} << 8);
+  return k;
+}
+
+unsigned MissCurves::find_key(Stacks& s, const Key& k) {
+  const Key* row = s.row(k.vpn);
+  const unsigned used = s.used_of(k.vpn);
+  for (unsigned i = 0; i < used; ++i)
+    if (row[i].tag == k.tag && row[i].vpn == k.vpn) return i + 1;
+  return 0;
+}
+
+unsigned MissCurves::find_address(Stacks& s, VAddr va, std::uint16_t pcid) const {
+  for (unsigned z = 0; z < m_num_sizes; ++z) {
+    const VAddr vpn = va >> m_shifts[z];
+    const Key* row = s.row(vpn);
+    const unsigned used = s.used_of(vpn);
+    for (unsigned i = 0; i < used; ++i) {
+      const Key& k = row[i];
+      if (k.tag != kHole && k.vpn == vpn && size_of(k) == m_sizes[z] && (global_of(k) || pcid_of(k) == pcid))
+        return i + 1;
+    }
+  }
+  return 0;
+}
+
+void MissCurves::reference(Stacks& s, const Key& k) {
+  Key* row = s.row(k.vpn);
+  unsigned& used = s.used_of(k.vpn);
+  const bool global = global_of(k);
+  const PageSize size = size_of(k);
+  const std::uint16_t pcid = pcid_of(k);
+  unsigned hole = s.depth;  // the topmost hole
+  for (unsigned i = 0; i < used; ++i) {
+    Key& old = row[i];
+    if (old.tag == kHole) {
+      if (hole == s.depth) hole = i;
+      continue;
+    }
+    if (old.vpn == k.vpn && size_of(old) == size && (global || global_of(old) || pcid_of(old) == pcid)) {
+      old.tag = kHole;
+      if (hole == s.depth) hole = i;
+      // A non-global entry shadows at most one (Tlb::insert keeps them
+      // unique); a global one may replace one copy per PCID.
+      if (!global) break;
+    }
+  }
+  if (hole == s.depth) hole = used < s.depth ? used : s.depth - 1;  // free space, else the bottom falls out
+  std::memmove(row + 1, row, sizeof(Key) * hole);
+  row[0] = k;
+  used = std::max(used, hole + 1);
+}
+
+void MissCurves::trim(Stacks& s, std::uint64_t vpn) {
+  const Key* row = s.row(vpn);
+  unsigned& used = s.used_of(vpn);
+  while (used > 0 && row[used - 1].tag == kHole) --used;
+}
+
+void MissCurves::resolve() {
+  if (m_pending == Pending::None) return;
+  const Pending p = m_pending;
+  m_pending = Pending::None;
+  for (Stacks& s : m_stacks) {
+    if (p == Pending::Hit) {
+      reference(s, m_pending_key);
+    } else if (const unsigned d = find_key(s, m_pending_key)) {
+      s.row(m_pending_key.vpn)[d - 1].tag = kHole;
+      trim(s, m_pending_key.vpn);
+    }
+  }
+}
+
+void MissCurves::lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit) {
+  resolve();
+  ++m_accesses;
+  if (hit) {
+    const Key k = key_of(*hit);
+    for (Stacks& s : m_stacks)
+      if (const unsigned d = find_key(s, k)) ++s.hist[d - 1];
+    m_pending = Pending::Hit;
+    m_pending_key = k;
+  } else {
+    for (Stacks& s : m_stacks)
+      if (const unsigned d = find_address(s, va, pcid)) ++s.hist[d - 1];
+  }
+}
+
+void MissCurves::fill(const TlbEntry& e) {
+  const Key k = key_of(e);
+  // The fill completing the pending lookup is its reference; anything else
+  // settles the pending lookup first.
+  if (m_pending != Pending::None && (m_pending_key.vpn != k.vpn || size_of(m_pending_key) != size_of(k))) resolve();
+  m_pending = Pending::None;
+  for (Stacks& s : m_stacks) reference(s, k);
+}
+
+void MissCurves::invalidate_entry(const TlbEntry& e) {
+  const Key k = key_of(e);
+  if (m_pending == Pending::Hit && m_pending_key.vpn == k.vpn && m_pending_key.tag == k.tag) {
+    m_pending = Pending::Invalidated;  // a rights walk: a fill may follow
+    return;
+  }
+  resolve();
+  for (Stacks& s : m_stacks)
+    if (const unsigned d = find_key(s, k)) {
+      s.row(k.vpn)[d - 1].tag = kHole;
+      trim(s, k.vpn);
+    }
+}
+
+template <typename Pred>
+void MissCurves::flush_where(Pred pred) {
+  resolve();
+  for (Stacks& s : m_stacks)
+    for (unsigned set = 0; set < s.sets; ++set) {
+      Key* row = &s.slots[std::size_t{set} * s.depth];
+      for (unsigned i = 0; i < s.used[set]; ++i)
+        if (row[i].tag != kHole && pred(row[i])) row[i].tag = kHole;
+      trim(s, set);
+    }
+}
+
+template <typename Pred>
+void MissCurves::flush_page_where(VAddr va, Pred pred) {
+  resolve();
+  for (unsigned z = 0; z < m_num_sizes; ++z) {
+    const VAddr vpn = va >> m_shifts[z];
+    for (Stacks& s : m_stacks) {
+      Key* row = s.row(vpn);
+      const unsigned used = s.used_of(vpn);
+      for (unsigned i = 0; i < used; ++i)
+        if (row[i].tag != kHole && row[i].vpn == vpn && size_of(row[i]) == m_sizes[z] && pred(row[i]))
+          row[i].tag = kHole;
+      trim(s, vpn);
+    }
+  }
+}
+
+void MissCurves::flush_all() {
+  flush_where([](const Key&) { return true; });
+}
+
+void MissCurves::flush_non_global() {
+  flush_where([](const Key& k) { return !global_of(k); });
+}
+
+void MissCurves::flush_pcid(std::uint16_t pcid) {
+  flush_where([pcid](const Key& k) { return !global_of(k) && pcid_of(k) == pcid; });
+}
+
+void MissCurves::flush_page(VAddr va, std::uint16_t pcid) {
+  flush_page_where(va, [pcid](const Key& k) { return global_of(k) || pcid_of(k) == pcid; });
+}
+
+void MissCurves::flush_page_any_pcid(VAddr va) {
+  flush_page_where(va, [](const Key&) { return true; });
+}
+
+void MissCurves::flush_page_pcid(VAddr va, std::uint16_t pcid) {
+  flush_page_where(va, [pcid](const Key& k) { return !global_of(k) && pcid_of(k) == pcid; });
+}
+
+std::uint64_t MissCurves::hits(unsigned sets, unsigned ways) const {
+  unsigned i = 0;
+  while (i < m_stacks.size() && m_stacks[i].sets != sets) ++i;
+  if (i == m_stacks.size() || ways == 0 || ways > m_stacks[i].depth)
+    throw std::invalid_argument("miss curves: " + std::to_string(sets) + " sets x " + std::to_string(ways) +
+                                " ways is outside the analysed range (bound " + std::to_string(m_max_entries) +
+                                " entries)");
+  std::uint64_t h = 0;
+  for (unsigned w = 0; w < ways; ++w) h += m_stacks[i].hist[w];
+  return h;
+}
+
+}  // namespace mmusim
