@@ -161,7 +161,7 @@ std::vector<Op> random_program(std::uint64_t seed, unsigned n, bool pcids, unsig
     o.pcid = static_cast<std::uint16_t>(pcids ? r.below(4) : 0);
     // Skewed reuse: mostly a small hot set, sometimes anywhere in 24 MiB.
     const unsigned pick = r.below(100);
-    o.va = pick < 70 ? hot[r.below(pick < 40 ? 6 : 48)] : (VAddr{r.below(12)} << 21) | (VAddr{r.below(512)} << 12);
+    o.va = pick < 90 ? hot[r.below(pick < 50 ? 6 : 48)] : (VAddr{r.below(12)} << 21) | (VAddr{r.below(512)} << 12);
     o.va |= r.below(4096);
     if (r.below(1000) < flush_per_mille) {
       const unsigned k = r.below(pcids ? 9 : 5);
@@ -327,8 +327,8 @@ TEST_P(MissCurvesBruteForce, EveryGeometryEqualsItsSeparateRun) {
   }
   EXPECT_EQ(points, 64u + 32 + 16 + 8 + 4 + 2 + 1);
   // The stream reuses pages enough to exercise deep hits, not only misses.
-  EXPECT_LT(curves.misses(1, 64) * 2, curves.accesses());
-  EXPECT_GT(curves.misses(1, 1), curves.misses(1, 64) * 2);
+  EXPECT_LT(curves.misses(1, 64) * 10, curves.accesses() * 8);
+  EXPECT_GT(curves.misses(1, 1) * 10, curves.misses(1, 64) * 13);
   // The host geometry is one of the points.
   EXPECT_EQ(curves.misses(c.sets, c.ways), host.stats.find("misses")->counter->value());
 }
