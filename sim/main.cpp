@@ -15,6 +15,7 @@
 
 #include "sim/config/config.h"
 #include "sim/convert.h"
+#include "sim/curves_output.h"
 #include "sim/experiment/experiment.h"
 #include "sim/experiment/golden.h"
 #include "sim/experiment/process.h"
@@ -132,6 +133,8 @@ int cmd_run(int argc, char** argv) {
           "trace format: auto, text, lackey, bin, champsim, champsim-cloudsuite")(
       "outdir,o", po::value<std::string>(), "write stats.json, stats.csv and config.yaml here")(
       "max-accesses", po::value<std::uint64_t>()->default_value(0), "stop after N accesses (0: the whole trace)")(
+      "curves", po::value<std::vector<std::string>>()->composing(),
+      "TLB[,TLB...]: also write OUTDIR/curves.csv, the LRU misses of every geometry of these TLBs from one pass (sets mmu.tlbs.<TLB>.curves; needs -o)")(
       "progress", "show a progress line on stderr even when it is not a terminal")(
       "check-invariants", "check the OS model's invariants after every page fault (slow: O(memory) each; exit 1 on a violation)")(
       "quiet,q", "no progress line and no summary")("help,h", "this help");
@@ -143,7 +146,33 @@ int cmd_run(int argc, char** argv) {
   if (vm.count("progress") && vm.count("quiet")) throw UsageError("--progress and --quiet exclude each other");
 
   LoadedConfig lc = load(vm);
+  if (vm.count("curves")) {
+    for (const std::string& list : vm["curves"].as<std::vector<std::string>>()) {
+      std::string::size_type start = 0;
+      while (start <= list.size()) {
+        const std::string::size_type comma = std::min(list.find(',', start), list.size());
+        const std::string name = list.substr(start, comma - start);
+        auto it = lc.config.mmu.tlbs.find(name);
+        if (it == lc.config.mmu.tlbs.end()) {
+          std::string names;
+          for (const auto& kv : lc.config.mmu.tlbs) names += (names.empty() ? "" : ", ") + kv.first;
+          throw UsageError("--curves: no TLB named '" + name + "' in mmu.tlbs; the TLBs are " + names);
+        }
+        it->second.curves = true;
+        start = comma + 1;
+      }
+    }
+    try {
+      validate(lc.config, lc.origins);  // the bound of a TLB just switched on
+    } catch (const ConfigError& e) {
+      throw UsageError(std::string("--curves: ") + e.what());
+    }
+  }
   const Config& cfg = lc.config;
+  bool curves_on = false;
+  for (const auto& kv : cfg.mmu.tlbs) curves_on = curves_on || kv.second.curves;
+  if (curves_on && !vm.count("outdir"))
+    throw UsageError("--curves (mmu.tlbs.<TLB>.curves) needs -o OUTDIR: the curves go to OUTDIR/curves.csv");
   std::vector<std::string> traces =
       vm.count("trace") ? vm["trace"].as<std::vector<std::string>>() : std::vector<std::string>{default_trace_path()};
   const std::string format = vm["format"].as<std::string>();
@@ -169,6 +198,7 @@ int cmd_run(int argc, char** argv) {
     // Stale results must not pass for this run's if it fails.
     std::filesystem::remove(outdir + "/stats.json", ec);
     std::filesystem::remove(outdir + "/stats.csv", ec);
+    std::filesystem::remove(outdir + "/curves.csv", ec);
     write_file_atomic(outdir + "/config.yaml", to_yaml(cfg));
   }
 
@@ -202,7 +232,9 @@ int cmd_run(int argc, char** argv) {
   meta.accesses_per_second =
       meta.wall_seconds > 0 && acc ? static_cast<double>(acc->counter->value()) / meta.wall_seconds : 0;
 
+  if (!top.curves().empty()) check_curves_against_stats(top.curves(), top.stats());
   if (!outdir.empty()) write_stats(outdir, top.stats(), top.replay().marks(), meta);
+  if (!outdir.empty() && !top.curves().empty()) write_file_atomic(outdir + "/curves.csv", curves_csv(top.curves()));
   if (!quiet) std::cout << format_summary(top.stats(), meta) << std::flush;
   return kExitOk;
 }
