@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""`mmusim run --curves`: one pass against separate runs (ctest: curves_e2e).
+
+The simulator is $MMUSIM. For each scenario one run with --curves writes
+curves.csv; then, for at least 64 geometries of each of l1d, l1i and l2,
+an ordinary run with that geometry set by --set gives the TLB's misses, and
+every point must be equal. The expected values are thus the separate runs'
+own statistics, never the curves. l1d and l1i change together in one
+separate run: they serve different access kinds, so neither's input depends
+on the other's geometry; l2 changes alone (its input is what the level-1
+TLBs miss).
+
+Scenarios: every bundled trace on the default config (a prefix of each, to
+keep the test short); two processes with PCIDs, transparent huge pages and
+short time slices (many CR3 writes, per-PCID flushes, 2 MiB entries); two
+processes without PCIDs (every switch flushes the non-global entries) whose
+fault handler's memory work goes through the MMU as kernel accesses.
+"""
+import csv
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+from concurrent.futures import ThreadPoolExecutor
+
+MMUSIM = os.environ.get("MMUSIM", "build/mmusim")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TRACES = sorted(glob.glob(os.path.join(ROOT, "traces", "*.zst")))
+JOBS = 2
+POINTS = 64
+
+
+def run(args):
+    return subprocess.run([MMUSIM, "run", "-q"] + args, capture_output=True, text=True)
+
+
+def stats(outdir):
+    with open(os.path.join(outdir, "stats.csv")) as f:
+        return {row["path"]: row["value"] for row in csv.DictReader(f)}
+
+
+def curves(outdir):
+    with open(os.path.join(outdir, "curves.csv")) as f:
+        rows = list(csv.DictReader(f))
+    out = {}
+    for r in rows:
+        out.setdefault(r["tlb"], []).append(r)
+    return out
+
+
+def pick(rows, n):
+    """n geometries spread over the curve (both fully and set-associative),
+    deterministic."""
+    if len(rows) <= n:
+        return rows
+    step = len(rows) / n
+    chosen = [rows[int(i * step)] for i in range(n)]
+    assert len({(r["sets"], r["ways"]) for r in chosen}) == n
+    return chosen
+
+
+def geometry_sets(tlb, row):
+    return ["--set", f"mmu.tlbs.{tlb}.entries={row['entries']}", "--set", f"mmu.tlbs.{tlb}.ways={row['ways']}"]
+
+
+class Scenario:
+    def __init__(self, name, base_args):
+        self.name = name
+        self.base = base_args
+
+
+SCENARIOS = [Scenario(os.path.basename(t), ["-t", t, "--max-accesses", "300000"]) for t in TRACES] + [
+    Scenario(
+        "two processes, pcid, thp",
+        [
+            "-t", os.path.join(ROOT, "traces/xz-compress.bin.zst"),
+            "-t", os.path.join(ROOT, "traces/sqlite-memdb.bin.zst"),
+            "--max-accesses", "300000",
+            "--set", "paging.pcid=true",
+            "--set", "os.thp=always",
+            "--set", "replay.switch_interval=3000",
+        ],
+    ),
+    Scenario(
+        "two processes, no pcid, kernel accesses",
+        [
+            "-t", os.path.join(ROOT, "traces/bzip2-compress.bin.zst"),
+            "-t", os.path.join(ROOT, "traces/sort-words.bin.zst"),
+            "--max-accesses", "300000",
+            "--set", "os.fault_model=accesses",
+            "--set", "replay.switch_interval=2000",
+        ],
+    ),
+]
+
+
+class CurvesAgainstSeparateRuns(unittest.TestCase):
+    def check_scenario(self, sc):
+        with tempfile.TemporaryDirectory() as tmp:
+            one = os.path.join(tmp, "one")
+            r = run(sc.base + ["--curves", "l1d,l1i,l2", "-o", one])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            cv = curves(one)
+            self.assertEqual(sorted(cv), ["l1d", "l1i", "l2"])
+            base_stats = stats(one)
+            # Each of the three TLBs gets POINTS geometries; l1d and l1i share runs.
+            picks = {t: pick(cv[t], POINTS) for t in cv}
+            for t in cv:
+                self.assertGreaterEqual(len(picks[t]), POINTS, t)
+            jobs = []
+            for i in range(POINTS):
+                jobs.append(("l1d+l1i", [("l1d", picks["l1d"][i]), ("l1i", picks["l1i"][i])]))
+                jobs.append(("l2", [("l2", picks["l2"][i])]))
+
+            def separate(job):
+                idx, (label, points) = job
+                out = os.path.join(tmp, f"sep{idx}")
+                args = list(sc.base)
+                for tlb, row in points:
+                    args += geometry_sets(tlb, row)
+                res = run(args + ["-o", out])
+                return points, res, (stats(out) if res.returncode == 0 else None)
+
+            with ThreadPoolExecutor(JOBS) as ex:
+                results = list(ex.map(separate, enumerate(jobs)))
+            compared = 0
+            for points, res, st in results:
+                self.assertEqual(res.returncode, 0, res.stderr)
+                for tlb, row in points:
+                    where = f"{sc.name}: {tlb} {row['sets']} sets x {row['ways']} ways"
+                    self.assertEqual(st[f"mmu.tlb.{tlb}.accesses"], row["accesses"], where)
+                    self.assertEqual(st[f"mmu.tlb.{tlb}.misses"], row["misses"], where)
+                    compared += 1
+            self.assertEqual(compared, 3 * POINTS)
+            # The default geometry's point equals the one-pass run's own counters.
+            for tlb, (s, w) in {"l1d": (16, 4), "l1i": (16, 8), "l2": (128, 12)}.items():
+                row = next(r for r in cv[tlb] if r["sets"] == str(s) and r["ways"] == str(w))
+                self.assertEqual(row["misses"], base_stats[f"mmu.tlb.{tlb}.misses"], tlb)
+            # Curves that are never flat: some geometries really differ.
+            self.assertGreater(len({r["misses"] for r in picks["l1d"]}), 5, sc.name)
+
+
+def make_test(sc):
+    def test(self):
+        self.check_scenario(sc)
+
+    return test
+
+
+for i, sc in enumerate(SCENARIOS):
+    setattr(CurvesAgainstSeparateRuns, f"test_{i:02d}_{sc.name.replace('.', '_').replace(' ', '_').replace(',', '')}",
+            make_test(sc))
+
+
+class CurvesOutput(unittest.TestCase):
+    SMALL = os.path.join(ROOT, "traces/ls-small.lackey.zst")
+
+    def test_byte_identical_across_runs(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            outs = []
+            for k in range(2):
+                o = os.path.join(tmp, str(k))
+                r = run(["-t", self.SMALL, "--curves", "l2", "--curves", "l1d", "-o", o])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                with open(os.path.join(o, "curves.csv"), "rb") as f:
+                    outs.append(f.read())
+            self.assertEqual(outs[0], outs[1])
+            lines = outs[0].decode().splitlines()
+            self.assertEqual(lines[0], "tlb,sets,ways,entries,accesses,hits,misses")
+            # l1d: bound 4 x 64 = 256; sets 1..256, ways 1..256/sets.
+            self.assertEqual(sum(1 for l in lines if l.startswith("l1d,")), sum(256 // s for s in [1, 2, 4, 8, 16, 32, 64, 128, 256]))
+            # l2: bound 4 x 1536 = 6144; sets 1..4096.
+            self.assertEqual(sum(1 for l in lines if l.startswith("l2,")), sum(6144 // (1 << i) for i in range(13)))
+
+    def test_config_key_and_bound(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run(["-t", self.SMALL, "--set", "mmu.tlbs.l1d.curves=true", "--set", "mmu.tlbs.l1d.curves_entries=24",
+                     "-o", tmp])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            rows = curves(tmp)["l1d"]
+            # sets 1, 2, 4, 8, 16 with ways up to 24, 12, 6, 3, 1
+            self.assertEqual([(int(r["sets"]), int(r["ways"])) for r in rows],
+                             [(s, w) for s in [1, 2, 4, 8, 16] for w in range(1, 24 // s + 1)])
+            for r in rows:
+                self.assertEqual(int(r["hits"]) + int(r["misses"]), int(r["accesses"]))
+            # fully associative misses never grow with entries (LRU inclusion)
+            fa = [int(r["misses"]) for r in rows if r["sets"] == "1"]
+            self.assertEqual(fa, sorted(fa, reverse=True))
+
+    def test_bad_input(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run(["-t", self.SMALL, "--curves", "l1d,nope", "-o", tmp])
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("--curves", r.stderr)
+            self.assertIn("'nope'", r.stderr)
+            r = run(["-t", self.SMALL, "--curves", "l1d"])
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("-o OUTDIR", r.stderr)
+            r = run(["-t", self.SMALL, "--curves", "l1d", "--set", "mmu.tlbs.l1d.curves_entries=70000", "-o", tmp])
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("mmu.tlbs.l1d.curves_entries", r.stderr)
+
+    def test_nothing_written_for_a_failed_run(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "o")
+            r = run(["-t", self.SMALL, "--curves", "l1d", "-o", out])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(os.path.exists(os.path.join(out, "curves.csv")))
+            bad = os.path.join(tmp, "bad.txt")
+            with open(bad, "w") as f:
+                f.write("R 0x1000\nthis is not a record\n")
+            r = run(["-t", bad, "--format", "text", "--curves", "l1d", "-o", out])
+            self.assertEqual(r.returncode, 3, r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(out, "curves.csv")))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
