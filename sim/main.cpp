@@ -134,7 +134,7 @@ int cmd_run(int argc, char** argv) {
       "outdir,o", po::value<std::string>(), "write stats.json, stats.csv and config.yaml here")(
       "max-accesses", po::value<std::uint64_t>()->default_value(0), "stop after N accesses (0: the whole trace)")(
       "curves", po::value<std::vector<std::string>>()->composing(),
-      "TLB[,TLB...]: also write OUTDIR/curves.csv, the LRU misses of every geometry of these TLBs from one pass (sets mmu.tlbs.<TLB>.curves; needs -o)")(
+      "TLB[,TLB...]: also write OUTDIR/curves.csv, the LRU misses of every geometry of these TLBs up to 4x their entries, from one pass (sets mmu.tlbs.<TLB>.curves unless given; needs -o)")(
       "progress", "show a progress line on stderr even when it is not a terminal")(
       "check-invariants", "check the OS model's invariants after every page fault (slow: O(memory) each; exit 1 on a violation)")(
       "quiet,q", "no progress line and no summary")("help,h", "this help");
@@ -158,7 +158,7 @@ int cmd_run(int argc, char** argv) {
           for (const auto& kv : lc.config.mmu.tlbs) names += (names.empty() ? "" : ", ") + kv.first;
           throw UsageError("--curves: no TLB named '" + name + "' in mmu.tlbs; the TLBs are " + names);
         }
-        it->second.curves = true;
+        if (it->second.curves == 0) it->second.curves = 4 * it->second.entries;
         start = comma + 1;
       }
     }
@@ -170,7 +170,7 @@ int cmd_run(int argc, char** argv) {
   }
   const Config& cfg = lc.config;
   bool curves_on = false;
-  for (const auto& kv : cfg.mmu.tlbs) curves_on = curves_on || kv.second.curves;
+  for (const auto& kv : cfg.mmu.tlbs) curves_on = curves_on || kv.second.curves != 0;
   if (curves_on && !vm.count("outdir"))
     throw UsageError("--curves (mmu.tlbs.<TLB>.curves) needs -o OUTDIR: the curves go to OUTDIR/curves.csv");
   std::vector<std::string> traces =

@@ -806,10 +806,9 @@ void validate(const Config& c, const ConfigOrigins& origins) {
     if (t.page_sizes.empty()) v.fail(pre + "page_sizes", "must name at least one page size");
     std::set<PageSize> seen(t.page_sizes.begin(), t.page_sizes.end());
     if (seen.size() != t.page_sizes.size()) v.fail(pre + "page_sizes", "lists a page size twice");
-    if (t.curves && t.curves_bound() > TlbConfig::kMaxCurvesEntries)
-      v.fail(pre + "curves_entries", "must be at most " + std::to_string(TlbConfig::kMaxCurvesEntries) +
-                                         " (0 means 4 x entries = " + std::to_string(4ull * t.entries) + "), got " +
-                                         std::to_string(t.curves_entries));
+    if (t.curves > TlbConfig::kMaxCurvesEntries)
+      v.fail(pre + "curves", "must be at most " + std::to_string(TlbConfig::kMaxCurvesEntries) + " entries, got " +
+                                 std::to_string(t.curves));
   }
   unsigned expect = 1;
   for (unsigned l : levels) {

@@ -50,11 +50,9 @@ struct TlbConfig {
   unsigned ways = 0;
   Cycles latency = 0;
   std::string replacement;
-  bool curves = false;
-  unsigned curves_entries = 0;
+  unsigned curves = 0;
   // A larger bound costs memory (16 bytes x bound x log2 bound) for little use.
   static constexpr unsigned kMaxCurvesEntries = 65536;
-  unsigned curves_bound() const { return curves_entries ? curves_entries : 4 * entries; }
 
   template <class V>
   void visit(V& v) {
@@ -65,8 +63,7 @@ struct TlbConfig {
     v.param("ways", ways, 4u, "ways", "associativity; equal to entries (or 0) for fully associative");
     v.param("latency", latency, Cycles{1}, "cycles", "lookup latency");
     v.choice("replacement", replacement, "lru", Choices{"lru", "plru", "fifo", "random"}, "replacement policy (random is seeded by the top-level seed)");
-    v.param("curves", curves, false, "", "record the LRU miss curves of this TLB's input stream in one pass: OUTDIR/curves.csv (mmusim run --curves)");
-    v.param("curves_entries", curves_entries, 0u, "entries", "bound of the miss curves: every power-of-two number of sets and every associativity up to this many entries; 0: 4 x entries");
+    v.param("curves", curves, 0u, "entries", "LRU miss curves of this TLB's input stream, from one pass, in OUTDIR/curves.csv: every power-of-two number of sets and every associativity up to this many entries (mmusim run --curves sets 4 x entries); 0: off");
   }
 };
 

@@ -176,8 +176,7 @@ class CurvesOutput(unittest.TestCase):
 
     def test_config_key_and_bound(self):
         with tempfile.TemporaryDirectory() as tmp:
-            r = run(["-t", self.SMALL, "--set", "mmu.tlbs.l1d.curves=true", "--set", "mmu.tlbs.l1d.curves_entries=24",
-                     "-o", tmp])
+            r = run(["-t", self.SMALL, "--set", "mmu.tlbs.l1d.curves=24", "-o", tmp])
             self.assertEqual(r.returncode, 0, r.stderr)
             rows = curves(tmp)["l1d"]
             # sets 1, 2, 4, 8, 16 with ways up to 24, 12, 6, 3, 1
@@ -198,9 +197,13 @@ class CurvesOutput(unittest.TestCase):
             r = run(["-t", self.SMALL, "--curves", "l1d"])
             self.assertEqual(r.returncode, 2)
             self.assertIn("-o OUTDIR", r.stderr)
-            r = run(["-t", self.SMALL, "--curves", "l1d", "--set", "mmu.tlbs.l1d.curves_entries=70000", "-o", tmp])
+            r = run(["-t", self.SMALL, "--set", "mmu.tlbs.l1d.curves=70000", "-o", tmp])
             self.assertEqual(r.returncode, 2)
-            self.assertIn("mmu.tlbs.l1d.curves_entries", r.stderr)
+            self.assertIn("mmu.tlbs.l1d.curves", r.stderr)
+            # --curves keeps a bound the config gives
+            r = run(["-t", self.SMALL, "--set", "mmu.tlbs.l1d.curves=8", "--curves", "l1d", "-o", tmp])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(len(curves(tmp)["l1d"]), 8 + 4 + 2 + 1)
 
     def test_nothing_written_for_a_failed_run(self):
         with tempfile.TemporaryDirectory() as tmp:
