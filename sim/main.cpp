@@ -53,9 +53,11 @@ const char* const kUsage =
     "usage:\n"
     "  mmusim run     [-c CONFIG.yaml] [-t TRACE]... [--format FMT] [--set KEY=VALUE]...\n"
     "                 [-o OUTDIR] [--max-accesses N] [--progress|--quiet] [--check-invariants]\n"
+    "                 [--curves TLB[,TLB...]]\n"
     "  mmusim params  [-c CONFIG.yaml] [--set KEY=VALUE]...\n"
     "  mmusim convert IN OUT [--from FMT] [--to FMT]\n"
     "  mmusim sweep   EXPERIMENT.yaml [-j N] [--backend local|slurm] [-o OUTDIR] [--resume]\n"
+    "                 [--method exact|one-pass|auto]\n"
     "                 [--partition P] [--time LIMIT] [--cpus-per-task N] [--sbatch-arg ARG]...\n"
     "  mmusim check   [CASE_DIR|GOLDEN_DIR]... [--update] [--keep DIR]\n"
     "  mmusim --help | --version\n"
@@ -292,6 +294,8 @@ int cmd_sweep(int argc, char** argv) {
       "outdir,o", po::value<std::string>(), "output directory (default: out/sweeps/<experiment name>)")(
       "resume", "skip runs whose stats are complete; rerun failed and interrupted ones")(
       "dry-run", "validate every point and list the runs, run nothing")(
+      "method", po::value<std::string>()->default_value("auto"),
+          "exact (a run per point and trace), one-pass (one run per trace from a TLB's miss curves) or auto (one-pass when it applies)")(
       "progress", "rewrite one progress line even when stderr is not a terminal")(
       "partition", po::value<std::string>(), "slurm: sbatch --partition")(
       "time", po::value<std::string>(), "slurm: sbatch --time, the limit per task (e.g. 10:00)")(
@@ -327,6 +331,7 @@ int cmd_sweep(int argc, char** argv) {
   if (o.jobs == 0) throw UsageError("-j: must be at least 1");
   o.backend = vm["backend"].as<std::string>();
   o.resume = vm.count("resume") > 0;
+  o.method = vm["method"].as<std::string>();
   o.progress = vm.count("progress") || isatty(STDERR_FILENO);
   o.exe = self_exe();
   if (vm.count("partition")) o.partition = vm["partition"].as<std::string>();
