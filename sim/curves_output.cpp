@@ -5,17 +5,23 @@
 
 namespace mmusim {
 
-std::string curves_csv(const std::vector<TlbCurves>& curves) {
-  std::string out = "tlb,sets,ways,entries,accesses,hits,misses\n";
+std::string curves_csv(const std::vector<TlbCurves>& curves, const StatGroup& root) {
+  std::string out = "tlb,sets,ways,entries,accesses,hits,misses,walks\n";
+  const StatGroup::Entry* walks_stat = root.find("mmu.walker.walks");
   for (const TlbCurves& c : curves) {
     const MissCurves& m = *c.curves;
     const std::string acc = std::to_string(m.accesses());
+    // Walks need the host's own walk-free hits, so its geometry in range.
+    const Tlb& host = *c.host;
+    const bool walks = c.walks && walks_stat && host.entries() <= m.max_entries();
+    const std::uint64_t base = walks ? walks_stat->counter->value() + m.walk_free_hits(host.sets(), host.ways()) : 0;
     for (unsigned i = 0; i < m.num_set_counts(); ++i) {
       const unsigned sets = m.sets_at(i);
       for (unsigned ways = 1; ways <= m.max_ways_at(i); ++ways) {
         const std::uint64_t hits = m.hits(sets, ways);
         out += c.tlb + ',' + std::to_string(sets) + ',' + std::to_string(ways) + ',' + std::to_string(sets * ways) + ',' +
-               acc + ',' + std::to_string(hits) + ',' + std::to_string(m.accesses() - hits) + '\n';
+               acc + ',' + std::to_string(hits) + ',' + std::to_string(m.accesses() - hits) + ',' +
+               (walks ? std::to_string(base - m.walk_free_hits(sets, ways)) : std::string()) + '\n';
       }
     }
   }

@@ -236,7 +236,7 @@ int cmd_run(int argc, char** argv) {
 
   if (!top.curves().empty()) check_curves_against_stats(top.curves(), top.stats());
   if (!outdir.empty()) write_stats(outdir, top.stats(), top.replay().marks(), meta);
-  if (!outdir.empty() && !top.curves().empty()) write_file_atomic(outdir + "/curves.csv", curves_csv(top.curves()));
+  if (!outdir.empty() && !top.curves().empty()) write_file_atomic(outdir + "/curves.csv", curves_csv(top.curves(), top.stats()));
   if (!quiet) std::cout << format_summary(top.stats(), meta) << std::flush;
   return kExitOk;
 }

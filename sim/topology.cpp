@@ -144,6 +144,7 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
     TlbCurves tcv;
     tcv.tlb = t->name();
     tcv.host = t.get();
+    tcv.walks = walks_follow_tlb(c, t->name());
     tcv.curves = std::make_unique<MissCurves>(tc.page_sizes, tc.curves);
     t->set_curves(tcv.curves.get());
     m_curves.push_back(std::move(tcv));

@@ -44,6 +44,7 @@ struct TlbCurves {
   std::string tlb;
   const Tlb* host = nullptr;
   std::unique_ptr<MissCurves> curves;
+  bool walks = false;  // walks_follow_tlb: curves.csv gives each geometry's walks
 };
 
 class Topology {

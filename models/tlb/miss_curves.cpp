@@ -25,15 +25,24 @@ MissCurves::MissCurves(const std::vector<PageSize>& sizes, unsigned max_entries)
     s.slots.resize(std::size_t{sets} * s.depth);
     s.used.assign(sets, 0);
     s.hist.assign(s.depth, 0);
+    s.free_hist.assign(s.depth, 0);
     m_stacks.push_back(std::move(s));
     if (sets > max_entries / 2) break;  // the next doubling would overflow the bound
   }
+}
+
+std::uint32_t MissCurves::content_of(const TlbEntry& e) {
+  std::uint64_t h = e.pfn * 0x9e3779b97f4a7c15ull;
+  h ^= (e.writable ? 1u : 0u) | (e.user ? 2u : 0u) | (e.nx ? 4u : 0u) | (e.dirty ? 8u : 0u);
+  h *= 0xff51afd7ed558ccdull;
+  return static_cast<std::uint32_t>(h >> 32);
 }
 
 MissCurves::Key MissCurves::key_of(const TlbEntry& e) {
   Key k;
   k.vpn = e.vpn;
   k.tag = static_cast<std::uint32_t>(e.size) | (e.global ? 1u << 4 : 0u) | (std::uint32_t{e.pcid} << 8);
+  k.content = content_of(e);
   return k;
 }
 
@@ -45,15 +54,17 @@ unsigned MissCurves::find_key(Stacks& s, const Key& k) {
   return 0;
 }
 
-unsigned MissCurves::find_address(Stacks& s, VAddr va, std::uint16_t pcid) const {
+unsigned MissCurves::find_address(Stacks& s, VAddr va, std::uint16_t pcid, Key* found) const {
   for (unsigned z = 0; z < m_num_sizes; ++z) {
     const VAddr vpn = va >> m_shifts[z];
     const Key* row = s.row(vpn);
     const unsigned used = s.used_of(vpn);
     for (unsigned i = 0; i < used; ++i) {
       const Key& k = row[i];
-      if (k.tag != kHole && k.vpn == vpn && size_of(k) == m_sizes[z] && (global_of(k) || pcid_of(k) == pcid))
+      if (k.tag != kHole && k.vpn == vpn && size_of(k) == m_sizes[z] && (global_of(k) || pcid_of(k) == pcid)) {
+        *found = k;
         return i + 1;
+      }
     }
   }
   return 0;
@@ -96,8 +107,10 @@ void MissCurves::resolve() {
   if (m_pending == Pending::None) return;
   const Pending p = m_pending;
   m_pending = Pending::None;
+  if (p == Pending::Miss) return;  // no fill: the size is not held, or the walk faulted
   for (Stacks& s : m_stacks) {
     if (p == Pending::Hit) {
+      if (s.pending_depth) ++s.free_hist[s.pending_depth - 1];
       reference(s, m_pending_key);
     } else if (const unsigned d = find_key(s, m_pending_key)) {
       s.row(m_pending_key.vpn)[d - 1].tag = kHole;
@@ -111,21 +124,36 @@ void MissCurves::lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit) {
   ++m_accesses;
   if (hit) {
     const Key k = key_of(*hit);
-    for (Stacks& s : m_stacks)
-      if (const unsigned d = find_key(s, k)) ++s.hist[d - 1];
+    for (Stacks& s : m_stacks) {
+      s.pending_depth = find_key(s, k);
+      if (s.pending_depth) ++s.hist[s.pending_depth - 1];
+    }
     m_pending = Pending::Hit;
     m_pending_key = k;
   } else {
-    for (Stacks& s : m_stacks)
-      if (const unsigned d = find_address(s, va, pcid)) ++s.hist[d - 1];
+    for (Stacks& s : m_stacks) {
+      s.pending_depth = find_address(s, va, pcid, &s.pending_found);
+      if (s.pending_depth) ++s.hist[s.pending_depth - 1];
+    }
+    m_pending = Pending::Miss;
   }
 }
 
 void MissCurves::fill(const TlbEntry& e) {
   const Key k = key_of(e);
-  // The fill completing the pending lookup is its reference; anything else
-  // settles the pending lookup first.
-  if (m_pending != Pending::None && (m_pending_key.vpn != k.vpn || size_of(m_pending_key) != size_of(k))) resolve();
+  if (m_pending == Pending::Miss) {
+    // The walk after this TLB's miss refilled the page: a geometry that held
+    // it with the same content hit and did not walk.
+    for (Stacks& s : m_stacks)
+      if (s.pending_depth && s.pending_found.vpn == k.vpn && size_of(s.pending_found) == size_of(k) &&
+          s.pending_found.content == k.content)
+        ++s.free_hist[s.pending_depth - 1];
+  } else if (m_pending != Pending::None &&
+             (m_pending_key.vpn != k.vpn || size_of(m_pending_key) != size_of(k))) {
+    // The fill completing a pending hit (a rights walk) is its reference;
+    // anything else settles the pending lookup first.
+    resolve();
+  }
   m_pending = Pending::None;
   for (Stacks& s : m_stacks) reference(s, k);
 }
@@ -194,6 +222,18 @@ void MissCurves::flush_page_any_pcid(VAddr va) {
 
 void MissCurves::flush_page_pcid(VAddr va, std::uint16_t pcid) {
   flush_page_where(va, [pcid](const Key& k) { return !global_of(k) && pcid_of(k) == pcid; });
+}
+
+std::uint64_t MissCurves::walk_free_hits(unsigned sets, unsigned ways) const {
+  hits(sets, ways);  // validates the geometry
+  unsigned i = 0;
+  while (m_stacks[i].sets != sets) ++i;
+  std::uint64_t h = 0;
+  for (unsigned w = 0; w < ways; ++w) h += m_stacks[i].free_hist[w];
+  // The last lookup, a hit nothing has followed yet, did not walk.
+  const unsigned d = m_stacks[i].pending_depth;
+  if (m_pending == Pending::Hit && d != 0 && d <= ways) ++h;
+  return h;
 }
 
 std::uint64_t MissCurves::hits(unsigned sets, unsigned ways) const {

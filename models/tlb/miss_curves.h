@@ -117,11 +117,22 @@ class MissCurves {
   // std::invalid_argument for a geometry outside the analysed range.
   std::uint64_t hits(unsigned sets, unsigned ways) const;
   std::uint64_t misses(unsigned sets, unsigned ways) const { return m_accesses - hits(sets, ways); }
+  // Of those hits, the ones whose entry allowed the access, so that no walk
+  // followed. A hit walks when its rights fail (the TLB invalidates the
+  // entry, then refills it or faults). For a lookup the TLB itself missed,
+  // another geometry's entry allowed the access exactly when the walk that
+  // followed refilled the page with the same content (frame and rights
+  // bits): a failing entry is either refreshed (a store sets the dirty
+  // flag) or faults. Lookups of the last TLB level walk unless they hit
+  // without walking, so a geometry's walks are the run's walks plus the
+  // host's walk-free hits minus the geometry's.
+  std::uint64_t walk_free_hits(unsigned sets, unsigned ways) const;
 
  private:
   struct Key {
     VAddr vpn = 0;
     std::uint32_t tag = kHole;  // size | global << 4 | pcid << 8; kHole: no entry
+    std::uint32_t content = 0;  // hash of frame and rights bits (walk_free_hits)
   };
   static constexpr std::uint32_t kHole = 0xffffffffu;
   static Key key_of(const TlbEntry& e);
@@ -136,12 +147,16 @@ class MissCurves {
     std::vector<Key> slots;             // sets * depth
     std::vector<unsigned> used;         // per set: no entry at or below this depth
     std::vector<std::uint64_t> hist;    // hits at depth d (index d - 1)
+    std::vector<std::uint64_t> free_hist;  // of those, hits that did not walk
+    unsigned pending_depth = 0;         // the pending lookup's depth here (0: absent)
+    Key pending_found;                  // and the entry found there
     Key* row(std::uint64_t vpn) { return &slots[(vpn & (sets - 1)) * depth]; }
     unsigned& used_of(std::uint64_t vpn) { return used[vpn & (sets - 1)]; }
   };
 
   // Depth (1-based) of the entry matching a lookup of va, or 0.
-  unsigned find_address(Stacks& s, VAddr va, std::uint16_t pcid) const;
+  unsigned find_address(Stacks& s, VAddr va, std::uint16_t pcid, Key* found) const;
+  static std::uint32_t content_of(const TlbEntry& e);
   // Depth (1-based) of exactly k, or 0.
   static unsigned find_key(Stacks& s, const Key& k);
   // Holes every entry k shadows, then pushes k.
@@ -153,7 +168,8 @@ class MissCurves {
   void flush_page_where(VAddr va, Pred pred);
   static void trim(Stacks& s, std::uint64_t vpn);
 
-  enum class Pending : std::uint8_t { None, Hit, Invalidated };
+  // The last demand lookup, until the next event shows what followed it.
+  enum class Pending : std::uint8_t { None, Hit, Invalidated, Miss };
   unsigned m_max_entries;
   unsigned m_num_sizes = 0;
   unsigned m_shifts[kNumPageSizes] = {};
@@ -161,7 +177,7 @@ class MissCurves {
   std::vector<Stacks> m_stacks;
   std::uint64_t m_accesses = 0;
   Pending m_pending = Pending::None;
-  Key m_pending_key;
+  Key m_pending_key;   // Hit, Invalidated: the entry; Miss: the page (vpn, size)
 };
 
 }  // namespace mmusim

@@ -301,6 +301,11 @@ Config default_config();
 // Loads a YAML file over the defaults, applies each "KEY=VALUE" override in
 // order, and validates. path may be empty (defaults only). Throws ConfigError.
 LoadedConfig load_config(const std::string& path, const std::vector<std::string>& overrides);
+// Whether every page walk but those independent of this TLB's geometry (a
+// rights check failing in another TLB, the retry after a fault) follows a
+// lookup of TLB `tlb`: it is the only TLB of the last level for every access
+// kind it serves. Then its miss curves give mmu.walker.walks too.
+bool walks_follow_tlb(const Config& c, const std::string& tlb);
 // Cross-field rules; throws ConfigError naming the key, its origin and the rule.
 void validate(const Config& c, const ConfigOrigins& origins);
 // The resolved configuration as YAML: loadable by load_config, giving c back.

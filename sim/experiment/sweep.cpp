@@ -373,11 +373,13 @@ OnePass analyse_one_pass(const Experiment& e) {
   if (tlb.empty()) return no("no swept key is the entries or ways of a TLB");
   op.plan.tlb = tlb;
   const std::string mpre = "mmu.tlb." + tlb + ".";
+  bool want_walks = false;
   for (const auto& m : e.metrics) {
     const bool own = m == mpre + "hits" || m == mpre + "misses" || m == mpre + "accesses";
-    if (!own)
+    want_walks = want_walks || m == "mmu.walker.walks";
+    if (!own && m != "mmu.walker.walks")
       return no("metric " + m + " is not determined by the input of TLB " + tlb +
-                " alone (one pass gives its hits, misses and accesses)");
+                " alone (one pass gives its hits, misses and accesses, and mmu.walker.walks for the last level)");
   }
   std::map<std::string, size_t> by_other;
   for (size_t p = 0; p < e.points.size(); ++p) {
@@ -385,6 +387,9 @@ OnePass analyse_one_pass(const Experiment& e) {
     auto it = c.mmu.tlbs.find(tlb);
     if (it == c.mmu.tlbs.end()) return no("point " + e.points[p].id + " has no TLB " + tlb);
     const TlbConfig& t = it->second;
+    if (want_walks && !walks_follow_tlb(c, tlb))
+      return no("metric mmu.walker.walks is not determined by TLB " + tlb +
+                ": it is not the only TLB of the last level for the access kinds it serves");
     if (t.replacement != "lru")
       return no("mmu.tlbs." + tlb + ".replacement is " + t.replacement + " (one pass is exact for lru only)");
     Geometry g;
@@ -506,7 +511,8 @@ void write_one_pass_results(const Experiment& e, const OnePass& op, const std::v
         continue;
       }
       os << ",ok";
-      for (const auto& m : e.metrics) os << "," << csv_field(row->at(m.substr(mpre.size())));
+      for (const auto& m : e.metrics)
+        os << "," << csv_field(row->at(m == "mmu.walker.walks" ? std::string("walks") : m.substr(mpre.size())));
       os << "\n";
     }
   }

@@ -11,8 +11,10 @@
 //
 // One pass (--method one-pass, or auto when it applies): when the swept keys
 // that change a TLB are only the entries and ways of one LRU TLB, and every
-// metric is that TLB's hits, misses or accesses, each group of points that
-// agree on the other swept keys needs one run per trace: the run records the
+// metric is that TLB's hits, misses or accesses (or mmu.walker.walks, when
+// every walk follows a lookup of that TLB: walks_follow_tlb in config.h),
+// each group of points that agree on the other swept keys (they may change
+// anything else) needs one run per trace: the run records the
 // TLB's miss curves (mmu.tlbs.<T>.curves, models/tlb/miss_curves.h), which
 // give those counters exactly for every geometry. The runs go to
 // OUTDIR/passes/<group-id>/<trace>/ and results.csv is the same file the

@@ -53,6 +53,7 @@ class RefLru {
     std::uint16_t pcid = 0;
     bool global = false;
     std::uint64_t tick = 0;
+    bool dirty = false;
   };
   bool holds(PageSize s) const {
     for (PageSize h : m_sizes)
@@ -81,7 +82,7 @@ class RefLru {
     x->tick = ++m_clock;
     return x;
   }
-  void insert(VAddr vpn, PageSize size, std::uint16_t pcid, bool global) {
+  void insert(VAddr vpn, PageSize size, std::uint16_t pcid, bool global, bool dirty) {
     Slot* target = nullptr;
     for (unsigned w = 0; w < m_ways; ++w) {
       Slot& x = at(vpn, w);
@@ -97,14 +98,14 @@ class RefLru {
       for (unsigned w = 1; w < m_ways; ++w)
         if (at(vpn, w).tick < target->tick) target = &at(vpn, w);
     }
-    *target = Slot{true, vpn, size, pcid, global, ++m_clock};
+    *target = Slot{true, vpn, size, pcid, global, ++m_clock, dirty};
   }
   template <typename Pred>
   void drop(Pred p) {
     for (Slot& x : m_slots)
       if (x.valid && p(x)) x.valid = false;
   }
-  std::uint64_t accesses = 0, misses = 0;
+  std::uint64_t accesses = 0, misses = 0, rights_failures = 0;
 
  private:
   Slot& at(VAddr vpn, unsigned w) { return m_slots[(vpn & (m_sets - 1)) * m_ways + w]; }
@@ -143,12 +144,12 @@ Page page_of(VAddr va) {
   return p;
 }
 
-enum class OpKind { Access, Retry, Cr3, Cr3NoFlush, Invlpg, Invpcid0, Invpcid1, Invpcid2, Invpcid3, AnyPcid };
+enum class OpKind { Access, Clean, Cr3, Cr3NoFlush, Invlpg, Invpcid0, Invpcid1, Invpcid2, Invpcid3, AnyPcid };
 struct Op {
   OpKind kind = OpKind::Access;
   VAddr va = 0;
   std::uint16_t pcid = 0;
-  bool bad_rights = false;
+  bool store = false;
 };
 
 std::vector<Op> random_program(std::uint64_t seed, unsigned n, bool pcids, unsigned flush_per_mille) {
@@ -167,11 +168,12 @@ std::vector<Op> random_program(std::uint64_t seed, unsigned n, bool pcids, unsig
       const unsigned k = r.below(pcids ? 9 : 5);
       const OpKind kinds_pcid[] = {OpKind::Cr3, OpKind::Cr3NoFlush, OpKind::Invlpg, OpKind::Invpcid0, OpKind::Invpcid1,
                                    OpKind::Invpcid2, OpKind::Invpcid3, OpKind::AnyPcid, OpKind::Invlpg};
-      const OpKind kinds_plain[] = {OpKind::Cr3, OpKind::Invlpg, OpKind::Invpcid2, OpKind::AnyPcid, OpKind::Invlpg};
+      const OpKind kinds_plain[] = {OpKind::Cr3, OpKind::Invlpg, OpKind::Invpcid2, OpKind::AnyPcid, OpKind::Clean};
       o.kind = pcids ? kinds_pcid[k] : kinds_plain[k];
+      if (r.below(3) == 0) o.kind = OpKind::Clean;
     } else {
       o.kind = OpKind::Access;
-      o.bad_rights = r.below(100) < 3;
+      o.store = r.below(100) < 20;
     }
     ops.push_back(o);
   }
@@ -180,36 +182,53 @@ std::vector<Op> random_program(std::uint64_t seed, unsigned n, bool pcids, unsig
 
 // Runs the program against one TLB through the MMU's rules. T provides
 // lookup/probe/insert/invalidate and the flushes via the adapter below.
+// Returns the number of walks.
 template <typename A>
-void run_program(const std::vector<Op>& ops, bool pcids, A& t) {
+std::uint64_t run_program(const std::vector<Op>& ops, bool pcids, A& t) {
   std::uint16_t cur = 0;
+  std::uint64_t walks = 0;
   // Demand paging: a page's first walk faults (it is not yet mapped), the
   // handler maps it and the access is retried without a demand lookup. The
   // set of mapped pages changes only at faults, which every geometry takes
-  // at the same accesses (an unmapped page is in no TLB).
-  std::set<std::uint64_t> mapped;
-  auto walk_and_fill = [&](VAddr va) {
+  // at the same accesses (an unmapped page is in no TLB). A store walk sets
+  // the page's dirty flag; a store that hits a clean entry fails its rights
+  // check (A/D updating), invalidates it and walks. Clean clears a page's
+  // dirty flag and shoots its entries down, as page_mkclean does.
+  std::set<std::uint64_t> mapped, dirty;
+  auto id_of = [](VAddr va) {
     const Page p = page_of(va);
-    const std::uint64_t id = (va >> page_shift(p.size)) * 4 + static_cast<unsigned>(p.size);
+    return (va >> page_shift(p.size)) * 4 + static_cast<unsigned>(p.size);
+  };
+  auto walk_and_fill = [&](VAddr va, bool store) {
+    ++walks;
+    const Page p = page_of(va);
+    const std::uint64_t id = id_of(va);
     if (!p.mapped || !mapped.count(id)) {
       t.invalidate_page(va, cur);  // the fault
       if (p.mapped) mapped.insert(id);
       return false;
     }
-    if (t.holds(p.size)) t.insert(va >> page_shift(p.size), p.size, cur, p.global);
+    // Each address space has its own page tables, so its own dirty flags;
+    // global (kernel) pages share one entry.
+    const std::uint64_t did = p.global ? id << 12 : (id << 12) | (cur + 1);
+    if (store) dirty.insert(did);
+    if (t.holds(p.size)) t.insert(va >> page_shift(p.size), p.size, cur, p.global, dirty.count(did) > 0);
     return true;
   };
   for (const Op& o : ops) {
     switch (o.kind) {
       case OpKind::Access: {
-        const bool hit = t.lookup(o.va, cur);
-        if (hit && !o.bad_rights) break;
-        if (hit) t.invalidate_hit(o.va, cur);
+        const int hit = t.lookup(o.va, cur);  // -1 miss, 0 clean, 1 dirty
+        if (hit > 0 || (hit == 0 && !o.store)) break;
+        if (hit == 0) t.invalidate_hit(o.va, cur);
         // The retry: probes (no statistics), walks and fills if it misses.
-        if (!walk_and_fill(o.va) && page_of(o.va).mapped && !t.probe(o.va, cur)) walk_and_fill(o.va);
+        if (!walk_and_fill(o.va, o.store) && page_of(o.va).mapped && !t.probe(o.va, cur)) walk_and_fill(o.va, o.store);
         break;
       }
-      case OpKind::Retry: break;
+      case OpKind::Clean:
+        for (std::uint64_t k = 0; k <= 4096; ++k) dirty.erase((id_of(o.va) << 12) | k);
+        t.flush_page_any_pcid(o.va);
+        break;
       case OpKind::Cr3:
         if (pcids) {
           cur = o.pcid;
@@ -227,19 +246,26 @@ void run_program(const std::vector<Op>& ops, bool pcids, A& t) {
       case OpKind::AnyPcid: t.flush_page_any_pcid(o.va); break;
     }
   }
+  return walks;
 }
 
 struct ModelAdapter {
   Tlb& t;
   const TlbEntry* last = nullptr;
-  bool lookup(VAddr va, std::uint16_t pcid) { return (last = t.lookup(va, pcid)) != nullptr; }
+  int lookup(VAddr va, std::uint16_t pcid) {
+    last = t.lookup(va, pcid);
+    return last ? (last->dirty ? 1 : 0) : -1;
+  }
   bool probe(VAddr va, std::uint16_t pcid) { return t.probe(va, pcid) != nullptr; }
   void invalidate_hit(VAddr, std::uint16_t) { t.invalidate_entry(last); }
   void invalidate_page(VAddr va, std::uint16_t pcid) { t.invalidate_page(va, pcid); }
   bool holds(PageSize s) const { return t.holds(s); }
-  void insert(VAddr vpn, PageSize size, std::uint16_t pcid, bool global) {
+  void insert(VAddr vpn, PageSize size, std::uint16_t pcid, bool global, bool dirty) {
     TlbEntry e;
     e.vpn = vpn;
+    e.pfn = vpn + 7;
+    e.writable = true;
+    e.dirty = dirty;
     e.size = size;
     e.pcid = pcid;
     e.global = global;
@@ -257,14 +283,22 @@ struct ModelAdapter {
 struct RefAdapter {
   RefLru& t;
   RefLru::Slot* last = nullptr;
-  bool lookup(VAddr va, std::uint16_t pcid) { return (last = t.lookup(va, pcid)) != nullptr; }
+  int lookup(VAddr va, std::uint16_t pcid) {
+    last = t.lookup(va, pcid);
+    return last ? (last->dirty ? 1 : 0) : -1;
+  }
   bool probe(VAddr va, std::uint16_t pcid) { return t.find(va, pcid) != nullptr; }
-  void invalidate_hit(VAddr, std::uint16_t) { last->valid = false; }
+  void invalidate_hit(VAddr, std::uint16_t) {
+    last->valid = false;
+    ++t.rights_failures;
+  }
   void invalidate_page(VAddr va, std::uint16_t pcid) {
     while (RefLru::Slot* x = t.find(va, pcid)) x->valid = false;
   }
   bool holds(PageSize s) const { return t.holds(s); }
-  void insert(VAddr vpn, PageSize size, std::uint16_t pcid, bool global) { t.insert(vpn, size, pcid, global); }
+  void insert(VAddr vpn, PageSize size, std::uint16_t pcid, bool global, bool dirty) {
+    t.insert(vpn, size, pcid, global, dirty);
+  }
   void flush_all() {
     t.drop([](const RefLru::Slot&) { return true; });
   }
@@ -307,14 +341,16 @@ TEST_P(MissCurvesBruteForce, EveryGeometryEqualsItsSeparateRun) {
   MissCurves curves(c.sizes, kBound);
   host.tlb->set_curves(&curves);
   ModelAdapter ha{*host.tlb};
-  run_program(ops, c.pcids, ha);
+  const std::uint64_t host_walks = run_program(ops, c.pcids, ha);
+  const std::uint64_t host_free = curves.walk_free_hits(c.sets, c.ways);
   ASSERT_EQ(curves.num_set_counts(), 7u);  // 1, 2, ..., 64 sets
   unsigned points = 0;
+  std::uint64_t rights_hits = 0;
   for (unsigned sets = 1; sets <= kBound; sets *= 2) {
     for (unsigned ways = 1; ways <= kBound / sets; ++ways) {
       RefLru ref(sets, ways, c.sizes);
       RefAdapter ra{ref};
-      run_program(ops, c.pcids, ra);
+      const std::uint64_t ref_walks = run_program(ops, c.pcids, ra);
       ModelTlb sep(sets, ways, c.sizes);
       ModelAdapter sa{*sep.tlb};
       run_program(ops, c.pcids, sa);
@@ -322,10 +358,14 @@ TEST_P(MissCurvesBruteForce, EveryGeometryEqualsItsSeparateRun) {
       ASSERT_EQ(ref.misses, sep_misses) << sets << "x" << ways << ": the reference and the model disagree";
       ASSERT_EQ(curves.accesses(), ref.accesses);
       EXPECT_EQ(curves.misses(sets, ways), ref.misses) << sets << " sets x " << ways << " ways";
+      EXPECT_EQ(host_walks + host_free - curves.walk_free_hits(sets, ways), ref_walks)
+          << sets << " sets x " << ways << " ways: walks";
+      rights_hits += ref.rights_failures;
       ++points;
     }
   }
   EXPECT_EQ(points, 64u + 32 + 16 + 8 + 4 + 2 + 1);
+  EXPECT_GT(rights_hits, 0u) << "the program never failed a rights check";
   // The stream reuses pages enough to exercise deep hits, not only misses.
   EXPECT_LT(curves.misses(1, 64) * 10, curves.accesses() * 8);
   EXPECT_GT(curves.misses(1, 1) * 10, curves.misses(1, 64) * 13);
