@@ -132,6 +132,11 @@ class CurvesAgainstSeparateRuns(unittest.TestCase):
                     where = f"{sc.name}: {tlb} {row['sets']} sets x {row['ways']} ways"
                     self.assertEqual(st[f"mmu.tlb.{tlb}.accesses"], row["accesses"], where)
                     self.assertEqual(st[f"mmu.tlb.{tlb}.misses"], row["misses"], where)
+                    # l2 is the last level: every walk follows one of its lookups
+                    if tlb == "l2":
+                        self.assertEqual(st["mmu.walker.walks"], row["walks"], where + ": walks")
+                    else:
+                        self.assertEqual(row["walks"], "", where)
                     compared += 1
             self.assertEqual(compared, 3 * POINTS)
             # The default geometry's point equals the one-pass run's own counters.
@@ -168,7 +173,7 @@ class CurvesOutput(unittest.TestCase):
                     outs.append(f.read())
             self.assertEqual(outs[0], outs[1])
             lines = outs[0].decode().splitlines()
-            self.assertEqual(lines[0], "tlb,sets,ways,entries,accesses,hits,misses")
+            self.assertEqual(lines[0], "tlb,sets,ways,entries,accesses,hits,misses,walks")
             # l1d: bound 4 x 64 = 256; sets 1..256, ways 1..256/sets.
             self.assertEqual(sum(1 for l in lines if l.startswith("l1d,")), sum(256 // s for s in [1, 2, 4, 8, 16, 32, 64, 128, 256]))
             # l2: bound 4 x 1536 = 6144; sets 1..4096.
@@ -217,6 +222,95 @@ class CurvesOutput(unittest.TestCase):
             r = run(["-t", bad, "--format", "text", "--curves", "l1d", "-o", out])
             self.assertEqual(r.returncode, 3, r.stderr)
             self.assertFalse(os.path.exists(os.path.join(out, "curves.csv")))
+
+
+def sweep(args):
+    return subprocess.run([MMUSIM, "sweep"] + args, capture_output=True, text=True)
+
+
+class OnePassSweep(unittest.TestCase):
+    def both(self, exp_text, tmp, name="exp"):
+        exp = os.path.join(tmp, name + ".yaml")
+        with open(exp, "w") as f:
+            f.write(exp_text)
+        one = sweep([exp, "-j", str(JOBS), "-o", os.path.join(tmp, "one")])
+        self.assertEqual(one.returncode, 0, one.stderr)
+        exact = sweep([exp, "-j", str(JOBS), "--method", "exact", "-o", os.path.join(tmp, "exact")])
+        self.assertEqual(exact.returncode, 0, exact.stderr)
+        with open(os.path.join(tmp, "one", "results.csv"), "rb") as f:
+            a = f.read()
+        with open(os.path.join(tmp, "exact", "results.csv"), "rb") as f:
+            b = f.read()
+        return one, exact, a, b
+
+    def test_l1d_reach_runs_in_one_pass(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            exp = os.path.join(ROOT, "configs/experiments/l1d-reach.yaml")
+            one = sweep([exp, "-j", str(JOBS), "-o", os.path.join(tmp, "one")])
+            self.assertEqual(one.returncode, 0, one.stderr)
+            self.assertIn("one pass: 21 points x 5 traces", one.stderr)
+            self.assertIn("5 runs instead of 105", one.stderr)
+            exact = sweep([exp, "-j", str(JOBS), "--method", "exact", "-o", os.path.join(tmp, "exact")])
+            self.assertEqual(exact.returncode, 0, exact.stderr)
+            self.assertNotIn("one pass", exact.stderr)
+            with open(os.path.join(tmp, "one", "results.csv"), "rb") as f:
+                a = f.read()
+            with open(os.path.join(tmp, "exact", "results.csv"), "rb") as f:
+                b = f.read()
+            self.assertEqual(a, b)
+            self.assertEqual(len(a.decode().splitlines()), 1 + 21 * 5)
+
+    def test_l2_with_walks_pcids_and_a_grouping_key(self):
+        small = os.path.join(ROOT, "traces/ls-small.lackey.zst")
+        xz = os.path.join(ROOT, "traces/xz-compress.bin.zst")
+        sq = os.path.join(ROOT, "traces/sqlite-memdb.bin.zst")
+        text = f"""name: l2
+traces: [{small}, [{xz}, {sq}]]
+max_accesses: 400000
+set: {{paging.pcid: true, replay.switch_interval: 4000}}
+sweep:
+  os.thp: [never, always]
+  mmu.tlbs.l2.entries: [32, 256, 2048]
+  mmu.tlbs.l2.ways: [1, 8, 32]
+metrics: [mmu.tlb.l2.misses, mmu.walker.walks, mmu.tlb.l2.accesses]
+"""
+        with tempfile.TemporaryDirectory() as tmp:
+            one, _, a, b = self.both(text, tmp)
+            self.assertIn("one pass: 18 points x 2 traces", one.stderr)
+            self.assertIn("4 runs instead of 36", one.stderr)
+            self.assertEqual(a, b)
+
+    def test_falls_back_with_a_reason(self):
+        small = os.path.join(ROOT, "traces/ls-small.lackey.zst")
+        cases = [
+            ("sweep: {mmu.tlbs.l1d.entries: [32, 64]}\nmetrics: [mmu.tlb.l1d.misses, replay.cycles]\n",
+             "metric replay.cycles is not determined by the input of TLB l1d"),
+            ("sweep: {mmu.tlbs.l1d.entries: [32, 64]}\nmetrics: [mmu.walker.walks]\n",
+             "metric mmu.walker.walks is not determined by TLB l1d"),
+            ("sweep: {mmu.tlbs.l1d.entries: [32, 64], mmu.tlbs.l2.ways: [6, 12]}\nmetrics: [mmu.tlb.l1d.misses]\n",
+             "the sweep changes two TLBs"),
+            ("set: {mmu.tlbs.l1d.replacement: plru}\nsweep: {mmu.tlbs.l1d.entries: [32, 64]}\nmetrics: [mmu.tlb.l1d.misses]\n",
+             "mmu.tlbs.l1d.replacement is plru"),
+            ("sweep: {os.thp: [never, always]}\nmetrics: [mmu.tlb.l1d.misses]\n",
+             "no swept key is the entries or ways of a TLB"),
+        ]
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, (body, reason) in enumerate(cases):
+                exp = os.path.join(tmp, f"e{i}.yaml")
+                with open(exp, "w") as f:
+                    f.write(f"name: e{i}\ntraces: [{small}]\nmax_accesses: 20000\n" + body)
+                r = sweep([exp, "-o", os.path.join(tmp, f"o{i}")])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                lines = [l for l in r.stderr.splitlines() if l.startswith("sweep: separate runs: ")]
+                self.assertEqual(len(lines), 1, r.stderr)
+                self.assertIn(reason, lines[0])
+                r = sweep([exp, "--method", "one-pass", "-o", os.path.join(tmp, f"p{i}")])
+                self.assertEqual(r.returncode, 2)
+                self.assertIn("--method one-pass", r.stderr)
+                self.assertIn(reason, r.stderr)
+            r = sweep([os.path.join(tmp, "e0.yaml"), "--method", "fast", "-o", os.path.join(tmp, "x")])
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("--method", r.stderr)
 
 
 if __name__ == "__main__":
