@@ -97,13 +97,40 @@ void MissCurves::reference(Stacks& s, const Key& k) {
   used = std::max(used, hole + 1);
 }
 
+void MissCurves::reference_found(Stacks& s, const Key& k) {
+  if (s.pending_depth == 0) {
+    reference(s, k);
+    return;
+  }
+  Key* row = s.row(k.vpn);
+  unsigned& used = s.used_of(k.vpn);
+  const unsigned q = s.pending_depth - 1;
+  // A hit's entry is the only one of its page in its set (see reference),
+  // so it is the only shadow; it becomes the hole unless one lies above.
+  row[q].tag = kHole;
+  const unsigned hole = std::min(q, s.pending_hole);
+  std::memmove(row + 1, row, sizeof(Key) * hole);
+  row[0] = k;
+  used = std::max(used, hole + 1);
+}
+
 void MissCurves::trim(Stacks& s, std::uint64_t vpn) {
   const Key* row = s.row(vpn);
   unsigned& used = s.used_of(vpn);
   while (used > 0 && row[used - 1].tag == kHole) --used;
 }
 
+void MissCurves::flush_repeats() {
+  if (m_repeats == 0) return;
+  for (Stacks& s : m_stacks) {
+    s.hist[0] += m_repeats;
+    s.free_hist[0] += m_repeats;
+  }
+  m_repeats = 0;
+}
+
 void MissCurves::resolve() {
+  flush_repeats();
   if (m_pending == Pending::None) return;
   const Pending p = m_pending;
   m_pending = Pending::None;
@@ -111,7 +138,7 @@ void MissCurves::resolve() {
   for (Stacks& s : m_stacks) {
     if (p == Pending::Hit) {
       if (s.pending_depth) ++s.free_hist[s.pending_depth - 1];
-      reference(s, m_pending_key);
+      reference_found(s, m_pending_key);
     } else if (const unsigned d = find_key(s, m_pending_key)) {
       s.row(m_pending_key.vpn)[d - 1].tag = kHole;
       trim(s, m_pending_key.vpn);
@@ -120,17 +147,35 @@ void MissCurves::resolve() {
 }
 
 void MissCurves::lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit) {
-  resolve();
   ++m_accesses;
   if (hit) {
     const Key k = key_of(*hit);
+    if (m_pending == Pending::Hit && m_pending_top && k.vpn == m_pending_key.vpn && k.tag == m_pending_key.tag) {
+      ++m_repeats;
+      return;
+    }
+    resolve();
+    m_pending_top = true;
     for (Stacks& s : m_stacks) {
-      s.pending_depth = find_key(s, k);
+      // find_key, noting the topmost hole on the way for reference_found.
+      const Key* row = s.row(k.vpn);
+      const unsigned used = s.used_of(k.vpn);
+      s.pending_depth = 0;
+      s.pending_hole = s.depth;
+      for (unsigned i = 0; i < used; ++i) {
+        if (row[i].tag == k.tag && row[i].vpn == k.vpn) {
+          s.pending_depth = i + 1;
+          break;
+        }
+        if (row[i].tag == kHole && s.pending_hole == s.depth) s.pending_hole = i;
+      }
       if (s.pending_depth) ++s.hist[s.pending_depth - 1];
+      m_pending_top = m_pending_top && s.pending_depth == 1;
     }
     m_pending = Pending::Hit;
     m_pending_key = k;
   } else {
+    resolve();
     for (Stacks& s : m_stacks) {
       s.pending_depth = find_address(s, va, pcid, &s.pending_found);
       if (s.pending_depth) ++s.hist[s.pending_depth - 1];
@@ -140,6 +185,7 @@ void MissCurves::lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit) {
 }
 
 void MissCurves::fill(const TlbEntry& e) {
+  flush_repeats();
   const Key k = key_of(e);
   if (m_pending == Pending::Miss) {
     // The walk after this TLB's miss refilled the page: a geometry that held
@@ -159,6 +205,7 @@ void MissCurves::fill(const TlbEntry& e) {
 }
 
 void MissCurves::invalidate_entry(const TlbEntry& e) {
+  flush_repeats();
   const Key k = key_of(e);
   if (m_pending == Pending::Hit && m_pending_key.vpn == k.vpn && m_pending_key.tag == k.tag) {
     m_pending = Pending::Invalidated;  // a rights walk: a fill may follow
@@ -228,7 +275,7 @@ std::uint64_t MissCurves::walk_free_hits(unsigned sets, unsigned ways) const {
   hits(sets, ways);  // validates the geometry
   unsigned i = 0;
   while (m_stacks[i].sets != sets) ++i;
-  std::uint64_t h = 0;
+  std::uint64_t h = m_repeats;
   for (unsigned w = 0; w < ways; ++w) h += m_stacks[i].free_hist[w];
   // The last lookup, a hit nothing has followed yet, did not walk.
   const unsigned d = m_stacks[i].pending_depth;
@@ -243,7 +290,7 @@ std::uint64_t MissCurves::hits(unsigned sets, unsigned ways) const {
     throw std::invalid_argument("miss curves: " + std::to_string(sets) + " sets x " + std::to_string(ways) +
                                 " ways is outside the analysed range (bound " + std::to_string(m_max_entries) +
                                 " entries)");
-  std::uint64_t h = 0;
+  std::uint64_t h = m_repeats;
   for (unsigned w = 0; w < ways; ++w) h += m_stacks[i].hist[w];
   return h;
 }

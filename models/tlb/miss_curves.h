@@ -71,7 +71,9 @@
 // Timing: untimed; the counts are exact, not sampled.
 //
 // Speed: each event scans one set per set count, from the top, stopping at
-// the entry (hits are near the top); a miss scans the occupied depth. Plain
+// the entry (hits are near the top); a miss scans the occupied depth. A hit
+// on the entry the previous lookup hit at the top of every stack (the next
+// access to the same page) only increments a counter. Plain
 // C++, no SystemC; a Tlb without curves pays one null-pointer test per
 // lookup.
 #pragma once
@@ -149,6 +151,7 @@ class MissCurves {
     std::vector<std::uint64_t> hist;    // hits at depth d (index d - 1)
     std::vector<std::uint64_t> free_hist;  // of those, hits that did not walk
     unsigned pending_depth = 0;         // the pending lookup's depth here (0: absent)
+    unsigned pending_hole = 0;          // Hit: index of the topmost hole above it, or depth
     Key pending_found;                  // and the entry found there
     Key* row(std::uint64_t vpn) { return &slots[(vpn & (sets - 1)) * depth]; }
     unsigned& used_of(std::uint64_t vpn) { return used[vpn & (sets - 1)]; }
@@ -161,6 +164,9 @@ class MissCurves {
   static unsigned find_key(Stacks& s, const Key& k);
   // Holes every entry k shadows, then pushes k.
   static void reference(Stacks& s, const Key& k);
+  // The same for a pending hit whose position the lookup found: index
+  // s.pending_depth - 1 of k's row, topmost hole above it s.pending_hole.
+  static void reference_found(Stacks& s, const Key& k);
   void resolve();  // applies the pending lookup's effect (see the header)
   template <typename Pred>
   void flush_where(Pred pred);
@@ -178,6 +184,13 @@ class MissCurves {
   std::uint64_t m_accesses = 0;
   Pending m_pending = Pending::None;
   Key m_pending_key;   // Hit, Invalidated: the entry; Miss: the page (vpn, size)
+  // A pending hit found at the top of every stack: a repeat of it (the same
+  // page again, the common case) hits at depth 1 everywhere and moves
+  // nothing, so repeats are only counted, and added to depth 1 of every
+  // stack's histograms when anything else happens (flush_repeats).
+  bool m_pending_top = false;
+  std::uint64_t m_repeats = 0;
+  void flush_repeats();
 };
 
 }  // namespace mmusim
