@@ -340,6 +340,12 @@ int cmd_sweep(int argc, char** argv) {
   if (vm.count("sbatch-arg")) o.sbatch_args = vm["sbatch-arg"].as<std::vector<std::string>>();
   o.poll_seconds = vm["poll"].as<double>();
   if (vm.count("dry-run")) {
+    if (o.method != "exact") {
+      const OnePassPlan plan = one_pass_plan(e);
+      std::cerr << (plan.ok ? "sweep: one pass from the miss curves of TLB " + plan.tlb
+                            : "sweep: separate runs: " + plan.reason)
+                << "\n";
+    }
     std::cout << e.name << ": " << e.points.size() << " points x " << e.traces.size() << (e.traces.size() == 1 ? " trace\n" : " traces\n");
     for (const auto& p : e.points) std::cout << p.id << "  " << p.label() << "\n";
     return kExitOk;

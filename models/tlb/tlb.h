@@ -91,13 +91,13 @@ class Tlb {
     // probe, which is most of the cost of the parallel per-size lookups.
     if (m_valid_count == 0 || !find(va, pcid, &set, &way)) {
       ++m_misses;
-      if (m_curves) note_lookup(va, pcid, nullptr);
+      if (__builtin_expect(m_curves != nullptr, 0)) note_lookup(va, pcid, nullptr);
       return nullptr;
     }
     ++m_hits;
     m_repl.touch(set, way);
     TlbEntry* e = &m_entries[slot(set, way)];
-    if (m_curves) note_lookup(va, pcid, e);
+    if (__builtin_expect(m_curves != nullptr, 0)) note_lookup(va, pcid, e);
     return e;
   }
 
@@ -178,7 +178,8 @@ class Tlb {
   static unsigned checked_ways(const std::string& name, const TlbGeometry& g);
   void invalidate(unsigned set, unsigned way);
   void invalidate_entry_quiet(const TlbEntry* e);  // invalidate_entry without telling the curves
-  void note_lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit);
+  // Out of line and cold: only TLBs with curves call it.
+  [[gnu::cold, gnu::noinline]] void note_lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit);
   // Removes every valid entry satisfying pred (one flush operation).
   template <typename Pred>
   void flush_where(Pred pred);
