@@ -1,10 +1,10 @@
 #include "models/tlb/tlb.h"
 
-#include "models/tlb/miss_curves.h"
-
 #include <algorithm>
 #include <stdexcept>
 #include <utility>
+
+#include "models/tlb/miss_curves.h"
 
 namespace mmusim {
 
