@@ -26,8 +26,9 @@
 // hole down by one and the hole absorbs them. For W >= p the W-way content
 // then gains the new entry and loses nothing; for W < p the entry at depth
 // W moves to W + 1, out of the TLB: exactly the eviction. Plain removal
-// (closing the gap) would wrongly evict for W >= p; moving the pushed entry
-// over the hole wrongly keeps a free way for p <= W. A re-reference of an
+// (closing the gap) would lift the entry at depth W + 1 into the top W, a
+// false hit for the TLBs with W >= p that never held it, and the next push
+// would then evict for them although they have a free way. A re-reference of an
 // entry at depth q below the topmost hole p (q > p) is the same thing in
 // two steps: W >= q hit and keep their free way, p <= W < q miss and fill
 // their free way, so the hole moves from p to q. Trailing holes are the
@@ -53,13 +54,17 @@
 // A fill that shadows several entries (a global entry over per-PCID copies)
 // holes all of them and pushes once, as Tlb::insert drops the extra copies.
 // The configured geometry is one of the points, so the TLB's own hits and
-// misses statistics check the analysis on every run (tests do).
+// misses statistics check the analysis: mmusim run does at the end of every
+// run with curves (sim/curves_output.h).
 //
 // Leaves out: policies other than LRU (plru, fifo and random do not have the
 // inclusion property); the case of two TLBs of one level both holding an
 // entry for the same address (a sibling hit decides the fill, which depends
 // on the geometry); page-table changes not followed by the invalidation the
-// SDM requires (stale entries); non-power-of-two set counts. Mmu::translate
+// SDM requires (stale entries; also, should a lookup match entries of two
+// page sizes, the smallest size's depth is taken, as the Tlb probes it
+// first); non-power-of-two set counts; sampling (SHARDS) and OPT curves.
+// Mmu::translate
 // with demand = false is seen through its fills only, which is exact
 // because the fault before it invalidated the page everywhere.
 //
