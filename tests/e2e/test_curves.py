@@ -57,12 +57,17 @@ def curves(outdir):
 
 
 def pick(rows, n):
-    """n geometries spread over the curve (both fully and set-associative),
-    deterministic."""
+    """n geometries spread over the curve, denser among the small ones (where
+    the misses differ most): rows ordered by entries, taken at quadratically
+    spaced positions, both fully and set-associative; deterministic."""
     if len(rows) <= n:
         return rows
-    step = len(rows) / n
-    chosen = [rows[int(i * step)] for i in range(n)]
+    ordered = sorted(rows, key=lambda r: (int(r["entries"]), int(r["sets"])))
+    chosen, last = [], -1
+    for k in range(n):
+        i = max(int(len(ordered) * (k / n) ** 2), last + 1)
+        chosen.append(ordered[i])
+        last = i
     assert len({(r["sets"], r["ways"]) for r in chosen}) == n
     return chosen
 
