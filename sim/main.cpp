@@ -15,6 +15,7 @@
 
 #include "sim/config/config.h"
 #include "sim/convert.h"
+#include "sim/curves_output.h"
 #include "sim/experiment/experiment.h"
 #include "sim/experiment/golden.h"
 #include "sim/experiment/process.h"
@@ -52,9 +53,11 @@ const char* const kUsage =
     "usage:\n"
     "  mmusim run     [-c CONFIG.yaml] [-t TRACE]... [--format FMT] [--set KEY=VALUE]...\n"
     "                 [-o OUTDIR] [--max-accesses N] [--progress|--quiet] [--check-invariants]\n"
+    "                 [--curves TLB[,TLB...]]\n"
     "  mmusim params  [-c CONFIG.yaml] [--set KEY=VALUE]...\n"
     "  mmusim convert IN OUT [--from FMT] [--to FMT]\n"
     "  mmusim sweep   EXPERIMENT.yaml [-j N] [--backend local|slurm] [-o OUTDIR] [--resume]\n"
+    "                 [--method exact|one-pass|auto]\n"
     "                 [--partition P] [--time LIMIT] [--cpus-per-task N] [--sbatch-arg ARG]...\n"
     "  mmusim check   [CASE_DIR|GOLDEN_DIR]... [--update] [--keep DIR] [--check-invariants]\n"
     "  mmusim --help | --version\n"
@@ -132,6 +135,8 @@ int cmd_run(int argc, char** argv) {
           "trace format: auto, text, lackey, bin, champsim, champsim-cloudsuite")(
       "outdir,o", po::value<std::string>(), "write stats.json, stats.csv and config.yaml here")(
       "max-accesses", po::value<std::uint64_t>()->default_value(0), "stop after N accesses (0: the whole trace)")(
+      "curves", po::value<std::vector<std::string>>()->composing(),
+      "TLB[,TLB...]: also write OUTDIR/curves.csv, the LRU misses of every geometry of these TLBs up to 4x their entries, from one pass (sets mmu.tlbs.<TLB>.curves unless given; needs -o)")(
       "progress", "show a progress line on stderr even when it is not a terminal")(
       "check-invariants", "check the OS model's invariants after every page fault (O(memory) each) and every TLB or paging-structure-cache hit against a fresh walk of the page tables (slow; exit 1 on a violation)")(
       "quiet,q", "no progress line and no summary")("help,h", "this help");
@@ -143,7 +148,33 @@ int cmd_run(int argc, char** argv) {
   if (vm.count("progress") && vm.count("quiet")) throw UsageError("--progress and --quiet exclude each other");
 
   LoadedConfig lc = load(vm);
+  if (vm.count("curves")) {
+    for (const std::string& list : vm["curves"].as<std::vector<std::string>>()) {
+      std::string::size_type start = 0;
+      while (start <= list.size()) {
+        const std::string::size_type comma = std::min(list.find(',', start), list.size());
+        const std::string name = list.substr(start, comma - start);
+        auto it = lc.config.mmu.tlbs.find(name);
+        if (it == lc.config.mmu.tlbs.end()) {
+          std::string names;
+          for (const auto& kv : lc.config.mmu.tlbs) names += (names.empty() ? "" : ", ") + kv.first;
+          throw UsageError("--curves: no TLB named '" + name + "' in mmu.tlbs; the TLBs are " + names);
+        }
+        if (it->second.curves == 0) it->second.curves = 4 * it->second.entries;
+        start = comma + 1;
+      }
+    }
+    try {
+      validate(lc.config, lc.origins);  // the bound of a TLB just switched on
+    } catch (const ConfigError& e) {
+      throw UsageError(std::string("--curves: ") + e.what());
+    }
+  }
   const Config& cfg = lc.config;
+  bool curves_on = false;
+  for (const auto& kv : cfg.mmu.tlbs) curves_on = curves_on || kv.second.curves != 0;
+  if (curves_on && !vm.count("outdir"))
+    throw UsageError("--curves (mmu.tlbs.<TLB>.curves) needs -o OUTDIR: the curves go to OUTDIR/curves.csv");
   std::vector<std::string> traces =
       vm.count("trace") ? vm["trace"].as<std::vector<std::string>>() : std::vector<std::string>{default_trace_path()};
   const std::string format = vm["format"].as<std::string>();
@@ -169,6 +200,7 @@ int cmd_run(int argc, char** argv) {
     // Stale results must not pass for this run's if it fails.
     std::filesystem::remove(outdir + "/stats.json", ec);
     std::filesystem::remove(outdir + "/stats.csv", ec);
+    std::filesystem::remove(outdir + "/curves.csv", ec);
     write_file_atomic(outdir + "/config.yaml", to_yaml(cfg));
   }
 
@@ -202,7 +234,9 @@ int cmd_run(int argc, char** argv) {
   meta.accesses_per_second =
       meta.wall_seconds > 0 && acc ? static_cast<double>(acc->counter->value()) / meta.wall_seconds : 0;
 
+  if (!top.curves().empty()) check_curves_against_stats(top.curves(), top.stats());
   if (!outdir.empty()) write_stats(outdir, top.stats(), top.replay().marks(), meta);
+  if (!outdir.empty() && !top.curves().empty()) write_file_atomic(outdir + "/curves.csv", curves_csv(top.curves(), top.stats()));
   if (!quiet) std::cout << format_summary(top.stats(), meta) << std::flush;
   return kExitOk;
 }
@@ -260,6 +294,8 @@ int cmd_sweep(int argc, char** argv) {
       "outdir,o", po::value<std::string>(), "output directory (default: out/sweeps/<experiment name>)")(
       "resume", "skip runs whose stats are complete; rerun failed and interrupted ones")(
       "dry-run", "validate every point and list the runs, run nothing")(
+      "method", po::value<std::string>()->default_value("auto"),
+          "exact (a run per point and trace), one-pass (one run per trace from a TLB's miss curves) or auto (one-pass when it applies)")(
       "progress", "rewrite one progress line even when stderr is not a terminal")(
       "partition", po::value<std::string>(), "slurm: sbatch --partition")(
       "time", po::value<std::string>(), "slurm: sbatch --time, the limit per task (e.g. 10:00)")(
@@ -295,6 +331,7 @@ int cmd_sweep(int argc, char** argv) {
   if (o.jobs == 0) throw UsageError("-j: must be at least 1");
   o.backend = vm["backend"].as<std::string>();
   o.resume = vm.count("resume") > 0;
+  o.method = vm["method"].as<std::string>();
   o.progress = vm.count("progress") || isatty(STDERR_FILENO);
   o.exe = self_exe();
   if (vm.count("partition")) o.partition = vm["partition"].as<std::string>();
@@ -303,6 +340,12 @@ int cmd_sweep(int argc, char** argv) {
   if (vm.count("sbatch-arg")) o.sbatch_args = vm["sbatch-arg"].as<std::vector<std::string>>();
   o.poll_seconds = vm["poll"].as<double>();
   if (vm.count("dry-run")) {
+    if (o.method != "exact") {
+      const OnePassPlan plan = one_pass_plan(e);
+      std::cerr << (plan.ok ? "sweep: one pass from the miss curves of TLB " + plan.tlb
+                            : "sweep: separate runs: " + plan.reason)
+                << "\n";
+    }
     std::cout << e.name << ": " << e.points.size() << " points x " << e.traces.size() << (e.traces.size() == 1 ? " trace\n" : " traces\n");
     for (const auto& p : e.points) std::cout << p.id << "  " << p.label() << "\n";
     return kExitOk;

@@ -139,6 +139,17 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
   m_memory = std::make_unique<MemoryModule>("memory", *m_phys, *m_hier, cycle);
   m_mmu = std::make_unique<MmuModule>("mmu", make_mmu_params(c), mmu_stats, cycle);
   m_mmu->set_boot_memory(m_phys.get());
+  for (const auto& t : m_mmu->core().tlbs()) {
+    const TlbConfig& tc = c.mmu.tlbs.at(t->name());
+    if (!tc.curves) continue;
+    TlbCurves tcv;
+    tcv.tlb = t->name();
+    tcv.host = t.get();
+    tcv.walks = walks_follow_tlb(c, t->name());
+    tcv.curves = std::make_unique<MissCurves>(tc.page_sizes, tc.curves);
+    t->set_curves(tcv.curves.get());
+    m_curves.push_back(std::move(tcv));
+  }
   OsParams osp = make_os_params(c);
   osp.check_invariants = rp.check_invariants;
   m_os = std::make_unique<OsModel>(osp, *m_phys, m_mmu->core(), os_stats);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <systemc>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "models/memory/physical_memory.h"
 #include "models/mmu/mmu_module.h"
 #include "models/os/os_model.h"
+#include "models/tlb/miss_curves.h"
 #include "sim/config/config.h"
 #include "sim/replay.h"
 
@@ -37,6 +39,14 @@ sc_core::sc_time cycle_time(const Config& c);
 unsigned va_bits(const Config& c);
 PagingMode paging_mode(const Config& c);
 
+// The miss curves of one TLB (mmu.tlbs.<name>.curves).
+struct TlbCurves {
+  std::string tlb;
+  const Tlb* host = nullptr;
+  std::unique_ptr<MissCurves> curves;
+  bool walks = false;  // walks_follow_tlb: curves.csv gives each geometry's walks
+};
+
 class Topology {
  public:
   Topology(const Config& c, const std::vector<TraceReader*>& traces, const ReplayParams& rp);
@@ -44,6 +54,8 @@ class Topology {
   Replay& replay() { return *m_replay; }
   Mmu& mmu() { return m_mmu->core(); }
   OsModel& os() { return *m_os; }
+  // One per TLB with curves on, in mmu.tlbs order.
+  const std::vector<TlbCurves>& curves() const { return m_curves; }
 
  private:
   StatGroup m_stats;
@@ -56,6 +68,7 @@ class Topology {
   std::unique_ptr<OsModel> m_os;
   std::unique_ptr<TranslationChecker> m_checker;  // --check-invariants only
   std::unique_ptr<Replay> m_replay;
+  std::vector<TlbCurves> m_curves;
 };
 
 }  // namespace mmusim

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "models/tlb/miss_curves.h"
+
 namespace mmusim {
 
 namespace {
@@ -102,11 +104,19 @@ void Tlb::insert(const TlbEntry& in) {
   row[target].valid = true;
   if (in.fractured()) m_has_fractured = true;
   m_repl.fill(set, target);
+  if (m_curves) m_curves->fill(row[target]);
 }
+
+void Tlb::note_lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit) { m_curves->lookup(va, pcid, hit); }
 
 void Tlb::invalidate_entry(const TlbEntry* e) {
   if (e < m_entries.data() || e >= m_entries.data() + m_entries.size())
     throw std::invalid_argument("tlb " + m_name + ": invalidate_entry of a foreign entry");
+  if (m_curves && e->valid) m_curves->invalidate_entry(*e);
+  invalidate_entry_quiet(e);
+}
+
+void Tlb::invalidate_entry_quiet(const TlbEntry* e) {
   const auto idx = static_cast<unsigned>(e - m_entries.data());
   if (e->valid) invalidate(idx / m_ways, idx % m_ways);
 }
@@ -153,6 +163,7 @@ std::uint64_t Tlb::drop_fractured(VAddr va, Pred pred) {
 }
 
 void Tlb::invalidate_page(VAddr va, std::uint16_t pcid) {
+  if (m_curves) m_curves->flush_page(va, pcid);
   unsigned set = 0, way = 0;
   while (find(va, pcid, &set, &way)) invalidate(set, way);
   drop_fractured(va, [pcid](const TlbEntry& e) { return e.global || e.pcid == pcid; });
@@ -177,27 +188,33 @@ void Tlb::flush_page_where(VAddr va, Pred pred) {
 }
 
 void Tlb::flush_all() {
+  if (m_curves) m_curves->flush_all();
   flush_where([](const TlbEntry&) { return true; });
   m_has_fractured = false;
 }
 
 void Tlb::flush_non_global() {
+  if (m_curves) m_curves->flush_non_global();
   flush_where([](const TlbEntry& e) { return !e.global; });
 }
 
 void Tlb::flush_pcid(std::uint16_t pcid) {
+  if (m_curves) m_curves->flush_pcid(pcid);
   flush_where([pcid](const TlbEntry& e) { return !e.global && e.pcid == pcid; });
 }
 
 void Tlb::flush_page(VAddr va, std::uint16_t pcid) {
+  if (m_curves) m_curves->flush_page(va, pcid);
   flush_page_where(va, [pcid](const TlbEntry& e) { return e.global || e.pcid == pcid; });
 }
 
 void Tlb::flush_page_pcid(VAddr va, std::uint16_t pcid) {
+  if (m_curves) m_curves->flush_page_pcid(va, pcid);
   flush_page_where(va, [pcid](const TlbEntry& e) { return !e.global && e.pcid == pcid; });
 }
 
 void Tlb::flush_page_any_pcid(VAddr va) {
+  if (m_curves) m_curves->flush_page_any_pcid(va);
   flush_page_where(va, [](const TlbEntry&) { return true; });
 }
 

@@ -44,6 +44,8 @@
 
 namespace mmusim {
 
+class MissCurves;
+
 struct TlbEntry {
   VAddr vpn = 0;          // va >> page_shift(size)
   std::uint64_t pfn = 0;  // physical base >> page_shift(size)
@@ -94,11 +96,14 @@ class Tlb {
     // probe, which is most of the cost of the parallel per-size lookups.
     if (m_valid_count == 0 || !find(va, pcid, &set, &way)) {
       ++m_misses;
+      if (__builtin_expect(m_curves != nullptr, 0)) note_lookup(va, pcid, nullptr);
       return nullptr;
     }
     ++m_hits;
     m_repl.touch(set, way);
-    return &m_entries[slot(set, way)];
+    TlbEntry* e = &m_entries[slot(set, way)];
+    if (__builtin_expect(m_curves != nullptr, 0)) note_lookup(va, pcid, e);
+    return e;
   }
 
   // Same match rule, no statistics, no replacement update (debug, checks,
@@ -122,6 +127,11 @@ class Tlb {
   // for the faulting address on a page fault (SDM 4.10.4.1). Not a flush
   // operation: no statistics.
   void invalidate_entry(const TlbEntry* e);
+
+  // Reports every demand lookup, fill, invalidation and flush to c from now
+  // on (miss_curves.h); null stops. Not owned. Off, a lookup pays one
+  // null-pointer test.
+  void set_curves(MissCurves* c) { m_curves = c; }
 
   // Invalidation (SDM 4.10.4). Each call counts one flush, however many
   // entries it removes, and adds the removed entries to flushed_entries.
@@ -175,6 +185,9 @@ class Tlb {
   // Validates g (see the constructor) and returns the effective way count.
   static unsigned checked_ways(const std::string& name, const TlbGeometry& g);
   void invalidate(unsigned set, unsigned way);
+  void invalidate_entry_quiet(const TlbEntry* e);  // invalidate_entry without telling the curves
+  // Out of line and cold: only TLBs with curves call it.
+  [[gnu::cold, gnu::noinline]] void note_lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit);
   // Removes every valid entry satisfying pred (one flush operation).
   template <typename Pred>
   void flush_where(Pred pred);
@@ -193,6 +206,7 @@ class Tlb {
   std::size_t m_valid_count = 0;
   std::vector<TlbEntry> m_entries;  // sets * ways, set-major
   ReplacementState m_repl;
+  MissCurves* m_curves = nullptr;
 
   Counter& m_accesses;
   Counter& m_hits;

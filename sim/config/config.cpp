@@ -785,6 +785,21 @@ struct Validator {
 
 }  // namespace
 
+bool walks_follow_tlb(const Config& c, const std::string& tlb) {
+  auto it = c.mmu.tlbs.find(tlb);
+  if (it == c.mmu.tlbs.end()) return false;
+  const TlbConfig& t = it->second;
+  for (const char* kind : {"data", "inst"}) {
+    auto serves = [kind](const TlbConfig& x) { return x.serves == "both" || x.serves == kind; };
+    if (!serves(t)) continue;
+    for (const auto& kv : c.mmu.tlbs) {
+      if (kv.first == tlb || !serves(kv.second)) continue;
+      if (kv.second.level >= t.level) return false;  // a sibling, or a level below
+    }
+  }
+  return true;
+}
+
 void validate(const Config& c, const ConfigOrigins& origins) {
   Validator v{origins};
   if (c.clock.hz > 1000000000000ull) v.fail("clock", "must be at most 1THz (one cycle is at least 1 ps)");
@@ -806,6 +821,9 @@ void validate(const Config& c, const ConfigOrigins& origins) {
     if (t.page_sizes.empty()) v.fail(pre + "page_sizes", "must name at least one page size");
     std::set<PageSize> seen(t.page_sizes.begin(), t.page_sizes.end());
     if (seen.size() != t.page_sizes.size()) v.fail(pre + "page_sizes", "lists a page size twice");
+    if (t.curves > TlbConfig::kMaxCurvesEntries)
+      v.fail(pre + "curves", "must be at most " + std::to_string(TlbConfig::kMaxCurvesEntries) + " entries, got " +
+                                 std::to_string(t.curves));
   }
   unsigned expect = 1;
   for (unsigned l : levels) {

@@ -51,6 +51,9 @@ struct TlbConfig {
   Cycles latency = 0;
   std::string replacement;
   bool fracture = true;
+  unsigned curves = 0;
+  // A larger bound costs memory (16 bytes x bound x log2 bound) for little use.
+  static constexpr unsigned kMaxCurvesEntries = 65536;
 
   template <class V>
   void visit(V& v) {
@@ -62,6 +65,7 @@ struct TlbConfig {
     v.param("latency", latency, Cycles{1}, "cycles", "lookup latency");
     v.choice("replacement", replacement, "lru", Choices{"lru", "plru", "fifo", "random"}, "replacement policy (random is seeded by the top-level seed)");
     v.param("fracture", fracture, true, "", "cache a page of a size not held as a piece of the largest smaller held size (SDM 4.10.2.3), as current Intel cores do; false: such pages are not cached");
+    v.param("curves", curves, 0u, "entries", "LRU miss curves of this TLB's input stream, from one pass, in OUTDIR/curves.csv: every power-of-two number of sets and every associativity up to this many entries (mmusim run --curves sets 4 x entries); 0: off");
   }
 };
 
@@ -299,6 +303,11 @@ Config default_config();
 // Loads a YAML file over the defaults, applies each "KEY=VALUE" override in
 // order, and validates. path may be empty (defaults only). Throws ConfigError.
 LoadedConfig load_config(const std::string& path, const std::vector<std::string>& overrides);
+// Whether every page walk but those independent of this TLB's geometry (a
+// rights check failing in another TLB, the retry after a fault) follows a
+// lookup of TLB `tlb`: it is the only TLB of the last level for every access
+// kind it serves. Then its miss curves give mmu.walker.walks too.
+bool walks_follow_tlb(const Config& c, const std::string& tlb);
 // Cross-field rules; throws ConfigError naming the key, its origin and the rule.
 void validate(const Config& c, const ConfigOrigins& origins);
 // The resolved configuration as YAML: loadable by load_config, giving c back.

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -325,6 +326,201 @@ void run_slurm(const Experiment& e, std::vector<Run>& runs, const std::vector<si
   progress.update(done, failed, 0, "");
 }
 
+// ---------------------------------------------------------------- one pass
+
+// mmu.tlbs.<T>.entries or .ways: T, else empty.
+std::string geometry_tlb(const std::string& key) {
+  const std::string pre = "mmu.tlbs.";
+  if (key.rfind(pre, 0) != 0) return "";
+  const size_t dot = key.rfind('.');
+  if (dot <= pre.size()) return "";
+  const std::string leaf = key.substr(dot + 1);
+  if (leaf != "entries" && leaf != "ways") return "";
+  return key.substr(pre.size(), dot - pre.size());
+}
+
+struct Group {
+  std::vector<size_t> points;
+  unsigned bound = 0;  // the largest entries among its points
+  std::string id;
+};
+
+struct Geometry {
+  unsigned sets = 0, ways = 0;
+};
+
+struct OnePass {
+  OnePassPlan plan;
+  std::vector<Group> groups;
+  std::vector<size_t> group_of;      // per point
+  std::vector<Geometry> geometry;    // per point: the swept TLB's
+};
+
+OnePass analyse_one_pass(const Experiment& e) {
+  OnePass op;
+  auto no = [&op](const std::string& why) {
+    op.plan.ok = false;
+    op.plan.reason = why;
+    return op;
+  };
+  std::string tlb;
+  for (const auto& k : e.keys) {
+    const std::string t = geometry_tlb(k);
+    if (t.empty()) continue;
+    if (!tlb.empty() && t != tlb) return no("the sweep changes two TLBs (" + tlb + " and " + t + ")");
+    tlb = t;
+  }
+  if (tlb.empty()) return no("no swept key is the entries or ways of a TLB");
+  op.plan.tlb = tlb;
+  const std::string mpre = "mmu.tlb." + tlb + ".";
+  bool want_walks = false;
+  for (const auto& m : e.metrics) {
+    const bool own = m == mpre + "hits" || m == mpre + "misses" || m == mpre + "accesses";
+    want_walks = want_walks || m == "mmu.walker.walks";
+    if (!own && m != "mmu.walker.walks")
+      return no("metric " + m + " is not determined by the input of TLB " + tlb +
+                " alone (one pass gives its hits, misses and accesses, and mmu.walker.walks for the last level)");
+  }
+  std::map<std::string, size_t> by_other;
+  for (size_t p = 0; p < e.points.size(); ++p) {
+    const Config c = load_config(e.base, e.overrides(e.points[p])).config;
+    auto it = c.mmu.tlbs.find(tlb);
+    if (it == c.mmu.tlbs.end()) return no("point " + e.points[p].id + " has no TLB " + tlb);
+    const TlbConfig& t = it->second;
+    if (want_walks && !walks_follow_tlb(c, tlb))
+      return no("metric mmu.walker.walks is not determined by TLB " + tlb +
+                ": it is not the only TLB of the last level for the access kinds it serves");
+    if (t.replacement != "lru")
+      return no("mmu.tlbs." + tlb + ".replacement is " + t.replacement + " (one pass is exact for lru only)");
+    Geometry g;
+    g.ways = t.ways == 0 ? t.entries : t.ways;
+    g.sets = t.entries / g.ways;
+    op.geometry.push_back(g);
+    std::vector<std::pair<std::string, std::string>> other;
+    for (const auto& kv : e.points[p].values)
+      if (geometry_tlb(kv.first).empty()) other.push_back(kv);
+    std::string gkey;
+    for (const auto& kv : other) gkey += kv.first + "=" + kv.second + "\n";
+    auto [git, fresh] = by_other.emplace(gkey, op.groups.size());
+    if (fresh) {
+      Group gr;
+      gr.id = point_id(other);
+      op.groups.push_back(gr);
+    }
+    Group& gr = op.groups[git->second];
+    gr.points.push_back(p);
+    gr.bound = std::max(gr.bound, t.entries);
+    op.group_of.push_back(git->second);
+  }
+  for (const Group& g : op.groups)
+    if (g.bound > TlbConfig::kMaxCurvesEntries)
+      return no("mmu.tlbs." + tlb + ".entries up to " + std::to_string(g.bound) + " exceeds the curves' bound of " +
+                std::to_string(TlbConfig::kMaxCurvesEntries));
+  op.plan.ok = true;
+  return op;
+}
+
+// One run per (group, trace), recording the curves of the swept TLB.
+std::vector<Run> plan_passes(const Experiment& e, const OnePass& op, const std::string& outdir) {
+  std::vector<Run> runs;
+  for (const Group& g : op.groups) {
+    std::vector<std::string> overrides = e.overrides(e.points[g.points.front()]);
+    overrides.push_back("mmu.tlbs." + op.plan.tlb + ".curves=" + std::to_string(g.bound));
+    const std::string yaml = to_yaml(load_config(e.base, overrides).config);
+    for (size_t t = 0; t < e.traces.size(); ++t) {
+      Run r;
+      r.point = g.points.front();
+      r.trace = t;
+      r.dir = outdir + "/passes/" + g.id + "/" + e.trace_names[t];
+      r.argv = {"run"};
+      if (!e.base.empty()) r.argv.insert(r.argv.end(), {"-c", e.base});
+      for (const auto& s : overrides) r.argv.insert(r.argv.end(), {"--set", s});
+      for (const auto& tf : e.traces[t]) r.argv.insert(r.argv.end(), {"-t", tf});
+      r.argv.insert(r.argv.end(), {"-o", r.dir, "--quiet"});
+      if (e.max_accesses) r.argv.insert(r.argv.end(), {"--max-accesses", std::to_string(e.max_accesses)});
+      for (const auto& a : r.argv) r.cmd += shell_quote(a) + " ";
+      r.cmd += "\n";
+      r.config_yaml = yaml;
+      runs.push_back(std::move(r));
+    }
+  }
+  return runs;
+}
+
+// curves.csv rows of one TLB: "sets,ways" -> column -> value.
+std::map<std::string, std::map<std::string, std::string>> read_curves(const std::string& path, const std::string& tlb) {
+  std::map<std::string, std::map<std::string, std::string>> out;
+  std::istringstream in(read_text(path));
+  std::string line;
+  std::vector<std::string> header;
+  auto split = [](const std::string& l) {
+    std::vector<std::string> f;
+    std::string cur;
+    for (char ch : l) {
+      if (ch == ',') {
+        f.push_back(cur);
+        cur.clear();
+      } else {
+        cur += ch;
+      }
+    }
+    f.push_back(cur);
+    return f;
+  };
+  if (std::getline(in, line)) header = split(line);
+  while (std::getline(in, line)) {
+    const std::vector<std::string> f = split(line);
+    if (f.size() != header.size() || f[0] != tlb) continue;
+    std::map<std::string, std::string> row;
+    for (size_t i = 0; i < f.size(); ++i) row[header[i]] = f[i];
+    out[f[1] + "," + f[2]] = row;
+  }
+  return out;
+}
+
+void write_one_pass_results(const Experiment& e, const OnePass& op, const std::vector<Run>& passes,
+                            const std::string& outdir) {
+  std::ostringstream os;
+  os << "point";
+  for (const auto& k : e.keys) os << "," << csv_field(k);
+  os << ",trace,status";
+  for (const auto& m : e.metrics) os << "," << csv_field(m);
+  os << "\n";
+  const std::string mpre = "mmu.tlb." + op.plan.tlb + ".";
+  std::map<size_t, std::map<std::string, std::map<std::string, std::string>>> cache;  // pass -> curves
+  for (size_t p = 0; p < e.points.size(); ++p) {
+    for (size_t t = 0; t < e.traces.size(); ++t) {
+      const size_t pass = op.group_of[p] * e.traces.size() + t;
+      const Run& r = passes[pass];
+      const Point& pt = e.points[p];
+      os << pt.id;
+      for (const auto& kv : pt.values) os << "," << csv_field(kv.second);
+      os << "," << csv_field(e.trace_names[t]);
+      const std::map<std::string, std::string>* row = nullptr;
+      if (r.done) {
+        auto it = cache.find(pass);
+        if (it == cache.end()) it = cache.emplace(pass, read_curves(r.dir + "/curves.csv", op.plan.tlb)).first;
+        const Geometry& g = op.geometry[p];
+        auto rit = it->second.find(std::to_string(g.sets) + "," + std::to_string(g.ways));
+        if (rit != it->second.end()) row = &rit->second;
+      }
+      if (!row) {
+        os << ",failed";
+        for (size_t i = 0; i < e.metrics.size(); ++i) os << ",";
+        os << "\n";
+        continue;
+      }
+      os << ",ok";
+      for (const auto& m : e.metrics)
+        os << "," << csv_field(row->at(m == "mmu.walker.walks" ? std::string("walks") : m.substr(mpre.size())));
+      os << "\n";
+    }
+  }
+  const std::string tmp = outdir + "/results.csv.tmp";
+  write_text(tmp, os.str());
+  fs::rename(tmp, outdir + "/results.csv");
+}
+
 void write_results(const Experiment& e, const std::vector<Run>& runs, const std::string& outdir) {
   std::ostringstream os;
   os << "point";
@@ -358,13 +554,61 @@ void write_results(const Experiment& e, const std::vector<Run>& runs, const std:
 
 }  // namespace
 
+namespace {
+
+int run_one_pass(const Experiment& e, const OnePass& op, const SweepOptions& o) {
+  std::vector<Run> passes = plan_passes(e, op, o.outdir);
+  std::vector<size_t> todo;
+  size_t done = 0, failed = 0;
+  for (size_t i = 0; i < passes.size(); ++i) {
+    if (o.resume && finished(passes[i]) && fs::exists(passes[i].dir + "/curves.csv")) {
+      passes[i].done = true;
+      ++done;
+    } else {
+      todo.push_back(i);
+    }
+  }
+  const size_t separate = e.points.size() * e.traces.size();
+  std::cerr << "sweep: " << e.name << ": one pass: " << e.points.size() << " points x " << e.traces.size()
+            << (e.traces.size() == 1 ? " trace" : " traces") << " from the miss curves of TLB " << op.plan.tlb << ", "
+            << passes.size() << (passes.size() == 1 ? " run" : " runs") << " instead of " << separate;
+  if (o.resume) std::cerr << ", " << done << " already finished (--resume), " << todo.size() << " to run";
+  std::cerr << "; backend " << o.backend << (o.backend == "local" ? ", -j " + std::to_string(o.jobs) : "")
+            << "; output " << o.outdir << "\n";
+  write_text(o.outdir + "/experiment.yaml", read_text(e.file));
+  if (!todo.empty()) {
+    Progress progress(passes.size(), o.progress);
+    if (o.backend == "local")
+      run_local(e, passes, todo, o, progress, done, failed);
+    else
+      run_slurm(e, passes, todo, o, progress, done, failed);
+    progress.finish();
+  }
+  write_one_pass_results(e, op, passes, o.outdir);
+  std::cerr << "sweep: " << done << " of " << passes.size() << " runs finished" << (failed ? ", " : "")
+            << (failed ? std::to_string(failed) + " failed" : "") << "; results in " << o.outdir << "/results.csv\n";
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+OnePassPlan one_pass_plan(const Experiment& e) { return analyse_one_pass(e).plan; }
+
 int run_sweep(const Experiment& e, const SweepOptions& o) {
   if (o.jobs == 0 || o.jobs > kMaxJobs) throw ExperimentError("-j: expected 1.." + std::to_string(kMaxJobs));
   if (o.backend != "local" && o.backend != "slurm")
     throw ExperimentError("--backend: expected local or slurm, got '" + o.backend + "'");
+  if (o.method != "exact" && o.method != "one-pass" && o.method != "auto")
+    throw ExperimentError("--method: expected exact, one-pass or auto, got '" + o.method + "'");
   std::error_code ec;
   fs::create_directories(o.outdir, ec);
   if (ec) throw ExperimentError("-o " + o.outdir + ": cannot create the directory: " + ec.message());
+  if (o.method != "exact") {
+    OnePass op = analyse_one_pass(e);
+    if (op.plan.ok) return run_one_pass(e, op, o);
+    if (o.method == "one-pass") throw ExperimentError("--method one-pass: " + e.file + ": " + op.plan.reason);
+    std::cerr << "sweep: separate runs: " << op.plan.reason << "\n";
+  }
   std::vector<Run> runs = plan(e, o.outdir);
 
   std::vector<size_t> todo;

@@ -8,6 +8,18 @@
 // sweep would use; --resume skips finished runs and reruns the others.
 // results.csv has one row per (point, trace), in point order then trace
 // order: point id, the swept keys, trace, status, every metric.
+//
+// One pass (--method one-pass, or auto when it applies): when the swept keys
+// that change a TLB are only the entries and ways of one LRU TLB, and every
+// metric is that TLB's hits, misses or accesses (or mmu.walker.walks, when
+// every walk follows a lookup of that TLB: walks_follow_tlb in config.h),
+// each group of points that agree on the other swept keys (they may change
+// anything else) needs one run per trace: the run records the
+// TLB's miss curves (mmu.tlbs.<T>.curves, models/tlb/miss_curves.h), which
+// give those counters exactly for every geometry. The runs go to
+// OUTDIR/passes/<group-id>/<trace>/ and results.csv is the same file the
+// separate runs give. Otherwise auto falls back to separate runs, saying
+// why in one line, and one-pass is an error.
 #pragma once
 
 #include <string>
@@ -24,6 +36,7 @@ struct SweepOptions {
   bool resume = false;
   bool progress = false;  // rewrite one progress line (a terminal) instead of a line per finished run
   std::string exe;        // the mmusim binary children run
+  std::string method = "auto";  // exact | one-pass | auto
   // Slurm backend.
   std::string partition;
   std::string time_limit;
@@ -36,5 +49,14 @@ struct SweepOptions {
 // (results.csv is written either way, failed rows with status "failed").
 // Throws ExperimentError for configuration problems (exit code 2).
 int run_sweep(const Experiment& e, const SweepOptions& o);
+
+// Whether the experiment can run in one pass per (group, trace); if not,
+// why (one line). Loads every point's configuration.
+struct OnePassPlan {
+  bool ok = false;
+  std::string reason;
+  std::string tlb;  // the swept TLB
+};
+OnePassPlan one_pass_plan(const Experiment& e);
 
 }  // namespace mmusim

@@ -1,0 +1,202 @@
+// Miss curves of one TLB: from the lookups, fills and invalidations that TLB
+// receives in a run, the demand misses an LRU TLB of every other geometry
+// would have had on the same input - every power-of-two number of sets S and
+// every associativity W with S x W up to a bound - in one pass.
+//
+// Models: LRU stack-distance analysis, one stack per set (Mattson, Gecsei,
+// Slutz and Traiger 1970, "Evaluation techniques for storage hierarchies";
+// for set-associative caches Hill and Smith 1989, "Evaluating associativity
+// in CPU caches"). With S sets, the W-way LRU TLB holds, in each set, the W
+// most recently referenced entries of that set: exactly the top W of the
+// set's recency stack, for every W at once (the inclusion property). A
+// reference found at depth d of its set's stack hits every W >= d. Keeping
+// one array of depth floor(bound / S) per set, for every S = 1, 2, 4, ...,
+// costs bound entries per S; the fully associative curve (S = 1) is exact for
+// every entry count 1..bound. Entries are keyed like Tlb entries: page
+// number, page size, PCID and the global bit, and a key matches a lookup by
+// the Tlb's rule (same page number and size, global or of the current PCID).
+//
+// Invalidations leave holes. A flush, INVLPG, INVPCID, a page fault or a
+// rights walk removes an entry e at depth p of its set's stack. Every W-way
+// TLB with W >= p held e and now has a free way; one with W < p did not hold
+// e and is unchanged. On the next fill of that set the first kind evicts
+// nothing (Tlb::insert takes an invalid way before asking the policy), the
+// second evicts its LRU entry, the one at depth W. So e is replaced by a
+// hole that stays at depth p: a push shifts the entries above the topmost
+// hole down by one and the hole absorbs them. For W >= p the W-way content
+// then gains the new entry and loses nothing; for W < p the entry at depth
+// W moves to W + 1, out of the TLB: exactly the eviction. Plain removal
+// (closing the gap) would lift the entry at depth W + 1 into the top W, a
+// false hit for the TLBs with W >= p that never held it, and the next push
+// would then evict for them although they have a free way. A re-reference of an
+// entry at depth q below the topmost hole p (q > p) is the same thing in
+// two steps: W >= q hit and keep their free way, p <= W < q miss and fill
+// their free way, so the hole moves from p to q. Trailing holes are the
+// same as free space at the bottom of the stack; an empty set is all holes.
+//
+// Which sequence: the Tlb reports every demand lookup (hit or miss), every
+// fill, every invalidation of one entry and every flush. A fill after a
+// demand lookup (the miss path: a lower level or the walk fills the TLB;
+// the rights path: a hit whose rights fail is invalidated, then the walk
+// refills) is one reference: in a TLB of another geometry the same lookup
+// either hits the entry and, rights permitting, only touches it, or misses
+// (or fails the rights) and gets the same fill, and both leave the entry at
+// the top. A demand hit with no fill after it is a reference (the other
+// geometries either hit and touch it, or miss and are filled with it). A
+// demand miss with no fill after it changes nothing (the size is not held,
+// or the walk faulted, whose invalidation comes as its own event). A hit
+// that is invalidated and not refilled (rights walk that faulted) leaves a
+// hole at the entry's depth: the geometries that held it hit and lost it,
+// the others missed and kept their content. A fill with no demand lookup
+// before it (the retry after a fault, or a walk from a rights check in
+// another TLB) is a reference too: Tlb::insert overwrites a shadowed entry
+// in place or takes a free way or the LRU victim, which is what a push does.
+// A fill that shadows several entries (a global entry over per-PCID copies)
+// holes all of them and pushes once, as Tlb::insert drops the extra copies.
+// The configured geometry is one of the points, so the TLB's own hits and
+// misses statistics check the analysis: mmusim run does at the end of every
+// run with curves (sim/curves_output.h).
+//
+// Leaves out: policies other than LRU (plru, fifo and random do not have the
+// inclusion property); the case of two TLBs of one level both holding an
+// entry for the same address (a sibling hit decides the fill, which depends
+// on the geometry); page-table changes not followed by the invalidation the
+// SDM requires (stale entries; also, should a lookup match entries of two
+// page sizes, the smallest size's depth is taken, as the Tlb probes it
+// first); non-power-of-two set counts; sampling (SHARDS) and OPT curves.
+// Mmu::translate
+// with demand = false is seen through its fills only, which is exact
+// because the fault before it invalidated the page everywhere.
+//
+// Flush scopes follow Intel SDM Vol. 3A 4.10.4.1 as Tlb does: MOV to CR3
+// without PCIDs (non-global entries), with PCIDs (that PCID's non-global
+// entries), INVLPG (the page, current PCID or global), INVPCID types 0-3,
+// CR4.PGE toggles (everything).
+//
+// Timing: untimed; the counts are exact, not sampled.
+//
+// Speed: each event scans one set per set count, from the top, stopping at
+// the entry (hits are near the top); a miss scans the occupied depth. A hit
+// on the entry the previous lookup hit at the top of every stack (the next
+// access to the same page) only increments a counter. Plain
+// C++, no SystemC; a Tlb without curves pays one null-pointer test per
+// lookup.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "models/common/types.h"
+#include "models/tlb/tlb.h"
+
+namespace mmusim {
+
+class MissCurves {
+ public:
+  // sizes: the page sizes the TLB holds (any order; lookups probe them
+  // smallest first, as Tlb does). max_entries: the bound on sets x ways, at
+  // least 1. Throws std::invalid_argument otherwise or if sizes is empty.
+  MissCurves(const std::vector<PageSize>& sizes, unsigned max_entries);
+
+  // Events, in the order the TLB receives them.
+  // A demand lookup; hit is the entry the TLB returned, or null for a miss.
+  void lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit);
+  void fill(const TlbEntry& e);
+  // One entry dropped (a rights walk or a page fault), not a flush.
+  void invalidate_entry(const TlbEntry& e);
+  void flush_all();
+  void flush_non_global();
+  void flush_pcid(std::uint16_t pcid);
+  void flush_page(VAddr va, std::uint16_t pcid);  // global or that pcid
+  void flush_page_any_pcid(VAddr va);
+  void flush_page_pcid(VAddr va, std::uint16_t pcid);  // non-global of that pcid
+
+  unsigned max_entries() const { return m_max_entries; }
+  // The set counts analysed: 1, 2, 4, ... up to max_entries.
+  unsigned num_set_counts() const { return static_cast<unsigned>(m_stacks.size()); }
+  unsigned sets_at(unsigned i) const { return 1u << i; }
+  // The largest associativity analysed for sets_at(i): floor(max / sets).
+  unsigned max_ways_at(unsigned i) const { return m_stacks[i].depth; }
+  std::uint64_t accesses() const { return m_accesses; }
+  // Demand hits and misses of the LRU TLB with `sets` sets (a power of two
+  // up to max_entries) and `ways` ways (1..max_entries / sets). Throws
+  // std::invalid_argument for a geometry outside the analysed range.
+  std::uint64_t hits(unsigned sets, unsigned ways) const;
+  std::uint64_t misses(unsigned sets, unsigned ways) const { return m_accesses - hits(sets, ways); }
+  // Of those hits, the ones whose entry allowed the access, so that no walk
+  // followed. A hit walks when its rights fail (the TLB invalidates the
+  // entry, then refills it or faults). For a lookup the TLB itself missed,
+  // another geometry's entry allowed the access exactly when the walk that
+  // followed refilled the page with the same content (frame and rights
+  // bits): a failing entry is either refreshed (a store sets the dirty
+  // flag) or faults. Lookups of the last TLB level walk unless they hit
+  // without walking, so a geometry's walks are the run's walks plus the
+  // host's walk-free hits minus the geometry's.
+  std::uint64_t walk_free_hits(unsigned sets, unsigned ways) const;
+
+ private:
+  struct Key {
+    VAddr vpn = 0;
+    std::uint32_t tag = kHole;  // size | global << 4 | pcid << 8; kHole: no entry
+    std::uint32_t content = 0;  // hash of frame and rights bits (walk_free_hits)
+  };
+  static constexpr std::uint32_t kHole = 0xffffffffu;
+  static Key key_of(const TlbEntry& e);
+  static PageSize size_of(const Key& k) { return static_cast<PageSize>(k.tag & 0xfu); }
+  static bool global_of(const Key& k) { return (k.tag >> 4) & 1u; }
+  static std::uint16_t pcid_of(const Key& k) { return static_cast<std::uint16_t>(k.tag >> 8); }
+
+  // The stacks of one set count: `sets` arrays of `depth` keys, top first.
+  struct Stacks {
+    unsigned sets = 1;
+    unsigned depth = 1;
+    std::vector<Key> slots;             // sets * depth
+    std::vector<unsigned> used;         // per set: no entry at or below this depth
+    std::vector<std::uint64_t> hist;    // hits at depth d (index d - 1)
+    std::vector<std::uint64_t> free_hist;  // of those, hits that did not walk
+    unsigned pending_depth = 0;         // the pending lookup's depth here (0: absent)
+    unsigned pending_hole = 0;          // Hit: index of the topmost hole above it, or depth
+    Key pending_found;                  // and the entry found there
+    Key* row(std::uint64_t vpn) { return &slots[(vpn & (sets - 1)) * depth]; }
+    unsigned& used_of(std::uint64_t vpn) { return used[vpn & (sets - 1)]; }
+  };
+
+  // Depth (1-based) of the entry matching a lookup of va, or 0.
+  unsigned find_address(Stacks& s, VAddr va, std::uint16_t pcid, Key* found) const;
+  static std::uint32_t content_of(const TlbEntry& e);
+  // Depth (1-based) of exactly k, or 0.
+  static unsigned find_key(Stacks& s, const Key& k);
+  // Holes every entry k shadows, then pushes k.
+  static void reference(Stacks& s, const Key& k);
+  // The same for a pending hit whose position the lookup found: index
+  // s.pending_depth - 1 of k's row, topmost hole above it s.pending_hole.
+  static void reference_found(Stacks& s, const Key& k);
+  void resolve();  // applies the pending lookup's effect (see the header)
+  template <typename Pred>
+  void flush_where(Pred pred);
+  template <typename Pred>
+  void flush_page_where(VAddr va, Pred pred);
+  static void trim(Stacks& s, std::uint64_t vpn);
+
+  // The last demand lookup, until the next event shows what followed it.
+  enum class Pending : std::uint8_t { None, Hit, Invalidated, Miss };
+  unsigned m_max_entries;
+  unsigned m_num_sizes = 0;
+  unsigned m_shifts[kNumPageSizes] = {};
+  PageSize m_sizes[kNumPageSizes] = {};
+  std::vector<Stacks> m_stacks;
+  std::uint64_t m_accesses = 0;
+  Pending m_pending = Pending::None;
+  Key m_pending_key;   // Hit, Invalidated: the entry; Miss: the page (vpn, size)
+  // A pending hit found at the top of every stack: a repeat of it (the same
+  // page again, the common case) hits at depth 1 everywhere and moves
+  // nothing, so repeats are only counted, and added to depth 1 of every
+  // stack's histograms when anything else happens (flush_repeats).
+  bool m_pending_top = false;
+  bool m_has_fractured = false;  // a fractured piece was filled since the last flush_all
+  std::uint64_t m_repeats = 0;
+  void flush_repeats();
+};
+
+}  // namespace mmusim

@@ -1,0 +1,29 @@
+// The output of `mmusim run --curves`: OUTDIR/curves.csv, one row per TLB
+// geometry the one-pass analysis covers (models/tlb/miss_curves.h).
+//
+// Columns: tlb, sets, ways, entries (sets x ways), accesses, hits, misses,
+// walks. walks is the run's mmu.walker.walks had the TLB had that geometry,
+// given when every walk follows a lookup of this TLB (walks_follow_tlb) and
+// empty otherwise: the run's walks plus the walk-free hits of the TLB's own
+// geometry minus those of the other (MissCurves::walk_free_hits).
+// Rows by TLB (mmu.tlbs order), then sets ascending (1, 2, 4, ...), then
+// ways ascending (1 .. bound / sets). Integers only, so the file is
+// byte-identical across runs of the same input.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sim/topology.h"
+
+namespace mmusim {
+
+std::string curves_csv(const std::vector<TlbCurves>& curves, const StatGroup& root);
+
+// The point of each TLB's own geometry against its statistics (LRU TLBs
+// whose geometry lies within the bound): the analysis sees exactly what the
+// TLB sees, so they must agree. Throws std::logic_error naming the TLB and
+// both counts if they do not.
+void check_curves_against_stats(const std::vector<TlbCurves>& curves, const StatGroup& root);
+
+}  // namespace mmusim

@@ -1,0 +1,462 @@
+// Tests of MissCurves, the one-pass LRU stack-distance analysis of a TLB.
+//
+// Expected values come from a hand-worked sequence (the hole an invalidation
+// leaves) and from brute force: the same program of accesses and
+// invalidations is run separately on a TLB of every geometry - once on the
+// production Tlb class, once on a reference LRU TLB written here from plain
+// vectors - and each geometry's misses must equal the curve's point. The
+// program follows the MMU's fill rules (a miss or a failed rights check
+// walks and fills; a fault invalidates the page; a retry after it probes and
+// fills without a demand lookup), so each geometry takes its own path
+// through it.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "models/common/stats.h"
+#include "models/common/types.h"
+#include "models/tlb/miss_curves.h"
+#include "models/tlb/tlb.h"
+
+namespace mmusim {
+namespace {
+
+class TestRng {
+ public:
+  explicit TestRng(std::uint64_t seed) : m_state(seed * 0x9e3779b97f4a7c15ull + 12345) {}
+  std::uint64_t next() {
+    m_state ^= m_state << 13;
+    m_state ^= m_state >> 7;
+    m_state ^= m_state << 17;
+    return m_state;
+  }
+  unsigned below(unsigned n) { return static_cast<unsigned>(next() % n); }
+
+ private:
+  std::uint64_t m_state;
+};
+
+// A reference LRU TLB: the slots of each set in a plain vector, a use tick
+// per slot, the match and shadow rules of the SDM restated.
+class RefLru {
+ public:
+  RefLru(unsigned sets, unsigned ways, std::vector<PageSize> sizes)
+      : m_sets(sets), m_ways(ways), m_sizes(std::move(sizes)), m_slots(std::size_t{sets} * ways) {}
+  struct Slot {
+    bool valid = false;
+    VAddr vpn = 0;
+    PageSize size = PageSize::k4K;
+    std::uint16_t pcid = 0;
+    bool global = false;
+    std::uint64_t tick = 0;
+    bool dirty = false;
+  };
+  bool holds(PageSize s) const {
+    for (PageSize h : m_sizes)
+      if (h == s) return true;
+    return false;
+  }
+  Slot* find(VAddr va, std::uint16_t pcid) {
+    // smallest size first, like the model
+    for (PageSize s : {PageSize::k4K, PageSize::k2M, PageSize::k4M, PageSize::k1G}) {
+      if (!holds(s)) continue;
+      const VAddr vpn = va >> page_shift(s);
+      for (unsigned w = 0; w < m_ways; ++w) {
+        Slot& x = at(vpn, w);
+        if (x.valid && x.vpn == vpn && x.size == s && (x.global || x.pcid == pcid)) return &x;
+      }
+    }
+    return nullptr;
+  }
+  Slot* lookup(VAddr va, std::uint16_t pcid) {
+    ++accesses;
+    Slot* x = find(va, pcid);
+    if (!x) {
+      ++misses;
+      return nullptr;
+    }
+    x->tick = ++m_clock;
+    return x;
+  }
+  void insert(VAddr vpn, PageSize size, std::uint16_t pcid, bool global, bool dirty) {
+    Slot* target = nullptr;
+    for (unsigned w = 0; w < m_ways; ++w) {
+      Slot& x = at(vpn, w);
+      if (x.valid && x.vpn == vpn && x.size == size && (x.global || global || x.pcid == pcid)) {
+        if (!target) target = &x;
+        else x.valid = false;
+      }
+    }
+    for (unsigned w = 0; w < m_ways && !target; ++w)
+      if (!at(vpn, w).valid) target = &at(vpn, w);
+    if (!target) {
+      target = &at(vpn, 0);
+      for (unsigned w = 1; w < m_ways; ++w)
+        if (at(vpn, w).tick < target->tick) target = &at(vpn, w);
+    }
+    *target = Slot{true, vpn, size, pcid, global, ++m_clock, dirty};
+  }
+  template <typename Pred>
+  void drop(Pred p) {
+    for (Slot& x : m_slots)
+      if (x.valid && p(x)) x.valid = false;
+  }
+  std::uint64_t accesses = 0, misses = 0, rights_failures = 0;
+
+ private:
+  Slot& at(VAddr vpn, unsigned w) { return m_slots[(vpn & (m_sets - 1)) * m_ways + w]; }
+  unsigned m_sets, m_ways;
+  std::vector<PageSize> m_sizes;
+  std::vector<Slot> m_slots;
+  std::uint64_t m_clock = 0;
+};
+
+// The same operations on the production Tlb.
+struct ModelTlb {
+  ModelTlb(unsigned sets, unsigned ways, const std::vector<PageSize>& sizes) {
+    TlbGeometry g;
+    g.entries = sets * ways;
+    g.ways = ways;
+    g.page_sizes = sizes;
+    tlb = std::make_unique<Tlb>("t", g, stats);
+  }
+  StatGroup stats;
+  std::unique_ptr<Tlb> tlb;
+};
+
+// The page world: fixed per page, so every geometry sees the same mapping.
+struct Page {
+  bool mapped = true;
+  PageSize size = PageSize::k4K;
+  bool global = false;
+};
+Page page_of(VAddr va) {
+  const std::uint64_t region = va >> 21;
+  Page p;
+  p.size = region % 4 == 3 ? PageSize::k2M : PageSize::k4K;
+  const std::uint64_t n = va >> page_shift(p.size);
+  p.mapped = n % 23 != 5;
+  p.global = n % 7 == 1;
+  return p;
+}
+
+enum class OpKind { Access, Clean, Cr3, Cr3NoFlush, Invlpg, Invpcid0, Invpcid1, Invpcid2, Invpcid3, AnyPcid };
+struct Op {
+  OpKind kind = OpKind::Access;
+  VAddr va = 0;
+  std::uint16_t pcid = 0;
+  bool store = false;
+};
+
+std::vector<Op> random_program(std::uint64_t seed, unsigned n, bool pcids, unsigned flush_per_mille) {
+  TestRng r(seed);
+  std::vector<Op> ops;
+  VAddr hot[48];
+  for (VAddr& h : hot) h = (VAddr{r.below(12)} << 21) | (VAddr{r.below(512)} << 12);
+  for (unsigned i = 0; i < n; ++i) {
+    Op o;
+    o.pcid = static_cast<std::uint16_t>(pcids ? r.below(4) : 0);
+    // Skewed reuse: mostly a small hot set, sometimes anywhere in 24 MiB.
+    const unsigned pick = r.below(100);
+    o.va = pick < 90 ? hot[r.below(pick < 50 ? 6 : 48)] : (VAddr{r.below(12)} << 21) | (VAddr{r.below(512)} << 12);
+    o.va |= r.below(4096);
+    if (r.below(1000) < flush_per_mille) {
+      const unsigned k = r.below(pcids ? 9 : 5);
+      const OpKind kinds_pcid[] = {OpKind::Cr3, OpKind::Cr3NoFlush, OpKind::Invlpg, OpKind::Invpcid0, OpKind::Invpcid1,
+                                   OpKind::Invpcid2, OpKind::Invpcid3, OpKind::AnyPcid, OpKind::Invlpg};
+      const OpKind kinds_plain[] = {OpKind::Cr3, OpKind::Invlpg, OpKind::Invpcid2, OpKind::AnyPcid, OpKind::Clean};
+      o.kind = pcids ? kinds_pcid[k] : kinds_plain[k];
+      if (r.below(3) == 0) o.kind = OpKind::Clean;
+    } else {
+      o.kind = OpKind::Access;
+      o.store = r.below(100) < 20;
+    }
+    ops.push_back(o);
+  }
+  return ops;
+}
+
+// Runs the program against one TLB through the MMU's rules. T provides
+// lookup/probe/insert/invalidate and the flushes via the adapter below.
+// Returns the number of walks.
+template <typename A>
+std::uint64_t run_program(const std::vector<Op>& ops, bool pcids, A& t) {
+  std::uint16_t cur = 0;
+  std::uint64_t walks = 0;
+  // Demand paging: a page's first walk faults (it is not yet mapped), the
+  // handler maps it and the access is retried without a demand lookup. The
+  // set of mapped pages changes only at faults, which every geometry takes
+  // at the same accesses (an unmapped page is in no TLB). A store walk sets
+  // the page's dirty flag; a store that hits a clean entry fails its rights
+  // check (A/D updating), invalidates it and walks. Clean clears a page's
+  // dirty flag and shoots its entries down, as page_mkclean does.
+  std::set<std::uint64_t> mapped, dirty;
+  auto id_of = [](VAddr va) {
+    const Page p = page_of(va);
+    return (va >> page_shift(p.size)) * 4 + static_cast<unsigned>(p.size);
+  };
+  auto walk_and_fill = [&](VAddr va, bool store) {
+    ++walks;
+    const Page p = page_of(va);
+    const std::uint64_t id = id_of(va);
+    if (!p.mapped || !mapped.count(id)) {
+      t.invalidate_page(va, cur);  // the fault
+      if (p.mapped) mapped.insert(id);
+      return false;
+    }
+    // Each address space has its own page tables, so its own dirty flags;
+    // global (kernel) pages share one entry.
+    const std::uint64_t did = p.global ? id << 12 : (id << 12) | (cur + 1);
+    if (store) dirty.insert(did);
+    if (t.holds(p.size)) t.insert(va >> page_shift(p.size), p.size, cur, p.global, dirty.count(did) > 0);
+    return true;
+  };
+  for (const Op& o : ops) {
+    switch (o.kind) {
+      case OpKind::Access: {
+        const int hit = t.lookup(o.va, cur);  // -1 miss, 0 clean, 1 dirty
+        if (hit > 0 || (hit == 0 && !o.store)) break;
+        if (hit == 0) t.invalidate_hit(o.va, cur);
+        // The retry: probes (no statistics), walks and fills if it misses.
+        if (!walk_and_fill(o.va, o.store) && page_of(o.va).mapped && !t.probe(o.va, cur)) walk_and_fill(o.va, o.store);
+        break;
+      }
+      case OpKind::Clean:
+        for (std::uint64_t k = 0; k <= 4096; ++k) dirty.erase((id_of(o.va) << 12) | k);
+        t.flush_page_any_pcid(o.va);
+        break;
+      case OpKind::Cr3:
+        if (pcids) {
+          cur = o.pcid;
+          t.flush_pcid(cur);
+        } else {
+          t.flush_non_global();
+        }
+        break;
+      case OpKind::Cr3NoFlush: cur = o.pcid; break;
+      case OpKind::Invlpg: t.flush_page(o.va, cur); break;
+      case OpKind::Invpcid0: t.flush_page_pcid(o.va, o.pcid); break;
+      case OpKind::Invpcid1: t.flush_pcid(o.pcid); break;
+      case OpKind::Invpcid2: t.flush_all(); break;
+      case OpKind::Invpcid3: t.flush_non_global(); break;
+      case OpKind::AnyPcid: t.flush_page_any_pcid(o.va); break;
+    }
+  }
+  return walks;
+}
+
+struct ModelAdapter {
+  Tlb& t;
+  const TlbEntry* last = nullptr;
+  int lookup(VAddr va, std::uint16_t pcid) {
+    last = t.lookup(va, pcid);
+    return last ? (last->dirty ? 1 : 0) : -1;
+  }
+  bool probe(VAddr va, std::uint16_t pcid) { return t.probe(va, pcid) != nullptr; }
+  void invalidate_hit(VAddr, std::uint16_t) { t.invalidate_entry(last); }
+  void invalidate_page(VAddr va, std::uint16_t pcid) { t.invalidate_page(va, pcid); }
+  bool holds(PageSize s) const { return t.holds(s); }
+  void insert(VAddr vpn, PageSize size, std::uint16_t pcid, bool global, bool dirty) {
+    TlbEntry e;
+    e.vpn = vpn;
+    e.pfn = vpn + 7;
+    e.writable = true;
+    e.dirty = dirty;
+    e.size = size;
+    e.pcid = pcid;
+    e.global = global;
+    e.valid = true;
+    t.insert(e);
+  }
+  void flush_all() { t.flush_all(); }
+  void flush_non_global() { t.flush_non_global(); }
+  void flush_pcid(std::uint16_t p) { t.flush_pcid(p); }
+  void flush_page(VAddr va, std::uint16_t p) { t.flush_page(va, p); }
+  void flush_page_pcid(VAddr va, std::uint16_t p) { t.flush_page_pcid(va, p); }
+  void flush_page_any_pcid(VAddr va) { t.flush_page_any_pcid(va); }
+};
+
+struct RefAdapter {
+  RefLru& t;
+  RefLru::Slot* last = nullptr;
+  int lookup(VAddr va, std::uint16_t pcid) {
+    last = t.lookup(va, pcid);
+    return last ? (last->dirty ? 1 : 0) : -1;
+  }
+  bool probe(VAddr va, std::uint16_t pcid) { return t.find(va, pcid) != nullptr; }
+  void invalidate_hit(VAddr, std::uint16_t) {
+    last->valid = false;
+    ++t.rights_failures;
+  }
+  void invalidate_page(VAddr va, std::uint16_t pcid) {
+    while (RefLru::Slot* x = t.find(va, pcid)) x->valid = false;
+  }
+  bool holds(PageSize s) const { return t.holds(s); }
+  void insert(VAddr vpn, PageSize size, std::uint16_t pcid, bool global, bool dirty) {
+    t.insert(vpn, size, pcid, global, dirty);
+  }
+  void flush_all() {
+    t.drop([](const RefLru::Slot&) { return true; });
+  }
+  void flush_non_global() {
+    t.drop([](const RefLru::Slot& x) { return !x.global; });
+  }
+  void flush_pcid(std::uint16_t p) {
+    t.drop([p](const RefLru::Slot& x) { return !x.global && x.pcid == p; });
+  }
+  template <typename Pred>
+  void drop_page(VAddr va, Pred pred) {
+    t.drop([va, pred](const RefLru::Slot& x) { return x.vpn == (va >> page_shift(x.size)) && pred(x); });
+  }
+  void flush_page(VAddr va, std::uint16_t p) {
+    drop_page(va, [p](const RefLru::Slot& x) { return x.global || x.pcid == p; });
+  }
+  void flush_page_pcid(VAddr va, std::uint16_t p) {
+    drop_page(va, [p](const RefLru::Slot& x) { return !x.global && x.pcid == p; });
+  }
+  void flush_page_any_pcid(VAddr va) {
+    drop_page(va, [](const RefLru::Slot&) { return true; });
+  }
+};
+
+struct Case {
+  std::uint64_t seed;
+  bool pcids;
+  unsigned flush_per_mille;
+  std::vector<PageSize> sizes;
+  unsigned sets, ways;  // the geometry the curves ride on
+};
+
+class MissCurvesBruteForce : public ::testing::TestWithParam<Case> {};
+
+TEST_P(MissCurvesBruteForce, EveryGeometryEqualsItsSeparateRun) {
+  const Case c = GetParam();
+  const std::vector<Op> ops = random_program(c.seed, 30000, c.pcids, c.flush_per_mille);
+  constexpr unsigned kBound = 64;
+  ModelTlb host(c.sets, c.ways, c.sizes);
+  MissCurves curves(c.sizes, kBound);
+  host.tlb->set_curves(&curves);
+  ModelAdapter ha{*host.tlb};
+  const std::uint64_t host_walks = run_program(ops, c.pcids, ha);
+  const std::uint64_t host_free = curves.walk_free_hits(c.sets, c.ways);
+  ASSERT_EQ(curves.num_set_counts(), 7u);  // 1, 2, ..., 64 sets
+  unsigned points = 0;
+  std::uint64_t rights_hits = 0;
+  for (unsigned sets = 1; sets <= kBound; sets *= 2) {
+    for (unsigned ways = 1; ways <= kBound / sets; ++ways) {
+      RefLru ref(sets, ways, c.sizes);
+      RefAdapter ra{ref};
+      const std::uint64_t ref_walks = run_program(ops, c.pcids, ra);
+      ModelTlb sep(sets, ways, c.sizes);
+      ModelAdapter sa{*sep.tlb};
+      run_program(ops, c.pcids, sa);
+      const std::uint64_t sep_misses = sep.stats.find("misses")->counter->value();
+      ASSERT_EQ(ref.misses, sep_misses) << sets << "x" << ways << ": the reference and the model disagree";
+      ASSERT_EQ(curves.accesses(), ref.accesses);
+      EXPECT_EQ(curves.misses(sets, ways), ref.misses) << sets << " sets x " << ways << " ways";
+      EXPECT_EQ(host_walks + host_free - curves.walk_free_hits(sets, ways), ref_walks)
+          << sets << " sets x " << ways << " ways: walks";
+      rights_hits += ref.rights_failures;
+      ++points;
+    }
+  }
+  EXPECT_EQ(points, 64u + 32 + 16 + 8 + 4 + 2 + 1);
+  EXPECT_GT(rights_hits, 0u) << "the program never failed a rights check";
+  // The stream reuses pages enough to exercise deep hits, not only misses.
+  EXPECT_LT(curves.misses(1, 64) * 10, curves.accesses() * 8);
+  EXPECT_GT(curves.misses(1, 1) * 10, curves.misses(1, 64) * 13);
+  // The host geometry is one of the points.
+  EXPECT_EQ(curves.misses(c.sets, c.ways), host.stats.find("misses")->counter->value());
+}
+
+const std::vector<PageSize> k4K{PageSize::k4K};
+const std::vector<PageSize> k4K2M{PageSize::k4K, PageSize::k2M};
+
+INSTANTIATE_TEST_SUITE_P(Streams, MissCurvesBruteForce,
+                         ::testing::Values(Case{1, false, 0, k4K, 4, 4}, Case{2, false, 20, k4K, 4, 4},
+                                           Case{3, true, 20, k4K, 16, 1}, Case{4, true, 60, k4K2M, 2, 8},
+                                           Case{5, false, 60, k4K2M, 1, 32}, Case{6, true, 5, k4K, 1, 64},
+                                           Case{7, true, 150, k4K2M, 8, 2}));
+
+// Hand-worked: a fully associative TLB sees lookups of pages A, B, C (each
+// missing and filled), then C is invalidated, then A, D, B.
+//   2 entries: {C,B} -> {B} -> A misses, fills the free slot {A,B}
+//              -> D evicts B {D,A} -> B misses.            6 misses
+//   3 entries: {A,B,C} -> {A,B} -> A hits -> D fills the free slot
+//              {D,A,B} -> B hits.                          4 misses
+//   1 entry:   every lookup misses.                        6 misses
+// Closing the gap instead of leaving a hole would make A hit at 2 entries.
+TEST(MissCurves, InvalidationLeavesAHole) {
+  MissCurves c({PageSize::k4K}, 4);
+  auto entry = [](VAddr page) {
+    TlbEntry e;
+    e.vpn = page;
+    e.valid = true;
+    return e;
+  };
+  auto access = [&](VAddr page, bool hit_in_host) {
+    TlbEntry e = entry(page);
+    c.lookup(page << 12, 0, hit_in_host ? &e : nullptr);
+    if (!hit_in_host) c.fill(e);
+  };
+  // The host is a 4-entry TLB: A, B, C miss; after C's invalidation A hits,
+  // D misses, B hits.
+  access(1, false);
+  access(2, false);
+  access(3, false);
+  c.invalidate_entry(entry(3));
+  access(1, true);
+  access(4, false);
+  access(2, true);
+  EXPECT_EQ(c.accesses(), 6u);
+  EXPECT_EQ(c.misses(1, 1), 6u);
+  EXPECT_EQ(c.misses(1, 2), 6u);
+  EXPECT_EQ(c.misses(1, 3), 4u);
+  EXPECT_EQ(c.misses(1, 4), 4u);
+}
+
+// A rights walk that faults: the hit entry is invalidated and not refilled.
+// TLBs that held it lose it (hit, then the hole); the ones that did not are
+// unchanged. 2 entries, lookups A B C, then a rights-failing hit on A at 3
+// entries (a miss at 2: {C,B} stays), then B: hits at 2 and 3 entries.
+TEST(MissCurves, FaultingRightsWalkKeepsSmallerTlbsIntact) {
+  MissCurves c({PageSize::k4K}, 4);
+  TlbEntry a, b, cc;
+  a.vpn = 1;
+  b.vpn = 2;
+  cc.vpn = 3;
+  for (TlbEntry* e : {&a, &b, &cc}) {
+    e->valid = true;
+    c.lookup(e->vpn << 12, 0, nullptr);
+    c.fill(*e);
+  }
+  c.lookup(a.vpn << 12, 0, &a);
+  c.invalidate_entry(a);
+  c.flush_page(a.vpn << 12, 0);  // the fault's invalidation: nothing more
+  c.lookup(b.vpn << 12, 0, &b);
+  // A's second lookup: hit at 3 and 4 entries only. B: hit at 2+ entries
+  // (at 1 entry C alone is held).
+  EXPECT_EQ(c.misses(1, 1), 5u);
+  EXPECT_EQ(c.misses(1, 2), 4u);
+  EXPECT_EQ(c.misses(1, 3), 3u);
+  // With 1 entry, had A been pushed, B would still miss; with 2 entries a
+  // push of A would have evicted B: B's hit at 2 entries is the check.
+}
+
+TEST(MissCurves, RejectsGeometryOutsideTheBound) {
+  MissCurves c({PageSize::k4K}, 48);
+  EXPECT_EQ(c.num_set_counts(), 6u);  // 1..32 sets
+  EXPECT_EQ(c.max_ways_at(0), 48u);
+  EXPECT_EQ(c.max_ways_at(5), 1u);
+  EXPECT_THROW(c.misses(64, 1), std::invalid_argument);
+  EXPECT_THROW(c.misses(2, 25), std::invalid_argument);
+  EXPECT_THROW(c.misses(3, 1), std::invalid_argument);
+  EXPECT_THROW(MissCurves({PageSize::k4K}, 0), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace mmusim
