@@ -759,12 +759,18 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
       }
       ++m_thp_fallback;
     } else if (base >= v->start && base + m_huge_bytes <= v->end && !mapped(entry_at(p, base, 2, nullptr))) {
-      // Like do_huge_pmd_anonymous_page: one try at a huge block, no
-      // OOM kill on failure; fall back to a 4 KiB page instead.
-      auto block = m_buddy->alloc(order);
-      // defrag=madvise (the default): only madvised VMAs compact directly
-      // (compaction makes 2 MiB blocks: order 9).
-      if (!block && v->huge && order == 9 && compact_for_order9()) block = m_buddy->alloc(order);
+      // do_huge_pmd_anonymous_page -> vma_alloc_folio with
+      // alloc_hugepage_direct_gfpmask(): for defrag=madvise (the default)
+      // GFP_TRANSHUGE_LIGHT (no reclaim at all) outside madvised VMAs and
+      // GFP_TRANSHUGE (direct reclaim and compaction, no kswapd) inside.
+      // Either way the low watermark first, then min (gfp_to_alloc_flags),
+      // with lowmem_reserve, from any zone GFP_HIGHUSER_MOVABLE allows; no
+      // OOM kill on failure: a fall back to a 4 KiB page.
+      auto block = m_buddy->alloc(order, ZoneType::HighMem, Watermark::Low);
+      if (!block) block = m_buddy->alloc(order, ZoneType::HighMem, Watermark::Min);
+      // Compaction makes 2 MiB blocks (order 9).
+      if (!block && v->huge && order == 9 && compact_for_order9())
+        block = m_buddy->alloc(order, ZoneType::HighMem, Watermark::Min);
       if (block) {
         for (unsigned i = 0; i < pages; ++i) {
           kmap_atomic(*block + i);  // clear_huge_page maps each subpage

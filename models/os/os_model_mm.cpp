@@ -32,12 +32,14 @@ constexpr unsigned kPaePgdBytes = 32;  // 4 PDPTEs, 32-byte aligned (CR3 bits 31
 // ---------------------------------------------------------------- kernel objects
 
 void OsModel::init_kernel_allocators(StatGroup& stats) {
-  // Slab pages are GFP_KERNEL: never from HIGHMEM; first try above the min
-  // watermark, then dip into the reserves below it (as atomic allocations may).
+  // Slab pages are GFP_KERNEL (allocate_slab -> alloc_pages): never from
+  // HIGHMEM, the low watermark first, then kswapd, the min watermark, direct
+  // reclaim and the OOM killer, as for any GFP_KERNEL page; never below min.
   m_slab = std::make_unique<SlabAllocator>(
-      [this](unsigned order, ZoneType highest) {
-        auto pfn = m_buddy->alloc(order, highest, Watermark::Min);
-        return pfn ? pfn : m_buddy->alloc(order, highest, Watermark::None);
+      [this](unsigned order, ZoneType highest) -> std::optional<std::uint64_t> {
+        std::uint64_t pfn = 0;
+        if (alloc_frame(order, &pfn, nullptr, highest)) return pfn;
+        return std::nullopt;
       },
       [this](std::uint64_t pfn, unsigned order) { m_buddy->free(pfn, order); }, ZoneType::Normal);
   StatGroup& zp = stats.group("zero_page");

@@ -128,7 +128,13 @@ std::optional<std::uint64_t> OsModel::page_alloc(unsigned order, ZoneType highes
       if (auto r = m_buddy->alloc(order, highest, Watermark::Min)) return r;
       if (!got) break;
     }
+    // __alloc_pages_slowpath: a GFP_KERNEL or GFP_HIGHUSER allocation never
+    // goes below the min watermark (no ALLOC_HARDER, ALLOC_HIGH or
+    // ALLOC_NO_WATERMARKS for it); the caller's next step is the OOM killer.
+    return std::nullopt;
   }
+  // Allocations made by reclaim itself run with PF_MEMALLOC, which is
+  // ALLOC_NO_WATERMARKS (__gfp_pfmemalloc_flags).
   return m_buddy->alloc(order, highest, Watermark::None);
 }
 
@@ -312,6 +318,12 @@ bool OsModel::swap_in(Process& p, const Vma& v, VAddr va, bool write, FaultOutco
 // bits, kcompactd, and proactive compaction.
 bool OsModel::compact_for_order9() {
   if (m_in_reclaim || m_buddy->free_pages() < 512) return false;
+  // compaction_suitable(): order 9 is above PAGE_ALLOC_COSTLY_ORDER, so the
+  // zone needs its low watermark + compact_gap(9) = 2 << 9 free pages
+  // (with the reserve kept from requests as high as the zone itself).
+  auto suitable = [](const Zone& z) {
+    return z.buddy->free_pages() > z.wmark_low + (2u << 9) + z.lowmem_reserve[static_cast<unsigned>(z.type)];
+  };
   ++m_vm.compact_stall;
   // Movable: on an LRU list, mapped once, and by the mapper the list records
   // (after fork the survivor of a shared frame may be unknown: not movable).
@@ -328,7 +340,7 @@ bool OsModel::compact_for_order9() {
   std::uint64_t best = UINT64_MAX, best_used = 513;
   for (std::uint64_t head = 0; head + 512 <= m_buddy->num_pages(); head += 512) {
     const Zone* z = m_buddy->zone_of(head);
-    if (!z || z != m_buddy->zone_of(head + 511)) continue;
+    if (!z || z != m_buddy->zone_of(head + 511) || !suitable(*z)) continue;
     std::uint64_t used = 0;
     bool movable = true;
     for (std::uint64_t f = head; f < head + 512 && movable; ++f) {
@@ -358,7 +370,9 @@ bool OsModel::compact_for_order9() {
     Process& p = *m_procs.at(pg.pid);
     PAddr epa = 0;
     const std::uint64_t e = entry_at(p, pg.va, 1, &epa);
-    auto to = m_buddy->alloc(0, ZoneType::HighMem, Watermark::None);
+    // The free scanner isolates free pages of the same zone, which
+    // compaction_suitable found above its marks: the min mark holds.
+    auto to = m_buddy->alloc(0, m_buddy->zone_of(best)->type, Watermark::Min);
     if (!to || !epa || ((e & m_addr_mask) >> kPageShift) != f)
       throw std::logic_error("compaction: cannot migrate pfn " + std::to_string(f));
     kmap_atomic(f);

@@ -709,7 +709,10 @@ TEST(Compaction, MakesA2MBlockForAMadvisedFault) {
   FakeMmu mmu;
   StatGroup root;
   OsModel os(Os::params(16 * kMiB, ThpMode::Madvise, 0), mem, mmu, root.group("os"));
-  const std::uint64_t n = 1880;  // pages per process: of 3840 frames, under 40 stay free
+  // Pages per process: of 3840 managed frames about 200 stay free, fewer than
+  // a 2 MiB block and above the zone's min watermark (123: min_free_kbytes
+  // = int_sqrt(3840 * 64) = 495), where user pages stop.
+  const std::uint64_t n = 1800;
   for (std::uint32_t pid : {1u, 2u}) {
     os.switch_to(pid);
     os.mmap(kHeap, n * 4096, R | W, false, false);

@@ -1190,18 +1190,24 @@ TEST(OsModel, OomKillsTheLargestProcessThenTheFaultingOne) {
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(t.touch(base + i * k4K).result, FaultResult::Handled);
   EXPECT_EQ(t.os.buddy().free_pages(), 1791u - 13 - 1005);
 
-  // pid 2: its kernel objects fit in pid 1's slabs; its root leaves 772; k
-  // pages (k <= 1024) need PDPT, PD, 2 PTs. Pages 1..768 fit (772 - 4 - 768 =
-  // 0); page 769 finds no frame, and the OOM killer picks pid 1 (badness 1005
-  // against pid 2's 773).
+  // A user page (GFP_HIGHUSER) never takes the zone below its min watermark
+  // (__alloc_pages_slowpath has no ALLOC_HARDER/ALLOC_NO_WATERMARKS for it):
+  // 8 MiB is one DMA zone of 1792 managed pages; min_free_kbytes =
+  // int_sqrt(1792 * 4 * 16) = 338, pages_min = 84 = the zone's min, and
+  // __zone_watermark_ok needs free > 84 before an order-0 allocation.
+  // pid 2: its kernel objects fit in pid 1's slabs; its root leaves 772, of
+  // which 772 - 84 = 688 can be taken: k pages (512 < k <= 1024) need PDPT,
+  // PD and 2 PTs, so pages 1..684 fit (684 + 4 = 688); page 685 finds the
+  // zone at min, and the OOM killer picks pid 1 (oom_badness: 1000 pages + 4
+  // accounted tables = 1004 against pid 2's 684 + 4 = 688).
   t.os.switch_to(2);
   t.os.mmap(base, 2000 * k4K, R | W, false, false);
   int k = 1;
-  for (; k <= 768; ++k) ASSERT_EQ(t.touch(base + (k - 1) * k4K).result, FaultResult::Handled) << k;
-  EXPECT_EQ(t.os.buddy().free_pages(), 0u);
+  for (; k <= 684; ++k) ASSERT_EQ(t.touch(base + (k - 1) * k4K).result, FaultResult::Handled) << k;
+  EXPECT_EQ(t.os.buddy().free_pages(), 84u);
   EXPECT_EQ(t.counter("os.oom_kills"), 0u);
   EXPECT_EQ(t.check_frames({1, 2}), "");
-  EXPECT_EQ(t.touch(base + (k - 1) * k4K).result, FaultResult::Handled);  // page 769
+  EXPECT_EQ(t.touch(base + (k - 1) * k4K).result, FaultResult::Handled);  // page 685
   ++k;
   EXPECT_EQ(t.counter("os.oom_kills"), 1u);
   EXPECT_FALSE(t.os.alive(1));
@@ -1209,14 +1215,14 @@ TEST(OsModel, OomKillsTheLargestProcessThenTheFaultingOne) {
   ASSERT_EQ(t.os.kills().size(), 1u);
   EXPECT_NE(t.os.kills()[0].find("process 1"), std::string::npos) << t.os.kills()[0];
   EXPECT_NE(t.os.kills()[0].find("out of memory"), std::string::npos) << t.os.kills()[0];
-  EXPECT_EQ(t.os.buddy().free_pages(), 1005u - 1);
+  EXPECT_EQ(t.os.buddy().free_pages(), 84u + 1005 - 1);  // pid 1's 1005 frames back, page 685 taken
   EXPECT_EQ(t.check_frames({1, 2}), "");
-  // pid 2 alone: of 1791 - 13 slab frames = 1778, root, PDPT, PD and 4 PTs
-  // leave 1771 pages.
-  for (; k <= 1771; ++k) ASSERT_EQ(t.touch(base + (k - 1) * k4K).result, FaultResult::Handled) << k;
-  EXPECT_EQ(t.os.buddy().free_pages(), 0u);
+  // pid 2 alone: 1088 - 84 = 1004 more frames, for pages 686..N and PT3
+  // (page 1025) and PT4 (page 1537): N - 685 + 2 = 1004, N = 1687.
+  for (; k <= 1687; ++k) ASSERT_EQ(t.touch(base + (k - 1) * k4K).result, FaultResult::Handled) << k;
+  EXPECT_EQ(t.os.buddy().free_pages(), 84u);
   EXPECT_EQ(t.check_frames({1, 2}), "");
-  FaultOutcome o = t.touch(base + (k - 1) * k4K);  // page 1772: pid 2 itself is the largest
+  FaultOutcome o = t.touch(base + (k - 1) * k4K);  // page 1688: pid 2 itself is the largest
   EXPECT_EQ(o.result, FaultResult::Killed);
   EXPECT_EQ(o.cost_cycles, kMinor);
   EXPECT_NE(o.reason.find("out of memory"), std::string::npos) << o.reason;
@@ -1229,15 +1235,17 @@ TEST(OsModel, OomKillsTheLargestProcessThenTheFaultingOne) {
 }
 
 TEST(OsModel, OomWhileCreatingAProcessKillsTheLargest) {
-  // pid 1 takes every frame: 13 slab frames (task_struct, mm_struct,
-  // vm_area_struct), root, PDPT, PD, 4 PTs and 1771 pages = 1791.
-  // Creating pid 2 then needs a root; the only candidate is pid 1.
+  // pid 1 takes every frame down to the zone's min watermark (84, see
+  // OomKillsTheLargestProcessThenTheFaultingOne): of 1791, 13 slab frames
+  // (task_struct, mm_struct, vm_area_struct), root, PDPT, PD, 4 PTs and
+  // 1687 pages = 1707 = 1791 - 84. Creating pid 2 then needs a root (a
+  // GFP_PGTABLE_USER page, never below min); the only candidate is pid 1.
   Os t(params(4, ThpMode::Never, 8 * kMiB));
   t.os.switch_to(1);
   const VAddr base = 0x40000000;
   t.os.mmap(base, 2000 * k4K, R | W, false, false);
-  for (int i = 0; i < 1771; ++i) ASSERT_EQ(t.touch(base + i * k4K).result, FaultResult::Handled);
-  ASSERT_EQ(t.os.buddy().free_pages(), 0u);
+  for (int i = 0; i < 1687; ++i) ASSERT_EQ(t.touch(base + i * k4K).result, FaultResult::Handled);
+  ASSERT_EQ(t.os.buddy().free_pages(), 84u);
   t.os.switch_to(2);
   EXPECT_EQ(t.counter("os.oom_kills"), 1u);
   EXPECT_FALSE(t.os.alive(1));
