@@ -327,7 +327,7 @@ TEST(ConfigYaml, GivingTlbsReplacesTheWholeSet) {
   EXPECT_EQ(t.replacement, "lru");
   // An empty map: no TLBs at all (every access walks).
   EXPECT_TRUE(load_config(write_yaml("mmu:\n  tlbs: {}\n", "2"), {}).config.mmu.tlbs.empty());
-  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    l1.d: {entries: 16}\n"), "expected a TLB name without dots");
+  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    l1.d: {entries: 16}\n"), "expected a TLB name of 1 to 64 letters, digits, '_' or '-'");
 }
 
 TEST(ConfigYaml, TlbLevelsWithoutGaps) {
@@ -347,10 +347,10 @@ TEST(ConfigYaml, CrossFieldRules) {
   EXPECT_EQ(yaml_error("paging: {phys_addr_bits: 32}\nos: {memory: 4GiB}\n"), "");
   EXPECT_CONTAINS(yaml_error("os: {thp: always, max_order: 8}\n"), "os.max_order must be at least 9 for 2 MiB pages with os.thp: always");
   EXPECT_CONTAINS(yaml_error("os: {max_order: 21}\n"), "os.max_order must be at most 20");
-  EXPECT_CONTAINS(yaml_error("memory: {dram: {banks: 12}}\n"), "memory.dram.banks must be a power of two, got 12");
-  EXPECT_CONTAINS(yaml_error("memory: {dram: {channels: 0}}\n"), "memory.dram.channels must be a power of two, got 0");
-  EXPECT_CONTAINS(yaml_error("memory: {dram: {row_bytes: 32}}\n"), "memory.dram.row_bytes must be a power of two of at least 64 bytes");
-  EXPECT_CONTAINS(yaml_error("mmu: {walker: {walkers: 0}}\n"), "mmu.walker.walkers must be at least 1");
+  EXPECT_CONTAINS(yaml_error("memory: {dram: {banks: 12}}\n"), "memory.dram.banks must be a power of two in 1..1024, got 12");
+  EXPECT_CONTAINS(yaml_error("memory: {dram: {channels: 0}}\n"), "memory.dram.channels must be a power of two in 1..64, got 0");
+  EXPECT_CONTAINS(yaml_error("memory: {dram: {row_bytes: 32}}\n"), "memory.dram.row_bytes must be a power of two in 64..1MiB, got 32");
+  EXPECT_CONTAINS(yaml_error("mmu: {walker: {walkers: 0}}\n"), "mmu.walker.walkers must be in 1..1024, got 0");
   EXPECT_CONTAINS(yaml_error("clock: 2THz\n"), "clock: expected a frequency");
 }
 
@@ -360,7 +360,7 @@ TEST(ConfigYaml, SyntaxErrorsAndMissingFiles) {
   EXPECT_CONTAINS(msg, path + ":");
   EXPECT_CONTAINS(msg, "YAML syntax error");
   const std::string missing = ::testing::TempDir() + "mmusim_config_test_no_such_file.yaml";
-  EXPECT_EQ(load_error(missing), missing + ": cannot open the config file");
+  EXPECT_EQ(load_error(missing), missing + ": cannot open the config file: No such file or directory");
 }
 
 // ---------------------------------------------------------------- --set
