@@ -78,7 +78,12 @@ void create_output_dir(const std::string& dir) {
 }
 
 void remove_stale(const std::string& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) fail(path, "cannot remove the stale file", errno);
+  if (::unlink(path.c_str()) == 0 || errno == ENOENT) return;
+  const int err = errno;
+  struct stat st {};
+  // A read-only file system says EROFS even for a file that is not there.
+  if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) return;
+  fail(path, "cannot remove the stale file", err);
 }
 
 }  // namespace mmusim

@@ -289,15 +289,16 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
 
   // The number of points, before anything is expanded (10^16 would not fit in memory).
   std::uint64_t count = 1;
+  bool overflow = false;
   std::string factors;
   auto multiply = [&](std::uint64_t n, const std::string& what) {
     factors += (factors.empty() ? "" : " x ") + std::to_string(n) + " (" + what + ")";
-    count = count > kMaxSweepPoints ? count : count * n;  // no overflow: both at most ~10^4 then
+    overflow = overflow || __builtin_mul_overflow(count, n, &count);
   };
   for (const auto& a : sweep) multiply(a.second.size(), "sweep." + shown_value(a.first));
   if (!zip.empty()) multiply(zip.front().second.size(), "zip");
-  if (count > kMaxSweepPoints)
-    throw ExperimentError(file + ": the sweep has " + (count > kMaxSweepPoints * 1000 ? "more than " + std::to_string(kMaxSweepPoints * 1000) : std::to_string(count)) +
+  if (overflow || count > kMaxSweepPoints)
+    throw ExperimentError(file + ": the sweep has " + (overflow ? std::string("more than 2^64") : std::to_string(count)) +
                           " points (" + factors + "); at most " + std::to_string(kMaxSweepPoints) +
                           " points in one experiment: split it");
 

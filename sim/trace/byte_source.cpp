@@ -81,6 +81,9 @@ ByteSource::ByteSource(const std::string& path)
   struct stat st {};
   if (::fstat(m_fd, &st) == 0 && S_ISREG(st.st_mode)) {
     m_file_size = static_cast<std::uint64_t>(st.st_size);
+  } else if (S_ISDIR(st.st_mode)) {
+    if (m_owns_fd) ::close(m_fd);
+    throw TraceError(m_name + ": is a directory; expected a trace file");
   }
 #ifdef POSIX_FADV_SEQUENTIAL
   if (m_owns_fd) ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
