@@ -172,7 +172,7 @@ int cmd_params(int argc, char** argv) {
 int cmd_run(int argc, char** argv) {
   po::options_description desc("mmusim run");
   desc.add(config_options());
-  desc.add_options()("trace,t", po::value<std::vector<std::string>>(), "trace file, repeatable: several traces run as separate processes, round-robin (default: the bundled sample trace)")(
+  desc.add_options()("trace,t", po::value<std::vector<std::string>>(), "trace file, repeatable (at most 64): several traces run as separate processes, round-robin; - is standard input, once (default: the bundled sample trace)")(
       "format", po::value<std::string>()->default_value("auto"),
           "trace format: auto, text, lackey, bin, champsim, champsim-cloudsuite")(
       "outdir,o", po::value<std::string>(), "write stats.json, stats.csv and config.yaml here")(

@@ -1000,7 +1000,8 @@ std::string describe_params(const Config& current) {
   ParamPrinter p;
   p.out << "mmusim configuration keys: KEY = current value, its default and unit, and what it does.\n"
            "Set them in a YAML file (-c) or with --set KEY=VALUE. Sizes take K/M/G/KiB/MiB/GiB,\n"
-           "the clock takes Hz/kHz/MHz/GHz, durations ps/ns/us/ms/s; latencies are in clock cycles.\n";
+           "the clock takes Hz/kHz/MHz/GHz (1MHz..1THz), durations ps/ns/us/ms/s; latencies are in\n"
+           "clock cycles, at most 1000000000; TLBs have at most 1048576 entries (README, Limits).\n";
   copy.visit(p);
   return p.out.str();
 }

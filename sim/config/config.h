@@ -268,7 +268,7 @@ struct Config {
 
   template <class V>
   void visit(V& v) {
-    v.param("clock", clock, Frequency{3000000000ull}, "Hz", "core clock; all latencies are in its cycles");
+    v.param("clock", clock, Frequency{3000000000ull}, "Hz", "core clock, 1MHz..1THz (a bare number is Hz); all latencies are in its cycles");
     v.param("seed", seed, std::uint64_t{1}, "", "seed of every pseudo-random choice (random replacement, os.fragmentation)");
     v.group("paging", "paging mode and control-register features", [&] { paging.visit(v); });
     v.group("mmu", "translation hardware", [&] { mmu.visit(v); });
