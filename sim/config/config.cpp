@@ -598,26 +598,6 @@ class ParamPrinter {
 
 // ---------------------------------------------------------------- value parsers
 
-std::string shown_value(const std::string& s) {
-  std::string out;
-  static const char kHex[] = "0123456789abcdef";
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (out.size() >= kMaxShownBytes) {
-      out += "... (" + std::to_string(s.size()) + " bytes)";
-      break;
-    }
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 bool is_safe_name(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s)

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "models/common/types.h"
+#include "sim/shown_value.h"
 
 namespace mmusim {
 
@@ -312,10 +313,6 @@ constexpr unsigned kMaxTlbEntries = 1u << 20;       // entries of one TLB or pag
 constexpr std::uint64_t kMaxCacheLines = 1u << 24;  // lines of one memory.caches level
 constexpr std::uint64_t kMinClockHz = 1000000, kMaxClockHz = 1000000000000ull;  // 1 MHz .. 1 THz
 
-// A value quoted in a message: bytes below 0x20 (NUL, newline, ...) and 0x7f
-// as \xNN, cut after 100 bytes with the full length added.
-constexpr std::size_t kMaxShownBytes = 100;
-std::string shown_value(const std::string& s);
 // A name that becomes a statistics path component or a file name: 1 to 64
 // letters, digits, '_' or '-' (TLB and cache names, experiment names).
 bool is_safe_name(const std::string& s);
