@@ -262,7 +262,13 @@ int cmd_run(int argc, char** argv) {
   meta.accesses_per_second =
       meta.wall_seconds > 0 && acc ? static_cast<double>(acc->counter->value()) / meta.wall_seconds : 0;
 
-  if (!outdir.empty()) write_stats(outdir, yaml, top.stats(), top.replay().marks(), meta);
+  if (!outdir.empty()) {
+    const std::string err = write_stats(outdir, yaml, top.stats(), top.replay().marks(), meta);
+    if (!err.empty()) {
+      std::cerr << "mmusim: " << err << "\nmmusim: no statistics written: the output could not be written\n";
+      return kExitOutput;
+    }
+  }
   if (!quiet) std::cout << format_summary(top.stats(), meta) << std::flush;
   return kExitOk;
 }

@@ -18,10 +18,12 @@ namespace {
 
 }  // namespace
 
-std::string write_temp(const std::string& path, const std::string& content) {
+std::string try_write_temp(const std::string& path, const std::string& content, std::string* tmp_out) {
   const std::string tmp = path + ".tmp";
+  *tmp_out = tmp;
+  auto error = [&](const char* what, int err) { return tmp + ": " + what + ": " + std::strerror(err); };
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0) fail(tmp, "cannot create", errno);
+  if (fd < 0) return error("cannot create", errno);
   const char* p = content.data();
   std::size_t left = content.size();
   while (left > 0) {
@@ -31,7 +33,7 @@ std::string write_temp(const std::string& path, const std::string& content) {
       const int err = n < 0 ? errno : EIO;
       ::close(fd);
       ::unlink(tmp.c_str());
-      fail(tmp, "cannot write", err);
+      return error("cannot write", err);
     }
     p += n;
     left -= static_cast<std::size_t>(n);
@@ -40,17 +42,28 @@ std::string write_temp(const std::string& path, const std::string& content) {
   if (::close(fd) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
-    fail(tmp, "cannot write (at close)", err);
+    return error("cannot write (at close)", err);
   }
+  return {};
+}
+
+std::string try_commit_temp(const std::string& tmp, const std::string& path) {
+  if (std::rename(tmp.c_str(), path.c_str()) == 0) return {};
+  const int err = errno;
+  ::unlink(tmp.c_str());
+  return path + ": cannot rename into place: " + std::strerror(err);
+}
+
+std::string write_temp(const std::string& path, const std::string& content) {
+  std::string tmp;
+  const std::string err = try_write_temp(path, content, &tmp);
+  if (!err.empty()) throw OutputError(err);
   return tmp;
 }
 
 void commit_temp(const std::string& tmp, const std::string& path) {
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    fail(path, "cannot rename into place", err);
-  }
+  const std::string err = try_commit_temp(tmp, path);
+  if (!err.empty()) throw OutputError(err);
 }
 
 void write_file_atomic(const std::string& path, const std::string& content) {

@@ -27,6 +27,12 @@ class OutputError : public std::runtime_error {
 std::string write_temp(const std::string& path, const std::string& content);
 // Renames tmp to path. On failure tmp is removed and OutputError thrown.
 void commit_temp(const std::string& tmp, const std::string& path);
+// The same without exceptions: the error message ("" on success). Code that
+// runs after sc_start() uses these: a C++ throw there, once SystemC's
+// coroutines have switched stacks, makes AddressSanitizer report a false
+// stack-use-after-scope (google/sanitizers issue 189).
+std::string try_write_temp(const std::string& path, const std::string& content, std::string* tmp);
+std::string try_commit_temp(const std::string& tmp, const std::string& path);
 // write_temp + commit_temp.
 void write_file_atomic(const std::string& path, const std::string& content);
 // Creates a directory and its parents; OutputError naming it on failure

@@ -131,8 +131,8 @@ std::string stats_json(const StatGroup& root, const std::vector<MarkSnapshot>& m
   return j.dump(2) + "\n";
 }
 
-void write_stats(const std::string& outdir, const std::string& config_yaml, const StatGroup& root,
-                 const std::vector<MarkSnapshot>& marks, const RunMetadata& meta) {
+std::string write_stats(const std::string& outdir, const std::string& config_yaml, const StatGroup& root,
+                        const std::vector<MarkSnapshot>& marks, const RunMetadata& meta) {
   // Everything goes to temporaries first: a full disk or a read-only
   // directory fails here, before any file is in place.
   const std::pair<std::string, std::string> files[] = {
@@ -141,22 +141,25 @@ void write_stats(const std::string& outdir, const std::string& config_yaml, cons
       {outdir + "/stats.json", stats_json(root, marks, meta)},
   };
   std::vector<std::string> tmps;
-  try {
-    for (const auto& f : files) tmps.push_back(write_temp(f.first, f.second));
-  } catch (...) {
-    for (const auto& t : tmps) std::remove(t.c_str());
-    throw;
+  for (const auto& f : files) {
+    std::string tmp;
+    const std::string err = try_write_temp(f.first, f.second, &tmp);
+    if (!err.empty()) {
+      for (const auto& t : tmps) std::remove(t.c_str());
+      return err;
+    }
+    tmps.push_back(tmp);
   }
   // Then renamed in order, stats.json last: it is the sign of a complete run.
   // A failed rename takes the files already renamed away with it.
   for (std::size_t i = 0; i < tmps.size(); ++i) {
-    try {
-      commit_temp(tmps[i], files[i].first);
-    } catch (...) {
+    const std::string err = try_commit_temp(tmps[i], files[i].first);
+    if (!err.empty()) {
       for (std::size_t k = 0; k < tmps.size(); ++k) std::remove((k < i ? files[k].first : tmps[k]).c_str());
-      throw;
+      return err;
     }
   }
+  return {};
 }
 
 std::string format_summary(const StatGroup& root, const RunMetadata& meta) {

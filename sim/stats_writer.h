@@ -31,10 +31,11 @@ struct RunMetadata {
 
 // Writes OUTDIR/config.yaml, OUTDIR/stats.csv and OUTDIR/stats.json: all
 // three to temporaries first, then renamed into place in that order, so
-// stats.json appears last and only when the others are in place. Throws
-// OutputError (sim/output_file.h) naming the file and the OS error; on
-// failure no temporary and none of the three files is left.
-void write_stats(const std::string& outdir, const std::string& config_yaml, const StatGroup& root,
+// stats.json appears last and only when the others are in place. Returns ""
+// or the error, naming the file and the OS error (main() exits with 4); on
+// failure no temporary and none of the three files is left. No exception:
+// it runs after sc_start() (see try_write_temp in sim/output_file.h).
+std::string write_stats(const std::string& outdir, const std::string& config_yaml, const StatGroup& root,
                  const std::vector<MarkSnapshot>& marks, const RunMetadata& meta);
 std::string stats_json(const StatGroup& root, const std::vector<MarkSnapshot>& marks, const RunMetadata& meta);
 std::string stats_csv(const StatGroup& root, const std::vector<MarkSnapshot>& marks);
