@@ -85,7 +85,7 @@ int run_convert(const std::string& in, const std::string& out, const std::string
     return 3;
   } catch (const OutputError& e) {
     err << "mmusim: " << e.what() << "\n" << failed_note(out);
-    return 1;
+    return 4;
   }
 }
 

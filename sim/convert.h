@@ -47,7 +47,8 @@ ConvertResult convert_trace(const std::string& in, const std::string& out, const
 
 // convert_trace() with its messages on err and the exit code of the command:
 // 0 done ("mmusim: converted N records from F to T: OUT"), 2 usage error,
-// 3 bad input or a record the output format cannot express, 1 a write error.
+// 3 bad input or a record the output format cannot express, 4 a write error
+// (the exit code of output errors of every command, README).
 int run_convert(const std::string& in, const std::string& out, const std::string& from, const std::string& to,
                 std::ostream& err);
 

@@ -1,7 +1,8 @@
 // mmusim command line (DESIGN.md section 5).
 //
 // Exit codes: 0 success, 1 internal error, 2 usage or configuration error,
-// 3 bad trace input.
+// 3 bad trace input (or a trace that reaches a run-time limit), 4 an output
+// file or directory that cannot be written.
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -20,6 +21,7 @@
 #include "sim/experiment/golden.h"
 #include "sim/experiment/process.h"
 #include "sim/experiment/sweep.h"
+#include "sim/output_file.h"
 #include "sim/stats_writer.h"
 #include "sim/topology.h"
 #include "sim/trace/open_trace.h"
@@ -39,7 +41,10 @@ using namespace mmusim;
 
 namespace {
 
-constexpr int kExitOk = 0, kExitInternal = 1, kExitUsage = 2, kExitTrace = 3;
+constexpr int kExitOk = 0, kExitInternal = 1, kExitUsage = 2, kExitTrace = 3, kExitOutput = 4;
+// More -t traces than this in one run is refused: each holds decoder buffers
+// (an xz -9 stream alone needs 65 MiB to decode).
+constexpr std::size_t kMaxTraces = 64;
 const char* const kDefaultTrace = "traces/xz-compress.lackey.zst";
 
 class UsageError : public std::runtime_error {
@@ -66,8 +71,9 @@ const char* const kUsage =
     "          model; prints a summary and, with -o, writes OUTDIR/stats.json,\n"
     "          OUTDIR/stats.csv and the resolved OUTDIR/config.yaml.\n"
     "          No -c: the built-in default config (configs/x86_64.yaml has the same).\n"
-    "          No -t: the bundled sample trace. Several -t: one process each, switched\n"
-    "          round-robin every replay.switch_interval accesses.\n"
+    "          No -t: the bundled sample trace. Several -t (at most 64): one process\n"
+    "          each, switched round-robin every replay.switch_interval accesses.\n"
+    "          -t - reads the trace from standard input (once per run).\n"
     "  params  lists every configuration key with its value, default, unit and meaning.\n"
     "  convert rewrites a trace in another format (text, bin, lackey), losslessly;\n"
     "          OUT's name chooses the format and compression (t.bin.zst) unless --to.\n"
@@ -76,7 +82,8 @@ const char* const kUsage =
     "  check   runs golden cases (default: tests/golden) and compares their statistics\n"
     "          with expected.csv; exit 1 on any difference. --update rewrites them.\n"
     "\n"
-    "exit codes: 0 success, 1 internal error, 2 usage or configuration error, 3 bad trace;\n"
+    "exit codes: 0 success, 1 internal error, 2 usage or configuration error, 3 bad trace\n"
+    "(or a run-time limit reached), 4 output not writable (disk full, read-only OUTDIR);\n"
     "sweep: 1 when some run failed; check: 1 on any difference.\n"
     "`mmusim run --help` lists the options of run.\n";
 
@@ -97,15 +104,52 @@ po::options_description config_options() {
 
 bool quiet_flag(const po::variables_map& vm) { return vm.count("quiet") > 0; }
 
+// A whole number given to an option: decimal digits only, in [min, max].
+// Boost would read "-1" as 2^64-1 for an unsigned option.
+std::uint64_t parse_count(const std::string& option, const std::string& text, std::uint64_t min, std::uint64_t max) {
+  std::uint64_t v = 0;
+  bool ok = !text.empty() && text.size() <= 20;
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      ok = false;
+      break;
+    }
+    const std::uint64_t d = static_cast<std::uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) {
+      ok = false;
+      break;
+    }
+    v = v * 10 + d;
+  }
+  if (!ok || v < min || v > max)
+    throw UsageError(option + ": expected a whole number in " + std::to_string(min) + ".." + std::to_string(max) +
+                     ", got '" + shown_value(text) + "'");
+  return v;
+}
+
+// Parses options; words that are not options are collected under
+// "positional" (refuse_positional() rejects them), never silently dropped.
 po::variables_map parse(int argc, char** argv, const po::options_description& desc) {
+  po::options_description all;
+  all.add(desc);
+  all.add_options()("positional", po::value<std::vector<std::string>>());
+  po::positional_options_description positional;
+  positional.add("positional", -1);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
     throw UsageError(e.what());
   }
   return vm;
+}
+
+void refuse_positional(const po::variables_map& vm, const std::string& cmd, const std::string& hint) {
+  if (!vm.count("positional")) return;
+  const auto& words = vm["positional"].as<std::vector<std::string>>();
+  throw UsageError(cmd + " takes no positional argument, got '" + shown_value(words.front()) + "'" +
+                   (words.size() > 1 ? " and " + std::to_string(words.size() - 1) + " more" : "") + "; " + hint);
 }
 
 LoadedConfig load(const po::variables_map& vm) {
@@ -119,6 +163,7 @@ int cmd_params(int argc, char** argv) {
   desc.add(config_options());
   desc.add_options()("help,h", "this help");
   po::variables_map vm = parse(argc, argv, desc);
+  refuse_positional(vm, "params", "give the configuration file with -c");
   if (vm.count("help")) {
     std::cout << "usage: mmusim params [-c CONFIG.yaml] [--set KEY=VALUE]...\n\n" << desc;
     return kExitOk;
@@ -130,11 +175,11 @@ int cmd_params(int argc, char** argv) {
 int cmd_run(int argc, char** argv) {
   po::options_description desc("mmusim run");
   desc.add(config_options());
-  desc.add_options()("trace,t", po::value<std::vector<std::string>>(), "trace file, repeatable: several traces run as separate processes, round-robin (default: the bundled sample trace)")(
+  desc.add_options()("trace,t", po::value<std::vector<std::string>>(), "trace file, repeatable (at most 64): several traces run as separate processes, round-robin; - is standard input, once (default: the bundled sample trace)")(
       "format", po::value<std::string>()->default_value("auto"),
           "trace format: auto, text, lackey, bin, champsim, champsim-cloudsuite")(
       "outdir,o", po::value<std::string>(), "write stats.json, stats.csv and config.yaml here")(
-      "max-accesses", po::value<std::uint64_t>()->default_value(0), "stop after N accesses (0: the whole trace)")(
+      "max-accesses", po::value<std::string>()->default_value("0"), "stop after N accesses (0: the whole trace)")(
       "curves", po::value<std::vector<std::string>>()->composing(),
       "TLB[,TLB...]: also write OUTDIR/curves.csv, the LRU misses of every geometry of these TLBs up to 4x their entries, from one pass (sets mmu.tlbs.<TLB>.curves unless given; needs -o)")(
       "progress", "show a progress line on stderr even when it is not a terminal")(
@@ -145,7 +190,26 @@ int cmd_run(int argc, char** argv) {
     std::cout << "usage: mmusim run [options]\n\n" << desc;
     return kExitOk;
   }
+  // Stale results must not pass for this run's if it fails, whatever the
+  // failure (a bad option, config or trace): they go first. The -c file is
+  // spared when it is OUTDIR/config.yaml (it is read before the run).
+  std::string outdir;
+  if (vm.count("outdir")) {
+    outdir = vm["outdir"].as<std::string>();
+    create_output_dir(outdir);
+    remove_stale(outdir + "/stats.json");
+    remove_stale(outdir + "/stats.csv");
+    remove_stale(outdir + "/curves.csv");
+    for (const char* tmp : {"/stats.json.tmp", "/stats.csv.tmp", "/config.yaml.tmp", "/curves.csv.tmp"})
+      remove_stale(outdir + tmp);
+    std::error_code ec;
+    const bool config_is_input =
+        vm.count("config") && std::filesystem::equivalent(vm["config"].as<std::string>(), outdir + "/config.yaml", ec);
+    if (!config_is_input) remove_stale(outdir + "/config.yaml");
+  }
+  refuse_positional(vm, "run", "give a trace with -t TRACE (-t - for standard input)");
   if (vm.count("progress") && vm.count("quiet")) throw UsageError("--progress and --quiet exclude each other");
+  const std::uint64_t max_accesses = parse_count("--max-accesses", vm["max-accesses"].as<std::string>(), 0, UINT64_MAX);
 
   LoadedConfig lc = load(vm);
   if (vm.count("curves")) {
@@ -177,6 +241,11 @@ int cmd_run(int argc, char** argv) {
     throw UsageError("--curves (mmu.tlbs.<TLB>.curves) needs -o OUTDIR: the curves go to OUTDIR/curves.csv");
   std::vector<std::string> traces =
       vm.count("trace") ? vm["trace"].as<std::vector<std::string>>() : std::vector<std::string>{default_trace_path()};
+  if (traces.size() > kMaxTraces)
+    throw UsageError("-t: at most " + std::to_string(kMaxTraces) + " traces in one run, got " +
+                     std::to_string(traces.size()));
+  if (std::count(traces.begin(), traces.end(), "-") > 1)
+    throw UsageError("-t -: standard input can be read only once; give -t - for one trace and files for the others");
   const std::string format = vm["format"].as<std::string>();
   std::vector<std::unique_ptr<TraceReader>> readers;
   std::vector<TraceReader*> raw;
@@ -191,24 +260,16 @@ int cmd_run(int argc, char** argv) {
       std::cerr << "mmusim: " << t << ": format " << readers.back()->format_name() << " (auto-detected)\n";
   }
 
-  std::string outdir;
-  if (vm.count("outdir")) {
-    outdir = vm["outdir"].as<std::string>();
-    std::error_code ec;
-    std::filesystem::create_directories(outdir, ec);
-    if (ec) throw UsageError("-o " + outdir + ": cannot create the directory: " + ec.message());
-    // Stale results must not pass for this run's if it fails.
-    std::filesystem::remove(outdir + "/stats.json", ec);
-    std::filesystem::remove(outdir + "/stats.csv", ec);
-    std::filesystem::remove(outdir + "/curves.csv", ec);
-    write_file_atomic(outdir + "/config.yaml", to_yaml(cfg));
+  if (!outdir.empty()) {
+    // A directory that cannot be written fails now, not after the replay.
+    std::remove(write_temp(outdir + "/config.yaml", to_yaml(cfg)).c_str());
   }
 
   const bool quiet = vm.count("quiet") > 0;
   ReplayParams rp;
   rp.gap_cycles = cfg.replay.gap_cycles;
   rp.sync_each_access = cfg.replay.sync == "access";
-  rp.max_accesses = vm["max-accesses"].as<std::uint64_t>();
+  rp.max_accesses = max_accesses;
   rp.check_invariants = vm.count("check-invariants") > 0;
   rp.progress = !quiet && (vm.count("progress") || isatty(STDERR_FILENO));
 
@@ -235,8 +296,14 @@ int cmd_run(int argc, char** argv) {
       meta.wall_seconds > 0 && acc ? static_cast<double>(acc->counter->value()) / meta.wall_seconds : 0;
 
   if (!top.curves().empty()) check_curves_against_stats(top.curves(), top.stats());
-  if (!outdir.empty()) write_stats(outdir, top.stats(), top.replay().marks(), meta);
-  if (!outdir.empty() && !top.curves().empty()) write_file_atomic(outdir + "/curves.csv", curves_csv(top.curves(), top.stats()));
+  if (!outdir.empty()) {
+    const std::string curves = top.curves().empty() ? std::string() : curves_csv(top.curves(), top.stats());
+    const std::string err = write_stats(outdir, yaml, top.stats(), top.replay().marks(), meta, curves);
+    if (!err.empty()) {
+      std::cerr << "mmusim: " << err << "\nmmusim: no statistics written: the output could not be written\n";
+      return kExitOutput;
+    }
+  }
   if (!quiet) std::cout << format_summary(top.stats(), meta) << std::flush;
   return kExitOk;
 }
@@ -289,7 +356,7 @@ int cmd_convert(int argc, char** argv) {
 
 int cmd_sweep(int argc, char** argv) {
   po::options_description desc("mmusim sweep");
-  desc.add_options()("jobs,j", po::value<unsigned>()->default_value(1), "local backend: runs at a time")(
+  desc.add_options()("jobs,j", po::value<std::string>()->default_value("1"), "local backend: runs at a time")(
       "backend", po::value<std::string>()->default_value("local"), "local (child processes) or slurm (one sbatch --array)")(
       "outdir,o", po::value<std::string>(), "output directory (default: out/sweeps/<experiment name>)")(
       "resume", "skip runs whose stats are complete; rerun failed and interrupted ones")(
@@ -299,7 +366,7 @@ int cmd_sweep(int argc, char** argv) {
       "progress", "rewrite one progress line even when stderr is not a terminal")(
       "partition", po::value<std::string>(), "slurm: sbatch --partition")(
       "time", po::value<std::string>(), "slurm: sbatch --time, the limit per task (e.g. 10:00)")(
-      "cpus-per-task", po::value<unsigned>()->default_value(1), "slurm: sbatch --cpus-per-task")(
+      "cpus-per-task", po::value<std::string>()->default_value("1"), "slurm: sbatch --cpus-per-task")(
       "sbatch-arg", po::value<std::vector<std::string>>()->composing(), "slurm: one more sbatch argument (repeatable)")(
       "poll", po::value<double>()->default_value(1.0), "slurm: seconds between squeue polls")("help,h", "this help");
   po::options_description files;
@@ -327,8 +394,7 @@ int cmd_sweep(int argc, char** argv) {
   }
   SweepOptions o;
   o.outdir = vm.count("outdir") ? vm["outdir"].as<std::string>() : "out/sweeps/" + e.name;
-  o.jobs = vm["jobs"].as<unsigned>();
-  if (o.jobs == 0) throw UsageError("-j: must be at least 1");
+  o.jobs = static_cast<unsigned>(parse_count("-j", vm["jobs"].as<std::string>(), 1, 1024));
   o.backend = vm["backend"].as<std::string>();
   o.resume = vm.count("resume") > 0;
   o.method = vm["method"].as<std::string>();
@@ -336,9 +402,10 @@ int cmd_sweep(int argc, char** argv) {
   o.exe = self_exe();
   if (vm.count("partition")) o.partition = vm["partition"].as<std::string>();
   if (vm.count("time")) o.time_limit = vm["time"].as<std::string>();
-  o.cpus_per_task = vm["cpus-per-task"].as<unsigned>();
+  o.cpus_per_task = static_cast<unsigned>(parse_count("--cpus-per-task", vm["cpus-per-task"].as<std::string>(), 1, 4096));
   if (vm.count("sbatch-arg")) o.sbatch_args = vm["sbatch-arg"].as<std::vector<std::string>>();
   o.poll_seconds = vm["poll"].as<double>();
+  if (!(o.poll_seconds > 0 && o.poll_seconds <= 3600)) throw UsageError("--poll: expected seconds in (0, 3600]");
   if (vm.count("dry-run")) {
     if (o.method != "exact") {
       const OnePassPlan plan = one_pass_plan(e);
@@ -437,6 +504,12 @@ int sc_main(int argc, char** argv) {
   } catch (const TraceError& e) {
     std::cerr << "mmusim: " << e.what() << "\nmmusim: no statistics written: the run did not complete\n";
     return kExitTrace;
+  } catch (const OutputError& e) {
+    std::cerr << "mmusim: " << e.what() << "\nmmusim: no statistics written: the output could not be written\n";
+    return kExitOutput;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "mmusim: out of host memory (std::bad_alloc): the run needs more memory than this machine gives it\n";
+    return kExitInternal;
   } catch (const std::exception& e) {
     std::cerr << "mmusim: internal error: " << e.what() << "\n";
     return kExitInternal;

@@ -7,6 +7,10 @@
 namespace mmusim {
 namespace {
 
+// sc_time is a 64-bit count of picoseconds and wraps silently; a run stops
+// with an error before its simulated time passes this (README, limits).
+constexpr std::uint64_t kMaxSimPs = 1000000000000000000ull;  // 10^18 ps = 10^6 s
+
 void flatten(const StatGroup& g, const std::string& prefix, std::vector<std::pair<std::string, double>>& out) {
   for (const auto& e : g.entries()) {
     std::string path = prefix + e.name;
@@ -77,11 +81,36 @@ void Replay::thread() {
     m_error = std::current_exception();
   }
   m_cycles += sc_core::sc_time_stamp().value() / m_cycle.value();
+  if (m_complete && sc_core::sc_time_stamp().value() > kMaxSimPs) {
+    m_complete = false;
+    try {
+      time_limit_error();
+    } catch (...) {
+      m_error = std::current_exception();
+    }
+  }
   m_wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
   if (m_progress_shown) progress_line(true);
   m_trans.clear_extension(&m_ext);
   m_ktrans.clear_extension(&m_kext);
   sc_core::sc_stop();
+}
+
+void Replay::time_limit_error() const {
+  trace_error("the simulated time would pass the limit of 10^18 ps (1000000 s, " +
+              std::to_string(kMaxSimPs / m_cycle.value()) + " cycles of this clock): the run stops here, "
+              "as its cycle counts would be wrong (with replay.gap_cycles " + std::to_string(m_p.gap_cycles) + ")");
+}
+
+sc_core::sc_time Replay::cycles_time(Cycles c) const {
+  std::uint64_t ps;
+  if (__builtin_mul_overflow(m_cycle.value(), c, &ps) || ps > kMaxSimPs) time_limit_error();
+  return sc_core::sc_time::from_value(ps);
+}
+
+void Replay::check_time(std::uint64_t more_ps) const {
+  const std::uint64_t now = sc_core::sc_time_stamp().value() + m_qk.get_local_time().value();
+  if (now > kMaxSimPs || more_ps > kMaxSimPs - now) time_limit_error();
 }
 
 void Replay::trace_error(const std::string& msg) const {
@@ -167,11 +196,15 @@ bool Replay::run_stream(Stream& s, std::uint64_t budget) {
 }
 
 void Replay::sync() {
+  check_time(0);
   m_qk.sync();
   m_quantum_left = tlm::tlm_global_quantum::instance().compute_local_quantum();
 }
 
 void Replay::advance(sc_core::sc_time t) {
+  // sync() checks the time once a quantum (at most 1 s, validated); a
+  // longer step, or a wait() now, is checked here.
+  if (m_p.sync_each_access || t.value() > 1000000000000000ull) check_time(t.value());
   if (m_p.sync_each_access) {
     wait(t);
   } else {
@@ -234,6 +267,7 @@ void Replay::transport_in_order(tlm_utils::simple_initiator_socket<Replay>& s, t
   if (m_p.sync_each_access) {
     sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
     s->b_transport(trans, delay);
+    check_time(delay.value());
     wait(delay);
   } else {
     sc_core::sc_time delay = m_qk.get_local_time();
@@ -278,7 +312,7 @@ bool Replay::translate(VAddr va, AccessKind kind) {
         transport_in_order(socket, m_trans);
         if (!m_trans.is_response_ok()) throw std::runtime_error("MMU returned " + m_trans.get_response_string());
       },
-      [this](Cycles cost_cycles) { advance(sc_core::sc_time::from_value(m_cycle.value() * cost_cycles)); });
+      [this](Cycles cost_cycles) { advance(cycles_time(cost_cycles)); });
 }
 
 void Replay::report_kills() {
@@ -302,6 +336,15 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
     return;
   }
   if (rec.kind == RecordKind::Mark) {
+    // A name twice would give one statistic two values (stats.csv) or keep
+    // only the last (stats.json); each snapshot costs memory: both refused.
+    const std::string where = m_cur->reader->location();
+    auto seen = m_mark_where.emplace(rec.name, where);
+    if (!seen.second)
+      trace_error("@mark " + rec.name + " given twice (first at " + seen.first->second +
+                  "): mark names name statistics (marks.NAME.*) and must be unique");
+    if (m_marks.size() >= kMaxMarks)
+      trace_error("more than " + std::to_string(kMaxMarks) + " @mark records: each keeps a snapshot of every statistic");
     MarkSnapshot s{rec.name, {}};
     flatten(m_root_stats, "", s.values);
     m_marks.push_back(std::move(s));
@@ -404,7 +447,7 @@ void Replay::serialise() {
 }
 
 void Replay::follow_issue_point(Cycles t) {
-  const sc_core::sc_time target = sc_core::sc_time::from_value(m_cycle.value() * t);
+  const sc_core::sc_time target = cycles_time(t);
   const sc_core::sc_time now = sc_core::sc_time_stamp() + m_qk.get_local_time();
   if (target <= now) return;
   advance(target - now);

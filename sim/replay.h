@@ -83,6 +83,8 @@ struct MarkSnapshot {
 
 class Replay : public sc_core::sc_module, public KernelAccessPort {
  public:
+  // At most this many @mark records in a run, each with a unique name.
+  static constexpr std::size_t kMaxMarks = 1000;
   tlm_utils::simple_initiator_socket<Replay> socket;
   tlm_utils::simple_initiator_socket<Replay> data_socket;  // to the memory hierarchy
 
@@ -171,6 +173,11 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   void follow_issue_point(Cycles t);   // the thread's time to cycle t
   void progress_line(bool final);
   [[noreturn]] void trace_error(const std::string& msg) const;
+  // The simulated-time limit (10^18 ps): cycles as time, checked for
+  // overflow; the time now plus more_ps checked against the limit.
+  [[noreturn]] void time_limit_error() const;
+  sc_core::sc_time cycles_time(Cycles c) const;
+  void check_time(std::uint64_t more_ps) const;
 
   std::vector<Stream> m_streams;
   Stream* m_cur = nullptr;
@@ -194,6 +201,7 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   std::exception_ptr m_error;
   bool m_complete = false;
   std::vector<MarkSnapshot> m_marks;
+  std::map<std::string, std::string> m_mark_where;  // mark name -> where it was given
   std::chrono::steady_clock::time_point m_start;
   double m_wall_seconds = 0;
   double m_last_progress = 0;

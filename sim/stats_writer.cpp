@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "sim/output_file.h"
+
 namespace mmusim {
 namespace {
 
@@ -91,20 +93,6 @@ std::string grouped(std::uint64_t v) {
 
 }  // namespace
 
-void write_file_atomic(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw std::runtime_error(tmp + ": cannot open for writing");
-    f << content;
-    f.flush();
-    if (!f) throw std::runtime_error(tmp + ": write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw std::runtime_error(path + ": cannot rename into place: " + ec.message());
-}
-
 std::string stats_csv(const StatGroup& root, const std::vector<MarkSnapshot>& marks) {
   std::ostringstream os;
   os << "path,value\n";
@@ -114,8 +102,7 @@ std::string stats_csv(const StatGroup& root, const std::vector<MarkSnapshot>& ma
   return os.str();
 }
 
-void write_stats(const std::string& outdir, const StatGroup& root, const std::vector<MarkSnapshot>& marks,
-                 const RunMetadata& meta) {
+std::string stats_json(const StatGroup& root, const std::vector<MarkSnapshot>& marks, const RunMetadata& meta) {
   Json j = Json::object();
   Json m = Json::object();
   m["version"] = meta.version;
@@ -141,8 +128,40 @@ void write_stats(const std::string& outdir, const StatGroup& root, const std::ve
     }
     j["marks"] = mk;
   }
-  write_file_atomic(outdir + "/stats.json", j.dump(2) + "\n");
-  write_file_atomic(outdir + "/stats.csv", stats_csv(root, marks));
+  return j.dump(2) + "\n";
+}
+
+std::string write_stats(const std::string& outdir, const std::string& config_yaml, const StatGroup& root,
+                        const std::vector<MarkSnapshot>& marks, const RunMetadata& meta,
+                        const std::string& curves_csv) {
+  // Everything goes to temporaries first: a full disk or a read-only
+  // directory fails here, before any file is in place.
+  std::vector<std::pair<std::string, std::string>> files = {
+      {outdir + "/config.yaml", config_yaml},
+      {outdir + "/stats.csv", stats_csv(root, marks)},
+  };
+  if (!curves_csv.empty()) files.emplace_back(outdir + "/curves.csv", curves_csv);
+  files.emplace_back(outdir + "/stats.json", stats_json(root, marks, meta));
+  std::vector<std::string> tmps;
+  for (const auto& f : files) {
+    std::string tmp;
+    const std::string err = try_write_temp(f.first, f.second, &tmp);
+    if (!err.empty()) {
+      for (const auto& t : tmps) std::remove(t.c_str());
+      return err;
+    }
+    tmps.push_back(tmp);
+  }
+  // Then renamed in order, stats.json last: it is the sign of a complete run.
+  // A failed rename takes the files already renamed away with it.
+  for (std::size_t i = 0; i < tmps.size(); ++i) {
+    const std::string err = try_commit_temp(tmps[i], files[i].first);
+    if (!err.empty()) {
+      for (std::size_t k = 0; k < tmps.size(); ++k) std::remove((k < i ? files[k].first : tmps[k]).c_str());
+      return err;
+    }
+  }
+  return {};
 }
 
 std::string format_summary(const StatGroup& root, const RunMetadata& meta) {

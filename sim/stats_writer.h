@@ -29,11 +29,16 @@ struct RunMetadata {
   double accesses_per_second = 0;
 };
 
-// Writes OUTDIR/stats.json and OUTDIR/stats.csv; throws std::runtime_error.
-void write_stats(const std::string& outdir, const StatGroup& root, const std::vector<MarkSnapshot>& marks,
-                 const RunMetadata& meta);
-// Writes a file atomically (temporary + rename); throws std::runtime_error.
-void write_file_atomic(const std::string& path, const std::string& content);
+// Writes OUTDIR/config.yaml, OUTDIR/stats.csv and OUTDIR/stats.json: all
+// three to temporaries first, then renamed into place in that order, so
+// stats.json appears last and only when the others are in place. Returns ""
+// or the error, naming the file and the OS error (main() exits with 4); on
+// failure no temporary and none of the three files is left. No exception:
+// it runs after sc_start() (see try_write_temp in sim/output_file.h).
+std::string write_stats(const std::string& outdir, const std::string& config_yaml, const StatGroup& root,
+                 const std::vector<MarkSnapshot>& marks, const RunMetadata& meta,
+                        const std::string& curves_csv = std::string());  // written before stats.json when not empty
+std::string stats_json(const StatGroup& root, const std::vector<MarkSnapshot>& marks, const RunMetadata& meta);
 std::string stats_csv(const StatGroup& root, const std::vector<MarkSnapshot>& marks);
 std::string format_summary(const StatGroup& root, const RunMetadata& meta);
 

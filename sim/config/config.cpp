@@ -8,6 +8,9 @@
 #include <climits>
 #include <cmath>
 #include <cstdlib>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <set>
 #include <sstream>
 #include <type_traits>
@@ -78,12 +81,12 @@ std::string yaml_location(const std::string& file, const YAML::Node& n) {
 }
 
 std::string scalar_text(const YAML::Node& n) {
-  if (n.IsScalar()) return n.Scalar();
+  if (n.IsScalar()) return shown_value(n.Scalar());
   if (n.IsSequence()) {  // shown, so that an error can point at the bad element
     std::string s = "[";
-    for (size_t i = 0; i < n.size(); ++i)
+    for (size_t i = 0; i < n.size() && s.size() < kMaxShownBytes; ++i)
       s += (i ? ", " : "") + (n[i].IsScalar() ? n[i].Scalar() : n[i].IsSequence() ? std::string("[...]") : std::string("{...}"));
-    return s + "]";
+    return shown_value(s + "]");
   }
   if (n.IsMap()) return "a map";
   return "nothing";
@@ -133,7 +136,7 @@ std::string parse_leaf(const YAML::Node& n, ByteSize& f) {
 }
 std::string parse_leaf(const YAML::Node& n, Frequency& f) {
   if (!n.IsScalar() || !parse_frequency(n.Scalar(), &f.hz) || f.hz == 0)
-    return "a frequency (3GHz, 2400MHz, 3e9)";
+    return "a frequency with its unit (3GHz, 2400MHz, 3e9Hz)";
   return {};
 }
 std::string parse_leaf(const YAML::Node& n, Duration& f) {
@@ -315,8 +318,9 @@ class YamlReader {
     check_duplicates(n, path + ".");
     for (const auto& kv : n) {
       std::string name = kv.first.Scalar();
-      if (name.empty() || name.find('.') != std::string::npos)
-        fail(kv.first, path, "expected a " + noun + " name without dots, got '" + name + "'");
+      if (!is_safe_name(name))
+        fail(kv.first, path, "expected a " + noun + " name of 1 to 64 letters, digits, '_' or '-' (it names statistics), got '" +
+                                 shown_value(name) + "'");
       if (!kv.second.IsMap() && !kv.second.IsNull())
         fail(kv.second, path + "." + name, "expected a map of " + noun + " keys, got '" + scalar_text(kv.second) + "'");
       T t;
@@ -369,7 +373,7 @@ class YamlReader {
     for (const auto& kv : m_level.node) {
       std::string k = kv.first.Scalar();
       if (std::find(m_level.known.begin(), m_level.known.end(), k) != m_level.known.end()) continue;
-      fail(kv.first, "", "unknown key '" + m_level.prefix + k + "'" + did_you_mean(k, m_level.known));
+      fail(kv.first, "", "unknown key '" + shown_value(m_level.prefix + k) + "'" + did_you_mean(k, m_level.known));
     }
   }
 
@@ -381,7 +385,7 @@ class YamlReader {
       const std::string k = kv.first.Scalar();
       auto it = seen.find(k);
       if (it != seen.end())
-        fail(kv.first, "", "key '" + prefix + k + "' given twice (first at " + yaml_location(m_file, it->second) + ")");
+        fail(kv.first, "", "key '" + shown_value(prefix + k) + "' given twice (first at " + yaml_location(m_file, it->second) + ")");
       seen.emplace(k, kv.first);
     }
   }
@@ -594,6 +598,13 @@ class ParamPrinter {
 
 // ---------------------------------------------------------------- value parsers
 
+bool is_safe_name(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  return true;
+}
+
 bool parse_byte_size(const std::string& text, std::uint64_t* out) {
   double v;
   std::string suffix;
@@ -717,6 +728,14 @@ LoadedConfig load_config(const std::string& path, const std::vector<std::string>
   LoadedConfig lc{default_config(), {}};
   if (!path.empty()) {
     YAML::Node root;
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+      throw ConfigError(path + ": is a directory; expected a YAML config file");
+    if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+      std::fclose(f);
+    } else {
+      throw ConfigError(path + ": cannot open the config file: " + std::strerror(errno));
+    }
     try {
       root = YAML::LoadFile(path);
     } catch (const YAML::BadFile&) {
@@ -729,7 +748,7 @@ LoadedConfig load_config(const std::string& path, const std::vector<std::string>
     reader.read_root(root, lc.config);
   }
   for (const auto& o : overrides) {
-    std::string label = "--set " + o;
+    std::string label = "--set " + shown_value(o);
     size_t eq = o.find('=');
     if (eq == std::string::npos || eq == 0) throw ConfigError(label + ": expected KEY=VALUE");
     std::string key = trim(o.substr(0, eq));
@@ -737,7 +756,7 @@ LoadedConfig load_config(const std::string& path, const std::vector<std::string>
     std::vector<std::string> parts;
     std::stringstream ss(key);
     for (std::string p; std::getline(ss, p, '.');) {
-      if (p.empty()) throw ConfigError(label + ": empty component in key '" + key + "'");
+      if (p.empty()) throw ConfigError(label + ": empty component in key '" + shown_value(key) + "'");
       parts.push_back(p);
     }
     YAML::Node v;
@@ -750,7 +769,7 @@ LoadedConfig load_config(const std::string& path, const std::vector<std::string>
     SetApplier s(parts, v, label, lc.origins);
     lc.config.visit(s);
     if (!s.done())
-      throw ConfigError(label + ": unknown key '" + key + "'" + did_you_mean(key, all_keys(lc.config)));
+      throw ConfigError(label + ": unknown key '" + shown_value(key) + "'" + did_you_mean(key, all_keys(lc.config)));
   }
   validate(lc.config, lc.origins);
   return lc;
@@ -800,9 +819,63 @@ bool walks_follow_tlb(const Config& c, const std::string& tlb) {
   return true;
 }
 
+// Every key whose unit is cycles (latencies, fault costs, gap_cycles) and
+// every entries count of a TLB or paging-structure cache, against its limit.
+struct RangeChecker {
+  const Validator& v;
+  std::string prefix;
+  template <class T, class D>
+  void param(const char* key, T& field, const D&, const char* unit, const char*) {
+    if constexpr (std::is_same_v<T, Cycles>) {
+      if (std::strcmp(unit, "cycles") == 0 && field > kMaxLatencyCycles)
+        v.fail(prefix + key, "must be at most " + std::to_string(kMaxLatencyCycles) + " cycles, got " + std::to_string(field));
+    } else if constexpr (std::is_same_v<T, unsigned>) {
+      if (std::strcmp(unit, "entries") == 0 && field > kMaxTlbEntries)
+        v.fail(prefix + key, "must be at most " + std::to_string(kMaxTlbEntries) + " entries, got " + std::to_string(field));
+    }
+  }
+  void choice(const char*, std::string&, const char*, const Choices&, const char*) {}
+  template <class F>
+  void group(const char* key, const char*, F&& body) {
+    const std::string saved = prefix;
+    prefix += std::string(key) + ".";
+    body();
+    prefix = saved;
+  }
+  template <class T>
+  void named_map(const char* key, std::map<std::string, T>& m, const char*) {
+    const std::string saved = prefix;
+    for (auto& kv : m) {
+      const std::string name_key = saved + key + "." + kv.first;
+      if (!is_safe_name(kv.first)) {
+        std::string where;  // the name's own origin, or that of one of its keys (--set)
+        for (const auto& o : v.origins)
+          if (o.first == name_key || o.first.rfind(name_key + ".", 0) == 0) {
+            where = o.second + ": ";
+            break;
+          }
+        throw ConfigError(where + saved + key + "." + shown_value(kv.first) + ": not a valid " + T::kNoun +
+                          " name: expected 1 to 64 letters, digits, '_' or '-' (it names statistics)");
+      }
+      prefix = name_key + ".";
+      kv.second.visit(*this);
+    }
+    prefix = saved;
+  }
+};
+
 void validate(const Config& c, const ConfigOrigins& origins) {
   Validator v{origins};
-  if (c.clock.hz > 1000000000000ull) v.fail("clock", "must be at most 1THz (one cycle is at least 1 ps)");
+  {
+    Config copy = c;
+    RangeChecker r{v, ""};
+    copy.visit(r);
+  }
+  if (c.clock.hz < kMinClockHz || c.clock.hz > kMaxClockHz)
+    v.fail("clock", "must be in 1MHz..1THz, got " + format_value(c.clock) +
+                        (c.clock.hz < kMinClockHz ? " (a number without a unit is in Hz: write 3GHz)" : " (one cycle is at least 1 ps)"));
+  if (c.replay.quantum.ps > 1000000000000ull)
+    v.fail("replay.quantum", "must be at most 1s, got " + format_value(c.replay.quantum));
   const auto& p = c.paging;
   const bool mode32 = p.mode == "ia32" || p.mode == "pae";
   // CR4.PCIDE can be set only in IA-32e mode (SDM 4.10.1).
@@ -835,13 +908,16 @@ void validate(const Config& c, const ConfigOrigins& origins) {
   v.geometry("mmu.pwc.pml4.", pwc.pml4.entries, pwc.pml4.ways, true, "lru");
   v.geometry("mmu.pwc.pdpt.", pwc.pdpt.entries, pwc.pdpt.ways, true, "lru");
   v.geometry("mmu.pwc.pd.", pwc.pd.entries, pwc.pd.ways, true, "lru");
-  if (c.mmu.walker.walkers == 0) v.fail("mmu.walker.walkers", "must be at least 1");
+  if (c.mmu.walker.walkers == 0 || c.mmu.walker.walkers > 1024)
+    v.fail("mmu.walker.walkers", "must be in 1..1024, got " + std::to_string(c.mmu.walker.walkers));
 
   const auto& d = c.memory.dram;
-  if (d.channels == 0 || !is_pow2(d.channels)) v.fail("memory.dram.channels", "must be a power of two, got " + std::to_string(d.channels));
-  if (d.banks == 0 || !is_pow2(d.banks)) v.fail("memory.dram.banks", "must be a power of two, got " + std::to_string(d.banks));
-  if (d.row_bytes.bytes < 64 || !is_pow2(d.row_bytes.bytes))
-    v.fail("memory.dram.row_bytes", "must be a power of two of at least 64 bytes, got " + std::to_string(d.row_bytes.bytes));
+  if (d.channels == 0 || !is_pow2(d.channels) || d.channels > 64)
+    v.fail("memory.dram.channels", "must be a power of two in 1..64, got " + std::to_string(d.channels));
+  if (d.banks == 0 || !is_pow2(d.banks) || d.banks > 1024)
+    v.fail("memory.dram.banks", "must be a power of two in 1..1024, got " + std::to_string(d.banks));
+  if (d.row_bytes.bytes < 64 || !is_pow2(d.row_bytes.bytes) || d.row_bytes.bytes > (1u << 20))
+    v.fail("memory.dram.row_bytes", "must be a power of two in 64..1MiB, got " + std::to_string(d.row_bytes.bytes));
 
   std::map<unsigned, std::string> cache_levels;
   for (const auto& kv : c.memory.caches) {
@@ -857,6 +933,9 @@ void validate(const Config& c, const ConfigOrigins& origins) {
     const std::uint64_t lines = k.size.bytes / k.line_bytes;
     if (k.size.bytes == 0 || k.size.bytes % k.line_bytes != 0)
       v.fail(pre + "size", "must be a non-zero multiple of line_bytes (" + std::to_string(k.line_bytes) + "), got " + format_value(k.size));
+    if (lines > kMaxCacheLines)
+      v.fail(pre + "size", "must hold at most " + std::to_string(kMaxCacheLines) + " lines (1GiB of 64-byte lines), got " +
+                               std::to_string(lines) + " lines of " + std::to_string(k.line_bytes) + " bytes");
     const std::uint64_t w = k.ways == 0 ? lines : k.ways;
     if (w > lines) v.fail(pre + "ways", "must not exceed the number of lines (" + std::to_string(lines) + "), got " + std::to_string(k.ways));
     if (lines % w != 0 || !is_pow2(lines / w))
@@ -919,7 +998,8 @@ std::string describe_params(const Config& current) {
   ParamPrinter p;
   p.out << "mmusim configuration keys: KEY = current value, its default and unit, and what it does.\n"
            "Set them in a YAML file (-c) or with --set KEY=VALUE. Sizes take K/M/G/KiB/MiB/GiB,\n"
-           "the clock takes Hz/kHz/MHz/GHz, durations ps/ns/us/ms/s; latencies are in clock cycles.\n";
+           "the clock takes Hz/kHz/MHz/GHz (1MHz..1THz), durations ps/ns/us/ms/s; latencies are in\n"
+           "clock cycles, at most 1000000000; TLBs have at most 1048576 entries (README, Limits).\n";
   copy.visit(p);
   return p.out.str();
 }

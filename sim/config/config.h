@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "models/common/types.h"
+#include "sim/shown_value.h"
 
 namespace mmusim {
 
@@ -274,7 +275,7 @@ struct Config {
 
   template <class V>
   void visit(V& v) {
-    v.param("clock", clock, Frequency{3000000000ull}, "Hz", "core clock; all latencies are in its cycles");
+    v.param("clock", clock, Frequency{3000000000ull}, "Hz", "core clock, 1MHz..1THz (a bare number is Hz); all latencies are in its cycles");
     v.param("seed", seed, std::uint64_t{1}, "", "seed of every pseudo-random choice (random replacement, os.fragmentation)");
     v.group("paging", "paging mode and control-register features", [&] { paging.visit(v); });
     v.group("mmu", "translation hardware", [&] { mmu.visit(v); });
@@ -316,6 +317,16 @@ std::string to_yaml(const Config& c);
 std::string describe_params(const Config& current);
 // All key paths (tlbs as mmu.tlbs.<name>.<key>), in declaration order.
 std::vector<std::string> all_keys(const Config& c);
+
+// Limits checked by validate() (README, Limits).
+constexpr Cycles kMaxLatencyCycles = 1000000000;   // every key in cycles: latencies, fault costs, gap_cycles
+constexpr unsigned kMaxTlbEntries = 1u << 20;       // entries of one TLB or paging-structure cache
+constexpr std::uint64_t kMaxCacheLines = 1u << 24;  // lines of one memory.caches level
+constexpr std::uint64_t kMinClockHz = 1000000, kMaxClockHz = 1000000000000ull;  // 1 MHz .. 1 THz
+
+// A name that becomes a statistics path component or a file name: 1 to 64
+// letters, digits, '_' or '-' (TLB and cache names, experiment names).
+bool is_safe_name(const std::string& s);
 
 // Value parsers, exposed for tests.
 bool parse_byte_size(const std::string& text, std::uint64_t* out);

@@ -3,7 +3,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -67,7 +69,7 @@ std::vector<std::pair<std::string, std::vector<YAML::Node>>> read_axes(const std
       if (x.IsNull() || x.IsMap())
         fail(file, x, section + "." + key + ": expected a value, got " + (x.IsNull() ? "nothing" : "a map"));
       if (!seen.insert(value_text(x)).second)
-        fail(file, x, section + "." + key + ": the value '" + value_text(x) + "' appears twice");
+        fail(file, x, section + "." + shown_value(key) + ": the value '" + shown_value(value_text(x)) + "' appears twice");
       v.push_back(x);
     }
     axes.emplace_back(key, std::move(v));
@@ -166,20 +168,33 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
     if (std::find(kTopKeys.begin(), kTopKeys.end(), k) == kTopKeys.end()) {
       std::string near = nearest_key(k, kTopKeys);
       fail(file, kv.first,
-           "unknown key '" + k + "'" + (near.empty() ? "" : "; did you mean '" + near + "'?") +
+           "unknown key '" + shown_value(k) + "'" + (near.empty() ? "" : "; did you mean '" + near + "'?") +
                " (keys: name, description, base, traces, set, sweep, zip, metrics, max_accesses)");
     }
   }
 
   Experiment e;
   e.file = file;
-  e.name = root["name"] ? root["name"].Scalar() : fs::path(file).stem().string();
+  if (root["name"]) {
+    const YAML::Node& n = root["name"];
+    if (!n.IsScalar() || !is_safe_name(n.Scalar()))
+      fail(file, n, "name: expected 1 to 64 letters, digits, '_' or '-' (it names the output directory out/sweeps/NAME), got '" +
+                        (n.IsScalar() ? shown_value(n.Scalar()) : std::string("a ") + (n.IsMap() ? "map" : "list")) + "'");
+    e.name = n.Scalar();
+  } else {
+    e.name = fs::path(file).stem().string();
+    if (!is_safe_name(e.name))
+      throw ExperimentError(file + ": the file name '" + shown_value(e.name) +
+                            "' is not a valid experiment name (1 to 64 letters, digits, '_' or '-'); give one with name:");
+  }
 
   if (root["base"]) {
     const YAML::Node& b = root["base"];
     if (!b.IsScalar()) fail(file, b, "base: expected a config file name");
     e.base = resolve_path(b.Scalar(), dir, fallback_dir);
-    if (e.base.empty()) fail(file, b, "base: no such config file '" + b.Scalar() + "'");
+    if (e.base.empty()) fail(file, b, "base: no such config file '" + shown_value(b.Scalar()) + "'");
+    std::error_code ec;
+    if (fs::is_directory(e.base, ec)) fail(file, b, "base: '" + shown_value(b.Scalar()) + "' is a directory; expected a config file");
   }
 
   const YAML::Node& tr = root["traces"];
@@ -197,11 +212,16 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
     auto add = [&](const YAML::Node& n) {
       if (!n.IsScalar()) fail(file, n, "traces: expected a file name");
       std::string p = resolve_path(n.Scalar(), dir, fallback_dir);
-      if (p.empty()) fail(file, n, "traces: no such trace file '" + n.Scalar() + "'");
+      if (p.empty()) fail(file, n, "traces: no such trace file '" + shown_value(n.Scalar()) + "'");
+      std::error_code ec;
+      if (fs::is_directory(p, ec)) fail(file, n, "traces: '" + shown_value(n.Scalar()) + "' is a directory; expected a trace file");
       paths.push_back(p);
       name += (name.empty() ? "" : "+") + trace_short_name(p);
     };
     if (t.IsSequence()) {
+      if (t.size() > kMaxTracesPerRun)
+        fail(file, t, "traces: at most " + std::to_string(kMaxTracesPerRun) + " traces run together, got " +
+                          std::to_string(t.size()));
       for (const auto& n : t) add(n);
     } else {
       add(t);
@@ -267,6 +287,21 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
     }
   }
 
+  // The number of points, before anything is expanded (10^16 would not fit in memory).
+  std::uint64_t count = 1;
+  bool overflow = false;
+  std::string factors;
+  auto multiply = [&](std::uint64_t n, const std::string& what) {
+    factors += (factors.empty() ? "" : " x ") + std::to_string(n) + " (" + what + ")";
+    overflow = overflow || __builtin_mul_overflow(count, n, &count);
+  };
+  for (const auto& a : sweep) multiply(a.second.size(), "sweep." + shown_value(a.first));
+  if (!zip.empty()) multiply(zip.front().second.size(), "zip");
+  if (overflow || count > kMaxSweepPoints)
+    throw ExperimentError(file + ": the sweep has " + (overflow ? std::string("more than 2^64") : std::to_string(count)) +
+                          " points (" + factors + "); at most " + std::to_string(kMaxSweepPoints) +
+                          " points in one experiment: split it");
+
   // Cartesian product of sweep (first key slowest), each crossed with the zip rows.
   std::vector<std::vector<std::pair<std::string, std::string>>> combos{{}};
   for (const auto& a : sweep) {
@@ -301,12 +336,23 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
 }
 
 Experiment load_experiment(const std::string& path, const std::string& fallback_dir) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw ExperimentError(path + ": is a directory; expected an experiment file (YAML)");
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw ExperimentError(path + ": cannot open the experiment file");
+  if (!f) throw ExperimentError(path + ": cannot open the experiment file: " + std::strerror(errno));
   std::string text;
   char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) {
+    text.append(buf, n);
+    if (text.size() > kMaxExperimentBytes) {
+      std::fclose(f);
+      throw ExperimentError(path + ": larger than " + std::to_string(kMaxExperimentBytes >> 20) + " MiB; not an experiment file?");
+    }
+  }
+  const bool bad = std::ferror(f) != 0;
+  const int err = errno;
   std::fclose(f);
+  if (bad) throw ExperimentError(path + ": cannot read the experiment file: " + std::strerror(err));
   return parse_experiment(text, path, fs::path(path).parent_path().string(), fallback_dir);
 }
 

@@ -36,6 +36,11 @@ class ExperimentError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Limits (README, Limits): checked before anything is expanded or run.
+constexpr std::uint64_t kMaxSweepPoints = 10000;   // points of one experiment (sweep x zip)
+constexpr std::size_t kMaxTracesPerRun = 64;        // traces of one list entry (as mmusim run's -t)
+constexpr std::size_t kMaxExperimentBytes = 16u << 20;
+
 struct Point {
   std::vector<std::pair<std::string, std::string>> values;  // sweep keys, then zip keys, in file order
   std::string id;

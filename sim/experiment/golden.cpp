@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -11,9 +12,12 @@
 #include <fstream>
 #include <map>
 #include <ostream>
+#include <set>
 
 #include "sim/experiment/experiment.h"
 #include "sim/experiment/process.h"
+#include "sim/config/config.h"
+#include "sim/output_file.h"
 
 namespace fs = std::filesystem;
 
@@ -138,6 +142,42 @@ double tolerance_of(const GoldenCase& c, const std::string& stat) {
   return -1;
 }
 
+// A truncated or garbled expected.csv must not pass for an empty expectation
+// (nothing to compare, so "ok"): it is a malformed case, exit code 2.
+void check_expected(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return;  // a missing file is reported as a failed case
+  std::string line;
+  std::size_t n = 0, rows = 0;
+  std::set<std::string> seen;
+  auto bad = [&](const std::string& what) {
+    throw ExperimentError(path + ":" + std::to_string(n) + ": " + what +
+                          " (expected.csv is a run's stats.csv: the header path,value, then one STATISTIC,NUMBER a line;"
+                          " scripts/update-golden rewrites it)");
+  };
+  while (std::getline(f, line)) {
+    ++n;
+    if (n == 1) {
+      if (line != "path,value") bad("expected the header 'path,value', got '" + shown_value(line) + "'");
+      continue;
+    }
+    const std::size_t comma = line.find(',');
+    if (comma == std::string::npos || comma == 0) bad("expected STATISTIC,NUMBER, got '" + shown_value(line) + "'");
+    const std::string key = line.substr(0, comma), value = line.substr(comma + 1);
+    for (char c : key)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'))
+        bad("expected a statistic name of letters, digits, '_', '.' and '-', got '" + shown_value(key) + "'");
+    char* end = nullptr;
+    std::strtod(value.c_str(), &end);
+    if (value.empty() || end != value.c_str() + value.size() || value.find('\0') != std::string::npos)
+      bad(key + ": expected a number, got '" + shown_value(value) + "'");
+    if (!seen.insert(key).second) bad(key + ": given twice");
+    ++rows;
+  }
+  if (n == 0) throw ExperimentError(path + ": is empty; expected a run's stats.csv (scripts/update-golden writes it)");
+  if (rows == 0) throw ExperimentError(path + ": has no statistic after its header; expected a run's stats.csv");
+}
+
 std::string make_tmpdir() {
   const char* base = std::getenv("TMPDIR");
   std::string tmpl = std::string(base && *base ? base : "/tmp") + "/mmusim-check-XXXXXX";
@@ -153,6 +193,8 @@ int run_check(const CheckOptions& o, std::ostream& out) {
   std::vector<std::string> dirs = find_cases(o.paths);
   std::vector<GoldenCase> cases;
   for (const auto& d : dirs) cases.push_back(load_case(d));
+  if (!o.update)
+    for (const GoldenCase& c : cases) check_expected(c.dir + "/expected.csv");
   const bool keep = !o.workdir.empty();
   const std::string work = keep ? o.workdir : make_tmpdir();
   size_t bad = 0;
@@ -175,8 +217,7 @@ int run_check(const CheckOptions& o, std::ostream& out) {
       continue;
     }
     if (o.update) {
-      fs::copy_file(rundir + "/stats.csv", c.dir + "/expected.csv", fs::copy_options::overwrite_existing, ec);
-      if (ec) throw std::runtime_error(c.dir + "/expected.csv: cannot write: " + ec.message());
+      write_file_atomic(c.dir + "/expected.csv", read_text(rundir + "/stats.csv"));
       out << "check: " << c.name << ": expected.csv updated\n";
       continue;
     }

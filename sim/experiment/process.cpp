@@ -106,7 +106,8 @@ std::string shell_quote(const std::string& s) {
 }
 
 std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  // RFC 4180: a field with a comma, a quote or a line break is quoted.
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) {
     if (c == '"') out += '"';

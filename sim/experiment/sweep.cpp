@@ -19,6 +19,7 @@
 
 #include "sim/config/config.h"
 #include "sim/experiment/process.h"
+#include "sim/output_file.h"
 
 namespace fs = std::filesystem;
 
@@ -57,11 +58,8 @@ void track(pid_t pid, bool add) {
     }
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << text;
-  if (!f) throw std::runtime_error(path + ": cannot write");
-}
+// Every output file of the sweep: checked writes, OutputError (exit 4).
+void write_text(const std::string& path, const std::string& text) { write_file_atomic(path, text); }
 
 std::vector<Run> plan(const Experiment& e, const std::string& outdir) {
   std::vector<Run> runs;
@@ -95,11 +93,9 @@ bool finished(const Run& r) {
 }
 
 void prepare(const Run& r) {
-  std::error_code ec;
-  fs::create_directories(r.dir, ec);
-  if (ec) throw std::runtime_error(r.dir + ": cannot create the directory: " + ec.message());
-  fs::remove(r.dir + "/stats.json", ec);
-  fs::remove(r.dir + "/stats.csv", ec);
+  create_output_dir(r.dir);
+  remove_stale(r.dir + "/stats.json");
+  remove_stale(r.dir + "/stats.csv");
   write_text(r.dir + "/cmd", r.cmd);
 }
 
@@ -134,12 +130,15 @@ class Progress {
   size_t m_finished = 0;
 };
 
-// The error a failed run printed: its first "mmusim: " line, else its last line.
+// The error a failed run printed: its last "mmusim: " line other than the
+// closing "no statistics written" (reports of killed processes come before
+// the error), else its last line.
 std::string run_error(const std::string& log) {
   std::istringstream in(read_text(log));
+  std::string found;
   for (std::string line; std::getline(in, line);)
-    if (line.rfind("mmusim: ", 0) == 0 && line.rfind("mmusim: no statistics written", 0) != 0) return line;
-  return last_line(log);
+    if (line.rfind("mmusim: ", 0) == 0 && line.rfind("mmusim: no statistics written", 0) != 0) found = line;
+  return found.empty() ? last_line(log) : found;
 }
 
 std::string failure_text(const Run& r, const Experiment& e, int code) {
@@ -155,7 +154,7 @@ void probe_metrics(const Experiment& e, const std::vector<Run>& runs, const Swee
   const std::string dir = o.outdir + "/probe";
   std::error_code ec;
   fs::remove_all(dir, ec);
-  fs::create_directories(dir, ec);
+  create_output_dir(dir);
   std::vector<std::string> argv{o.exe};
   for (size_t i = 0; i < runs[0].argv.size(); ++i) {
     if (runs[0].argv[i] == "-o") {
@@ -170,7 +169,7 @@ void probe_metrics(const Experiment& e, const std::vector<Run>& runs, const Swee
   argv.insert(argv.end(), {"--max-accesses", "1"});
   int code = wait_exit(spawn(argv, dir + "/log"));
   if (code != 0) {
-    std::string err = last_line(dir + "/log");
+    std::string err = run_error(dir + "/log");
     throw ExperimentError(e.file + ": the first run (point " + e.points[0].id + ", trace " + e.trace_names[0] +
                           ") fails at once: " + err + " (log: " + dir + "/log)");
   }
@@ -547,9 +546,7 @@ void write_results(const Experiment& e, const std::vector<Run>& runs, const std:
     }
     os << "\n";
   }
-  const std::string tmp = outdir + "/results.csv.tmp";
-  write_text(tmp, os.str());
-  fs::rename(tmp, outdir + "/results.csv");
+  write_file_atomic(outdir + "/results.csv", os.str());
 }
 
 }  // namespace
@@ -600,9 +597,7 @@ int run_sweep(const Experiment& e, const SweepOptions& o) {
     throw ExperimentError("--backend: expected local or slurm, got '" + o.backend + "'");
   if (o.method != "exact" && o.method != "one-pass" && o.method != "auto")
     throw ExperimentError("--method: expected exact, one-pass or auto, got '" + o.method + "'");
-  std::error_code ec;
-  fs::create_directories(o.outdir, ec);
-  if (ec) throw ExperimentError("-o " + o.outdir + ": cannot create the directory: " + ec.message());
+  create_output_dir(o.outdir);
   if (o.method != "exact") {
     OnePass op = analyse_one_pass(e);
     if (op.plan.ok) return run_one_pass(e, op, o);

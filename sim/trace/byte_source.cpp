@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -80,6 +81,9 @@ ByteSource::ByteSource(const std::string& path)
   struct stat st {};
   if (::fstat(m_fd, &st) == 0 && S_ISREG(st.st_mode)) {
     m_file_size = static_cast<std::uint64_t>(st.st_size);
+  } else if (S_ISDIR(st.st_mode)) {
+    if (m_owns_fd) ::close(m_fd);
+    throw TraceError(m_name + ": is a directory; expected a trace file");
   }
 #ifdef POSIX_FADV_SEQUENTIAL
   if (m_owns_fd) ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -316,6 +320,14 @@ std::size_t ByteSource::read_zstd(char* buf, std::size_t n) {
     std::size_t rc = ZSTD_decompressStream(m_dec->zs, &out, &in);
     if (ZSTD_isError(rc)) {
       m_in_pos += in.size;
+      // Not damage: a frame made with zstd --long=28 or more asks for a
+      // window beyond the decoder's default limit (2^27 bytes), which bounds
+      // what one trace can take of host memory.
+      if (ZSTD_getErrorCode(rc) == ZSTD_error_frameParameter_windowTooLarge)
+        throw TraceError(m_name + ": the zstd frame at compressed byte " + std::to_string(input_offset()) +
+                         " needs a decoding window larger than 128 MiB (compressed with zstd --long=28 or more);"
+                         " mmusim decodes windows up to 128 MiB (zstd --long, --long=27): recompress it so, or"
+                         " decompress it first, e.g. zstd -dc --long=31 FILE | mmusim run -t -");
       fail_corrupt(ZSTD_getErrorName(rc));
     }
     m_in_pos += in.pos;

@@ -4,6 +4,8 @@
 #include <array>
 #include <cstdint>
 
+#include "sim/shown_value.h"
+
 namespace mmusim {
 
 namespace {
@@ -12,7 +14,6 @@ constexpr const char* kWhatRecord = "a lackey record (I/L/S/M addr,size)";
 constexpr const char* kWhatSize = "an access size of 1 to 4096 bytes";
 constexpr const char* kWhatAddr = "an address of at most 64 bits";
 
-constexpr std::size_t kMaxQuotedBytes = 80;
 
 // Hex digit value of each byte, -1 for anything else: one load per digit
 // instead of three range tests.
@@ -111,8 +112,7 @@ double LackeyReader::progress() const {
 }
 
 void LackeyReader::fail(const char* what, std::string_view got) const {
-  std::string quoted(got.substr(0, kMaxQuotedBytes));
-  if (got.size() > kMaxQuotedBytes) quoted += "...";
+  const std::string quoted = shown_value(got);
   throw TraceError(m_lines.source().name() + ":" + std::to_string(m_lines.line_number()) + ": expected " +
                    what + ", got '" + quoted + "'");
 }

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <limits>
 
+#include "sim/shown_value.h"
+
 namespace mmusim {
 
 namespace {
@@ -32,7 +34,6 @@ constexpr const char* kWhatPcid = "a decimal PCID of 0 to 4095";
 constexpr const char* kWhatMark = "a mark name of letters, digits, '_', '.' or '-'";
 
 // Quoted text in messages is cut here so a 64 KiB garbage line stays legible.
-constexpr std::size_t kMaxQuotedBytes = 80;
 
 constexpr std::uint8_t kNotAKind = 0xff;
 constexpr std::array<std::uint8_t, 256> make_kind_table() {
@@ -149,8 +150,7 @@ double TextReader::progress() const {
 }
 
 void TextReader::fail(const char* what, std::string_view got) const {
-  std::string quoted(got.substr(0, kMaxQuotedBytes));
-  if (got.size() > kMaxQuotedBytes) quoted += "...";
+  const std::string quoted = shown_value(got);
   throw TraceError(m_lines.source().name() + ":" + std::to_string(m_lines.line_number()) + ": expected " +
                    what + ", got '" + quoted + "'");
 }

@@ -44,13 +44,12 @@
 
 #include "sim/trace/trace_record.h"
 
+#include "sim/output_file.h"
+
 namespace mmusim {
 
-// The output file could not be created, written, or renamed into place.
-class OutputError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// OutputError (sim/output_file.h): the output file could not be created,
+// written, or renamed into place.
 
 // A record the output format cannot express ("lackey cannot express @mmap").
 class UnsupportedRecord : public std::runtime_error {

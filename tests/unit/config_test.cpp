@@ -327,7 +327,7 @@ TEST(ConfigYaml, GivingTlbsReplacesTheWholeSet) {
   EXPECT_EQ(t.replacement, "lru");
   // An empty map: no TLBs at all (every access walks).
   EXPECT_TRUE(load_config(write_yaml("mmu:\n  tlbs: {}\n", "2"), {}).config.mmu.tlbs.empty());
-  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    l1.d: {entries: 16}\n"), "expected a TLB name without dots");
+  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    l1.d: {entries: 16}\n"), "expected a TLB name of 1 to 64 letters, digits, '_' or '-'");
 }
 
 TEST(ConfigYaml, TlbLevelsWithoutGaps) {
@@ -347,10 +347,10 @@ TEST(ConfigYaml, CrossFieldRules) {
   EXPECT_EQ(yaml_error("paging: {phys_addr_bits: 32}\nos: {memory: 4GiB}\n"), "");
   EXPECT_CONTAINS(yaml_error("os: {thp: always, max_order: 8}\n"), "os.max_order must be at least 9 for 2 MiB pages with os.thp: always");
   EXPECT_CONTAINS(yaml_error("os: {max_order: 21}\n"), "os.max_order must be at most 20");
-  EXPECT_CONTAINS(yaml_error("memory: {dram: {banks: 12}}\n"), "memory.dram.banks must be a power of two, got 12");
-  EXPECT_CONTAINS(yaml_error("memory: {dram: {channels: 0}}\n"), "memory.dram.channels must be a power of two, got 0");
-  EXPECT_CONTAINS(yaml_error("memory: {dram: {row_bytes: 32}}\n"), "memory.dram.row_bytes must be a power of two of at least 64 bytes");
-  EXPECT_CONTAINS(yaml_error("mmu: {walker: {walkers: 0}}\n"), "mmu.walker.walkers must be at least 1");
+  EXPECT_CONTAINS(yaml_error("memory: {dram: {banks: 12}}\n"), "memory.dram.banks must be a power of two in 1..1024, got 12");
+  EXPECT_CONTAINS(yaml_error("memory: {dram: {channels: 0}}\n"), "memory.dram.channels must be a power of two in 1..64, got 0");
+  EXPECT_CONTAINS(yaml_error("memory: {dram: {row_bytes: 32}}\n"), "memory.dram.row_bytes must be a power of two in 64..1MiB, got 32");
+  EXPECT_CONTAINS(yaml_error("mmu: {walker: {walkers: 0}}\n"), "mmu.walker.walkers must be in 1..1024, got 0");
   EXPECT_CONTAINS(yaml_error("clock: 2THz\n"), "clock: expected a frequency");
 }
 
@@ -360,7 +360,7 @@ TEST(ConfigYaml, SyntaxErrorsAndMissingFiles) {
   EXPECT_CONTAINS(msg, path + ":");
   EXPECT_CONTAINS(msg, "YAML syntax error");
   const std::string missing = ::testing::TempDir() + "mmusim_config_test_no_such_file.yaml";
-  EXPECT_EQ(load_error(missing), missing + ": cannot open the config file");
+  EXPECT_EQ(load_error(missing), missing + ": cannot open the config file: No such file or directory");
 }
 
 // ---------------------------------------------------------------- --set
@@ -696,6 +696,67 @@ TEST(ConfigPresets, SmallTlbHasFullyAssociativeL1) {
     EXPECT_LT(t.entries, 64u) << kv.first;
   }
   EXPECT_GE(l1, 2u);
+}
+
+
+// ---------------------------------------------------------------- limits (issue 16)
+
+TEST(ConfigLimits, EveryKeyInCyclesIsBoundedAtItsLimitNotBeyond) {
+  // The limit itself loads; one more is refused, naming the key and the limit.
+  EXPECT_EQ(load_error("", {"replay.gap_cycles=1000000000"}), "");
+  EXPECT_CONTAINS(load_error("", {"replay.gap_cycles=1000000001"}),
+                  "replay.gap_cycles must be at most 1000000000 cycles, got 1000000001");
+  EXPECT_CONTAINS(load_error("", {"os.swap.latency=18446744073709551615"}), "os.swap.latency must be at most 1000000000 cycles");
+  EXPECT_CONTAINS(load_error("", {"memory.dram.tCL=2000000000"}), "memory.dram.tCL must be at most");
+  EXPECT_CONTAINS(load_error("", {"mmu.pwc.latency=2000000000"}), "mmu.pwc.latency must be at most");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.latency=2000000000"}), "memory.caches.l1.latency must be at most");
+  // seed and switch_interval are counts, not cycles: not bounded.
+  EXPECT_EQ(load_error("", {"seed=18446744073709551615"}), "");
+}
+
+TEST(ConfigLimits, LargestTlbAndCache) {
+  EXPECT_EQ(load_error("", {"mmu.tlbs.l1d.entries=1048576", "mmu.tlbs.l1d.ways=4"}), "");
+  EXPECT_CONTAINS(load_error("", {"mmu.tlbs.l1d.entries=2097152"}),
+                  "mmu.tlbs.l1d.entries must be at most 1048576 entries, got 2097152");
+  EXPECT_CONTAINS(load_error("", {"mmu.pwc.pd.entries=2097152"}), "mmu.pwc.pd.entries must be at most 1048576");
+  // 2^24 lines of 64 bytes is 1 GiB: loads; 2 GiB does not.
+  EXPECT_EQ(load_error("", {"memory.caches.l1.size=1GiB", "memory.caches.l1.ways=16"}), "");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.size=2GiB", "memory.caches.l1.ways=16"}),
+                  "memory.caches.l1.size must hold at most 16777216 lines");
+}
+
+TEST(ConfigLimits, ClockNeedsAPlausibleFrequency) {
+  EXPECT_CONTAINS(yaml_error("clock: 3\n"), ":1:8: clock must be in 1MHz..1THz, got 3Hz");
+  EXPECT_CONTAINS(yaml_error("clock: 999999Hz\n"), "clock must be in 1MHz..1THz");
+  EXPECT_EQ(yaml_error("clock: 1MHz\n"), "");
+  EXPECT_EQ(yaml_error("clock: 3e9\n"), "");  // a bare number is Hz: 3 GHz
+  EXPECT_CONTAINS(yaml_error("clock: 2THz\n"), "clock: expected a frequency");
+  EXPECT_CONTAINS(load_error("", {"replay.quantum=2s"}), "replay.quantum must be at most 1s");
+}
+
+TEST(ConfigLimits, NamesAreSafeStatisticComponents) {
+  EXPECT_TRUE(is_safe_name("l1d_2m-x"));
+  EXPECT_FALSE(is_safe_name(""));
+  EXPECT_FALSE(is_safe_name(std::string(65, 'a')));
+  EXPECT_TRUE(is_safe_name(std::string(64, 'a')));
+  for (const char* bad : {"a,b", "a\"b", "a\nb", "a.b", "../x", "a b", "a/b"}) EXPECT_FALSE(is_safe_name(bad)) << bad;
+  EXPECT_CONTAINS(load_error("", {"mmu.tlbs.a,b.entries=64"}), "mmu.tlbs.a,b: not a valid TLB name");
+  EXPECT_CONTAINS(yaml_error("memory:\n  caches:\n    \"l,1\": {size: 32KiB}\n"), ":3:5: memory.caches: expected a cache name of 1 to 64");
+}
+
+TEST(ConfigLimits, MessagesQuoteAtMost100BytesAndEscapeControlBytes) {
+  EXPECT_EQ(shown_value("abc"), "abc");
+  EXPECT_EQ(shown_value(std::string("a\0b\n", 4)), "a\\x00b\\x0a");
+  const std::string big(1000, 'x');
+  EXPECT_EQ(shown_value(big), std::string(100, 'x') + "... (1000 bytes)");
+  const std::string msg = yaml_error("clock: " + std::string(100000, '9') + "\n");
+  EXPECT_LT(msg.size(), 400u) << msg;
+  EXPECT_CONTAINS(msg, "... (100000 bytes)");
+}
+
+TEST(ConfigLimits, ADirectoryIsNotAConfigFile) {
+  const std::string dir = ::testing::TempDir();
+  EXPECT_CONTAINS(load_error(dir), ": is a directory; expected a YAML config file");
 }
 
 }  // namespace

@@ -218,3 +218,36 @@ TEST(ShippedExperiments, EveryFileInConfigsExperimentsLoadsAndEveryPointValidate
   }
   EXPECT_GE(n, 2u);
 }
+
+TEST(ExperimentErrors, TheNameIsOneSafePathComponent) {
+  for (const char* bad : {"../../../x", "a/b", "a b", ".."}) {
+    const std::string err = error_of(std::string("name: \"") + bad + "\"\n" + kTraces);
+    EXPECT_NE(err.find("exp.yaml:1:7: name: expected 1 to 64 letters, digits, '_' or '-'"), std::string::npos) << err;
+  }
+  EXPECT_EQ(parse(std::string("name: good_name-2\n") + kTraces).name, "good_name-2");
+}
+
+TEST(ExperimentErrors, ThePointCountIsCheckedBeforeExpansion) {
+  // 8 keys x 100 values: 10^16 points, refused at once with the product.
+  std::string text = kTraces + std::string("sweep:\n");
+  for (int k = 0; k < 8; ++k) {
+    text += "  k" + std::to_string(k) + ": [";
+    for (int v = 0; v < 100; ++v) text += (v ? ", " : "") + std::to_string(v);
+    text += "]\n";
+  }
+  const std::string err = error_of(text);
+  EXPECT_NE(err.find("the sweep has 10000000000000000 points"), std::string::npos) << err;
+  EXPECT_NE(err.find("at most 10000 points"), std::string::npos) << err;
+  // 100 x 100 = 10000 is the limit itself and expands.
+  EXPECT_EQ(parse(kTraces + std::string("sweep:\n  seed: [") + [] {
+              std::string s;
+              for (int v = 0; v < 100; ++v) s += (v ? ", " : "") + std::to_string(v);
+              return s;
+            }() + "]\nzip:\n  os.swappiness: [" + [] {
+              std::string s;
+              for (int v = 0; v < 100; ++v) s += (v ? ", " : "") + std::to_string(v);
+              return s;
+            }() + "]\n")
+                .points.size(),
+            10000u);
+}

@@ -306,7 +306,10 @@ TEST_F(TraceReaderTest, TextErrorsNameFileLineAndToken) {
 TEST_F(TraceReaderTest, TextErrorQuotesAreShortened) {
   std::string p = write("long.txt", "R 0x" + std::string(100, 'g') + "\n");
   EXPECT_EQ(error_of(p, "text"),
-            p + ":1: expected an address in hex with 0x prefix, got '0x" + std::string(78, 'g') + "...'");
+            p + ":1: expected an address in hex with 0x prefix, got '0x" + std::string(98, 'g') + "... (102 bytes)'");
+  // A NUL byte does not cut the message short: it is shown as \x00.
+  std::string q = write("nul.txt", std::string("R 0x2") + '\0' + "00\n");
+  EXPECT_EQ(error_of(q, "text"), q + ":1: expected an address in hex with 0x prefix, got '0x2\\x0000'");
 }
 
 TEST_F(TraceReaderTest, LinesUpTo64KiBAreAccepted) {
