@@ -27,7 +27,10 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MMUSIM = os.environ.get("MMUSIM", os.path.join(ROOT, "build", "mmusim"))
 GEN = os.path.join(ROOT, "scripts", "gen-events")
-SEEDS = int(os.environ.get("EVENT_SEEDS", "6"))
+# Under ASan/UBSan (scripts/run-tests --sanitize: build-sanitize/) each run
+# is several times slower: fewer seeds there (the same properties).
+SANITIZED = "sanitize" in os.path.abspath(MMUSIM)
+SEEDS = int(os.environ.get("EVENT_SEEDS", "2" if SANITIZED else "6"))
 
 # family: (scripts/gen-events options, --set values, seeds). The swap
 # family's traces are slow under the OS invariants (every fault checks all
