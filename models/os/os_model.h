@@ -351,6 +351,15 @@ class OsModel {
   // keeps its slot in the frame-number field; a dropped clean file page
   // keeps only a marker (its content is re-read from the file, zeros here).
   static constexpr std::uint64_t kSwapEntry = 1ull << 10;
+  // A swap entry for slot, and back (reclaim.cpp). The slot sits in the
+  // address bits; with 4-byte entries (ia32) bits 31:12 hold its high bits
+  // and bits 3:1 its low three, so that a swap entry addresses 2^23 slots,
+  // as the offset field (bits 31:9) of Linux's 2-level format does
+  // (arch/x86/include/asm/pgtable-2level.h, SWP_OFFSET_SHIFT 9).
+  std::uint64_t swap_entry(std::uint64_t slot) const;
+  std::uint64_t swap_slot(std::uint64_t e) const;
+  // swapfile_maximum_size: the slots a swap entry of this mode can address.
+  std::uint64_t max_swap_slots() const;
   static constexpr std::uint64_t kFileEvicted = 1ull << 11;
   enum LruList : unsigned { kInactiveAnon, kActiveAnon, kInactiveFile, kActiveFile };
   std::uint64_t lru_size(LruList l) const { return m_lru[l].size(); }

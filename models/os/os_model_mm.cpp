@@ -186,14 +186,14 @@ void OsModel::copy_level(Process& parent, Process& child, PAddr table, unsigned 
     if (level == 1 && (e & (kSwapEntry | kFileEvicted)) && !has_frame(e)) {
       // A swapped-out page: the child's PTE holds the same slot (swap_duplicate).
       if (e & kSwapEntry) {
-        m_swap->dup((e & m_addr_mask) >> kPageShift);
+        m_swap->dup(swap_slot(e));
         ++child.swap_pages;
       }
       if (dst_table()) {
         wr(dst + i * m_entry_bytes, e);
       } else {
         if (e & kSwapEntry) {
-          m_swap->free((e & m_addr_mask) >> kPageShift);
+          m_swap->free(swap_slot(e));
           --child.swap_pages;
         }
         *ok = false;
@@ -552,7 +552,7 @@ std::string OsModel::check_invariants() const {
             return;
           }
           if (ent & kSwapEntry) {
-            ++swap_refs[(ent & m_addr_mask) >> kPageShift];
+            ++swap_refs[swap_slot(ent)];
             ++swaps;
           }
           continue;

@@ -52,9 +52,32 @@ constexpr unsigned kMaxReclaimRetries = 16;
 
 }  // namespace
 
+std::uint64_t OsModel::swap_entry(std::uint64_t slot) const {
+  if (m_ia32) return ((slot >> 3) << kPageShift) | ((slot & 7) << 1) | kSwapEntry;
+  return (slot << kPageShift) | kSwapEntry;
+}
+
+std::uint64_t OsModel::swap_slot(std::uint64_t e) const {
+  if (m_ia32) return (((e & m_addr_mask) >> kPageShift) << 3) | ((e >> 1) & 7);
+  return (e & m_addr_mask) >> kPageShift;
+}
+
+std::uint64_t OsModel::max_swap_slots() const {
+  return m_ia32 ? 1ull << 23 : (m_addr_mask >> kPageShift) + 1;
+}
+
 void OsModel::init_reclaim(StatGroup& stats) {
-  if (m_p.swap_bytes / kPageBytes > 1) m_swap = std::make_unique<SwapDevice>(m_p.swap_bytes / kPageBytes);
+  // swapon -> read_swap_header(): "if (last_page > maxpages) pr_warn(
+  // "Truncating oversized swap area, only using %luk out of %luk\n", ...)":
+  // a swap area larger than a swap entry can address is cut to
+  // swapfile_maximum_size pages; slot 0 is the header (os.swap.total: the
+  // usable pages, total_swap_pages).
+  const std::uint64_t pages = std::min<std::uint64_t>(m_p.swap_bytes / kPageBytes, max_swap_slots());
+  if (pages > 1) m_swap = std::make_unique<SwapDevice>(pages);
   StatGroup& sw = stats.group("swap");
+  sw.formula("total", "usable swap pages (total_swap_pages): os.swap.size less the header, cut to what a swap entry "
+                      "of the paging mode can address (read_swap_header)",
+             [this] { return m_swap ? static_cast<double>(m_swap->usable_slots()) : 0.0; });
   sw.formula("out", "pages written to swap (pswpout)", [this] { return static_cast<double>(m_vm.pswpout); });
   sw.formula("in", "pages read back from swap (pswpin)", [this] { return static_cast<double>(m_vm.pswpin); });
   sw.formula("used_slots", "swap slots in use", [this] { return m_swap ? static_cast<double>(m_swap->used()) : 0.0; });
@@ -235,7 +258,7 @@ bool OsModel::reclaim_page(const LruPage& pg, bool anon, bool direct) {
     std::vector<std::uint64_t> words(SwapDevice::kWordsPerPage);
     for (unsigned i = 0; i < SwapDevice::kWordsPerPage; ++i) words[i] = m_mem.read64((pg.pfn << kPageShift) + i * 8ull);
     m_swap->write(*slot, words);
-    wr(epa, (*slot << kPageShift) | kSwapEntry);
+    wr(epa, swap_entry(*slot));
     ++p.swap_pages;
     ++m_vm.pswpout;
     if (direct) m_reclaim_cost += m_p.swap_latency_cycles;
@@ -254,7 +277,7 @@ bool OsModel::reclaim_page(const LruPage& pg, bool anon, bool direct) {
 
 void OsModel::release_swap_entry(Process& p, std::uint64_t e) {
   if (e & kSwapEntry) {
-    m_swap->free((e & m_addr_mask) >> kPageShift);
+    m_swap->free(swap_slot(e));
     --p.swap_pages;
   }
 }
@@ -275,7 +298,7 @@ bool OsModel::swap_in(Process& p, const Vma& v, VAddr va, bool write, FaultOutco
   // Reclaim during the allocation edits only leaf entries of present pages,
   // so this entry (and its table) is still the one read above.
   if (e & kSwapEntry) {
-    const std::uint64_t slot = (e & m_addr_mask) >> kPageShift;
+    const std::uint64_t slot = swap_slot(e);
     const std::vector<std::uint64_t> words = m_swap->read(slot);
     kmap_atomic(pfn);  // the read lands in a page the kernel maps to fill
     for (unsigned i = 0; i < SwapDevice::kWordsPerPage; ++i) m_mem.write64((pfn << kPageShift) + i * 8ull, words[i]);

@@ -1196,3 +1196,24 @@ TEST(EndToEnd, AForkThatFindsNoMemoryFailsWithEnomem) {
   EXPECT_EQ(u64(s, {"os", "oom_kills"}), 0u);
   EXPECT_EQ(u64(s, {"replay", "accesses"}), 2001u);
 }
+
+// A 64 GiB swap area in ia32: swapon cuts it to what a 32-bit swap entry
+// addresses (pgtable-2level.h: offset bits 31:9, 2^23 slots; slot 0 the
+// header), and swapping works: 20 MiB written in 16 MiB, then read again.
+TEST(EndToEnd, Ia32SwapAreaIsCutToWhatASwapEntryAddresses) {
+  std::string d = tmpdir("swap32");
+  std::ostringstream t;
+  t << "@mmap 0x10000000 0x1400000 rw- anon\n" << std::hex;
+  for (int pass = 0; pass < 2; ++pass)
+    for (std::uint64_t i = 0; i < 0x1400000; i += 4096) t << (pass ? "R 0x" : "W 0x") << 0x10000000 + i << "\n";
+  std::string trace = write(d, "t.txt", t.str());
+  Result r = run("run -q --set paging.mode=ia32 --set os.memory=16MiB --set os.swap.size=64GiB -t " + trace +
+                     " -o " + d,
+                 d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json s = stats(d);
+  EXPECT_EQ(u64(s, {"os", "swap", "total"}), (1u << 23) - 1);
+  EXPECT_GT(u64(s, {"os", "vmstat", "pswpout"}), 0u);
+  EXPECT_GT(u64(s, {"os", "faults", "major"}), 0u);
+  EXPECT_EQ(u64(s, {"os", "oom_kills"}), 0u);
+}
