@@ -520,9 +520,12 @@ void OsModel::insert_vma(Process& p, const Vma& v) {
     return !a.file && !n.file && !a.hugetlb && !n.hugetlb && a.prot == n.prot && a.huge == n.huge &&
            a.implicit == n.implicit;
   };
+  // (A merged VMA has an anon_vma if either part had one:
+  // is_mergeable_anon_vma accepts a VMA without one.)
   auto next = p.vmas.lower_bound(n.start);
   if (next != p.vmas.end() && next->second.start == n.end && mergeable(next->second)) {
     n.end = next->second.end;
+    n.anon_vma = n.anon_vma || next->second.anon_vma;
     p.vmas.erase(next);
   }
   auto it = p.vmas.lower_bound(n.start);
@@ -530,6 +533,7 @@ void OsModel::insert_vma(Process& p, const Vma& v) {
     auto prev = std::prev(it);
     if (prev->second.end == n.start && mergeable(prev->second)) {
       prev->second.end = n.end;
+      prev->second.anon_vma = prev->second.anon_vma || n.anon_vma;
       return;
     }
   }
@@ -698,7 +702,10 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
   if (fetch && !(v->prot & kExec)) return segv("VMA not executable");
   if (!write && !fetch && !(v->prot & (kRead | kWrite | kExec))) return segv("VMA has no access (PROT_NONE)");
   ktouch_walk(p, cr2);
-  if (v->hugetlb) return hugetlb_fault(p, *v, cr2, write, access);
+  if (v->hugetlb) {
+    v->anon_vma = true;  // hugetlb_no_page(), a private mapping: anon_vma_prepare
+    return hugetlb_fault(p, *v, cr2, write, access);
+  }
   // handle_pte_fault(): with a PTE page under the PMD, pte_offset_map_nolock
   // reads the entry first; the handler maps the table again to change it
   // (do_anonymous_page, do_swap_page, wp_page_copy), except a spurious fault
@@ -745,6 +752,10 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
     const VAddr base = cr2 & ~(m_huge_bytes - 1);
     const unsigned order = m_shift[2] - kPageShift;  // 9, or 10 for a 4 MiB ia32 page
     const unsigned pages = 1u << order;
+    // do_huge_pmd_anonymous_page() calls anon_vma_prepare() first, for a
+    // read that maps the huge zero page too.
+    if (base >= v->start && base + m_huge_bytes <= v->end && !mapped(entry_at(p, base, 2, nullptr)))
+      v->anon_vma = true;
     if (base >= v->start && base + m_huge_bytes <= v->end && !mapped(entry_at(p, base, 2, nullptr)) && !write) {
       // do_huge_pmd_anonymous_page(), a read fault with use_zero_page (its
       // default): the huge zero page, read-only; without one, the fallback.
@@ -809,6 +820,9 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
     out.cost_cycles = m_p.fault_minor_cycles;
     return out;
   }
+  // A page of its own (do_anonymous_page for a write: anon_vma_prepare;
+  // a file page is the page cache's, not the VMA's).
+  if (!v->file) v->anon_vma = true;
   std::uint64_t pfn = 0;
   if (!alloc_frame(0, &pfn, &p)) {
     ++m_oom_kills;

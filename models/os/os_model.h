@@ -203,6 +203,11 @@ struct Vma {
   bool huge = false;      // MADV_HUGEPAGE advice
   bool implicit = false;  // created by a first touch (replay.implicit_vmas)
   bool hugetlb = false;   // MAP_HUGETLB | MAP_HUGE_1GB: 1 GiB pages of the os.hugetlb_1g pool
+  // Linux's vma->anon_vma: set by anon_vma_prepare() when the VMA first gets
+  // an anonymous page of its own (a write fault, a copy-on-write, a THP
+  // fault); not by a read that maps the zero page, nor by a file page.
+  // vma_needs_copy(): fork copies the page tables only of VMAs that have it.
+  bool anon_vma = false;
 };
 
 struct Process {

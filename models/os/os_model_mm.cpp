@@ -179,10 +179,21 @@ void OsModel::copy_level(Process& parent, Process& child, PAddr table, unsigned 
     return dst != 0;
   };
   if (level == 1) pte_map(table);
+  // copy_page_range() runs only for VMAs that vma_needs_copy(): those with an
+  // anon_vma ("Don't copy ptes where a page fault will fill them
+  // correctly"); the child faults in the rest (file pages, zero pages).
+  auto needs_copy = [&parent](VAddr lo, VAddr hi) {
+    auto it = parent.vmas.lower_bound(lo);
+    if (it != parent.vmas.begin() && std::prev(it)->second.end > lo) --it;
+    for (; it != parent.vmas.end() && it->first < hi; ++it)
+      if (it->second.anon_vma) return true;
+    return false;
+  };
   for (unsigned i = 0; i < n && *ok; ++i) {
     const VAddr va = base + i * span;
     const PAddr epa = table + i * m_entry_bytes;
     std::uint64_t e = rd(epa);
+    if (e && !needs_copy(va, va + span)) continue;
     if (level == 1 && (e & (kSwapEntry | kFileEvicted)) && !has_frame(e)) {
       // A swapped-out page: the child's PTE holds the same slot (swap_duplicate).
       if (e & kSwapEntry) {
@@ -320,6 +331,7 @@ bool OsModel::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
   const std::uint64_t e = entry_at(p, va, 1, &epa);
   if (!(e & pte::kP) || (e & pte::kRW)) return false;
   const std::uint64_t pfn = (e & m_addr_mask) >> kPageShift;
+  v->anon_vma = true;  // wp_page_copy / an anonymous page reused: anon_vma_prepare
   if (is_zero_pfn(pfn)) return zero_page_write(p, *v, va, epa, out);
   ++m_cow;
   ++m_minor;

@@ -1171,22 +1171,25 @@ TEST(EndToEnd, UnmapFreesAPageTableOnlyWhenNoVmaReachesIntoIt) {
 }
 
 // A fork that finds no memory is -ENOMEM to the parent (kernel/fork.c
-// copy_process, dup_mmap), not a bad trace: 16 MiB (3840 managed pages),
-// an unkillable process 1 (oom_score_adj -1000) reads one page in each of
-// 2000 2 MiB regions - zero-page mappings, so only its ~2000 page tables
-// take memory - and forks: the child needs as many page tables again,
-// more than is left, and no process can be killed for them. The fork fails,
-// the child's records are skipped, process 1 runs on, and the run exits 0.
+// copy_process, dup_mmap), not a bad trace: 16 MiB (3840 managed pages, a
+// min watermark of 123), an unkillable process 1 (oom_score_adj -1000)
+// writes one page in each of 1500 2 MiB regions - 1500 pages and 1500 page
+// tables, 3000 frames of the 3717 above min - and forks: the child shares
+// the pages but needs its own 1500 page tables (the VMA has an anon_vma:
+// vma_needs_copy), more than is left, and no process can be killed for
+// them. The fork fails, the child's records are skipped, process 1 runs on,
+// and the run exits 0. (Had it only read, the zero-page mappings would give
+// the VMA no anon_vma, and the fork would copy no page table at all.)
 TEST(EndToEnd, AForkThatFindsNoMemoryFailsWithEnomem) {
   std::string d = tmpdir("enomem");
   std::ostringstream t;
-  t << "@proc 1\n@oom_score_adj -1000\n@mmap 0x100000000 0x100000000 r-- anon\n" << std::hex;
-  for (std::uint64_t i = 0; i < 2000; ++i) t << "R 0x" << 0x100000000ull + (i << 21) << "\n";
+  t << "@proc 1\n@oom_score_adj -1000\n@mmap 0x100000000 0x100000000 rw- anon\n" << std::hex;
+  for (std::uint64_t i = 0; i < 1500; ++i) t << "W 0x" << 0x100000000ull + (i << 21) << "\n";
   t << "@fork 2\n@proc 2\nR 0x100000000\nR 0x100200000\n@proc 1\nR 0x100000000\n";
   std::string trace = write(d, "t.txt", t.str());
   Result r = run("run -q --set os.memory=16MiB -t " + trace + " -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.err.find("t.txt:2004: @fork 2 failed: out of memory for the child's page tables (ENOMEM to process 1)"),
+  EXPECT_NE(r.err.find("t.txt:1504: @fork 2 failed: out of memory for the child's page tables (ENOMEM to process 1)"),
             std::string::npos)
       << r.err;
   json s = stats(d);
@@ -1194,7 +1197,7 @@ TEST(EndToEnd, AForkThatFindsNoMemoryFailsWithEnomem) {
   EXPECT_EQ(u64(s, {"os", "forks"}), 0u);
   EXPECT_EQ(u64(s, {"replay", "skipped"}), 2u);  // the child's two reads
   EXPECT_EQ(u64(s, {"os", "oom_kills"}), 0u);
-  EXPECT_EQ(u64(s, {"replay", "accesses"}), 2001u);
+  EXPECT_EQ(u64(s, {"replay", "accesses"}), 1501u);
 }
 
 // A 64 GiB swap area in ia32: swapon cuts it to what a 32-bit swap entry

@@ -109,6 +109,40 @@ TEST(Fork, TheParentKeepsDirtyAndTheChildStartsOldButDirty) {
   EXPECT_EQ(t.os.check_invariants(), "");
 }
 
+// Linux 6.1 copy_page_range() returns at once unless vma_needs_copy():
+// "if (src_vma->anon_vma) return true; /* Don't copy ptes where a page
+// fault will fill them correctly. */ return false;" A VMA gets its anon_vma
+// from anon_vma_prepare() when it first maps an anonymous page of its own:
+// do_anonymous_page calls it only after the zero-page branch, and a file
+// page never does. So the child gets no PTE for the file page nor for the
+// zero page, only for the written page (shared copy-on-write), and faults
+// the others in itself.
+TEST(Fork, OnlyVmasWithAnAnonVmaAreCopied) {
+  Os t;
+  t.os.switch_to(1);
+  const VAddr file = 0x400000, zero = 0x20000000;
+  t.os.mmap(file, 4096, R, true, false);
+  t.os.mmap(zero, 4096, R | W, false, false);
+  t.os.mmap(kHeap, 4096, R | W, false, false);
+  ASSERT_EQ(t.os.handle_fault(file, kReadFault).result, FaultResult::Handled);
+  ASSERT_EQ(t.os.handle_fault(zero, kReadFault).result, FaultResult::Handled);
+  ASSERT_EQ(t.os.handle_fault(kHeap, kWriteFault).result, FaultResult::Handled);
+  EXPECT_EQ(t.os.process(1)->rss_pages, 2u);  // the file page and the written one
+  t.os.fork(2);
+  EXPECT_EQ(t.pte(2, file), 0u);
+  EXPECT_EQ(t.pte(2, zero), 0u);
+  EXPECT_TRUE(t.pte(2, kHeap) & pte::kP);
+  EXPECT_EQ(t.frame(2, kHeap), t.frame(1, kHeap));
+  EXPECT_EQ(t.os.process(2)->rss_pages, 1u);
+  EXPECT_TRUE(t.pte(1, file) & pte::kP);  // the parent's mappings are untouched
+  EXPECT_EQ(t.os.check_invariants(), "");
+  // The child faults the file page in itself.
+  t.os.switch_to(2);
+  ASSERT_EQ(t.os.handle_fault(file, kReadFault).result, FaultResult::Handled);
+  EXPECT_TRUE(t.pte(2, file) & pte::kP);
+  EXPECT_EQ(t.os.check_invariants(), "");
+}
+
 TEST(Fork, WriteAfterForkCopiesAndTheOtherProcessKeepsTheOldContent) {
   Os t;
   t.os.switch_to(1);
