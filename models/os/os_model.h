@@ -466,6 +466,7 @@ class OsModel {
     std::uint64_t pfn;
     std::uint32_t pid;
     VAddr va;
+    bool referenced = false;  // PG_referenced (folio_check_references)
   };
   void init_reclaim(StatGroup& stats);
   // __alloc_pages: low watermark, kswapd, min, direct reclaim, then (a

@@ -116,7 +116,7 @@ void OsModel::init_reclaim(StatGroup& stats) {
 
 void OsModel::lru_add(std::uint64_t pfn, const Process& p, VAddr va, const Vma& v) {
   const unsigned l = v.file && !(v.prot & kWrite) ? kInactiveFile : kInactiveAnon;
-  m_lru[l].push_front(LruPage{pfn, p.pid, va & ~(kPageBytes - 1)});
+  m_lru[l].push_front(LruPage{pfn, p.pid, va & ~(kPageBytes - 1), false});
   m_lru_index[pfn] = {l, m_lru[l].begin()};
 }
 
@@ -224,8 +224,9 @@ bool OsModel::reclaim_page(const LruPage& pg, bool anon, bool direct) {
   const unsigned active_l = anon ? kActiveAnon : kActiveFile;
   auto activate = [&] {
     auto it = m_lru_index.find(pg.pfn);
+    const LruPage moved = *it->second.second;
     m_lru[inactive_l].erase(it->second.second);
-    m_lru[active_l].push_front(pg);
+    m_lru[active_l].push_front(moved);
     it->second = {active_l, m_lru[active_l].begin()};
     ++m_vm.pgactivate;
   };
@@ -242,8 +243,38 @@ bool OsModel::reclaim_page(const LruPage& pg, bool anon, bool direct) {
   Process& p = *pit->second;
   const PAddr table = epa & ~(kPageBytes - 1);
   pte_map(table);  // folio_check_references -> folio_referenced maps the table
-  if (mapcount(pg.pfn) > 1 || (e & pte::kA) || (!anon && (e & pte::kD))) {
+  // folio_check_references() (mm/vmscan.c): folio_referenced() counts and
+  // clears the young PTEs, folio_test_clear_referenced() takes PG_referenced.
+  // "All mapped folios start out with page table references from the
+  // instantiating fault, so we need to look twice": a young page is marked
+  // PG_referenced and kept on the inactive list (back to its head); it is
+  // activated if it was marked already, or is a file page of an executable
+  // mapping. (A frame shared after fork, whose other mappers the model
+  // cannot see without a reverse map, is activated as before.)
+  auto lit = m_lru_index.find(pg.pfn);
+  const bool was_referenced = lit->second.second->referenced;
+  lit->second.second->referenced = false;
+  if (mapcount(pg.pfn) > 1) {
     if (e & pte::kA) wr(epa, e & ~pte::kA);
+    activate();
+    return false;
+  }
+  if (e & pte::kA) {
+    wr(epa, e & ~pte::kA);
+    const Vma* v = find_vma(p, pg.va);
+    if (was_referenced || (!anon && v && (v->prot & kExec))) {
+      m_lru_index.find(pg.pfn)->second.second->referenced = true;  // "the mark is set for activated folios as well"
+      activate();
+    } else {
+      LruPage keep = pg;
+      keep.referenced = true;
+      m_lru[inactive_l].erase(lit->second.second);
+      m_lru[inactive_l].push_front(keep);
+      lit->second = {inactive_l, m_lru[inactive_l].begin()};
+    }
+    return false;
+  }
+  if (!anon && (e & pte::kD)) {  // a dirty file page: writeback is not modelled
     activate();
     return false;
   }
