@@ -812,7 +812,7 @@ TEST(EndToEnd, LargePagesFollowTheMode) {
   //   PDE (3), retry 3.
   for (Mode m : {Mode{"ia32", 1, 2}, Mode{"pae", 2, 4}, Mode{"x86_64", 2, 10}}) {
     std::string out = d + "/" + m.name;
-    Result r = run("run -q -c " + cfg + " -t " + trace + " --set paging.mode=" + m.name + " -o " + out, d);
+    Result r = run("run -q --check-invariants -c " + cfg + " -t " + trace + " --set paging.mode=" + m.name + " -o " + out, d);
     ASSERT_EQ(r.code, 0) << m.name << ": " << r.err;
     json s = stats(out);
     EXPECT_EQ(u64(s, {"os", "thp", "alloc"}), m.faults) << m.name;
