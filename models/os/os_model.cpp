@@ -808,12 +808,7 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
     // no R/W) and clean; no page allocated, nothing in rss or on an LRU.
     if (!map(p, cr2 & ~(kPageBytes - 1), kZeroPfn, PageSize::k4K,
              leaf_flags(*v, PageSize::k4K) & ~(pte::kRW | pte::kD))) {
-      ++m_oom_kills;
-      kill(p, "out of memory for page tables (OOM killer), " + access);
-      out.result = FaultResult::Killed;
-      out.reason = m_kills.back();
-      out.cost_cycles = m_p.fault_minor_cycles;
-      return out;
+      return oom_kill_faulting(p, "out of memory for page tables (OOM killer), " + access);
     }
     ++*m_zero_maps;
     ++m_minor;
@@ -825,24 +820,14 @@ FaultOutcome OsModel::do_fault(VAddr cr2, std::uint32_t error_code) {
   if (!v->file) v->anon_vma = true;
   std::uint64_t pfn = 0;
   if (!alloc_frame(0, &pfn, &p)) {
-    ++m_oom_kills;
-    kill(p, "out of memory (OOM killer), " + access);
-    out.result = FaultResult::Killed;
-    out.reason = m_kills.back();
-    out.cost_cycles = m_p.fault_minor_cycles;
-    return out;
+    return oom_kill_faulting(p, "out of memory (OOM killer), " + access);
   }
   kmap_atomic(pfn);  // clear_user_highpage
   m_mem.zero_frame(pfn);
   ktouch(pfn << kPageShift, kPageBytes, true);
   if (!map(p, cr2 & ~(kPageBytes - 1), pfn, PageSize::k4K, leaf_flags(*v, PageSize::k4K))) {
     m_buddy->free(pfn, 0);
-    ++m_oom_kills;
-    kill(p, "out of memory for page tables (OOM killer), " + access);
-    out.result = FaultResult::Killed;
-    out.reason = m_kills.back();
-    out.cost_cycles = m_p.fault_minor_cycles;
-    return out;
+    return oom_kill_faulting(p, "out of memory for page tables (OOM killer), " + access);
   }
   ++p.rss_pages;
   lru_add(pfn, p, cr2, *v);

@@ -477,6 +477,9 @@ class OsModel {
   void lru_set_owner(std::uint64_t pfn, const Process& p, VAddr va);
   // Swap-in or file refault of a not-present entry; false if the entry holds neither.
   bool swap_in(Process& p, const Vma& v, VAddr va, bool write, FaultOutcome* out);
+  // The faulting process p found no memory and no other victim: the OOM
+  // killer takes p itself (reported in kills() with why).
+  FaultOutcome oom_kill_faulting(Process& p, const std::string& why);
   // The zero pages (mm/memory.c my_zero_pfn, mm/huge_memory.c
   // get_huge_zero_page): a private anonymous read fault maps them read-only.
   bool is_zero_pfn(std::uint64_t pfn) const {

@@ -346,11 +346,7 @@ bool OsModel::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
   } else {
     std::uint64_t copy = 0;
     if (!alloc_frame(0, &copy, &p)) {
-      ++m_oom_kills;
-      kill(p, "out of memory (OOM killer), copy-on-write at " + hex_string(va));
-      out->result = FaultResult::Killed;
-      out->reason = m_kills.back();
-      out->cost_cycles = m_p.fault_minor_cycles;
+      *out = oom_kill_faulting(p, "out of memory (OOM killer), copy-on-write at " + hex_string(va));
       return true;
     }
     kmap_atomic(pfn);  // copy_user_highpage maps both pages
@@ -369,6 +365,16 @@ bool OsModel::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
   }
   m_mmu.invlpg(va);
   return true;
+}
+
+FaultOutcome OsModel::oom_kill_faulting(Process& p, const std::string& why) {
+  ++m_oom_kills;
+  kill(p, why);
+  FaultOutcome o;
+  o.result = FaultResult::Killed;
+  o.reason = m_kills.back();
+  o.cost_cycles = m_p.fault_minor_cycles;
+  return o;
 }
 
 // ---------------------------------------------------------------- zero pages
@@ -404,11 +410,7 @@ bool OsModel::zero_page_write(Process& p, const Vma& v, VAddr va, PAddr epa, Fau
   // and the new writable, dirty PTE (maybe_mkwrite(pte_mkdirty(entry))).
   std::uint64_t page = 0;
   if (!alloc_frame(0, &page, &p)) {
-    ++m_oom_kills;
-    kill(p, "out of memory (OOM killer), write to the zero page at " + hex_string(va));
-    out->result = FaultResult::Killed;
-    out->reason = m_kills.back();
-    out->cost_cycles = m_p.fault_minor_cycles;
+    *out = oom_kill_faulting(p, "out of memory (OOM killer), write to the zero page at " + hex_string(va));
     return true;
   }
   kmap_atomic(page);

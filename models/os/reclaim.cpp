@@ -319,11 +319,7 @@ bool OsModel::swap_in(Process& p, const Vma& v, VAddr va, bool write, FaultOutco
   if (!epa || (e & (pte::kP | (1ull << 9))) || !(e & (kSwapEntry | kFileEvicted))) return false;
   std::uint64_t pfn = 0;
   if (!alloc_frame(0, &pfn, &p)) {
-    ++m_oom_kills;
-    kill(p, "out of memory (OOM killer), swap-in at " + hex_string(va));
-    out->result = FaultResult::Killed;
-    out->reason = m_kills.back();
-    out->cost_cycles = m_p.fault_minor_cycles;
+    *out = oom_kill_faulting(p, "out of memory (OOM killer), swap-in at " + hex_string(va));
     return true;
   }
   // Reclaim during the allocation edits only leaf entries of present pages,
