@@ -61,27 +61,33 @@ void track(pid_t pid, bool add) {
 // Every output file of the sweep: checked writes, OutputError (exit 4).
 void write_text(const std::string& path, const std::string& text) { write_file_atomic(path, text); }
 
+// One mmusim run of the experiment: trace t with these --set overrides,
+// writing into dir.
+Run make_run(const Experiment& e, size_t point, size_t t, const std::string& dir,
+             const std::vector<std::string>& overrides, const std::string& yaml) {
+  Run r;
+  r.point = point;
+  r.trace = t;
+  r.dir = dir;
+  r.argv = {"run"};
+  if (!e.base.empty()) r.argv.insert(r.argv.end(), {"-c", e.base});
+  for (const auto& s : overrides) r.argv.insert(r.argv.end(), {"--set", s});
+  for (const auto& tf : e.traces[t]) r.argv.insert(r.argv.end(), {"-t", tf});
+  r.argv.insert(r.argv.end(), {"-o", r.dir, "--quiet"});
+  if (e.max_accesses) r.argv.insert(r.argv.end(), {"--max-accesses", std::to_string(e.max_accesses)});
+  for (const auto& a : r.argv) r.cmd += shell_quote(a) + " ";
+  r.cmd += "\n";
+  r.config_yaml = yaml;
+  return r;
+}
+
 std::vector<Run> plan(const Experiment& e, const std::string& outdir) {
   std::vector<Run> runs;
   for (size_t p = 0; p < e.points.size(); ++p) {
     const std::vector<std::string> overrides = e.overrides(e.points[p]);
     const std::string yaml = to_yaml(load_config(e.base, overrides).config);
-    for (size_t t = 0; t < e.traces.size(); ++t) {
-      Run r;
-      r.point = p;
-      r.trace = t;
-      r.dir = outdir + "/runs/" + e.points[p].id + "/" + e.trace_names[t];
-      r.argv = {"run"};
-      if (!e.base.empty()) r.argv.insert(r.argv.end(), {"-c", e.base});
-      for (const auto& s : overrides) r.argv.insert(r.argv.end(), {"--set", s});
-      for (const auto& tf : e.traces[t]) r.argv.insert(r.argv.end(), {"-t", tf});
-      r.argv.insert(r.argv.end(), {"-o", r.dir, "--quiet"});
-      if (e.max_accesses) r.argv.insert(r.argv.end(), {"--max-accesses", std::to_string(e.max_accesses)});
-      for (const auto& a : r.argv) r.cmd += shell_quote(a) + " ";
-      r.cmd += "\n";
-      r.config_yaml = yaml;
-      runs.push_back(std::move(r));
-    }
+    for (size_t t = 0; t < e.traces.size(); ++t)
+      runs.push_back(make_run(e, p, t, outdir + "/runs/" + e.points[p].id + "/" + e.trace_names[t], overrides, yaml));
   }
   return runs;
 }
@@ -426,22 +432,9 @@ std::vector<Run> plan_passes(const Experiment& e, const OnePass& op, const std::
     std::vector<std::string> overrides = e.overrides(e.points[g.points.front()]);
     overrides.push_back("mmu.tlbs." + op.plan.tlb + ".curves=" + std::to_string(g.bound));
     const std::string yaml = to_yaml(load_config(e.base, overrides).config);
-    for (size_t t = 0; t < e.traces.size(); ++t) {
-      Run r;
-      r.point = g.points.front();
-      r.trace = t;
-      r.dir = outdir + "/passes/" + g.id + "/" + e.trace_names[t];
-      r.argv = {"run"};
-      if (!e.base.empty()) r.argv.insert(r.argv.end(), {"-c", e.base});
-      for (const auto& s : overrides) r.argv.insert(r.argv.end(), {"--set", s});
-      for (const auto& tf : e.traces[t]) r.argv.insert(r.argv.end(), {"-t", tf});
-      r.argv.insert(r.argv.end(), {"-o", r.dir, "--quiet"});
-      if (e.max_accesses) r.argv.insert(r.argv.end(), {"--max-accesses", std::to_string(e.max_accesses)});
-      for (const auto& a : r.argv) r.cmd += shell_quote(a) + " ";
-      r.cmd += "\n";
-      r.config_yaml = yaml;
-      runs.push_back(std::move(r));
-    }
+    for (size_t t = 0; t < e.traces.size(); ++t)
+      runs.push_back(
+          make_run(e, g.points.front(), t, outdir + "/passes/" + g.id + "/" + e.trace_names[t], overrides, yaml));
   }
   return runs;
 }
