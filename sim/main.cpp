@@ -53,7 +53,7 @@ const char* const kUsage =
     "usage:\n"
     "  mmusim run     [-c CONFIG.yaml] [-t TRACE]... [--format FMT] [--set KEY=VALUE]...\n"
     "                 [-o OUTDIR] [--max-accesses N] [--progress|--quiet] [--check-invariants]\n"
-    "                 [--curves TLB[,TLB...]]\n"
+    "                 [--curves TLB[,TLB...]] [--curves-sample R]\n"
     "  mmusim params  [-c CONFIG.yaml] [--set KEY=VALUE]...\n"
     "  mmusim convert IN OUT [--from FMT] [--to FMT]\n"
     "  mmusim sweep   EXPERIMENT.yaml [-j N] [--backend local|slurm] [-o OUTDIR] [--resume]\n"
@@ -137,6 +137,8 @@ int cmd_run(int argc, char** argv) {
       "max-accesses", po::value<std::uint64_t>()->default_value(0), "stop after N accesses (0: the whole trace)")(
       "curves", po::value<std::vector<std::string>>()->composing(),
       "TLB[,TLB...]: also write OUTDIR/curves.csv, the LRU misses of every geometry of these TLBs up to 4x their entries, from one pass (sets mmu.tlbs.<TLB>.curves unless given; needs -o)")(
+      "curves-sample", po::value<std::string>(),
+      "R: sample the curves of every TLB with curves on at rate R in (0, 1] as SHARDS does (sets mmu.tlbs.<TLB>.curves_sample_rate; 1: exact); curves.csv then gives estimates and a misses_bound column")(
       "progress", "show a progress line on stderr even when it is not a terminal")(
       "check-invariants", "check the OS model's invariants after every page fault (O(memory) each) and every TLB or paging-structure-cache hit against a fresh walk of the page tables (slow; exit 1 on a violation)")(
       "quiet,q", "no progress line and no summary")("help,h", "this help");
@@ -169,6 +171,20 @@ int cmd_run(int argc, char** argv) {
     } catch (const ConfigError& e) {
       throw UsageError(std::string("--curves: ") + e.what());
     }
+  }
+  if (vm.count("curves-sample")) {
+    const std::string text = vm["curves-sample"].as<std::string>();
+    char* end = nullptr;
+    const double rate = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !(rate > 0.0 && rate <= 1.0))
+      throw UsageError("--curves-sample: the rate must be a number in (0, 1], got '" + text + "'");
+    bool any = false;
+    for (auto& kv : lc.config.mmu.tlbs)
+      if (kv.second.curves != 0) {
+        kv.second.curves_sample_rate = rate;
+        any = true;
+      }
+    if (!any) throw UsageError("--curves-sample needs --curves (or mmu.tlbs.<TLB>.curves) to name the TLBs to sample");
   }
   const Config& cfg = lc.config;
   bool curves_on = false;

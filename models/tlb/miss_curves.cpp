@@ -1,13 +1,15 @@
 #include "models/tlb/miss_curves.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
 namespace mmusim {
 
-MissCurves::MissCurves(const std::vector<PageSize>& sizes, unsigned max_entries) : m_max_entries(max_entries) {
+MissCurves::MissCurves(const std::vector<PageSize>& sizes, unsigned max_entries, unsigned depth_cap)
+    : m_max_entries(max_entries) {
   if (max_entries == 0) throw std::invalid_argument("miss curves: the entry bound must be at least 1");
   if (sizes.empty()) throw std::invalid_argument("miss curves: no page size");
   std::vector<PageSize> sorted = sizes;
@@ -22,6 +24,7 @@ MissCurves::MissCurves(const std::vector<PageSize>& sizes, unsigned max_entries)
     Stacks s;
     s.sets = sets;
     s.depth = max_entries / sets;
+    if (depth_cap != 0) s.depth = std::min(s.depth, depth_cap);
     s.slots.resize(std::size_t{sets} * s.depth);
     s.used.assign(sets, 0);
     s.hist.assign(s.depth, 0);
@@ -149,12 +152,127 @@ void MissCurves::resolve() {
   }
 }
 
+void MissCurves::set_sample_rate(double rate) {
+  if (!(rate > 0.0 && rate < 1.0))
+    throw std::invalid_argument("miss curves: the sample rate must be in (0, 1), got " + std::to_string(rate));
+  m_sample_threshold = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(rate * kSampleModulus)));
+  m_unit_shift = m_shifts[m_num_sizes - 1];
+  std::vector<PageSize> sizes(m_sizes, m_sizes + m_num_sizes);
+  const double cap = std::ceil(kHeadFactor / sample_rate());
+  m_head = std::make_unique<MissCurves>(sizes, m_max_entries,
+                                        cap >= m_max_entries ? m_max_entries : static_cast<unsigned>(cap));
+}
+
+bool MissCurves::sampled_va(VAddr va) const {
+  // splitmix64's finaliser: a fixed bijection, so the sample is deterministic.
+  std::uint64_t h = (va >> m_unit_shift) + 0x9e3779b97f4a7c15ull;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return (h >> 40) < m_sample_threshold;  // the top 24 bits: hash mod P, P = 2^24
+}
+
+void MissCurves::note_unit(VAddr va, bool repeat) {
+  const std::uint64_t unit = va >> m_unit_shift;
+  auto it = m_unit_index.find(unit);
+  if (it == m_unit_index.end()) {
+    it = m_unit_index.emplace(unit, static_cast<std::uint32_t>(m_unit_lookups.size())).first;
+    m_unit_lookups.push_back(0);
+    m_unit_repeats.push_back(0);
+  }
+  m_cur_unit = it->second;
+  ++m_unit_lookups[m_cur_unit];
+  if (repeat) {
+    ++m_unit_repeats[m_cur_unit];
+    return;
+  }
+  for (std::size_t i = 0; i < m_stacks.size(); ++i)
+    if (const unsigned d = m_stacks[i].pending_depth)
+      ++m_unit_depths[(std::uint64_t{m_cur_unit} << 24) | (std::uint64_t{i} << 17) | (d - 1)];
+}
+
+std::vector<MissCurves::Estimate> MissCurves::estimates_at(unsigned i) const {
+  const Stacks& s = m_stacks.at(i);
+  const unsigned depth = s.depth;
+  std::vector<Estimate> out(depth);
+  const double n_total = static_cast<double>(m_total_accesses);
+  const double n_s = static_cast<double>(m_accesses);
+  const double rate = sample_rate();
+  if (m_accesses == 0) {
+    for (unsigned w = 1; w <= depth; ++w) {
+      if (w <= m_head->max_ways_at(i)) {
+        out[w - 1].hits = static_cast<double>(m_head->hits(s.sets, w));
+        out[w - 1].walk_free_hits = static_cast<double>(m_head->walk_free_hits(s.sets, w));
+      } else {
+        out[w - 1].misses_bound = n_total;
+      }
+    }
+    return out;
+  }
+  // Interpolated cumulative count of a histogram up to real depth t.
+  auto upto = [depth](const std::vector<std::uint64_t>& h, double t) {
+    const unsigned whole = std::min(depth, static_cast<unsigned>(t));
+    double c = 0;
+    for (unsigned d = 0; d < whole; ++d) c += static_cast<double>(h[d]);
+    if (whole < depth) c += (t - whole) * static_cast<double>(h[whole]);
+    return c;
+  };
+  std::vector<double> miss_ratio(depth);
+  for (unsigned w = 1; w <= depth; ++w) {
+    const double t = 1.0 + (w - 1) * rate;
+    const double hs = static_cast<double>(m_repeats) + upto(s.hist, t);
+    const double fs = static_cast<double>(m_repeats) + upto(s.free_hist, t);
+    out[w - 1].hits = n_total * hs / n_s;
+    out[w - 1].walk_free_hits = n_total * fs / n_s;
+    miss_ratio[w - 1] = 1.0 - hs / n_s;
+  }
+  // Per unit: its depths in this stack, sorted.
+  std::vector<std::vector<std::pair<unsigned, std::uint64_t>>> per_unit(m_unit_lookups.size());
+  for (const auto& kv : m_unit_depths)
+    if (((kv.first >> 17) & 0x7fu) == i)
+      per_unit[kv.first >> 24].emplace_back(static_cast<unsigned>(kv.first & 0x1ffffu) + 1, kv.second);
+  std::vector<double> sum(depth, 0.0);
+  for (std::size_t u = 0; u < per_unit.size(); ++u) {
+    auto& v = per_unit[u];
+    std::sort(v.begin(), v.end());
+    const double n_u = static_cast<double>(m_unit_lookups[u]);
+    double cum = static_cast<double>(m_unit_repeats[u]);
+    std::size_t p = 0;
+    for (unsigned w = 1; w <= depth; ++w) {
+      const double t = 1.0 + (w - 1) * rate;
+      const unsigned whole = static_cast<unsigned>(t);
+      while (p < v.size() && v[p].first <= whole) cum += static_cast<double>(v[p++].second);
+      double h = cum;
+      if (p < v.size() && v[p].first == whole + 1) h += (t - whole) * static_cast<double>(v[p].second);
+      const double dev = (n_u - h) - miss_ratio[w - 1] * n_u;
+      sum[w - 1] += dev * dev;
+    }
+  }
+  // Too few sampled units for the variance estimate (one unit alone gives
+  // 0): no bound but the trivial one.
+  const bool few = m_unit_lookups.size() < kMinUnits;
+  for (unsigned w = 0; w < depth; ++w)
+    out[w].misses_bound = few ? n_total : 3.0 * std::sqrt((1.0 - rate) * sum[w]) / rate + kBiasAllowance * n_total;
+  // The exact head.
+  const unsigned sets = s.sets;
+  for (unsigned w = 1; w <= std::min(depth, m_head->max_ways_at(i)); ++w) {
+    out[w - 1].hits = static_cast<double>(m_head->hits(sets, w));
+    out[w - 1].walk_free_hits = static_cast<double>(m_head->walk_free_hits(sets, w));
+    out[w - 1].misses_bound = 0;
+  }
+  return out;
+}
+
 void MissCurves::lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit) {
+  ++m_total_accesses;
+  if (m_head) m_head->lookup(va, pcid, hit);
+  if (m_sample_threshold && !sampled_va(va)) return;
   ++m_accesses;
   if (hit) {
     const Key k = key_of(*hit);
     if (m_pending == Pending::Hit && m_pending_top && k.vpn == m_pending_key.vpn && k.tag == m_pending_key.tag) {
       ++m_repeats;
+      if (m_sample_threshold) note_unit(va, true);
       return;
     }
     resolve();
@@ -175,6 +293,7 @@ void MissCurves::lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit) {
       if (s.pending_depth) ++s.hist[s.pending_depth - 1];
       m_pending_top = m_pending_top && s.pending_depth == 1;
     }
+    if (m_sample_threshold) note_unit(va, false);
     m_pending = Pending::Hit;
     m_pending_key = k;
   } else {
@@ -183,11 +302,14 @@ void MissCurves::lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit) {
       s.pending_depth = find_address(s, va, pcid, &s.pending_found);
       if (s.pending_depth) ++s.hist[s.pending_depth - 1];
     }
+    if (m_sample_threshold) note_unit(va, false);
     m_pending = Pending::Miss;
   }
 }
 
 void MissCurves::fill(const TlbEntry& e) {
+  if (m_head) m_head->fill(e);
+  if (m_sample_threshold && !sampled_va(e.vpn << page_shift(e.size))) return;
   flush_repeats();
   const Key k = key_of(e);
   if (m_pending == Pending::Miss) {
@@ -209,6 +331,8 @@ void MissCurves::fill(const TlbEntry& e) {
 }
 
 void MissCurves::invalidate_entry(const TlbEntry& e) {
+  if (m_head) m_head->invalidate_entry(e);
+  if (m_sample_threshold && !sampled_va(e.vpn << page_shift(e.size))) return;
   flush_repeats();
   const Key k = key_of(e);
   if (m_pending == Pending::Hit && m_pending_key.vpn == k.vpn && m_pending_key.tag == k.tag) {
@@ -267,27 +391,33 @@ void MissCurves::flush_page_where(VAddr va, Pred pred) {
 }
 
 void MissCurves::flush_all() {
+  if (m_head) m_head->flush_all();
   flush_where([](const Key&) { return true; });
   m_has_fractured = false;
 }
 
 void MissCurves::flush_non_global() {
+  if (m_head) m_head->flush_non_global();
   flush_where([](const Key& k) { return !global_of(k); });
 }
 
 void MissCurves::flush_pcid(std::uint16_t pcid) {
+  if (m_head) m_head->flush_pcid(pcid);
   flush_where([pcid](const Key& k) { return !global_of(k) && pcid_of(k) == pcid; });
 }
 
 void MissCurves::flush_page(VAddr va, std::uint16_t pcid) {
+  if (m_head) m_head->flush_page(va, pcid);
   flush_page_where(va, [pcid](const Key& k) { return global_of(k) || pcid_of(k) == pcid; });
 }
 
 void MissCurves::flush_page_any_pcid(VAddr va) {
+  if (m_head) m_head->flush_page_any_pcid(va);
   flush_page_where(va, [](const Key&) { return true; });
 }
 
 void MissCurves::flush_page_pcid(VAddr va, std::uint16_t pcid) {
+  if (m_head) m_head->flush_page_pcid(va, pcid);
   flush_page_where(va, [pcid](const Key& k) { return !global_of(k) && pcid_of(k) == pcid; });
 }
 
