@@ -11,7 +11,9 @@
 // through it.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <memory>
 #include <set>
 #include <string>
@@ -456,6 +458,69 @@ TEST(MissCurves, RejectsGeometryOutsideTheBound) {
   EXPECT_THROW(c.misses(2, 25), std::invalid_argument);
   EXPECT_THROW(c.misses(3, 1), std::invalid_argument);
   EXPECT_THROW(MissCurves({PageSize::k4K}, 0), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace mmusim
+
+namespace mmusim {
+namespace {
+
+// Sampling (SHARDS): the expected values are the exact curves of the same
+// program, never the sampled output.
+TEST(MissCurvesSampling, ExactHeadAndEstimatesWithinTheirBound) {
+  const std::vector<PageSize> sizes{PageSize::k4K};
+  const std::vector<Op> ops = random_program(7, 30000, true, 5);
+  constexpr unsigned kBound = 64;
+  auto run = [&](double rate) {
+    ModelTlb host(16, 4, sizes);
+    auto c = std::make_unique<MissCurves>(sizes, kBound);
+    if (rate > 0) c->set_sample_rate(rate);
+    host.tlb->set_curves(c.get());
+    ModelAdapter ha{*host.tlb};
+    run_program(ops, true, ha);
+    return c;
+  };
+  const auto exact = run(0);
+  const auto sampled = run(0.25);
+  const auto again = run(0.25);
+  ASSERT_TRUE(sampled->sampling());
+  EXPECT_FALSE(exact->sampling());
+  EXPECT_EQ(sampled->total_accesses(), exact->accesses());
+  EXPECT_GT(sampled->accesses(), 0u);
+  EXPECT_LT(sampled->accesses(), exact->accesses());
+  const unsigned head = 16;  // ceil(4 / 0.25)
+  unsigned estimated = 0;
+  for (unsigned i = 0; i < exact->num_set_counts(); ++i) {
+    const unsigned sets = exact->sets_at(i);
+    const auto est = sampled->estimates_at(i);
+    const auto est2 = again->estimates_at(i);
+    ASSERT_EQ(est.size(), kBound / sets);
+    for (unsigned w = 1; w <= kBound / sets; ++w) {
+      const auto& e = est[w - 1];
+      EXPECT_EQ(e.hits, est2[w - 1].hits);  // deterministic
+      EXPECT_EQ(e.misses_bound, est2[w - 1].misses_bound);
+      const double truth = static_cast<double>(exact->hits(sets, w));
+      if (w <= head) {
+        EXPECT_EQ(e.hits, truth) << sets << "x" << w;
+        EXPECT_EQ(e.misses_bound, 0.0);
+      } else {
+        ++estimated;
+        EXPECT_LE(std::abs(e.hits - truth), e.misses_bound) << sets << "x" << w;
+        // 32 sampled pages or more: not the trivial bound (curves_sampling_e2e
+        // checks a tight one on a bundled trace)
+        EXPECT_LT(e.misses_bound, static_cast<double>(exact->accesses())) << sets << "x" << w;
+      }
+    }
+  }
+  EXPECT_EQ(estimated, 48u + 16u);  // 1 set: ways 17..64; 2 sets: 17..32
+}
+
+TEST(MissCurvesSampling, RejectsRatesOutsideTheOpenInterval) {
+  for (double r : {0.0, 1.0, 1.5, -0.5}) {
+    MissCurves c({PageSize::k4K}, 8);
+    EXPECT_THROW(c.set_sample_rate(r), std::invalid_argument) << r;
+  }
 }
 
 }  // namespace
