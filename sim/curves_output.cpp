@@ -15,7 +15,7 @@ std::string fixed(double v) { return std::to_string(std::llround(v)); }
 
 // The rows of a sampled TLB: estimates scaled to all its lookups, rounded;
 // the bound rounded up.
-std::string sampled_rows(const TlbCurves& c, const StatGroup::Entry* walks_stat) {
+std::string sampled_rows(const TlbCurves& c, const StatGroup::Entry* walks_stat, bool opt_column) {
   const MissCurves& m = *c.curves;
   const Tlb& host = *c.host;
   const double total = static_cast<double>(m.total_accesses());
@@ -40,7 +40,7 @@ std::string sampled_rows(const TlbCurves& c, const StatGroup::Entry* walks_stat)
       out += c.tlb + ',' + std::to_string(sets) + ',' + std::to_string(ways) + ',' + std::to_string(sets * ways) + ',' +
              acc + ',' + std::to_string(hits) + ',' + fixed(total - static_cast<double>(hits)) + ',' +
              (walks ? fixed(std::max(0.0, base - e.walk_free_hits)) : std::string()) + tail +
-             std::to_string(static_cast<std::int64_t>(std::ceil(e.misses_bound))) + '\n';
+             std::to_string(static_cast<std::int64_t>(std::ceil(e.misses_bound))) + (opt_column ? "," : "") + '\n';
     }
   }
   return out;
@@ -51,13 +51,16 @@ std::string sampled_rows(const TlbCurves& c, const StatGroup::Entry* walks_stat)
 std::string curves_csv(const std::vector<TlbCurves>& curves, const StatGroup& root) {
   bool any_sampled = false;
   for (const TlbCurves& c : curves) any_sampled = any_sampled || c.curves->sampling();
+  bool any_opt = false;
+  for (const TlbCurves& c : curves) any_opt = any_opt || c.curves->opt_recorded();
   std::string out = "tlb,sets,ways,entries,accesses,hits,misses,walks";
-  out += any_sampled ? ",sample_rate,sampled_accesses,misses_bound\n" : "\n";
+  out += any_sampled ? ",sample_rate,sampled_accesses,misses_bound" : "";
+  out += any_opt ? ",opt_misses\n" : "\n";
   const StatGroup::Entry* walks_stat = root.find("mmu.walker.walks");
   for (const TlbCurves& c : curves) {
     const MissCurves& m = *c.curves;
     if (m.sampling()) {
-      out += sampled_rows(c, walks_stat);
+      out += sampled_rows(c, walks_stat, any_opt);
       continue;
     }
     const std::string extra = any_sampled ? ",1," + std::to_string(m.accesses()) + ",0" : std::string();
@@ -72,7 +75,9 @@ std::string curves_csv(const std::vector<TlbCurves>& curves, const StatGroup& ro
         const std::uint64_t hits = m.hits(sets, ways);
         out += c.tlb + ',' + std::to_string(sets) + ',' + std::to_string(ways) + ',' + std::to_string(sets * ways) + ',' +
                acc + ',' + std::to_string(hits) + ',' + std::to_string(m.accesses() - hits) + ',' +
-               (walks ? std::to_string(base - m.walk_free_hits(sets, ways)) : std::string()) + extra + '\n';
+               (walks ? std::to_string(base - m.walk_free_hits(sets, ways)) : std::string()) + extra +
+               (any_opt ? ',' + (sets == 1 && m.opt_recorded() ? std::to_string(m.opt_misses(ways)) : std::string()) : std::string()) +
+               '\n';
       }
     }
   }

@@ -8,6 +8,23 @@
 
 namespace mmusim {
 
+struct MissCurves::OptRecord {
+  // One per reference: its instance and, packed, whether a demand lookup
+  // made it (bit 31) and how many immediate repeats followed (low bits).
+  std::vector<std::uint32_t> id;
+  std::vector<std::uint32_t> flags;
+  std::uint64_t miss_only = 0;  // demand lookups no fill followed
+  std::uint32_t next_id = 0;
+  bool pending_miss = false;    // a demand miss whose fill may follow
+  // Live instances by vpn << 4 | size: (tag, instance).
+  std::unordered_map<std::uint64_t, std::vector<std::pair<std::uint32_t, std::uint32_t>>> live;
+  std::vector<std::uint64_t> misses;  // computed on demand, by entries - 1
+  bool computed = false;
+};
+
+MissCurves::~MissCurves() = default;
+
+
 MissCurves::MissCurves(const std::vector<PageSize>& sizes, unsigned max_entries, unsigned depth_cap)
     : m_max_entries(max_entries) {
   if (max_entries == 0) throw std::invalid_argument("miss curves: the entry bound must be at least 1");
@@ -153,6 +170,7 @@ void MissCurves::resolve() {
 }
 
 void MissCurves::set_sample_rate(double rate) {
+  if (m_opt) throw std::invalid_argument("miss curves: OPT curves need exact curves, not sampled ones");
   if (!(rate > 0.0 && rate < 1.0))
     throw std::invalid_argument("miss curves: the sample rate must be in (0, 1), got " + std::to_string(rate));
   m_sample_threshold = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(rate * kSampleModulus)));
@@ -265,6 +283,11 @@ std::vector<MissCurves::Estimate> MissCurves::estimates_at(unsigned i) const {
 
 void MissCurves::lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit) {
   ++m_total_accesses;
+  if (m_opt) {
+    opt_miss_only();
+    if (hit) opt_reference(key_of(*hit), true);
+    else m_opt->pending_miss = true;
+  }
   if (m_head) m_head->lookup(va, pcid, hit);
   if (m_sample_threshold && !sampled_va(va)) return;
   ++m_accesses;
@@ -308,6 +331,11 @@ void MissCurves::lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit) {
 }
 
 void MissCurves::fill(const TlbEntry& e) {
+  if (m_opt) {
+    const bool counted = m_opt->pending_miss;
+    m_opt->pending_miss = false;
+    opt_reference(key_of(e), counted);
+  }
   if (m_head) m_head->fill(e);
   if (m_sample_threshold && !sampled_va(e.vpn << page_shift(e.size))) return;
   flush_repeats();
@@ -331,6 +359,10 @@ void MissCurves::fill(const TlbEntry& e) {
 }
 
 void MissCurves::invalidate_entry(const TlbEntry& e) {
+  if (m_opt) {
+    opt_miss_only();
+    opt_end(key_of(e));
+  }
   if (m_head) m_head->invalidate_entry(e);
   if (m_sample_threshold && !sampled_va(e.vpn << page_shift(e.size))) return;
   flush_repeats();
@@ -350,6 +382,10 @@ void MissCurves::invalidate_entry(const TlbEntry& e) {
 template <typename Pred>
 void MissCurves::flush_where(Pred pred) {
   resolve();
+  if (m_opt) {
+    opt_miss_only();
+    opt_end_where(pred);
+  }
   for (Stacks& s : m_stacks)
     for (unsigned set = 0; set < s.sets; ++set) {
       Key* row = &s.slots[std::size_t{set} * s.depth];
@@ -362,6 +398,18 @@ void MissCurves::flush_where(Pred pred) {
 template <typename Pred>
 void MissCurves::flush_page_where(VAddr va, Pred pred) {
   resolve();
+  if (m_opt) {
+    opt_miss_only();
+    opt_end_where([&](const Key& k) {
+      if (!pred(k)) return false;
+      const PageSize size = size_of(k);
+      if (k.vpn == va >> page_shift(size)) return true;
+      const auto page = static_cast<PageSize>((k.tag >> 5) & 3u);  // a fractured piece's page
+      if (page == size) return false;
+      const unsigned big = page_shift(page);
+      return ((k.vpn << page_shift(size)) >> big) == (va >> big);
+    });
+  }
   if (m_has_fractured) {
     // The pieces of a larger page containing va, wherever they sit.
     for (Stacks& s : m_stacks)
@@ -443,6 +491,154 @@ std::uint64_t MissCurves::hits(unsigned sets, unsigned ways) const {
   std::uint64_t h = m_repeats;
   for (unsigned w = 0; w < ways; ++w) h += m_stacks[i].hist[w];
   return h;
+}
+
+
+// ---------------------------------------------------------------- OPT
+
+void MissCurves::record_opt() {
+  if (m_sample_threshold) throw std::invalid_argument("miss curves: OPT curves need exact curves, not sampled ones");
+  m_opt = std::make_unique<OptRecord>();
+}
+
+void MissCurves::opt_miss_only() {
+  if (m_opt->pending_miss) {
+    m_opt->pending_miss = false;
+    ++m_opt->miss_only;
+  }
+}
+
+void MissCurves::opt_reference(const Key& k, bool counted) {
+  OptRecord& o = *m_opt;
+  auto& v = o.live[(k.vpn << 4) | (k.tag & 0xfu)];
+  std::uint32_t id = 0;
+  bool found = false;
+  for (std::size_t i = 0; i < v.size();) {
+    if (v[i].first == k.tag) {
+      id = v[i].second;
+      found = true;
+      ++i;
+    } else if (global_of(k) || global_of(Key{k.vpn, v[i].first, 0}) || pcid_of(Key{k.vpn, v[i].first, 0}) == pcid_of(k)) {
+      v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));  // shadowed: Tlb::insert drops it
+    } else {
+      ++i;
+    }
+  }
+  if (!found) {
+    id = o.next_id++;
+    v.emplace_back(k.tag, id);
+  }
+  if (!o.id.empty() && o.id.back() == id) {
+    if (counted) {
+      if ((o.flags.back() & 0x7fffffffu) == 0x7fffffffu) {  // the run's count is full: a new record
+        o.id.push_back(id);
+        o.flags.push_back(1);
+        return;
+      }
+      ++o.flags.back();
+    }
+    return;
+  }
+  o.id.push_back(id);
+  o.flags.push_back(counted ? 0x80000000u : 0u);
+}
+
+void MissCurves::opt_end(const Key& k) {
+  auto it = m_opt->live.find((k.vpn << 4) | (k.tag & 0xfu));
+  if (it == m_opt->live.end()) return;
+  auto& v = it->second;
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (v[i].first == k.tag) {
+      v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  if (v.empty()) m_opt->live.erase(it);
+}
+
+template <typename Pred>
+void MissCurves::opt_end_where(Pred pred) {
+  for (auto it = m_opt->live.begin(); it != m_opt->live.end();) {
+    auto& v = it->second;
+    const VAddr vpn = it->first >> 4;
+    v.erase(std::remove_if(v.begin(), v.end(), [&](const std::pair<std::uint32_t, std::uint32_t>& e) {
+              return pred(Key{vpn, e.first, 0});
+            }),
+            v.end());
+    it = v.empty() ? m_opt->live.erase(it) : std::next(it);
+  }
+}
+
+std::uint64_t MissCurves::opt_misses(unsigned entries) const {
+  if (!m_opt) throw std::logic_error("miss curves: OPT was not recorded");
+  if (entries == 0 || entries > m_max_entries)
+    throw std::invalid_argument("miss curves: OPT of " + std::to_string(entries) + " entries is outside the bound " +
+                                std::to_string(m_max_entries));
+  OptRecord& o = *m_opt;
+  if (!o.computed) {
+    const std::size_t n = o.id.size();
+    constexpr std::uint64_t kNever = ~std::uint64_t{0};
+    // Backward pass: each reference's next reference of the same instance.
+    std::vector<std::uint64_t> next(n);
+    std::vector<std::uint64_t> seen(o.next_id, kNever);
+    for (std::size_t i = n; i-- > 0;) {
+      next[i] = seen[o.id[i]];
+      seen[o.id[i]] = i;
+    }
+    // The priority stack, truncated at the bound.
+    struct Item {
+      std::uint32_t id;
+      std::uint64_t next;
+    };
+    std::vector<Item> stack;
+    stack.reserve(m_max_entries);
+    std::vector<std::uint64_t> hist(m_max_entries, 0);
+    std::uint64_t accesses = o.miss_only;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint32_t x = o.id[i];
+      const bool counted = (o.flags[i] & 0x80000000u) != 0;
+      const std::uint64_t repeats = o.flags[i] & 0x7fffffffu;
+      accesses += (counted ? 1 : 0) + repeats;
+      hist[0] += repeats;
+      std::size_t d = 0;  // 1-based depth, 0: absent
+      for (std::size_t j = 0; j < stack.size(); ++j)
+        if (stack[j].id == x) {
+          d = j + 1;
+          break;
+        }
+      if (counted && d != 0) ++hist[d - 1];
+      const Item cur{x, next[i]};
+      if (d == 1) {
+        stack[0] = cur;
+        continue;
+      }
+      if (stack.empty()) {
+        stack.push_back(cur);
+        continue;
+      }
+      // x on top; going down, each position keeps the entry referenced
+      // sooner and carries the other; x's old place (or the bottom) takes
+      // what is carried last: for every size s the top s are MIN's content.
+      Item carry = stack[0];
+      stack[0] = cur;
+      const std::size_t limit = d != 0 ? d - 1 : stack.size();
+      for (std::size_t j = 1; j < limit; ++j)
+        if (stack[j].next > carry.next) std::swap(stack[j], carry);
+      if (d != 0) stack[d - 1] = carry;
+      else if (stack.size() < m_max_entries) stack.push_back(carry);
+    }
+    if (o.pending_miss) ++accesses;
+    if (accesses != m_accesses)
+      throw std::logic_error("miss curves: the OPT stream has " + std::to_string(accesses) + " lookups, the TLB " +
+                             std::to_string(m_accesses));
+    o.misses.resize(m_max_entries);
+    std::uint64_t hits = 0;
+    for (unsigned e = 0; e < m_max_entries; ++e) {
+      hits += hist[e];
+      o.misses[e] = accesses - hits;
+    }
+    o.computed = true;
+  }
+  return o.misses[entries - 1];
 }
 
 }  // namespace mmusim

@@ -63,7 +63,31 @@
 // on the geometry); page-table changes not followed by the invalidation the
 // SDM requires (stale entries; also, should a lookup match entries of two
 // page sizes, the smallest size's depth is taken, as the Tlb probes it
-// first); non-power-of-two set counts; OPT curves.
+// first); non-power-of-two set counts.
+//
+// OPT (optional, record_opt): the misses of Belady's MIN (Belady 1966) for a
+// fully associative TLB of every entry count, a lower bound for LRU, PLRU,
+// FIFO and random of any geometry on the same input. Computed as Mattson et
+// al. 1970 do for OPT and Sugumar and Abraham 1993 ("Efficient simulation
+// of caches under optimal replacement") extend: a priority stack where the
+// priority of an entry is the time of its next reference, so the update on
+// a reference at depth d moves it to the top and, going down positions
+// 2..d, keeps at each the entry referenced sooner and carries the other
+// down; depth d hits every size >= d. Next references need the future, so
+// the run records the reference stream (the same references the LRU
+// analysis pushes) and computes the curve at the end, in two passes: a
+// backward pass for the next references, then the stack. Invalidations:
+// an entry invalidated (flush, INVLPG, INVPCID, rights walk, fault) ends
+// its instance; a later fill of the same key is a new instance, a miss for
+// every size. The ended instance stays in the stack with no next reference
+// (lowest priority): an OPT TLB that held it evicts it first, which leaves
+// it with the same content as a TLB that got a free way, so its hits are
+// the same (the hole argument above, for free). MIN here is demand MIN:
+// every miss that the TLB fills is filled (no bypass), and a lookup the TLB
+// did not fill (size not held, fault) is a miss for every size. Fills with
+// no demand lookup are references that count nothing. Immediate repeats of
+// one instance are one reference with a count (they hit at depth 1 and move
+// nothing). Memory: 16 bytes per non-repeat reference.
 //
 // Sampling (optional, set_sample_rate; off by default): spatial hash
 // sampling as SHARDS does (Waldspurger, Park, Garthwaite and Ahmad, FAST'15,
@@ -142,6 +166,7 @@ class MissCurves {
   // least 1. Throws std::invalid_argument otherwise or if sizes is empty.
   // depth_cap (0: none) limits the ways analysed for every set count.
   MissCurves(const std::vector<PageSize>& sizes, unsigned max_entries, unsigned depth_cap = 0);
+  ~MissCurves();
 
   // Events, in the order the TLB receives them.
   // A demand lookup; hit is the entry the TLB returned, or null for a miss.
@@ -197,6 +222,15 @@ class MissCurves {
   };
   std::vector<Estimate> estimates_at(unsigned i) const;
 
+  // OPT (optional, record_opt before any event; not with sampling): the
+  // demand misses of a fully associative TLB of every entry count 1..bound
+  // under Belady's MIN, a lower bound for every policy (see the header).
+  void record_opt();
+  bool opt_recorded() const { return m_opt != nullptr; }
+  // Misses of the OPT TLB with `entries` entries (1..max_entries); computed
+  // on the first call from the recorded stream (two passes), then cached.
+  std::uint64_t opt_misses(unsigned entries) const;
+
  private:
   static constexpr std::uint64_t kSampleModulus = std::uint64_t{1} << 24;
   bool sampled_va(VAddr va) const;
@@ -217,6 +251,7 @@ class MissCurves {
   std::unique_ptr<MissCurves> m_head;
   static constexpr double kHeadFactor = 4.0;
   static constexpr std::size_t kMinUnits = 32;
+
   static constexpr double kBiasAllowance = 0.01;  // of all lookups
   struct Key {
     VAddr vpn = 0;
@@ -279,6 +314,16 @@ class MissCurves {
   bool m_has_fractured = false;  // a fractured piece was filled since the last flush_all
   std::uint64_t m_repeats = 0;
   void flush_repeats();
+
+  // OPT: the TLB's references as instances (a key between its fill and its
+  // invalidation), each with a run length of immediate repeats.
+  struct OptRecord;
+  std::unique_ptr<OptRecord> m_opt;
+  void opt_reference(const Key& k, bool counted);
+  void opt_miss_only();
+  void opt_end(const Key& k);
+  template <typename Pred>
+  void opt_end_where(Pred pred);
 };
 
 }  // namespace mmusim

@@ -838,6 +838,8 @@ void validate(const Config& c, const ConfigOrigins& origins) {
     if (seen.size() != t.page_sizes.size()) v.fail(pre + "page_sizes", "lists a page size twice");
     if (!(t.curves_sample_rate >= 0.0 && t.curves_sample_rate <= 1.0))
       v.fail(pre + "curves_sample_rate", "must be in (0, 1] (or 0: no sampling), got " + format_value(t.curves_sample_rate));
+    if (t.curves_opt && t.curves_sample_rate > 0.0 && t.curves_sample_rate < 1.0)
+      v.fail(pre + "curves_opt", "needs exact curves: curves_sample_rate is " + format_value(t.curves_sample_rate));
     if (t.curves > TlbConfig::kMaxCurvesEntries)
       v.fail(pre + "curves", "must be at most " + std::to_string(TlbConfig::kMaxCurvesEntries) + " entries, got " +
                                  std::to_string(t.curves));
