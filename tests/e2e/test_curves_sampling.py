@@ -14,7 +14,11 @@ test_curves.py), never the sampled output:
   lookups there;
 - sampling off (no option, rate 1, rate 0) gives byte-identical curves.csv
   with the unchanged header, and a sampled run is deterministic;
-- a rate outside (0, 1] is refused with exit 2, naming the option or key.
+- a rate outside (0, 1] is refused with exit 2, naming the option or key;
+- OPT (--curves-opt): its column is a lower bound on separate runs of the
+  TLB with LRU, PLRU, FIFO and random replacement (fully and
+  set-associative geometries of the same entry count) on two traces; the
+  other columns are those of the run without it; not with sampling.
 """
 import csv
 import math
@@ -120,6 +124,51 @@ class SamplingOff(unittest.TestCase):
             r = run(["-t", self.SMALL, "--max-accesses", "1000", "--curves-sample", "0.5", "-o", tmp])
             self.assertEqual(r.returncode, 2)
             self.assertIn("--curves-sample needs --curves", r.stderr)
+
+
+class OptLowerBound(unittest.TestCase):
+    GEOMS = [(1, 8), (8, 1), (16, 4), (8, 8), (1, 32), (64, 2)]
+
+    def test_lower_bound_of_separate_runs(self):
+        for trace in ["sqlite-memdb.bin.zst", "xz-compress.bin.zst"]:
+            base = ["-t", os.path.join(ROOT, "traces", trace), "--max-accesses", "300000"]
+            with tempfile.TemporaryDirectory() as tmp:
+                r = run(base + ["--curves", "l1d", "--curves-opt", "-o", tmp + "/opt"])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                r = run(base + ["--curves", "l1d", "-o", tmp + "/plain"])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                with open(tmp + "/opt/curves.csv") as f:
+                    opt_lines = f.read().splitlines()
+                with open(tmp + "/plain/curves.csv") as f:
+                    plain_lines = f.read().splitlines()
+                self.assertEqual(opt_lines[0], plain_lines[0] + ",opt_misses")
+                self.assertEqual([l.rsplit(",", 1)[0] for l in opt_lines], plain_lines)
+                rows = curves(tmp + "/opt")
+                for (tlb, sets, ways), row in rows.items():
+                    self.assertEqual(row["opt_misses"] != "", sets == 1, (tlb, sets, ways))
+                fa = [int(rows[("l1d", 1, w)]["opt_misses"]) for w in range(1, 257)]
+                self.assertEqual(fa, sorted(fa, reverse=True), "OPT misses must not grow with the size")
+                beaten = 0
+                for sets, ways in self.GEOMS:
+                    opt = int(rows[("l1d", 1, sets * ways)]["opt_misses"])
+                    for policy in ["lru", "plru", "random", "fifo"]:
+                        out = f"{tmp}/{sets}x{ways}-{policy}"
+                        r = run(base + ["--set", f"mmu.tlbs.l1d.entries={sets * ways}", "--set", f"mmu.tlbs.l1d.ways={ways}",
+                                        "--set", f"mmu.tlbs.l1d.replacement={policy}", "-o", out])
+                        self.assertEqual(r.returncode, 0, r.stderr)
+                        with open(os.path.join(out, "stats.csv")) as f:
+                            st = {row["path"]: row["value"] for row in csv.DictReader(f)}
+                        misses = int(st["mmu.tlb.l1d.misses"])
+                        self.assertLessEqual(opt, misses, f"{trace} {sets}x{ways} {policy}")
+                        beaten += opt < misses
+                self.assertGreater(beaten, len(self.GEOMS) * 2, "OPT equals the policies: the check has no teeth")
+
+    def test_not_with_sampling(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = run(["-t", os.path.join(ROOT, "traces/ls-small.lackey.zst"), "--curves", "l1d", "--curves-opt",
+                     "--curves-sample", "0.5", "-o", tmp])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("curves_opt", r.stderr)
 
 
 if __name__ == "__main__":
