@@ -87,7 +87,8 @@
 // did not fill (size not held, fault) is a miss for every size. Fills with
 // no demand lookup are references that count nothing. Immediate repeats of
 // one instance are one reference with a count (they hit at depth 1 and move
-// nothing). Memory: 16 bytes per non-repeat reference.
+// nothing). Memory: 8 bytes per non-repeat reference while recording, 8
+// more for the next references while computing.
 //
 // Sampling (optional, set_sample_rate; off by default): spatial hash
 // sampling as SHARDS does (Waldspurger, Park, Garthwaite and Ahmad, FAST'15,
