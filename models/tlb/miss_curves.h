@@ -120,7 +120,8 @@
 // errors measured against exact curves (well inside the allowance). With fewer than 32 sampled units the
 // variance estimate means nothing (one unit gives 0): the bound is then the
 // trivial one, all the lookups. A TLB holding 2M pages samples 2M regions,
-// so it needs a footprint of many of them.
+// so it needs a footprint of many of them. Nor can the bound see a few
+// heavy pages that were not sampled (README "Sampled miss curves" has a case).
 // Small associativities: sampled depths cannot tell real depths below about
 // 1 / R apart (a sampled depth of 1 is any real depth up to ~1 / R), so the
 // estimate of a W-way geometry with (W - 1) R < a few is biased, for every
