@@ -117,9 +117,10 @@
 // covers the sampling variance, not the bias of the depth scaling, so the
 // bound reported adds an allowance of 1% of the lookups (0.01 of miss
 // ratio) for it: bound(misses) = 3 sigma + 0.01 N. The README gives the
-// errors measured against exact curves (well inside the allowance). With fewer than 32 sampled units the
-// variance estimate means nothing (one unit gives 0): the bound is then the
-// trivial one, all the lookups. A TLB holding 2M pages samples 2M regions,
+// errors measured against exact curves (inside the bound on single-trace
+// runs). With fewer than 32 sampled units the variance estimate means
+// nothing (one unit gives 0): the bound is then the trivial one, all the
+// lookups. A TLB holding 2M pages samples 2M regions,
 // so it needs a footprint of many of them. Nor can the bound see a few
 // heavy pages that were not sampled (README "Sampled miss curves" has a case).
 // Small associativities: sampled depths cannot tell real depths below about
