@@ -58,7 +58,7 @@ const char* const kUsage =
     "usage:\n"
     "  mmusim run     [-c CONFIG.yaml] [-t TRACE]... [--format FMT] [--set KEY=VALUE]...\n"
     "                 [-o OUTDIR] [--max-accesses N] [--progress|--quiet] [--check-invariants]\n"
-    "                 [--curves TLB[,TLB...]]\n"
+    "                 [--curves TLB[,TLB...]] [--curves-sample R] [--curves-opt]\n"
     "  mmusim params  [-c CONFIG.yaml] [--set KEY=VALUE]...\n"
     "  mmusim convert IN OUT [--from FMT] [--to FMT]\n"
     "  mmusim sweep   EXPERIMENT.yaml [-j N] [--backend local|slurm] [-o OUTDIR] [--resume]\n"
@@ -182,6 +182,9 @@ int cmd_run(int argc, char** argv) {
       "max-accesses", po::value<std::string>()->default_value("0"), "stop after N accesses (0: the whole trace)")(
       "curves", po::value<std::vector<std::string>>()->composing(),
       "TLB[,TLB...]: also write OUTDIR/curves.csv, the LRU misses of every geometry of these TLBs up to 4x their entries, from one pass (sets mmu.tlbs.<TLB>.curves unless given; needs -o)")(
+      "curves-sample", po::value<std::string>(),
+      "R: sample the curves of every TLB with curves on at rate R in (0, 1] as SHARDS does (sets mmu.tlbs.<TLB>.curves_sample_rate; 1: exact); curves.csv then gives estimates and a misses_bound column")(
+      "curves-opt", "also the OPT (Belady MIN) misses of every fully associative size of the TLBs with curves on, a lower bound for any policy: column opt_misses of curves.csv (sets mmu.tlbs.<TLB>.curves_opt; not with --curves-sample)")(
       "progress", "show a progress line on stderr even when it is not a terminal")(
       "check-invariants", "check the OS model's invariants after every page fault (O(memory) each) and every TLB or paging-structure-cache hit against a fresh walk of the page tables (slow; exit 1 on a violation)")(
       "quiet,q", "no progress line and no summary")("help,h", "this help");
@@ -232,6 +235,36 @@ int cmd_run(int argc, char** argv) {
       validate(lc.config, lc.origins);  // the bound of a TLB just switched on
     } catch (const ConfigError& e) {
       throw UsageError(std::string("--curves: ") + e.what());
+    }
+  }
+  if (vm.count("curves-sample")) {
+    const std::string text = vm["curves-sample"].as<std::string>();
+    char* end = nullptr;
+    const double rate = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !(rate > 0.0 && rate <= 1.0))
+      throw UsageError("--curves-sample: the rate must be a number in (0, 1], got '" + text + "'");
+    bool any = false;
+    for (auto& kv : lc.config.mmu.tlbs)
+      if (kv.second.curves != 0) {
+        kv.second.curves_sample_rate = rate;
+        any = true;
+      }
+    if (!any) throw UsageError("--curves-sample needs --curves (or mmu.tlbs.<TLB>.curves) to name the TLBs to sample");
+  }
+  if (vm.count("curves-opt")) {
+    bool any = false;
+    for (auto& kv : lc.config.mmu.tlbs)
+      if (kv.second.curves != 0) {
+        kv.second.curves_opt = true;
+        any = true;
+      }
+    if (!any) throw UsageError("--curves-opt needs --curves (or mmu.tlbs.<TLB>.curves) to name the TLBs");
+  }
+  if (vm.count("curves-sample") || vm.count("curves-opt")) {
+    try {
+      validate(lc.config, lc.origins);
+    } catch (const ConfigError& e) {
+      throw UsageError(std::string("--curves-sample/--curves-opt: ") + e.what());
     }
   }
   const Config& cfg = lc.config;

@@ -147,6 +147,8 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
     tcv.host = t.get();
     tcv.walks = walks_follow_tlb(c, t->name());
     tcv.curves = std::make_unique<MissCurves>(tc.page_sizes, tc.curves);
+    if (tc.curves_sample_rate > 0.0 && tc.curves_sample_rate < 1.0) tcv.curves->set_sample_rate(tc.curves_sample_rate);
+    if (tc.curves_opt) tcv.curves->record_opt();
     t->set_curves(tcv.curves.get());
     m_curves.push_back(std::move(tcv));
   }

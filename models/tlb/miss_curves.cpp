@@ -1,13 +1,32 @@
 #include "models/tlb/miss_curves.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
 namespace mmusim {
 
-MissCurves::MissCurves(const std::vector<PageSize>& sizes, unsigned max_entries) : m_max_entries(max_entries) {
+struct MissCurves::OptRecord {
+  // One per reference: its instance and, packed, whether a demand lookup
+  // made it (bit 31) and how many immediate repeats followed (low bits).
+  std::vector<std::uint32_t> id;
+  std::vector<std::uint32_t> flags;
+  std::uint64_t miss_only = 0;  // demand lookups no fill followed
+  std::uint32_t next_id = 0;
+  bool pending_miss = false;    // a demand miss whose fill may follow
+  // Live instances by vpn << 4 | size: (tag, instance).
+  std::unordered_map<std::uint64_t, std::vector<std::pair<std::uint32_t, std::uint32_t>>> live;
+  std::vector<std::uint64_t> misses;  // computed on demand, by entries - 1
+  bool computed = false;
+};
+
+MissCurves::~MissCurves() = default;
+
+
+MissCurves::MissCurves(const std::vector<PageSize>& sizes, unsigned max_entries, unsigned depth_cap)
+    : m_max_entries(max_entries) {
   if (max_entries == 0) throw std::invalid_argument("miss curves: the entry bound must be at least 1");
   if (sizes.empty()) throw std::invalid_argument("miss curves: no page size");
   std::vector<PageSize> sorted = sizes;
@@ -22,6 +41,7 @@ MissCurves::MissCurves(const std::vector<PageSize>& sizes, unsigned max_entries)
     Stacks s;
     s.sets = sets;
     s.depth = max_entries / sets;
+    if (depth_cap != 0) s.depth = std::min(s.depth, depth_cap);
     s.slots.resize(std::size_t{sets} * s.depth);
     s.used.assign(sets, 0);
     s.hist.assign(s.depth, 0);
@@ -149,12 +169,133 @@ void MissCurves::resolve() {
   }
 }
 
+void MissCurves::set_sample_rate(double rate) {
+  if (m_opt) throw std::invalid_argument("miss curves: OPT curves need exact curves, not sampled ones");
+  if (!(rate > 0.0 && rate < 1.0))
+    throw std::invalid_argument("miss curves: the sample rate must be in (0, 1), got " + std::to_string(rate));
+  m_sample_threshold = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(rate * kSampleModulus)));
+  m_unit_shift = m_shifts[m_num_sizes - 1];
+  std::vector<PageSize> sizes(m_sizes, m_sizes + m_num_sizes);
+  const double cap = std::ceil(kHeadFactor / sample_rate());
+  m_head = std::make_unique<MissCurves>(sizes, m_max_entries,
+                                        cap >= m_max_entries ? m_max_entries : static_cast<unsigned>(cap));
+}
+
+bool MissCurves::sampled_va(VAddr va) const {
+  // splitmix64's finaliser: a fixed bijection, so the sample is deterministic.
+  std::uint64_t h = (va >> m_unit_shift) + 0x9e3779b97f4a7c15ull;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return (h >> 40) < m_sample_threshold;  // the top 24 bits: hash mod P, P = 2^24
+}
+
+void MissCurves::note_unit(VAddr va, bool repeat) {
+  const std::uint64_t unit = va >> m_unit_shift;
+  auto it = m_unit_index.find(unit);
+  if (it == m_unit_index.end()) {
+    it = m_unit_index.emplace(unit, static_cast<std::uint32_t>(m_unit_lookups.size())).first;
+    m_unit_lookups.push_back(0);
+    m_unit_repeats.push_back(0);
+  }
+  m_cur_unit = it->second;
+  ++m_unit_lookups[m_cur_unit];
+  if (repeat) {
+    ++m_unit_repeats[m_cur_unit];
+    return;
+  }
+  for (std::size_t i = 0; i < m_stacks.size(); ++i)
+    if (const unsigned d = m_stacks[i].pending_depth)
+      ++m_unit_depths[(std::uint64_t{m_cur_unit} << 24) | (std::uint64_t{i} << 17) | (d - 1)];
+}
+
+std::vector<MissCurves::Estimate> MissCurves::estimates_at(unsigned i) const {
+  const Stacks& s = m_stacks.at(i);
+  const unsigned depth = s.depth;
+  std::vector<Estimate> out(depth);
+  const double n_total = static_cast<double>(m_total_accesses);
+  const double n_s = static_cast<double>(m_accesses);
+  const double rate = sample_rate();
+  if (m_accesses == 0) {
+    for (unsigned w = 1; w <= depth; ++w) {
+      if (w <= m_head->max_ways_at(i)) {
+        out[w - 1].hits = static_cast<double>(m_head->hits(s.sets, w));
+        out[w - 1].walk_free_hits = static_cast<double>(m_head->walk_free_hits(s.sets, w));
+      } else {
+        out[w - 1].misses_bound = n_total;
+      }
+    }
+    return out;
+  }
+  // Interpolated cumulative count of a histogram up to real depth t.
+  auto upto = [depth](const std::vector<std::uint64_t>& h, double t) {
+    const unsigned whole = std::min(depth, static_cast<unsigned>(t));
+    double c = 0;
+    for (unsigned d = 0; d < whole; ++d) c += static_cast<double>(h[d]);
+    if (whole < depth) c += (t - whole) * static_cast<double>(h[whole]);
+    return c;
+  };
+  std::vector<double> miss_ratio(depth);
+  for (unsigned w = 1; w <= depth; ++w) {
+    const double t = 1.0 + (w - 1) * rate;
+    const double hs = static_cast<double>(m_repeats) + upto(s.hist, t);
+    const double fs = static_cast<double>(m_repeats) + upto(s.free_hist, t);
+    out[w - 1].hits = n_total * hs / n_s;
+    out[w - 1].walk_free_hits = n_total * fs / n_s;
+    miss_ratio[w - 1] = 1.0 - hs / n_s;
+  }
+  // Per unit: its depths in this stack, sorted.
+  std::vector<std::vector<std::pair<unsigned, std::uint64_t>>> per_unit(m_unit_lookups.size());
+  for (const auto& kv : m_unit_depths)
+    if (((kv.first >> 17) & 0x7fu) == i)
+      per_unit[kv.first >> 24].emplace_back(static_cast<unsigned>(kv.first & 0x1ffffu) + 1, kv.second);
+  std::vector<double> sum(depth, 0.0);
+  for (std::size_t u = 0; u < per_unit.size(); ++u) {
+    auto& v = per_unit[u];
+    std::sort(v.begin(), v.end());
+    const double n_u = static_cast<double>(m_unit_lookups[u]);
+    double cum = static_cast<double>(m_unit_repeats[u]);
+    std::size_t p = 0;
+    for (unsigned w = 1; w <= depth; ++w) {
+      const double t = 1.0 + (w - 1) * rate;
+      const unsigned whole = static_cast<unsigned>(t);
+      while (p < v.size() && v[p].first <= whole) cum += static_cast<double>(v[p++].second);
+      double h = cum;
+      if (p < v.size() && v[p].first == whole + 1) h += (t - whole) * static_cast<double>(v[p].second);
+      const double dev = (n_u - h) - miss_ratio[w - 1] * n_u;
+      sum[w - 1] += dev * dev;
+    }
+  }
+  // Too few sampled units for the variance estimate (one unit alone gives
+  // 0): no bound but the trivial one.
+  const bool few = m_unit_lookups.size() < kMinUnits;
+  for (unsigned w = 0; w < depth; ++w)
+    out[w].misses_bound = few ? n_total : 3.0 * std::sqrt((1.0 - rate) * sum[w]) / rate + kBiasAllowance * n_total;
+  // The exact head.
+  const unsigned sets = s.sets;
+  for (unsigned w = 1; w <= std::min(depth, m_head->max_ways_at(i)); ++w) {
+    out[w - 1].hits = static_cast<double>(m_head->hits(sets, w));
+    out[w - 1].walk_free_hits = static_cast<double>(m_head->walk_free_hits(sets, w));
+    out[w - 1].misses_bound = 0;
+  }
+  return out;
+}
+
 void MissCurves::lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit) {
+  ++m_total_accesses;
+  if (m_opt) {
+    opt_miss_only();
+    if (hit) opt_reference(key_of(*hit), true);
+    else m_opt->pending_miss = true;
+  }
+  if (m_head) m_head->lookup(va, pcid, hit);
+  if (m_sample_threshold && !sampled_va(va)) return;
   ++m_accesses;
   if (hit) {
     const Key k = key_of(*hit);
     if (m_pending == Pending::Hit && m_pending_top && k.vpn == m_pending_key.vpn && k.tag == m_pending_key.tag) {
       ++m_repeats;
+      if (m_sample_threshold) note_unit(va, true);
       return;
     }
     resolve();
@@ -175,6 +316,7 @@ void MissCurves::lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit) {
       if (s.pending_depth) ++s.hist[s.pending_depth - 1];
       m_pending_top = m_pending_top && s.pending_depth == 1;
     }
+    if (m_sample_threshold) note_unit(va, false);
     m_pending = Pending::Hit;
     m_pending_key = k;
   } else {
@@ -183,11 +325,19 @@ void MissCurves::lookup(VAddr va, std::uint16_t pcid, const TlbEntry* hit) {
       s.pending_depth = find_address(s, va, pcid, &s.pending_found);
       if (s.pending_depth) ++s.hist[s.pending_depth - 1];
     }
+    if (m_sample_threshold) note_unit(va, false);
     m_pending = Pending::Miss;
   }
 }
 
 void MissCurves::fill(const TlbEntry& e) {
+  if (m_opt) {
+    const bool counted = m_opt->pending_miss;
+    m_opt->pending_miss = false;
+    opt_reference(key_of(e), counted);
+  }
+  if (m_head) m_head->fill(e);
+  if (m_sample_threshold && !sampled_va(e.vpn << page_shift(e.size))) return;
   flush_repeats();
   const Key k = key_of(e);
   if (m_pending == Pending::Miss) {
@@ -209,6 +359,12 @@ void MissCurves::fill(const TlbEntry& e) {
 }
 
 void MissCurves::invalidate_entry(const TlbEntry& e) {
+  if (m_opt) {
+    opt_miss_only();
+    opt_end(key_of(e));
+  }
+  if (m_head) m_head->invalidate_entry(e);
+  if (m_sample_threshold && !sampled_va(e.vpn << page_shift(e.size))) return;
   flush_repeats();
   const Key k = key_of(e);
   if (m_pending == Pending::Hit && m_pending_key.vpn == k.vpn && m_pending_key.tag == k.tag) {
@@ -226,6 +382,10 @@ void MissCurves::invalidate_entry(const TlbEntry& e) {
 template <typename Pred>
 void MissCurves::flush_where(Pred pred) {
   resolve();
+  if (m_opt) {
+    opt_miss_only();
+    opt_end_where(pred);
+  }
   for (Stacks& s : m_stacks)
     for (unsigned set = 0; set < s.sets; ++set) {
       Key* row = &s.slots[std::size_t{set} * s.depth];
@@ -238,6 +398,18 @@ void MissCurves::flush_where(Pred pred) {
 template <typename Pred>
 void MissCurves::flush_page_where(VAddr va, Pred pred) {
   resolve();
+  if (m_opt) {
+    opt_miss_only();
+    opt_end_where([&](const Key& k) {
+      if (!pred(k)) return false;
+      const PageSize size = size_of(k);
+      if (k.vpn == va >> page_shift(size)) return true;
+      const auto page = static_cast<PageSize>((k.tag >> 5) & 3u);  // a fractured piece's page
+      if (page == size) return false;
+      const unsigned big = page_shift(page);
+      return ((k.vpn << page_shift(size)) >> big) == (va >> big);
+    });
+  }
   if (m_has_fractured) {
     // The pieces of a larger page containing va, wherever they sit.
     for (Stacks& s : m_stacks)
@@ -267,27 +439,33 @@ void MissCurves::flush_page_where(VAddr va, Pred pred) {
 }
 
 void MissCurves::flush_all() {
+  if (m_head) m_head->flush_all();
   flush_where([](const Key&) { return true; });
   m_has_fractured = false;
 }
 
 void MissCurves::flush_non_global() {
+  if (m_head) m_head->flush_non_global();
   flush_where([](const Key& k) { return !global_of(k); });
 }
 
 void MissCurves::flush_pcid(std::uint16_t pcid) {
+  if (m_head) m_head->flush_pcid(pcid);
   flush_where([pcid](const Key& k) { return !global_of(k) && pcid_of(k) == pcid; });
 }
 
 void MissCurves::flush_page(VAddr va, std::uint16_t pcid) {
+  if (m_head) m_head->flush_page(va, pcid);
   flush_page_where(va, [pcid](const Key& k) { return global_of(k) || pcid_of(k) == pcid; });
 }
 
 void MissCurves::flush_page_any_pcid(VAddr va) {
+  if (m_head) m_head->flush_page_any_pcid(va);
   flush_page_where(va, [](const Key&) { return true; });
 }
 
 void MissCurves::flush_page_pcid(VAddr va, std::uint16_t pcid) {
+  if (m_head) m_head->flush_page_pcid(va, pcid);
   flush_page_where(va, [pcid](const Key& k) { return !global_of(k) && pcid_of(k) == pcid; });
 }
 
@@ -313,6 +491,154 @@ std::uint64_t MissCurves::hits(unsigned sets, unsigned ways) const {
   std::uint64_t h = m_repeats;
   for (unsigned w = 0; w < ways; ++w) h += m_stacks[i].hist[w];
   return h;
+}
+
+
+// ---------------------------------------------------------------- OPT
+
+void MissCurves::record_opt() {
+  if (m_sample_threshold) throw std::invalid_argument("miss curves: OPT curves need exact curves, not sampled ones");
+  m_opt = std::make_unique<OptRecord>();
+}
+
+void MissCurves::opt_miss_only() {
+  if (m_opt->pending_miss) {
+    m_opt->pending_miss = false;
+    ++m_opt->miss_only;
+  }
+}
+
+void MissCurves::opt_reference(const Key& k, bool counted) {
+  OptRecord& o = *m_opt;
+  auto& v = o.live[(k.vpn << 4) | (k.tag & 0xfu)];
+  std::uint32_t id = 0;
+  bool found = false;
+  for (std::size_t i = 0; i < v.size();) {
+    if (v[i].first == k.tag) {
+      id = v[i].second;
+      found = true;
+      ++i;
+    } else if (global_of(k) || global_of(Key{k.vpn, v[i].first, 0}) || pcid_of(Key{k.vpn, v[i].first, 0}) == pcid_of(k)) {
+      v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));  // shadowed: Tlb::insert drops it
+    } else {
+      ++i;
+    }
+  }
+  if (!found) {
+    id = o.next_id++;
+    v.emplace_back(k.tag, id);
+  }
+  if (!o.id.empty() && o.id.back() == id) {
+    if (counted) {
+      if ((o.flags.back() & 0x7fffffffu) == 0x7fffffffu) {  // the run's count is full: a new record
+        o.id.push_back(id);
+        o.flags.push_back(1);
+        return;
+      }
+      ++o.flags.back();
+    }
+    return;
+  }
+  o.id.push_back(id);
+  o.flags.push_back(counted ? 0x80000000u : 0u);
+}
+
+void MissCurves::opt_end(const Key& k) {
+  auto it = m_opt->live.find((k.vpn << 4) | (k.tag & 0xfu));
+  if (it == m_opt->live.end()) return;
+  auto& v = it->second;
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (v[i].first == k.tag) {
+      v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  if (v.empty()) m_opt->live.erase(it);
+}
+
+template <typename Pred>
+void MissCurves::opt_end_where(Pred pred) {
+  for (auto it = m_opt->live.begin(); it != m_opt->live.end();) {
+    auto& v = it->second;
+    const VAddr vpn = it->first >> 4;
+    v.erase(std::remove_if(v.begin(), v.end(), [&](const std::pair<std::uint32_t, std::uint32_t>& e) {
+              return pred(Key{vpn, e.first, 0});
+            }),
+            v.end());
+    it = v.empty() ? m_opt->live.erase(it) : std::next(it);
+  }
+}
+
+std::uint64_t MissCurves::opt_misses(unsigned entries) const {
+  if (!m_opt) throw std::logic_error("miss curves: OPT was not recorded");
+  if (entries == 0 || entries > m_max_entries)
+    throw std::invalid_argument("miss curves: OPT of " + std::to_string(entries) + " entries is outside the bound " +
+                                std::to_string(m_max_entries));
+  OptRecord& o = *m_opt;
+  if (!o.computed) {
+    const std::size_t n = o.id.size();
+    constexpr std::uint64_t kNever = ~std::uint64_t{0};
+    // Backward pass: each reference's next reference of the same instance.
+    std::vector<std::uint64_t> next(n);
+    std::vector<std::uint64_t> seen(o.next_id, kNever);
+    for (std::size_t i = n; i-- > 0;) {
+      next[i] = seen[o.id[i]];
+      seen[o.id[i]] = i;
+    }
+    // The priority stack, truncated at the bound.
+    struct Item {
+      std::uint32_t id;
+      std::uint64_t next;
+    };
+    std::vector<Item> stack;
+    stack.reserve(m_max_entries);
+    std::vector<std::uint64_t> hist(m_max_entries, 0);
+    std::uint64_t accesses = o.miss_only;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint32_t x = o.id[i];
+      const bool counted = (o.flags[i] & 0x80000000u) != 0;
+      const std::uint64_t repeats = o.flags[i] & 0x7fffffffu;
+      accesses += (counted ? 1 : 0) + repeats;
+      hist[0] += repeats;
+      std::size_t d = 0;  // 1-based depth, 0: absent
+      for (std::size_t j = 0; j < stack.size(); ++j)
+        if (stack[j].id == x) {
+          d = j + 1;
+          break;
+        }
+      if (counted && d != 0) ++hist[d - 1];
+      const Item cur{x, next[i]};
+      if (d == 1) {
+        stack[0] = cur;
+        continue;
+      }
+      if (stack.empty()) {
+        stack.push_back(cur);
+        continue;
+      }
+      // x on top; going down, each position keeps the entry referenced
+      // sooner and carries the other; x's old place (or the bottom) takes
+      // what is carried last: for every size s the top s are MIN's content.
+      Item carry = stack[0];
+      stack[0] = cur;
+      const std::size_t limit = d != 0 ? d - 1 : stack.size();
+      for (std::size_t j = 1; j < limit; ++j)
+        if (stack[j].next > carry.next) std::swap(stack[j], carry);
+      if (d != 0) stack[d - 1] = carry;
+      else if (stack.size() < m_max_entries) stack.push_back(carry);
+    }
+    if (o.pending_miss) ++accesses;
+    if (accesses != m_accesses)
+      throw std::logic_error("miss curves: the OPT stream has " + std::to_string(accesses) + " lookups, the TLB " +
+                             std::to_string(m_accesses));
+    o.misses.resize(m_max_entries);
+    std::uint64_t hits = 0;
+    for (unsigned e = 0; e < m_max_entries; ++e) {
+      hits += hist[e];
+      o.misses[e] = accesses - hits;
+    }
+    o.computed = true;
+  }
+  return o.misses[entries - 1];
 }
 
 }  // namespace mmusim

@@ -63,7 +63,75 @@
 // on the geometry); page-table changes not followed by the invalidation the
 // SDM requires (stale entries; also, should a lookup match entries of two
 // page sizes, the smallest size's depth is taken, as the Tlb probes it
-// first); non-power-of-two set counts; sampling (SHARDS) and OPT curves.
+// first); non-power-of-two set counts.
+//
+// OPT (optional, record_opt): the misses of Belady's MIN (Belady 1966) for a
+// fully associative TLB of every entry count, a lower bound for LRU, PLRU,
+// FIFO and random of any geometry on the same input. Computed as Mattson et
+// al. 1970 do for OPT and Sugumar and Abraham 1993 ("Efficient simulation
+// of caches under optimal replacement") extend: a priority stack where the
+// priority of an entry is the time of its next reference, so the update on
+// a reference at depth d moves it to the top and, going down positions
+// 2..d, keeps at each the entry referenced sooner and carries the other
+// down; depth d hits every size >= d. Next references need the future, so
+// the run records the reference stream (the same references the LRU
+// analysis pushes) and computes the curve at the end, in two passes: a
+// backward pass for the next references, then the stack. Invalidations:
+// an entry invalidated (flush, INVLPG, INVPCID, rights walk, fault) ends
+// its instance; a later fill of the same key is a new instance, a miss for
+// every size. The ended instance stays in the stack with no next reference
+// (lowest priority): an OPT TLB that held it evicts it first, which leaves
+// it with the same content as a TLB that got a free way, so its hits are
+// the same (the hole argument above, for free). MIN here is demand MIN:
+// every miss that the TLB fills is filled (no bypass), and a lookup the TLB
+// did not fill (size not held, fault) is a miss for every size. Fills with
+// no demand lookup are references that count nothing. Immediate repeats of
+// one instance are one reference with a count (they hit at depth 1 and move
+// nothing). Memory: 8 bytes per non-repeat reference while recording, 8
+// more for the next references while computing.
+//
+// Sampling (optional, set_sample_rate; off by default): spatial hash
+// sampling as SHARDS does (Waldspurger, Park, Garthwaite and Ahmad, FAST'15,
+// "Efficient MRC construction with SHARDS"). The sampling unit is the
+// region of the largest page size the TLB holds (va >> that shift), so a
+// lookup, its fill and its invalidations are sampled together whatever the
+// size of the entry. A unit is tracked iff hash(unit) mod P < T, with
+// P = 2^24 and T = round(R x P) (at least 1): the rate used is T / P. The
+// hash is a fixed 64-bit mix, so runs are deterministic. Every event of an
+// unsampled unit is dropped before it reaches the stacks; flushes apply to
+// everything (only sampled entries are in the stacks), so the stacks are
+// exactly those of a TLB whose input is the sampled units' lookups.
+// Estimates: a reference at depth d of a sampled stack has d - 1 sampled
+// distinct entries above it in its set; each of the real ones was sampled
+// with probability R, so its real depth is estimated as 1 + (d - 1) / R
+// (immediate re-references stay at depth 1). A W-way geometry hits it iff
+// d <= t = 1 + (W - 1) R; between integer depths the histogram is
+// interpolated linearly. The sampled hit ratio at t, times the run's total
+// lookups (counted exactly), is the hits estimate (a ratio estimator, which
+// corrects the sample-size fluctuation as SHARDS_adj does). Its error bound
+// is 3 standard errors of the ratio estimator under Bernoulli sampling of
+// units (cluster sampling): with m_u, n_u a sampled unit's misses at the
+// point and lookups, r the sampled miss ratio and N the total lookups,
+// Var(r) ~ (1 - R) / (R^2 N^2) x sum over sampled units of (m_u - r n_u)^2,
+// so 3 standard errors are 3 sqrt((1 - R) sum (m_u - r n_u)^2) / R. That
+// covers the sampling variance, not the bias of the depth scaling, so the
+// bound reported adds an allowance of 1% of the lookups (0.01 of miss
+// ratio) for it: bound(misses) = 3 sigma + 0.01 N. The README gives the
+// errors measured against exact curves (inside the bound on single-trace
+// runs). With fewer than 32 sampled units the variance estimate means
+// nothing (one unit gives 0): the bound is then the trivial one, all the
+// lookups. A TLB holding 2M pages samples 2M regions,
+// so it needs a footprint of many of them. Nor can the bound see a few
+// heavy pages that were not sampled (README "Sampled miss curves" has a case).
+// Small associativities: sampled depths cannot tell real depths below about
+// 1 / R apart (a sampled depth of 1 is any real depth up to ~1 / R), so the
+// estimate of a W-way geometry with (W - 1) R < a few is biased, for every
+// set count (a set's depth, not the total entries, is what is scaled). So
+// sampling also keeps exact stacks capped at H = ceil(4 / R) ways per set
+// count (bounded by the usual depth), fed by every event: the points with
+// W <= H are exact (bound 0), and only the deeper ones are estimated. Its
+// cost is that of an exact analysis with a depth of H; the full depths are
+// only scanned for sampled pages.
 // Mmu::translate
 // with demand = false is seen through its fills only, which is exact
 // because the fault before it invalidated the page everywhere.
@@ -85,6 +153,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "models/common/types.h"
@@ -97,7 +167,9 @@ class MissCurves {
   // sizes: the page sizes the TLB holds (any order; lookups probe them
   // smallest first, as Tlb does). max_entries: the bound on sets x ways, at
   // least 1. Throws std::invalid_argument otherwise or if sizes is empty.
-  MissCurves(const std::vector<PageSize>& sizes, unsigned max_entries);
+  // depth_cap (0: none) limits the ways analysed for every set count.
+  MissCurves(const std::vector<PageSize>& sizes, unsigned max_entries, unsigned depth_cap = 0);
+  ~MissCurves();
 
   // Events, in the order the TLB receives them.
   // A demand lookup; hit is the entry the TLB returned, or null for a miss.
@@ -135,7 +207,55 @@ class MissCurves {
   // host's walk-free hits minus the geometry's.
   std::uint64_t walk_free_hits(unsigned sets, unsigned ways) const;
 
+  // Sampling (see the header): rate in (0, 1); call before any event.
+  // Throws std::invalid_argument outside (0, 1).
+  void set_sample_rate(double rate);
+  bool sampling() const { return m_sample_threshold != 0; }
+  // The rate used, T / P.
+  double sample_rate() const { return static_cast<double>(m_sample_threshold) / kSampleModulus; }
+  // All demand lookups, sampled or not (accesses() counts the sampled ones).
+  std::uint64_t total_accesses() const { return m_total_accesses; }
+  // Estimates of the geometries sets_at(i) x 1 .. max_ways_at(i), in that
+  // order (sampling only): hits, walk-free hits and the misses' 3-sigma
+  // bound, scaled to total_accesses().
+  struct Estimate {
+    double hits = 0;
+    double walk_free_hits = 0;
+    double misses_bound = 0;
+  };
+  std::vector<Estimate> estimates_at(unsigned i) const;
+
+  // OPT (optional, record_opt before any event; not with sampling): the
+  // demand misses of a fully associative TLB of every entry count 1..bound
+  // under Belady's MIN, a lower bound for every policy (see the header).
+  void record_opt();
+  bool opt_recorded() const { return m_opt != nullptr; }
+  // Misses of the OPT TLB with `entries` entries (1..max_entries); computed
+  // on the first call from the recorded stream (two passes), then cached.
+  std::uint64_t opt_misses(unsigned entries) const;
+
  private:
+  static constexpr std::uint64_t kSampleModulus = std::uint64_t{1} << 24;
+  bool sampled_va(VAddr va) const;
+  void note_unit(VAddr va, bool repeat);
+  std::uint64_t m_sample_threshold = 0;  // T; 0: exact
+  unsigned m_unit_shift = 12;
+  std::uint64_t m_total_accesses = 0;
+  // Per sampled unit: lookups, repeats (depth 1 everywhere), and the count
+  // of other lookups at each (set count, depth), keyed unit << 24 | i << 17
+  // | depth - 1.
+  std::unordered_map<std::uint64_t, std::uint32_t> m_unit_index;
+  std::vector<std::uint64_t> m_unit_lookups;
+  std::vector<std::uint64_t> m_unit_repeats;
+  std::unordered_map<std::uint64_t, std::uint64_t> m_unit_depths;
+  std::uint32_t m_cur_unit = 0;
+  // Sampling: the exact curves of the first kHeadFactor / R ways of every
+  // set count, fed every event (see the header).
+  std::unique_ptr<MissCurves> m_head;
+  static constexpr double kHeadFactor = 4.0;
+  static constexpr std::size_t kMinUnits = 32;
+
+  static constexpr double kBiasAllowance = 0.01;  // of all lookups
   struct Key {
     VAddr vpn = 0;
     std::uint32_t tag = kHole;  // size | global << 4 | pcid << 8; kHole: no entry
@@ -197,6 +317,16 @@ class MissCurves {
   bool m_has_fractured = false;  // a fractured piece was filled since the last flush_all
   std::uint64_t m_repeats = 0;
   void flush_repeats();
+
+  // OPT: the TLB's references as instances (a key between its fill and its
+  // invalidation), each with a run length of immediate repeats.
+  struct OptRecord;
+  std::unique_ptr<OptRecord> m_opt;
+  void opt_reference(const Key& k, bool counted);
+  void opt_miss_only();
+  void opt_end(const Key& k);
+  template <typename Pred>
+  void opt_end_where(Pred pred);
 };
 
 }  // namespace mmusim

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cerrno>
 #include <climits>
 #include <cmath>
@@ -122,6 +123,15 @@ std::string parse_leaf(const YAML::Node& n, std::uint64_t& f) {
   if (!n.IsScalar() || !parse_u64(n.Scalar(), &f)) return "an unsigned integer";
   return {};
 }
+std::string parse_leaf(const YAML::Node& n, double& f) {
+  if (!n.IsScalar()) return "a number";
+  const std::string& t = n.Scalar();
+  char* end = nullptr;
+  const double v = std::strtod(t.c_str(), &end);
+  if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(v)) return "a number";
+  f = v;
+  return {};
+}
 std::string parse_leaf(const YAML::Node& n, bool& f) {
   if (!n.IsScalar()) return "true or false";
   std::string t = lower(n.Scalar());
@@ -164,6 +174,11 @@ std::string parse_leaf(const YAML::Node& n, std::vector<PageSize>& f) {
 
 std::string format_value(unsigned v) { return std::to_string(v); }
 std::string format_value(std::uint64_t v) { return std::to_string(v); }
+std::string format_value(double v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+  return std::string(buf, r.ptr);
+}
 std::string format_value(bool v) { return v ? "true" : "false"; }
 std::string format_value(const ByteSize& v) {
   static const char* kUnits[] = {"", "KiB", "MiB", "GiB", "TiB"};
@@ -894,6 +909,10 @@ void validate(const Config& c, const ConfigOrigins& origins) {
     if (t.page_sizes.empty()) v.fail(pre + "page_sizes", "must name at least one page size");
     std::set<PageSize> seen(t.page_sizes.begin(), t.page_sizes.end());
     if (seen.size() != t.page_sizes.size()) v.fail(pre + "page_sizes", "lists a page size twice");
+    if (!(t.curves_sample_rate >= 0.0 && t.curves_sample_rate <= 1.0))
+      v.fail(pre + "curves_sample_rate", "must be in (0, 1] (or 0: no sampling), got " + format_value(t.curves_sample_rate));
+    if (t.curves_opt && t.curves_sample_rate > 0.0 && t.curves_sample_rate < 1.0)
+      v.fail(pre + "curves_opt", "needs exact curves: curves_sample_rate is " + format_value(t.curves_sample_rate));
     if (t.curves > TlbConfig::kMaxCurvesEntries)
       v.fail(pre + "curves", "must be at most " + std::to_string(TlbConfig::kMaxCurvesEntries) + " entries, got " +
                                  std::to_string(t.curves));

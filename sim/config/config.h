@@ -53,6 +53,8 @@ struct TlbConfig {
   std::string replacement;
   bool fracture = true;
   unsigned curves = 0;
+  double curves_sample_rate = 0.0;
+  bool curves_opt = false;
   // A larger bound costs memory (16 bytes x bound x log2 bound) for little use.
   static constexpr unsigned kMaxCurvesEntries = 65536;
 
@@ -67,6 +69,8 @@ struct TlbConfig {
     v.choice("replacement", replacement, "lru", Choices{"lru", "plru", "fifo", "random"}, "replacement policy (random is seeded by the top-level seed)");
     v.param("fracture", fracture, true, "", "cache a page of a size not held as a piece of the largest smaller held size (SDM 4.10.2.3), as current Intel cores do; false: such pages are not cached");
     v.param("curves", curves, 0u, "entries", "LRU miss curves of this TLB's input stream, from one pass, in OUTDIR/curves.csv: every power-of-two number of sets and every associativity up to this many entries (mmusim run --curves sets 4 x entries); 0: off");
+    v.param("curves_sample_rate", curves_sample_rate, 0.0, "", "SHARDS spatial sampling of the curves: track only the pages whose hash falls below this rate, scale the rest (curves.csv then gives estimates and an error bound per point: 3 sigma + 1% of the lookups, see README 'Sampled miss curves'); 0 or 1: exact, no sampling");
+    v.param("curves_opt", curves_opt, false, "", "with curves on: also the OPT (Belady MIN) misses of every fully associative size up to the bound, a lower bound for any policy, as the column opt_misses of curves.csv (recorded in the run, computed at its end; exact curves only, see README 'OPT and other policies')");
   }
 };
 

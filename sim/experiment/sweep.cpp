@@ -431,6 +431,7 @@ std::vector<Run> plan_passes(const Experiment& e, const OnePass& op, const std::
   for (const Group& g : op.groups) {
     std::vector<std::string> overrides = e.overrides(e.points[g.points.front()]);
     overrides.push_back("mmu.tlbs." + op.plan.tlb + ".curves=" + std::to_string(g.bound));
+    overrides.push_back("mmu.tlbs." + op.plan.tlb + ".curves_sample_rate=0");  // sweeps need the exact curves
     const std::string yaml = to_yaml(load_config(e.base, overrides).config);
     for (size_t t = 0; t < e.traces.size(); ++t)
       runs.push_back(

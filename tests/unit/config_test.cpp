@@ -149,11 +149,11 @@ TEST(ConfigDefaults, AllKeysInDeclarationOrder) {
   EXPECT_EQ(keys[1], "seed");
   EXPECT_EQ(keys[2], "paging.mode");
   EXPECT_EQ(keys.back(), "replay.outstanding");
-  // 2 top-level + 8 paging + 5 TLBs x 9 + 4 PWCs x 2 + latency + walkers
+  // 2 top-level + 8 paging + 5 TLBs x 11 + 4 PWCs x 2 + latency + walkers
   // + 2 controller + 8 DRAM + 7 os (memory, max_order, thp, numa_nodes,
   // swappiness, fragmentation, fault_model, hugetlb_1g) + 4 fault costs
   // + 2 swap + 1 oom + 6 replay (no caches by default).
-  EXPECT_EQ(keys.size(), 2u + 8 + 45 + 8 + 1 + 1 + 2 + 8 + 8 + 4 + 2 + 1 + 6);
+  EXPECT_EQ(keys.size(), 2u + 8 + 55 + 8 + 1 + 1 + 2 + 8 + 8 + 4 + 2 + 1 + 6);
   std::set<std::string> unique(keys.begin(), keys.end());
   EXPECT_EQ(unique.size(), keys.size());
   for (const char* k : {"mmu.tlbs.l2.entries", "mmu.tlbs.l1d_2m.page_sizes", "mmu.pwc.pml5.entries",
@@ -475,7 +475,7 @@ TEST(ConfigWriter, WritesReadableUnits) {
   EXPECT_CONTAINS(y, "  memory: 8GiB\n");
   EXPECT_CONTAINS(y, "row_bytes: 8KiB\n");
   EXPECT_CONTAINS(y, "quantum: 1us\n");
-  EXPECT_CONTAINS(y, "l2: {level: 2, serves: both, page_sizes: [4K, 2M], entries: 1536, ways: 12, latency: 9, replacement: lru, fracture: true, curves: 0}");
+  EXPECT_CONTAINS(y, "l2: {level: 2, serves: both, page_sizes: [4K, 2M], entries: 1536, ways: 12, latency: 9, replacement: lru, fracture: true, curves: 0, curves_sample_rate: 0, curves_opt: false}");
 }
 
 TEST(ConfigParams, DescribesEveryKey) {

@@ -11,7 +11,10 @@
 // through it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <memory>
 #include <set>
 #include <string>
@@ -456,6 +459,191 @@ TEST(MissCurves, RejectsGeometryOutsideTheBound) {
   EXPECT_THROW(c.misses(2, 25), std::invalid_argument);
   EXPECT_THROW(c.misses(3, 1), std::invalid_argument);
   EXPECT_THROW(MissCurves({PageSize::k4K}, 0), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace mmusim
+
+namespace mmusim {
+namespace {
+
+// Sampling (SHARDS): the expected values are the exact curves of the same
+// program, never the sampled output.
+TEST(MissCurvesSampling, ExactHeadAndEstimatesWithinTheirBound) {
+  const std::vector<PageSize> sizes{PageSize::k4K};
+  const std::vector<Op> ops = random_program(7, 30000, true, 5);
+  constexpr unsigned kBound = 64;
+  auto run = [&](double rate) {
+    ModelTlb host(16, 4, sizes);
+    auto c = std::make_unique<MissCurves>(sizes, kBound);
+    if (rate > 0) c->set_sample_rate(rate);
+    host.tlb->set_curves(c.get());
+    ModelAdapter ha{*host.tlb};
+    run_program(ops, true, ha);
+    return c;
+  };
+  const auto exact = run(0);
+  const auto sampled = run(0.25);
+  const auto again = run(0.25);
+  ASSERT_TRUE(sampled->sampling());
+  EXPECT_FALSE(exact->sampling());
+  EXPECT_EQ(sampled->total_accesses(), exact->accesses());
+  EXPECT_GT(sampled->accesses(), 0u);
+  EXPECT_LT(sampled->accesses(), exact->accesses());
+  const unsigned head = 16;  // ceil(4 / 0.25)
+  unsigned estimated = 0;
+  for (unsigned i = 0; i < exact->num_set_counts(); ++i) {
+    const unsigned sets = exact->sets_at(i);
+    const auto est = sampled->estimates_at(i);
+    const auto est2 = again->estimates_at(i);
+    ASSERT_EQ(est.size(), kBound / sets);
+    for (unsigned w = 1; w <= kBound / sets; ++w) {
+      const auto& e = est[w - 1];
+      EXPECT_EQ(e.hits, est2[w - 1].hits);  // deterministic
+      EXPECT_EQ(e.misses_bound, est2[w - 1].misses_bound);
+      const double truth = static_cast<double>(exact->hits(sets, w));
+      if (w <= head) {
+        EXPECT_EQ(e.hits, truth) << sets << "x" << w;
+        EXPECT_EQ(e.misses_bound, 0.0);
+      } else {
+        ++estimated;
+        EXPECT_LE(std::abs(e.hits - truth), e.misses_bound) << sets << "x" << w;
+        // 32 sampled pages or more: not the trivial bound (curves_sampling_e2e
+        // checks a tight one on a bundled trace)
+        EXPECT_LT(e.misses_bound, static_cast<double>(exact->accesses())) << sets << "x" << w;
+      }
+    }
+  }
+  EXPECT_EQ(estimated, 48u + 16u);  // 1 set: ways 17..64; 2 sets: 17..32
+}
+
+TEST(MissCurvesSampling, RejectsRatesOutsideTheOpenInterval) {
+  for (double r : {0.0, 1.0, 1.5, -0.5}) {
+    MissCurves c({PageSize::k4K}, 8);
+    EXPECT_THROW(c.set_sample_rate(r), std::invalid_argument) << r;
+  }
+}
+
+}  // namespace
+}  // namespace mmusim
+
+namespace mmusim {
+namespace {
+
+// OPT: the expected misses come from a brute-force Belady MIN written here,
+// one simulation per size on the page sequence: a miss evicts the resident
+// page whose next access is farthest (never, if it is invalidated first);
+// an invalidation frees the page's slot.
+struct OptEvent {
+  int kind;  // 0 access, 1 invlpg, 2 flush all, 3 access to a page no fill follows
+  unsigned page;
+};
+
+std::uint64_t brute_min(const std::vector<OptEvent>& ev, unsigned size) {
+  std::vector<unsigned> cache;
+  std::uint64_t misses = 0;
+  auto next_use = [&](std::size_t from, unsigned p) {
+    for (std::size_t j = from; j < ev.size(); ++j) {
+      if (ev[j].kind == 2 || (ev[j].kind == 1 && ev[j].page == p)) return ev.size() + 1;  // invalidated first
+      if (ev[j].kind == 0 && ev[j].page == p) return j;
+    }
+    return ev.size() + 1;
+  };
+  for (std::size_t t = 0; t < ev.size(); ++t) {
+    const OptEvent& e = ev[t];
+    if (e.kind == 3) {
+      ++misses;
+    } else if (e.kind == 2) {
+      cache.clear();
+    } else if (e.kind == 1) {
+      cache.erase(std::remove(cache.begin(), cache.end(), e.page), cache.end());
+    } else if (std::find(cache.begin(), cache.end(), e.page) == cache.end()) {
+      ++misses;
+      if (cache.size() == size) {
+        std::size_t victim = 0, far = 0;
+        for (std::size_t i = 0; i < cache.size(); ++i) {
+          const std::size_t n = next_use(t + 1, cache[i]);
+          if (n > far) {
+            far = n;
+            victim = i;
+          }
+        }
+        cache.erase(cache.begin() + static_cast<std::ptrdiff_t>(victim));
+      }
+      cache.push_back(e.page);
+    }
+  }
+  return misses;
+}
+
+TEST(MissCurvesOpt, EqualsBruteForceMinForEverySize) {
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    TestRng rng(seed);
+    std::vector<OptEvent> ev;
+    for (unsigned i = 0; i < 4000; ++i) {
+      const unsigned r = rng.below(1000);
+      if (r < 15) ev.push_back({1, rng.below(24)});
+      else if (r < 18) ev.push_back({2, 0});
+      else if (r < 30) ev.push_back({3, 100 + rng.below(4)});
+      else ev.push_back({0, rng.below(3) == 0 ? rng.below(24) : rng.below(6)});
+    }
+    constexpr unsigned kBound = 16;
+    MissCurves c({PageSize::k4K}, kBound);
+    c.record_opt();
+    // The host TLB: 3 entries, LRU, kept here; it decides hits and fills.
+    std::vector<unsigned> host;
+    std::uint64_t host_misses = 0;
+    auto entry = [](unsigned p) {
+      TlbEntry e;
+      e.vpn = p;
+      e.pfn = p + 1000;
+      e.valid = true;
+      return e;
+    };
+    for (const OptEvent& e : ev) {
+      const VAddr va = VAddr{e.page} << 12;
+      if (e.kind == 0) {
+        auto it = std::find(host.begin(), host.end(), e.page);
+        if (it != host.end()) {
+          host.erase(it);
+          host.insert(host.begin(), e.page);
+          const TlbEntry te = entry(e.page);
+          c.lookup(va, 0, &te);
+        } else {
+          c.lookup(va, 0, nullptr);
+          ++host_misses;
+          if (host.size() == 3) host.pop_back();
+          host.insert(host.begin(), e.page);
+          c.fill(entry(e.page));
+        }
+      } else if (e.kind == 3) {
+        c.lookup(va, 0, nullptr);
+        ++host_misses;
+      } else if (e.kind == 1) {
+        host.erase(std::remove(host.begin(), host.end(), e.page), host.end());
+        c.flush_page(va, 0);
+      } else {
+        host.clear();
+        c.flush_all();
+      }
+    }
+    for (unsigned s = 1; s <= kBound; ++s) {
+      EXPECT_EQ(c.opt_misses(s), brute_min(ev, s)) << "seed " << seed << ", " << s << " entries";
+      EXPECT_LE(c.opt_misses(s), c.misses(1, s));
+    }
+    EXPECT_LT(c.opt_misses(4), c.misses(1, 4)) << "OPT never beat LRU: the stream is too easy";
+    EXPECT_EQ(c.misses(1, 3), host_misses);  // the events are a consistent TLB's
+  }
+}
+
+TEST(MissCurvesOpt, NotWithSampling) {
+  MissCurves a({PageSize::k4K}, 8);
+  a.set_sample_rate(0.5);
+  EXPECT_THROW(a.record_opt(), std::invalid_argument);
+  MissCurves b({PageSize::k4K}, 8);
+  b.record_opt();
+  EXPECT_THROW(b.set_sample_rate(0.5), std::invalid_argument);
+  EXPECT_THROW(b.opt_misses(9), std::invalid_argument);
 }
 
 }  // namespace
