@@ -471,14 +471,19 @@ std::map<std::string, std::map<std::string, std::string>> read_curves(const std:
   return out;
 }
 
+// The header line of results.csv, the same for exact and one-pass sweeps.
+std::string results_header(const Experiment& e) {
+  std::string h = "point";
+  for (const auto& k : e.keys) h += "," + csv_field(k);
+  h += ",trace,status";
+  for (const auto& m : e.metrics) h += "," + csv_field(m);
+  return h + "\n";
+}
+
 void write_one_pass_results(const Experiment& e, const OnePass& op, const std::vector<Run>& passes,
                             const std::string& outdir) {
   std::ostringstream os;
-  os << "point";
-  for (const auto& k : e.keys) os << "," << csv_field(k);
-  os << ",trace,status";
-  for (const auto& m : e.metrics) os << "," << csv_field(m);
-  os << "\n";
+  os << results_header(e);
   const std::string mpre = "mmu.tlb." + op.plan.tlb + ".";
   std::map<size_t, std::map<std::string, std::map<std::string, std::string>>> cache;  // pass -> curves
   for (size_t p = 0; p < e.points.size(); ++p) {
@@ -509,18 +514,12 @@ void write_one_pass_results(const Experiment& e, const OnePass& op, const std::v
       os << "\n";
     }
   }
-  const std::string tmp = outdir + "/results.csv.tmp";
-  write_text(tmp, os.str());
-  fs::rename(tmp, outdir + "/results.csv");
+  write_file_atomic(outdir + "/results.csv", os.str());
 }
 
 void write_results(const Experiment& e, const std::vector<Run>& runs, const std::string& outdir) {
   std::ostringstream os;
-  os << "point";
-  for (const auto& k : e.keys) os << "," << csv_field(k);
-  os << ",trace,status";
-  for (const auto& m : e.metrics) os << "," << csv_field(m);
-  os << "\n";
+  os << results_header(e);
   for (const Run& r : runs) {
     const Point& p = e.points[r.point];
     os << p.id;
