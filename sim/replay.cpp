@@ -400,6 +400,10 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
   } catch (const OsError& e) {
     trace_error(e.what());
   }
+  // The event's allocations (a fork's page tables, a split) may have made the
+  // OOM killer take the stream's own process: its records are skipped from
+  // now on, as after a fault that killed it.
+  if (s.has_pid && !m_os.alive(s.pid)) s.skip = true;
 }
 
 void Replay::progress_line(bool final) {
