@@ -1,5 +1,6 @@
 #include "models/os/swap.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -38,13 +39,17 @@ void SwapDevice::free(std::uint64_t slot) {
 
 void SwapDevice::write(std::uint64_t slot, const std::vector<std::uint64_t>& words) {
   if (count(slot) == 0) throw std::logic_error("swap write to free slot " + std::to_string(slot));
-  m_data[slot] = words;
+  // The model keeps no user data, so nearly every page written out is all
+  // zeros: it is kept as an empty vector (no host memory for its 4 KiB).
+  const bool zero = std::all_of(words.begin(), words.end(), [](std::uint64_t w) { return w == 0; });
+  m_data[slot] = zero ? std::vector<std::uint64_t>{} : words;
 }
 
 std::vector<std::uint64_t> SwapDevice::read(std::uint64_t slot) const {
   auto it = m_data.find(slot);
   if (count(slot) == 0 || it == m_data.end())
     throw std::logic_error("swap read of slot " + std::to_string(slot) + " that holds no page");
+  if (it->second.empty()) return std::vector<std::uint64_t>(kWordsPerPage, 0);
   return it->second;
 }
 

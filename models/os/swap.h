@@ -10,7 +10,9 @@
 //  - swap_duplicate() when fork copies a swap PTE, swap_free() when a PTE
 //    holding the slot goes away or the page is read back; the slot is free
 //    again at count 0;
-//  - the data: a page written out is read back byte for byte.
+//  - the data: a page written out is read back byte for byte; an all-zero
+//    page (every user page: the model keeps no user data) costs no host
+//    memory for its contents.
 //
 // Leaves out: the swap cache (a page read back is not kept associated with
 // its slot, so two processes sharing a slot after fork each get a copy),
@@ -47,7 +49,8 @@ class SwapDevice {
 
  private:
   std::vector<std::uint16_t> m_count;
-  std::map<std::uint64_t, std::vector<std::uint64_t>> m_data;  // contents of slots in use
+  // Contents of slots in use; empty for an all-zero page.
+  std::map<std::uint64_t, std::vector<std::uint64_t>> m_data;
   std::uint64_t m_cursor = 1;
   std::uint64_t m_used = 0;
 };
