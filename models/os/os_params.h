@@ -1,6 +1,9 @@
 // The OS model's parameters: the os.* keys of the configuration, declared
 // here into OsParams, and the paging.* state it reads (set_paging); the
-// fault-cost model and the kernel access port.
+// fault-cost model and the kernel access port. The keys follow Linux 6.1's
+// knobs: MAX_ORDER (mm/page_alloc.c), transparent_hugepage/enabled
+// (mm/huge_memory.c), vm.swappiness (mm/vmscan.c), hugepagesz=1G hugepages=N
+// (mm/hugetlb.c), panic_on_oom=0 / oom_kill_allocating_task (mm/oom_kill.c).
 #pragma once
 
 #include <cstdint>
