@@ -83,7 +83,7 @@ void apply_override(const std::string& o, LoadedConfig& lc) {
   std::string label = "--set " + shown_value(o);
   size_t eq = o.find('=');
   if (eq == std::string::npos || eq == 0) throw ConfigError(label + ": expected KEY=VALUE");
-  std::string key = trim(o.substr(0, eq));
+  std::string key = trim_blanks(o.substr(0, eq));
   std::string value = o.substr(eq + 1);
   std::vector<std::string> parts;
   std::stringstream ss(key);

@@ -14,14 +14,14 @@ namespace {
 
 // Splits "12.5GHz" into number 12.5 and suffix "ghz".
 bool split_number(const std::string& text, double* number, std::string* suffix) {
-  std::string t = trim(text);
+  std::string t = trim_blanks(text);
   if (t.empty() || !(std::isdigit(static_cast<unsigned char>(t[0])) || t[0] == '.')) return false;
   char* end = nullptr;
   errno = 0;
   double v = std::strtod(t.c_str(), &end);
   if (errno != 0 || end == t.c_str() || !std::isfinite(v) || v < 0) return false;
   *number = v;
-  *suffix = lower(trim(std::string(end)));
+  *suffix = ascii_lower(trim_blanks(std::string(end)));
   return true;
 }
 
@@ -39,19 +39,19 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-std::string lower(std::string s) {
+std::string ascii_lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 
-std::string trim(const std::string& s) {
+std::string trim_blanks(const std::string& s) {
   size_t b = s.find_first_not_of(" \t");
   size_t e = s.find_last_not_of(" \t");
   return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
 }
 
 bool parse_u64(const std::string& text, std::uint64_t* out) {
-  std::string t = lower(trim(text));
+  std::string t = ascii_lower(trim_blanks(text));
   unsigned base = 10;
   size_t i = 0;
   if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'o')) {
@@ -109,9 +109,9 @@ bool parse_byte_size(const std::string& text, std::uint64_t* out) {
   if (!split_number(text, &v, &suffix)) return false;
   // A whole number is multiplied exactly: a double holds only 53 bits, so
   // 9007199254740993 would otherwise silently become ...992.
-  const std::string t = trim(text);
+  const std::string t = trim_blanks(text);
   const size_t digits = std::min(t.find_first_not_of("0123456789"), t.size());
-  const bool whole = digits > 0 && lower(trim(t.substr(digits))) == suffix;  // not 1.5K, not 1e3
+  const bool whole = digits > 0 && ascii_lower(trim_blanks(t.substr(digits))) == suffix;  // not 1.5K, not 1e3
   static const std::pair<const char*, std::uint64_t> kUnits[] = {
       {"", 1},       {"b", 1},          {"k", 1ull << 10}, {"kb", 1ull << 10}, {"kib", 1ull << 10},
       {"m", 1ull << 20}, {"mb", 1ull << 20}, {"mib", 1ull << 20}, {"g", 1ull << 30}, {"gb", 1ull << 30},
@@ -170,7 +170,7 @@ std::string nearest_key(const std::string& key, const std::vector<std::string>& 
   std::string best;
   size_t best_d = SIZE_MAX;
   for (const auto& c : candidates) {
-    size_t d = edit_distance(lower(key), lower(c));
+    size_t d = edit_distance(ascii_lower(key), ascii_lower(c));
     if (d < best_d) {
       best_d = d;
       best = c;

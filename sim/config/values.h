@@ -12,8 +12,8 @@
 
 namespace mmusim {
 
-std::string lower(std::string s);
-std::string trim(const std::string& s);
+std::string ascii_lower(std::string s);
+std::string trim_blanks(const std::string& s);
 // Decimal, 0x hexadecimal or 0o octal, as YAML 1.2's core schema reads
 // integers: a leading zero does not make a number octal.
 bool parse_u64(const std::string& text, std::uint64_t* out);

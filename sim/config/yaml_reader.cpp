@@ -72,7 +72,7 @@ std::string parse_leaf(const YAML::Node& n, double& f, Unit) {
 }
 std::string parse_leaf(const YAML::Node& n, bool& f, Unit) {
   if (!n.IsScalar()) return "true or false";
-  std::string t = lower(n.Scalar());
+  std::string t = ascii_lower(n.Scalar());
   if (t == "true" || t == "yes" || t == "on")
     f = true;
   else if (t == "false" || t == "no" || t == "off")
