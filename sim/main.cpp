@@ -300,8 +300,6 @@ int cmd_run(int argc, char** argv) {
 
   const bool quiet = vm.count("quiet") > 0;
   ReplayParams rp;
-  rp.gap_cycles = cfg.replay.gap_cycles;
-  rp.sync_each_access = cfg.replay.sync == ReplaySync::Access;
   rp.max_accesses = max_accesses;
   rp.check_invariants = vm.count("check-invariants") > 0;
   rp.progress = !quiet && (vm.count("progress") || isatty(STDERR_FILENO));

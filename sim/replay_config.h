@@ -10,6 +10,8 @@
 
 namespace mmusim {
 
+struct ReplayParams;
+
 // replay.sync: loosely timed with a global quantum, or wait() after every access.
 enum class ReplaySync : std::uint8_t { Quantum, Access };
 inline constexpr NamedValue<ReplaySync> kReplaySyncNames[] = {{ReplaySync::Quantum, "quantum"},
@@ -34,6 +36,11 @@ struct ReplayConfig {
     v.choice("sync", sync, ReplaySync::Quantum, kReplaySyncNames, "quantum: loosely timed; access: wait() after every access (reference timing)");
     v.param("outstanding", outstanding, 1u, "accesses", "trace accesses in flight at once, so walks overlap (bounded by mmu.walker.walkers; misses to one page merge); 1: in order");
   }
+
+  // The replay driver's gap_cycles, sync, switch_interval and outstanding
+  // (sim/replay.h); the quantum goes to the TLM-2.0 global quantum and
+  // implicit_vmas to the OS model.
+  void apply(ReplayParams& p) const;
 
   // c is at "replay.".
   void check_quantum(const ParamCheck& c) const {

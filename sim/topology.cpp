@@ -66,9 +66,8 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
   ReplayParams p = rp;
   p.va_bits = c.paging.va_bits();
   p.mode_name = c.paging.mode_name();
-  p.switch_interval = c.replay.switch_interval;
+  c.replay.apply(p);
   p.time_data = !caches.empty();
-  p.outstanding = c.replay.outstanding;
   m_replay = std::make_unique<Replay>("replay", traces, *m_os, m_mmu->core(), p, replay_stats, m_stats, cycle);
   if (osp.fault_model == FaultModel::Accesses) m_os->set_kernel_port(m_replay.get());
 
