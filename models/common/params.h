@@ -33,7 +33,8 @@ enum class UnitKind : std::uint8_t { Plain, Size, Frequency, Duration };
 struct Unit {
   const char* name;
   UnitKind kind;
-  constexpr Unit(const char* n, UnitKind k = UnitKind::Plain) : name(n), kind(k) {}  // NOLINT: implicit
+  // Implicit: a declaration names a plain unit by its name ("cycles").
+  constexpr Unit(const char* n, UnitKind k = UnitKind::Plain) : name(n), kind(k) {}  // NOLINT(google-explicit-constructor)
 };
 // A size in bytes (std::uint64_t): 4096, 4K, 4KiB, 8GiB, ... (binary multiples).
 inline constexpr Unit kSize{"bytes", UnitKind::Size};
