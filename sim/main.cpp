@@ -300,13 +300,11 @@ int cmd_run(int argc, char** argv) {
 
   const bool quiet = vm.count("quiet") > 0;
   ReplayParams rp;
-  rp.gap_cycles = cfg.replay.gap_cycles;
-  rp.sync_each_access = cfg.replay.sync == "access";
   rp.max_accesses = max_accesses;
   rp.check_invariants = vm.count("check-invariants") > 0;
   rp.progress = !quiet && (vm.count("progress") || isatty(STDERR_FILENO));
 
-  tlm::tlm_global_quantum::instance().set(sc_core::sc_time(static_cast<double>(cfg.replay.quantum.ps), sc_core::SC_PS));
+  tlm::tlm_global_quantum::instance().set(sc_core::sc_time(static_cast<double>(cfg.replay.quantum_ps), sc_core::SC_PS));
   Topology top(cfg, raw, rp);
   sc_core::sc_start();
   if (top.replay().error()) std::rethrow_exception(top.replay().error());

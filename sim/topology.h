@@ -27,17 +27,11 @@
 
 namespace mmusim {
 
-MmuParams make_mmu_params(const Config& c);
+// The OS model's parameters: the os.* keys, the paging mode and control
+// registers, replay.implicit_vmas and the seed.
 OsParams make_os_params(const Config& c);
-MemoryTiming make_memory_timing(const Config& c);
-// memory.caches ordered by level (level 1 first).
-std::vector<CacheLevelSpec> make_cache_levels(const Config& c);
 // One clock cycle, rounded to a whole picosecond (the SystemC time resolution).
 sc_core::sc_time cycle_time(const Config& c);
-// Linear-address width: 32 (ia32, pae: addresses must be below 4 GiB),
-// 48 or 57 (canonical form).
-unsigned va_bits(const Config& c);
-PagingMode paging_mode(const Config& c);
 
 // The miss curves of one TLB (mmu.tlbs.<name>.curves).
 struct TlbCurves {

@@ -1,18 +1,28 @@
-// The OS model's parameters (the os.* and paging.* keys of the
-// configuration), the fault-cost model and the kernel access port.
+// The OS model's parameters: the os.* keys of the configuration, declared
+// here into OsParams, and the paging.* state it reads (set_paging); the
+// fault-cost model and the kernel access port. The keys follow Linux 6.1's
+// knobs: MAX_ORDER (mm/page_alloc.c), transparent_hugepage/enabled
+// (mm/huge_memory.c), vm.swappiness (mm/vmscan.c), hugepagesz=1G hugepages=N
+// (mm/hugetlb.c), panic_on_oom=0 / oom_kill_allocating_task (mm/oom_kill.c).
 #pragma once
 
 #include <cstdint>
 
+#include "models/common/params.h"
 #include "models/common/types.h"
+#include "models/mmu/paging_params.h"
 #include "models/walker/walker.h"
 
 namespace mmusim {
 
 enum class ThpMode { Never, Always, Madvise };
+inline constexpr NamedValue<ThpMode> kThpModeNames[] = {
+    {ThpMode::Never, "never"}, {ThpMode::Always, "always"}, {ThpMode::Madvise, "madvise"}};
 // os.fault_model: a fault costs fixed cycles, or its memory work is issued
 // as kernel-mode accesses through a KernelAccessPort.
 enum class FaultModel { Cycles, Accesses };
+inline constexpr NamedValue<FaultModel> kFaultModelNames[] = {{FaultModel::Cycles, "cycles"},
+                                                              {FaultModel::Accesses, "accesses"}};
 
 // Where the fault handler's memory accesses go with FaultModel::Accesses:
 // the replay translates va in supervisor mode through the MMU (its TLBs,
@@ -26,37 +36,79 @@ class KernelAccessPort {
 };
 
 struct OsParams {
-  std::uint64_t memory_bytes = 8ull << 30;
-  unsigned max_order = 10;
-  unsigned levels = 4;  // paging levels with mode X86_64: 4 or 5 (5 = X86_64_La57)
-  PagingMode mode = PagingMode::X86_64;
-  bool pse = true;   // CR4.PSE: 4 MiB pages with ia32
-  bool pcid = false; // CR4.PCIDE: Linux-like ASID slots, no-flush CR3 writes
-  bool pge = true;   // CR4.PGE: the kernel half is mapped global
+  // os.* (declared in visit()).
+  std::uint64_t memory_bytes;
+  unsigned max_order;
+  ThpMode thp;
+  Cycles fault_minor_cycles;
+  Cycles zero_page_per_4k_cycles;
+  Cycles fault_major_cycles;  // a swap-in, on top of the swap device latency
+  Cycles cow_copy_per_4k_cycles;
+  unsigned numa_nodes;
+  unsigned swappiness;
+  std::uint64_t swap_bytes;
+  Cycles swap_latency_cycles;
+  bool oom_enabled;
+  unsigned fragmentation_percent;  // free memory made unusable for order 9 at boot
+  FaultModel fault_model;
+  unsigned hugetlb_1g_pages;  // 1 GiB pages reserved at boot (64-bit modes)
+
+  // paging.* (set_paging).
+  unsigned levels;  // paging levels with mode X86_64: 4 or 5 (5 = X86_64_La57)
+  PagingMode mode;
+  bool pse;   // CR4.PSE: 4 MiB pages with ia32
+  bool pcid;  // CR4.PCIDE: Linux-like ASID slots, no-flush CR3 writes
+  bool pge;   // CR4.PGE: the kernel half is mapped global
+  unsigned phys_addr_bits;
+  bool nx;
+  bool highmem;  // 32-bit zone layout: ZONE_HIGHMEM above 896 MiB
+
+  // Set by the topology from replay.implicit_vmas and seed.
+  bool implicit_vmas = true;
+  std::uint64_t seed = 1;
   // Map the kernel half (the linear map) into every address space. Always on
   // in mmusim run; unit tests whose hand-derived frame numbers assume
   // user-only address spaces turn it off. FaultModel::Accesses needs it.
   bool kernel_half = true;
-  FaultModel fault_model = FaultModel::Cycles;
-  unsigned phys_addr_bits = 46;
-  bool nx = true;
-  ThpMode thp = ThpMode::Never;
-  Cycles fault_minor_cycles = 700;
-  Cycles zero_page_per_4k_cycles = 300;
-  bool implicit_vmas = true;
-  // Issue 4 (zones, slab, fork/COW, swap, reclaim, OOM, invariants).
-  unsigned numa_nodes = 1;
-  bool highmem = false;  // 32-bit zone layout: ZONE_HIGHMEM above 896 MiB
-  Cycles fault_major_cycles = 40000;  // a swap-in, on top of the swap device latency
-  Cycles cow_copy_per_4k_cycles = 300;
-  std::uint64_t swap_bytes = 0;
-  Cycles swap_latency_cycles = 40000;
-  unsigned swappiness = 60;
-  bool oom_enabled = true;
   bool check_invariants = false;  // after every fault (mmusim run --check-invariants)
-  unsigned fragmentation_percent = 0;  // os.fragmentation: free memory made unusable for order 9 at boot
-  unsigned hugetlb_1g_pages = 0;       // os.hugetlb_1g: 1 GiB pages reserved at boot (64-bit modes)
-  std::uint64_t seed = 1;
+
+  OsParams() {
+    apply_defaults(*this);
+    set_paging(PagingParams());
+  }
+
+  template <class V>
+  void visit(V& v) {
+    v.param("memory", memory_bytes, 8ull << 30, kSize, "physical memory managed by the OS model");
+    v.param("max_order", max_order, 10u, "", "largest buddy block order (free_area[0..max_order])");
+    v.choice("thp", thp, ThpMode::Never, kThpModeNames, "transparent huge pages (2 MiB) for anonymous memory");
+    v.group("fault_cost", "cycles charged per page fault", [&] {
+      v.param("minor", fault_minor_cycles, Cycles{700}, "cycles", "kernel entry, VMA lookup and PTE update of a minor fault");
+      v.param("zero_page_per_4k", zero_page_per_4k_cycles, Cycles{300}, "cycles", "zeroing a newly allocated page, per 4 KiB");
+      v.param("major", fault_major_cycles, Cycles{40000}, "cycles", "kernel work of a major fault (swap-in), on top of os.swap.latency");
+      v.param("cow_copy_per_4k", cow_copy_per_4k_cycles, Cycles{300}, "cycles", "copying a shared page at a copy-on-write fault, per 4 KiB");
+    });
+    v.param("numa_nodes", numa_nodes, 1u, "", "NUMA nodes; memory is split evenly, each node has its own zones (allocation prefers node 0)");
+    v.param("swappiness", swappiness, 60u, "", "0..200: reclaim's preference for anonymous (swap) over file pages (vm.swappiness)");
+    v.group("swap", "the swap device", [&] {
+      v.param("size", swap_bytes, std::uint64_t{0}, kSize, "swap device size; 0: no swap (anonymous pages cannot be reclaimed)");
+      v.param("latency", swap_latency_cycles, Cycles{40000}, "cycles", "swap device access time per 4 KiB page, charged to a major fault");
+    });
+    v.group("oom", "the OOM killer", [&] {
+      v.param("enabled", oom_enabled, true, "", "out of memory kills the process with the highest oom_score; false: the faulting process is killed");
+    });
+    v.param("fragmentation", fragmentation_percent, 0u, "%", "pre-fragment memory at boot: pin one frame in seeded-random free 2 MiB blocks until this percent of free memory is outside order-9 blocks (0: off)");
+    v.choice("fault_model", fault_model, FaultModel::Cycles, kFaultModelNames, "cycles: a fault costs os.fault_cost; accesses: the handler's memory work (VMA search, page-table walk and writes, zeroing, COW copy) also goes through the MMU and caches as kernel-mode accesses via the kernel's linear map, replacing the per-4 KiB costs");
+    v.param("hugetlb_1g", hugetlb_1g_pages, 0u, "pages", "1 GiB pages reserved at boot for @mmap ... hugetlb (hugepagesz=1G hugepages=N); 64-bit modes only");
+  }
+
+  // The OS's view of the paging mode and control registers.
+  void set_paging(const PagingParams& p);
+
+  // Rules on os.* (c is at "os."): the memory size and buddy order against
+  // paging.phys_addr_bits, then the features against the paging mode.
+  void check_memory(const ParamCheck& c, const PagingParams& paging) const;
+  void check_features(const ParamCheck& c, const PagingParams& paging) const;
 };
 
 }  // namespace mmusim

@@ -391,12 +391,13 @@ OnePass analyse_one_pass(const Experiment& e) {
     const Config c = load_config(e.base, e.overrides(e.points[p])).config;
     auto it = c.mmu.tlbs.find(tlb);
     if (it == c.mmu.tlbs.end()) return no("point " + e.points[p].id + " has no TLB " + tlb);
-    const TlbConfig& t = it->second;
+    const TlbParams& t = it->second;
     if (want_walks && !walks_follow_tlb(c, tlb))
       return no("metric mmu.walker.walks is not determined by TLB " + tlb +
                 ": it is not the only TLB of the last level for the access kinds it serves");
-    if (t.replacement != "lru")
-      return no("mmu.tlbs." + tlb + ".replacement is " + t.replacement + " (one pass is exact for lru only)");
+    if (t.replacement != ReplacementPolicy::Lru)
+      return no("mmu.tlbs." + tlb + ".replacement is " + name_of(kReplacementPolicyNames, t.replacement) +
+                " (one pass is exact for lru only)");
     Geometry g;
     g.ways = t.ways == 0 ? t.entries : t.ways;
     g.sets = t.entries / g.ways;
@@ -418,9 +419,9 @@ OnePass analyse_one_pass(const Experiment& e) {
     op.group_of.push_back(git->second);
   }
   for (const Group& g : op.groups)
-    if (g.bound > TlbConfig::kMaxCurvesEntries)
+    if (g.bound > TlbParams::kMaxCurvesEntries)
       return no("mmu.tlbs." + tlb + ".entries up to " + std::to_string(g.bound) + " exceeds the curves' bound of " +
-                std::to_string(TlbConfig::kMaxCurvesEntries));
+                std::to_string(TlbParams::kMaxCurvesEntries));
   op.plan.ok = true;
   return op;
 }

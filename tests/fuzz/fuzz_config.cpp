@@ -81,8 +81,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   for (const auto& kv : c.memory.caches)
     if (!mmusim::is_safe_name(kv.first) || kv.second.latency > mmusim::kMaxLatencyCycles) std::abort();
-  if (c.replay.gap_cycles > mmusim::kMaxLatencyCycles || c.clock.hz < mmusim::kMinClockHz ||
-      c.clock.hz > mmusim::kMaxClockHz)
+  if (c.replay.gap_cycles > mmusim::kMaxLatencyCycles || c.clock_hz < mmusim::kMinClockHz ||
+      c.clock_hz > mmusim::kMaxClockHz)
     std::abort();
   // The resolved config reloads to itself.
   const std::string resolved = mmusim::to_yaml(c);

@@ -92,7 +92,7 @@ TEST(Experiment, SetAppliesToEveryPointBeforeThePointsValues) {
     EXPECT_EQ(o[0], "os.thp=always");
     EXPECT_EQ(o[1], "mmu.tlbs.l1d.page_sizes=[4K, 2M]");
     Config c = load_config(e.base, o).config;
-    EXPECT_EQ(c.os.thp, "always");
+    EXPECT_EQ(c.os.thp, ThpMode::Always);
     EXPECT_EQ(c.mmu.tlbs.at("l1d").page_sizes.size(), 2u);
     EXPECT_EQ(std::to_string(c.mmu.tlbs.at("l1d").entries), value(p, "mmu.tlbs.l1d.entries"));
   }
