@@ -26,7 +26,7 @@
 #include "models/mmu/mmu.h"
 #include "models/tlb/tlb.h"
 #include "models/walker/walker.h"
-#include "tests/unit/pt_builder.h"
+#include "tests/support/pt_builder.h"
 
 namespace mmusim {
 namespace {
