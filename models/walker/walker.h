@@ -2,6 +2,11 @@
 // chapter 4): 32-bit paging (4.3), PAE paging (4.4), 4-level and 5-level
 // paging (4.5).
 //
+// The formats (index bits, entry size, page sizes and reserved bits per
+// level) are those of models/arch/paging_format.h, the entry and #PF
+// error-code bits those of models/arch/entry_bits.h (also reachable through
+// this header).
+//
 // The walker reads real paging-structure entries from simulated physical
 // memory through PageTableMemory (each read timed by the memory path) -
 // 4-byte entries with 32-bit paging, 8-byte entries otherwise - starting
@@ -139,9 +144,11 @@ struct WalkerParams {
   PagingMode mode = PagingMode::X86_64;
   unsigned levels = 4;  // 4: PML4, PDPT, PD, PT; 5: PML5 on top
   unsigned phys_addr_bits = 46;
+  // The values of these control-register bits for the run (the MMU's
+  // ControlRegisters start from them and keep them).
   bool nxe = true;  // IA32_EFER.NXE (ignored with 32-bit paging)
   bool pse = true;  // CR4.PSE (used by 32-bit paging only)
-  bool wp = true;
+  bool wp = true;   // CR0.WP
   bool update_ad = true;
   // Paging-structure caches, index = level of the entry cached (2 = PDE,
   // 3 = PDPTE, 4 = PML4E, 5 = PML5E); entries 0 disables one.

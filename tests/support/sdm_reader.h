@@ -53,12 +53,8 @@ struct Lookup {
   PAddr frame = 0;          // physical base of the page
   PageSize size = PageSize::k4K;
   bool writable = false, user = false, nx = false;  // accumulated rights
-  std::vector<Step> steps;  // every entry read, the root level first (with PAE, the PDPTE first)
-  std::vector<std::uint64_t> path() const {
-    std::vector<std::uint64_t> out;
-    for (const Step& s : steps) out.push_back(s.entry);
-    return out;
-  }
+  std::vector<Step> steps;           // every entry read, the root level first (with PAE, the PDPTE first)
+  std::vector<std::uint64_t> path;  // the entries of steps
 };
 
 // A present leaf or a parked (non-present, non-zero) entry found by tables().
@@ -94,6 +90,7 @@ class SdmReader {
       const PAddr pa = table + m_f.index(va, 3) * 8;
       const std::uint64_t pdpte = m_mem.read64(pa);
       r.steps.push_back(Step{3, table, pa, pdpte});
+      r.path.push_back(pdpte);
       r.level = 3;
       r.entry = pdpte;
       r.entry_pa = pa;
@@ -105,6 +102,7 @@ class SdmReader {
       const PAddr pa = table + m_f.index(va, level) * m_f.entry_bytes;
       const std::uint64_t e = read_entry(pa);
       r.steps.push_back(Step{level, table, pa, e});
+      r.path.push_back(e);
       r.level = level;
       r.entry = e;
       r.entry_pa = pa;

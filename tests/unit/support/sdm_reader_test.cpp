@@ -34,6 +34,8 @@ TEST(SdmReader, FourLevel4KPageAndItsEntries) {
   EXPECT_TRUE(l.user);
   EXPECT_TRUE(l.nx);
   ASSERT_EQ(l.steps.size(), 4u);
+  ASSERT_EQ(l.path.size(), 4u);
+  EXPECT_EQ(l.path[3], 0x12345000u | kRWU | pte::kXD);
   // PML4E at root + 3 * 8, PDPTE at its table + 5 * 8, ...
   EXPECT_EQ(l.steps[0].entry_pa, pt.root() + 3 * 8);
   EXPECT_EQ(l.steps[1].entry_pa, p.table[3] + 5 * 8);
