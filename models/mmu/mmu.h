@@ -2,8 +2,8 @@
 // hierarchy and its lookup order, the walker, and the TLB flush rules
 // (Intel SDM Vol. 3A 4.10).
 //
-// Lookup order (DESIGN.md section 6): every level-1 TLB that serves the
-// access kind (data for loads, stores and read-modify-writes; inst for
+// Lookup order (README, "What is modelled"): every level-1 TLB that serves
+// the access kind (data for loads, stores and read-modify-writes; inst for
 // fetches) is probed in parallel, costing the largest of their latencies;
 // on a miss, every level-2 TLB, adding the largest level-2 latency; and so
 // on; a miss everywhere starts a page walk.
