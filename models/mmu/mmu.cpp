@@ -15,6 +15,14 @@ Mmu::Mmu(const MmuParams& p, PageTableMemory& mem, StatGroup& stats)
       m_full_flushes(stats.counter("full_flushes", "invalidations of everything, global entries too (CR4.PGE toggle, INVPCID type 2, flush_all)")),
       m_rights_walks(stats.counter("rights_walks",
                                    "TLB hits that walked again: rights not allowed by the entry, or a store to a clean page")) {
+  const PagingMode mode = effective_paging_mode(p.walker.mode, p.walker.levels);
+  m_cr = ControlRegisters::for_mode(mode);
+  m_cr.cr0_wp = p.walker.wp;
+  m_cr.cr4_pse = p.walker.pse;
+  m_cr.cr4_pge = p.pge;
+  m_cr.cr4_pcide = p.pcid;
+  m_cr.efer_nxe = p.walker.nxe;
+  m_format = paging_format(mode);
   StatGroup& tlb_stats = stats.group("tlb");
   unsigned max_level = 0;
   for (const auto& s : p.tlbs) max_level = std::max(max_level, s.level);
@@ -32,8 +40,8 @@ Mmu::Mmu(const MmuParams& p, PageTableMemory& mem, StatGroup& stats)
   }
   // The page sizes of the mode (SDM 4.3: 4K and 4M; 4.4, 4.5: 4K, 2M, 1G),
   // and per level the size a page of a size it lacks is fractured into.
-  const bool ia32 = p.walker.mode == PagingMode::Ia32;
-  auto in_mode = [ia32](PageSize s) { return ia32 ? s != PageSize::k2M && s != PageSize::k1G : s != PageSize::k4M; };
+  const PagingFormat& f = m_format;
+  auto in_mode = [&f](PageSize s) { return f.has_page_size(s); };
   for (auto& v : m_levels)
     for (Level& l : v) {
       for (int big = 0; big < kNumPageSizes; ++big) {
@@ -101,7 +109,7 @@ void Mmu::translate(Translation& out, VAddr va, AccessKind kind, bool user, bool
     }
   }
   if (hit && allows(*hit, kind, user)) {
-    if (m_checker) m_checker->check_tlb_hit(hit_tlb->name(), *hit, m_cr3, m_pcid, va, kind);
+    if (m_checker) m_checker->check_tlb_hit(hit_tlb->name(), *hit, m_cr.cr3, m_pcid, va, kind);
     out.fault = false;
     out.cycles = level.latency;
     out.pa = hit->translate(va);
@@ -139,7 +147,7 @@ Translation Mmu::lookup_rest(VAddr va, AccessKind kind, bool user, bool demand, 
     }
     if (!hit) continue;
     if (allows(*hit, kind, user)) {
-      if (m_checker) m_checker->check_tlb_hit(hit_tlb->name(), *hit, m_cr3, m_pcid, va, kind);
+      if (m_checker) m_checker->check_tlb_hit(hit_tlb->name(), *hit, m_cr.cr3, m_pcid, va, kind);
       TlbEntry copy = *hit;
       fill(cls, li, copy, va);
       Translation tr;
@@ -160,7 +168,7 @@ Translation Mmu::walk(VAddr va, AccessKind kind, bool user, Cycles cycles) {
   const auto& levels = m_levels[cls];
   Translation tr;
   tr.cycles = cycles;
-  WalkResult w = m_walker->walk(m_cr3, va, kind, user, m_pcid);
+  WalkResult w = m_walker->walk(m_cr.cr3, va, kind, user, m_pcid);
   tr.cycles += w.cycles;
   tr.walked = true;
   tr.walk_cycles = w.cycles;
@@ -173,8 +181,8 @@ Translation Mmu::walk(VAddr va, AccessKind kind, bool user, Cycles cycles) {
     tr.page_fault = w.page_fault;
     return tr;
   }
-  if (m_checker && w.start_level < m_walker->params().levels)
-    m_checker->check_pwc_walk(w.start_level + 1, w, m_cr3, m_pcid, va, kind);
+  if (m_checker && w.start_level < m_format.levels)
+    m_checker->check_pwc_walk(w.start_level + 1, w, m_cr.cr3, m_pcid, va, kind);
   TlbEntry e;
   e.size = w.size;
   e.page_size = w.size;
@@ -182,7 +190,7 @@ Translation Mmu::walk(VAddr va, AccessKind kind, bool user, Cycles cycles) {
   e.pfn = w.frame >> page_shift(w.size);
   e.pcid = m_pcid;
   e.valid = true;
-  e.global = w.global && m_p.pge;
+  e.global = w.global && m_cr.cr4_pge;
   e.writable = w.writable;
   e.user = w.user;
   e.nx = w.nx;
@@ -197,14 +205,14 @@ void Mmu::write_cr3(std::uint64_t value) {
   // PAE paging: the MOV loads the PDPTE registers from the new CR3 first
   // and faults (#GP(0), nothing changed) if a present PDPTE has a reserved
   // bit set (SDM 4.4.1).
-  if (m_walker->params().mode == PagingMode::Pae && !m_walker->load_pae_pdptes(value))
+  if (m_format.mode == PagingMode::Pae && !m_walker->load_pae_pdptes(value))
     throw GeneralProtectionFault("MOV to CR3: #GP(0): a present PDPTE at CR3 " + std::to_string(value) +
                                  " has a reserved bit set (SDM 4.4.1)");
   ++m_cr3_writes;
-  if (m_p.pcid) {
+  if (m_cr.cr4_pcide) {
     constexpr std::uint64_t kNoFlush = 1ull << 63;
-    m_pcid = static_cast<std::uint16_t>(value & 0xfff);
-    m_cr3 = value & ~kNoFlush;  // bit 63 is not stored in CR3 (SDM 4.10.4.1)
+    m_cr.cr3 = value & ~kNoFlush;  // bit 63 is not stored in CR3 (SDM 4.10.4.1)
+    m_pcid = m_cr.pcid();
     if (value & kNoFlush) {
       ++m_cr3_noflush;
       return;
@@ -213,9 +221,9 @@ void Mmu::write_cr3(std::uint64_t value) {
     m_walker->flush_pwc_pcid(m_pcid);
     return;
   }
-  m_cr3 = value;
+  m_cr.cr3 = value;
   for (auto& t : m_tlbs) {
-    if (m_p.pge) t->flush_non_global();
+    if (m_cr.cr4_pge) t->flush_non_global();
     else t->flush_all();
   }
   m_walker->flush_pwc_all();
@@ -234,27 +242,27 @@ void Mmu::flush_all() {
 }
 
 void Mmu::write_cr4_pge(bool pge) {
-  if (pge == m_p.pge) return;  // not a toggle: nothing is invalidated
+  if (pge == m_cr.cr4_pge) return;  // not a toggle: nothing is invalidated
   // SDM 4.4.1: with PAE paging, a MOV to CR4 that modifies CR4.PGE (like one
   // that modifies PAE, PSE or SMEP, or a MOV to CR0 changing CD, NW or PG)
   // loads the PDPTE registers from CR3, with the same #GP(0) check as a MOV
   // to CR3; on a #GP nothing changes, PGE included.
-  if (m_walker->params().mode == PagingMode::Pae && !m_walker->load_pae_pdptes(m_cr3))
-    throw GeneralProtectionFault("MOV to CR4: #GP(0): a present PDPTE at CR3 " + hex_string(m_cr3) +
+  if (m_format.mode == PagingMode::Pae && !m_walker->load_pae_pdptes(m_cr.cr3))
+    throw GeneralProtectionFault("MOV to CR4: #GP(0): a present PDPTE at CR3 " + hex_string(m_cr.cr3) +
                                  " has a reserved bit set (SDM 4.4.1)");
-  m_p.pge = pge;
+  m_cr.cr4_pge = pge;
   flush_all();
 }
 
 void Mmu::invpcid(unsigned type, std::uint16_t pcid, VAddr va) {
   if (type > 3) throw InvalidOperand("INVPCID: #GP(0): type " + std::to_string(type) + " is not 0-3");
   if (pcid > 0xfff) throw InvalidOperand("INVPCID: #GP(0): PCID " + std::to_string(pcid) + " is above 4095");
-  if (type <= 1 && !m_p.pcid && pcid != 0)
+  if (type <= 1 && !m_cr.cr4_pcide && pcid != 0)
     throw InvalidOperand("INVPCID: #GP(0): PCID " + std::to_string(pcid) + " other than 0 while CR4.PCIDE = 0");
-  if (type == 0) {
-    const unsigned bits = m_walker->params().levels == 5 ? 57 : 48;
-    const std::uint64_t upper = va >> (bits - 1);
-    if (m_walker->params().levels >= 4 && upper != 0 && upper != (~0ull >> (bits - 1)))
+  if (type == 0 && m_format.levels >= 4) {
+    // Canonical: bits 63:(va_bits - 1) all equal (SDM 3.3.7.1).
+    const std::uint64_t upper = va >> (m_format.va_bits - 1);
+    if (upper != 0 && upper != (~0ull >> (m_format.va_bits - 1)))
       throw InvalidOperand("INVPCID: #GP(0): address is not canonical");
   }
   ++m_invpcids;

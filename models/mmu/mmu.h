@@ -1,8 +1,9 @@
-// The MMU: control registers, the TLB hierarchy and its lookup order, the
-// walker, and the TLB flush rules (Intel SDM Vol. 3A 4.10).
+// The MMU: the control registers (ControlRegisters, models/arch), the TLB
+// hierarchy and its lookup order, the walker, and the TLB flush rules
+// (Intel SDM Vol. 3A 4.10).
 //
-// Lookup order (DESIGN.md section 6): every level-1 TLB that serves the
-// access kind (data for loads, stores and read-modify-writes; inst for
+// Lookup order (README, "What is modelled"): every level-1 TLB that serves
+// the access kind (data for loads, stores and read-modify-writes; inst for
 // fetches) is probed in parallel, costing the largest of their latencies;
 // on a miss, every level-2 TLB, adding the largest level-2 latency; and so
 // on; a miss everywhere starts a page walk.
@@ -66,6 +67,8 @@
 #include <string>
 #include <vector>
 
+#include "models/arch/control_registers.h"
+#include "models/arch/paging_format.h"
 #include "models/common/stats.h"
 #include "models/common/types.h"
 #include "models/mmu/mmu_control.h"
@@ -87,10 +90,14 @@ struct TlbSpec {
   bool fracture = true;
 };
 
+// The MMU's construction parameters. The control registers start from them
+// (mode, CR0.WP, CR4.PSE and EFER.NXE from walker; CR4.PGE from pge;
+// CR4.PCIDE from pcid); later control-register writes change the MMU's
+// ControlRegisters, never these.
 struct MmuParams {
   std::vector<TlbSpec> tlbs;
   WalkerParams walker;
-  bool pge = true;
+  bool pge = true;    // CR4.PGE at reset
   bool pcid = false;  // CR4.PCIDE (4-level and 5-level paging only)
 };
 
@@ -133,7 +140,7 @@ class Mmu : public MmuControl {
   // MmuControl. write_cr3 throws GeneralProtectionFault with PAE paging
   // when the PDPTE registers cannot be loaded (see above).
   void write_cr3(std::uint64_t value) override;
-  std::uint64_t cr3() const override { return m_cr3; }
+  std::uint64_t cr3() const override { return m_cr.cr3; }
   void invlpg(VAddr va) override;
   void flush_all() override;
   void invpcid(unsigned type, std::uint16_t pcid, VAddr va) override;
@@ -147,6 +154,7 @@ class Mmu : public MmuControl {
 
   const std::vector<std::unique_ptr<Tlb>>& tlbs() const { return m_tlbs; }
   const MmuParams& params() const { return m_p; }
+  const ControlRegisters& control_registers() const { return m_cr; }
 
   // --check-invariants: every accepted TLB hit and every walk from a
   // paging-structure-cache entry is checked against the tables in memory
@@ -167,7 +175,7 @@ class Mmu : public MmuControl {
   bool allows(const TlbEntry& e, AccessKind kind, bool user) const {
     if (user && !e.user) return false;
     if (is_write(kind)) {
-      if (!e.writable && (user || m_p.walker.wp)) return false;
+      if (!e.writable && (user || m_cr.cr0_wp)) return false;
       if (!e.dirty && m_p.walker.update_ad) return false;
     }
     return !(is_fetch(kind) && e.nx);
@@ -180,11 +188,12 @@ class Mmu : public MmuControl {
   void fill(unsigned cls, std::size_t below_level, const TlbEntry& e, VAddr va);
 
   MmuParams m_p;
+  ControlRegisters m_cr;
+  PagingFormat m_format;
   const TranslationChecker* m_checker = nullptr;
   std::vector<std::unique_ptr<Tlb>> m_tlbs;
   std::unique_ptr<Walker> m_walker;
-  std::uint64_t m_cr3 = 0;
-  std::uint16_t m_pcid = 0;
+  std::uint16_t m_pcid = 0;  // m_cr.pcid(), kept for the lookup path
   Counter& m_cr3_writes;
   Counter& m_invlpgs;
   Counter& m_cr3_noflush;

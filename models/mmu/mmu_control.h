@@ -1,9 +1,9 @@
 // The MMU's control interface as software sees it: the privileged
 // instructions an OS uses to switch address spaces and invalidate
 // translations. The OS model reaches the hardware only through this and
-// through physical memory (DESIGN.md section 2), so either side can be
-// replaced. These are zero-time operations; their cost, if any, is charged
-// by the caller.
+// through physical memory (README, "Layout and development"), so either
+// side can be replaced. These are zero-time operations; their cost, if
+// any, is charged by the caller.
 #pragma once
 
 #include <cstdint>

@@ -6,8 +6,6 @@
 namespace mmusim {
 namespace {
 
-constexpr std::uint64_t bits(unsigned hi, unsigned lo) { return ((~0ull) >> (63 - hi)) & ~((1ull << lo) - 1); }
-
 std::string describe(bool present, PAddr pa, PageSize size, bool writable, bool user, bool nx, bool dirty) {
   if (!present) return "not mapped";
   std::string s = "pa " + hex_string(pa) + " (" + page_size_name(size) + " page) ";
@@ -22,72 +20,47 @@ std::string describe(bool present, PAddr pa, PageSize size, bool writable, bool 
 
 TranslationChecker::TranslationChecker(const WalkerParams& p, bool update_ad, Reader read)
     : m_p(p), m_update_ad(update_ad), m_read(std::move(read)) {
-  if (m_p.mode == PagingMode::X86_64 && m_p.levels == 5) m_p.mode = PagingMode::X86_64_La57;
-  m_addr_mask = m_p.mode == PagingMode::Ia32 ? bits(31, 12) : bits(std::min(m_p.phys_addr_bits, 52u) - 1, 12);
+  m_p.mode = effective_paging_mode(m_p.mode, m_p.levels);
+  m_format = paging_format(m_p.mode);
+  m_masks = entry_masks(m_format, std::min(m_p.phys_addr_bits, 52u), m_p.nxe, m_p.pse);
 }
 
 ReferenceTranslation TranslationChecker::reference(std::uint64_t cr3, VAddr va) const {
+  // SDM 4.3, 4.4.2, 4.5.4: from the root at CR3, the entry at table base +
+  // index * entry size at each level, down to a PTE or to an entry whose PS
+  // maps a page there. R/W and U/S accumulate as AND, XD as OR (4.6).
   ReferenceTranslation r;
-  const bool nxe = m_p.nxe && m_p.mode != PagingMode::Ia32;
   bool writable = true, user = true, nx = false;
-  auto leaf = [&](std::uint64_t e, PAddr base, PageSize size) {
-    r.present = true;
-    r.size = size;
-    r.pa = base | (va & page_mask(size));
-    r.writable = writable && (e & pte::kRW);
-    r.user = user && (e & pte::kUS);
-    r.nx = nx || (nxe && (e & pte::kXD));
-    r.dirty = (e & pte::kD) != 0;
-    return r;
-  };
-  auto rights = [&](std::uint64_t e) {
+  const unsigned bytes = m_format.entry_bytes;
+  PAddr table = cr3 & m_masks.root;
+  unsigned level = m_format.levels;
+  if (m_format.mode == PagingMode::Pae) {
+    // The PDPTE (va[31:30]) read from the 32-byte table at CR3[31:5]; it
+    // carries no rights (table 4-8).
+    const std::uint64_t pdpte = m_read(table + m_format.index(va, 3) * 8, 8);
+    if (!(pdpte & pte::kP)) return r;
+    table = pdpte & m_masks.addr;
+    level = 2;
+  }
+  for (;; --level) {
+    const std::uint64_t e = m_read(table + m_format.index(va, level) * bytes, bytes);
+    if (!(e & pte::kP)) return r;
     writable = writable && (e & pte::kRW);
     user = user && (e & pte::kUS);
-    nx = nx || (nxe && (e & pte::kXD));
-  };
-
-  if (m_p.mode == PagingMode::Ia32) {
-    // SDM 4.3: PDE at CR3[31:12] + va[31:22] * 4; 4 MiB page if PS with
-    // CR4.PSE (table 4-4, PSE-36 bits above 31); else the PTE at
-    // PDE[31:12] + va[21:12] * 4.
-    const std::uint64_t pde = m_read((cr3 & bits(31, 12)) + ((va >> 22) & 0x3ff) * 4, 4);
-    if (!(pde & pte::kP)) return r;
-    if (m_p.pse && (pde & pte::kPS)) {
-      const unsigned m = std::min(40u, m_p.phys_addr_bits);
-      const PAddr base = (pde & bits(31, 22)) | (((pde >> 13) & ((1ull << (m - 32)) - 1)) << 32);
-      return leaf(pde, base, PageSize::k4M);
+    nx = nx || (e & m_masks.xd);
+    if (level == 1 || (m_masks.ps_leaf[level] && (e & pte::kPS))) {
+      r.present = true;
+      r.size = m_format.page_size(level);
+      PAddr base = e & m_masks.addr;
+      if (level > 1) base = m_format.mode == PagingMode::Ia32 ? m_masks.pse36_frame(e) : base & ~page_mask(r.size);
+      r.pa = base | (va & page_mask(r.size));
+      r.writable = writable;
+      r.user = user;
+      r.nx = nx;
+      r.dirty = (e & pte::kD) != 0;
+      return r;
     }
-    rights(pde);
-    const std::uint64_t pt = m_read((pde & bits(31, 12)) + ((va >> 12) & 0x3ff) * 4, 4);
-    if (!(pt & pte::kP)) return r;
-    return leaf(pt, pt & bits(31, 12), PageSize::k4K);
-  }
-
-  PAddr table = 0;
-  unsigned level = 0;
-  if (m_p.mode == PagingMode::Pae) {
-    // SDM 4.4: the PDPTE (va[31:30]) in the 32-byte table at CR3[31:5]; it
-    // carries no rights (table 4-8).
-    const std::uint64_t pdpte = m_read((cr3 & bits(31, 5)) + ((va >> 30) & 3) * 8, 8);
-    if (!(pdpte & pte::kP)) return r;
-    table = pdpte & m_addr_mask;
-    level = 2;
-  } else {
-    table = cr3 & m_addr_mask;
-    level = m_p.mode == PagingMode::X86_64_La57 ? 5 : 4;
-  }
-  // SDM 4.4/4.5: 9 index bits per level above bit 12; PS makes a 1 GiB
-  // page at level 3 (4-level and 5-level paging) or a 2 MiB page at level 2.
-  for (;; --level) {
-    const unsigned shift = 12 + 9 * (level - 1);
-    const std::uint64_t e = m_read(table + ((va >> shift) & 511) * 8, 8);
-    if (!(e & pte::kP)) return r;
-    if (level == 1) return leaf(e, e & m_addr_mask, PageSize::k4K);
-    if ((e & pte::kPS) && level == 2) return leaf(e, e & m_addr_mask & ~bits(20, 12), PageSize::k2M);
-    if ((e & pte::kPS) && level == 3 && m_p.mode != PagingMode::Pae)
-      return leaf(e, e & m_addr_mask & ~bits(29, 12), PageSize::k1G);
-    rights(e);
-    table = e & m_addr_mask;
+    table = e & m_masks.addr;
   }
 }
 
@@ -130,10 +103,7 @@ void TranslationChecker::check_pwc_walk(unsigned cached_level, const WalkResult&
   const Cached c{w.frame | (va & page_mask(w.size)), w.size, w.writable, w.user, w.nx, w.dirty};
   ReferenceTranslation t;
   if (const char* wrong = verdict(c, cr3, pcid, va, kind, &t)) {
-    const unsigned levels = m_p.mode == PagingMode::Ia32 ? 2 : m_p.mode == PagingMode::Pae ? 3
-                            : m_p.mode == PagingMode::X86_64_La57 ? 5 : 4;
-    fail(std::string("a walk that started from the paging-structure cache pwc.") +
-             paging_level_name(levels, cached_level),
+    fail(std::string("a walk that started from the paging-structure cache pwc.") + paging_level_name(cached_level),
          wrong, c, t, cr3, pcid, va, kind);
   }
 }

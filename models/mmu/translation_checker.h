@@ -11,8 +11,8 @@
 // accepts, and on every walk that starts from a paging-structure-cache
 // entry, the checker translates the address again with a walk of its own
 // over the tables in physical memory - zero-time reads, no A/D update, no
-// cache fill, written from the SDM's formats independently of the Walker -
-// and stops the run if the cached translation
+// cache fill, from the SDM's formats (models/arch) independently of the
+// Walker - and stops the run if the cached translation
 //  - maps a page the tables no longer map, or another physical address;
 //  - grants a right the tables deny: write (R/W), user (U/S), execute (XD
 //    clear where the tables set it, with EFER.NXE = 1);
@@ -46,6 +46,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "models/arch/paging_format.h"
 #include "models/common/types.h"
 #include "models/tlb/tlb.h"
 #include "models/walker/walker.h"
@@ -106,7 +107,8 @@ class TranslationChecker {
   bool m_update_ad;
   Reader m_read;
   DeferredFlush m_deferred;
-  std::uint64_t m_addr_mask;  // physical-address bits 12..MAXPHYADDR-1 of an entry
+  PagingFormat m_format;
+  EntryMasks m_masks;
   mutable std::uint64_t m_checks = 0;
 };
 

@@ -4,8 +4,11 @@
 
 namespace mmusim {
 
-PagingStructureCache::PagingStructureCache(unsigned entries, unsigned ways, StatGroup& stats)
-    : m_hits(stats.counter("hits", "walks that found this level's entry cached")),
+PagingStructureCache::PagingStructureCache(const PagingFormat& f, unsigned level, unsigned entries, unsigned ways,
+                                           StatGroup& stats)
+    : m_va_mask(f.va_mask()),
+      m_shift(f.index_shift[level]),
+      m_hits(stats.counter("hits", "walks that found this level's entry cached")),
       m_misses(stats.counter("misses", "walks that did not")) {
   if (entries == 0) return;
   m_ways = ways == 0 ? entries : ways;
@@ -15,8 +18,9 @@ PagingStructureCache::PagingStructureCache(unsigned entries, unsigned ways, Stat
   m_entries.resize(entries);
 }
 
-const PscEntry* PagingStructureCache::lookup(std::uint64_t tag, std::uint16_t pcid) {
+const PscEntry* PagingStructureCache::lookup(VAddr va, std::uint16_t pcid) {
   if (m_entries.empty()) return nullptr;
+  const std::uint64_t tag = this->tag(va);
   PscEntry* set = &m_entries[(tag & (m_sets - 1)) * m_ways];
   for (unsigned w = 0; w < m_ways; ++w) {
     if (set[w].valid && set[w].tag == tag && set[w].pcid == pcid) {
@@ -29,8 +33,10 @@ const PscEntry* PagingStructureCache::lookup(std::uint64_t tag, std::uint16_t pc
   return nullptr;
 }
 
-void PagingStructureCache::insert(const PscEntry& e) {
+void PagingStructureCache::insert(VAddr va, const PscEntry& entry) {
   if (m_entries.empty()) return;
+  PscEntry e = entry;
+  e.tag = tag(va);
   PscEntry* set = &m_entries[(e.tag & (m_sets - 1)) * m_ways];
   PscEntry* victim = &set[0];
   for (unsigned w = 0; w < m_ways; ++w) {
@@ -49,8 +55,9 @@ void PagingStructureCache::insert(const PscEntry& e) {
   victim->stamp = ++m_clock;
 }
 
-void PagingStructureCache::invalidate(std::uint64_t tag, std::uint16_t pcid) {
+void PagingStructureCache::invalidate(VAddr va, std::uint16_t pcid) {
   if (m_entries.empty()) return;
+  const std::uint64_t tag = this->tag(va);
   PscEntry* set = &m_entries[(tag & (m_sets - 1)) * m_ways];
   for (unsigned w = 0; w < m_ways; ++w)
     if (set[w].valid && set[w].tag == tag && set[w].pcid == pcid) set[w].valid = false;

@@ -1,11 +1,14 @@
 // Paging-structure cache for one non-leaf level (Intel SDM Vol. 3A, 4.10.3).
 //
 // An entry caches one paging-structure entry that references another
-// paging structure: for a PDE cache, tag = linear-address bits 47:21 (56:21
-// with 5-level paging) and the value is the physical address of the page
-// table plus the access rights accumulated down to that level (R/W and U/S
-// as the logical AND, XD as the logical OR of the entries used, as 4.10.3.1
-// says). Entries are tagged with the PCID current when they were made.
+// paging structure. Its tag is the linear-address bits that select that
+// entry and the ones above it (4.10.3.1), from the paging format: for a PDE
+// cache bits 47:21 with 4-level paging, 56:21 with 5-level paging, 31:21
+// with PAE paging and 31:22 with 32-bit paging. The value is the physical
+// address of the next paging structure plus the access rights accumulated
+// down to that level (R/W and U/S as the logical AND, XD as the logical OR
+// of the entries used). Entries are tagged with the PCID current when they
+// were made.
 //
 // The cache is set-associative with true LRU replacement. Only references to
 // other paging structures are cached: a PDE that maps a 2 MiB page is a TLB
@@ -20,6 +23,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "models/arch/paging_format.h"
 #include "models/common/stats.h"
 #include "models/common/types.h"
 
@@ -35,19 +39,25 @@ struct PscEntry {
 
 class PagingStructureCache {
  public:
+  // Caches entries of the given level (2 = PDE .. 5 = PML5E) of format f.
   // entries == 0 disables the cache (every probe misses, nothing is held).
-  PagingStructureCache(unsigned entries, unsigned ways, StatGroup& stats);
+  PagingStructureCache(const PagingFormat& f, unsigned level, unsigned entries, unsigned ways, StatGroup& stats);
   bool enabled() const { return !m_entries.empty(); }
+  // The tag of linear address va at this cache's level.
+  std::uint64_t tag(VAddr va) const { return (va & m_va_mask) >> m_shift; }
   // Counts a hit or a miss; a hit refreshes LRU state.
-  const PscEntry* lookup(std::uint64_t tag, std::uint16_t pcid);
-  void insert(const PscEntry& e);
-  // Drops the entry for (tag, pcid), if held: a page fault's invalidation of
+  const PscEntry* lookup(VAddr va, std::uint16_t pcid);
+  // Caches e (its tag set from va).
+  void insert(VAddr va, const PscEntry& e);
+  // Drops the entry for (va, pcid), if held: a page fault's invalidation of
   // the entries that would be used for its linear address (4.10.4.1).
-  void invalidate(std::uint64_t tag, std::uint16_t pcid);
+  void invalidate(VAddr va, std::uint16_t pcid);
   void flush_all();
   void flush_pcid(std::uint16_t pcid);
 
  private:
+  std::uint64_t m_va_mask;
+  unsigned m_shift;
   std::vector<PscEntry> m_entries;
   unsigned m_ways = 0, m_sets = 0;
   std::uint64_t m_clock = 0;

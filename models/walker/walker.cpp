@@ -4,34 +4,7 @@
 
 namespace mmusim {
 
-const char* paging_level_name(unsigned levels, unsigned level) {
-  (void)levels;
-  switch (level) {
-    case 5: return "pml5";
-    case 4: return "pml4";
-    case 3: return "pdpt";
-    case 2: return "pd";
-    case 1: return "pt";
-  }
-  return "?";
-}
-
-const char* paging_mode_name(PagingMode m) {
-  switch (m) {
-    case PagingMode::Ia32: return "ia32";
-    case PagingMode::Pae: return "pae";
-    case PagingMode::X86_64: return "x86_64";
-    case PagingMode::X86_64_La57: return "x86_64_la57";
-  }
-  return "?";
-}
-
 namespace {
-
-// Bits hi:lo set.
-constexpr std::uint64_t bits(unsigned hi, unsigned lo) {
-  return (hi >= 63 ? ~0ull : ((1ull << (hi + 1)) - 1)) & ~((1ull << lo) - 1);
-}
 
 WalkerParams normalized(WalkerParams p) {
   switch (p.mode) {
@@ -60,61 +33,27 @@ Walker::Walker(const WalkerParams& p, PageTableMemory& mem, StatGroup& ws, StatG
       m_faults(ws.counter("faults", "walks that ended in a page fault")),
       m_latency(ws.histogram("latency", "walk latency in cycles",
                              {10, 20, 50, 100, 200, 300, 400, 500, 750, 1000, 2000, 5000})) {
-  const unsigned m = m_p.phys_addr_bits;
+  m_format = paging_format(m_p.mode);
+  m_masks = entry_masks(m_format, m_p.phys_addr_bits, m_p.nxe, m_p.pse);
   m_ia32 = m_p.mode == PagingMode::Ia32;
   m_pae = m_p.mode == PagingMode::Pae;
-  if (m_ia32) {
-    // SDM 4.3: 32-bit linear addresses, 4-byte entries, 10-bit indices;
-    // CR3, PDE and PTE addresses in bits 31:12 (tables 4-3, 4-5, 4-6).
-    m_entry_bytes = 4;
-    m_va_mask = bits(31, 0);
-    m_addr_mask = bits(31, 12);
-    m_root_mask = bits(31, 12);
-    m_rsvd_mask = 0;
-    m_shift = {0, 12, 22, 0, 0, 0};
-    m_index = {0, 1023, 1023, 0, 0, 0};
-    // Table 4-4 with PSE-36: M = min(40, MAXPHYADDR); physical bits
-    // (M-1):32 from PDE bits (M-20):13; bits 21:(M-19) reserved.
-    const unsigned pm = m < 40 ? m : 40;
-    m_pse36_bits = pm - 32;
-    m_pse_rsvd = bits(21, pm - 19);
-    m_id_on_fetch = false;  // 4.7: no CR4.PAE, no SMEP
-    m_top_pwc = 2;
-  } else {
-    m_entry_bytes = 8;
-    m_addr_mask = bits(m - 1, 12);
-    if (m_pae) {
-      // SDM 4.4: 32-bit linear addresses; PDPTE index 31:30 (2 bits), PD
-      // index 29:21 and PT index 20:12 (9 bits); bits 62:M of PDEs and PTEs
-      // are reserved (tables 4-9 .. 4-11), bits 63:M, 8:5 and 2:1 of PDPTEs
-      // (table 4-8). CR3 bits 31:5 locate the PDPT (table 4-7).
-      m_va_mask = bits(31, 0);
-      m_rsvd_mask = m < 63 ? bits(62, m) : 0;
-      m_pdpte_rsvd = bits(63, m) | bits(8, 5) | bits(2, 1);
-      m_root_mask = bits(31, 5);
-      m_shift = {0, 12, 21, 30, 0, 0};
-      m_index = {0, 511, 511, 3, 0, 0};
-      m_top_pwc = 2;
-      m_pdpte_loads = &ws.counter("pdpte_loads", "PDPTE-register loads (MOV to CR3 with PAE paging)");
-      m_pdpte_reads = &ws.counter("pdpte_reads", "PDPTEs read from memory by PDPTE-register loads");
-      m_pdpte_cycles = &ws.counter("pdpte_cycles", "cycles spent loading the PDPTE registers");
-      m_pdpte_load_faults =
-          &ws.counter("pdpte_load_faults", "PDPTE-register loads refused: a present PDPTE had a reserved bit (#GP)");
-    } else {
-      m_va_mask = (1ull << (12 + 9 * m_p.levels)) - 1;
-      m_rsvd_mask = bits(51, 12) & ~m_addr_mask;
-      m_root_mask = m_addr_mask;
-      for (unsigned l = 1; l <= 5; ++l) {
-        m_shift[l] = 12 + 9 * (l - 1);
-        m_index[l] = 511;
-      }
-      m_top_pwc = m_p.levels;
-    }
-    m_id_on_fetch = m_p.nxe;
+  m_entry_bytes = m_format.entry_bytes;
+  m_va_mask = m_format.va_mask();
+  // 4.10.3.1: with 32-bit and PAE paging only the PDE cache exists.
+  m_top_pwc = m_ia32 || m_pae ? 2 : m_format.levels;
+  // 4.7: I/D is reported for fetches with PAE, 4-level and 5-level paging
+  // when NXE = 1 (SMEP is not modelled).
+  m_id_on_fetch = !m_ia32 && m_p.nxe;
+  if (m_pae) {
+    m_pdpte_loads = &ws.counter("pdpte_loads", "PDPTE-register loads (MOV to CR3 with PAE paging)");
+    m_pdpte_reads = &ws.counter("pdpte_reads", "PDPTEs read from memory by PDPTE-register loads");
+    m_pdpte_cycles = &ws.counter("pdpte_cycles", "cycles spent loading the PDPTE registers");
+    m_pdpte_load_faults =
+        &ws.counter("pdpte_load_faults", "PDPTE-register loads refused: a present PDPTE had a reserved bit (#GP)");
   }
   for (unsigned level = m_top_pwc; level >= 2; --level) {
-    m_pwc[level] = std::make_unique<PagingStructureCache>(m_p.pwc_entries[level], m_p.pwc_ways[level],
-                                                          pwc_stats.group(paging_level_name(m_p.levels, level)));
+    m_pwc[level] = std::make_unique<PagingStructureCache>(m_format, level, m_p.pwc_entries[level], m_p.pwc_ways[level],
+                                                          pwc_stats.group(paging_level_name(level)));
     m_any_pwc |= m_pwc[level]->enabled();
   }
 }
@@ -129,9 +68,6 @@ PageFault Walker::make_fault(VAddr va, AccessKind kind, bool user, std::uint32_t
   return f;
 }
 
-// The linear-address bits that select the entry at this level and above.
-std::uint64_t Walker::tag(VAddr va, unsigned level) const { return (va & m_va_mask) >> m_shift[level]; }
-
 std::uint64_t Walker::read(PAddr pa, Cycles& latency) {
   return m_entry_bytes == 4 ? m_mem.read_entry32(pa, latency) : m_mem.read_entry(pa, latency);
 }
@@ -144,7 +80,7 @@ void Walker::write(PAddr pa, std::uint64_t value, Cycles& latency) {
 bool Walker::load_pae_pdptes(std::uint64_t cr3) {
   if (!m_pae) throw std::logic_error("walker: PDPTE registers exist only with PAE paging");
   // SDM 4.4.1: the four PDPTEs at CR3 bits 31:5, 8 bytes each.
-  const PAddr base = cr3 & m_root_mask;
+  const PAddr base = cr3 & m_masks.root;
   std::array<std::uint64_t, 4> v{};
   Cycles total = 0;
   for (unsigned i = 0; i < 4; ++i) {
@@ -157,7 +93,7 @@ bool Walker::load_pae_pdptes(std::uint64_t cr3) {
   *m_pdpte_cycles += total;
   m_last_pdpte_cycles = total;
   for (std::uint64_t e : v) {
-    if ((e & pte::kP) && (e & m_pdpte_rsvd)) {
+    if ((e & pte::kP) && (e & m_masks.pdpte_rsvd)) {
       ++*m_pdpte_load_faults;
       return false;  // #GP(0); the registers are not loaded
     }
@@ -175,13 +111,13 @@ WalkResult Walker::walk(std::uint64_t cr3, VAddr va, AccessKind kind, bool user,
   // Where to start: the deepest paging-structure cache hit, else CR3 (the
   // PDPTE registers with PAE paging).
   unsigned level = m_p.levels;
-  PAddr table = cr3 & m_root_mask;
+  PAddr table = cr3 & m_masks.root;
   bool rw = true, us = true, xd = false;
   if (m_any_pwc) {
     r.cycles += m_p.pwc_latency;
     for (unsigned l = 2; l <= m_top_pwc; ++l) {
       if (!m_pwc[l]->enabled()) continue;
-      if (const PscEntry* e = m_pwc[l]->lookup(tag(va, l), pcid)) {
+      if (const PscEntry* e = m_pwc[l]->lookup(va, pcid)) {
         level = l - 1;
         table = e->next_table;
         rw = e->writable;
@@ -206,20 +142,20 @@ WalkResult Walker::walk(std::uint64_t cr3, VAddr va, AccessKind kind, bool user,
   if (m_pae && level == 3) {
     // SDM 4.4.2: va bits 31:30 select a PDPTE register; no memory reference,
     // no rights (PDPTEs have no R/W, U/S or XD), no accessed flag.
-    const std::uint64_t pdpte = m_pdpte[tag(va, 3) & 3];
+    const std::uint64_t pdpte = m_pdpte[m_format.index(va, 3)];
     if (!(pdpte & pte::kP)) {
       r.fault = true;
       r.page_fault = make_fault(va, kind, user, 0);
       read_tables = false;
     } else {
-      table = pdpte & m_addr_mask;
+      table = pdpte & m_masks.addr;
       level = 2;
     }
   }
 
   std::uint64_t entry = 0;
   for (; read_tables; --level) {
-    PAddr pa = table + (tag(va, level) & m_index[level]) * m_entry_bytes;
+    PAddr pa = table + m_format.index(va, level) * m_entry_bytes;
     Cycles lat = 0;
     entry = read(pa, lat);
     r.cycles += lat;
@@ -231,21 +167,11 @@ WalkResult Walker::walk(std::uint64_t cr3, VAddr va, AccessKind kind, bool user,
       r.page_fault = make_fault(va, kind, user, 0);
       break;
     }
-    bool leaf;
-    std::uint64_t rsvd;
-    if (m_ia32) {
-      // Table 4-5: PS is ignored when CR4.PSE = 0. Only a 4 MiB PDE has
-      // reserved bits (table 4-4).
-      leaf = level == 1 || (m_p.pse && (entry & pte::kPS));
-      rsvd = (leaf && level == 2) ? entry & m_pse_rsvd : 0;
-    } else {
-      leaf = level == 1 || ((level == 2 || level == 3) && (entry & pte::kPS));
-      rsvd = entry & m_rsvd_mask;
-      if (!m_p.nxe) rsvd |= entry & pte::kXD;
-      if (level >= 4) rsvd |= entry & pte::kPS;
-      if (leaf && level == 2) rsvd |= entry & 0x1fe000ull;    // bits 20:13
-      if (leaf && level == 3) rsvd |= entry & 0x3fffe000ull;  // bits 29:13
-    }
+    // Tables 4-4 .. 4-6, 4-9 .. 4-11, 4-14 .. 4-20: PS makes a leaf at the
+    // levels that map large pages (with 32-bit paging only when CR4.PSE = 1);
+    // each kind of entry has its reserved bits.
+    const bool leaf = level == 1 || (m_masks.ps_leaf[level] && (entry & pte::kPS));
+    const std::uint64_t rsvd = entry & (leaf ? m_masks.page_rsvd[level] : m_masks.table_rsvd[level]);
     if (rsvd) {
       r.fault = true;
       r.page_fault = make_fault(va, kind, user, pf::kP | pf::kRsvd);
@@ -253,24 +179,16 @@ WalkResult Walker::walk(std::uint64_t cr3, VAddr va, AccessKind kind, bool user,
     }
     rw = rw && (entry & pte::kRW);
     us = us && (entry & pte::kUS);
-    xd = xd || (!m_ia32 && m_p.nxe && (entry & pte::kXD));
+    xd = xd || (entry & m_masks.xd);
     if (leaf) {
-      if (level == 1) {
-        r.size = PageSize::k4K;
-        r.frame = entry & m_addr_mask;
-      } else if (m_ia32) {
-        // 4 MiB page: bits 31:22 from PDE 31:22, bits (M-1):32 from PDE
-        // (M-20):13 (PSE-36, table 4-4).
-        r.size = PageSize::k4M;
-        r.frame = (entry & bits(31, 22)) | (((entry >> 13) & ((1ull << m_pse36_bits) - 1)) << 32);
-      } else {
-        r.size = level == 2 ? PageSize::k2M : PageSize::k1G;
-        r.frame = entry & m_addr_mask & ~page_mask(r.size);
-      }
+      r.size = m_format.page_size(level);
+      if (level == 1) r.frame = entry & m_masks.addr;
+      else if (m_ia32) r.frame = m_masks.pse36_frame(entry);  // 4 MiB page, PSE-36
+      else r.frame = entry & m_masks.addr & ~page_mask(r.size);
       break;
     }
-    table = entry & m_addr_mask;
-    fills[level] = PscEntry{tag(va, level), table, pcid, true, rw, us, xd, 0};
+    table = entry & m_masks.addr;
+    fills[level] = PscEntry{0, table, pcid, true, rw, us, xd, 0};
     fill_valid[level] = true;
   }
 
@@ -287,7 +205,7 @@ WalkResult Walker::walk(std::uint64_t cr3, VAddr va, AccessKind kind, bool user,
     // A page fault invalidates the paging-structure-cache entries that would
     // be used for its linear address (SDM 4.10.4.1), so a fault caused only
     // by stale cached rights is not repeated when the access is retried.
-    for (unsigned l = 2; l <= m_top_pwc; ++l) m_pwc[l]->invalidate(tag(va, l), pcid);
+    for (unsigned l = 2; l <= m_top_pwc; ++l) m_pwc[l]->invalidate(va, pcid);
   } else {
     r.writable = rw;
     r.user = us;
@@ -312,7 +230,7 @@ WalkResult Walker::walk(std::uint64_t cr3, VAddr va, AccessKind kind, bool user,
       if (is_write(kind)) r.dirty = true;
     }
     for (unsigned l = 2; l <= m_top_pwc; ++l)
-      if (fill_valid[l] && m_pwc[l]) m_pwc[l]->insert(fills[l]);
+      if (fill_valid[l] && m_pwc[l]) m_pwc[l]->insert(va, fills[l]);
   }
 
   m_mem_reads += r.mem_reads;

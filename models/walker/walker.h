@@ -2,6 +2,11 @@
 // chapter 4): 32-bit paging (4.3), PAE paging (4.4), 4-level and 5-level
 // paging (4.5).
 //
+// The formats (index bits, entry size, page sizes and reserved bits per
+// level) are those of models/arch/paging_format.h, the entry and #PF
+// error-code bits those of models/arch/entry_bits.h (also reachable through
+// this header).
+//
 // The walker reads real paging-structure entries from simulated physical
 // memory through PageTableMemory (each read timed by the memory path) -
 // 4-byte entries with 32-bit paging, 8-byte entries otherwise - starting
@@ -91,34 +96,14 @@
 #include <memory>
 #include <stdexcept>
 
+#include "models/arch/entry_bits.h"
+#include "models/arch/paging_format.h"
+#include "models/arch/paging_mode.h"
 #include "models/common/stats.h"
 #include "models/common/types.h"
 #include "models/pwc/paging_structure_cache.h"
 
 namespace mmusim {
-
-// Bits of a 64-bit paging-structure entry (SDM 4.5.4).
-namespace pte {
-constexpr std::uint64_t kP = 1ull << 0;
-constexpr std::uint64_t kRW = 1ull << 1;
-constexpr std::uint64_t kUS = 1ull << 2;
-constexpr std::uint64_t kPWT = 1ull << 3;
-constexpr std::uint64_t kPCD = 1ull << 4;
-constexpr std::uint64_t kA = 1ull << 5;
-constexpr std::uint64_t kD = 1ull << 6;
-constexpr std::uint64_t kPS = 1ull << 7;
-constexpr std::uint64_t kG = 1ull << 8;
-constexpr std::uint64_t kXD = 1ull << 63;
-}  // namespace pte
-
-// #PF error code bits (SDM 4.7).
-namespace pf {
-constexpr std::uint32_t kP = 1u << 0;
-constexpr std::uint32_t kW = 1u << 1;
-constexpr std::uint32_t kU = 1u << 2;
-constexpr std::uint32_t kRsvd = 1u << 3;
-constexpr std::uint32_t kI = 1u << 4;
-}  // namespace pf
 
 struct PageFault {
   VAddr cr2 = 0;
@@ -149,12 +134,6 @@ class PageTableMemory {
   }
 };
 
-// The paging mode (SDM 4.1.1): Ia32 = 32-bit paging (CR4.PAE = 0), Pae =
-// PAE paging (CR4.PAE = 1, EFER.LME = 0), X86_64 = 4-level paging,
-// X86_64_La57 = 5-level paging (CR4.LA57 = 1).
-enum class PagingMode : std::uint8_t { Ia32, Pae, X86_64, X86_64_La57 };
-const char* paging_mode_name(PagingMode m);
-
 struct WalkerParams {
   // The mode. For compatibility `levels` selects between 4-level and
   // 5-level paging when mode == X86_64 (levels = 5 there means
@@ -165,9 +144,11 @@ struct WalkerParams {
   PagingMode mode = PagingMode::X86_64;
   unsigned levels = 4;  // 4: PML4, PDPT, PD, PT; 5: PML5 on top
   unsigned phys_addr_bits = 46;
+  // The values of these control-register bits for the run (the MMU's
+  // ControlRegisters start from them and keep them).
   bool nxe = true;  // IA32_EFER.NXE (ignored with 32-bit paging)
   bool pse = true;  // CR4.PSE (used by 32-bit paging only)
-  bool wp = true;
+  bool wp = true;   // CR0.WP
   bool update_ad = true;
   // Paging-structure caches, index = level of the entry cached (2 = PDE,
   // 3 = PDPTE, 4 = PML4E, 5 = PML5E); entries 0 disables one.
@@ -218,29 +199,23 @@ class Walker {
   void flush_pwc_all();
   void flush_pwc_pcid(std::uint16_t pcid);
   const WalkerParams& params() const { return m_p; }
+  const PagingFormat& format() const { return m_format; }
 
  private:
   PageFault make_fault(VAddr va, AccessKind kind, bool user, std::uint32_t bits) const;
-  std::uint64_t tag(VAddr va, unsigned level) const;
   std::uint64_t read(PAddr pa, Cycles& latency);
   void write(PAddr pa, std::uint64_t value, Cycles& latency);
 
   WalkerParams m_p;
   PageTableMemory& m_mem;
-  std::uint64_t m_addr_mask;  // entry address bits: 51:12 limited to MAXPHYADDR; 31:12 with 32-bit paging
-  std::uint64_t m_rsvd_mask;  // bits MAXPHYADDR..51 (62 with PAE paging; 0 with 32-bit paging)
-  std::uint64_t m_va_mask;    // va bits translated (32, 48 or 57)
-  std::uint64_t m_root_mask;  // CR3 bits locating the root table
-  std::array<unsigned, 6> m_shift{};         // lowest va bit of each level's index
-  std::array<std::uint64_t, 6> m_index{};    // index mask of each level
+  PagingFormat m_format;
+  EntryMasks m_masks;
+  std::uint64_t m_va_mask;  // linear-address bits translated (32, 48 or 57)
   unsigned m_entry_bytes = 8;
   bool m_ia32 = false, m_pae = false;
-  bool m_id_on_fetch = false;                // I/D reported for fetches (4.7)
-  std::uint64_t m_pse_rsvd = 0;              // reserved bits of a 4 MiB PDE (table 4-4)
-  unsigned m_pse36_bits = 0;                 // physical bits above 31 of a 4 MiB page
-  unsigned m_top_pwc = 0;                    // highest level that has a cache object
-  std::uint64_t m_pdpte_rsvd = 0;            // reserved bits of a PAE PDPTE (table 4-8)
-  std::array<std::uint64_t, 4> m_pdpte{};    // the PDPTE registers (PAE)
+  bool m_id_on_fetch = false;              // I/D reported for fetches (4.7)
+  unsigned m_top_pwc = 0;                  // highest level that has a cache object
+  std::array<std::uint64_t, 4> m_pdpte{};  // the PDPTE registers (PAE)
   Cycles m_last_pdpte_cycles = 0;
   std::array<std::unique_ptr<PagingStructureCache>, 6> m_pwc;
   bool m_any_pwc = false;
@@ -258,6 +233,10 @@ class Walker {
   Counter* m_pdpte_load_faults = nullptr;
 };
 
-const char* paging_level_name(unsigned levels, unsigned level);
+// The level's name ("pml5" .. "pt"); levels is not used.
+inline const char* paging_level_name(unsigned levels, unsigned level) {
+  (void)levels;
+  return paging_level_name(level);
+}
 
 }  // namespace mmusim

@@ -33,7 +33,7 @@
 #include "models/memory/physical_memory.h"
 #include "models/mmu/mmu.h"
 #include "models/walker/walker.h"
-#include "tests/unit/pt_builder.h"
+#include "tests/support/pt_builder.h"
 
 namespace mmusim {
 namespace {
@@ -1095,7 +1095,8 @@ TEST_F(Mmu32Test, PaeCr4PgeToggleReloadsThePdpteRegisters) {
   mmu.write_cr4_pge(false);
   EXPECT_EQ(mem.reads, (std::vector<PAddr>{0x100fe0, 0x100fe8, 0x100ff0, 0x100ff8}));
   EXPECT_EQ(stat("mmu.walker.pdpte_loads"), 2u);
-  EXPECT_FALSE(mmu.params().pge);
+  EXPECT_FALSE(mmu.control_registers().cr4_pge);
+  EXPECT_TRUE(mmu.params().pge);  // the construction parameters are not state
   const Translation tr = mmu.translate(kVaPae, AccessKind::Load, true, true);
   ASSERT_TRUE(tr.fault);
   EXPECT_EQ(tr.page_fault.error_code, kEcU);
@@ -1108,7 +1109,7 @@ TEST_F(Mmu32Test, PaeCr4PgeToggleWithReservedPdpteBitIsAGeneralProtectionFault) 
   pt.set_bits(kPdpte, 1ull << 1);  // bit 1 of a present PDPTE is reserved (table 4-8)
   EXPECT_THROW(mmu.write_cr4_pge(false), GeneralProtectionFault);
   // Nothing changed: PGE, the registers (the walk still works), no flush.
-  EXPECT_TRUE(mmu.params().pge);
+  EXPECT_TRUE(mmu.control_registers().cr4_pge);
   EXPECT_EQ(stat("mmu.full_flushes"), 0u);
   EXPECT_EQ(stat("mmu.walker.pdpte_load_faults"), 1u);
   EXPECT_FALSE(mmu.translate(kVaPae, AccessKind::Load, true, true).fault);

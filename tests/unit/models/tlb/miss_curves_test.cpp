@@ -24,24 +24,15 @@
 #include "models/common/types.h"
 #include "models/tlb/miss_curves.h"
 #include "models/tlb/tlb.h"
+#include "tests/support/test_rng.h"
 
 namespace mmusim {
 namespace {
 
-class TestRng {
- public:
-  explicit TestRng(std::uint64_t seed) : m_state(seed * 0x9e3779b97f4a7c15ull + 12345) {}
-  std::uint64_t next() {
-    m_state ^= m_state << 13;
-    m_state ^= m_state >> 7;
-    m_state ^= m_state << 17;
-    return m_state;
-  }
-  unsigned below(unsigned n) { return static_cast<unsigned>(next() % n); }
+using testing_support::TestRng;
 
- private:
-  std::uint64_t m_state;
-};
+// The generator of this file's streams, from a seed.
+TestRng rng_for(std::uint64_t seed) { return TestRng(seed * 0x9e3779b97f4a7c15ull + 12345); }
 
 // A reference LRU TLB: the slots of each set in a plain vector, a use tick
 // per slot, the match and shadow rules of the SDM restated.
@@ -156,7 +147,7 @@ struct Op {
 };
 
 std::vector<Op> random_program(std::uint64_t seed, unsigned n, bool pcids, unsigned flush_per_mille) {
-  TestRng r(seed);
+  TestRng r = rng_for(seed);
   std::vector<Op> ops;
   VAddr hot[48];
   for (VAddr& h : hot) h = (VAddr{r.below(12)} << 21) | (VAddr{r.below(512)} << 12);
@@ -578,14 +569,15 @@ std::uint64_t brute_min(const std::vector<OptEvent>& ev, unsigned size) {
 
 TEST(MissCurvesOpt, EqualsBruteForceMinForEverySize) {
   for (std::uint64_t seed : {1u, 2u, 3u}) {
-    TestRng rng(seed);
+    TestRng rng = rng_for(seed);
+    auto below = [&rng](unsigned n) { return static_cast<unsigned>(rng.below(n)); };
     std::vector<OptEvent> ev;
     for (unsigned i = 0; i < 4000; ++i) {
-      const unsigned r = rng.below(1000);
-      if (r < 15) ev.push_back({1, rng.below(24)});
+      const unsigned r = below(1000);
+      if (r < 15) ev.push_back({1, below(24)});
       else if (r < 18) ev.push_back({2, 0});
-      else if (r < 30) ev.push_back({3, 100 + rng.below(4)});
-      else ev.push_back({0, rng.below(3) == 0 ? rng.below(24) : rng.below(6)});
+      else if (r < 30) ev.push_back({3, 100 + below(4)});
+      else ev.push_back({0, below(3) == 0 ? below(24) : below(6)});
     }
     constexpr unsigned kBound = 16;
     MissCurves c({PageSize::k4K}, kBound);

@@ -19,7 +19,7 @@
 #include "models/mmu/translation_checker.h"
 #include "models/os/os_model.h"
 #include "models/walker/walker.h"
-#include "tests/unit/pt_builder.h"
+#include "tests/support/pt_builder.h"
 
 namespace mmusim {
 namespace {

@@ -26,7 +26,7 @@
 #include "models/mmu/mmu.h"
 #include "models/tlb/tlb.h"
 #include "models/walker/walker.h"
-#include "tests/unit/pt_builder.h"
+#include "tests/support/pt_builder.h"
 
 namespace mmusim {
 namespace {
@@ -822,6 +822,34 @@ TEST_P(MmuTest, TogglingPgeFlushesEverythingAndCountsOneFlushPerTlb) {
   // With PGE now 0, a new fill of the G = 1 page is not global (4.10.2.4).
   ASSERT_FALSE(load(g).fault);
   EXPECT_FALSE(tlb("l1d").probe(g, 0)->global);
+}
+
+TEST_P(MmuTest, ControlRegistersStartFromTheParamsAndTakeTheWrites) {
+  MmuParams mp = params();
+  mp.pcid = true;
+  mp.walker.wp = false;
+  mp.walker.nxe = false;
+  make(mp);
+  const ControlRegisters& cr = mmu->control_registers();
+  // Table 4-1: 4-level paging is CR4.PAE = 1, EFER.LME = 1, CR4.LA57 = 0;
+  // 5-level paging sets LA57.
+  EXPECT_EQ(cr.mode(), levels() == 5 ? PagingMode::X86_64_La57 : PagingMode::X86_64);
+  EXPECT_TRUE(cr.cr4_pae);
+  EXPECT_TRUE(cr.efer_lme);
+  EXPECT_EQ(cr.cr4_la57, levels() == 5);
+  EXPECT_FALSE(cr.cr0_wp);
+  EXPECT_FALSE(cr.efer_nxe);
+  EXPECT_TRUE(cr.cr4_pcide);
+  EXPECT_TRUE(cr.cr4_pge);
+  // MOV to CR3 with the no-flush bit: CR3 without bit 63, PCID = bits 11:0.
+  mmu->write_cr3(pt.root() | 5 | kNoFlush);
+  EXPECT_EQ(cr.cr3, pt.root() | 5);
+  EXPECT_EQ(cr.pcid(), 5u);
+  EXPECT_EQ(mmu->pcid(), 5u);
+  // MOV to CR4 clearing PGE changes the register, not the parameters.
+  mmu->write_cr4_pge(false);
+  EXPECT_FALSE(cr.cr4_pge);
+  EXPECT_TRUE(mmu->params().pge);
 }
 
 INSTANTIATE_TEST_SUITE_P(Levels, MmuTest, ::testing::Values(4u, 5u), levels_name);

@@ -200,7 +200,7 @@ TEST(MemoryController, FixedLatency) {
 }
 
 TEST(MemoryController, DefaultTimingIsDesignValues) {
-  // DESIGN.md section 6: tRCD 16, tCL 16, tRP 16, tBURST 4, 16 banks, 8 KiB rows.
+  // The default DRAM (README, "Configuration"): tRCD 16, tCL 16, tRP 16, tBURST 4, 16 banks, 8 KiB rows.
   MemoryTiming t;
   t.model = MemoryTiming::Model::Dram;
   Ctrl c(t);
@@ -285,7 +285,7 @@ TEST(MemoryController, ClosedPolicyAlwaysActivates) {
 }
 
 TEST(MemoryController, StatisticNamesAreTheContract) {
-  // DESIGN.md section 8: memory.reads, .writes, .row_hits, .row_misses.
+  // README, "Statistics": memory.reads, .writes, .row_hits, .row_misses.
   StatGroup root;
   MemoryController mc(MemoryTiming{}, root.group("memory"));
   for (const char* n : {"memory.reads", "memory.writes", "memory.row_hits", "memory.row_misses"}) {

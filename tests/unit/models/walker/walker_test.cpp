@@ -24,7 +24,7 @@
 #include "models/common/types.h"
 #include "models/memory/physical_memory.h"
 #include "models/walker/walker.h"
-#include "tests/unit/pt_builder.h"
+#include "tests/support/pt_builder.h"
 
 namespace mmusim {
 namespace {

@@ -1,4 +1,5 @@
-// Tests of the TLB model and its replacement policies.
+// Tests of the TLB model under each replacement policy (replacement_test.cpp
+// tests the policies' state on its own).
 //
 // Expected values come from hand-worked sequences (PLRU tree, LRU/FIFO
 // order) or from brute-force reference models written here independently of
@@ -23,6 +24,7 @@
 #include "models/common/types.h"
 #include "models/tlb/replacement.h"
 #include "models/tlb/tlb.h"
+#include "tests/support/test_rng.h"
 
 namespace mmusim {
 namespace {
@@ -30,22 +32,10 @@ namespace {
 constexpr ReplacementPolicy kAllPolicies[] = {ReplacementPolicy::Lru, ReplacementPolicy::Plru,
                                               ReplacementPolicy::Fifo, ReplacementPolicy::Random};
 
-// Test-local generator so address streams do not depend on the standard
-// library's distributions.
-class TestRng {
- public:
-  explicit TestRng(std::uint64_t seed) : m_state(seed * 2654435761u + 0x1234567) {}
-  std::uint64_t next() {
-    m_state ^= m_state << 13;
-    m_state ^= m_state >> 7;
-    m_state ^= m_state << 17;
-    return m_state;
-  }
-  std::uint64_t below(std::uint64_t n) { return next() % n; }
+using testing_support::TestRng;
 
- private:
-  std::uint64_t m_state;
-};
+// The generator of this file's address streams, from a seed.
+TestRng rng_for(std::uint64_t seed) { return TestRng(seed * 2654435761u + 0x1234567); }
 
 TlbGeometry make_geometry(unsigned entries, unsigned ways, ReplacementPolicy policy,
                           std::vector<PageSize> sizes = {PageSize::k4K}, std::uint64_t seed = 1) {
@@ -85,27 +75,7 @@ std::string policy_param_name(const ::testing::TestParamInfo<ReplacementPolicy>&
 }
 
 // ---------------------------------------------------------------------------
-// Policy names, entries.
-
-TEST(ReplacementPolicyNames, ParsesEveryNameAndRoundTrips) {
-  EXPECT_EQ(replacement_policy_names(), (std::vector<std::string>{"lru", "plru", "fifo", "random"}));
-  for (ReplacementPolicy p : kAllPolicies) EXPECT_EQ(parse_replacement_policy(replacement_policy_name(p)), p);
-  EXPECT_EQ(parse_replacement_policy("PLRU"), ReplacementPolicy::Plru);
-  EXPECT_EQ(parse_replacement_policy("Random"), ReplacementPolicy::Random);
-}
-
-TEST(ReplacementPolicyNames, UnknownNameListsValidNames) {
-  try {
-    parse_replacement_policy("mru");
-    FAIL() << "expected std::invalid_argument";
-  } catch (const std::invalid_argument& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find("mru"), std::string::npos) << msg;
-    for (const auto& n : replacement_policy_names()) EXPECT_NE(msg.find(n), std::string::npos) << msg;
-  }
-  EXPECT_THROW(parse_replacement_policy(""), std::invalid_argument);
-  EXPECT_THROW(parse_replacement_policy("lru "), std::invalid_argument);
-}
+// Entries.
 
 TEST(TlbEntryTest, TranslateKeepsPageOffset) {
   TlbEntry e4k = make_entry(0x12345, PageSize::k4K, 0, false, 0xabc);
@@ -114,82 +84,6 @@ TEST(TlbEntryTest, TranslateKeepsPageOffset) {
   EXPECT_EQ(e2m.translate(0x6abcde), (0x7ull << 21) | 0xabcde);
   TlbEntry e1g = make_entry(0x1, PageSize::k1G, 0, false, 0x5);
   EXPECT_EQ(e1g.translate(0x7fff1234), (0x5ull << 30) | 0x3fff1234);
-}
-
-// ---------------------------------------------------------------------------
-// ReplacementState on its own.
-
-TEST(ReplacementStateTest, PlruBitsPointAwayFromTheUsedWay) {
-  ReplacementState r(ReplacementPolicy::Plru, 1, 4, 1);
-  // Bits: 1 = root (0 -> ways 0-1), 2 = ways 0/1, 3 = ways 2/3.
-  EXPECT_EQ(r.victim(0), 0u);
-  r.touch(0, 0);
-  EXPECT_TRUE(r.plru_bit(0, 1));
-  EXPECT_TRUE(r.plru_bit(0, 2));
-  EXPECT_FALSE(r.plru_bit(0, 3));
-  EXPECT_EQ(r.victim(0), 2u);
-  r.touch(0, 2);
-  EXPECT_FALSE(r.plru_bit(0, 1));
-  EXPECT_TRUE(r.plru_bit(0, 2));
-  EXPECT_TRUE(r.plru_bit(0, 3));
-  EXPECT_EQ(r.victim(0), 1u);
-  r.touch(0, 1);
-  EXPECT_EQ(r.victim(0), 3u);
-  r.touch(0, 3);
-  EXPECT_EQ(r.victim(0), 0u);
-}
-
-TEST(ReplacementStateTest, PlruNeverPicksTheMostRecentlyUsedWay) {
-  // The one guarantee tree PLRU shares with LRU: every bit on the used way's
-  // path points away from it.
-  ReplacementState r(ReplacementPolicy::Plru, 1, 8, 1);
-  TestRng rng(3);
-  unsigned last = 0;
-  for (int i = 0; i < 10000; ++i) {
-    const unsigned w = static_cast<unsigned>(rng.below(8));
-    r.touch(0, w);
-    last = w;
-    EXPECT_NE(r.victim(0), last);
-  }
-}
-
-TEST(ReplacementStateTest, LruAndFifoDifferOnHits) {
-  ReplacementState lru(ReplacementPolicy::Lru, 2, 2, 1);
-  ReplacementState fifo(ReplacementPolicy::Fifo, 2, 2, 1);
-  for (ReplacementState* r : {&lru, &fifo}) {
-    r->fill(1, 0);
-    r->fill(1, 1);
-    r->touch(1, 0);
-  }
-  EXPECT_EQ(lru.victim(1), 1u);
-  EXPECT_EQ(fifo.victim(1), 0u);
-}
-
-TEST(ReplacementStateTest, RandomIsReproducibleAndResettable) {
-  ReplacementState a(ReplacementPolicy::Random, 1, 16, 99);
-  ReplacementState b(ReplacementPolicy::Random, 1, 16, 99);
-  std::vector<unsigned> first;
-  for (int i = 0; i < 100; ++i) {
-    const unsigned v = a.victim(0);
-    EXPECT_LT(v, 16u);
-    EXPECT_EQ(v, b.victim(0));
-    first.push_back(v);
-  }
-  a.reset();
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(a.victim(0), first[static_cast<std::size_t>(i)]);
-  // Seed 0 must not get stuck (a plain xorshift would).
-  ReplacementState z(ReplacementPolicy::Random, 1, 16, 0);
-  std::set<unsigned> seen;
-  for (int i = 0; i < 100; ++i) seen.insert(z.victim(0));
-  EXPECT_GT(seen.size(), 8u);
-}
-
-TEST(ReplacementStateTest, RejectsBadShapes) {
-  EXPECT_THROW(ReplacementState(ReplacementPolicy::Plru, 1, 3, 1), std::invalid_argument);
-  EXPECT_THROW(ReplacementState(ReplacementPolicy::Lru, 0, 4, 1), std::invalid_argument);
-  EXPECT_THROW(ReplacementState(ReplacementPolicy::Lru, 1, 0, 1), std::invalid_argument);
-  EXPECT_NO_THROW(ReplacementState(ReplacementPolicy::Fifo, 1, 3, 1));
-  EXPECT_NO_THROW(ReplacementState(ReplacementPolicy::Plru, 1, 1, 1));
 }
 
 // ---------------------------------------------------------------------------
@@ -696,7 +590,7 @@ TEST_P(TlbPolicyTest, FlushPageRemovesEverySizeCoveringTheAddress) {
 TEST_P(TlbPolicyTest, AccessesEqualHitsPlusMissesOverAStream) {
   StatGroup s;
   Tlb t("l1d", geometry(32, 4, {PageSize::k4K, PageSize::k2M}), s);
-  TestRng rng(17);
+  TestRng rng = rng_for(17);
   for (int i = 0; i < 20000; ++i) {
     const VAddr va = rng.below(1u << 24);
     const std::uint16_t pcid = static_cast<std::uint16_t>(rng.below(3));
@@ -746,7 +640,7 @@ TEST(TlbLruReferenceTest, FullyAssociativeMatchesListLru) {
     Tlb t("fa", make_geometry(kEntries, ways, ReplacementPolicy::Lru), s);
     std::list<VAddr> ref;  // front = most recent
     std::uint64_t ref_misses = 0;
-    TestRng rng(2024);
+    TestRng rng = rng_for(2024);
     for (int i = 0; i < kAccesses; ++i) {
       const VAddr vpn = stream_page(rng, kPages);
       auto it = std::find(ref.begin(), ref.end(), vpn);
@@ -777,7 +671,7 @@ TEST(TlbLruReferenceTest, SetAssociativeMatchesPerSetListLru) {
   Tlb t("l1d", make_geometry(kEntries, kWays, ReplacementPolicy::Lru), s);
   std::vector<std::list<VAddr>> ref(kSets);
   std::uint64_t ref_misses = 0, ref_evictions = 0;
-  TestRng rng(77);
+  TestRng rng = rng_for(77);
   for (int i = 0; i < 100000; ++i) {
     const VAddr vpn = stream_page(rng, kPages);
     std::list<VAddr>& set = ref[vpn % kSets];
@@ -988,7 +882,7 @@ TEST_P(TlbDifferentialTest, MatchesReferenceSlotForSlot) {
   Tlb t("dut", make_geometry(shape.entries, shape.ways, policy, shape.sizes, 31), s);
   RefTlb ref(policy, t.sets(), t.ways(), shape.sizes);
   auto holds = [&](PageSize sz) { return t.holds(sz); };
-  TestRng rng(4242 + static_cast<std::uint64_t>(std::get<1>(GetParam())));
+  TestRng rng = rng_for(4242 + static_cast<std::uint64_t>(std::get<1>(GetParam())));
 
   // The "page tables": which size maps an address, and to which frame.
   auto mapping_size = [&](VAddr va) {
