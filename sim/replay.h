@@ -75,10 +75,11 @@ struct ReplayParams {
   bool check_invariants = false;  // the OS model checks its invariants after every fault
 };
 
-// A statistics snapshot taken at @mark NAME.
+// A statistics snapshot taken at @mark NAME (every statistic, histograms
+// included).
 struct MarkSnapshot {
   std::string name;
-  std::vector<std::pair<std::string, double>> values;
+  std::vector<StatValue> values;
 };
 
 class Replay : public sc_core::sc_module, public KernelAccessPort {
