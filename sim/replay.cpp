@@ -368,9 +368,9 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
         m_mmu.invlpg(rec.addr);
         break;
       case RecordKind::Invpcid:
-        if (rec.prot == 0) check_address(rec.addr, "@invpcid address");
+        if (rec.invpcid_type == 0) check_address(rec.addr, "@invpcid address");
         try {
-          m_mmu.invpcid(rec.prot, static_cast<std::uint16_t>(rec.pid), rec.addr);
+          m_mmu.invpcid(rec.invpcid_type, rec.pcid, rec.addr);
         } catch (const InvalidOperand& e) {
           trace_error(e.what());
         }

@@ -58,7 +58,7 @@
 #include "models/mmu/mmu_module.h"
 #include "models/os/os_model.h"
 #include "models/walker/walk_scheduler.h"
-#include "sim/trace/trace_record.h"
+#include "sim/trace/trace_reader.h"
 
 namespace mmusim {
 

@@ -80,8 +80,7 @@ ChampSimReader::ChampSimReader(std::unique_ptr<ByteSource> source, Layout layout
 }
 
 double ChampSimReader::progress() const {
-  if (m_source->file_size() == 0) return -1.0;
-  return std::min(1.0, static_cast<double>(m_source->compressed_bytes()) / static_cast<double>(m_source->file_size()));
+  return m_source->progress();
 }
 
 std::string ChampSimReader::location() const {

@@ -57,7 +57,7 @@
 #include <string_view>
 
 #include "sim/trace/byte_source.h"
-#include "sim/trace/trace_record.h"
+#include "sim/trace/trace_reader.h"
 
 namespace mmusim {
 

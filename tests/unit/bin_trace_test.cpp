@@ -21,7 +21,7 @@
 #include "sim/trace/bin_reader.h"
 #include "sim/trace/byte_source.h"
 #include "sim/trace/open_trace.h"
-#include "sim/trace/trace_record.h"
+#include "sim/trace/trace_reader.h"
 #include "sim/trace/trace_writer.h"
 
 namespace mmusim {
@@ -56,7 +56,7 @@ std::string describe(const TraceRecord& r) {
       std::snprintf(buf, sizeof buf, "%s 0x%llx", record_kind_name(r.kind), static_cast<unsigned long long>(r.addr));
       return buf;
     case RecordKind::Invpcid:
-      std::snprintf(buf, sizeof buf, "invpcid %u %u 0x%llx", r.prot, r.pid, static_cast<unsigned long long>(r.addr));
+      std::snprintf(buf, sizeof buf, "invpcid %u %u 0x%llx", r.invpcid_type, r.pcid, static_cast<unsigned long long>(r.addr));
       return buf;
     case RecordKind::Exit: return "exit";
     case RecordKind::Mark: return "mark " + r.name;
@@ -258,12 +258,12 @@ std::vector<TraceRecord> hand_records() {
   r.name = "end";
   v.push_back(r);
   r = event(RecordKind::Invpcid, 0x1000);
-  r.prot = 0;
-  r.pid = 1;
+  r.invpcid_type = 0;
+  r.pcid = 1;
   v.push_back(r);
   r = event(RecordKind::Invpcid, 0);
-  r.prot = 3;
-  r.pid = 4095;
+  r.invpcid_type = 3;
+  r.pcid = 4095;
   v.push_back(r);
   return v;
 }

@@ -17,7 +17,7 @@
 
 #include "sim/trace/champsim_reader.h"
 #include "sim/trace/open_trace.h"
-#include "sim/trace/trace_record.h"
+#include "sim/trace/trace_reader.h"
 
 namespace mmusim {
 namespace {

@@ -19,7 +19,7 @@
 #include "sim/trace/line_reader.h"
 #include "sim/trace/open_trace.h"
 #include "sim/trace/text_reader.h"
-#include "sim/trace/trace_record.h"
+#include "sim/trace/trace_reader.h"
 
 namespace mmusim {
 namespace {
@@ -53,7 +53,7 @@ std::string describe(const TraceRecord& r) {
       std::snprintf(buf, sizeof buf, "%s 0x%llx", record_kind_name(r.kind), static_cast<unsigned long long>(r.addr));
       return buf;
     case RecordKind::Invpcid:
-      std::snprintf(buf, sizeof buf, "invpcid %u %u 0x%llx", r.prot, r.pid, static_cast<unsigned long long>(r.addr));
+      std::snprintf(buf, sizeof buf, "invpcid %u %u 0x%llx", r.invpcid_type, r.pcid, static_cast<unsigned long long>(r.addr));
       return buf;
     case RecordKind::Exit: return "exit";
     case RecordKind::Mark: return "mark " + r.name;
