@@ -19,7 +19,7 @@
 #include "sim/curves_output.h"
 #include "sim/experiment/experiment.h"
 #include "sim/experiment/golden.h"
-#include "sim/experiment/process.h"
+#include "sim/experiment/child_process.h"
 #include "sim/experiment/sweep.h"
 #include "sim/output_file.h"
 #include "sim/stats_writer.h"
