@@ -16,7 +16,7 @@ inline std::uint64_t load_le64(const unsigned char* p) {
   return v;
 }
 
-// Field offsets of the two layouts (DESIGN.md section 7).
+// Field offsets of the two layouts (traces/FORMAT.md, "The champsim format").
 struct ChampsimLayout {
   static constexpr std::size_t kBytes = 64;
   static constexpr std::size_t kDst = 16, kNumDst = 2;

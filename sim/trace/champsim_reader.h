@@ -1,4 +1,4 @@
-// Reader for ChampSim's binary instruction traces (DESIGN.md section 7).
+// Reader for ChampSim's binary instruction traces (traces/FORMAT.md, "The champsim format").
 //
 // Models: two fixed-size, little-endian record layouts, one instruction each.
 //

@@ -1,5 +1,5 @@
 // ChampSim binary trace readers (champsim, champsim-cloudsuite): records are
-// built byte by byte at the offsets of DESIGN.md section 7, with a distinct
+// built byte by byte at the offsets of traces/FORMAT.md, with a distinct
 // value in every field, and the expanded access sequences are spelled out.
 
 #include <gtest/gtest.h>
