@@ -255,7 +255,12 @@ int cmd_stats(int argc, char** argv) {
       throw UsageError(std::string("--format: ") + e.what());
     }
     TraceSummary summary;
-    summary.add_all(*reader);
+    try {
+      summary.add_all(*reader);
+    } catch (const TraceError& e) {
+      std::cerr << "mmusim: " << e.what() << "\n";  // no "no statistics written": stats writes none
+      return kExitTrace;
+    }
     std::cout << (i ? "\n" : "") << "file:           " << traces[i] << "\nformat:         " << reader->format_name()
               << "\n";
     std::error_code ec;
