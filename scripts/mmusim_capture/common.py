@@ -110,8 +110,11 @@ def open_maybe_compressed(path):
     file (by its first bytes; "-" is standard input, plain only)."""
     if path == "-":
         return sys.stdin.buffer, None
-    with open(path, "rb") as f:
-        head = f.read(6)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError as e:
+        raise CaptureError(f"{path}: cannot read: {e.strerror}")
     for magic, tool in ((ZSTD_MAGIC, "zstd"), (GZIP_MAGIC, "gzip"), (XZ_MAGIC, "xz")):
         if head.startswith(magic):
             if shutil.which(tool) is None:

@@ -531,6 +531,14 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(os_stats["implicit_vmas"], 0)
         self.assertEqual(os_stats["faults"]["segv"], 0)
 
+    def test_missing_log_is_a_clear_error(self):
+        out = os.path.join(self.tmp, "t.txt.zst")
+        r = self.run_script("--from-log", os.path.join(self.tmp, "no-such.log"), "-o", out)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no-such.log: cannot read: No such file or directory", r.stderr)
+        self.assertNotIn("Traceback", r.stderr)
+        self.assertFalse(os.path.exists(out) or os.path.exists(out + ".tmp"))
+
     def test_bin_without_mmusim_is_a_clear_error(self):
         out = os.path.join(self.tmp, "t.bin.zst")
         r = self.run_script("--from-log", LOG, "-o", out, "--mmusim", os.path.join(self.tmp, "nope"))
