@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "sim/trace/open_trace.h"
+#include "tests/support/temp_file.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -34,13 +35,6 @@ struct Result {
   int code = -1;
   std::string out, err;
 };
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream os;
-  os << f.rdbuf();
-  return os.str();
-}
 
 std::string tmpdir(const std::string& name) {
   std::string d = testing::TempDir() + "/mmusim-e2e-" + name + "-" + std::to_string(::getpid());

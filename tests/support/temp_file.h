@@ -1,7 +1,8 @@
-// TempDirTest: a GoogleTest fixture with a temporary directory of its own
-// (m_dir, under ::testing::TempDir()), removed after each test, and the file
-// helpers the trace tests share: write text or bytes, read a file back,
-// compress one with a command-line tool.
+// Files of tests. slurp(): a whole file as a string. TempDirTest: a
+// GoogleTest fixture with a temporary directory of its own (m_dir, under
+// ::testing::TempDir()), removed after each test, and the file helpers the
+// trace tests share: write text or bytes, read a file back, compress one with
+// a command-line tool.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,6 +17,14 @@
 #include <vector>
 
 namespace mmusim {
+
+// The whole file; "" if it cannot be read.
+inline std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream os;
+  os << f.rdbuf();
+  return os.str();
+}
 
 class TempDirTest : public ::testing::Test {
  protected:
@@ -40,12 +49,7 @@ class TempDirTest : public ::testing::Test {
         .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     return path(name);
   }
-  static std::string slurp(const std::string& p) {
-    std::ifstream f(p, std::ios::binary);
-    std::ostringstream os;
-    os << f.rdbuf();
-    return os.str();
-  }
+  static std::string slurp(const std::string& p) { return ::mmusim::slurp(p); }
   // Runs a shell command on paths inside the directory; fails the test if
   // the tool is missing or fails.
   void run(const std::string& command) { ASSERT_EQ(std::system(command.c_str()), 0) << command; }
