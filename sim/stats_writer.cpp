@@ -32,7 +32,8 @@ std::string fmt_double(double v) {
 
 std::string to_text(const StatValue& v) { return v.integer ? std::to_string(v.count) : fmt_double(v.real); }
 
-// The snapshot nested by path: "a.b.c" is j["a"]["b"]["c"].
+// The snapshot nested by path: "a.b.c" is j["a"]["b"]["c"]. Keys keep the
+// snapshot's order; a group without any statistic has no key.
 Json nested(const std::vector<StatValue>& values) {
   Json j = Json::object();
   for (const auto& v : values) {

@@ -168,7 +168,7 @@ void check_record(const TraceRecord& r) {
       break;
     case RecordKind::Mmap:
     case RecordKind::Mprotect:
-      CHECK(r.prot <= (kProtRead | kProtWrite | kProtExec), describe(r));
+      CHECK(r.prot <= kProtMask, describe(r));
       [[fallthrough]];
     case RecordKind::Munmap:
       CHECK(r.len != 0 && r.len - 1 <= UINT64_MAX - r.addr, describe(r));
