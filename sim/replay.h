@@ -75,13 +75,6 @@ struct ReplayParams {
   bool check_invariants = false;  // the OS model checks its invariants after every fault
 };
 
-// A statistics snapshot taken at @mark NAME (every statistic, histograms
-// included).
-struct MarkSnapshot {
-  std::string name;
-  std::vector<StatValue> values;
-};
-
 class Replay : public sc_core::sc_module, public KernelAccessPort {
  public:
   // At most this many @mark records in a run, each with a unique name.

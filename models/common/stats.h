@@ -72,6 +72,13 @@ struct StatValue {
   double as_double() const { return integer ? static_cast<double>(count) : real; }
 };
 
+// A snapshot taken at a point of the run, with its name (@mark NAME: every
+// statistic, histograms included).
+struct MarkSnapshot {
+  std::string name;
+  std::vector<StatValue> values;
+};
+
 class StatGroup {
  public:
   enum class Kind { Counter, Histogram, Formula };
