@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "sim/trace/open_trace.h"
-#include "sim/trace/trace_record.h"
+#include "sim/trace/trace_reader.h"
 #include "sim/trace/trace_writer.h"
 
 namespace mmusim {

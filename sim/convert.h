@@ -1,5 +1,5 @@
 // `mmusim convert IN OUT [--from FMT] [--to FMT]`: one trace format to
-// another (DESIGN.md sections 5 and 7, traces/FORMAT.md).
+// another (traces/FORMAT.md).
 //
 // Models: a streaming copy, record by record, from any reader open_trace()
 // knows ("auto" by default, which says what it chose) to one of the writers of

@@ -11,15 +11,6 @@ namespace {
 // with an error before its simulated time passes this (README, limits).
 constexpr std::uint64_t kMaxSimPs = 1000000000000000000ull;  // 10^18 ps = 10^6 s
 
-void flatten(const StatGroup& g, const std::string& prefix, std::vector<std::pair<std::string, double>>& out) {
-  for (const auto& e : g.entries()) {
-    std::string path = prefix + e.name;
-    if (e.kind == StatGroup::Kind::Counter) out.emplace_back(path, static_cast<double>(e.counter->value()));
-    else if (e.kind == StatGroup::Kind::Formula) out.emplace_back(path, e.formula());
-  }
-  for (const auto& c : g.groups()) flatten(*c, prefix + c->name() + ".", out);
-}
-
 }  // namespace
 
 Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, OsModel& os, MmuControl& mmu,
@@ -347,9 +338,7 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
                   "): mark names name statistics (marks.NAME.*) and must be unique");
     if (m_marks.size() >= kMaxMarks)
       trace_error("more than " + std::to_string(kMaxMarks) + " @mark records: each keeps a snapshot of every statistic");
-    MarkSnapshot s{rec.name, {}};
-    flatten(m_root_stats, "", s.values);
-    m_marks.push_back(std::move(s));
+    m_marks.push_back(MarkSnapshot{rec.name, m_root_stats.snapshot()});
     return;
   }
   if (rec.kind != RecordKind::Invlpg && rec.kind != RecordKind::Invpcid) ensure_process(s);
@@ -379,9 +368,9 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
         m_mmu.invlpg(rec.addr);
         break;
       case RecordKind::Invpcid:
-        if (rec.prot == 0) check_address(rec.addr, "@invpcid address");
+        if (rec.invpcid_type == 0) check_address(rec.addr, "@invpcid address");
         try {
-          m_mmu.invpcid(rec.prot, static_cast<std::uint16_t>(rec.pid), rec.addr);
+          m_mmu.invpcid(rec.invpcid_type, rec.pcid, rec.addr);
         } catch (const InvalidOperand& e) {
           trace_error(e.what());
         }

@@ -58,7 +58,7 @@
 #include "models/mmu/mmu_module.h"
 #include "models/os/os_model.h"
 #include "models/walker/walk_scheduler.h"
-#include "sim/trace/trace_record.h"
+#include "sim/trace/trace_reader.h"
 
 namespace mmusim {
 
@@ -73,12 +73,6 @@ struct ReplayParams {
   std::string mode_name = "x86_64";  // paging.mode, for messages
   bool progress = false;
   bool check_invariants = false;  // the OS model checks its invariants after every fault
-};
-
-// A statistics snapshot taken at @mark NAME.
-struct MarkSnapshot {
-  std::string name;
-  std::vector<std::pair<std::string, double>> values;
 };
 
 class Replay : public sc_core::sc_module, public KernelAccessPort {

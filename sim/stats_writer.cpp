@@ -16,40 +16,12 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::string bucket_name(const Histogram& h, std::size_t i) {
-  const auto& b = h.upper_bounds();
-  return i < b.size() ? "le_" + std::to_string(b[i]) : "gt_" + std::to_string(b.back());
-}
-
 Json number(double v) {
   if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.0e15) return static_cast<std::int64_t>(v);
   return v;
 }
 
-Json to_json(const StatGroup& g) {
-  Json j = Json::object();
-  for (const auto& e : g.entries()) {
-    switch (e.kind) {
-      case StatGroup::Kind::Counter: j[e.name] = e.counter->value(); break;
-      case StatGroup::Kind::Formula: j[e.name] = number(e.formula()); break;
-      case StatGroup::Kind::Histogram: {
-        const Histogram& h = *e.histogram;
-        Json hj = Json::object();
-        hj["count"] = h.count();
-        hj["sum"] = h.sum();
-        hj["min"] = h.min();
-        hj["max"] = h.max();
-        Json b = Json::object();
-        for (std::size_t i = 0; i < h.buckets().size(); ++i) b[bucket_name(h, i)] = h.buckets()[i];
-        hj["buckets"] = b;
-        j[e.name] = hj;
-        break;
-      }
-    }
-  }
-  for (const auto& c : g.groups()) j[c->name()] = to_json(*c);
-  return j;
-}
+Json to_json(const StatValue& v) { return v.integer ? Json(v.count) : number(v.real); }
 
 std::string fmt_double(double v) {
   if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.0e15) return std::to_string(static_cast<std::int64_t>(v));
@@ -58,23 +30,22 @@ std::string fmt_double(double v) {
   return buf;
 }
 
-void to_csv(const StatGroup& g, const std::string& prefix, std::ostringstream& os) {
-  for (const auto& e : g.entries()) {
-    const std::string path = prefix + e.name;
-    switch (e.kind) {
-      case StatGroup::Kind::Counter: os << path << ',' << e.counter->value() << '\n'; break;
-      case StatGroup::Kind::Formula: os << path << ',' << fmt_double(e.formula()) << '\n'; break;
-      case StatGroup::Kind::Histogram: {
-        const Histogram& h = *e.histogram;
-        os << path << ".count," << h.count() << '\n' << path << ".sum," << h.sum() << '\n';
-        os << path << ".min," << h.min() << '\n' << path << ".max," << h.max() << '\n';
-        for (std::size_t i = 0; i < h.buckets().size(); ++i)
-          os << path << ".buckets." << bucket_name(h, i) << ',' << h.buckets()[i] << '\n';
-        break;
-      }
+std::string to_text(const StatValue& v) { return v.integer ? std::to_string(v.count) : fmt_double(v.real); }
+
+// The snapshot nested by path: "a.b.c" is j["a"]["b"]["c"]. Keys keep the
+// snapshot's order; a group without any statistic has no key.
+Json nested(const std::vector<StatValue>& values) {
+  Json j = Json::object();
+  for (const auto& v : values) {
+    Json* at = &j;
+    std::size_t from = 0;
+    for (std::size_t dot = v.path.find('.'); dot != std::string::npos; dot = v.path.find('.', from)) {
+      at = &(*at)[v.path.substr(from, dot - from)];
+      from = dot + 1;
     }
+    (*at)[v.path.substr(from)] = to_json(v);
   }
-  for (const auto& c : g.groups()) to_csv(*c, prefix + c->name() + ".", os);
+  return j;
 }
 
 std::uint64_t counter(const StatGroup& root, const std::string& path) {
@@ -96,9 +67,9 @@ std::string grouped(std::uint64_t v) {
 std::string stats_csv(const StatGroup& root, const std::vector<MarkSnapshot>& marks) {
   std::ostringstream os;
   os << "path,value\n";
-  to_csv(root, "", os);
+  for (const auto& v : root.snapshot()) os << v.path << ',' << to_text(v) << '\n';
   for (const auto& m : marks)
-    for (const auto& kv : m.values) os << "marks." << m.name << '.' << kv.first << ',' << fmt_double(kv.second) << '\n';
+    for (const auto& v : m.values) os << "marks." << m.name << '.' << v.path << ',' << to_text(v) << '\n';
   return os.str();
 }
 
@@ -117,13 +88,13 @@ std::string stats_json(const StatGroup& root, const std::vector<MarkSnapshot>& m
   m["wall_seconds"] = meta.wall_seconds;
   m["accesses_per_second"] = meta.accesses_per_second;
   j["meta"] = m;
-  Json stats = to_json(root);
+  Json stats = nested(root.snapshot());
   for (auto it = stats.begin(); it != stats.end(); ++it) j[it.key()] = it.value();
   if (!marks.empty()) {
     Json mk = Json::object();
     for (const auto& s : marks) {
       Json one = Json::object();
-      for (const auto& kv : s.values) one[kv.first] = number(kv.second);
+      for (const auto& v : s.values) one[v.path] = to_json(v);
       mk[s.name] = one;
     }
     j["marks"] = mk;

@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "models/common/stats.h"
-#include "sim/replay.h"
 
 namespace mmusim {
 

@@ -82,6 +82,56 @@ const StatGroup::Entry* StatGroup::find(const std::string& path) const {
   return nullptr;
 }
 
+namespace {
+
+std::string bucket_name(const Histogram& h, std::size_t i) {
+  const auto& b = h.upper_bounds();
+  return i < b.size() ? "le_" + std::to_string(b[i]) : "gt_" + std::to_string(b.back());
+}
+
+void add(std::vector<StatValue>& out, std::string path, std::uint64_t v) {
+  StatValue s;
+  s.path = std::move(path);
+  s.count = v;
+  out.push_back(std::move(s));
+}
+
+void flatten(const StatGroup& g, const std::string& prefix, std::vector<StatValue>& out) {
+  for (const auto& e : g.entries()) {
+    const std::string path = prefix + e.name;
+    switch (e.kind) {
+      case StatGroup::Kind::Counter: add(out, path, e.counter->value()); break;
+      case StatGroup::Kind::Formula: {
+        StatValue s;
+        s.path = path;
+        s.integer = false;
+        s.real = e.formula();
+        out.push_back(std::move(s));
+        break;
+      }
+      case StatGroup::Kind::Histogram: {
+        const Histogram& h = *e.histogram;
+        add(out, path + ".count", h.count());
+        add(out, path + ".sum", h.sum());
+        add(out, path + ".min", h.min());
+        add(out, path + ".max", h.max());
+        for (std::size_t i = 0; i < h.buckets().size(); ++i)
+          add(out, path + ".buckets." + bucket_name(h, i), h.buckets()[i]);
+        break;
+      }
+    }
+  }
+  for (const auto& c : g.groups()) flatten(*c, prefix + c->name() + ".", out);
+}
+
+}  // namespace
+
+std::vector<StatValue> StatGroup::snapshot() const {
+  std::vector<StatValue> out;
+  flatten(*this, "", out);
+  return out;
+}
+
 void StatGroup::reset_all() {
   for (auto& c : m_counters) c.reset();
   for (auto& h : m_histograms) h.reset();

@@ -11,6 +11,9 @@
 // own name (mmu.tlb.l1d.hits). Everything is kept in declaration order so the
 // writers produce the same bytes for the same run. Counters, histograms and
 // formulas (evaluated when dumped) are the kinds.
+//
+// snapshot() flattens a group into (path, value) pairs; it is the one view
+// the writers (stats.csv, stats.json) and the @mark snapshots read.
 #pragma once
 
 #include <cstdint>
@@ -58,6 +61,24 @@ class Histogram {
   std::uint64_t m_count = 0, m_sum = 0, m_min = UINT64_MAX, m_max = 0;
 };
 
+// One value of a snapshot. Counters and the fields of a histogram
+// (PATH.count, .sum, .min, .max, .buckets.le_BOUND ... .buckets.gt_LAST) are
+// exact integers; formulas are doubles.
+struct StatValue {
+  std::string path;
+  bool integer = true;
+  std::uint64_t count = 0;  // when integer
+  double real = 0;          // when !integer
+  double as_double() const { return integer ? static_cast<double>(count) : real; }
+};
+
+// A snapshot taken at a point of the run, with its name (@mark NAME: every
+// statistic, histograms included).
+struct MarkSnapshot {
+  std::string name;
+  std::vector<StatValue> values;
+};
+
 class StatGroup {
  public:
   enum class Kind { Counter, Histogram, Formula };
@@ -89,6 +110,12 @@ class StatGroup {
   // tools; never the hot path). Returns nullptr if absent.
   const Entry* find(const std::string& path) const;
   void reset_all();
+
+  // Every statistic of this group and its children, formulas evaluated now:
+  // a group's own entries in declaration order (a histogram expanded in
+  // place), then its child groups in creation order. Paths are relative to
+  // this group.
+  std::vector<StatValue> snapshot() const;
 
  private:
   std::string m_name;

@@ -15,7 +15,8 @@
 #include <set>
 
 #include "sim/experiment/experiment.h"
-#include "sim/experiment/process.h"
+#include "sim/experiment/child_process.h"
+#include "sim/experiment/csv.h"
 #include "sim/config/config.h"
 #include "sim/output_file.h"
 

@@ -18,7 +18,9 @@
 #include <thread>
 
 #include "sim/config/config.h"
-#include "sim/experiment/process.h"
+#include "sim/experiment/child_process.h"
+#include "sim/experiment/csv.h"
+#include "sim/experiment/one_pass.h"
 #include "sim/output_file.h"
 
 namespace fs = std::filesystem;
@@ -333,103 +335,10 @@ void run_slurm(const Experiment& e, std::vector<Run>& runs, const std::vector<si
 
 // ---------------------------------------------------------------- one pass
 
-// mmu.tlbs.<T>.entries or .ways: T, else empty.
-std::string geometry_tlb(const std::string& key) {
-  const std::string pre = "mmu.tlbs.";
-  if (key.rfind(pre, 0) != 0) return "";
-  const size_t dot = key.rfind('.');
-  if (dot <= pre.size()) return "";
-  const std::string leaf = key.substr(dot + 1);
-  if (leaf != "entries" && leaf != "ways") return "";
-  return key.substr(pre.size(), dot - pre.size());
-}
-
-struct Group {
-  std::vector<size_t> points;
-  unsigned bound = 0;  // the largest entries among its points
-  std::string id;
-};
-
-struct Geometry {
-  unsigned sets = 0, ways = 0;
-};
-
-struct OnePass {
-  OnePassPlan plan;
-  std::vector<Group> groups;
-  std::vector<size_t> group_of;      // per point
-  std::vector<Geometry> geometry;    // per point: the swept TLB's
-};
-
-OnePass analyse_one_pass(const Experiment& e) {
-  OnePass op;
-  auto no = [&op](const std::string& why) {
-    op.plan.ok = false;
-    op.plan.reason = why;
-    return op;
-  };
-  std::string tlb;
-  for (const auto& k : e.keys) {
-    const std::string t = geometry_tlb(k);
-    if (t.empty()) continue;
-    if (!tlb.empty() && t != tlb) return no("the sweep changes two TLBs (" + tlb + " and " + t + ")");
-    tlb = t;
-  }
-  if (tlb.empty()) return no("no swept key is the entries or ways of a TLB");
-  op.plan.tlb = tlb;
-  const std::string mpre = "mmu.tlb." + tlb + ".";
-  bool want_walks = false;
-  for (const auto& m : e.metrics) {
-    const bool own = m == mpre + "hits" || m == mpre + "misses" || m == mpre + "accesses";
-    want_walks = want_walks || m == "mmu.walker.walks";
-    if (!own && m != "mmu.walker.walks")
-      return no("metric " + m + " is not determined by the input of TLB " + tlb +
-                " alone (one pass gives its hits, misses and accesses, and mmu.walker.walks for the last level)");
-  }
-  std::map<std::string, size_t> by_other;
-  for (size_t p = 0; p < e.points.size(); ++p) {
-    const Config c = load_config(e.base, e.overrides(e.points[p])).config;
-    auto it = c.mmu.tlbs.find(tlb);
-    if (it == c.mmu.tlbs.end()) return no("point " + e.points[p].id + " has no TLB " + tlb);
-    const TlbParams& t = it->second;
-    if (want_walks && !walks_follow_tlb(c, tlb))
-      return no("metric mmu.walker.walks is not determined by TLB " + tlb +
-                ": it is not the only TLB of the last level for the access kinds it serves");
-    if (t.replacement != ReplacementPolicy::Lru)
-      return no("mmu.tlbs." + tlb + ".replacement is " + name_of(kReplacementPolicyNames, t.replacement) +
-                " (one pass is exact for lru only)");
-    Geometry g;
-    g.ways = t.ways == 0 ? t.entries : t.ways;
-    g.sets = t.entries / g.ways;
-    op.geometry.push_back(g);
-    std::vector<std::pair<std::string, std::string>> other;
-    for (const auto& kv : e.points[p].values)
-      if (geometry_tlb(kv.first).empty()) other.push_back(kv);
-    std::string gkey;
-    for (const auto& kv : other) gkey += kv.first + "=" + kv.second + "\n";
-    auto [git, fresh] = by_other.emplace(gkey, op.groups.size());
-    if (fresh) {
-      Group gr;
-      gr.id = point_id(other);
-      op.groups.push_back(gr);
-    }
-    Group& gr = op.groups[git->second];
-    gr.points.push_back(p);
-    gr.bound = std::max(gr.bound, t.entries);
-    op.group_of.push_back(git->second);
-  }
-  for (const Group& g : op.groups)
-    if (g.bound > TlbParams::kMaxCurvesEntries)
-      return no("mmu.tlbs." + tlb + ".entries up to " + std::to_string(g.bound) + " exceeds the curves' bound of " +
-                std::to_string(TlbParams::kMaxCurvesEntries));
-  op.plan.ok = true;
-  return op;
-}
-
 // One run per (group, trace), recording the curves of the swept TLB.
 std::vector<Run> plan_passes(const Experiment& e, const OnePass& op, const std::string& outdir) {
   std::vector<Run> runs;
-  for (const Group& g : op.groups) {
+  for (const OnePassGroup& g : op.groups) {
     std::vector<std::string> overrides = e.overrides(e.points[g.points.front()]);
     overrides.push_back("mmu.tlbs." + op.plan.tlb + ".curves=" + std::to_string(g.bound));
     overrides.push_back("mmu.tlbs." + op.plan.tlb + ".curves_sample_rate=0");  // sweeps need the exact curves
@@ -439,37 +348,6 @@ std::vector<Run> plan_passes(const Experiment& e, const OnePass& op, const std::
           make_run(e, g.points.front(), t, outdir + "/passes/" + g.id + "/" + e.trace_names[t], overrides, yaml));
   }
   return runs;
-}
-
-// curves.csv rows of one TLB: "sets,ways" -> column -> value.
-std::map<std::string, std::map<std::string, std::string>> read_curves(const std::string& path, const std::string& tlb) {
-  std::map<std::string, std::map<std::string, std::string>> out;
-  std::istringstream in(read_text(path));
-  std::string line;
-  std::vector<std::string> header;
-  auto split = [](const std::string& l) {
-    std::vector<std::string> f;
-    std::string cur;
-    for (char ch : l) {
-      if (ch == ',') {
-        f.push_back(cur);
-        cur.clear();
-      } else {
-        cur += ch;
-      }
-    }
-    f.push_back(cur);
-    return f;
-  };
-  if (std::getline(in, line)) header = split(line);
-  while (std::getline(in, line)) {
-    const std::vector<std::string> f = split(line);
-    if (f.size() != header.size() || f[0] != tlb) continue;
-    std::map<std::string, std::string> row;
-    for (size_t i = 0; i < f.size(); ++i) row[header[i]] = f[i];
-    out[f[1] + "," + f[2]] = row;
-  }
-  return out;
 }
 
 // The header line of results.csv, the same for exact and one-pass sweeps.
@@ -498,8 +376,8 @@ void write_one_pass_results(const Experiment& e, const OnePass& op, const std::v
       const std::map<std::string, std::string>* row = nullptr;
       if (r.done) {
         auto it = cache.find(pass);
-        if (it == cache.end()) it = cache.emplace(pass, read_curves(r.dir + "/curves.csv", op.plan.tlb)).first;
-        const Geometry& g = op.geometry[p];
+        if (it == cache.end()) it = cache.emplace(pass, read_curves_csv(r.dir + "/curves.csv", op.plan.tlb)).first;
+        const SweptGeometry& g = op.geometry[p];
         auto rit = it->second.find(std::to_string(g.sets) + "," + std::to_string(g.ways));
         if (rit != it->second.end()) row = &rit->second;
       }

@@ -96,6 +96,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "models/common/prot.h"
 #include "models/common/types.h"
 
 namespace mmusim {
@@ -152,6 +153,7 @@ inline constexpr std::uint8_t kMmapProtMask = 0x07;
 inline constexpr std::uint8_t kMmapFile = 0x08;
 inline constexpr std::uint8_t kMmapHuge = 0x10;
 inline constexpr std::uint8_t kMmapHugetlb = 0x20;  // MAP_HUGETLB | MAP_HUGE_1GB, never with file
+static_assert(kMmapProtMask == kProtMask, "the prot bits of @mmap are models/common/prot.h's");
 
 }  // namespace bin
 }  // namespace mmusim

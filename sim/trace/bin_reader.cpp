@@ -150,8 +150,7 @@ bool BinReader::has_magic(const char* data, std::size_t n) {
 }
 
 double BinReader::progress() const {
-  if (m_source->file_size() == 0) return -1.0;
-  return std::min(1.0, static_cast<double>(m_source->compressed_bytes()) / static_cast<double>(m_source->file_size()));
+  return m_source->progress();
 }
 
 std::string BinReader::location() const { return m_source->name() + ": byte " + std::to_string(m_last); }
@@ -310,8 +309,8 @@ bool BinReader::next_slow(TraceRecord& rec) {
           const std::uint64_t pcid = c.varint();
           if (pcid > 4095) fail(at, "a PCID of at most 4095", std::to_string(pcid));
           rec.kind = RecordKind::Invpcid;
-          rec.prot = type;
-          rec.pid = static_cast<std::uint32_t>(pcid);
+          rec.invpcid_type = type;
+          rec.pcid = static_cast<std::uint16_t>(pcid);
           rec.addr = type == 0 ? c.varint() : 0;
           break;
         }

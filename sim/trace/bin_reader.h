@@ -27,7 +27,7 @@
 #include <string>
 
 #include "sim/trace/byte_source.h"
-#include "sim/trace/trace_record.h"
+#include "sim/trace/trace_reader.h"
 
 namespace mmusim {
 

@@ -14,7 +14,7 @@
 #include <cstring>
 #include <utility>
 
-#include "sim/trace/trace_record.h"
+#include "sim/trace/trace_reader.h"
 
 namespace mmusim {
 
@@ -180,6 +180,11 @@ std::size_t ByteSource::read_input(char* buf, std::size_t n) {
 std::uint64_t ByteSource::input_offset() const { return m_in_total - (m_in_end - m_in_pos); }
 
 std::uint64_t ByteSource::compressed_bytes() const { return input_offset(); }
+
+double ByteSource::progress() const {
+  if (m_file_size == 0) return -1.0;
+  return std::min(1.0, static_cast<double>(compressed_bytes()) / static_cast<double>(m_file_size));
+}
 
 void ByteSource::fail_corrupt(const std::string& detail) const {
   throw TraceError(m_name + ": corrupt " + compression() + " data at compressed byte " +

@@ -59,6 +59,9 @@ class ByteSource {
   std::uint64_t compressed_bytes() const;
   // Size of the underlying file, 0 when unknown (stdin, a pipe, a device).
   std::uint64_t file_size() const { return m_file_size; }
+  // compressed_bytes() / file_size() in [0, 1]; negative when the size is
+  // unknown. Every reader's TraceReader::progress().
+  double progress() const;
   // "none", "gzip", "xz" or "zstd".
   const char* compression() const;
   // The path as given.

@@ -16,7 +16,7 @@ inline std::uint64_t load_le64(const unsigned char* p) {
   return v;
 }
 
-// Field offsets of the two layouts (DESIGN.md section 7).
+// Field offsets of the two layouts (traces/FORMAT.md, "The champsim format").
 struct ChampsimLayout {
   static constexpr std::size_t kBytes = 64;
   static constexpr std::size_t kDst = 16, kNumDst = 2;
@@ -80,8 +80,7 @@ ChampSimReader::ChampSimReader(std::unique_ptr<ByteSource> source, Layout layout
 }
 
 double ChampSimReader::progress() const {
-  if (m_source->file_size() == 0) return -1.0;
-  return std::min(1.0, static_cast<double>(m_source->compressed_bytes()) / static_cast<double>(m_source->file_size()));
+  return m_source->progress();
 }
 
 std::string ChampSimReader::location() const {

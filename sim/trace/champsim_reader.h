@@ -1,4 +1,4 @@
-// Reader for ChampSim's binary instruction traces (DESIGN.md section 7).
+// Reader for ChampSim's binary instruction traces (traces/FORMAT.md, "The champsim format").
 //
 // Models: two fixed-size, little-endian record layouts, one instruction each.
 //
@@ -57,7 +57,7 @@
 #include <string_view>
 
 #include "sim/trace/byte_source.h"
-#include "sim/trace/trace_record.h"
+#include "sim/trace/trace_reader.h"
 
 namespace mmusim {
 

@@ -4,7 +4,6 @@
 #include <array>
 #include <cstdint>
 
-#include "sim/shown_value.h"
 
 namespace mmusim {
 
@@ -103,19 +102,7 @@ bool is_skipped(std::string_view line) {
 
 LackeyReader::LackeyReader(const std::string& path) : LackeyReader(std::make_unique<ByteSource>(path)) {}
 
-LackeyReader::LackeyReader(std::unique_ptr<ByteSource> source) : m_lines(std::move(source)) {}
-
-double LackeyReader::progress() const {
-  const ByteSource& s = m_lines.source();
-  if (s.file_size() == 0) return -1.0;
-  return std::min(1.0, static_cast<double>(s.compressed_bytes()) / static_cast<double>(s.file_size()));
-}
-
-void LackeyReader::fail(const char* what, std::string_view got) const {
-  const std::string quoted = shown_value(got);
-  throw TraceError(m_lines.source().name() + ":" + std::to_string(m_lines.line_number()) + ": expected " +
-                   what + ", got '" + quoted + "'");
-}
+LackeyReader::LackeyReader(std::unique_ptr<ByteSource> source) : LineTraceReader(std::move(source)) {}
 
 bool LackeyReader::looks_like_record(std::string_view line) {
   const std::string copy(line);  // c_str() supplies the sentinel parse_line needs

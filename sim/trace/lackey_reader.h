@@ -22,11 +22,10 @@
 #include <string_view>
 
 #include "sim/trace/line_reader.h"
-#include "sim/trace/trace_record.h"
 
 namespace mmusim {
 
-class LackeyReader : public TraceReader {
+class LackeyReader : public LineTraceReader {
  public:
   static constexpr const char* kFormatName = "lackey";
   static constexpr std::uint32_t kMaxAccessBytes = 4096;
@@ -35,21 +34,13 @@ class LackeyReader : public TraceReader {
   explicit LackeyReader(std::unique_ptr<ByteSource> source);
 
   bool next(TraceRecord& rec) override;
-  double progress() const override;
-  const std::string& path() const override { return m_lines.source().path(); }
   const char* format_name() const override { return kFormatName; }
-  std::string location() const override {
-    return m_lines.source().name() + ":" + std::to_string(m_lines.line_number());
-  }
 
   // True when line is exactly a lackey record line. Used by format
   // auto-detection; does not need the byte after the view to be a sentinel.
   static bool looks_like_record(std::string_view line);
 
  private:
-  [[noreturn]] void fail(const char* what, std::string_view got) const;
-
-  LineReader m_lines;
 };
 
 }  // namespace mmusim

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "sim/trace/trace_record.h"
+#include "sim/shown_value.h"
 
 namespace mmusim {
 
@@ -66,6 +66,11 @@ bool LineReader::next_slow(std::string_view& line) {
     m_end += got;
     m_buf[m_end] = '\n';
   }
+}
+
+void LineTraceReader::fail(const char* what, std::string_view got) const {
+  throw TraceError(m_lines.source().name() + ":" + std::to_string(m_lines.line_number()) + ": expected " + what +
+                   ", got '" + shown_value(got) + "'");
 }
 
 }  // namespace mmusim

@@ -20,15 +20,21 @@
 // readable, so a parser can run ahead with word-wide loads, accept the line
 // only if its '\n' lies before unread_end(), consume_through() it, and fall
 // back to next() for anything unusual. scan_hex() is such a word-wide scanner.
+//
+// LineTraceReader is the base of the readers of line formats (text, lackey):
+// a LineReader over the trace, "FILE:LINE" locations, progress from the
+// ByteSource, and the one error shape "FILE:LINE: expected WHAT, got 'TOKEN'".
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "sim/trace/byte_source.h"
+#include "sim/trace/trace_reader.h"
 
 namespace mmusim {
 
@@ -124,6 +130,23 @@ class LineReader {
   std::size_t m_end = 0;  // end of valid data
   bool m_eof = false;
   std::uint64_t m_line = 0;
+};
+
+class LineTraceReader : public TraceReader {
+ public:
+  double progress() const override { return m_lines.source().progress(); }
+  const std::string& path() const override { return m_lines.source().path(); }
+  std::string location() const override {
+    return m_lines.source().name() + ":" + std::to_string(m_lines.line_number());
+  }
+
+ protected:
+  explicit LineTraceReader(std::unique_ptr<ByteSource> source) : m_lines(std::move(source)) {}
+  // Throws TraceError "FILE:LINE: expected WHAT, got 'GOT'" for the line last
+  // returned, GOT shown with its control bytes escaped (sim/shown_value.h).
+  [[noreturn]] void fail(const char* what, std::string_view got) const;
+
+  LineReader m_lines;
 };
 
 }  // namespace mmusim

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/trace/trace_record.h"
+#include "sim/trace/trace_reader.h"
 
 namespace mmusim {
 

@@ -6,7 +6,6 @@
 #include <cstring>
 #include <limits>
 
-#include "sim/shown_value.h"
 
 namespace mmusim {
 
@@ -141,19 +140,7 @@ bool is_mark_char(char c) {
 
 TextReader::TextReader(const std::string& path) : TextReader(std::make_unique<ByteSource>(path)) {}
 
-TextReader::TextReader(std::unique_ptr<ByteSource> source) : m_lines(std::move(source)) {}
-
-double TextReader::progress() const {
-  const ByteSource& s = m_lines.source();
-  if (s.file_size() == 0) return -1.0;
-  return std::min(1.0, static_cast<double>(s.compressed_bytes()) / static_cast<double>(s.file_size()));
-}
-
-void TextReader::fail(const char* what, std::string_view got) const {
-  const std::string quoted = shown_value(got);
-  throw TraceError(m_lines.source().name() + ":" + std::to_string(m_lines.line_number()) + ": expected " +
-                   what + ", got '" + quoted + "'");
-}
+TextReader::TextReader(std::unique_ptr<ByteSource> source) : LineTraceReader(std::move(source)) {}
 
 bool TextReader::looks_like_record(std::string_view line) {
   std::size_t i = 0;
@@ -333,12 +320,12 @@ void TextReader::parse_event(std::string_view line, std::string_view event, cons
     std::string_view t = need(kWhatInvpcidType);
     std::uint64_t v = 0;
     if (!parse_decimal(t, v) || v > 3) fail(kWhatInvpcidType, t);
-    rec.prot = static_cast<std::uint8_t>(v);
+    rec.invpcid_type = static_cast<std::uint8_t>(v);
     t = need(kWhatPcid);
     if (!parse_decimal(t, v) || v > 4095) fail(kWhatPcid, t);
-    rec.pid = static_cast<std::uint32_t>(v);
+    rec.pcid = static_cast<std::uint16_t>(v);
     // Type 0 names an address; types 1-3 take none (the canonical text).
-    rec.addr = rec.prot == 0 ? address() : 0;
+    rec.addr = rec.invpcid_type == 0 ? address() : 0;
   } else if (name == "cr4_pge") {
     std::string_view t = need(kWhatPge);
     if (t != "0" && t != "1") fail(kWhatPge, t);

@@ -18,11 +18,10 @@
 #include <string_view>
 
 #include "sim/trace/line_reader.h"
-#include "sim/trace/trace_record.h"
 
 namespace mmusim {
 
-class TextReader : public TraceReader {
+class TextReader : public LineTraceReader {
  public:
   static constexpr const char* kFormatName = "text";
   static constexpr std::uint32_t kMaxAccessBytes = 4096;
@@ -31,12 +30,7 @@ class TextReader : public TraceReader {
   explicit TextReader(std::unique_ptr<ByteSource> source);
 
   bool next(TraceRecord& rec) override;
-  double progress() const override;
-  const std::string& path() const override { return m_lines.source().path(); }
   const char* format_name() const override { return kFormatName; }
-  std::string location() const override {
-    return m_lines.source().name() + ":" + std::to_string(m_lines.line_number());
-  }
 
   // True when a (non-blank, non-comment) line has the shape of a text record:
   // "@..." or R/W/X/M, blanks, "0x". Used by format auto-detection.
@@ -45,9 +39,6 @@ class TextReader : public TraceReader {
  private:
   void parse_event(std::string_view line, std::string_view event, const char* p, const char* end,
                    TraceRecord& rec);
-  [[noreturn]] void fail(const char* what, std::string_view got) const;
-
-  LineReader m_lines;
 };
 
 }  // namespace mmusim

@@ -10,7 +10,7 @@
 #include "sim/trace/lackey_reader.h"
 #include "sim/trace/open_trace.h"
 #include "sim/trace/text_reader.h"
-#include "sim/trace/trace_record.h"
+#include "sim/trace/trace_reader.h"
 
 namespace mmusim {
 

@@ -99,9 +99,10 @@ void check_event(const TraceRecord& rec, const char* format) {
         if (!is_mark_char(c)) fail("with a name of other characters than letters, digits, '_', '.' and '-'");
       break;
     case RecordKind::Invpcid:
-      if (rec.prot > 3) fail("of type " + std::to_string(rec.prot) + " (0 to 3 allowed)");
-      if (rec.pid > 4095) fail("with PCID " + std::to_string(rec.pid) + " (0 to 4095 allowed)");
-      if (rec.prot != 0 && rec.addr != 0) fail("of type " + std::to_string(rec.prot) + " with an address (type 0 only)");
+      if (rec.invpcid_type > 3) fail("of type " + std::to_string(rec.invpcid_type) + " (0 to 3 allowed)");
+      if (rec.pcid > 4095) fail("with PCID " + std::to_string(rec.pcid) + " (0 to 4095 allowed)");
+      if (rec.invpcid_type != 0 && rec.addr != 0)
+        fail("of type " + std::to_string(rec.invpcid_type) + " with an address (type 0 only)");
       break;
     case RecordKind::OomScoreAdj:
       if (rec.value < -1000 || rec.value > 1000) fail("with a value outside -1000..1000");
@@ -405,10 +406,10 @@ void TextWriter::encode(const TraceRecord& rec) {
     case RecordKind::Exit: break;
     case RecordKind::Invpcid:
       *p++ = ' ';
-      p = put_dec(p, rec.prot);
+      p = put_dec(p, rec.invpcid_type);
       *p++ = ' ';
-      p = put_dec(p, rec.pid);
-      if (rec.prot == 0) {
+      p = put_dec(p, rec.pcid);
+      if (rec.invpcid_type == 0) {
         p = put_str(p, " 0x");
         p = put_hex(p, rec.addr);
       }
@@ -502,9 +503,9 @@ void BinWriter::encode(const TraceRecord& rec) {
       break;
     case RecordKind::Invpcid:
       *p++ = static_cast<char>(bin::kTagInvpcid);
-      *p++ = static_cast<char>(rec.prot);
-      p = put_varint(p, rec.pid);
-      if (rec.prot == 0) p = put_varint(p, rec.addr);
+      *p++ = static_cast<char>(rec.invpcid_type);
+      p = put_varint(p, rec.pcid);
+      if (rec.invpcid_type == 0) p = put_varint(p, rec.addr);
       break;
     case RecordKind::Mark:
       *p++ = static_cast<char>(bin::kTagMark);

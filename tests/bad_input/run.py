@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The bad-input corpus (issue 16): every case is a command that must fail
+"""The bad-input corpus: every case is a command that must fail
 with a documented exit code and a message naming what is wrong (and a few
 that must now succeed, exit: 0, where the fix was to accept the input).
 

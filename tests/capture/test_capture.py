@@ -15,8 +15,6 @@ mmusim binary: $MMUSIM, else build/mmusim of the repository (skipped if
 neither exists).
 """
 
-import importlib.machinery
-import importlib.util
 import json
 import os
 import shutil
@@ -30,17 +28,9 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 SCRIPT = os.path.join(REPO, "scripts", "capture-trace")
 LOG = os.path.join(HERE, "tiny_mmap.valgrind.log")
 
-
-def load_script():
-    sys.dont_write_bytecode = True      # no __pycache__ next to scripts/
-    loader = importlib.machinery.SourceFileLoader("capture_trace", SCRIPT)
-    spec = importlib.util.spec_from_loader("capture_trace", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
-ct = load_script()
+sys.dont_write_bytecode = True      # no __pycache__ next to scripts/
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+import mmusim_capture as ct  # noqa: E402  (scripts/mmusim_capture/)
 
 
 def mmusim_binary():
@@ -515,7 +505,10 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         text = subprocess.run(["zstd", "-dc", out], capture_output=True, check=True).stdout
         self.assertEqual(text, ct.convert_log_lines(log_lines())[0])
-        stats = self.run_script("--stats", out)
+        mmusim = mmusim_binary()
+        if mmusim is None:
+            return      # --stats runs `mmusim stats`
+        stats = self.run_script("--stats", "--mmusim", mmusim, out)
         self.assertEqual(stats.returncode, 0, stats.stderr)
         self.assertIn("format:         text", stats.stdout)
         self.assertIn("@brk:         3", stats.stdout)
@@ -537,6 +530,14 @@ class CommandLine(unittest.TestCase):
             os_stats = json.load(f)["os"]
         self.assertEqual(os_stats["implicit_vmas"], 0)
         self.assertEqual(os_stats["faults"]["segv"], 0)
+
+    def test_missing_log_is_a_clear_error(self):
+        out = os.path.join(self.tmp, "t.txt.zst")
+        r = self.run_script("--from-log", os.path.join(self.tmp, "no-such.log"), "-o", out)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no-such.log: cannot read: No such file or directory", r.stderr)
+        self.assertNotIn("Traceback", r.stderr)
+        self.assertFalse(os.path.exists(out) or os.path.exists(out + ".tmp"))
 
     def test_bin_without_mmusim_is_a_clear_error(self):
         out = os.path.join(self.tmp, "t.bin.zst")

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "sim/trace/open_trace.h"
+#include "tests/support/temp_file.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -34,13 +35,6 @@ struct Result {
   int code = -1;
   std::string out, err;
 };
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream os;
-  os << f.rdbuf();
-  return os.str();
-}
 
 std::string tmpdir(const std::string& name) {
   std::string d = testing::TempDir() + "/mmusim-e2e-" + name + "-" + std::to_string(::getpid());
@@ -434,6 +428,44 @@ std::string csv_value(const std::string& csv, const std::string& path) {
   for (std::string line; std::getline(in, line);)
     if (line.compare(0, path.size() + 1, path + ",") == 0) return line.substr(path.size() + 1);
   return "";
+}
+
+// @mark NAME snapshots every statistic, histograms included, under
+// marks.NAME: the same paths and values as the run's own statistics at that
+// point (stats.csv), flat keys of marks.NAME in stats.json.
+TEST(EndToEnd, MarksSnapshotEveryStatisticIncludingHistograms) {
+  std::string d = tmpdir("marks");
+  std::string trace = write(d, "t.txt",
+                            "@mmap 0x400000 0x10000 rw anon\n"
+                            "R 0x400000\n"
+                            "W 0x401000\n"
+                            "@mark one\n"
+                            "R 0x402000\n");
+  Result r = run("run -q -t " + trace + " -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string csv = slurp(d + "/stats.csv");
+  EXPECT_EQ(csv_value(csv, "marks.one.replay.accesses"), "2");
+  EXPECT_EQ(csv_value(csv, "marks.one.mmu.walker.latency.count"), csv_value(csv, "marks.one.mmu.walker.walks"));
+  // Each first touch walks twice: the faulting walk and the retry's.
+  EXPECT_EQ(csv_value(csv, "marks.one.mmu.walker.latency.count"), "4");
+  EXPECT_EQ(csv_value(csv, "mmu.walker.latency.count"), "6");
+  EXPECT_NE(csv_value(csv, "marks.one.mmu.walker.latency.buckets.le_10"), "");
+  json s = stats(d);
+  EXPECT_EQ(s["marks"]["one"]["mmu.walker.latency.count"].get<std::uint64_t>(), 4u);
+  EXPECT_EQ(s["marks"]["one"]["replay.accesses"].get<std::uint64_t>(), 2u);
+  // Every statistic of the run is in the mark, in the same order.
+  std::vector<std::string> run_paths, mark_paths;
+  std::istringstream in(csv);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    const std::string path = line.substr(0, line.rfind(','));
+    if (path.compare(0, 10, "marks.one.") == 0)
+      mark_paths.push_back(path.substr(10));
+    else
+      run_paths.push_back(path);
+  }
+  EXPECT_EQ(mark_paths, run_paths);
 }
 
 // The 1 GiB hugetlb pool through the replay. 4 GiB of memory, two pool pages

@@ -54,7 +54,7 @@
 #include "sim/trace/champsim_reader.h"
 #include "sim/trace/lackey_reader.h"
 #include "sim/trace/text_reader.h"
-#include "sim/trace/trace_record.h"
+#include "sim/trace/trace_reader.h"
 
 #ifndef FUZZ_FORMAT
 #error "define FUZZ_FORMAT, e.g. -DFUZZ_FORMAT='\"text\"'"
@@ -154,7 +154,8 @@ bool is_mark_char(char c) {
 
 std::string describe(const TraceRecord& r) {
   return std::string(record_kind_name(r.kind)) + " addr=" + std::to_string(r.addr) + " len=" +
-         std::to_string(r.len) + " size=" + std::to_string(r.size) + " prot=" + std::to_string(r.prot);
+         std::to_string(r.len) + " size=" + std::to_string(r.size) + " prot=" + std::to_string(r.prot) + " invpcid_type=" +
+         std::to_string(r.invpcid_type) + " pcid=" + std::to_string(r.pcid);
 }
 
 void check_record(const TraceRecord& r) {
@@ -167,7 +168,7 @@ void check_record(const TraceRecord& r) {
       break;
     case RecordKind::Mmap:
     case RecordKind::Mprotect:
-      CHECK(r.prot <= (kProtRead | kProtWrite | kProtExec), describe(r));
+      CHECK(r.prot <= kProtMask, describe(r));
       [[fallthrough]];
     case RecordKind::Munmap:
       CHECK(r.len != 0 && r.len - 1 <= UINT64_MAX - r.addr, describe(r));
@@ -180,7 +181,7 @@ void check_record(const TraceRecord& r) {
       if (champsim) CHECK(r.pid >= 1 && r.pid <= 65536, describe(r));
       break;
     case RecordKind::Invpcid:
-      CHECK(r.prot <= 3 && r.pid <= 4095 && (r.prot == 0 || r.addr == 0), describe(r));
+      CHECK(r.invpcid_type <= 3 && r.pcid <= 4095 && (r.invpcid_type == 0 || r.addr == 0), describe(r));
       break;
     case RecordKind::Brk:
     case RecordKind::Fork:
@@ -285,7 +286,7 @@ bool same(const TraceRecord& a, const TraceRecord& b) {
     case RecordKind::Brk:
     case RecordKind::Invlpg: return a.addr == b.addr;
     case RecordKind::Exit: return true;
-    case RecordKind::Invpcid: return a.prot == b.prot && a.pid == b.pid && a.addr == b.addr;
+    case RecordKind::Invpcid: return a.invpcid_type == b.invpcid_type && a.pcid == b.pcid && a.addr == b.addr;
     case RecordKind::Mark: return a.name == b.name;
   }
   return false;

@@ -214,5 +214,41 @@ TEST(Histogram, RegisteredThroughAGroup) {
   EXPECT_EQ(e->histogram->buckets(), (std::vector<std::uint64_t>{1, 1, 1}));
 }
 
+TEST(StatGroup, SnapshotFlattensInDeclarationOrderWithHistogramsExpanded) {
+  StatGroup root;
+  Counter& a = root.counter("a", "first");
+  Histogram& h = root.histogram("h", "latency", {10, 20});
+  root.formula("f", "half of a", [&a] { return static_cast<double>(a.value()) / 2; });
+  StatGroup& child = root.group("child");
+  Counter& b = child.counter("b", "in a group");
+  a += 3;
+  h.sample(5);
+  h.sample(25);
+  b += 7;
+  const std::vector<StatValue> s = root.snapshot();
+  const std::vector<std::string> paths = {"a",         "h.count",         "h.sum",           "h.min",
+                                          "h.max",     "h.buckets.le_10", "h.buckets.le_20", "h.buckets.gt_20",
+                                          "f",         "child.b"};
+  ASSERT_EQ(s.size(), paths.size());
+  for (std::size_t i = 0; i < paths.size(); ++i) EXPECT_EQ(s[i].path, paths[i]);
+  EXPECT_TRUE(s[0].integer);
+  EXPECT_EQ(s[0].count, 3u);
+  EXPECT_EQ(s[1].count, 2u);   // count
+  EXPECT_EQ(s[2].count, 30u);  // sum
+  EXPECT_EQ(s[3].count, 5u);   // min
+  EXPECT_EQ(s[4].count, 25u);  // max
+  EXPECT_EQ(s[5].count, 1u);
+  EXPECT_EQ(s[6].count, 0u);
+  EXPECT_EQ(s[7].count, 1u);
+  EXPECT_FALSE(s[8].integer);
+  EXPECT_DOUBLE_EQ(s[8].real, 1.5);
+  EXPECT_DOUBLE_EQ(s[8].as_double(), 1.5);
+  EXPECT_EQ(s[9].count, 7u);
+  // Relative to the group it is taken from.
+  const std::vector<StatValue> c = child.snapshot();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].path, "b");
+}
+
 }  // namespace
 }  // namespace mmusim

@@ -13,6 +13,8 @@
 #include <sstream>
 #include <string>
 
+#include "tests/support/temp_file.h"
+
 namespace mmusim {
 namespace {
 
@@ -37,26 +39,8 @@ const std::string kLackey =
     " S 1ffefffd20,8\n"
     " M 00601040,4\n";
 
-class ConvertTest : public ::testing::Test {
+class ConvertTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = ::testing::TempDir() + "convert_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    m_dir = tmpl;
-  }
-  void TearDown() override { fs::remove_all(m_dir); }
-
-  std::string path(const std::string& name) const { return m_dir + "/" + name; }
-  std::string write(const std::string& name, const std::string& content) {
-    std::ofstream(path(name), std::ios::binary) << content;
-    return path(name);
-  }
-  static std::string slurp(const std::string& p) {
-    std::ifstream f(p, std::ios::binary);
-    std::ostringstream os;
-    os << f.rdbuf();
-    return os.str();
-  }
   // run_convert() with its messages kept in m_err.
   int convert(const std::string& in, const std::string& out, const std::string& from = "auto",
               const std::string& to = "") {
@@ -79,7 +63,6 @@ class ConvertTest : public ::testing::Test {
     EXPECT_FALSE(fs::exists(out + ".tmp")) << out;
   }
 
-  std::string m_dir;
   std::string m_out;
   std::string m_err;
 };

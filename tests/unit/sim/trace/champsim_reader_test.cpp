@@ -1,5 +1,5 @@
 // ChampSim binary trace readers (champsim, champsim-cloudsuite): records are
-// built byte by byte at the offsets of DESIGN.md section 7, with a distinct
+// built byte by byte at the offsets of traces/FORMAT.md, with a distinct
 // value in every field, and the expanded access sequences are spelled out.
 
 #include <gtest/gtest.h>
@@ -17,7 +17,9 @@
 
 #include "sim/trace/champsim_reader.h"
 #include "sim/trace/open_trace.h"
-#include "sim/trace/trace_record.h"
+#include "sim/trace/trace_reader.h"
+#include "tests/support/temp_file.h"
+#include "tests/support/trace_records.h"
 
 namespace mmusim {
 namespace {
@@ -89,22 +91,6 @@ Instr full_instr() {
   return in;
 }
 
-std::string describe(const TraceRecord& r) {
-  if (r.kind == RecordKind::Proc) return "proc " + std::to_string(r.pid);
-  if (r.kind != RecordKind::Access) return record_kind_name(r.kind);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%s 0x%llx %u", access_kind_name(r.access), static_cast<unsigned long long>(r.addr),
-                r.size);
-  return buf;
-}
-
-std::vector<std::string> read_all(TraceReader& reader) {
-  std::vector<std::string> out;
-  TraceRecord rec;
-  while (reader.next(rec)) out.push_back(describe(rec));
-  return out;
-}
-
 // Every record with the location it came from: "load 0x10 1 @ FILE: byte 64".
 std::vector<std::string> read_located(TraceReader& reader) {
   std::vector<std::string> out;
@@ -135,41 +121,11 @@ void expand(const Instr& in, bool cloudsuite, std::vector<std::string>& out) {
   }
 }
 
-class ChampSimReaderTest : public ::testing::Test {
+class ChampSimReaderTest : public TempDirTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = ::testing::TempDir() + "champsim_reader_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    m_dir = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(m_dir); }
-
-  std::string write(const std::string& name, const Bytes& content) {
-    std::string path = m_dir + "/" + name;
-    std::ofstream(path, std::ios::binary)
-        .write(reinterpret_cast<const char*>(content.data()), static_cast<std::streamsize>(content.size()));
-    return path;
-  }
-  std::string write_text(const std::string& name, const std::string& content) {
-    return write(name, Bytes(content.begin(), content.end()));
-  }
-  void run(const std::string& command) { ASSERT_EQ(std::system(command.c_str()), 0) << command; }
-  std::string compress(const std::string& tool, const std::string& plain, const std::string& ext) {
-    std::string out = plain + ext;
-    run(tool + " -c '" + plain + "' > '" + out + "'");
-    return out;
-  }
-  std::string error_of(const std::string& path, const std::string& format) {
-    try {
-      auto reader = open_trace(path, format);
-      TraceRecord rec;
-      while (reader->next(rec)) {
-      }
-    } catch (const TraceError& e) {
-      return e.what();
-    }
-    return "(no error)";
-  }
+  std::string write(const std::string& name, const Bytes& content) { return write_bytes(name, content); }
+  std::string write_text(const std::string& name, const std::string& content) { return TempDirTest::write(name, content); }
+  std::string error_of(const std::string& path, const std::string& format) { return read_error(path, format); }
   std::string detect_error(const std::string& path) {
     try {
       return "detected " + detect_trace_format(path);
@@ -177,8 +133,6 @@ class ChampSimReaderTest : public ::testing::Test {
       return e.what();
     }
   }
-
-  std::string m_dir;
 };
 
 // --- champsim (64-byte records) ----------------------------------------------
@@ -418,7 +372,6 @@ TEST_F(ChampSimReaderTest, CompressedAndPlainDecodeIdentically) {
   }
 }
 
-// --- factory and detection ---------------------------------------------------
 
 TEST_F(ChampSimReaderTest, FormatNamesAndExplicitOpen) {
   const auto& names = trace_format_names();

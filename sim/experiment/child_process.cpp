@@ -1,4 +1,4 @@
-#include "sim/experiment/process.h"
+#include "sim/experiment/child_process.h"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -75,25 +75,6 @@ std::string last_line(const std::string& path) {
   return last;
 }
 
-std::map<std::string, std::string> read_stats_csv(const std::string& path, std::vector<std::string>* order) {
-  std::map<std::string, std::string> m;
-  std::ifstream f(path);
-  std::string line;
-  bool header = true;
-  while (std::getline(f, line)) {
-    if (header) {
-      header = false;
-      continue;
-    }
-    size_t comma = line.rfind(',');
-    if (comma == std::string::npos) continue;
-    std::string key = line.substr(0, comma);
-    if (order && !m.count(key)) order->push_back(key);
-    m[key] = line.substr(comma + 1);
-  }
-  return m;
-}
-
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
@@ -103,17 +84,6 @@ std::string shell_quote(const std::string& s) {
       out += c;
   }
   return out + "'";
-}
-
-std::string csv_field(const std::string& s) {
-  // RFC 4180: a field with a comma, a quote or a line break is quoted.
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 }  // namespace mmusim

@@ -1,11 +1,11 @@
 // Child processes for `mmusim sweep` and `mmusim check`: each run is its own
 // `mmusim run` process (one SystemC kernel per process), its stdout and
-// stderr going to a log file.
+// stderr going to a log file, read back here. The CSV side of the runs'
+// outputs is sim/experiment/csv.h.
 #pragma once
 
 #include <sys/types.h>
 
-#include <map>
 #include <string>
 #include <vector>
 
@@ -22,13 +22,9 @@ int wait_exit(pid_t pid);
 int exit_code_of(int status);
 // The last non-empty line of a file (a failed run's error), or "".
 std::string last_line(const std::string& path);
-// Reads a stats.csv (path,value) into a map; empty if the file is missing.
-// order receives the paths in file order when not null.
-std::map<std::string, std::string> read_stats_csv(const std::string& path, std::vector<std::string>* order = nullptr);
 // A word quoted for a POSIX shell.
 std::string shell_quote(const std::string& s);
-// A CSV field, quoted when it holds a comma, a quote or a newline.
-std::string csv_field(const std::string& s);
+// The whole file (a log, a run's cmd or config.yaml); "" if it is missing.
 std::string read_text(const std::string& path);
 
 }  // namespace mmusim

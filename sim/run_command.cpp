@@ -1,0 +1,217 @@
+#include "sim/run_command.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "sim/command_line.h"
+#include "sim/curves_output.h"
+#include "sim/experiment/experiment.h"
+#include "sim/output_file.h"
+#include "sim/stats_writer.h"
+#include "sim/topology.h"
+#include "sim/trace/open_trace.h"
+
+#ifndef MMUSIM_VERSION
+#define MMUSIM_VERSION "0.1.0"
+#endif
+#ifndef MMUSIM_GIT_COMMIT
+#define MMUSIM_GIT_COMMIT "unknown"
+#endif
+#ifndef MMUSIM_SOURCE_DIR
+#define MMUSIM_SOURCE_DIR "."
+#endif
+
+namespace mmusim {
+namespace {
+
+// More -t traces than this in one run is refused: each holds decoder buffers
+// (an xz -9 stream alone needs 65 MiB to decode).
+constexpr std::size_t kMaxTraces = 64;
+const char* const kDefaultTrace = "traces/xz-compress.lackey.zst";
+
+std::string default_trace_path() {
+  // Installed next to the sources; also try relative to the working directory.
+  std::string p = std::string(MMUSIM_SOURCE_DIR) + "/" + kDefaultTrace;
+  if (std::filesystem::exists(p)) return p;
+  return kDefaultTrace;
+}
+
+}  // namespace
+
+int cmd_run(int argc, char** argv) {
+  po::options_description desc("mmusim run");
+  desc.add(config_options());
+  desc.add_options()("trace,t", po::value<std::vector<std::string>>(), "trace file, repeatable (at most 64): several traces run as separate processes, round-robin; - is standard input, once (default: the bundled sample trace)")(
+      "format", po::value<std::string>()->default_value("auto"),
+          "trace format: auto, text, lackey, bin, champsim, champsim-cloudsuite")(
+      "outdir,o", po::value<std::string>(), "write stats.json, stats.csv and config.yaml here")(
+      "max-accesses", po::value<std::string>()->default_value("0"), "stop after N accesses (0: the whole trace)")(
+      "curves", po::value<std::vector<std::string>>()->composing(),
+      "TLB[,TLB...]: also write OUTDIR/curves.csv, the LRU misses of every geometry of these TLBs up to 4x their entries, from one pass (sets mmu.tlbs.<TLB>.curves unless given; needs -o)")(
+      "curves-sample", po::value<std::string>(),
+      "R: sample the curves of every TLB with curves on at rate R in (0, 1] as SHARDS does (sets mmu.tlbs.<TLB>.curves_sample_rate; 1: exact); curves.csv then gives estimates and a misses_bound column")(
+      "curves-opt", "also the OPT (Belady MIN) misses of every fully associative size of the TLBs with curves on, a lower bound for any policy: column opt_misses of curves.csv (sets mmu.tlbs.<TLB>.curves_opt; not with --curves-sample)")(
+      "progress", "show a progress line on stderr even when it is not a terminal")(
+      "check-invariants", "check the OS model's invariants after every page fault (O(memory) each) and every TLB or paging-structure-cache hit against a fresh walk of the page tables (slow; exit 1 on a violation)")(
+      "quiet,q", "no progress line and no summary")("help,h", "this help");
+  po::variables_map vm = parse(argc, argv, desc);
+  if (vm.count("help")) {
+    std::cout << "usage: mmusim run [options]\n\n" << desc;
+    return kExitOk;
+  }
+  // Stale results must not pass for this run's if it fails, whatever the
+  // failure (a bad option, config or trace): they go first. The -c file is
+  // spared when it is OUTDIR/config.yaml (it is read before the run).
+  std::string outdir;
+  if (vm.count("outdir")) {
+    outdir = vm["outdir"].as<std::string>();
+    create_output_dir(outdir);
+    remove_stale(outdir + "/stats.json");
+    remove_stale(outdir + "/stats.csv");
+    remove_stale(outdir + "/curves.csv");
+    for (const char* tmp : {"/stats.json.tmp", "/stats.csv.tmp", "/config.yaml.tmp", "/curves.csv.tmp"})
+      remove_stale(outdir + tmp);
+    std::error_code ec;
+    const bool config_is_input =
+        vm.count("config") && std::filesystem::equivalent(vm["config"].as<std::string>(), outdir + "/config.yaml", ec);
+    if (!config_is_input) remove_stale(outdir + "/config.yaml");
+  }
+  refuse_positional(vm, "run", "give a trace with -t TRACE (-t - for standard input)");
+  if (vm.count("progress") && vm.count("quiet")) throw UsageError("--progress and --quiet exclude each other");
+  const std::uint64_t max_accesses = parse_count("--max-accesses", vm["max-accesses"].as<std::string>(), 0, UINT64_MAX);
+
+  LoadedConfig lc = load_config_options(vm);
+  if (vm.count("curves")) {
+    for (const std::string& list : vm["curves"].as<std::vector<std::string>>()) {
+      std::string::size_type start = 0;
+      while (start <= list.size()) {
+        const std::string::size_type comma = std::min(list.find(',', start), list.size());
+        const std::string name = list.substr(start, comma - start);
+        auto it = lc.config.mmu.tlbs.find(name);
+        if (it == lc.config.mmu.tlbs.end()) {
+          std::string names;
+          for (const auto& kv : lc.config.mmu.tlbs) names += (names.empty() ? "" : ", ") + kv.first;
+          throw UsageError("--curves: no TLB named '" + name + "' in mmu.tlbs; the TLBs are " + names);
+        }
+        if (it->second.curves == 0) it->second.curves = 4 * it->second.entries;
+        start = comma + 1;
+      }
+    }
+    try {
+      validate(lc.config, lc.origins);  // the bound of a TLB just switched on
+    } catch (const ConfigError& e) {
+      throw UsageError(std::string("--curves: ") + e.what());
+    }
+  }
+  if (vm.count("curves-sample")) {
+    const std::string text = vm["curves-sample"].as<std::string>();
+    char* end = nullptr;
+    const double rate = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !(rate > 0.0 && rate <= 1.0))
+      throw UsageError("--curves-sample: the rate must be a number in (0, 1], got '" + text + "'");
+    bool any = false;
+    for (auto& kv : lc.config.mmu.tlbs)
+      if (kv.second.curves != 0) {
+        kv.second.curves_sample_rate = rate;
+        any = true;
+      }
+    if (!any) throw UsageError("--curves-sample needs --curves (or mmu.tlbs.<TLB>.curves) to name the TLBs to sample");
+  }
+  if (vm.count("curves-opt")) {
+    bool any = false;
+    for (auto& kv : lc.config.mmu.tlbs)
+      if (kv.second.curves != 0) {
+        kv.second.curves_opt = true;
+        any = true;
+      }
+    if (!any) throw UsageError("--curves-opt needs --curves (or mmu.tlbs.<TLB>.curves) to name the TLBs");
+  }
+  if (vm.count("curves-sample") || vm.count("curves-opt")) {
+    try {
+      validate(lc.config, lc.origins);
+    } catch (const ConfigError& e) {
+      throw UsageError(std::string("--curves-sample/--curves-opt: ") + e.what());
+    }
+  }
+  const Config& cfg = lc.config;
+  bool curves_on = false;
+  for (const auto& kv : cfg.mmu.tlbs) curves_on = curves_on || kv.second.curves != 0;
+  if (curves_on && !vm.count("outdir"))
+    throw UsageError("--curves (mmu.tlbs.<TLB>.curves) needs -o OUTDIR: the curves go to OUTDIR/curves.csv");
+  std::vector<std::string> traces =
+      vm.count("trace") ? vm["trace"].as<std::vector<std::string>>() : std::vector<std::string>{default_trace_path()};
+  if (traces.size() > kMaxTraces)
+    throw UsageError("-t: at most " + std::to_string(kMaxTraces) + " traces in one run, got " +
+                     std::to_string(traces.size()));
+  if (std::count(traces.begin(), traces.end(), "-") > 1)
+    throw UsageError("-t -: standard input can be read only once; give -t - for one trace and files for the others");
+  const std::string format = vm["format"].as<std::string>();
+  std::vector<std::unique_ptr<TraceReader>> readers;
+  std::vector<TraceReader*> raw;
+  for (const auto& t : traces) {
+    try {
+      readers.push_back(open_trace(t, format));
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--format: ") + e.what());
+    }
+    raw.push_back(readers.back().get());
+    if (format == "auto" && !vm.count("quiet"))
+      std::cerr << "mmusim: " << t << ": format " << readers.back()->format_name() << " (auto-detected)\n";
+  }
+
+  if (!outdir.empty()) {
+    // A directory that cannot be written fails now, not after the replay.
+    std::remove(write_temp(outdir + "/config.yaml", to_yaml(cfg)).c_str());
+  }
+
+  const bool quiet = vm.count("quiet") > 0;
+  ReplayParams rp;
+  rp.max_accesses = max_accesses;
+  rp.check_invariants = vm.count("check-invariants") > 0;
+  rp.progress = !quiet && (vm.count("progress") || isatty(STDERR_FILENO));
+
+  tlm::tlm_global_quantum::instance().set(sc_core::sc_time(static_cast<double>(cfg.replay.quantum_ps), sc_core::SC_PS));
+  Topology top(cfg, raw, rp);
+  sc_core::sc_start();
+  if (top.replay().error()) std::rethrow_exception(top.replay().error());
+  if (!top.replay().complete()) throw std::runtime_error("the replay did not finish");
+
+  RunMetadata meta;
+  meta.version = MMUSIM_VERSION;
+  meta.git_commit = MMUSIM_GIT_COMMIT;
+  const std::string yaml = to_yaml(cfg);
+  meta.config_hash = fnv1a64_hex(yaml);  // FNV-1a 64 of the resolved YAML
+  meta.config_source = vm.count("config") ? vm["config"].as<std::string>() : "built-in default";
+  if (vm.count("set")) meta.config_source += " with --set";
+  meta.traces = traces;
+  for (const auto& r : readers) meta.trace_format += (meta.trace_format.empty() ? "" : ",") + std::string(r->format_name());
+  meta.max_accesses = rp.max_accesses;
+  const StatGroup::Entry* acc = top.stats().find("replay.accesses");
+  meta.truncated = rp.max_accesses && acc && acc->counter->value() >= rp.max_accesses;
+  meta.wall_seconds = top.replay().wall_seconds();
+  meta.accesses_per_second =
+      meta.wall_seconds > 0 && acc ? static_cast<double>(acc->counter->value()) / meta.wall_seconds : 0;
+
+  if (!top.curves().empty()) check_curves_against_stats(top.curves(), top.stats());
+  if (!outdir.empty()) {
+    const std::string curves = top.curves().empty() ? std::string() : curves_csv(top.curves(), top.stats());
+    const std::string err = write_stats(outdir, yaml, top.stats(), top.replay().marks(), meta, curves);
+    if (!err.empty()) {
+      std::cerr << "mmusim: " << err << "\nmmusim: no statistics written: the output could not be written\n";
+      return kExitOutput;
+    }
+  }
+  if (!quiet) std::cout << format_summary(top.stats(), meta) << std::flush;
+  return kExitOk;
+}
+
+}  // namespace mmusim
