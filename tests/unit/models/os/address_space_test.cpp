@@ -408,5 +408,24 @@ TEST(OsModel, BrkGrowsAndShrinksTheHeap) {
   EXPECT_EQ(t.touch(0x1000000).result, FaultResult::Killed);  // no heap there any more
 }
 
+// ---------------------------------------------------------------- AddressSpace
+
+// VMAs are half-open [vm_start, vm_end) (mm/mmap.c find_vma: the first VMA
+// with vm_end > addr).
+TEST(AddressSpace, VmaOverlapsIsHalfOpen) {
+  Os t(params());
+  t.os.switch_to(1);
+  const VAddr a = 0x10000000;
+  t.os.mmap(a, 2 * k4K, R | W, false, false);
+  const AddressSpace& as = t.os.address_space();
+  const Process& p = *t.os.process(1);
+  EXPECT_TRUE(as.vma_overlaps(p, a + k4K, a + 3 * k4K));
+  EXPECT_FALSE(as.vma_overlaps(p, a + 2 * k4K, a + 3 * k4K));
+  EXPECT_FALSE(as.vma_overlaps(p, a - k4K, a));
+  EXPECT_TRUE(as.vma_overlaps(p, a - k4K, a + 1));
+  EXPECT_EQ(find_vma(p, a + 2 * k4K - 1)->start, a);
+  EXPECT_EQ(find_vma(p, a + 2 * k4K), nullptr);
+}
+
 }  // namespace
 }  // namespace mmusim

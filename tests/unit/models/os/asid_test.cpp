@@ -53,5 +53,58 @@ TEST(OsModelPcid, SwitchesUseLinuxAsidSlotsAndTheNoFlushBit) {
   EXPECT_EQ(t.os.pcid_of(2), 0u);
 }
 
+// ---------------------------------------------------------------- AsidManager
+
+// arch/x86/mm/tlb.c: "unsigned long tlb_single_page_flush_ceiling
+// __read_mostly = 33;" flush_tlb_mm_range() flushes a range of up to 33
+// pages one INVLPG each and a larger one entirely (TLB_FLUSH_ALL: a CR3
+// write of the current PCID without the no-flush bit, SDM 4.10.4.1).
+TEST(AsidManager, ShootdownIsInvlpgUpToTheCeilingThenAFullFlush) {
+  OsParams p = params();
+  p.pcid = true;
+  Os t(p);
+  t.os.switch_to(1);
+  Process& p1 = *t.os.tasks().find(1);
+  AsidManager& a = t.os.asids();
+  t.mmu.clear();
+  a.shootdown(p1, 0x10000000, 0x10000000 + 33 * k4K);
+  EXPECT_EQ(t.mmu.invlpgs.size(), 33u);
+  EXPECT_TRUE(t.mmu.cr3_writes.empty());
+  a.shootdown(p1, 0x10000000, 0x10000000 + 34 * k4K);
+  EXPECT_EQ(t.mmu.invlpgs.size(), 33u);
+  ASSERT_EQ(t.mmu.cr3_writes.size(), 1u);
+  EXPECT_EQ(t.mmu.cr3_writes[0], p1.root | 1);
+}
+
+// choose_new_asid(): "*need_flush = (this_cpu_read(cpu_tlbstate.ctxs[asid].
+// tlb_gen) < next_tlb_gen);" A flush of an mm that is not loaded only
+// advances its generation (inc_mm_tlb_gen); its PCID is flushed when it is
+// switched to again.
+TEST(AsidManager, AFlushOfAnMmNotLoadedIsDeferredToItsNextSwitch) {
+  OsParams p = params();
+  p.pcid = true;
+  Os t(p);
+  t.os.switch_to(1);
+  t.os.switch_to(2);
+  Process& p1 = *t.os.tasks().find(1);
+  AsidManager& a = t.os.asids();
+  EXPECT_EQ(a.pcid_of(1), 1u);
+  EXPECT_EQ(a.pcid_of(2), 2u);
+  t.mmu.clear();
+  const std::uint64_t gen = p1.tlb_gen;
+  a.flush_tlb_mm(p1);
+  EXPECT_EQ(p1.tlb_gen, gen + 1);
+  EXPECT_TRUE(t.mmu.cr3_writes.empty());
+  EXPECT_TRUE(t.mmu.invlpgs.empty());
+  EXPECT_TRUE(a.tlb_flush_deferred(1));
+  EXPECT_FALSE(a.tlb_flush_deferred(2));
+  t.os.switch_to(1);
+  ASSERT_EQ(t.mmu.cr3_writes.size(), 1u);
+  EXPECT_EQ(t.mmu.cr3_writes[0], p1.root | 1);  // bit 63 clear: PCID 1 is flushed
+  EXPECT_FALSE(a.tlb_flush_deferred(1));
+  a.release(1);
+  EXPECT_EQ(a.pcid_of(1), 0u);
+}
+
 }  // namespace
 }  // namespace mmusim

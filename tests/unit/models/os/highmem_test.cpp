@@ -253,5 +253,27 @@ TEST(Highmem, NoPageTableKmapIn64BitModes) {
   }
 }
 
+// ---------------------------------------------------------------- KernelSpace kmap counting
+
+// 32-bit kernels map low memory only up to 896 MiB (frame 229376: the
+// default __VMALLOC_RESERVE leaves 896 MiB of the 1 GiB kernel space to the
+// linear map); kmap_atomic of a frame at or above it takes a slot
+// (mm/highmem.c __kmap_local_page_prot), below it returns the linear address.
+TEST(KernelSpaceKmap, CountsHighMemFramesOnly) {
+  OsParams p = machine_params(1024 * kMiB);
+  p.mode = PagingMode::Ia32;
+  p.highmem = true;
+  OsFixture t(p);
+  KernelSpace& k = t.os.kernel_space();
+  const std::uint64_t n = k.kmap_atomic_count();
+  k.kmap_atomic(229375);
+  EXPECT_EQ(k.kmap_atomic_count(), n);
+  k.kmap_atomic(229376);
+  EXPECT_EQ(k.kmap_atomic_count(), n + 1);
+  EXPECT_EQ(k.kmap_atomic_pte_count(), 0u);
+  EXPECT_EQ(k.linear_map_bytes(), 896 * kMiB);
+  EXPECT_EQ(k.page_offset(), 0xC0000000u);
+}
+
 }  // namespace
 }  // namespace mmusim

@@ -194,5 +194,37 @@ TEST(OsModel, ThpFallsBackWhenNoOrder9BlockIsLeft) {
   EXPECT_EQ(t.check_frames({1}), "");
 }
 
+// ---------------------------------------------------------------- Thp and the zero pages
+
+// mm/huge_memory.c get_huge_zero_page(): one order-9 block allocated on
+// first use and kept; shrink_huge_zero_page_scan(): "if
+// (atomic_cmpxchg(&huge_zero_refcount, 1, 0) != 1) return 0;" - it is freed
+// only when no mm holds a reference. my_zero_pfn: the 4 KiB zero page, frame
+// 255 here (the last of the reserved low 1 MiB).
+TEST(Thp, TheHugeZeroPageIsAllocatedOnceAndFreedByItsShrinkerWhenUnused) {
+  Os t(params(4, ThpMode::Always));
+  Thp& h = t.os.thp();
+  EXPECT_TRUE(h.is_zero_pfn(255));
+  EXPECT_FALSE(h.is_zero_pfn(256));
+  EXPECT_EQ(h.huge_zero_pfn(), 0u);
+  const std::uint64_t z = h.huge_zero_page();
+  ASSERT_NE(z, 0u);
+  EXPECT_EQ(z % 512, 0u);
+  EXPECT_EQ(h.huge_zero_page(), z);
+  EXPECT_TRUE(h.is_zero_pfn(z + 511));
+  EXPECT_FALSE(h.is_zero_pfn(z + 512));
+  // A read fault in a THP VMA maps it; the mm holds it until exit.
+  t.os.switch_to(1);
+  t.os.mmap(0x40000000, k2M, R | W, false, false);
+  ASSERT_EQ(t.touch(0x40000000, pf::kU).result, FaultResult::Handled);
+  EXPECT_EQ(t.at(0x40000000).frame, z << 12);
+  h.shrink_huge_zero_page();
+  EXPECT_EQ(h.huge_zero_pfn(), z);
+  t.os.exit_current();
+  h.shrink_huge_zero_page();
+  EXPECT_EQ(h.huge_zero_pfn(), 0u);
+  EXPECT_TRUE(t.os.buddy().is_free(z));
+}
+
 }  // namespace
 }  // namespace mmusim

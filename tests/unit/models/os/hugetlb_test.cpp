@@ -341,5 +341,26 @@ TEST(HugetlbFork, CopyOnWriteWithAnEmptyPoolIsSigbusForTheWriter) {
   EXPECT_EQ(t.os.check_invariants(), "");
 }
 
+// ---------------------------------------------------------------- Hugetlb, through its interface
+
+// A pool page is named by its first frame; any frame of it maps to that
+// head. hugetlb_get_unmapped_area / hugetlbfs: a MAP_HUGETLB length is
+// rounded up to the huge page size (ALIGN(len, huge_page_size(h))), and the
+// address must be aligned to it.
+TEST(HugetlbPool, HeadsAndMmapLengths) {
+  Os t(2 * kGiB, 1);
+  Hugetlb& h = t.os.hugetlb();
+  ASSERT_EQ(h.total(), 1u);
+  const std::uint64_t head = *h.pool().begin();
+  EXPECT_EQ(head % Hugetlb::kPages, 0u);
+  EXPECT_EQ(h.head(head), head);
+  EXPECT_EQ(h.head(head + Hugetlb::kPages - 1), head);
+  EXPECT_EQ(h.head(head - 1), UINT64_MAX);
+  EXPECT_EQ(h.mmap_len(kGiB, 1, false), kGiB);
+  EXPECT_EQ(h.mmap_len(kGiB, kGiB + 1, false), 2 * kGiB);
+  EXPECT_THROW(h.mmap_len(kGiB + k2M, kGiB, false), OsError);
+  EXPECT_THROW(h.mmap_len(kGiB, kGiB, true), OsError);
+}
+
 }  // namespace
 }  // namespace mmusim

@@ -264,5 +264,32 @@ INSTANTIATE_TEST_SUITE_P(
                     OomCase{PagingMode::Ia32, 2, 2, 1}),        // PD | PT
     [](const testing::TestParamInfo<OomCase>& i) { return std::string(paging_mode_name(i.param.mode)); });
 
+// ---------------------------------------------------------------- OomKiller
+
+// mm/oom_kill.c oom_evaluate_task(): "if (points == LONG_MIN || points <
+// oc->chosen_points) goto next;" - an equal score replaces the task chosen
+// so far, so of equal badness the later pid in the task list is the victim.
+// out_of_memory() never picks the task that asks (here: the caller kills it).
+TEST(OomKiller, TiesGoToTheLaterPidAndTheAskingProcessIsNeverAVictim) {
+  Os t(params());
+  for (std::uint32_t pid : {1u, 2u}) {
+    t.os.switch_to(pid);
+    t.os.mmap(0x10000000, 3 * k4K, R | W, false, false);
+    for (unsigned i = 0; i < 3; ++i) ASSERT_EQ(t.touch(0x10000000 + i * k4K).result, FaultResult::Handled);
+  }
+  OomKiller& oom = t.os.oom_killer();
+  EXPECT_EQ(oom.badness(*t.os.process(1)), oom.badness(*t.os.process(2)));
+  EXPECT_EQ(oom.badness(*t.os.process(1)), 3 + 3);  // 3 pages + PDPT, PD, PT
+  ASSERT_NE(oom.select_victim(), nullptr);
+  EXPECT_EQ(oom.select_victim()->pid, 2u);
+  EXPECT_FALSE(oom.kill_other(t.os.process(2)));
+  EXPECT_TRUE(t.os.alive(2));
+  EXPECT_TRUE(oom.kill_other(nullptr));
+  EXPECT_FALSE(t.os.alive(2));
+  EXPECT_EQ(t.os.kills().back(), "process 2 killed: out of memory (OOM killer)");
+  EXPECT_EQ(t.counter("os.oom_kills"), 1u);
+  EXPECT_EQ(oom.select_victim()->pid, 1u);
+}
+
 }  // namespace
 }  // namespace mmusim

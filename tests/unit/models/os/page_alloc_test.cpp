@@ -101,5 +101,30 @@ TEST(Fragmentation, SameSeedSamePinsOtherSeedOthers) {
   EXPECT_NE(pins(7), pins(8));
 }
 
+// ---------------------------------------------------------------- PageAllocator
+
+// The low 1 MiB is reserved at boot (256 frames: x86 Linux's
+// reserve_real_mode and the "reserve low 1MB" memblock reservation). Without
+// the kernel half the idle root takes frame 4096 (the first of ZONE_DMA32,
+// the highest zone a 64 MiB machine has; see os_fixture.h), which leaves
+// frame 4097 at the head of order 0: the next order-0 request gets it.
+TEST(PageAllocator, BootReservesTheLow1MiBAndHandsOutTheLowestFreeFrame) {
+  Os t(params());
+  PageAllocator& a = t.os.page_allocator();
+  EXPECT_EQ(PageAllocator::kReservedLowPages, 256u);
+  for (std::uint64_t pfn : {0ull, 255ull}) EXPECT_FALSE(a.buddy().is_free(pfn));
+  EXPECT_TRUE(a.buddy().is_free(256));
+  std::uint64_t pfn = 0;
+  ASSERT_TRUE(a.alloc_frame(0, &pfn, nullptr));
+  EXPECT_EQ(pfn, 4097u);
+  ASSERT_TRUE(a.alloc_frame(1, &pfn, nullptr));
+  EXPECT_EQ(pfn, 4098u);
+  // GFP_KERNEL (highest zone Normal) may use DMA32 and DMA here too.
+  const auto n = a.page_alloc(0, ZoneType::Normal);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 4100u);
+  EXPECT_TRUE(a.pinned().empty());
+}
+
 }  // namespace
 }  // namespace mmusim

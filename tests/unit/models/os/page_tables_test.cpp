@@ -168,5 +168,162 @@ TEST(KernelObjects, PaePdptFromThe32BytePgdCache) {
   EXPECT_EQ(t.stat("os.slab.pgd_cache.objects"), 0.0);
 }
 
+// ---------------------------------------------------------------- geometry and the range walker, through PageTables
+
+// SDM 4.5 (4-level and 5-level paging): 512 8-byte entries per table, each
+// level translating 9 bits above the 12-bit page offset (shifts 12, 21, 30,
+// 39, 48); PDE.PS maps 2 MiB, PDPTE.PS 1 GiB (tables 4-15, 4-16). User space
+// is the lower canonical half, 2^47 or 2^56, so the kernel half starts at
+// root index 256. SDM 4.3 (32-bit paging): 1024 4-byte entries, shifts 12
+// and 22, PDE.PS maps 4 MiB with CR4.PSE. SDM 4.4 (PAE): a 4-entry PDPT
+// (shift 30) over 512-entry directories, 2 MiB pages; a PDPTE has P and the
+// address only (table 4-8). The 32-bit modes end user space at Linux's
+// PAGE_OFFSET 0xC0000000: PDE 768 (ia32), PDPTE 3 (PAE).
+TEST(PageTablesGeometry, FollowsTheSdmInEveryMode) {
+  Os l4(params());
+  const PageTables& a = l4.os.page_tables();
+  EXPECT_EQ(a.levels(), 4u);
+  EXPECT_EQ(a.entry_bytes(), 8u);
+  EXPECT_EQ(a.entries(4), 512u);
+  EXPECT_EQ(a.shift(1), 12u);
+  EXPECT_EQ(a.shift(2), 21u);
+  EXPECT_EQ(a.shift(3), 30u);
+  EXPECT_EQ(a.shift(4), 39u);
+  EXPECT_EQ(a.large_top(), 3u);
+  EXPECT_EQ(a.huge_bytes(), 2 * kMiB);
+  EXPECT_EQ(a.huge_order(), 9u);
+  EXPECT_EQ(a.user_top(), 1ull << 47);
+  EXPECT_EQ(a.kernel_root_index(), 256u);
+  EXPECT_EQ(a.index_at(0x7fffffffffffull, 4), 255u);
+  EXPECT_EQ(a.table_flags(3), pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD);  // _PAGE_TABLE
+
+  Os l5(params(5));
+  const PageTables& b = l5.os.page_tables();
+  EXPECT_EQ(b.levels(), 5u);
+  EXPECT_EQ(b.shift(5), 48u);
+  EXPECT_EQ(b.user_top(), 1ull << 56);
+  EXPECT_EQ(b.kernel_root_index(), 256u);
+
+  Os ia32(params32(PagingMode::Ia32));
+  const PageTables& c = ia32.os.page_tables();
+  EXPECT_EQ(c.levels(), 2u);
+  EXPECT_EQ(c.entry_bytes(), 4u);
+  EXPECT_EQ(c.entries(2), 1024u);
+  EXPECT_EQ(c.shift(2), 22u);
+  EXPECT_EQ(c.huge_bytes(), 4 * kMiB);
+  EXPECT_EQ(c.huge_order(), 10u);
+  EXPECT_EQ(c.size_at(2), PageSize::k4M);
+  EXPECT_EQ(c.user_top(), 0xC0000000u);
+  EXPECT_EQ(c.kernel_root_index(), 768u);
+  EXPECT_EQ(c.addr_mask(), 0xfffff000u);
+
+  Os nopse(params32(PagingMode::Ia32, ThpMode::Never, false));
+  EXPECT_EQ(nopse.os.page_tables().large_top(), 0u);  // no PS without CR4.PSE
+  EXPECT_EQ(nopse.os.page_tables().huge_bytes(), 0u);
+
+  Os pae(params32(PagingMode::Pae));
+  const PageTables& d = pae.os.page_tables();
+  EXPECT_EQ(d.levels(), 3u);
+  EXPECT_EQ(d.entries(3), 4u);
+  EXPECT_EQ(d.entries(2), 512u);
+  EXPECT_EQ(d.shift(3), 30u);
+  EXPECT_EQ(d.huge_bytes(), 2 * kMiB);
+  EXPECT_EQ(d.large_top(), 2u);
+  EXPECT_EQ(d.kernel_root_index(), 3u);
+  EXPECT_EQ(d.table_flags(3), pte::kP);
+}
+
+// Records what the walker hands to its callbacks (mm/pagewalk.c's
+// pte_entry, with split_huge_pmd before the walk goes below a huge PMD).
+class RecordingOps : public RangeOps {
+ public:
+  explicit RecordingOps(PageTables& pt, bool clear = false) : m_pt(pt), m_clear(clear) {}
+  bool split(unsigned level, std::uint64_t, bool covered) override {
+    splits.push_back(level);
+    return !covered;
+  }
+  void leaf(unsigned level, PAddr epa, std::uint64_t, VAddr va) override {
+    leaves.push_back({level, va});
+    if (m_clear) m_pt.wr(epa, 0);
+  }
+  bool wants_empty() const override { return m_clear; }
+  void empty_table(unsigned level, PAddr, std::uint64_t, VAddr lo, VAddr) override { empties.push_back({level, lo}); }
+
+  std::vector<std::pair<unsigned, VAddr>> leaves, empties;
+  std::vector<unsigned> splits;
+
+ private:
+  PageTables& m_pt;
+  bool m_clear;
+};
+
+TEST(PageTablesWalker, VisitsTheMappedLeavesOfTheRangeInOrder) {
+  Os t(params());
+  t.os.switch_to(1);
+  const VAddr a = 0x40000000;
+  t.os.mmap(a, 4 * k4K, R | W, false, false);
+  ASSERT_EQ(t.touch(a).result, FaultResult::Handled);
+  ASSERT_EQ(t.touch(a + 2 * k4K).result, FaultResult::Handled);
+  PageTables& pt = t.os.page_tables();
+  Process& p = *t.os.tasks().find(1);
+  RecordingOps all(pt);
+  pt.walk_range(p, a, a + 4 * k4K, all);
+  EXPECT_EQ(all.leaves, (std::vector<std::pair<unsigned, VAddr>>{{1, a}, {1, a + 2 * k4K}}));
+  EXPECT_TRUE(all.splits.empty());  // no huge leaf on the way
+  RecordingOps part(pt);
+  pt.walk_range(p, a + k4K, a + 3 * k4K, part);
+  EXPECT_EQ(part.leaves, (std::vector<std::pair<unsigned, VAddr>>{{1, a + 2 * k4K}}));
+  // Clearing both leaves empties the PTE page: the walker reports it once,
+  // at its PDE (level 2), as free_pgtables needs; the PD still maps it.
+  RecordingOps clear(pt, true);
+  EXPECT_FALSE(pt.walk_range(p, a, a + 4 * k4K, clear));
+  EXPECT_EQ(clear.empties, (std::vector<std::pair<unsigned, VAddr>>{{2, a}}));
+  EXPECT_EQ(pt.entry_at(p, a, 1, nullptr), 0u);
+}
+
+TEST(PageTablesWalker, AHugeLeafPartlyInTheRangeIsSplitFirst) {
+  Os t(params(4, ThpMode::Always));
+  t.os.switch_to(1);
+  const VAddr a = 0x40000000;
+  t.os.mmap(a, k2M, R | W, false, false);
+  ASSERT_EQ(t.touch(a).result, FaultResult::Handled);
+  PageTables& pt = t.os.page_tables();
+  Process& p = *t.os.tasks().find(1);
+  ASSERT_TRUE(pt.is_leaf(2, pt.entry_at(p, a, 2, nullptr)));
+  const std::uint64_t tables = p.pgtable_pages;
+  RecordingOps ops(pt);
+  pt.walk_range(p, a + k4K, a + 2 * k4K, ops);
+  EXPECT_EQ(ops.splits, std::vector<unsigned>{2});
+  // __split_huge_pmd: a new PTE page of 512 entries for the 2 MiB page; the
+  // walk then visits the one PTE of the range.
+  EXPECT_EQ(p.pgtable_pages, tables + 1);
+  EXPECT_FALSE(pt.is_leaf(2, pt.entry_at(p, a, 2, nullptr)));
+  EXPECT_EQ(ops.leaves, (std::vector<std::pair<unsigned, VAddr>>{{1, a + k4K}}));
+  RecordingOps whole(pt);
+  pt.walk_range(p, a, a + k2M, whole);
+  EXPECT_EQ(whole.leaves.size(), 512u);
+  EXPECT_EQ(t.os.check_invariants(), "");
+}
+
+// pte_alloc / pmd_alloc / pud_alloc on the way down: a first page in a fresh
+// 4-level address space allocates its PDPT, PD and PT; a second page in the
+// same 2 MiB needs none.
+TEST(PageTablesWalker, TableForAllocatesOnlyMissingTables) {
+  Os t(params());
+  t.os.switch_to(1);
+  PageTables& pt = t.os.page_tables();
+  Process& p = *t.os.tasks().find(1);
+  EXPECT_EQ(p.pgtable_pages, 1u);  // the PML4
+  EXPECT_EQ(pt.entry_at(p, 0x40000000, 1, nullptr), 0u);
+  const PAddr t1 = pt.table_for(p, 0x40000000, 1);
+  ASSERT_NE(t1, 0u);
+  EXPECT_EQ(p.pgtable_pages, 4u);
+  EXPECT_EQ(pt.table_for(p, 0x40001000, 1), t1);
+  EXPECT_EQ(p.pgtable_pages, 4u);
+  PAddr epa = 0;
+  pt.entry_at(p, 0x40001000, 1, &epa);
+  EXPECT_EQ(epa, t1 + 8);
+}
+
 }  // namespace
 }  // namespace mmusim

@@ -206,5 +206,35 @@ TEST(Compaction, MakesA2MBlockForAMadvisedFault) {
   EXPECT_EQ(os.check_invariants(), "");
 }
 
+// ---------------------------------------------------------------- the LRU lists
+
+// folio_add_lru() -> lru_add_fn(): a new page goes to the head of the
+// inactive list of its type (anon since Linux 5.9 too). Anon here: pages of
+// anonymous VMAs and of writable (private, maybe dirty) file VMAs; file:
+// pages of read-only file VMAs.
+TEST(Reclaim, NewPagesGoToTheInactiveListOfTheirType) {
+  Os t;
+  t.os.switch_to(1);
+  Reclaim& r = t.os.reclaimer();
+  const Process& p = *t.os.process(1);
+  Vma anon;
+  anon.prot = R | W;
+  Vma file_ro;
+  file_ro.prot = R;
+  file_ro.file = true;
+  Vma file_rw = file_ro;
+  file_rw.prot = R | W;
+  r.lru_add(6000, p, 0x10000000, anon);
+  r.lru_add(6001, p, 0x10001000, file_ro);
+  r.lru_add(6002, p, 0x10002000, file_rw);
+  EXPECT_EQ(r.lru_size(Reclaim::kInactiveAnon), 2u);
+  EXPECT_EQ(r.lru_size(Reclaim::kInactiveFile), 1u);
+  EXPECT_EQ(r.lru_size(Reclaim::kActiveAnon) + r.lru_size(Reclaim::kActiveFile), 0u);
+  EXPECT_TRUE(r.on_lru(6001));
+  for (std::uint64_t pfn : {6000, 6001, 6002}) r.lru_del(pfn);
+  EXPECT_FALSE(r.on_lru(6001));
+  EXPECT_EQ(r.lru_size(Reclaim::kInactiveAnon) + r.lru_size(Reclaim::kInactiveFile), 0u);
+}
+
 }  // namespace
 }  // namespace mmusim

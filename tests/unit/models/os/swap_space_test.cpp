@@ -57,5 +57,52 @@ TEST(Swap32, AnAreaLargerThanASwapEntryAddressesIsCutAndEverySlotRoundTrips) {
   }
 }
 
+// ---------------------------------------------------------------- SwapSpace
+
+// A swap entry is a not-present PTE (P clear, SDM 4.5.4: the other bits are
+// ignored by the processor) that keeps its slot. 32-bit paging: 2^23 slots,
+// as the 23-bit offset field of arch/x86/include/asm/pgtable-2level.h
+// (SWP_OFFSET_SHIFT 9); 64-bit with a 46-bit MAXPHYADDR: the 34 frame-number
+// bits of the entry.
+TEST(SwapSpace, EntriesAreNotPresentAndRoundTrip) {
+  for (PagingMode mode : {PagingMode::X86_64, PagingMode::Ia32}) {
+    OsParams p = machine_params(16 * kMiB);
+    p.mode = mode;
+    OsFixture t(p);
+    const SwapSpace& s = t.os.swap_space();
+    const bool ia32 = mode == PagingMode::Ia32;
+    EXPECT_EQ(s.max_slots(), ia32 ? 1ull << 23 : 1ull << 34);
+    for (std::uint64_t slot : {std::uint64_t{1}, std::uint64_t{7}, std::uint64_t{8}, std::uint64_t{12345}, s.max_slots() - 1}) {
+      const std::uint64_t e = s.entry(slot);
+      EXPECT_FALSE(e & pte::kP) << slot;
+      EXPECT_TRUE(e & OsModel::kSwapEntry) << slot;
+      EXPECT_EQ(s.slot(e), slot);
+      if (ia32) {
+        EXPECT_LT(e, 1ull << 32) << slot;
+      }
+    }
+  }
+}
+
+// swap_free() when a swap PTE goes away: the slot's count drops and the
+// process's MM_SWAPENTS with it; a dropped file page holds no slot.
+TEST(SwapSpace, ReleaseFreesTheSlotOfASwapEntryOnly) {
+  Os t(64 * kMiB, ThpMode::Never, 1 * kMiB);
+  t.os.switch_to(1);
+  SwapSpace& s = t.os.swap_space();
+  ASSERT_NE(s.device(), nullptr);
+  EXPECT_EQ(s.device()->usable_slots(), 255u);  // 256 slots less the header
+  const auto slot = s.device()->alloc();
+  ASSERT_TRUE(slot);
+  EXPECT_EQ(*slot, 1u);  // slot 0 is the header
+  Process& p = *t.os.tasks().find(1);
+  p.swap_pages = 1;
+  s.release(p, OsModel::kFileEvicted);
+  EXPECT_EQ(p.swap_pages, 1u);
+  s.release(p, s.entry(*slot));
+  EXPECT_EQ(p.swap_pages, 0u);
+  EXPECT_EQ(s.device()->used(), 0u);
+}
+
 }  // namespace
 }  // namespace mmusim

@@ -140,5 +140,31 @@ TEST(KernelObjects, ProcessesAndVmasComeFromSlabCaches) {
   EXPECT_EQ(t.os.check_invariants(), "");
 }
 
+// ---------------------------------------------------------------- Tasks
+
+// exit_mmap() frees every page and table of the mm; a kill of the running
+// task leaves the CPU on the idle root (swapper_pg_dir).
+TEST(Tasks, KillFreesTheMmAndLoadsTheIdleRootWhenCurrent) {
+  Os t(params());
+  Tasks& k = t.os.tasks();
+  k.switch_to(1);
+  t.os.mmap(0x10000000, 2 * k4K, R | W, false, false);
+  ASSERT_EQ(t.touch(0x10000000).result, FaultResult::Handled);
+  Process& p = *k.find(1);
+  ASSERT_EQ(p.rss_pages, 1u);
+  EXPECT_TRUE(k.is_current(1));
+  k.kill(p, "a test");
+  EXPECT_EQ(k.kills().back(), "process 1 killed: a test");
+  EXPECT_FALSE(k.alive(1));
+  EXPECT_EQ(p.rss_pages, 0u);
+  EXPECT_EQ(p.pgtable_pages, 0u);
+  EXPECT_TRUE(p.vmas.empty());
+  EXPECT_FALSE(k.is_current(1));
+  EXPECT_EQ(t.mmu.cr3_writes.back(), t.idle_root());
+  EXPECT_EQ(t.os.used_pages(), 1u);  // the idle root
+  EXPECT_TRUE(k.alive(9));           // unknown pids are created on first use
+  EXPECT_EQ(k.process(9), nullptr);
+}
+
 }  // namespace
 }  // namespace mmusim
