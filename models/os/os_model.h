@@ -17,13 +17,17 @@
 //   AsidManager     arch/x86/mm/tlb.c   PCID slots, CR3 loads, TLB generations
 //   KernelSpace     arch/x86/mm/init*.c, mm/highmem.c  linear map, idle root, kmap
 //   FaultCost       os.fault_model      cycles or kernel accesses of the handler
-// Seams that differ from a literal reading of Linux: swap-in (do_swap_page)
-// and the THP fault live with the fault paths (FaultHandler, Thp) because
-// they are mm/memory.c and mm/huge_memory.c code; the zero pages are Thp's
-// because the huge zero page's lifetime (get_huge_zero_page, its shrinker)
-// is; the unmap and mprotect callbacks of the range walker are
-// AddressSpace's, the copy callbacks Tasks' (dup_mmap). The whole-system
-// invariants are checked by models/os/invariants.h over all parts.
+// Seams that differ from the first proposal: swap-in (do_swap_page) is the
+// fault handler's, as it is mm/memory.c code that needs the fault's LRU and
+// OOM paths, leaving SwapSpace the device and the entry encoding; the THP
+// fault and both zero pages are Thp's, because the huge zero page's
+// lifetime (get_huge_zero_page, its shrinker) is; the range walker's unmap
+// and mprotect callbacks are AddressSpace's, its copy callbacks Tasks'
+// (dup_mmap); HIGHPTE's pte_map() is PageTables', the kmap counters it bumps
+// KernelSpace's. The slab allocator is the facade's, shared by Tasks
+// (task_struct, mm_struct), AddressSpace (vm_area_struct) and PageTables
+// (pgd_cache). The whole-system invariants (models/os/invariants.h) read
+// every part.
 // The OS model reaches the hardware only through physical memory (the
 // zero-time debug path), MmuControl (CR3 writes, INVLPG) and the
 // KernelAccessPort of FaultCost.
