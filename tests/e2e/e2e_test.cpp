@@ -483,7 +483,7 @@ TEST(EndToEnd, MarksSnapshotEveryStatisticIncludingHistograms) {
 //   R 0xc0000000   fault 5: maps it again in a new VMA (alloc 3, minor 4)
 // pgfault 5, free 0 at the end, total 2, no SIGSEGV, one fork.
 // os.fault_model: accesses through the whole simulator. Derived by hand
-// (models/os/os_model_kernel.cpp): a first fault in a fresh address space
+// (models/os/fault_cost.h): a first fault in a fresh address space
 // reads task, mm and the one VMA (3), the empty PML4E (1), zeroes the data
 // page (1), allocates and links PDPT, PD and PT (2 each: 6) and writes the
 // PTE (1) = 12; the next page under the same PT: 3 + 4 entry reads + 1 + 1 =

@@ -1,5 +1,5 @@
 // The TLB-transparency check (models/mmu/translation_checker.h) and the fork
-// flush it was built to catch (models/os/os_model_mm.cpp, OsModel::fork).
+// flush it was built to catch (models/os/kernel/fork.cpp, Tasks::fork).
 //
 // Expected translations are derived in the comments from the SDM's entry
 // formats (Vol. 3A 4.3 table 4-4/4-6, 4.4 tables 4-8..4-11, 4.5 tables

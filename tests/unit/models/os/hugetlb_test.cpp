@@ -1,5 +1,5 @@
 // Unit tests of the reserved 1 GiB hugetlb pool (os.hugetlb_1g,
-// models/os/hugetlb.cpp) and BuddyAllocator::take_free_range.
+// models/os/mm/hugetlb.h).
 //
 // Page tables are read back with a reader written here from Intel SDM Vol.
 // 3A 4.5 (table 4-16: a PDPTE with PS = 1 maps a 1-GByte page, its address in
@@ -11,7 +11,12 @@
 // A 1 GiB page is 2^18 = 262144 frames = 256 blocks of order 10.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <climits>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -19,131 +24,21 @@
 
 #include "models/common/stats.h"
 #include "models/memory/physical_memory.h"
-#include "models/mmu/mmu_control.h"
-#include "models/os/buddy_allocator.h"
 #include "models/os/os_model.h"
-#include "models/os/zone.h"
 #include "models/walker/walker.h"
+#include "tests/support/os_fixture.h"
 #include "tests/unit/pt_builder.h"
 
 namespace mmusim {
 namespace {
 
-constexpr std::uint64_t kMiB = 1ull << 20, kGiB = 1ull << 30;
+using namespace ostest;
+using Os = HugetlbOs;
+
 constexpr std::uint64_t kFramesPer1G = 262144;  // 1 GiB / 4 KiB
-constexpr std::uint64_t kAddrBits = 0x000ffffffffff000ull;
-constexpr std::uint8_t R = OsModel::kRead, W = OsModel::kWrite;
-constexpr std::uint32_t kWriteFault = pf::kU | pf::kW;
-constexpr std::uint32_t kReadFault = pf::kU;
-constexpr std::uint32_t kWriteProtFault = pf::kU | pf::kW | pf::kP;
 // OsParams defaults: fault_cost.minor 700, zero_page_per_4k 300, cow_copy_per_4k 300.
 constexpr Cycles kHugeFaultCost = 700 + kFramesPer1G * 300;  // 78,643,900
 constexpr VAddr kVa = 1ull << 30;                             // 1 GiB: PML4 index 0, PDPT index 1
-
-class FakeMmu : public MmuControl {
- public:
-  void write_cr3(std::uint64_t value) override { m_cr3 = value; }
-  std::uint64_t cr3() const override { return m_cr3; }
-  void invlpg(VAddr va) override { invlpgs.push_back(va); }
-  void flush_all() override {}
-  std::vector<VAddr> invlpgs;
-
- private:
-  std::uint64_t m_cr3 = 0;
-};
-
-// The entry at `level` (4 PML4E .. 1 PTE) for va, read as SDM 4.5 describes;
-// 0 when a table above it is absent or a leaf.
-std::uint64_t entry(const PhysicalMemory& m, PAddr root, VAddr va, unsigned level) {
-  PAddr table = root;
-  for (unsigned l = 4;; --l) {
-    const std::uint64_t e = m.read64(table + ((va >> (12 + 9 * (l - 1))) & 511) * 8);
-    if (l == level) return e;
-    if (!(e & pte::kP) || (e & pte::kPS)) return 0;
-    table = e & kAddrBits;
-  }
-}
-
-struct Os {
-  explicit Os(std::uint64_t memory, unsigned hugetlb, unsigned max_order = 10)
-      : mem(memory), os(params(memory, hugetlb, max_order), mem, mmu, root.group("os")) {}
-  static OsParams params(std::uint64_t memory, unsigned hugetlb, unsigned max_order) {
-    OsParams p;
-    p.memory_bytes = memory;
-    p.max_order = max_order;
-    p.hugetlb_1g_pages = hugetlb;
-    p.implicit_vmas = false;
-    return p;
-  }
-  double stat(const std::string& path) const {
-    const StatGroup::Entry* e = root.find(path);
-    if (!e) throw std::runtime_error("no statistic " + path);
-    return e->counter ? static_cast<double>(e->counter->value()) : e->formula();
-  }
-  std::uint64_t pdpte(std::uint32_t pid, VAddr va) const { return entry(mem, os.process(pid)->root, va, 3); }
-  std::uint64_t frame_1g(std::uint32_t pid, VAddr va) const { return (pdpte(pid, va) & kAddrBits) >> 12; }
-  PhysicalMemory mem;
-  FakeMmu mmu;
-  StatGroup root;
-  OsModel os;
-};
-
-// ---------------------------------------------------------------- BuddyAllocator::take_free_range
-
-TEST(BuddyTakeFreeRange, TakesWholeMaxOrderBlocksAndFreeReturnsThem) {
-  // 8192 frames, max_order 10: eight free blocks of 1024 after boot.
-  BuddyAllocator b(0, 8192, 10);
-  ASSERT_EQ(b.free_blocks(10), 8u);
-  EXPECT_TRUE(b.take_free_range(2048, 4096));  // blocks 2048, 3072, 4096, 5120
-  EXPECT_EQ(b.free_pages(), 8192u - 4096);
-  EXPECT_EQ(b.free_blocks(10), 4u);
-  EXPECT_FALSE(b.is_free(2048));
-  EXPECT_FALSE(b.is_free(6143));
-  EXPECT_TRUE(b.is_free(6144));
-  EXPECT_EQ(b.num_reserved_pages(), 4096u);
-  EXPECT_EQ(b.check_invariants(), "");
-  // Each block is an allocated block of max_order; freeing them merges back.
-  for (std::uint64_t pfn = 2048; pfn < 6144; pfn += 1024) b.free(pfn, 10);
-  EXPECT_EQ(b.free_pages(), 8192u);
-  EXPECT_EQ(b.free_blocks(10), 8u);
-  EXPECT_EQ(b.check_invariants(), "");
-}
-
-TEST(BuddyTakeFreeRange, RefusesARangeWithAnAllocatedFrameAndChangesNothing) {
-  BuddyAllocator b(0, 4096, 10);
-  auto one = b.alloc(0);  // frame 0: splits block [0, 1024)
-  ASSERT_TRUE(one);
-  EXPECT_EQ(*one, 0u);
-  const std::string before = b.buddyinfo();
-  EXPECT_FALSE(b.take_free_range(0, 2048));
-  EXPECT_EQ(b.buddyinfo(), before);
-  EXPECT_EQ(b.free_pages(), 4095u);
-  EXPECT_TRUE(b.take_free_range(1024, 2048));  // [1024, 3072) is still whole
-  EXPECT_EQ(b.free_pages(), 4095u - 2048);
-  EXPECT_EQ(b.check_invariants(), "");
-}
-
-TEST(BuddyTakeFreeRange, MisalignedOrOutsideRangesAreLogicErrors) {
-  BuddyAllocator b(0, 4096, 10);
-  EXPECT_THROW(b.take_free_range(512, 1024), std::logic_error);
-  EXPECT_THROW(b.take_free_range(0, 1000), std::logic_error);
-  EXPECT_THROW(b.take_free_range(3072, 2048), std::logic_error);
-  EXPECT_TRUE(b.take_free_range(0, 0));
-  EXPECT_EQ(b.free_pages(), 4096u);
-}
-
-TEST(ZonedTakeFreeRange, ARangeMustLieInOneZone) {
-  // 8192 frames, 64-bit layout: DMA [0, 4096), DMA32 [4096, 8192); the low
-  // 256 frames reserved, so DMA has 4096 - 256 = 3840 free and DMA32 4096.
-  ZonedPageAllocator z(8192, 10, 1, false, 256);
-  ASSERT_EQ(z.free_pages(), 3840u + 4096);
-  EXPECT_FALSE(z.take_free_range(2048, 4096));  // straddles DMA and DMA32
-  EXPECT_FALSE(z.take_free_range(0, 1024));     // holds the reserved frames
-  EXPECT_EQ(z.free_pages(), 3840u + 4096);
-  EXPECT_TRUE(z.take_free_range(4096, 4096));
-  EXPECT_EQ(z.free_pages(), 3840u);
-  EXPECT_EQ(z.check_invariants(), "");
-}
 
 // ---------------------------------------------------------------- boot reservation
 
@@ -444,6 +339,27 @@ TEST(HugetlbFork, CopyOnWriteWithAnEmptyPoolIsSigbusForTheWriter) {
   EXPECT_EQ(t.os.handle_fault(kVa, kWriteProtFault).result, FaultResult::Handled);
   EXPECT_TRUE(t.pdpte(1, kVa) & pte::kRW);
   EXPECT_EQ(t.os.check_invariants(), "");
+}
+
+// ---------------------------------------------------------------- Hugetlb, through its interface
+
+// A pool page is named by its first frame; any frame of it maps to that
+// head. hugetlb_get_unmapped_area / hugetlbfs: a MAP_HUGETLB length is
+// rounded up to the huge page size (ALIGN(len, huge_page_size(h))), and the
+// address must be aligned to it.
+TEST(HugetlbPool, HeadsAndMmapLengths) {
+  Os t(2 * kGiB, 1);
+  Hugetlb& h = t.os.hugetlb();
+  ASSERT_EQ(h.total(), 1u);
+  const std::uint64_t head = *h.pool().begin();
+  EXPECT_EQ(head % Hugetlb::kPages, 0u);
+  EXPECT_EQ(h.head(head), head);
+  EXPECT_EQ(h.head(head + Hugetlb::kPages - 1), head);
+  EXPECT_EQ(h.head(head - 1), UINT64_MAX);
+  EXPECT_EQ(h.mmap_len(kGiB, 1, false), kGiB);
+  EXPECT_EQ(h.mmap_len(kGiB, kGiB + 1, false), 2 * kGiB);
+  EXPECT_THROW(h.mmap_len(kGiB + k2M, kGiB, false), OsError);
+  EXPECT_THROW(h.mmap_len(kGiB, kGiB, true), OsError);
 }
 
 }  // namespace

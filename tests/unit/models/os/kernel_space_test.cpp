@@ -1,5 +1,6 @@
-// The kernel half of every address space and os.fault_model: accesses
-// (models/os/os_model_kernel.cpp), checked with the real MMU and walker.
+// The kernel half of every address space (models/os/arch/kernel_space.h)
+// and os.fault_model: accesses (models/os/fault_cost.h), checked with the
+// real MMU and walker.
 //
 // Expected entries and counts are derived by hand from the SDM's formats
 // (4.3 table 4-4/4-6, 4.4 table 4-8/4-9, 4.5 tables 4-15/4-16) and Linux's

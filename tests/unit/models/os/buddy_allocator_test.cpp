@@ -504,5 +504,49 @@ TEST(BuddyAllocator, Handles64GiB) {
   EXPECT_EQ(a.check_invariants(), "");
 }
 
+// BuddyAllocator::take_free_range (the hugetlb pool at boot).
+
+TEST(BuddyTakeFreeRange, TakesWholeMaxOrderBlocksAndFreeReturnsThem) {
+  // 8192 frames, max_order 10: eight free blocks of 1024 after boot.
+  BuddyAllocator b(0, 8192, 10);
+  ASSERT_EQ(b.free_blocks(10), 8u);
+  EXPECT_TRUE(b.take_free_range(2048, 4096));  // blocks 2048, 3072, 4096, 5120
+  EXPECT_EQ(b.free_pages(), 8192u - 4096);
+  EXPECT_EQ(b.free_blocks(10), 4u);
+  EXPECT_FALSE(b.is_free(2048));
+  EXPECT_FALSE(b.is_free(6143));
+  EXPECT_TRUE(b.is_free(6144));
+  EXPECT_EQ(b.num_reserved_pages(), 4096u);
+  EXPECT_EQ(b.check_invariants(), "");
+  // Each block is an allocated block of max_order; freeing them merges back.
+  for (std::uint64_t pfn = 2048; pfn < 6144; pfn += 1024) b.free(pfn, 10);
+  EXPECT_EQ(b.free_pages(), 8192u);
+  EXPECT_EQ(b.free_blocks(10), 8u);
+  EXPECT_EQ(b.check_invariants(), "");
+}
+
+TEST(BuddyTakeFreeRange, RefusesARangeWithAnAllocatedFrameAndChangesNothing) {
+  BuddyAllocator b(0, 4096, 10);
+  auto one = b.alloc(0);  // frame 0: splits block [0, 1024)
+  ASSERT_TRUE(one);
+  EXPECT_EQ(*one, 0u);
+  const std::string before = b.buddyinfo();
+  EXPECT_FALSE(b.take_free_range(0, 2048));
+  EXPECT_EQ(b.buddyinfo(), before);
+  EXPECT_EQ(b.free_pages(), 4095u);
+  EXPECT_TRUE(b.take_free_range(1024, 2048));  // [1024, 3072) is still whole
+  EXPECT_EQ(b.free_pages(), 4095u - 2048);
+  EXPECT_EQ(b.check_invariants(), "");
+}
+
+TEST(BuddyTakeFreeRange, MisalignedOrOutsideRangesAreLogicErrors) {
+  BuddyAllocator b(0, 4096, 10);
+  EXPECT_THROW(b.take_free_range(512, 1024), std::logic_error);
+  EXPECT_THROW(b.take_free_range(0, 1000), std::logic_error);
+  EXPECT_THROW(b.take_free_range(3072, 2048), std::logic_error);
+  EXPECT_TRUE(b.take_free_range(0, 0));
+  EXPECT_EQ(b.free_pages(), 4096u);
+}
+
 }  // namespace
 }  // namespace mmusim

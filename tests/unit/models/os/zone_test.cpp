@@ -255,5 +255,18 @@ TEST(Zones, RandomWorkloadAgainstABruteForceShadow) {
   EXPECT_EQ(a.check_invariants(), "");
 }
 
+TEST(ZonedTakeFreeRange, ARangeMustLieInOneZone) {
+  // 8192 frames, 64-bit layout: DMA [0, 4096), DMA32 [4096, 8192); the low
+  // 256 frames reserved, so DMA has 4096 - 256 = 3840 free and DMA32 4096.
+  ZonedPageAllocator z(8192, 10, 1, false, 256);
+  ASSERT_EQ(z.free_pages(), 3840u + 4096);
+  EXPECT_FALSE(z.take_free_range(2048, 4096));  // straddles DMA and DMA32
+  EXPECT_FALSE(z.take_free_range(0, 1024));     // holds the reserved frames
+  EXPECT_EQ(z.free_pages(), 3840u + 4096);
+  EXPECT_TRUE(z.take_free_range(4096, 4096));
+  EXPECT_EQ(z.free_pages(), 3840u);
+  EXPECT_EQ(z.check_invariants(), "");
+}
+
 }  // namespace
 }  // namespace mmusim

@@ -1,0 +1,144 @@
+#include "models/os/kernel/tasks.h"
+
+#include "models/os/arch/kernel_space.h"
+#include "models/os/arch/tlb.h"
+#include "models/os/mm/address_space.h"
+#include "models/os/mm/page_tables.h"
+#include "models/os/slab.h"
+
+namespace mmusim {
+namespace {
+
+// Approximate object sizes of a 6.x x86-64 distribution kernel, as
+// /proc/slabinfo shows them; the exact figures depend on the kernel config.
+constexpr unsigned kTaskStructBytes = 9984;
+constexpr unsigned kMmStructBytes = 1344;
+
+}  // namespace
+
+Tasks::Tasks(const OsParams& p, MmuControl& mmu, PageTables& pt, AddressSpace& as, AsidManager& asids,
+             KernelSpace& kspace, SlabAllocator& slab, Rmap& rmap, SwapSpace& swap, Hugetlb& hugetlb, Thp& thp)
+    : m_p(p),
+      m_mmu(mmu),
+      m_pt(pt),
+      m_as(as),
+      m_asids(asids),
+      m_kspace(kspace),
+      m_slab(slab),
+      m_rmap(rmap),
+      m_swap(swap),
+      m_hugetlb(hugetlb),
+      m_thp(thp) {}
+
+void Tasks::register_processes_counter(StatGroup& os) {
+  m_processes = &os.counter("processes", "processes created");
+}
+
+void Tasks::register_forks_counter(StatGroup& os) {
+  m_forks = &os.counter("forks", "processes created by @fork");
+}
+
+void Tasks::register_enomem(StatGroup& en) {
+  m_enomem_processes = &en.counter("processes", "process creations that found no memory (ENOMEM): their records are skipped");
+  m_enomem_forks = &en.counter("forks", "@fork calls that found no memory (ENOMEM to the parent): the child's records are skipped");
+}
+
+void Tasks::create_caches() {
+  m_task_cache = m_slab.create("task_struct", kTaskStructBytes, 64);
+  m_mm_cache = m_slab.create("mm_struct", kMmStructBytes, 64);
+}
+
+bool Tasks::alive(std::uint32_t pid) const {
+  auto it = m_procs.find(pid);
+  return it == m_procs.end() || it->second->alive;  // unknown pids are created on first use
+}
+
+const Process* Tasks::process(std::uint32_t pid) const {
+  auto it = m_procs.find(pid);
+  return it == m_procs.end() ? nullptr : it->second.get();
+}
+
+Process* Tasks::find(std::uint32_t pid) {
+  auto it = m_procs.find(pid);
+  return it == m_procs.end() ? nullptr : it->second.get();
+}
+
+Process& Tasks::cur() {
+  if (!m_has_current) switch_to(1);
+  if (!m_has_current) throw OsError("no process to run: process 1 could not be created (out of memory)");
+  return *m_procs.at(m_current);
+}
+
+Process* Tasks::create(std::uint32_t pid) {
+  // copy_process() / mm_alloc() / pgd_alloc(): out of memory for any of the
+  // task_struct, the mm_struct or the PGD is -ENOMEM to the caller, and no
+  // process exists. It is kept as a dead entry, so that its records are
+  // skipped, and reported (m_kills) and counted.
+  // (Linux allocates the task_struct, then the mm_struct, then the PGD; the
+  // PGD comes first here, which only changes which frames each one gets.)
+  auto proc = std::make_unique<Process>();
+  proc->pid = pid;
+  const PAddr root = m_pt.alloc_root(*proc);
+  auto task = root ? m_slab.alloc(m_task_cache) : std::nullopt;
+  auto mm = task ? m_slab.alloc(m_mm_cache) : std::nullopt;
+  if (!mm) {
+    if (task) m_slab.free(m_task_cache, *task);
+    if (root) m_pt.free_tables(*proc, root, m_pt.levels());
+    proc->alive = false;
+    m_procs[pid] = std::move(proc);
+    return nullptr;
+  }
+  proc->root = root;
+  proc->task_obj = *task;
+  proc->mm_obj = *mm;
+  ++*m_processes;
+  return (m_procs[pid] = std::move(proc)).get();
+}
+
+void Tasks::switch_to(std::uint32_t pid) {
+  auto it = m_procs.find(pid);
+  Process* created = nullptr;
+  if (it == m_procs.end() && !(created = create(pid))) {
+    ++*m_enomem_processes;
+    m_kills.push_back("process " + std::to_string(pid) +
+                      " not created: out of memory (ENOMEM: task_struct, mm_struct or page directory); its "
+                      "records are skipped");
+    return;  // the CPU stays with the task it ran
+  }
+  Process& p = created ? *created : *it->second;
+  if (!p.alive) throw OsError("@proc " + std::to_string(pid) + ": the process was killed or has exited");
+  bool same = m_has_current && m_current == pid;
+  m_current = pid;
+  m_has_current = true;
+  if (!same) m_asids.load_cr3(p);
+}
+
+void Tasks::free_kernel_objects(Process& p) {
+  m_as.free_vma_objects(p);
+  if (p.mm_obj) m_slab.free(m_mm_cache, p.mm_obj);
+  if (p.task_obj) m_slab.free(m_task_cache, p.task_obj);
+  p.mm_obj = p.task_obj = 0;
+}
+
+void Tasks::kill(Process& p, const std::string& why) {
+  m_as.zap(p, 0, m_pt.user_top());
+  m_pt.free_tables(p, p.root, m_pt.levels());
+  m_asids.release(p.pid);
+  p.vmas.clear();
+  free_kernel_objects(p);
+  p.alive = false;
+  p.huge_zero = false;  // __mmput -> mm_put_huge_zero_page
+  m_kills.push_back("process " + std::to_string(p.pid) + " killed: " + why);
+  if (m_has_current && m_current == p.pid) {
+    m_has_current = false;
+    m_mmu.write_cr3(m_kspace.idle_root());
+  }
+}
+
+void Tasks::exit_current() {
+  Process& p = cur();
+  kill(p, "exited");
+  m_kills.pop_back();  // a normal exit is not a kill
+}
+
+}  // namespace mmusim

@@ -1,0 +1,77 @@
+// Transparent huge pages and the zero pages, after mm/huge_memory.c and
+// mm/memory.c (my_zero_pfn):
+//  - the 4 KiB zero page is a frame of the reserved low 1 MiB, as Linux's
+//    empty_zero_page is part of the kernel image: outside the allocator;
+//  - the huge zero page (get_huge_zero_page): allocated zeroed on first use,
+//    one reference per mm (MMF_HUGE_ZERO_PAGE) until exit; its shrinker
+//    frees it when no live mm holds one (shrink_huge_zero_page_scan);
+//  - do_huge_pmd_anonymous_page(): with os.thp always, or madvise and a
+//    MADV_HUGEPAGE VMA, a fault whose aligned 2 MiB (4 MiB with ia32) range
+//    lies inside the VMA with an empty page-middle entry maps a huge page:
+//    the huge zero page for a read (use_zero_page), else a zeroed block from
+//    the low, then the min watermark (GFP_TRANSHUGE_LIGHT / GFP_TRANSHUGE:
+//    no kswapd), after direct compaction in a madvised VMA; no OOM kill: a
+//    fall back to 4 KiB (thp_fault_fallback).
+// Left out: a huge page's PTE page is allocated at split time, not deposited
+// at the fault (pgtable_trans_huge_deposit); khugepaged.
+#pragma once
+
+#include <cstdint>
+
+#include "models/common/stats.h"
+#include "models/memory/physical_memory.h"
+#include "models/os/mm_types.h"
+#include "models/os/os_params.h"
+
+namespace mmusim {
+
+class PageTables;
+class PageAllocator;
+class KernelSpace;
+class Tasks;
+class FaultCost;
+class Reclaim;
+
+class Thp {
+ public:
+  // my_zero_pfn: the last frame of the reserved low 1 MiB.
+  static constexpr std::uint64_t kZeroPfn = 255;
+
+  Thp(const OsParams& p, PhysicalMemory& mem, PageTables& pt, PageAllocator& alloc, KernelSpace& kspace,
+      const Tasks& tasks, FaultCost& cost, Reclaim& reclaim, FaultStats& faults);
+
+  // os.thp.alloc and fallback; os.zero_page.huge_allocated.
+  void register_stats(StatGroup& os);
+  void register_zero_stat(StatGroup& zero_page);
+  const Counter& alloc_counter() const { return *m_alloc_count; }
+  const Counter& fallback_counter() const { return *m_fallback; }
+
+  // The zero pages: a private anonymous read fault maps them read-only.
+  bool is_zero_pfn(std::uint64_t pfn) const;
+  // The huge zero page's first frame; 0 before its first use.
+  std::uint64_t huge_zero_pfn() const { return m_huge_zero_pfn; }
+  // The huge zero page, allocated on first use; 0 if no block is free.
+  std::uint64_t huge_zero_page();
+  // The shrinker: frees the huge zero page when no live mm holds it.
+  void shrink_huge_zero_page();
+
+  // do_huge_pmd_anonymous_page() for a fault at cr2 in VMA v of p; true when
+  // it mapped a huge page (out filled), false to fall back to 4 KiB.
+  bool fault(Process& p, Vma& v, VAddr cr2, bool write, FaultOutcome* out);
+
+ private:
+  const OsParams& m_p;
+  PhysicalMemory& m_mem;
+  PageTables& m_pt;
+  PageAllocator& m_alloc;
+  KernelSpace& m_kspace;
+  const Tasks& m_tasks;
+  FaultCost& m_cost;
+  Reclaim& m_reclaim;
+  FaultStats& m_faults;
+  std::uint64_t m_huge_zero_pfn = 0;
+  Counter* m_alloc_count = nullptr;
+  Counter* m_fallback = nullptr;
+};
+
+}  // namespace mmusim

@@ -1,0 +1,108 @@
+// Unit tests of swap space (models/os/mm/swap_space.h, mm/swapfile.c): the
+// swap-entry encoding of each mode and swapon's size limit.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "models/common/stats.h"
+#include "models/memory/physical_memory.h"
+#include "models/os/os_model.h"
+#include "models/walker/walker.h"
+#include "tests/support/os_fixture.h"
+
+namespace mmusim {
+namespace {
+
+using namespace ostest;
+using Os = MachineOs;
+
+// Swap entries of 32-bit paging. arch/x86/include/asm/pgtable-2level.h:
+// SWP_OFFSET_SHIFT = _PAGE_BIT_PROTNONE + 1 = 9, so a 4-byte swap PTE holds
+// the offset in bits 31:9, 23 bits: 2^23 slots (32 GiB). swapon's
+// read_swap_header() cuts a larger area to swapfile_maximum_size = 2^23
+// pages, and slot 0 is the header: total_swap_pages = 2^23 - 1. 64-bit
+// entries (46-bit MAXPHYADDR here) address far more: 64 GiB = 2^24 slots
+// stay whole, 2^24 - 1 usable.
+TEST(Swap32, AnAreaLargerThanASwapEntryAddressesIsCutAndEverySlotRoundTrips) {
+  for (PagingMode mode : {PagingMode::Ia32, PagingMode::X86_64}) {
+    PhysicalMemory mem(16 * kMiB);
+    FakeMmu mmu;
+    StatGroup root;
+    OsParams p;
+    p.memory_bytes = 16 * kMiB;
+    p.mode = mode;
+    p.levels = mode == PagingMode::Ia32 ? 2 : 4;
+    p.highmem = mode == PagingMode::Ia32;
+    p.swap_bytes = 64 * (1ull << 30);
+    OsModel os(p, mem, mmu, root.group("os"));
+    const double total = root.find("os.swap.total")->formula();
+    EXPECT_EQ(total, mode == PagingMode::Ia32 ? (1u << 23) - 1.0 : (1u << 24) - 1.0) << paging_mode_name(mode);
+    for (std::uint64_t slot : {1ull, 7ull, 8ull, 1ull << 20, (1ull << 20) + 5, (1ull << 23) - 1}) {
+      const std::uint64_t e = os.swap_entry(slot);
+      EXPECT_EQ(os.swap_slot(e), slot) << slot;
+      EXPECT_FALSE(e & pte::kP) << slot;  // not present: every access faults
+      if (mode == PagingMode::Ia32) {
+        EXPECT_EQ(e >> 32, 0u) << slot;  // fits the 4-byte entry
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- SwapSpace
+
+// A swap entry is a not-present PTE (P clear, SDM 4.5.4: the other bits are
+// ignored by the processor) that keeps its slot. 32-bit paging: 2^23 slots,
+// as the 23-bit offset field of arch/x86/include/asm/pgtable-2level.h
+// (SWP_OFFSET_SHIFT 9); 64-bit with a 46-bit MAXPHYADDR: the 34 frame-number
+// bits of the entry.
+TEST(SwapSpace, EntriesAreNotPresentAndRoundTrip) {
+  for (PagingMode mode : {PagingMode::X86_64, PagingMode::Ia32}) {
+    OsParams p = machine_params(16 * kMiB);
+    p.mode = mode;
+    OsFixture t(p);
+    const SwapSpace& s = t.os.swap_space();
+    const bool ia32 = mode == PagingMode::Ia32;
+    EXPECT_EQ(s.max_slots(), ia32 ? 1ull << 23 : 1ull << 34);
+    for (std::uint64_t slot : {std::uint64_t{1}, std::uint64_t{7}, std::uint64_t{8}, std::uint64_t{12345}, s.max_slots() - 1}) {
+      const std::uint64_t e = s.entry(slot);
+      EXPECT_FALSE(e & pte::kP) << slot;
+      EXPECT_TRUE(e & OsModel::kSwapEntry) << slot;
+      EXPECT_EQ(s.slot(e), slot);
+      if (ia32) {
+        EXPECT_LT(e, 1ull << 32) << slot;
+      }
+    }
+  }
+}
+
+// swap_free() when a swap PTE goes away: the slot's count drops and the
+// process's MM_SWAPENTS with it; a dropped file page holds no slot.
+TEST(SwapSpace, ReleaseFreesTheSlotOfASwapEntryOnly) {
+  Os t(64 * kMiB, ThpMode::Never, 1 * kMiB);
+  t.os.switch_to(1);
+  SwapSpace& s = t.os.swap_space();
+  ASSERT_NE(s.device(), nullptr);
+  EXPECT_EQ(s.device()->usable_slots(), 255u);  // 256 slots less the header
+  const auto slot = s.device()->alloc();
+  ASSERT_TRUE(slot);
+  EXPECT_EQ(*slot, 1u);  // slot 0 is the header
+  Process& p = *t.os.tasks().find(1);
+  p.swap_pages = 1;
+  s.release(p, OsModel::kFileEvicted);
+  EXPECT_EQ(p.swap_pages, 1u);
+  s.release(p, s.entry(*slot));
+  EXPECT_EQ(p.swap_pages, 0u);
+  EXPECT_EQ(s.device()->used(), 0u);
+}
+
+}  // namespace
+}  // namespace mmusim
