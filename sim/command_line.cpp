@@ -60,7 +60,8 @@ void refuse_positional(const po::variables_map& vm, const std::string& cmd, cons
 
 LoadedConfig load_config_options(const po::variables_map& vm) {
   std::string path = vm.count("config") ? vm["config"].as<std::string>() : "";
-  std::vector<std::string> sets = vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  std::vector<std::string> sets =
+      vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
   return load_config(path, sets);
 }
 

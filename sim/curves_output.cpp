@@ -73,10 +73,11 @@ std::string curves_csv(const std::vector<TlbCurves>& curves, const StatGroup& ro
       const unsigned sets = m.sets_at(i);
       for (unsigned ways = 1; ways <= m.max_ways_at(i); ++ways) {
         const std::uint64_t hits = m.hits(sets, ways);
-        out += c.tlb + ',' + std::to_string(sets) + ',' + std::to_string(ways) + ',' + std::to_string(sets * ways) + ',' +
-               acc + ',' + std::to_string(hits) + ',' + std::to_string(m.accesses() - hits) + ',' +
+        out += c.tlb + ',' + std::to_string(sets) + ',' + std::to_string(ways) + ',' + std::to_string(sets * ways) +
+               ',' + acc + ',' + std::to_string(hits) + ',' + std::to_string(m.accesses() - hits) + ',' +
                (walks ? std::to_string(base - m.walk_free_hits(sets, ways)) : std::string()) + extra +
-               (any_opt ? ',' + (sets == 1 && m.opt_recorded() ? std::to_string(m.opt_misses(ways)) : std::string()) : std::string()) +
+               (any_opt ? ',' + (sets == 1 && m.opt_recorded() ? std::to_string(m.opt_misses(ways)) : std::string())
+                        : std::string()) +
                '\n';
       }
     }
@@ -95,8 +96,8 @@ void check_curves_against_stats(const std::vector<TlbCurves>& curves, const Stat
     const std::uint64_t m = c.curves->misses(t.sets(), t.ways());
     if (acc->counter->value() != c.curves->accesses() || miss->counter->value() != m)
       throw std::logic_error("miss curves of " + c.tlb + " disagree with its statistics at its own geometry (" +
-                             std::to_string(t.sets()) + " sets x " + std::to_string(t.ways()) + " ways): " +
-                             std::to_string(c.curves->accesses()) + " accesses, " + std::to_string(m) +
+                             std::to_string(t.sets()) + " sets x " + std::to_string(t.ways()) +
+                             " ways): " + std::to_string(c.curves->accesses()) + " accesses, " + std::to_string(m) +
                              " misses; the TLB counted " + std::to_string(acc->counter->value()) + " and " +
                              std::to_string(miss->counter->value()));
   }

@@ -37,43 +37,43 @@ using namespace mmusim;
 
 namespace {
 
-const char* const kUsage =
-    "mmusim " MMUSIM_VERSION " - a cycle-level x86 MMU/TLB simulator on SystemC\n"
-    "\n"
-    "usage:\n"
-    "  mmusim run     [-c CONFIG.yaml] [-t TRACE]... [--format FMT] [--set KEY=VALUE]...\n"
-    "                 [-o OUTDIR] [--max-accesses N] [--progress|--quiet] [--check-invariants]\n"
-    "                 [--curves TLB[,TLB...]] [--curves-sample R] [--curves-opt]\n"
-    "  mmusim params  [-c CONFIG.yaml] [--set KEY=VALUE]...\n"
-    "  mmusim convert IN OUT [--from FMT] [--to FMT]\n"
-    "  mmusim sweep   EXPERIMENT.yaml [-j N] [--backend local|slurm] [-o OUTDIR] [--resume]\n"
-    "                 [--method exact|one-pass|auto]\n"
-    "                 [--partition P] [--time LIMIT] [--cpus-per-task N] [--sbatch-arg ARG]...\n"
-    "  mmusim check   [CASE_DIR|GOLDEN_DIR]... [--update] [--keep DIR] [--check-invariants]\n"
-    "  mmusim stats   TRACE... [--format FMT]\n"
-    "  mmusim --help | --version\n"
-    "\n"
-    "  run     replays a trace through the MMU, TLBs, page walker, memory and the OS\n"
-    "          model; prints a summary and, with -o, writes OUTDIR/stats.json,\n"
-    "          OUTDIR/stats.csv and the resolved OUTDIR/config.yaml.\n"
-    "          No -c: the built-in default config (configs/x86_64.yaml has the same).\n"
-    "          No -t: the bundled sample trace. Several -t (at most 64): one process\n"
-    "          each, switched round-robin every replay.switch_interval accesses.\n"
-    "          -t - reads the trace from standard input (once per run).\n"
-    "  params  lists every configuration key with its value, default, unit and meaning.\n"
-    "  convert rewrites a trace in another format (text, bin, lackey), losslessly;\n"
-    "          OUT's name chooses the format and compression (t.bin.zst) unless --to.\n"
-    "  sweep   runs an experiment (README, Experiments): every (point, trace) as its own\n"
-    "          run process, locally or as one Slurm job array; OUTDIR/results.csv.\n"
-    "  check   runs golden cases (default: tests/golden) and compares their statistics\n"
-    "          with expected.csv; exit 1 on any difference. --update rewrites them.\n"
-    "  stats   reads traces (any format run reads) and prints their records, accesses\n"
-    "          and events by kind, and footprint (distinct 4 KiB pages, 2 MiB regions).\n"
-    "\n"
-    "exit codes: 0 success, 1 internal error, 2 usage or configuration error, 3 bad trace\n"
-    "(or a run-time limit reached), 4 output not writable (disk full, read-only OUTDIR);\n"
-    "sweep: 1 when some run failed; check: 1 on any difference.\n"
-    "`mmusim run --help` lists the options of run.\n";
+const char* const kUsage = "mmusim " MMUSIM_VERSION
+                           " - a cycle-level x86 MMU/TLB simulator on SystemC\n"
+                           "\n"
+                           "usage:\n"
+                           "  mmusim run     [-c CONFIG.yaml] [-t TRACE]... [--format FMT] [--set KEY=VALUE]...\n"
+                           "                 [-o OUTDIR] [--max-accesses N] [--progress|--quiet] [--check-invariants]\n"
+                           "                 [--curves TLB[,TLB...]] [--curves-sample R] [--curves-opt]\n"
+                           "  mmusim params  [-c CONFIG.yaml] [--set KEY=VALUE]...\n"
+                           "  mmusim convert IN OUT [--from FMT] [--to FMT]\n"
+                           "  mmusim sweep   EXPERIMENT.yaml [-j N] [--backend local|slurm] [-o OUTDIR] [--resume]\n"
+                           "                 [--method exact|one-pass|auto]\n"
+                           "                 [--partition P] [--time LIMIT] [--cpus-per-task N] [--sbatch-arg ARG]...\n"
+                           "  mmusim check   [CASE_DIR|GOLDEN_DIR]... [--update] [--keep DIR] [--check-invariants]\n"
+                           "  mmusim stats   TRACE... [--format FMT]\n"
+                           "  mmusim --help | --version\n"
+                           "\n"
+                           "  run     replays a trace through the MMU, TLBs, page walker, memory and the OS\n"
+                           "          model; prints a summary and, with -o, writes OUTDIR/stats.json,\n"
+                           "          OUTDIR/stats.csv and the resolved OUTDIR/config.yaml.\n"
+                           "          No -c: the built-in default config (configs/x86_64.yaml has the same).\n"
+                           "          No -t: the bundled sample trace. Several -t (at most 64): one process\n"
+                           "          each, switched round-robin every replay.switch_interval accesses.\n"
+                           "          -t - reads the trace from standard input (once per run).\n"
+                           "  params  lists every configuration key with its value, default, unit and meaning.\n"
+                           "  convert rewrites a trace in another format (text, bin, lackey), losslessly;\n"
+                           "          OUT's name chooses the format and compression (t.bin.zst) unless --to.\n"
+                           "  sweep   runs an experiment (README, Experiments): every (point, trace) as its own\n"
+                           "          run process, locally or as one Slurm job array; OUTDIR/results.csv.\n"
+                           "  check   runs golden cases (default: tests/golden) and compares their statistics\n"
+                           "          with expected.csv; exit 1 on any difference. --update rewrites them.\n"
+                           "  stats   reads traces (any format run reads) and prints their records, accesses\n"
+                           "          and events by kind, and footprint (distinct 4 KiB pages, 2 MiB regions).\n"
+                           "\n"
+                           "exit codes: 0 success, 1 internal error, 2 usage or configuration error, 3 bad trace\n"
+                           "(or a run-time limit reached), 4 output not writable (disk full, read-only OUTDIR);\n"
+                           "sweep: 1 when some run failed; check: 1 on any difference.\n"
+                           "`mmusim run --help` lists the options of run.\n";
 
 int cmd_params(int argc, char** argv) {
   po::options_description desc("mmusim params");
@@ -94,7 +94,7 @@ int cmd_convert(int argc, char** argv) {
   desc.add_options()("from", po::value<std::string>()->default_value("auto"),
                      "input format: auto (detect), text, lackey, bin, champsim, champsim-cloudsuite")(
       "to", po::value<std::string>(), "output format: text, bin or lackey (default: from OUT's name)")("help,h",
-                                                                                                      "this help");
+                                                                                                       "this help");
   po::options_description files;
   files.add_options()("in", po::value<std::string>())("out", po::value<std::string>());
   po::positional_options_description positional;
@@ -121,13 +121,14 @@ int cmd_convert(int argc, char** argv) {
 int cmd_sweep(int argc, char** argv) {
   po::options_description desc("mmusim sweep");
   desc.add_options()("jobs,j", po::value<std::string>()->default_value("1"), "local backend: runs at a time")(
-      "backend", po::value<std::string>()->default_value("local"), "local (child processes) or slurm (one sbatch --array)")(
+      "backend", po::value<std::string>()->default_value("local"),
+      "local (child processes) or slurm (one sbatch --array)")(
       "outdir,o", po::value<std::string>(), "output directory (default: out/sweeps/<experiment name>)")(
       "resume", "skip runs whose stats are complete; rerun failed and interrupted ones")(
       "dry-run", "validate every point and list the runs, run nothing")(
       "method", po::value<std::string>()->default_value("auto"),
-          "exact (a run per point and trace), one-pass (one run per trace from a TLB's miss curves) or auto (one-pass when it applies)")(
-      "progress", "rewrite one progress line even when stderr is not a terminal")(
+      "exact (a run per point and trace), one-pass (one run per trace from a TLB's miss curves) or auto (one-pass when "
+      "it applies)")("progress", "rewrite one progress line even when stderr is not a terminal")(
       "partition", po::value<std::string>(), "slurm: sbatch --partition")(
       "time", po::value<std::string>(), "slurm: sbatch --time, the limit per task (e.g. 10:00)")(
       "cpus-per-task", po::value<std::string>()->default_value("1"), "slurm: sbatch --cpus-per-task")(
@@ -166,7 +167,8 @@ int cmd_sweep(int argc, char** argv) {
   o.exe = self_exe();
   if (vm.count("partition")) o.partition = vm["partition"].as<std::string>();
   if (vm.count("time")) o.time_limit = vm["time"].as<std::string>();
-  o.cpus_per_task = static_cast<unsigned>(parse_count("--cpus-per-task", vm["cpus-per-task"].as<std::string>(), 1, 4096));
+  o.cpus_per_task =
+      static_cast<unsigned>(parse_count("--cpus-per-task", vm["cpus-per-task"].as<std::string>(), 1, 4096));
   if (vm.count("sbatch-arg")) o.sbatch_args = vm["sbatch-arg"].as<std::vector<std::string>>();
   o.poll_seconds = vm["poll"].as<double>();
   if (!(o.poll_seconds > 0 && o.poll_seconds <= 3600)) throw UsageError("--poll: expected seconds in (0, 3600]");
@@ -177,7 +179,8 @@ int cmd_sweep(int argc, char** argv) {
                             : "sweep: separate runs: " + plan.reason)
                 << "\n";
     }
-    std::cout << e.name << ": " << e.points.size() << " points x " << e.traces.size() << (e.traces.size() == 1 ? " trace\n" : " traces\n");
+    std::cout << e.name << ": " << e.points.size() << " points x " << e.traces.size()
+              << (e.traces.size() == 1 ? " trace\n" : " traces\n");
     for (const auto& p : e.points) std::cout << p.id << "  " << p.label() << "\n";
     return kExitOk;
   }

@@ -83,10 +83,12 @@ void create_output_dir(const std::string& dir) {
     if (partial.empty() || partial == "." || partial == "..") continue;
     struct stat st {};
     if (::stat(partial.c_str(), &st) == 0) {
-      if (!S_ISDIR(st.st_mode)) throw OutputError(partial + ": cannot create the output directory: it exists and is not a directory");
+      if (!S_ISDIR(st.st_mode))
+        throw OutputError(partial + ": cannot create the output directory: it exists and is not a directory");
       continue;
     }
-    if (::mkdir(partial.c_str(), 0777) != 0 && errno != EEXIST) fail(partial, "cannot create the output directory", errno);
+    if (::mkdir(partial.c_str(), 0777) != 0 && errno != EEXIST)
+      fail(partial, "cannot create the output directory", errno);
   }
 }
 

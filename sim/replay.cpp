@@ -34,7 +34,9 @@ Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, O
       m_skipped(stats.counter("skipped", "records of killed or exited processes, skipped")),
       m_cycles(stats.counter("cycles", "simulated cycles from the first to the last access")),
       m_switches(stats.counter("switches", "round-robin switches between traces (each a CR3 write)")),
-      m_kernel_walks(stats.counter("kernel_walks", "the fault handler's kernel accesses (os.fault_model: accesses) that missed every TLB and walked")) {
+      m_kernel_walks(stats.counter(
+          "kernel_walks",
+          "the fault handler's kernel accesses (os.fault_model: accesses) that missed every TLB and walked")) {
   if (traces.empty()) throw std::invalid_argument("replay: no trace");
   for (TraceReader* t : traces) {
     Stream s;
@@ -89,8 +91,10 @@ void Replay::thread() {
 
 void Replay::time_limit_error() const {
   trace_error("the simulated time would pass the limit of 10^18 ps (1000000 s, " +
-              std::to_string(kMaxSimPs / m_cycle.value()) + " cycles of this clock): the run stops here, "
-              "as its cycle counts would be wrong (with replay.gap_cycles " + std::to_string(m_p.gap_cycles) + ")");
+              std::to_string(kMaxSimPs / m_cycle.value()) +
+              " cycles of this clock): the run stops here, "
+              "as its cycle counts would be wrong (with replay.gap_cycles " +
+              std::to_string(m_p.gap_cycles) + ")");
 }
 
 sc_core::sc_time Replay::cycles_time(Cycles c) const {
@@ -104,9 +108,7 @@ void Replay::check_time(std::uint64_t more_ps) const {
   if (now > kMaxSimPs || more_ps > kMaxSimPs - now) time_limit_error();
 }
 
-void Replay::trace_error(const std::string& msg) const {
-  throw TraceError(m_cur->reader->location() + ": " + msg);
-}
+void Replay::trace_error(const std::string& msg) const { throw TraceError(m_cur->reader->location() + ": " + msg); }
 
 std::uint32_t Replay::global_pid(Stream& s, std::uint32_t trace_pid) {
   if (m_streams.size() == 1) return trace_pid;
@@ -217,8 +219,8 @@ void Replay::access(Stream& s, const TraceRecord& rec) {
   // first byte is checked already, and the canonical boundaries are page
   // boundaries: only an access that crosses a page can fail here.
   if (((va ^ last) >> kPageShift) != 0 && !address_ok(last))
-    address_error(last, ("last byte of the access at " + hex_string(va) + " of " + std::to_string(rec.size) +
-                         " bytes,").c_str());
+    address_error(
+        last, ("last byte of the access at " + hex_string(va) + " of " + std::to_string(rec.size) + " bytes,").c_str());
 
   ++m_accesses;
   switch (rec.access) {
@@ -337,7 +339,8 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
       trace_error("@mark " + rec.name + " given twice (first at " + seen.first->second +
                   "): mark names name statistics (marks.NAME.*) and must be unique");
     if (m_marks.size() >= kMaxMarks)
-      trace_error("more than " + std::to_string(kMaxMarks) + " @mark records: each keeps a snapshot of every statistic");
+      trace_error("more than " + std::to_string(kMaxMarks) +
+                  " @mark records: each keeps a snapshot of every statistic");
     m_marks.push_back(MarkSnapshot{rec.name, m_root_stats.snapshot()});
     return;
   }
@@ -377,9 +380,7 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
         break;
       case RecordKind::Fork: m_os.fork(global_pid(s, rec.pid)); break;
       case RecordKind::OomScoreAdj: m_os.set_oom_score_adj(rec.value); break;
-      case RecordKind::Cr4Pge:
-        try {
-          m_mmu.write_cr4_pge(rec.value != 0);
+      case RecordKind::Cr4Pge: try { m_mmu.write_cr4_pge(rec.value != 0);
         } catch (const GeneralProtectionFault& e) {
           trace_error(e.what());
         }

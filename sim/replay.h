@@ -40,6 +40,8 @@
 // runs - the scheduler with N = 1 gives the same totals (tested).
 #pragma once
 
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/tlm_quantumkeeper.h>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -48,8 +50,6 @@
 #include <string>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/tlm_quantumkeeper.h>
 #include <utility>
 #include <vector>
 
@@ -64,13 +64,13 @@ namespace mmusim {
 
 struct ReplayParams {
   Cycles gap_cycles = 0;
-  bool time_data = false;          // data accesses go through data_socket (memory.caches given)
-  unsigned outstanding = 1;        // replay.outstanding
+  bool time_data = false;    // data accesses go through data_socket (memory.caches given)
+  unsigned outstanding = 1;  // replay.outstanding
   bool sync_each_access = false;
-  std::uint64_t max_accesses = 0;  // 0: all
+  std::uint64_t max_accesses = 0;          // 0: all
   std::uint64_t switch_interval = 100000;  // accesses per time slice with several traces
-  unsigned va_bits = 48;           // canonical width; 32: no address at or above 4 GiB (32-bit modes)
-  std::string mode_name = "x86_64";  // paging.mode, for messages
+  unsigned va_bits = 48;                   // canonical width; 32: no address at or above 4 GiB (32-bit modes)
+  std::string mode_name = "x86_64";        // paging.mode, for messages
   bool progress = false;
   bool check_invariants = false;  // the OS model checks its invariants after every fault
 };
@@ -106,9 +106,9 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   struct Stream {
     TraceReader* reader = nullptr;
     bool done = false;
-    bool has_pid = false;  // a process has been chosen (lazily: pid 1 unless @proc comes first)
-    std::uint32_t pid = 0;  // global pid of the current process
-    bool skip = false;      // that process is dead: its records are skipped
+    bool has_pid = false;                         // a process has been chosen (lazily: pid 1 unless @proc comes first)
+    std::uint32_t pid = 0;                        // global pid of the current process
+    bool skip = false;                            // that process is dead: its records are skipped
     std::map<std::uint32_t, std::uint32_t> pids;  // trace pid -> global pid (several traces)
   };
 
@@ -163,8 +163,8 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   void access_overlapped(VAddr va, VAddr last, AccessKind kind, std::uint32_t size);
   bool translate_overlapped(VAddr va, AccessKind kind, Cycles& t);
   Cycles data_cycles(PAddr pa, std::uint64_t bytes, AccessKind kind);
-  void serialise();                    // drain the window (overlapped mode)
-  void follow_issue_point(Cycles t);   // the thread's time to cycle t
+  void serialise();                   // drain the window (overlapped mode)
+  void follow_issue_point(Cycles t);  // the thread's time to cycle t
   void progress_line(bool final);
   [[noreturn]] void trace_error(const std::string& msg) const;
   // The simulated-time limit (10^18 ps): cycles as time, checked for

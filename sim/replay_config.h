@@ -29,12 +29,20 @@ struct ReplayConfig {
 
   template <class V>
   void visit(V& v) {
-    v.param("implicit_vmas", implicit_vmas, true, "", "a first touch outside every VMA creates an anonymous rwx VMA over the aligned 2 MiB around it; false: SIGSEGV");
+    v.param("implicit_vmas", implicit_vmas, true, "",
+            "a first touch outside every VMA creates an anonymous rwx VMA over the aligned 2 MiB around it; false: "
+            "SIGSEGV");
     v.param("gap_cycles", gap_cycles, Cycles{0}, "cycles", "cycles of non-memory work between successive accesses");
-    v.param("switch_interval", switch_interval, std::uint64_t{100000}, "accesses", "with several -t traces: accesses per time slice before the round-robin switch to the next trace's process (a CR3 write)");
-    v.param("quantum", quantum_ps, std::uint64_t{1000000}, kDuration, "TLM-2.0 global quantum of the loosely-timed replay");
-    v.choice("sync", sync, ReplaySync::Quantum, kReplaySyncNames, "quantum: loosely timed; access: wait() after every access (reference timing)");
-    v.param("outstanding", outstanding, 1u, "accesses", "trace accesses in flight at once, so walks overlap (bounded by mmu.walker.walkers; misses to one page merge); 1: in order");
+    v.param("switch_interval", switch_interval, std::uint64_t{100000}, "accesses",
+            "with several -t traces: accesses per time slice before the round-robin switch to the next trace's process "
+            "(a CR3 write)");
+    v.param("quantum", quantum_ps, std::uint64_t{1000000}, kDuration,
+            "TLM-2.0 global quantum of the loosely-timed replay");
+    v.choice("sync", sync, ReplaySync::Quantum, kReplaySyncNames,
+             "quantum: loosely timed; access: wait() after every access (reference timing)");
+    v.param("outstanding", outstanding, 1u, "accesses",
+            "trace accesses in flight at once, so walks overlap (bounded by mmu.walker.walkers; misses to one page "
+            "merge); 1: in order");
   }
 
   // The replay driver's gap_cycles, sync, switch_interval and outstanding
@@ -48,7 +56,8 @@ struct ReplayConfig {
   }
   void check(const ParamCheck& c) const {
     if (switch_interval == 0) c.fail("switch_interval", "must be at least 1");
-    if (outstanding == 0 || outstanding > 1024) c.fail("outstanding", "must be in 1..1024, got " + std::to_string(outstanding));
+    if (outstanding == 0 || outstanding > 1024)
+      c.fail("outstanding", "must be in 1..1024, got " + std::to_string(outstanding));
   }
 };
 

@@ -50,18 +50,26 @@ std::string default_trace_path() {
 int cmd_run(int argc, char** argv) {
   po::options_description desc("mmusim run");
   desc.add(config_options());
-  desc.add_options()("trace,t", po::value<std::vector<std::string>>(), "trace file, repeatable (at most 64): several traces run as separate processes, round-robin; - is standard input, once (default: the bundled sample trace)")(
+  desc.add_options()("trace,t", po::value<std::vector<std::string>>(),
+                     "trace file, repeatable (at most 64): several traces run as separate processes, round-robin; - is "
+                     "standard input, once (default: the bundled sample trace)")(
       "format", po::value<std::string>()->default_value("auto"),
-          "trace format: auto, text, lackey, bin, champsim, champsim-cloudsuite")(
+      "trace format: auto, text, lackey, bin, champsim, champsim-cloudsuite")(
       "outdir,o", po::value<std::string>(), "write stats.json, stats.csv and config.yaml here")(
       "max-accesses", po::value<std::string>()->default_value("0"), "stop after N accesses (0: the whole trace)")(
       "curves", po::value<std::vector<std::string>>()->composing(),
-      "TLB[,TLB...]: also write OUTDIR/curves.csv, the LRU misses of every geometry of these TLBs up to 4x their entries, from one pass (sets mmu.tlbs.<TLB>.curves unless given; needs -o)")(
+      "TLB[,TLB...]: also write OUTDIR/curves.csv, the LRU misses of every geometry of these TLBs up to 4x their "
+      "entries, from one pass (sets mmu.tlbs.<TLB>.curves unless given; needs -o)")(
       "curves-sample", po::value<std::string>(),
-      "R: sample the curves of every TLB with curves on at rate R in (0, 1] as SHARDS does (sets mmu.tlbs.<TLB>.curves_sample_rate; 1: exact); curves.csv then gives estimates and a misses_bound column")(
-      "curves-opt", "also the OPT (Belady MIN) misses of every fully associative size of the TLBs with curves on, a lower bound for any policy: column opt_misses of curves.csv (sets mmu.tlbs.<TLB>.curves_opt; not with --curves-sample)")(
+      "R: sample the curves of every TLB with curves on at rate R in (0, 1] as SHARDS does (sets "
+      "mmu.tlbs.<TLB>.curves_sample_rate; 1: exact); curves.csv then gives estimates and a misses_bound column")(
+      "curves-opt",
+      "also the OPT (Belady MIN) misses of every fully associative size of the TLBs with curves on, a lower bound for "
+      "any policy: column opt_misses of curves.csv (sets mmu.tlbs.<TLB>.curves_opt; not with --curves-sample)")(
       "progress", "show a progress line on stderr even when it is not a terminal")(
-      "check-invariants", "check the OS model's invariants after every page fault (O(memory) each) and every TLB or paging-structure-cache hit against a fresh walk of the page tables (slow; exit 1 on a violation)")(
+      "check-invariants",
+      "check the OS model's invariants after every page fault (O(memory) each) and every TLB or paging-structure-cache "
+      "hit against a fresh walk of the page tables (slow; exit 1 on a violation)")(
       "quiet,q", "no progress line and no summary")("help,h", "this help");
   po::variables_map vm = parse(argc, argv, desc);
   if (vm.count("help")) {
@@ -193,7 +201,8 @@ int cmd_run(int argc, char** argv) {
   meta.config_source = vm.count("config") ? vm["config"].as<std::string>() : "built-in default";
   if (vm.count("set")) meta.config_source += " with --set";
   meta.traces = traces;
-  for (const auto& r : readers) meta.trace_format += (meta.trace_format.empty() ? "" : ",") + std::string(r->format_name());
+  for (const auto& r : readers)
+    meta.trace_format += (meta.trace_format.empty() ? "" : ",") + std::string(r->format_name());
   meta.max_accesses = rp.max_accesses;
   const StatGroup::Entry* acc = top.stats().find("replay.accesses");
   meta.truncated = rp.max_accesses && acc && acc->counter->value() >= rp.max_accesses;

@@ -24,7 +24,8 @@ Json number(double v) {
 Json to_json(const StatValue& v) { return v.integer ? Json(v.count) : number(v.real); }
 
 std::string fmt_double(double v) {
-  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.0e15) return std::to_string(static_cast<std::int64_t>(v));
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.0e15)
+    return std::to_string(static_cast<std::int64_t>(v));
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.9g", v);
   return buf;
@@ -142,8 +143,8 @@ std::string format_summary(const StatGroup& root, const RunMetadata& meta) {
   const std::uint64_t cycles = counter(root, "replay.cycles");
   std::string names;
   for (const auto& t : meta.traces) names += (names.empty() ? "" : " + ") + t;
-  os << "mmusim " << meta.version << ": " << names << " (" << meta.trace_format
-     << "), config " << meta.config_source << (meta.truncated ? ", stopped at --max-accesses" : "") << "\n";
+  os << "mmusim " << meta.version << ": " << names << " (" << meta.trace_format << "), config " << meta.config_source
+     << (meta.truncated ? ", stopped at --max-accesses" : "") << "\n";
   os << "  accesses   " << grouped(accesses) << "  (loads " << grouped(counter(root, "replay.loads")) << ", stores "
      << grouped(counter(root, "replay.stores")) << ", ifetches " << grouped(counter(root, "replay.ifetches"))
      << ", modifies " << grouped(counter(root, "replay.modifies")) << ")\n";

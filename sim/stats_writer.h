@@ -35,7 +35,7 @@ struct RunMetadata {
 // failure no temporary and none of the three files is left. No exception:
 // it runs after sc_start() (see try_write_temp in sim/output_file.h).
 std::string write_stats(const std::string& outdir, const std::string& config_yaml, const StatGroup& root,
-                 const std::vector<MarkSnapshot>& marks, const RunMetadata& meta,
+                        const std::vector<MarkSnapshot>& marks, const RunMetadata& meta,
                         const std::string& curves_csv = std::string());  // written before stats.json when not empty
 std::string stats_json(const StatGroup& root, const std::vector<MarkSnapshot>& marks, const RunMetadata& meta);
 std::string stats_csv(const StatGroup& root, const std::vector<MarkSnapshot>& marks);

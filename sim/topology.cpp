@@ -30,8 +30,8 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
   m_ctrl = std::make_unique<MemoryController>(c.memory.timing, memory_stats);
   const std::vector<CacheLevelSpec> caches = c.memory.cache_levels();
   // The cache group exists only with caches, so runs without them keep their statistics.
-  m_hier = std::make_unique<MemoryHierarchy>(caches, *m_ctrl,
-                                             caches.empty() ? m_unused_stats : memory_stats.group("cache"));
+  m_hier =
+      std::make_unique<MemoryHierarchy>(caches, *m_ctrl, caches.empty() ? m_unused_stats : memory_stats.group("cache"));
   m_memory = std::make_unique<MemoryModule>("memory", *m_phys, *m_hier, cycle);
   m_mmu = std::make_unique<MmuModule>("mmu", c.mmu.mmu_params(c.paging, c.seed), mmu_stats, cycle);
   m_mmu->set_boot_memory(m_phys.get());
@@ -56,9 +56,9 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
     // translations against zero-time walks of the tables in memory.
     Mmu& mmu = m_mmu->core();
     const PhysicalMemory* phys = m_phys.get();
-    m_checker = std::make_unique<TranslationChecker>(
-        mmu.walker().params(), mmu.params().walker.update_ad,
-        [phys](PAddr pa, unsigned bytes) { return phys->read(pa, bytes); });
+    m_checker =
+        std::make_unique<TranslationChecker>(mmu.walker().params(), mmu.params().walker.update_ad,
+                                             [phys](PAddr pa, unsigned bytes) { return phys->read(pa, bytes); });
     const OsModel* os = m_os.get();
     m_checker->set_deferred_flush([os](std::uint16_t pcid) { return os->tlb_flush_deferred(pcid); });
     mmu.set_checker(m_checker.get());

@@ -15,15 +15,15 @@
 namespace mmusim {
 
 struct ControlRegisters {
-  bool cr0_wp = true;       // CR0.WP (bit 16): supervisor writes obey R/W
-  std::uint64_t cr3 = 0;    // as last loaded (bit 63, the no-flush hint, is never stored)
-  bool cr4_pse = true;      // CR4.PSE (bit 4): 4 MiB pages with 32-bit paging
-  bool cr4_pae = false;     // CR4.PAE (bit 5)
-  bool cr4_pge = true;      // CR4.PGE (bit 7): global pages
-  bool cr4_la57 = false;    // CR4.LA57 (bit 12): 5-level paging
-  bool cr4_pcide = false;   // CR4.PCIDE (bit 17): CR3 bits 11:0 are the PCID
-  bool efer_lme = false;    // IA32_EFER.LME (bit 8): IA-32e mode
-  bool efer_nxe = true;     // IA32_EFER.NXE (bit 11): execute-disable
+  bool cr0_wp = true;      // CR0.WP (bit 16): supervisor writes obey R/W
+  std::uint64_t cr3 = 0;   // as last loaded (bit 63, the no-flush hint, is never stored)
+  bool cr4_pse = true;     // CR4.PSE (bit 4): 4 MiB pages with 32-bit paging
+  bool cr4_pae = false;    // CR4.PAE (bit 5)
+  bool cr4_pge = true;     // CR4.PGE (bit 7): global pages
+  bool cr4_la57 = false;   // CR4.LA57 (bit 12): 5-level paging
+  bool cr4_pcide = false;  // CR4.PCIDE (bit 17): CR3 bits 11:0 are the PCID
+  bool efer_lme = false;   // IA32_EFER.LME (bit 8): IA-32e mode
+  bool efer_nxe = true;    // IA32_EFER.NXE (bit 11): execute-disable
 
   // The registers that select paging mode m (table 4-1); the other bits
   // keep their defaults.

@@ -36,8 +36,8 @@ EntryMasks entry_masks(const PagingFormat& f, unsigned m, bool nxe, bool pse) {
     return k;
   }
   // Bits MAXPHYADDR and up to 51 (to 62 with PAE paging).
-  const std::uint64_t above_m = f.mode == PagingMode::Pae ? (m < 63 ? bit_range(62, m) : 0)
-                                                          : bit_range(51, 12) & ~k.addr;
+  const std::uint64_t above_m =
+      f.mode == PagingMode::Pae ? (m < 63 ? bit_range(62, m) : 0) : bit_range(51, 12) & ~k.addr;
   const std::uint64_t xd_rsvd = nxe ? 0 : pte::kXD;
   k.xd = nxe ? pte::kXD : 0;
   for (unsigned l = 1; l <= f.levels; ++l) {

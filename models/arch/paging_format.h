@@ -45,9 +45,9 @@ constexpr std::uint64_t bit_range(unsigned hi, unsigned lo) {
 
 struct PagingFormat {
   PagingMode mode = PagingMode::X86_64;
-  unsigned levels = 4;       // Ia32 2, Pae 3 (the PDPTE registers), X86_64 4, X86_64_La57 5
-  unsigned entry_bytes = 8;  // 4 with 32-bit paging
-  unsigned va_bits = 48;     // linear-address bits translated
+  unsigned levels = 4;         // Ia32 2, Pae 3 (the PDPTE registers), X86_64 4, X86_64_La57 5
+  unsigned entry_bytes = 8;    // 4 with 32-bit paging
+  unsigned va_bits = 48;       // linear-address bits translated
   unsigned root_low_bit = 12;  // CR3 locates the root from this bit up (5 with PAE)
   bool has_xd = true;          // entries have an XD bit (not with 32-bit paging)
   // Per level (index 1..5; 0 unused): the lowest linear-address bit of the
@@ -79,8 +79,7 @@ struct PagingFormat {
   }
   // CR3 bits that locate the root table, for MAXPHYADDR m.
   constexpr std::uint64_t root_mask(unsigned m) const {
-    return mode == PagingMode::Ia32 || mode == PagingMode::Pae ? bit_range(31, root_low_bit)
-                                                                : bit_range(m - 1, 12);
+    return mode == PagingMode::Ia32 || mode == PagingMode::Pae ? bit_range(31, root_low_bit) : bit_range(m - 1, 12);
   }
   // Entry bits that hold a physical address, for MAXPHYADDR m.
   constexpr std::uint64_t addr_mask(unsigned m) const {
@@ -112,8 +111,7 @@ constexpr PagingFormat paging_format(PagingMode m) {
       f.large_page = {PageSize::k4K, PageSize::k4K, PageSize::k2M, PageSize::k4K, PageSize::k4K, PageSize::k4K};
       return f;
     case PagingMode::X86_64:
-    case PagingMode::X86_64_La57:
-      break;
+    case PagingMode::X86_64_La57: break;
   }
   f.levels = m == PagingMode::X86_64_La57 ? 5 : 4;
   f.va_bits = 12 + 9 * f.levels;

@@ -10,8 +10,10 @@ void check_set_geometry(const ParamCheck& c, unsigned entries, unsigned ways, bo
     c.fail("entries", "must be at least 1, got 0");
   }
   const unsigned w = ways == 0 ? entries : ways;
-  if (w > entries) c.fail("ways", "must not exceed entries (" + std::to_string(entries) + "), got " + std::to_string(ways));
-  if (entries % w != 0) c.fail("ways", "must divide entries (" + std::to_string(entries) + "), got " + std::to_string(ways));
+  if (w > entries)
+    c.fail("ways", "must not exceed entries (" + std::to_string(entries) + "), got " + std::to_string(ways));
+  if (entries % w != 0)
+    c.fail("ways", "must divide entries (" + std::to_string(entries) + "), got " + std::to_string(ways));
   if (!is_pow2(entries / w))
     c.fail("ways", "must leave a power-of-two number of sets; entries " + std::to_string(entries) + " / ways " +
                        std::to_string(w) + " = " + std::to_string(entries / w) + " sets");

@@ -34,7 +34,8 @@ struct Unit {
   const char* name;
   UnitKind kind;
   // Implicit: a declaration names a plain unit by its name ("cycles").
-  constexpr Unit(const char* n, UnitKind k = UnitKind::Plain) : name(n), kind(k) {}  // NOLINT(google-explicit-constructor)
+  constexpr Unit(const char* n, UnitKind k = UnitKind::Plain)
+      : name(n), kind(k) {}  // NOLINT(google-explicit-constructor)
 };
 // A size in bytes (std::uint64_t): 4096, 4K, 4KiB, 8GiB, ... (binary multiples).
 inline constexpr Unit kSize{"bytes", UnitKind::Size};

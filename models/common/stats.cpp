@@ -7,8 +7,7 @@ namespace mmusim {
 
 Histogram::Histogram(std::vector<std::uint64_t> upper_bounds)
     : m_bounds(std::move(upper_bounds)), m_buckets(m_bounds.size() + 1, 0) {
-  if (!std::is_sorted(m_bounds.begin(), m_bounds.end()))
-    throw std::logic_error("histogram bounds must be sorted");
+  if (!std::is_sorted(m_bounds.begin(), m_bounds.end())) throw std::logic_error("histogram bounds must be sorted");
 }
 
 void Histogram::sample(std::uint64_t v) {

@@ -27,7 +27,8 @@ class ZeroedArray {
   ~ZeroedArray() { std::free(m_data); }
   ZeroedArray(const ZeroedArray&) = delete;
   ZeroedArray& operator=(const ZeroedArray&) = delete;
-  ZeroedArray(ZeroedArray&& o) noexcept : m_data(std::exchange(o.m_data, nullptr)), m_size(std::exchange(o.m_size, 0)) {}
+  ZeroedArray(ZeroedArray&& o) noexcept
+      : m_data(std::exchange(o.m_data, nullptr)), m_size(std::exchange(o.m_size, 0)) {}
   ZeroedArray& operator=(ZeroedArray&& o) noexcept {
     std::swap(m_data, o.m_data);
     std::swap(m_size, o.m_size);

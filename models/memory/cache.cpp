@@ -37,7 +37,8 @@ Cache::Cache(const CacheGeometry& g, StatGroup& stats)
   Counter* h1 = m_hits[1];
   Counter* m0 = m_misses[0];
   Counter* m1 = m_misses[1];
-  stats.formula("hits", "demand hits (data + walk)", [h0, h1] { return static_cast<double>(h0->value() + h1->value()); });
+  stats.formula("hits", "demand hits (data + walk)",
+                [h0, h1] { return static_cast<double>(h0->value() + h1->value()); });
   stats.formula("misses", "demand misses (data + walk)",
                 [m0, m1] { return static_cast<double>(m0->value() + m1->value()); });
 }

@@ -16,8 +16,11 @@ MemoryController::MemoryController(const MemoryTiming& t, StatGroup& stats)
       m_chan_bits(log2u(t.channels)),
       m_bank_bits(log2u(t.banks)),
       m_open_row(static_cast<std::size_t>(t.channels) * t.banks, -1),
-      m_reads(stats.counter("reads", "physical reads reaching the controller (page-walk references; with memory.caches, line fills)")),
-      m_writes(stats.counter("writes", "physical writes reaching the controller (accessed/dirty updates; with memory.caches, write-backs)")),
+      m_reads(stats.counter(
+          "reads", "physical reads reaching the controller (page-walk references; with memory.caches, line fills)")),
+      m_writes(stats.counter(
+          "writes",
+          "physical writes reaching the controller (accessed/dirty updates; with memory.caches, write-backs)")),
       m_row_hits(stats.counter("row_hits", "DRAM accesses that found their row open")),
       m_row_misses(stats.counter("row_misses", "DRAM accesses that had to activate a row (closed bank or conflict)")),
       m_row_conflicts(stats.counter("row_conflicts", "row misses that first precharged another open row")) {}

@@ -63,7 +63,7 @@ class MemoryHierarchy {
   std::vector<Level> m_levels;
   MemoryController& m_ctrl;
   unsigned m_line_bytes = 64;
-  std::vector<MemRequest> m_queue;  // the demand fill, then write-backs to memory
+  std::vector<MemRequest> m_queue;                       // the demand fill, then write-backs to memory
   std::vector<std::pair<std::size_t, PAddr>> m_victims;  // (level to write into, line)
 };
 

@@ -14,9 +14,9 @@
 // accessed in parallel, so the delay added is the longest of their latencies.
 #pragma once
 
+#include <tlm_utils/simple_target_socket.h>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
 
 #include "models/memory/memory_hierarchy.h"
 #include "models/memory/physical_memory.h"

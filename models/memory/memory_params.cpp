@@ -49,7 +49,8 @@ void MemoryParams::check(const ParamCheck& c) const {
                           std::to_string(lines) + " lines of " + std::to_string(k.line_bytes) + " bytes");
     const std::uint64_t w = k.ways == 0 ? lines : k.ways;
     if (w > lines)
-      at.fail("ways", "must not exceed the number of lines (" + std::to_string(lines) + "), got " + std::to_string(k.ways));
+      at.fail("ways",
+              "must not exceed the number of lines (" + std::to_string(lines) + "), got " + std::to_string(k.ways));
     if (lines % w != 0 || !is_pow2(lines / w))
       at.fail("ways", "must leave a power-of-two number of sets; " + std::to_string(lines) + " lines / " +
                           std::to_string(w) + " ways is not");

@@ -22,7 +22,7 @@ inline constexpr NamedValue<bool> kRowPolicyNames[] = {{true, "open"}, {false, "
 
 // One level of the physical cache hierarchy (memory.caches.NAME).
 struct CacheParams {
-  static constexpr const char* kNoun = "cache";         // in messages about memory.caches
+  static constexpr const char* kNoun = "cache";          // in messages about memory.caches
   static constexpr const char* kExampleKey = "l1.size";  // in the --set KEY form message
   // A YAML list [{size: ..}, {size: ..}] is levels 1, 2, ... named l1, l2, ...
   static constexpr bool kListForm = true;
@@ -37,7 +37,8 @@ struct CacheParams {
 
   template <class V>
   void visit(V& v) {
-    v.param("level", level, 1u, "", "position in the hierarchy: 1 is probed first; one cache per level, levels 1, 2, ... without gaps");
+    v.param("level", level, 1u, "",
+            "position in the hierarchy: 1 is probed first; one cache per level, levels 1, 2, ... without gaps");
     v.param("size", size_bytes, std::uint64_t{32768}, kSize, "capacity");
     v.param("ways", ways, 8u, "ways", "associativity; 0 for fully associative");
     v.param("latency", latency, Cycles{4}, "cycles", "lookup latency, paid by every access that probes this level");
@@ -72,7 +73,10 @@ struct MemoryParams {
       v.param("tBURST", timing.tBURST, Cycles{4}, "cycles", "data burst");
       v.choice("policy", timing.open_page, true, kRowPolicyNames, "row-buffer policy");
     });
-    v.named_map("caches", caches, std::map<std::string, CacheParams>{}, "physical caches by name (write-back, write-allocate, LRU) in front of the controller, used by data accesses and page walks; a YAML list is levels 1, 2, ... named l1, l2, ...; none by default (then data accesses are not timed)");
+    v.named_map("caches", caches, std::map<std::string, CacheParams>{},
+                "physical caches by name (write-back, write-allocate, LRU) in front of the controller, used by data "
+                "accesses and page walks; a YAML list is levels 1, 2, ... named l1, l2, ...; none by default (then "
+                "data accesses are not timed)");
   }
   // c is at "memory.".
   void check(const ParamCheck& c) const;

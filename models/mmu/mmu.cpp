@@ -10,11 +10,14 @@ Mmu::Mmu(const MmuParams& p, PageTableMemory& mem, StatGroup& stats)
     : m_p(p),
       m_cr3_writes(stats.counter("cr3_writes", "MOV to CR3 (address-space switches)")),
       m_invlpgs(stats.counter("invlpgs", "INVLPG instructions")),
-      m_cr3_noflush(stats.counter("cr3_noflush", "MOV to CR3 with the no-flush bit (63) set, CR4.PCIDE = 1: nothing invalidated")),
+      m_cr3_noflush(stats.counter("cr3_noflush",
+                                  "MOV to CR3 with the no-flush bit (63) set, CR4.PCIDE = 1: nothing invalidated")),
       m_invpcids(stats.counter("invpcids", "INVPCID instructions (@invpcid)")),
-      m_full_flushes(stats.counter("full_flushes", "invalidations of everything, global entries too (CR4.PGE toggle, INVPCID type 2, flush_all)")),
-      m_rights_walks(stats.counter("rights_walks",
-                                   "TLB hits that walked again: rights not allowed by the entry, or a store to a clean page")) {
+      m_full_flushes(
+          stats.counter("full_flushes",
+                        "invalidations of everything, global entries too (CR4.PGE toggle, INVPCID type 2, flush_all)")),
+      m_rights_walks(stats.counter(
+          "rights_walks", "TLB hits that walked again: rights not allowed by the entry, or a store to a clean page")) {
   const PagingMode mode = effective_paging_mode(p.walker.mode, p.walker.levels);
   m_cr = ControlRegisters::for_mode(mode);
   m_cr.cr0_wp = p.walker.wp;

@@ -16,12 +16,12 @@
 // from a table of precomputed sc_time values (no call into the library).
 #pragma once
 
-#include <memory>
-#include <vector>
-#include <systemc>
-#include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
+#include <memory>
+#include <systemc>
+#include <tlm>
+#include <vector>
 
 #include "models/memory/physical_memory.h"
 #include "models/mmu/mmu.h"

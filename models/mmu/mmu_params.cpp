@@ -16,7 +16,8 @@ void TlbParams::check(const ParamCheck& c) const {
   if (curves_opt && curves_sample_rate > 0.0 && curves_sample_rate < 1.0)
     c.fail("curves_opt", "needs exact curves: curves_sample_rate is " + format_number(curves_sample_rate));
   if (curves > kMaxCurvesEntries)
-    c.fail("curves", "must be at most " + std::to_string(kMaxCurvesEntries) + " entries, got " + std::to_string(curves));
+    c.fail("curves",
+           "must be at most " + std::to_string(kMaxCurvesEntries) + " entries, got " + std::to_string(curves));
 }
 
 TlbSpec TlbParams::spec(const std::string& name, std::uint64_t seed) const {
@@ -68,7 +69,8 @@ void MmuConfig::check(const ParamCheck& c) const {
   }
   unsigned expect = 1;
   for (unsigned l : levels) {
-    if (l != expect) c.fail("tlbs", "levels must be numbered 1, 2, ... without gaps; level " + std::to_string(expect) + " is missing");
+    if (l != expect)
+      c.fail("tlbs", "levels must be numbered 1, 2, ... without gaps; level " + std::to_string(expect) + " is missing");
     ++expect;
   }
   pwc.check(c.at("pwc."));

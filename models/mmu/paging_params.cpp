@@ -7,8 +7,9 @@ namespace mmusim {
 void PagingParams::check(const ParamCheck& c) const {
   // CR4.PCIDE can be set only in IA-32e mode (SDM 4.10.1).
   if (pcid && is_32bit())
-    c.fail("pcid", std::string("true needs paging.mode x86_64 or x86_64_la57 (PCIDs exist only in IA-32e mode), got mode ") +
-                       mode_name());
+    c.fail("pcid",
+           std::string("true needs paging.mode x86_64 or x86_64_la57 (PCIDs exist only in IA-32e mode), got mode ") +
+               mode_name());
   if (phys_addr_bits < 32 || phys_addr_bits > 52)
     c.fail("phys_addr_bits", "must be in 32..52, got " + std::to_string(phys_addr_bits));
 }

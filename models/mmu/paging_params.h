@@ -26,11 +26,14 @@ struct PagingParams {
   void visit(V& v) {
     v.choice("mode", mode, PagingMode::X86_64, kPagingModeNames, "paging mode (Intel SDM 4.1.1)");
     v.param("pse", pse, true, "", "CR4.PSE: 4 MiB pages in ia32 mode");
-    v.param("pge", pge, true, "", "CR4.PGE: global pages survive CR3 writes; the OS model maps the kernel half (its linear map) global");
-    v.param("pcid", pcid, false, "", "CR4.PCIDE: process-context identifiers, x86_64 modes only; the OS model assigns them as Linux does");
+    v.param("pge", pge, true, "",
+            "CR4.PGE: global pages survive CR3 writes; the OS model maps the kernel half (its linear map) global");
+    v.param("pcid", pcid, false, "",
+            "CR4.PCIDE: process-context identifiers, x86_64 modes only; the OS model assigns them as Linux does");
     v.param("nx", nx, true, "", "EFER.NXE: execute-disable bit");
     v.param("wp", wp, true, "", "CR0.WP: supervisor writes honour read-only pages");
-    v.param("update_ad", update_ad, true, "", "the walker sets accessed and dirty flags with locked read-modify-writes");
+    v.param("update_ad", update_ad, true, "",
+            "the walker sets accessed and dirty flags with locked read-modify-writes");
     v.param("phys_addr_bits", phys_addr_bits, 46u, "bits", "MAXPHYADDR: physical-address width");
   }
   // Rules on these keys alone; c is at "paging.".

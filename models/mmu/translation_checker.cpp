@@ -90,8 +90,8 @@ void TranslationChecker::fail(const std::string& where, const char* wrong, const
                               describe(t.present, t.pa, t.size, t.writable, t.user, t.nx, t.dirty));
 }
 
-void TranslationChecker::check_tlb_hit(const std::string& tlb, const TlbEntry& e, std::uint64_t cr3,
-                                       std::uint16_t pcid, VAddr va, AccessKind kind) const {
+void TranslationChecker::check_tlb_hit(const std::string& tlb, const TlbEntry& e, std::uint64_t cr3, std::uint16_t pcid,
+                                       VAddr va, AccessKind kind) const {
   const Cached c{e.translate(va), e.size, e.writable, e.user, e.nx, e.dirty};
   ReferenceTranslation t;
   if (const char* wrong = verdict(c, cr3, pcid, va, kind, &t))

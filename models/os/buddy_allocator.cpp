@@ -51,10 +51,8 @@ void BuddyAllocator::push_head(Index idx, unsigned order) {
   FreeList& list = m_free_area[order];
   m_link[idx].prev = kNil;
   m_link[idx].next = list.head;
-  if (list.head != kNil)
-    m_link[list.head].prev = idx;
-  else
-    list.tail = idx;
+  if (list.head != kNil) m_link[list.head].prev = idx;
+  else list.tail = idx;
   list.head = idx;
   ++list.count;
   m_state[idx] = static_cast<std::uint8_t>(kFreeHead | order);
@@ -65,10 +63,8 @@ void BuddyAllocator::push_tail(Index idx, unsigned order) {
   FreeList& list = m_free_area[order];
   m_link[idx].next = kNil;
   m_link[idx].prev = list.tail;
-  if (list.tail != kNil)
-    m_link[list.tail].next = idx;
-  else
-    list.head = idx;
+  if (list.tail != kNil) m_link[list.tail].next = idx;
+  else list.head = idx;
   list.tail = idx;
   ++list.count;
   m_state[idx] = static_cast<std::uint8_t>(kFreeHead | order);
@@ -79,14 +75,10 @@ void BuddyAllocator::unlink(Index idx, unsigned order) {
   FreeList& list = m_free_area[order];
   const Index next = m_link[idx].next;
   const Index prev = m_link[idx].prev;
-  if (prev != kNil)
-    m_link[prev].next = next;
-  else
-    list.head = next;
-  if (next != kNil)
-    m_link[next].prev = prev;
-  else
-    list.tail = prev;
+  if (prev != kNil) m_link[prev].next = next;
+  else list.head = next;
+  if (next != kNil) m_link[next].prev = prev;
+  else list.tail = prev;
   m_link[idx].next = m_link[idx].prev = kNil;
   --list.count;
   // The caller decides what the frame becomes (interior of a merged block, or an
@@ -146,8 +138,7 @@ void BuddyAllocator::split_page(std::uint64_t pfn, unsigned order) {
 
 void BuddyAllocator::free(std::uint64_t pfn, unsigned order) {
   const std::string what = "BuddyAllocator::free(pfn " + hex_string(pfn) + ", order " + std::to_string(order) + "): ";
-  if (order > m_max_order)
-    throw std::logic_error(what + "order exceeds max_order " + std::to_string(m_max_order));
+  if (order > m_max_order) throw std::logic_error(what + "order exceeds max_order " + std::to_string(m_max_order));
   if (pfn < m_base_pfn || pfn - m_base_pfn >= m_num_pages || m_num_pages - (pfn - m_base_pfn) < block_pages(order))
     throw std::logic_error(what + "block outside the managed range [" + hex_string(m_base_pfn) + ", " +
                            hex_string(m_base_pfn + m_num_pages) + ")");

@@ -66,7 +66,8 @@ std::string check_os_invariants(const OsParts& os) {
   for (const auto& kv : os.tasks.all()) {
     const Process& p = *kv.second;
     if (!p.alive) {
-      if (p.rss_pages || p.pgtable_pages || p.task_obj) return "dead pid " + std::to_string(p.pid) + " still owns memory";
+      if (p.rss_pages || p.pgtable_pages || p.task_obj)
+        return "dead pid " + std::to_string(p.pid) + " still owns memory";
       continue;
     }
     const std::string who = "pid " + std::to_string(p.pid) + ": ";
@@ -127,13 +128,15 @@ std::string check_os_invariants(const OsParts& os) {
         if (os.thp.is_zero_pfn(pfn)) {
           // A zero page: read-only, in no rss and no map count.
           if (ent & pte::kRW) e = who + "writable mapping of the zero page at " + hex_string(va);
-          else if (v->file || v->hugetlb) e = who + "zero page mapped at " + hex_string(va) + " outside anonymous memory";
-          else if (level == 2 && pfn != huge_zero) e = who + "huge mapping at " + hex_string(va) + " of part of the huge zero page";
+          else if (v->file || v->hugetlb)
+            e = who + "zero page mapped at " + hex_string(va) + " outside anonymous memory";
+          else if (level == 2 && pfn != huge_zero)
+            e = who + "huge mapping at " + hex_string(va) + " of part of the huge zero page";
           continue;
         }
         if ((level == 3) != v->hugetlb || (level == 3 && os.hugetlb.head(pfn) != pfn)) {
-          e = who + "page at " + hex_string(va) + (v->hugetlb ? " in a hugetlb VMA is not a 1 GiB pool page"
-                                                        : " is a 1 GiB page outside a hugetlb VMA");
+          e = who + "page at " + hex_string(va) +
+              (v->hugetlb ? " in a hugetlb VMA is not a 1 GiB pool page" : " is a 1 GiB page outside a hugetlb VMA");
           return;
         }
         if (ent & pte::kP) {
@@ -195,7 +198,8 @@ std::string check_os_invariants(const OsParts& os) {
     return std::to_string(dev->used()) + " swap slots in use but " + std::to_string(slots_used) + " referenced (leak)";
   std::string lru_err;
   os.reclaim.for_each_lru_pfn([&](std::uint64_t pfn) {
-    if (lru_err.empty() && (pfn >= n || kind[pfn] != kData)) lru_err = "LRU page " + hex_string(pfn) + " is not a mapped data frame";
+    if (lru_err.empty() && (pfn >= n || kind[pfn] != kData))
+      lru_err = "LRU page " + hex_string(pfn) + " is not a mapped data frame";
   });
   if (!lru_err.empty()) return lru_err;
   for (const auto& kv : os.rmap.shared())

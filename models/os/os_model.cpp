@@ -43,8 +43,8 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
       m_as(m_p, m_pt, m_tasks, m_rmap, m_swap, m_hugetlb, m_thp, m_asids, m_slab),
       m_asids(m_p, mmu, m_tasks),
       m_tasks(m_p, mmu, m_pt, m_as, m_asids, m_kspace, m_slab, m_rmap, m_swap, m_hugetlb, m_thp),
-      m_fault(m_p, mem, mmu, m_tasks, m_as, m_pt, m_alloc, m_thp, m_hugetlb, m_rmap, m_reclaim, m_swap, m_oom,
-              m_kspace, m_cost, m_asids, m_fault_stats) {
+      m_fault(m_p, mem, mmu, m_tasks, m_as, m_pt, m_alloc, m_thp, m_hugetlb, m_rmap, m_reclaim, m_swap, m_oom, m_kspace,
+              m_cost, m_asids, m_fault_stats) {
   boot(stats);
 }
 
@@ -107,8 +107,7 @@ FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
 std::uint64_t OsModel::used_pages() const {
   const ZonedPageAllocator& b = m_alloc.buddy();
   return b.num_pages() - kReservedLowPages - b.free_pages() - m_slab.pages() - m_alloc.pinned().size() -
-         m_kspace.tables().size() - m_hugetlb.free() * kHugetlbPages -
-         (m_thp.huge_zero_pfn() ? m_pt.huge_pages() : 0);
+         m_kspace.tables().size() - m_hugetlb.free() * kHugetlbPages - (m_thp.huge_zero_pfn() ? m_pt.huge_pages() : 0);
 }
 
 std::string OsModel::check_invariants() const {

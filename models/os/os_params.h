@@ -83,23 +83,38 @@ struct OsParams {
     v.param("max_order", max_order, 10u, "", "largest buddy block order (free_area[0..max_order])");
     v.choice("thp", thp, ThpMode::Never, kThpModeNames, "transparent huge pages (2 MiB) for anonymous memory");
     v.group("fault_cost", "cycles charged per page fault", [&] {
-      v.param("minor", fault_minor_cycles, Cycles{700}, "cycles", "kernel entry, VMA lookup and PTE update of a minor fault");
-      v.param("zero_page_per_4k", zero_page_per_4k_cycles, Cycles{300}, "cycles", "zeroing a newly allocated page, per 4 KiB");
-      v.param("major", fault_major_cycles, Cycles{40000}, "cycles", "kernel work of a major fault (swap-in), on top of os.swap.latency");
-      v.param("cow_copy_per_4k", cow_copy_per_4k_cycles, Cycles{300}, "cycles", "copying a shared page at a copy-on-write fault, per 4 KiB");
+      v.param("minor", fault_minor_cycles, Cycles{700}, "cycles",
+              "kernel entry, VMA lookup and PTE update of a minor fault");
+      v.param("zero_page_per_4k", zero_page_per_4k_cycles, Cycles{300}, "cycles",
+              "zeroing a newly allocated page, per 4 KiB");
+      v.param("major", fault_major_cycles, Cycles{40000}, "cycles",
+              "kernel work of a major fault (swap-in), on top of os.swap.latency");
+      v.param("cow_copy_per_4k", cow_copy_per_4k_cycles, Cycles{300}, "cycles",
+              "copying a shared page at a copy-on-write fault, per 4 KiB");
     });
-    v.param("numa_nodes", numa_nodes, 1u, "", "NUMA nodes; memory is split evenly, each node has its own zones (allocation prefers node 0)");
-    v.param("swappiness", swappiness, 60u, "", "0..200: reclaim's preference for anonymous (swap) over file pages (vm.swappiness)");
+    v.param("numa_nodes", numa_nodes, 1u, "",
+            "NUMA nodes; memory is split evenly, each node has its own zones (allocation prefers node 0)");
+    v.param("swappiness", swappiness, 60u, "",
+            "0..200: reclaim's preference for anonymous (swap) over file pages (vm.swappiness)");
     v.group("swap", "the swap device", [&] {
-      v.param("size", swap_bytes, std::uint64_t{0}, kSize, "swap device size; 0: no swap (anonymous pages cannot be reclaimed)");
-      v.param("latency", swap_latency_cycles, Cycles{40000}, "cycles", "swap device access time per 4 KiB page, charged to a major fault");
+      v.param("size", swap_bytes, std::uint64_t{0}, kSize,
+              "swap device size; 0: no swap (anonymous pages cannot be reclaimed)");
+      v.param("latency", swap_latency_cycles, Cycles{40000}, "cycles",
+              "swap device access time per 4 KiB page, charged to a major fault");
     });
     v.group("oom", "the OOM killer", [&] {
-      v.param("enabled", oom_enabled, true, "", "out of memory kills the process with the highest oom_score; false: the faulting process is killed");
+      v.param("enabled", oom_enabled, true, "",
+              "out of memory kills the process with the highest oom_score; false: the faulting process is killed");
     });
-    v.param("fragmentation", fragmentation_percent, 0u, "%", "pre-fragment memory at boot: pin one frame in seeded-random free 2 MiB blocks until this percent of free memory is outside order-9 blocks (0: off)");
-    v.choice("fault_model", fault_model, FaultModel::Cycles, kFaultModelNames, "cycles: a fault costs os.fault_cost; accesses: the handler's memory work (VMA search, page-table walk and writes, zeroing, COW copy) also goes through the MMU and caches as kernel-mode accesses via the kernel's linear map, replacing the per-4 KiB costs");
-    v.param("hugetlb_1g", hugetlb_1g_pages, 0u, "pages", "1 GiB pages reserved at boot for @mmap ... hugetlb (hugepagesz=1G hugepages=N); 64-bit modes only");
+    v.param("fragmentation", fragmentation_percent, 0u, "%",
+            "pre-fragment memory at boot: pin one frame in seeded-random free 2 MiB blocks until this percent of free "
+            "memory is outside order-9 blocks (0: off)");
+    v.choice("fault_model", fault_model, FaultModel::Cycles, kFaultModelNames,
+             "cycles: a fault costs os.fault_cost; accesses: the handler's memory work (VMA search, page-table walk "
+             "and writes, zeroing, COW copy) also goes through the MMU and caches as kernel-mode accesses via the "
+             "kernel's linear map, replacing the per-4 KiB costs");
+    v.param("hugetlb_1g", hugetlb_1g_pages, 0u, "pages",
+            "1 GiB pages reserved at boot for @mmap ... hugetlb (hugepagesz=1G hugepages=N); 64-bit modes only");
   }
 
   // The OS's view of the paging mode and control registers.

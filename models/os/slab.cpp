@@ -131,7 +131,8 @@ void SlabAllocator::free(KmemCache* c, PAddr obj) {
   --it;
   const PAddr base = it->first << kPageShift;
   const std::uint64_t off = obj - base;
-  if (off >= std::uint64_t{c->objects_per_slab} * c->size) throw std::logic_error(what + "not in any slab of the cache");
+  if (off >= std::uint64_t{c->objects_per_slab} * c->size)
+    throw std::logic_error(what + "not in any slab of the cache");
   if (off % c->size) throw std::logic_error(what + "not the start of an object");
   const std::uint32_t idx = static_cast<std::uint32_t>(off / c->size);
   KmemCache::Slab& s = it->second;
@@ -190,8 +191,8 @@ std::string SlabAllocator::slabinfo() const {
     char line[256];
     std::snprintf(line, sizeof line, "%-18s %6llu %6llu %6u %4u %4u : slabdata %6zu %6zu\n", c->name.c_str(),
                   static_cast<unsigned long long>(c->objects),
-                  static_cast<unsigned long long>(c->slabs.size() * c->objects_per_slab), c->size,
-                  c->objects_per_slab, 1u << c->order, c->slabs.size(), c->slabs.size());
+                  static_cast<unsigned long long>(c->slabs.size() * c->objects_per_slab), c->size, c->objects_per_slab,
+                  1u << c->order, c->slabs.size(), c->slabs.size());
     s += line;
   }
   return s;
@@ -238,7 +239,8 @@ std::string SlabAllocator::check_invariants() const {
       inuse += s.inuse;
       pages += 1ull << c->order;
     }
-    if (inuse != c->objects) return c->name + ": " + std::to_string(c->objects) + " objects but slabs hold " + std::to_string(inuse);
+    if (inuse != c->objects)
+      return c->name + ": " + std::to_string(c->objects) + " objects but slabs hold " + std::to_string(inuse);
   }
   for (const auto& kv : m_large) pages += 1ull << kv.second;
   if (pages != m_pages) return "slab pages " + std::to_string(m_pages) + " but caches hold " + std::to_string(pages);

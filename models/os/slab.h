@@ -81,9 +81,9 @@ class SlabAllocator {
   using AllocPages = std::function<std::optional<std::uint64_t>(unsigned order, ZoneType highest)>;
   using FreePages = std::function<void(std::uint64_t pfn, unsigned order)>;
 
-  static constexpr unsigned kMaxOrder = 3;               // slub_max_order
-  static constexpr unsigned kMaxCacheSize = 8192;        // KMALLOC_MAX_CACHE_SIZE
-  static constexpr unsigned kMinObjects = 8;             // 4 * (fls(1) + 1)
+  static constexpr unsigned kMaxOrder = 3;         // slub_max_order
+  static constexpr unsigned kMaxCacheSize = 8192;  // KMALLOC_MAX_CACHE_SIZE
+  static constexpr unsigned kMinObjects = 8;       // 4 * (fls(1) + 1)
 
   SlabAllocator(AllocPages alloc, FreePages free, ZoneType kernel_zone);
 
@@ -129,8 +129,8 @@ class SlabAllocator {
   FreePages m_free;
   ZoneType m_kernel_zone;
   std::vector<std::unique_ptr<KmemCache>> m_caches;
-  std::vector<KmemCache*> m_kmalloc;          // by class index
-  std::map<PAddr, unsigned> m_large;          // kmalloc_large blocks: address -> order
+  std::vector<KmemCache*> m_kmalloc;  // by class index
+  std::map<PAddr, unsigned> m_large;  // kmalloc_large blocks: address -> order
   std::uint64_t m_pages = 0;
   StatGroup* m_stats = nullptr;
 };

@@ -105,8 +105,7 @@ ZonedPageAllocator::ZonedPageAllocator(std::uint64_t num_pages, unsigned max_ord
     const std::uint64_t tmp = lowmem_pages ? pages_min * z.managed_pages / lowmem_pages : 0;
     if (z.type == ZoneType::HighMem)
       z.wmark_min = std::clamp<std::uint64_t>(z.managed_pages / 1024, 32, 128);  // SWAP_CLUSTER_MAX..128
-    else
-      z.wmark_min = tmp;
+    else z.wmark_min = tmp;
     const std::uint64_t d = std::max(tmp >> 2, z.managed_pages * kWatermarkScaleFactor / 10000);
     z.wmark_low = z.wmark_min + d;
     z.wmark_high = z.wmark_min + 2 * d;
@@ -269,7 +268,8 @@ void ZonedPageAllocator::register_stats(StatGroup& os_stats) const {
                  [zp] { return static_cast<double>(zp->managed_pages); });
       zg.formula("free_pages", "free frames in this zone", [zp] { return static_cast<double>(zp->free_pages()); });
       zg.formula("min", "min watermark (pages)", [zp] { return static_cast<double>(zp->wmark_min); });
-      zg.formula("low", "low watermark (pages): kswapd wakes below it", [zp] { return static_cast<double>(zp->wmark_low); });
+      zg.formula("low", "low watermark (pages): kswapd wakes below it",
+                 [zp] { return static_cast<double>(zp->wmark_low); });
       zg.formula("high", "high watermark (pages): kswapd's goal", [zp] { return static_cast<double>(zp->wmark_high); });
       StatGroup& fb = zg.group("free_blocks");
       for (unsigned k = 0; k <= m_max_order; ++k)

@@ -115,9 +115,7 @@ class ZonedPageAllocator {
   std::optional<std::uint64_t> alloc(unsigned order, ZoneType highest, Watermark w, unsigned preferred_node = 0);
   // Any zone, no watermark: the call of the first model (and of the OOM
   // victim's exit path).
-  std::optional<std::uint64_t> alloc(unsigned order) {
-    return alloc(order, ZoneType::HighMem, Watermark::None, 0);
-  }
+  std::optional<std::uint64_t> alloc(unsigned order) { return alloc(order, ZoneType::HighMem, Watermark::None, 0); }
   void free(std::uint64_t pfn, unsigned order);
   void split_page(std::uint64_t pfn, unsigned order);
   // Takes specific free frames out of their zone (BuddyAllocator::reserve).

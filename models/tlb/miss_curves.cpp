@@ -12,7 +12,6 @@ namespace mmusim {
 
 MissCurves::~MissCurves() = default;
 
-
 MissCurves::MissCurves(const std::vector<PageSize>& sizes, unsigned max_entries, unsigned depth_cap)
     : m_max_entries(max_entries) {
   if (max_entries == 0) throw std::invalid_argument("miss curves: the entry bound must be at least 1");
@@ -51,7 +50,8 @@ MissCurves::Key MissCurves::key_of(const TlbEntry& e) {
   k.vpn = e.vpn;
   // A fractured piece (SDM 4.10.2.3) also carries its page's size, so that
   // an INVLPG anywhere in that page finds it (Tlb::flush_page_where).
-  const std::uint32_t page = e.fractured() ? static_cast<std::uint32_t>(e.page_size) : static_cast<std::uint32_t>(e.size);
+  const std::uint32_t page =
+      e.fractured() ? static_cast<std::uint32_t>(e.page_size) : static_cast<std::uint32_t>(e.size);
   k.tag = static_cast<std::uint32_t>(e.size) | (e.global ? 1u << 4 : 0u) | (page << 5) | (std::uint32_t{e.pcid} << 8);
   k.content = content_of(e);
   return k;
@@ -335,8 +335,7 @@ void MissCurves::fill(const TlbEntry& e) {
       if (s.pending_depth && s.pending_found.vpn == k.vpn && size_of(s.pending_found) == size_of(k) &&
           s.pending_found.content == k.content)
         ++s.free_hist[s.pending_depth - 1];
-  } else if (m_pending != Pending::None &&
-             (m_pending_key.vpn != k.vpn || size_of(m_pending_key) != size_of(k))) {
+  } else if (m_pending != Pending::None && (m_pending_key.vpn != k.vpn || size_of(m_pending_key) != size_of(k))) {
     // The fill completing a pending hit (a rights walk) is its reference;
     // anything else settles the pending lookup first.
     resolve();
@@ -495,9 +494,10 @@ void MissCurves::opt_end_where(Pred pred) {
   for (auto it = m_opt->live.begin(); it != m_opt->live.end();) {
     auto& v = it->second;
     const VAddr vpn = it->first >> 4;
-    v.erase(std::remove_if(v.begin(), v.end(), [&](const std::pair<std::uint32_t, std::uint32_t>& e) {
-              return pred(Key{vpn, e.first, 0});
-            }),
+    v.erase(std::remove_if(v.begin(), v.end(),
+                           [&](const std::pair<std::uint32_t, std::uint32_t>& e) {
+                             return pred(Key{vpn, e.first, 0});
+                           }),
             v.end());
     it = v.empty() ? m_opt->live.erase(it) : std::next(it);
   }

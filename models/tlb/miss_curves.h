@@ -271,13 +271,13 @@ class MissCurves {
   struct Stacks {
     unsigned sets = 1;
     unsigned depth = 1;
-    std::vector<Key> slots;             // sets * depth
-    std::vector<unsigned> used;         // per set: no entry at or below this depth
-    std::vector<std::uint64_t> hist;    // hits at depth d (index d - 1)
+    std::vector<Key> slots;                // sets * depth
+    std::vector<unsigned> used;            // per set: no entry at or below this depth
+    std::vector<std::uint64_t> hist;       // hits at depth d (index d - 1)
     std::vector<std::uint64_t> free_hist;  // of those, hits that did not walk
-    unsigned pending_depth = 0;         // the pending lookup's depth here (0: absent)
-    unsigned pending_hole = 0;          // Hit: index of the topmost hole above it, or depth
-    Key pending_found;                  // and the entry found there
+    unsigned pending_depth = 0;            // the pending lookup's depth here (0: absent)
+    unsigned pending_hole = 0;             // Hit: index of the topmost hole above it, or depth
+    Key pending_found;                     // and the entry found there
     Key* row(std::uint64_t vpn) { return &slots[(vpn & (sets - 1)) * depth]; }
     unsigned& used_of(std::uint64_t vpn) { return used[vpn & (sets - 1)]; }
   };
@@ -308,7 +308,7 @@ class MissCurves {
   std::vector<Stacks> m_stacks;
   std::uint64_t m_accesses = 0;
   Pending m_pending = Pending::None;
-  Key m_pending_key;   // Hit, Invalidated: the entry; Miss: the page (vpn, size)
+  Key m_pending_key;  // Hit, Invalidated: the entry; Miss: the page (vpn, size)
   // A pending hit found at the top of every stack: a repeat of it (the same
   // page again, the common case) hits at depth 1 everywhere and moves
   // nothing, so repeats are only counted, and added to depth 1 of every

@@ -24,7 +24,8 @@ void MissCurves::opt_reference(const Key& k, bool counted) {
       id = v[i].second;
       found = true;
       ++i;
-    } else if (global_of(k) || global_of(Key{k.vpn, v[i].first, 0}) || pcid_of(Key{k.vpn, v[i].first, 0}) == pcid_of(k)) {
+    } else if (global_of(k) || global_of(Key{k.vpn, v[i].first, 0}) ||
+               pcid_of(Key{k.vpn, v[i].first, 0}) == pcid_of(k)) {
       v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));  // shadowed: Tlb::insert drops it
     } else {
       ++i;

@@ -18,7 +18,7 @@ struct MissCurves::OptRecord {
   std::vector<std::uint32_t> flags;
   std::uint64_t miss_only = 0;  // demand lookups no fill followed
   std::uint32_t next_id = 0;
-  bool pending_miss = false;    // a demand miss whose fill may follow
+  bool pending_miss = false;  // a demand miss whose fill may follow
   // Live instances by vpn << 4 | size: (tag, instance).
   std::unordered_map<std::uint64_t, std::vector<std::pair<std::uint32_t, std::uint32_t>>> live;
   std::vector<std::uint64_t> misses;  // computed on demand, by entries - 1

@@ -21,8 +21,7 @@ unsigned Tlb::checked_ways(const std::string& name, const TlbGeometry& g) {
   if (ways > g.entries || g.entries % ways != 0)
     fail("ways (" + std::to_string(ways) + ") must divide entries (" + std::to_string(g.entries) + ")");
   const unsigned sets = g.entries / ways;
-  if (!is_power_of_two(sets))
-    fail("sets (entries / ways = " + std::to_string(sets) + ") must be a power of two");
+  if (!is_power_of_two(sets)) fail("sets (entries / ways = " + std::to_string(sets) + ") must be a power of two");
   if (g.policy == ReplacementPolicy::Plru && !is_power_of_two(ways))
     fail("plru replacement needs a power-of-two number of ways, got " + std::to_string(ways));
   if (g.page_sizes.empty()) fail("page_sizes must list at least one page size");
@@ -48,13 +47,12 @@ Tlb::Tlb(std::string name, const TlbGeometry& g, StatGroup& stats)
       m_evictions(stats.counter("evictions", "fills that replaced a valid entry")),
       m_flushes(stats.counter("flushes", "invalidation operations (any scope)")),
       m_flushed_entries(stats.counter("flushed_entries", "valid entries removed by invalidations")),
-      m_fractured_fills(stats.counter("fractured_fills",
-                                      "fills of a piece of a page larger than any size this TLB holds (SDM 4.10.2.3)")) {
+      m_fractured_fills(stats.counter(
+          "fractured_fills", "fills of a piece of a page larger than any size this TLB holds (SDM 4.10.2.3)")) {
   std::vector<PageSize> sizes = g.page_sizes;
   // Smallest first: 4K pages dominate most traces, so the common hit is
   // found on the first probe, and the order is independent of config order.
-  std::sort(sizes.begin(), sizes.end(),
-            [](PageSize a, PageSize b) { return page_shift(a) < page_shift(b); });
+  std::sort(sizes.begin(), sizes.end(), [](PageSize a, PageSize b) { return page_shift(a) < page_shift(b); });
   for (PageSize s : sizes) {
     m_sizes[m_num_sizes] = s;
     m_shifts[m_num_sizes] = page_shift(s);
@@ -82,10 +80,8 @@ void Tlb::insert(const TlbEntry& in) {
   unsigned first_invalid = m_ways;
   for (unsigned w = 0; w < m_ways; ++w) {
     if (shadows(row[w])) {
-      if (target == m_ways)
-        target = w;
-      else
-        invalidate(set, w);  // only reachable when a global replaces per-PCID copies
+      if (target == m_ways) target = w;
+      else invalidate(set, w);  // only reachable when a global replaces per-PCID copies
     } else if (!row[w].valid && first_invalid == m_ways) {
       first_invalid = w;
     }

@@ -135,11 +135,11 @@ class Tlb {
 
   // Invalidation (SDM 4.10.4). Each call counts one flush, however many
   // entries it removes, and adds the removed entries to flushed_entries.
-  void flush_all();                               // everything, global too
-  void flush_non_global();                        // all non-global entries, any PCID
-  void flush_pcid(std::uint16_t pcid);            // non-global entries of that pcid
-  void flush_page(VAddr va, std::uint16_t pcid);  // INVLPG: any size, global or this pcid
-  void flush_page_any_pcid(VAddr va);             // every pcid, global too
+  void flush_all();                                    // everything, global too
+  void flush_non_global();                             // all non-global entries, any PCID
+  void flush_pcid(std::uint16_t pcid);                 // non-global entries of that pcid
+  void flush_page(VAddr va, std::uint16_t pcid);       // INVLPG: any size, global or this pcid
+  void flush_page_any_pcid(VAddr va);                  // every pcid, global too
   void flush_page_pcid(VAddr va, std::uint16_t pcid);  // INVPCID type 0: non-global entries of that pcid
   // A page fault at va (SDM 4.10.4.1): drops the entries a lookup of va
   // would use and every fractured piece of the page containing va, of this
@@ -157,9 +157,7 @@ class Tlb {
   // The held sizes, smallest first (the probe order).
   std::vector<PageSize> page_sizes() const;
   // The set a page of size s containing va maps to.
-  unsigned set_index(VAddr va, PageSize s) const {
-    return static_cast<unsigned>((va >> page_shift(s)) & m_set_mask);
-  }
+  unsigned set_index(VAddr va, PageSize s) const { return static_cast<unsigned>((va >> page_shift(s)) & m_set_mask); }
   // Raw slot access for tests and dumps.
   const TlbEntry& entry_at(unsigned set, unsigned way) const { return m_entries[slot(set, way)]; }
 

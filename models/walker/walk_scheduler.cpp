@@ -10,9 +10,12 @@ WalkScheduler::WalkScheduler(unsigned outstanding, unsigned walkers, Cycles gap_
       m_gap(gap_cycles),
       m_done(outstanding, 0),
       m_walker_free(walkers, 0),
-      m_merged(walker_stats.counter("merged", "TLB hits on a page whose walk was still in flight: merged onto it (replay.outstanding > 1)")),
-      m_wait_cycles(walker_stats.counter("wait_cycles", "cycles walks waited for a free walker (replay.outstanding > 1)")) {
-  if (outstanding == 0 || walkers == 0) throw std::invalid_argument("walk scheduler: outstanding and walkers must be >= 1");
+      m_merged(walker_stats.counter(
+          "merged", "TLB hits on a page whose walk was still in flight: merged onto it (replay.outstanding > 1)")),
+      m_wait_cycles(
+          walker_stats.counter("wait_cycles", "cycles walks waited for a free walker (replay.outstanding > 1)")) {
+  if (outstanding == 0 || walkers == 0)
+    throw std::invalid_argument("walk scheduler: outstanding and walkers must be >= 1");
 }
 
 Cycles WalkScheduler::start() {

@@ -63,13 +63,13 @@ class WalkScheduler {
  private:
   unsigned m_n;
   Cycles m_gap;
-  std::vector<Cycles> m_done;    // ring: completion of the last N accesses
-  std::size_t m_next = 0;        // ring slot of the next access
+  std::vector<Cycles> m_done;  // ring: completion of the last N accesses
+  std::size_t m_next = 0;      // ring slot of the next access
   std::vector<Cycles> m_walker_free;
   std::vector<std::pair<std::uint64_t, Cycles>> m_inflight;  // page_key -> walk completion
-  Cycles m_issue = 0;            // earliest issue of the next access
-  Cycles m_start = 0;            // start of the current access
-  bool m_any = false;            // an access has completed (the ring holds real times)
+  Cycles m_issue = 0;                                        // earliest issue of the next access
+  Cycles m_start = 0;                                        // start of the current access
+  bool m_any = false;                                        // an access has completed (the ring holds real times)
   Counter& m_merged;
   Counter& m_wait_cycles;
 };

@@ -26,7 +26,8 @@ struct PwcParams {
 
   template <class V>
   void visit(V& v) {
-    v.param("latency", latency, Cycles{1}, "cycles", "lookup latency of the paging-structure caches (probed in parallel)");
+    v.param("latency", latency, Cycles{1}, "cycles",
+            "lookup latency of the paging-structure caches (probed in parallel)");
     v.group("pml5", "PML5-entry cache (5-level paging only): skips the PML5 read", [&] { pml5.visit(v, 0u, 0u); });
     v.group("pml4", "PML4-entry cache: skips the PML5 and PML4 reads", [&] { pml4.visit(v, 2u, 2u); });
     v.group("pdpt", "PDPT-entry cache: a hit leaves the PD and PT reads", [&] { pdpt.visit(v, 4u, 4u); });

@@ -47,8 +47,10 @@ struct Config {
 
   template <class V>
   void visit(V& v) {
-    v.param("clock", clock_hz, std::uint64_t{3000000000ull}, kFrequency, "core clock, 1MHz..1THz (a bare number is Hz); all latencies are in its cycles");
-    v.param("seed", seed, std::uint64_t{1}, "", "seed of every pseudo-random choice (random replacement, os.fragmentation)");
+    v.param("clock", clock_hz, std::uint64_t{3000000000ull}, kFrequency,
+            "core clock, 1MHz..1THz (a bare number is Hz); all latencies are in its cycles");
+    v.param("seed", seed, std::uint64_t{1}, "",
+            "seed of every pseudo-random choice (random replacement, os.fragmentation)");
     v.group("paging", "paging mode and control-register features", [&] { paging.visit(v); });
     v.group("mmu", "translation hardware", [&] { mmu.visit(v); });
     v.group("memory", "memory controller and DRAM", [&] { memory.visit(v); });
@@ -89,8 +91,8 @@ std::string describe_params(const Config& current);
 std::vector<std::string> all_keys(const Config& c);
 
 // Limits checked by validate() (README, Limits).
-constexpr Cycles kMaxLatencyCycles = 1000000000;   // every key in cycles: latencies, fault costs, gap_cycles
-constexpr unsigned kMaxTlbEntries = 1u << 20;       // entries of one TLB or paging-structure cache
+constexpr Cycles kMaxLatencyCycles = 1000000000;  // every key in cycles: latencies, fault costs, gap_cycles
+constexpr unsigned kMaxTlbEntries = 1u << 20;     // entries of one TLB or paging-structure cache
 constexpr std::uint64_t kMinClockHz = 1000000, kMaxClockHz = 1000000000000ull;  // 1 MHz .. 1 THz
 
 // A name that becomes a statistics path component or a file name: 1 to 64

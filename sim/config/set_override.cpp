@@ -20,14 +20,16 @@ class SetApplier {
   void param(const char* key, T& field, const D&, Unit unit, const char*) {
     if (!at_leaf(key)) return;
     std::string err = parse_leaf(m_value, field, unit);
-    if (!err.empty()) throw ConfigError(m_label + ": " + path() + ": expected " + err + ", got '" + scalar_text(m_value) + "'");
+    if (!err.empty())
+      throw ConfigError(m_label + ": " + path() + ": expected " + err + ", got '" + scalar_text(m_value) + "'");
     finish();
   }
   template <class E, std::size_t N>
   void choice(const char* key, E& field, E, const NamedValue<E> (&names)[N], const char*) {
     if (!at_leaf(key)) return;
     std::string err = parse_choice(m_value, field, names);
-    if (!err.empty()) throw ConfigError(m_label + ": " + path() + ": expected " + err + ", got '" + scalar_text(m_value) + "'");
+    if (!err.empty())
+      throw ConfigError(m_label + ": " + path() + ": expected " + err + ", got '" + scalar_text(m_value) + "'");
     finish();
   }
   template <class F>

@@ -30,10 +30,12 @@ struct RangeChecker {
   void param(const char* key, T& field, const D&, Unit unit, const char*) {
     if constexpr (std::is_same_v<T, Cycles>) {
       if (std::strcmp(unit.name, "cycles") == 0 && field > kMaxLatencyCycles)
-        v.fail(prefix + key, "must be at most " + std::to_string(kMaxLatencyCycles) + " cycles, got " + std::to_string(field));
+        v.fail(prefix + key,
+               "must be at most " + std::to_string(kMaxLatencyCycles) + " cycles, got " + std::to_string(field));
     } else if constexpr (std::is_same_v<T, unsigned>) {
       if (std::strcmp(unit.name, "entries") == 0 && field > kMaxTlbEntries)
-        v.fail(prefix + key, "must be at most " + std::to_string(kMaxTlbEntries) + " entries, got " + std::to_string(field));
+        v.fail(prefix + key,
+               "must be at most " + std::to_string(kMaxTlbEntries) + " entries, got " + std::to_string(field));
     }
   }
   template <class E, std::size_t N>
@@ -80,7 +82,8 @@ void validate(const Config& c, const ConfigOrigins& origins) {
   }
   if (c.clock_hz < kMinClockHz || c.clock_hz > kMaxClockHz)
     v.fail("clock", "must be in 1MHz..1THz, got " + format_frequency(c.clock_hz) +
-                        (c.clock_hz < kMinClockHz ? " (a number without a unit is in Hz: write 3GHz)" : " (one cycle is at least 1 ps)"));
+                        (c.clock_hz < kMinClockHz ? " (a number without a unit is in Hz: write 3GHz)"
+                                                  : " (one cycle is at least 1 ps)"));
   const ParamCheck check([&v](const std::string& key, const std::string& rule) { v.fail(key, rule); });
   c.replay.check_quantum(check.at("replay."));
   c.paging.check(check.at("paging."));

@@ -99,7 +99,8 @@ std::string format_value(const std::vector<PageSize>& v, Unit) {
 bool is_safe_name(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+      return false;
   return true;
 }
 
@@ -112,10 +113,20 @@ bool parse_byte_size(const std::string& text, std::uint64_t* out) {
   const std::string t = trim_blanks(text);
   const size_t digits = std::min(t.find_first_not_of("0123456789"), t.size());
   const bool whole = digits > 0 && ascii_lower(trim_blanks(t.substr(digits))) == suffix;  // not 1.5K, not 1e3
-  static const std::pair<const char*, std::uint64_t> kUnits[] = {
-      {"", 1},       {"b", 1},          {"k", 1ull << 10}, {"kb", 1ull << 10}, {"kib", 1ull << 10},
-      {"m", 1ull << 20}, {"mb", 1ull << 20}, {"mib", 1ull << 20}, {"g", 1ull << 30}, {"gb", 1ull << 30},
-      {"gib", 1ull << 30}, {"t", 1ull << 40}, {"tb", 1ull << 40}, {"tib", 1ull << 40}};
+  static const std::pair<const char*, std::uint64_t> kUnits[] = {{"", 1},
+                                                                 {"b", 1},
+                                                                 {"k", 1ull << 10},
+                                                                 {"kb", 1ull << 10},
+                                                                 {"kib", 1ull << 10},
+                                                                 {"m", 1ull << 20},
+                                                                 {"mb", 1ull << 20},
+                                                                 {"mib", 1ull << 20},
+                                                                 {"g", 1ull << 30},
+                                                                 {"gb", 1ull << 30},
+                                                                 {"gib", 1ull << 30},
+                                                                 {"t", 1ull << 40},
+                                                                 {"tb", 1ull << 40},
+                                                                 {"tib", 1ull << 40}};
   for (const auto& u : kUnits) {
     if (suffix != u.first) continue;
     std::uint64_t n = 0;

@@ -90,7 +90,8 @@ class ParamPrinter {
   template <class T, class D>
   void param(const char* key, T& field, const D& def, Unit unit, const char* desc) {
     // Sizes, frequencies and durations print with their unit already.
-    line(key, format_value(field, unit), format_value(T(def), unit), unit.kind == UnitKind::Plain ? unit.name : "", desc);
+    line(key, format_value(field, unit), format_value(T(def), unit), unit.kind == UnitKind::Plain ? unit.name : "",
+         desc);
   }
   template <class E, std::size_t N>
   void choice(const char* key, E& field, E def, const NamedValue<E> (&names)[N], const char* desc) {

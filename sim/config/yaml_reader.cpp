@@ -55,8 +55,7 @@ std::string parse_leaf(const YAML::Node& n, std::uint64_t& f, Unit u) {
     case UnitKind::Duration:
       if (!n.IsScalar() || !parse_duration(n.Scalar(), &f)) return "a duration (1us, 500ns, 0)";
       return {};
-    case UnitKind::Plain:
-      break;
+    case UnitKind::Plain: break;
   }
   if (!n.IsScalar() || !parse_u64(n.Scalar(), &f)) return "an unsigned integer";
   return {};
@@ -73,12 +72,9 @@ std::string parse_leaf(const YAML::Node& n, double& f, Unit) {
 std::string parse_leaf(const YAML::Node& n, bool& f, Unit) {
   if (!n.IsScalar()) return "true or false";
   std::string t = ascii_lower(n.Scalar());
-  if (t == "true" || t == "yes" || t == "on")
-    f = true;
-  else if (t == "false" || t == "no" || t == "off")
-    f = false;
-  else
-    return "true or false";
+  if (t == "true" || t == "yes" || t == "on") f = true;
+  else if (t == "false" || t == "no" || t == "off") f = false;
+  else return "true or false";
   return {};
 }
 std::string parse_leaf(const YAML::Node& n, std::vector<PageSize>& f, Unit) {

@@ -34,7 +34,8 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
-std::map<std::string, std::map<std::string, std::string>> read_curves_csv(const std::string& path, const std::string& tlb) {
+std::map<std::string, std::map<std::string, std::string>> read_curves_csv(const std::string& path,
+                                                                          const std::string& tlb) {
   std::map<std::string, std::map<std::string, std::string>> out;
   std::ifstream in(path);
   std::string line;

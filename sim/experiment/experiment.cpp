@@ -69,7 +69,8 @@ std::vector<std::pair<std::string, std::vector<YAML::Node>>> read_axes(const std
       if (x.IsNull() || x.IsMap())
         fail(file, x, section + "." + key + ": expected a value, got " + (x.IsNull() ? "nothing" : "a map"));
       if (!seen.insert(value_text(x)).second)
-        fail(file, x, section + "." + shown_value(key) + ": the value '" + shown_value(value_text(x)) + "' appears twice");
+        fail(file, x,
+             section + "." + shown_value(key) + ": the value '" + shown_value(value_text(x)) + "' appears twice");
       v.push_back(x);
     }
     axes.emplace_back(key, std::move(v));
@@ -113,8 +114,7 @@ std::string point_id(const std::vector<std::pair<std::string, std::string>>& val
     std::string part = slug(last) + "-" + slug(kv.second);
     if (!full && (prefix.empty() || prefix.size() + 1 + part.size() <= 48))
       prefix += (prefix.empty() ? "" : "_") + part;
-    else
-      full = true;
+    else full = true;
   }
   std::sort(lines.begin(), lines.end());
   std::string joined;
@@ -178,14 +178,16 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
   if (root["name"]) {
     const YAML::Node& n = root["name"];
     if (!n.IsScalar() || !is_safe_name(n.Scalar()))
-      fail(file, n, "name: expected 1 to 64 letters, digits, '_' or '-' (it names the output directory out/sweeps/NAME), got '" +
-                        (n.IsScalar() ? shown_value(n.Scalar()) : std::string("a ") + (n.IsMap() ? "map" : "list")) + "'");
+      fail(file, n,
+           "name: expected 1 to 64 letters, digits, '_' or '-' (it names the output directory out/sweeps/NAME), got '" +
+               (n.IsScalar() ? shown_value(n.Scalar()) : std::string("a ") + (n.IsMap() ? "map" : "list")) + "'");
     e.name = n.Scalar();
   } else {
     e.name = fs::path(file).stem().string();
     if (!is_safe_name(e.name))
-      throw ExperimentError(file + ": the file name '" + shown_value(e.name) +
-                            "' is not a valid experiment name (1 to 64 letters, digits, '_' or '-'); give one with name:");
+      throw ExperimentError(
+          file + ": the file name '" + shown_value(e.name) +
+          "' is not a valid experiment name (1 to 64 letters, digits, '_' or '-'); give one with name:");
   }
 
   if (root["base"]) {
@@ -194,7 +196,8 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
     e.base = resolve_path(b.Scalar(), dir, fallback_dir);
     if (e.base.empty()) fail(file, b, "base: no such config file '" + shown_value(b.Scalar()) + "'");
     std::error_code ec;
-    if (fs::is_directory(e.base, ec)) fail(file, b, "base: '" + shown_value(b.Scalar()) + "' is a directory; expected a config file");
+    if (fs::is_directory(e.base, ec))
+      fail(file, b, "base: '" + shown_value(b.Scalar()) + "' is a directory; expected a config file");
   }
 
   const YAML::Node& tr = root["traces"];
@@ -214,14 +217,16 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
       std::string p = resolve_path(n.Scalar(), dir, fallback_dir);
       if (p.empty()) fail(file, n, "traces: no such trace file '" + shown_value(n.Scalar()) + "'");
       std::error_code ec;
-      if (fs::is_directory(p, ec)) fail(file, n, "traces: '" + shown_value(n.Scalar()) + "' is a directory; expected a trace file");
+      if (fs::is_directory(p, ec))
+        fail(file, n, "traces: '" + shown_value(n.Scalar()) + "' is a directory; expected a trace file");
       paths.push_back(p);
       name += (name.empty() ? "" : "+") + trace_short_name(p);
     };
     if (t.IsSequence()) {
       if (t.size() > kMaxTracesPerRun)
-        fail(file, t, "traces: at most " + std::to_string(kMaxTracesPerRun) + " traces run together, got " +
-                          std::to_string(t.size()));
+        fail(file, t,
+             "traces: at most " + std::to_string(kMaxTracesPerRun) + " traces run together, got " +
+                 std::to_string(t.size()));
       for (const auto& n : t) add(n);
     } else {
       add(t);
@@ -298,9 +303,9 @@ Experiment parse_experiment(const std::string& text, const std::string& file, co
   for (const auto& a : sweep) multiply(a.second.size(), "sweep." + shown_value(a.first));
   if (!zip.empty()) multiply(zip.front().second.size(), "zip");
   if (overflow || count > kMaxSweepPoints)
-    throw ExperimentError(file + ": the sweep has " + (overflow ? std::string("more than 2^64") : std::to_string(count)) +
-                          " points (" + factors + "); at most " + std::to_string(kMaxSweepPoints) +
-                          " points in one experiment: split it");
+    throw ExperimentError(file + ": the sweep has " +
+                          (overflow ? std::string("more than 2^64") : std::to_string(count)) + " points (" + factors +
+                          "); at most " + std::to_string(kMaxSweepPoints) + " points in one experiment: split it");
 
   // Cartesian product of sweep (first key slowest), each crossed with the zip rows.
   std::vector<std::vector<std::pair<std::string, std::string>>> combos{{}};
@@ -346,7 +351,8 @@ Experiment load_experiment(const std::string& path, const std::string& fallback_
     text.append(buf, n);
     if (text.size() > kMaxExperimentBytes) {
       std::fclose(f);
-      throw ExperimentError(path + ": larger than " + std::to_string(kMaxExperimentBytes >> 20) + " MiB; not an experiment file?");
+      throw ExperimentError(path + ": larger than " + std::to_string(kMaxExperimentBytes >> 20) +
+                            " MiB; not an experiment file?");
     }
   }
   const bool bad = std::ferror(f) != 0;

@@ -37,8 +37,8 @@ class ExperimentError : public std::runtime_error {
 };
 
 // Limits (README, Limits): checked before anything is expanded or run.
-constexpr std::uint64_t kMaxSweepPoints = 10000;   // points of one experiment (sweep x zip)
-constexpr std::size_t kMaxTracesPerRun = 64;        // traces of one list entry (as mmusim run's -t)
+constexpr std::uint64_t kMaxSweepPoints = 10000;  // points of one experiment (sweep x zip)
+constexpr std::size_t kMaxTracesPerRun = 64;      // traces of one list entry (as mmusim run's -t)
 constexpr std::size_t kMaxExperimentBytes = 16u << 20;
 
 struct Point {
@@ -50,14 +50,14 @@ struct Point {
 struct Experiment {
   std::string file;
   std::string name;
-  std::string base;                      // absolute path, or empty: the built-in default
+  std::string base;  // absolute path, or empty: the built-in default
   // One entry per run: its trace files (absolute paths; several run as
   // processes of one run, mmusim run -t A -t B).
   std::vector<std::vector<std::string>> traces;
   // Unique short names (the file names without extensions, joined by '+').
   std::vector<std::string> trace_names;
-  std::vector<std::string> set;          // "key=value", applied to every point before the point's values
-  std::vector<std::string> keys;         // swept keys (sweep, then zip), the results.csv columns
+  std::vector<std::string> set;   // "key=value", applied to every point before the point's values
+  std::vector<std::string> keys;  // swept keys (sweep, then zip), the results.csv columns
   std::vector<std::string> metrics;
   std::uint64_t max_accesses = 0;
   std::vector<Point> points;

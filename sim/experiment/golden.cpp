@@ -14,10 +14,10 @@
 #include <ostream>
 #include <set>
 
-#include "sim/experiment/experiment.h"
+#include "sim/config/config.h"
 #include "sim/experiment/child_process.h"
 #include "sim/experiment/csv.h"
-#include "sim/config/config.h"
+#include "sim/experiment/experiment.h"
 #include "sim/output_file.h"
 
 namespace fs = std::filesystem;
@@ -152,9 +152,10 @@ void check_expected(const std::string& path) {
   std::size_t n = 0, rows = 0;
   std::set<std::string> seen;
   auto bad = [&](const std::string& what) {
-    throw ExperimentError(path + ":" + std::to_string(n) + ": " + what +
-                          " (expected.csv is a run's stats.csv: the header path,value, then one STATISTIC,NUMBER a line;"
-                          " scripts/update-golden rewrites it)");
+    throw ExperimentError(
+        path + ":" + std::to_string(n) + ": " + what +
+        " (expected.csv is a run's stats.csv: the header path,value, then one STATISTIC,NUMBER a line;"
+        " scripts/update-golden rewrites it)");
   };
   while (std::getline(f, line)) {
     ++n;
@@ -268,10 +269,8 @@ int run_check(const CheckOptions& o, std::ostream& out) {
       for (const auto& d : diffs) out << d << "\n";
     }
   }
-  if (!keep && bad == 0)
-    fs::remove_all(work);
-  else if (bad)
-    out << "check: the runs are kept in " << work << "\n";
+  if (!keep && bad == 0) fs::remove_all(work);
+  else if (bad) out << "check: the runs are kept in " << work << "\n";
   out << "check: " << cases.size() - bad << " of " << cases.size() << " cases " << (o.update ? "updated" : "passed")
       << "\n";
   return bad ? 1 : 0;

@@ -27,7 +27,7 @@ struct SweptGeometry {
 struct OnePass {
   OnePassPlan plan;
   std::vector<OnePassGroup> groups;
-  std::vector<size_t> group_of;      // per point
+  std::vector<size_t> group_of;         // per point
   std::vector<SweptGeometry> geometry;  // per point: the swept TLB's
 };
 

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -11,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -447,10 +447,8 @@ int run_one_pass(const Experiment& e, const OnePass& op, const SweepOptions& o) 
   write_text(o.outdir + "/experiment.yaml", read_text(e.file));
   if (!todo.empty()) {
     Progress progress(passes.size(), o.progress);
-    if (o.backend == "local")
-      run_local(e, passes, todo, o, progress, done, failed);
-    else
-      run_slurm(e, passes, todo, o, progress, done, failed);
+    if (o.backend == "local") run_local(e, passes, todo, o, progress, done, failed);
+    else run_slurm(e, passes, todo, o, progress, done, failed);
     progress.finish();
   }
   write_one_pass_results(e, op, passes, o.outdir);
@@ -498,10 +496,8 @@ int run_sweep(const Experiment& e, const SweepOptions& o) {
   if (!todo.empty()) {
     probe_metrics(e, runs, o);
     Progress progress(runs.size(), o.progress);
-    if (o.backend == "local")
-      run_local(e, runs, todo, o, progress, done, failed);
-    else
-      run_slurm(e, runs, todo, o, progress, done, failed);
+    if (o.backend == "local") run_local(e, runs, todo, o, progress, done, failed);
+    else run_slurm(e, runs, todo, o, progress, done, failed);
     progress.finish();
   }
   write_results(e, runs, o.outdir);

@@ -34,8 +34,8 @@ struct SweepOptions {
   unsigned jobs = 1;
   std::string backend = "local";  // local | slurm
   bool resume = false;
-  bool progress = false;  // rewrite one progress line (a terminal) instead of a line per finished run
-  std::string exe;        // the mmusim binary children run
+  bool progress = false;        // rewrite one progress line (a terminal) instead of a line per finished run
+  std::string exe;              // the mmusim binary children run
   std::string method = "auto";  // exact | one-pass | auto
   // Slurm backend.
   std::string partition;

@@ -55,9 +55,8 @@ constexpr std::array<TagInfo, 256> make_tag_table() {
 constexpr std::array<TagInfo, 256> kTags = make_tag_table();
 
 const char* record_name(std::uint8_t tag) {
-  static constexpr const char* kEvents[] = {"@proc", "@mmap", "@munmap", "@mprotect", "@brk",
-                                            "@fork", "@exit", "@invlpg", "@mark", "@invpcid",
-                                            "@oom_score_adj", "@cr4_pge"};
+  static constexpr const char* kEvents[] = {"@proc", "@mmap",   "@munmap", "@mprotect", "@brk",           "@fork",
+                                            "@exit", "@invlpg", "@mark",   "@invpcid",  "@oom_score_adj", "@cr4_pge"};
   if (tag >= bin::kFirstEventTag && tag <= bin::kLastEventTag) return kEvents[tag - bin::kFirstEventTag];
   if (tag < bin::kFirstEventTag) return access_kind_name(bin::kAccessOps[tag >> bin::kWidthBits].kind);
   return "?";
@@ -149,9 +148,7 @@ bool BinReader::has_magic(const char* data, std::size_t n) {
   return n >= sizeof bin::kMagic && std::memcmp(data, bin::kMagic, sizeof bin::kMagic) == 0;
 }
 
-double BinReader::progress() const {
-  return m_source->progress();
-}
+double BinReader::progress() const { return m_source->progress(); }
 
 std::string BinReader::location() const { return m_source->name() + ": byte " + std::to_string(m_last); }
 

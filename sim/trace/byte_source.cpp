@@ -69,8 +69,7 @@ const char* lzma_error_text(lzma_ret rc) {
 }  // namespace
 
 ByteSource::ByteSource(const std::string& path)
-    : m_path(path), m_name(path == "-" ? "<stdin>" : path), m_in(new char[kChunkBytes]),
-      m_dec(new Decoders) {
+    : m_path(path), m_name(path == "-" ? "<stdin>" : path), m_in(new char[kChunkBytes]), m_dec(new Decoders) {
   if (path == "-") {
     m_fd = STDIN_FILENO;
   } else {
@@ -98,8 +97,14 @@ ByteSource::ByteSource(const std::string& path)
 }
 
 ByteSource::ByteSource(std::string name, std::string_view data, std::size_t max_read)
-    : m_path(std::move(name)), m_name(m_path), m_in_memory(true), m_mem(new char[data.size()]),
-      m_mem_size(data.size()), m_mem_max_read(max_read), m_in(new char[kChunkBytes]), m_dec(new Decoders) {
+    : m_path(std::move(name)),
+      m_name(m_path),
+      m_in_memory(true),
+      m_mem(new char[data.size()]),
+      m_mem_size(data.size()),
+      m_mem_max_read(max_read),
+      m_in(new char[kChunkBytes]),
+      m_dec(new Decoders) {
   if (!data.empty()) std::memcpy(m_mem.get(), data.data(), data.size());
   m_file_size = m_mem_size;
   detect_codec();

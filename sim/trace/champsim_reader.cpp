@@ -79,9 +79,7 @@ ChampSimReader::ChampSimReader(std::unique_ptr<ByteSource> source, Layout layout
   static_assert(1 + CloudsuiteLayout::kNumSrc + CloudsuiteLayout::kNumDst <= kMaxPending);
 }
 
-double ChampSimReader::progress() const {
-  return m_source->progress();
-}
+double ChampSimReader::progress() const { return m_source->progress(); }
 
 std::string ChampSimReader::location() const {
   if (!m_have_record) return m_source->name();
@@ -89,8 +87,7 @@ std::string ChampSimReader::location() const {
 }
 
 void ChampSimReader::fail(const std::string& what, const std::string& got) const {
-  throw TraceError(m_source->name() + ": byte " + std::to_string(m_rec_offset) + ": expected " + what + ", got " +
-                   got);
+  throw TraceError(m_source->name() + ": byte " + std::to_string(m_rec_offset) + ": expected " + what + ", got " + got);
 }
 
 const char* ChampSimReader::detect(std::string_view head, bool whole) {

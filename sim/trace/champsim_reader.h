@@ -108,11 +108,11 @@ class ChampSimReader : public TraceReader {
   std::size_t m_record_bytes;
 
   std::unique_ptr<char[]> m_buf;
-  std::size_t m_pos = 0;            // next undecoded byte in m_buf
-  std::size_t m_end = 0;            // end of valid bytes in m_buf
-  std::uint64_t m_buf_offset = 0;   // stream offset of m_buf[0]
-  std::uint64_t m_rec_offset = 0;   // stream offset of the current record
-  bool m_have_record = false;       // m_rec_offset is meaningful
+  std::size_t m_pos = 0;           // next undecoded byte in m_buf
+  std::size_t m_end = 0;           // end of valid bytes in m_buf
+  std::uint64_t m_buf_offset = 0;  // stream offset of m_buf[0]
+  std::uint64_t m_rec_offset = 0;  // stream offset of the current record
+  bool m_have_record = false;      // m_rec_offset is meaningful
   bool m_eof = false;
 
   std::array<Pending, kMaxPending> m_queue{};

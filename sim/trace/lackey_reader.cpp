@@ -4,7 +4,6 @@
 #include <array>
 #include <cstdint>
 
-
 namespace mmusim {
 
 namespace {
@@ -12,7 +11,6 @@ namespace {
 constexpr const char* kWhatRecord = "a lackey record (I/L/S/M addr,size)";
 constexpr const char* kWhatSize = "an access size of 1 to 4096 bytes";
 constexpr const char* kWhatAddr = "an address of at most 64 bits";
-
 
 // Hex digit value of each byte, -1 for anything else: one load per digit
 // instead of three range tests.

@@ -14,9 +14,7 @@ namespace {
 constexpr std::size_t kBufferBytes = ByteSource::kChunkBytes + LineReader::kMaxLineBytes + 2;
 
 // Length of a line of len raw bytes at p once a trailing '\r' is dropped.
-std::size_t content_length(const char* p, std::size_t len) {
-  return len != 0 && p[len - 1] == '\r' ? len - 1 : len;
-}
+std::size_t content_length(const char* p, std::size_t len) { return len != 0 && p[len - 1] == '\r' ? len - 1 : len; }
 
 }  // namespace
 

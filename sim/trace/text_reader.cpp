@@ -6,7 +6,6 @@
 #include <cstring>
 #include <limits>
 
-
 namespace mmusim {
 
 namespace {
@@ -132,8 +131,7 @@ bool parse_prot(std::string_view t, std::uint8_t& out) {
 }
 
 bool is_mark_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
 }  // namespace

@@ -37,8 +37,7 @@ class TextReader : public LineTraceReader {
   static bool looks_like_record(std::string_view line);
 
  private:
-  void parse_event(std::string_view line, std::string_view event, const char* p, const char* end,
-                   TraceRecord& rec);
+  void parse_event(std::string_view line, std::string_view event, const char* p, const char* end, TraceRecord& rec);
 };
 
 }  // namespace mmusim

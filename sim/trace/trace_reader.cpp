@@ -71,10 +71,12 @@ const char* detect_in(ByteSource& source) {
 }  // namespace
 
 const std::vector<std::string>& trace_format_names() {
-  static const std::vector<std::string> kNames = {TextReader::kFormatName, LackeyReader::kFormatName,
-                                                    BinReader::kFormatName,
-                                                    ChampSimReader::kFormatName,
-                                                    ChampSimReader::kCloudsuiteFormatName, "auto"};
+  static const std::vector<std::string> kNames = {TextReader::kFormatName,
+                                                  LackeyReader::kFormatName,
+                                                  BinReader::kFormatName,
+                                                  ChampSimReader::kFormatName,
+                                                  ChampSimReader::kCloudsuiteFormatName,
+                                                  "auto"};
   return kNames;
 }
 

@@ -13,17 +13,17 @@
 namespace mmusim {
 
 enum class RecordKind : std::uint8_t {
-  Access,    // access, addr = vaddr, size = bytes
-  Proc,      // @proc PID               pid
-  Mmap,      // @mmap START LEN PROT [anon|file] [huge] [hugetlb]   addr, len, prot, file, huge, hugetlb
-  Munmap,    // @munmap START LEN       addr, len
-  Mprotect,  // @mprotect START LEN PROT  addr, len, prot
-  Brk,       // @brk END                addr
-  Fork,      // @fork CHILD             pid
-  Exit,      // @exit
-  Invlpg,    // @invlpg VADDR           addr
-  Mark,      // @mark NAME              name
-  Invpcid,   // @invpcid TYPE PCID [ADDR]  invpcid_type, pcid, addr (type 0 only, else 0)
+  Access,       // access, addr = vaddr, size = bytes
+  Proc,         // @proc PID               pid
+  Mmap,         // @mmap START LEN PROT [anon|file] [huge] [hugetlb]   addr, len, prot, file, huge, hugetlb
+  Munmap,       // @munmap START LEN       addr, len
+  Mprotect,     // @mprotect START LEN PROT  addr, len, prot
+  Brk,          // @brk END                addr
+  Fork,         // @fork CHILD             pid
+  Exit,         // @exit
+  Invlpg,       // @invlpg VADDR           addr
+  Mark,         // @mark NAME              name
+  Invpcid,      // @invpcid TYPE PCID [ADDR]  invpcid_type, pcid, addr (type 0 only, else 0)
   OomScoreAdj,  // @oom_score_adj VALUE  value (-1000..1000)
   Cr4Pge,       // @cr4_pge 0|1  value: a MOV to CR4 writing PGE (a change flushes everything)
 };
@@ -42,7 +42,7 @@ struct TraceRecord {
   bool huge = false;
   bool hugetlb = false;  // MAP_HUGETLB | MAP_HUGE_1GB: backed by the os.hugetlb_1g pool
   std::string name;
-  std::int32_t value = 0;  // @oom_score_adj, @cr4_pge
+  std::int32_t value = 0;         // @oom_score_adj, @cr4_pge
   std::uint8_t invpcid_type = 0;  // @invpcid: 0 address, 1 single context, 2 all with globals, 3 all but globals
   std::uint16_t pcid = 0;         // @invpcid: 0..4095
 };

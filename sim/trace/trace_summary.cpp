@@ -45,10 +45,10 @@ std::string TraceSummary::report() const {
   line(out, "  X (ifetch)", accesses(AccessKind::IFetch));
   line(out, "  M (modify)", accesses(AccessKind::Modify));
   line(out, "events", events());
-  static constexpr RecordKind kOrder[] = {RecordKind::Mmap,     RecordKind::Munmap,      RecordKind::Mprotect,
-                                          RecordKind::Brk,      RecordKind::Fork,        RecordKind::Exit,
-                                          RecordKind::Proc,     RecordKind::Invlpg,      RecordKind::Mark,
-                                          RecordKind::Invpcid,  RecordKind::OomScoreAdj, RecordKind::Cr4Pge};
+  static constexpr RecordKind kOrder[] = {RecordKind::Mmap,    RecordKind::Munmap,      RecordKind::Mprotect,
+                                          RecordKind::Brk,     RecordKind::Fork,        RecordKind::Exit,
+                                          RecordKind::Proc,    RecordKind::Invlpg,      RecordKind::Mark,
+                                          RecordKind::Invpcid, RecordKind::OomScoreAdj, RecordKind::Cr4Pge};
   for (RecordKind k : kOrder) {
     const bool always = k == RecordKind::Mmap || k == RecordKind::Munmap || k == RecordKind::Mprotect ||
                         k == RecordKind::Brk || k == RecordKind::Exit;

@@ -414,9 +414,7 @@ void TextWriter::encode(const TraceRecord& rec) {
         p = put_hex(p, rec.addr);
       }
       break;
-    case RecordKind::Cr4Pge:
-      p = put_str(p, rec.value ? " 1" : " 0");
-      break;
+    case RecordKind::Cr4Pge: p = put_str(p, rec.value ? " 1" : " 0"); break;
     case RecordKind::OomScoreAdj: {
       const std::string v = " " + std::to_string(rec.value);
       p = put_str(p, v.c_str());

@@ -39,10 +39,8 @@ int main(int argc, char** argv) {
   // The default hierarchy of DESIGN.md section 6 (and MmuConfig::default_tlbs).
   using P = PageSize;
   const std::vector<Spec> specs = {
-      {"l1d", 1, true, false, {P::k4K}, 64, 4},
-      {"l1d_2m", 1, true, false, {P::k2M, P::k4M}, 32, 4},
-      {"l1d_1g", 1, true, false, {P::k1G}, 4, 4},
-      {"l1i", 1, false, true, {P::k4K, P::k2M, P::k4M}, 128, 8},
+      {"l1d", 1, true, false, {P::k4K}, 64, 4},          {"l1d_2m", 1, true, false, {P::k2M, P::k4M}, 32, 4},
+      {"l1d_1g", 1, true, false, {P::k1G}, 4, 4},        {"l1i", 1, false, true, {P::k4K, P::k2M, P::k4M}, 128, 8},
       {"l2", 2, true, true, {P::k4K, P::k2M}, 1536, 12},
   };
   StatGroup stats;

@@ -94,7 +94,7 @@ std::vector<Touch> touches(const std::string& trace) {
 // latest @mmap covering it said file; the first max accesses are counted.
 std::uint64_t demand_faults(const std::string& trace, std::uint64_t max = UINT64_MAX) {
   std::map<std::uint64_t, bool> file_page;  // page -> in a file mapping
-  std::map<std::uint64_t, int> state;        // page -> 1 zero page, 2 its own page
+  std::map<std::uint64_t, int> state;       // page -> 1 zero page, 2 its own page
   std::uint64_t faults = 0, n = 0;
   auto r = open_trace(trace, "auto");
   TraceRecord rec;
@@ -187,8 +187,8 @@ TEST(EndToEnd, LooselyTimedTotalEqualsWaitPerAccess) {
   std::string d = tmpdir("lt");
   std::string trace = fs::exists(kSmall) ? kSmall : kBundled;
   std::map<std::string, std::string> csv;
-  for (const char* variant : {"--set replay.sync=access", "--set replay.sync=quantum",
-                                     "--set replay.quantum=10ns", "--set replay.quantum=1ms"}) {
+  for (const char* variant : {"--set replay.sync=access", "--set replay.sync=quantum", "--set replay.quantum=10ns",
+                              "--set replay.quantum=1ms"}) {
     std::string out = d + "/" + std::to_string(csv.size());
     Result r = run("run -q --max-accesses 200000 -t " + trace + " " + std::string(variant) + " -o " + out, d);
     ASSERT_EQ(r.code, 0) << variant << ": " << r.err;
@@ -312,7 +312,8 @@ TEST(EndToEnd, OverlappedTotalDoesNotDependOnTheQuantum) {
     std::string out = d + "/" + std::to_string(csv.size());
     Result r = run("run -q --max-accesses 100000 -t " + trace +
                        " --set replay.outstanding=4 --set replay.gap_cycles=1 --set mmu.tlbs.l1d.entries=8"
-                       " --set mmu.tlbs.l1d.ways=2 --set memory.caches.l1.size=16KiB " + variant + " -o " + out,
+                       " --set mmu.tlbs.l1d.ways=2 --set memory.caches.l1.size=16KiB " +
+                       variant + " -o " + out,
                    d);
     ASSERT_EQ(r.code, 0) << variant << ": " << r.err;
     csv[variant] = slurp(out + "/stats.csv");
@@ -460,10 +461,8 @@ TEST(EndToEnd, MarksSnapshotEveryStatisticIncludingHistograms) {
   std::getline(in, line);  // header
   while (std::getline(in, line)) {
     const std::string path = line.substr(0, line.rfind(','));
-    if (path.compare(0, 10, "marks.one.") == 0)
-      mark_paths.push_back(path.substr(10));
-    else
-      run_paths.push_back(path);
+    if (path.compare(0, 10, "marks.one.") == 0) mark_paths.push_back(path.substr(10));
+    else run_paths.push_back(path);
   }
   EXPECT_EQ(mark_paths, run_paths);
 }
@@ -599,9 +598,21 @@ TEST(EndToEnd, HugetlbPoolThroughTheReplay) {
 TEST(EndToEnd, OomScoreAdjFromTheTraceChoosesTheVictim) {
   std::string d = tmpdir("oomadj");
   std::string text = "@proc 1\n@oom_score_adj 1000\n@mmap 0x10000000 0x64000 rw anon\n";
-  for (int i = 0; i < 100; ++i) text += "W 0x" + ([&] { std::ostringstream o; o << std::hex << 0x10000000 + i * 4096; return o.str(); })() + "\n";
+  for (int i = 0; i < 100; ++i)
+    text += "W 0x" + ([&] {
+              std::ostringstream o;
+              o << std::hex << 0x10000000 + i * 4096;
+              return o.str();
+            })() +
+            "\n";
   text += "@proc 2\n@mmap 0x20000000 0x1000000 rw anon\n";
-  for (int i = 0; i < 4096; ++i) text += "W 0x" + ([&] { std::ostringstream o; o << std::hex << 0x20000000 + i * 4096; return o.str(); })() + "\n";
+  for (int i = 0; i < 4096; ++i)
+    text += "W 0x" + ([&] {
+              std::ostringstream o;
+              o << std::hex << 0x20000000 + i * 4096;
+              return o.str();
+            })() +
+            "\n";
   std::string trace = write(d, "t.txt", text);
   Result r = run("run -q --set os.memory=16MiB -t " + trace + " -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
@@ -797,8 +808,8 @@ TEST(EndToEnd, TheSameTraceInEveryPagingModeFaultsOncePerPageWithTheModesWalkLen
     const char* name;
     std::uint64_t reads;
   };
-  for (Mode m : {Mode{"x86_64", 5 + 4 * 8}, Mode{"x86_64_la57", 6 + 4 * 10}, Mode{"pae", 3 + 4 * 4},
-                 Mode{"ia32", 3 + 4 * 4}}) {
+  for (Mode m :
+       {Mode{"x86_64", 5 + 4 * 8}, Mode{"x86_64_la57", 6 + 4 * 10}, Mode{"pae", 3 + 4 * 4}, Mode{"ia32", 3 + 4 * 4}}) {
     std::string out = d + "/" + m.name;
     Result r = run("run -q -c " + cfg + " -t " + trace + " --set paging.mode=" + m.name + " -o " + out, d);
     ASSERT_EQ(r.code, 0) << m.name << ": " << r.err;
@@ -824,12 +835,13 @@ TEST(EndToEnd, LargePagesFollowTheMode) {
   // lie in one 4 MiB page but in two 2 MiB pages. (Stores: a load would map
   // the huge zero page instead, do_huge_pmd_anonymous_page.)
   std::string d = tmpdir("large");
-  std::string cfg = write(d, "c.yaml",
-                          "mmu:\n"
-                          "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K, 2M, 4M], entries: 16, ways: 16, latency: 1}}\n"
-                          "  pwc: {pml5: {entries: 0}, pml4: {entries: 0}, pdpt: {entries: 0}, pd: {entries: 0}}\n"
-                          "memory: {controller: {model: fixed, fixed_latency: 100}}\n"
-                          "os: {thp: always}\n");
+  std::string cfg =
+      write(d, "c.yaml",
+            "mmu:\n"
+            "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K, 2M, 4M], entries: 16, ways: 16, latency: 1}}\n"
+            "  pwc: {pml5: {entries: 0}, pml4: {entries: 0}, pdpt: {entries: 0}, pd: {entries: 0}}\n"
+            "memory: {controller: {model: fixed, fixed_latency: 100}}\n"
+            "os: {thp: always}\n");
   std::string trace = write(d, "t.txt",
                             "@mmap 0x10000000 0x400000 rw- anon\n"
                             "W 0x10000000\nW 0x10001000\nW 0x10200000\n");
@@ -844,7 +856,8 @@ TEST(EndToEnd, LargePagesFollowTheMode) {
   //   PDE (3), retry 3.
   for (Mode m : {Mode{"ia32", 1, 2}, Mode{"pae", 2, 4}, Mode{"x86_64", 2, 10}}) {
     std::string out = d + "/" + m.name;
-    Result r = run("run -q --check-invariants -c " + cfg + " -t " + trace + " --set paging.mode=" + m.name + " -o " + out, d);
+    Result r =
+        run("run -q --check-invariants -c " + cfg + " -t " + trace + " --set paging.mode=" + m.name + " -o " + out, d);
     ASSERT_EQ(r.code, 0) << m.name << ": " << r.err;
     json s = stats(out);
     EXPECT_EQ(u64(s, {"os", "thp", "alloc"}), m.faults) << m.name;
@@ -917,8 +930,8 @@ TEST(EndToEnd, TheBundled32BitTraceRunsInEveryModeWithTheDemandFaultsOfLinux) {
   std::string d = tmpdir("i386");
   for (const char* mode : {"ia32", "pae", "x86_64", "x86_64_la57"}) {
     std::string out = d + "/" + mode;
-    Result r = run("run -q -t " + trace + " --max-accesses " + std::to_string(n) +
-                       " --set paging.mode=" + mode + " --set os.thp=never -o " + out,
+    Result r = run("run -q -t " + trace + " --max-accesses " + std::to_string(n) + " --set paging.mode=" + mode +
+                       " --set os.thp=never -o " + out,
                    d);
     ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
     json s = stats(out);
@@ -1043,13 +1056,14 @@ TEST(EndToEnd, InvpcidEventsFlushByTheirType) {
 
 TEST(EndToEnd, PagingStructureCachesShortenWalksInEveryMode) {
   std::string d = tmpdir("modespwc");
-  std::string cfg = write(d, "c.yaml",
-                          "mmu:\n"
-                          "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K], entries: 64, ways: 64, latency: 1}}\n"
-                          "  pwc: {pml5: {entries: 2, ways: 2}, pml4: {entries: 2, ways: 2}, pdpt: {entries: 4, ways: 4},"
-                          " pd: {entries: 32, ways: 4}}\n"
-                          "memory: {controller: {model: fixed, fixed_latency: 100}}\n"
-                          "os: {thp: never}\n");
+  std::string cfg =
+      write(d, "c.yaml",
+            "mmu:\n"
+            "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K], entries: 64, ways: 64, latency: 1}}\n"
+            "  pwc: {pml5: {entries: 2, ways: 2}, pml4: {entries: 2, ways: 2}, pdpt: {entries: 4, ways: 4},"
+            " pd: {entries: 32, ways: 4}}\n"
+            "memory: {controller: {model: fixed, fixed_latency: 100}}\n"
+            "os: {thp: never}\n");
   std::string text;
   for (int i = 0; i < 5; ++i) text += "R 0x" + std::to_string(10000000 + i * 1000) + "\n";
   std::string trace = write(d, "t.txt", text);
@@ -1098,16 +1112,15 @@ TEST(EndToEnd, ForkIsCopyOnWriteInEveryPagingMode) {
     const char* thp;
     std::uint64_t cow_copies, minor;
   } cases[] = {
-      {"ia32", "never", 2, 6},   {"pae", "never", 2, 6},   {"x86_64", "never", 2, 6},
-      {"x86_64_la57", "never", 2, 6}, {"ia32", "always", 3, 4}, {"pae", "always", 3, 5},
-      {"x86_64", "always", 3, 5}, {"x86_64_la57", "always", 3, 5},
+      {"ia32", "never", 2, 6},  {"pae", "never", 2, 6},  {"x86_64", "never", 2, 6},  {"x86_64_la57", "never", 2, 6},
+      {"ia32", "always", 3, 4}, {"pae", "always", 3, 5}, {"x86_64", "always", 3, 5}, {"x86_64_la57", "always", 3, 5},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(std::string(c.mode) + " thp " + c.thp);
-    Result r = run("run -q --check-invariants --set paging.mode=" + std::string(c.mode) +
-                       " --set paging.pse=true --set os.memory=256MiB --set os.thp=" + c.thp + " -t " + trace +
-                       " -o " + d,
-                   d);
+    Result r =
+        run("run -q --check-invariants --set paging.mode=" + std::string(c.mode) +
+                " --set paging.pse=true --set os.memory=256MiB --set os.thp=" + c.thp + " -t " + trace + " -o " + d,
+            d);
     ASSERT_EQ(r.code, 0) << r.err;
     json s = stats(d);
     EXPECT_EQ(u64(s, {"os", "faults", "cow_copy"}), c.cow_copies);
@@ -1242,9 +1255,8 @@ TEST(EndToEnd, Ia32SwapAreaIsCutToWhatASwapEntryAddresses) {
   for (int pass = 0; pass < 2; ++pass)
     for (std::uint64_t i = 0; i < 0x1400000; i += 4096) t << (pass ? "R 0x" : "W 0x") << 0x10000000 + i << "\n";
   std::string trace = write(d, "t.txt", t.str());
-  Result r = run("run -q --set paging.mode=ia32 --set os.memory=16MiB --set os.swap.size=64GiB -t " + trace +
-                     " -o " + d,
-                 d);
+  Result r =
+      run("run -q --set paging.mode=ia32 --set os.memory=16MiB --set os.swap.size=64GiB -t " + trace + " -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
   json s = stats(d);
   EXPECT_EQ(u64(s, {"os", "swap", "total"}), (1u << 23) - 1);

@@ -24,18 +24,17 @@ namespace mmusim {
 namespace {
 
 const std::vector<std::string> kSets = {
-    "memory.caches.l1.size=4KiB",       "memory.caches.l1.ways=4",        "memory.caches.l2.level=2",
-    "memory.caches.l2.size=64KiB",      "memory.caches.l2.latency=12",    "mmu.tlbs.l1d.entries=8",
-    "mmu.tlbs.l1d.ways=2",              "mmu.tlbs.l2.entries=32",         "mmu.tlbs.l2.ways=4",
-    "replay.gap_cycles=2",              "mmu.walker.walkers=1"};
+    "memory.caches.l1.size=4KiB",  "memory.caches.l1.ways=4", "memory.caches.l2.level=2", "memory.caches.l2.size=64KiB",
+    "memory.caches.l2.latency=12", "mmu.tlbs.l1d.entries=8",  "mmu.tlbs.l1d.ways=2",      "mmu.tlbs.l2.entries=32",
+    "mmu.tlbs.l2.ways=4",          "replay.gap_cycles=2",     "mmu.walker.walkers=1"};
 const std::string kTrace = MMUSIM_SOURCE_DIR "/traces/ls-small.lackey.zst";
 constexpr std::uint64_t kMax = 120000;  // of its 150000
 
 TEST(OverlapIdentity, SchedulerWithOneOutstandingEqualsTheInOrderRun) {
   // The in-order reference: the mmusim binary, outstanding 1 (no scheduler).
   const std::string dir = testing::TempDir() + "/mmusim-overlap-" + std::to_string(::getpid());
-  std::string cmd = std::string(MMUSIM_BIN) + " run -q -t " + kTrace + " --max-accesses " + std::to_string(kMax) +
-                    " -o " + dir;
+  std::string cmd =
+      std::string(MMUSIM_BIN) + " run -q -t " + kTrace + " --max-accesses " + std::to_string(kMax) + " -o " + dir;
   for (const auto& s : kSets) cmd += " --set " + s;
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   nlohmann::json ref;
@@ -58,8 +57,8 @@ TEST(OverlapIdentity, SchedulerWithOneOutstandingEqualsTheInOrderRun) {
 
   auto value = [&](const char* path) { return top.stats().find(path)->counter->value(); };
   EXPECT_EQ(value("replay.accesses"), kMax);
-  EXPECT_GT(value("replay.retries"), 0u);          // faults were on the path
-  EXPECT_GT(value("replay.page_crossings"), 0u);   // and page crossings
+  EXPECT_GT(value("replay.retries"), 0u);         // faults were on the path
+  EXPECT_GT(value("replay.page_crossings"), 0u);  // and page crossings
   EXPECT_GT(value("mmu.walker.walks"), 300u);
   EXPECT_EQ(value("replay.cycles"), ref["replay"]["cycles"].get<std::uint64_t>());
   EXPECT_EQ(value("mmu.walker.walks"), ref["mmu"]["walker"]["walks"].get<std::uint64_t>());

@@ -34,13 +34,13 @@
 // such block is filled with 0xbe when handed out, new or reused, so reading
 // bytes never written behaves the same every time. Lost: use-after-free
 // detection on those few buffers, all of them unique_ptr members.
+#include <malloc.h>
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <malloc.h>
 
 #include <memory>
 #include <mutex>
@@ -131,8 +131,8 @@ constexpr std::size_t kDetectBytes = 64 * 1024;
   std::fprintf(stderr, "fuzz_trace_reader(%s): %s: %s\n", FUZZ_FORMAT, what, detail.c_str());
   std::abort();
 }
-#define CHECK(cond, detail) \
-  do {                      \
+#define CHECK(cond, detail)             \
+  do {                                  \
     if (!(cond)) broken(#cond, detail); \
   } while (0)
 
@@ -148,14 +148,13 @@ std::unique_ptr<TraceReader> make_reader(std::unique_ptr<ByteSource> source) {
 }
 
 bool is_mark_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-         c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
 std::string describe(const TraceRecord& r) {
-  return std::string(record_kind_name(r.kind)) + " addr=" + std::to_string(r.addr) + " len=" +
-         std::to_string(r.len) + " size=" + std::to_string(r.size) + " prot=" + std::to_string(r.prot) + " invpcid_type=" +
-         std::to_string(r.invpcid_type) + " pcid=" + std::to_string(r.pcid);
+  return std::string(record_kind_name(r.kind)) + " addr=" + std::to_string(r.addr) + " len=" + std::to_string(r.len) +
+         " size=" + std::to_string(r.size) + " prot=" + std::to_string(r.prot) +
+         " invpcid_type=" + std::to_string(r.invpcid_type) + " pcid=" + std::to_string(r.pcid);
 }
 
 void check_record(const TraceRecord& r) {
@@ -167,12 +166,8 @@ void check_record(const TraceRecord& r) {
       if (champsim) CHECK(r.size == ChampSimReader::kAccessBytes && r.access != AccessKind::Modify, describe(r));
       break;
     case RecordKind::Mmap:
-    case RecordKind::Mprotect:
-      CHECK(r.prot <= kProtMask, describe(r));
-      [[fallthrough]];
-    case RecordKind::Munmap:
-      CHECK(r.len != 0 && r.len - 1 <= UINT64_MAX - r.addr, describe(r));
-      break;
+    case RecordKind::Mprotect: CHECK(r.prot <= kProtMask, describe(r)); [[fallthrough]];
+    case RecordKind::Munmap: CHECK(r.len != 0 && r.len - 1 <= UINT64_MAX - r.addr, describe(r)); break;
     case RecordKind::Mark:
       CHECK(!r.name.empty(), describe(r));
       for (char c : r.name) CHECK(is_mark_char(c), "mark name " + r.name);
@@ -186,10 +181,8 @@ void check_record(const TraceRecord& r) {
     case RecordKind::Brk:
     case RecordKind::Fork:
     case RecordKind::Exit:
-    case RecordKind::Invlpg:
-      break;
-    default:
-      broken("record kind out of range", std::to_string(static_cast<unsigned>(r.kind)));
+    case RecordKind::Invlpg: break;
+    default: broken("record kind out of range", std::to_string(static_cast<unsigned>(r.kind)));
   }
   if (champsim) CHECK(r.kind == RecordKind::Access || r.kind == RecordKind::Proc, describe(r));
   if (kFormat == LackeyReader::kFormatName) CHECK(r.kind == RecordKind::Access, describe(r));
@@ -309,8 +302,8 @@ Outcome run_both(std::string_view in) {
   // much decoded data came out before the damage was noticed, both of which
   // depend on how the input arrived: then the passes only have to agree that
   // there was an error, and on the records both of them read.
-  const bool codec_error = whole.error.find(": corrupt ") != std::string::npos ||
-                           piped.error.find(": corrupt ") != std::string::npos;
+  const bool codec_error =
+      whole.error.find(": corrupt ") != std::string::npos || piped.error.find(": corrupt ") != std::string::npos;
   const std::string errors = "'" + whole.error + "' vs '" + piped.error + "'";
   if (codec_error) {
     CHECK(!whole.error.empty() && !piped.error.empty(), errors);
@@ -382,14 +375,13 @@ void run_at_buffer_end(std::string_view in, const Outcome& plain) {
   const std::string errors = "'" + plain.error + "' vs '" + moved.error + "' at the buffer end";
   CHECK(after_location(plain.error) == after_location(moved.error), errors);
   const bool bad_header = plain.count == 0 && moved.count == 0 && !plain.error.empty();
-  CHECK(bad_header || moved.count == plain.count + marks,
-        std::to_string(plain.count) + " records read plain, " + std::to_string(moved.count - marks) +
-            " at the buffer end");
+  CHECK(bad_header || moved.count == plain.count + marks, std::to_string(plain.count) + " records read plain, " +
+                                                              std::to_string(moved.count - marks) +
+                                                              " at the buffer end");
   const std::size_t n = std::min(plain.records.size(), moved.records.size());
   for (std::size_t i = 0; i < n; ++i)
-    CHECK(same(plain.records[i], moved.records[i]), "record " + std::to_string(i) + ": " +
-                                                        describe(plain.records[i]) + " vs " +
-                                                        describe(moved.records[i]) + " at the buffer end");
+    CHECK(same(plain.records[i], moved.records[i]), "record " + std::to_string(i) + ": " + describe(plain.records[i]) +
+                                                        " vs " + describe(moved.records[i]) + " at the buffer end");
 }
 
 }  // namespace

@@ -186,10 +186,7 @@ inline OsParams hugetlb_params(std::uint64_t memory, unsigned hugetlb, unsigned 
 
 struct OsFixture {
   explicit OsFixture(const OsParams& p)
-      : levels(p.levels),
-        mem(p.memory_bytes),
-        os(p, mem, mmu, root.group("os")),
-        idle(mmu.cr3_writes.at(0)) {}
+      : levels(p.levels), mem(p.memory_bytes), os(p, mem, mmu, root.group("os")), idle(mmu.cr3_writes.at(0)) {}
 
   std::uint64_t counter(const std::string& path) const {
     const StatGroup::Entry* e = root.find(path);

@@ -145,8 +145,7 @@ class PageTableBuilder : public TableBuilderBase<std::uint64_t> {
   // to size). The leaf entry is frame | leaf_flags (PS added for 2M/1G);
   // missing tables above it are created with table_flags. Existing non-leaf
   // entries are reused untouched.
-  Path map(VAddr va, PAddr frame, PageSize size, std::uint64_t leaf_flags,
-           std::uint64_t table_flags = kTableDefault) {
+  Path map(VAddr va, PAddr frame, PageSize size, std::uint64_t leaf_flags, std::uint64_t table_flags = kTableDefault) {
     const unsigned leaf = size == PageSize::k4K ? 1 : size == PageSize::k2M ? 2 : 3;
     check_aligned(frame, size);
     Path p;
@@ -319,8 +318,7 @@ class PaeTableBuilder : public TableBuilderBase<std::uint64_t> {
   // Maps the 4 KiB or 2 MiB page containing va to frame; leaf = frame |
   // leaf_flags (| PS for 2M); missing page directories get a PDPTE of
   // kPdpteDefault, missing page tables a PDE of table_flags.
-  Path map(VAddr va, PAddr frame, PageSize size, std::uint64_t leaf_flags,
-           std::uint64_t table_flags = kTableDefault) {
+  Path map(VAddr va, PAddr frame, PageSize size, std::uint64_t leaf_flags, std::uint64_t table_flags = kTableDefault) {
     check_aligned(frame, size);
     if (size != PageSize::k4K && size != PageSize::k2M)
       throw std::invalid_argument("pt_builder: PAE paging maps 4K or 2M pages");

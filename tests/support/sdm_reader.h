@@ -39,9 +39,9 @@ constexpr std::uint64_t kAddrBits = 0x000ffffffffff000ull;
 constexpr std::uint64_t kAddrBits32 = 0xfffff000ull;
 
 struct Step {
-  unsigned level = 0;      // 5 PML5E .. 1 PTE
-  PAddr table = 0;         // physical base of the table holding the entry
-  PAddr entry_pa = 0;      // physical address of the entry
+  unsigned level = 0;  // 5 PML5E .. 1 PTE
+  PAddr table = 0;     // physical base of the table holding the entry
+  PAddr entry_pa = 0;  // physical address of the entry
   std::uint64_t entry = 0;
 };
 
@@ -50,10 +50,10 @@ struct Lookup {
   unsigned level = 0;       // level of the entry that ended the walk (1 = PTE, 2 = PDE, ...)
   std::uint64_t entry = 0;  // that entry
   PAddr entry_pa = 0;
-  PAddr frame = 0;          // physical base of the page
+  PAddr frame = 0;  // physical base of the page
   PageSize size = PageSize::k4K;
   bool writable = false, user = false, nx = false;  // accumulated rights
-  std::vector<Step> steps;           // every entry read, the root level first (with PAE, the PDPTE first)
+  std::vector<Step> steps;          // every entry read, the root level first (with PAE, the PDPTE first)
   std::vector<std::uint64_t> path;  // the entries of steps
 };
 

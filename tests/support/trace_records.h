@@ -107,8 +107,9 @@ inline const char kLackeySample[] =
     "==12345== Counted 1 call to main()\n";
 
 inline const std::vector<std::string> kLackeySampleRecords = {
-    "ifetch 0x4001f0 3",         "load 0x1ffefffd28 8", "store 0x1ffefffd20 8", "modify 0x401a4c 4",
-    "ifetch 0xffffffffffffffff 15", "load 0x0 4096",       "store 0xdeadbeef 1",
+    "ifetch 0x4001f0 3",  "load 0x1ffefffd28 8",          "store 0x1ffefffd20 8",
+    "modify 0x401a4c 4",  "ifetch 0xffffffffffffffff 15", "load 0x0 4096",
+    "store 0xdeadbeef 1",
 };
 
 class TraceReaderTest : public TempDirTest {

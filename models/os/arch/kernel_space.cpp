@@ -11,8 +11,8 @@ namespace mmusim {
 namespace {
 
 constexpr std::uint64_t kKernTableFlags = pte::kP | pte::kRW | pte::kA | pte::kD;  // _KERNPG_TABLE
-constexpr VAddr kPageOffset4 = 0xffff888000000000ull;  // __PAGE_OFFSET_BASE_L4
-constexpr VAddr kPageOffset5 = 0xff11000000000000ull;  // __PAGE_OFFSET_BASE_L5
+constexpr VAddr kPageOffset4 = 0xffff888000000000ull;                              // __PAGE_OFFSET_BASE_L4
+constexpr VAddr kPageOffset5 = 0xff11000000000000ull;                              // __PAGE_OFFSET_BASE_L5
 constexpr std::uint64_t k1G = 1ull << 30;
 
 }  // namespace

@@ -138,8 +138,8 @@ void Tasks::fork(std::uint32_t child_pid) {
   auto enomem = [&](const char* what) {
     ++*m_enomem_forks;
     m_kills.push_back("@fork " + std::to_string(child_pid) + " failed: out of memory for " + what +
-                      " (ENOMEM to process " + std::to_string(parent_pid) + "); process " +
-                      std::to_string(child_pid) + "'s records are skipped");
+                      " (ENOMEM to process " + std::to_string(parent_pid) + "); process " + std::to_string(child_pid) +
+                      "'s records are skipped");
   };
   Process* created = create(child_pid);
   if (!created) {

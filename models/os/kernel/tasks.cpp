@@ -30,17 +30,15 @@ Tasks::Tasks(const OsParams& p, MmuControl& mmu, PageTables& pt, AddressSpace& a
       m_hugetlb(hugetlb),
       m_thp(thp) {}
 
-void Tasks::register_processes_counter(StatGroup& os) {
-  m_processes = &os.counter("processes", "processes created");
-}
+void Tasks::register_processes_counter(StatGroup& os) { m_processes = &os.counter("processes", "processes created"); }
 
-void Tasks::register_forks_counter(StatGroup& os) {
-  m_forks = &os.counter("forks", "processes created by @fork");
-}
+void Tasks::register_forks_counter(StatGroup& os) { m_forks = &os.counter("forks", "processes created by @fork"); }
 
 void Tasks::register_enomem(StatGroup& en) {
-  m_enomem_processes = &en.counter("processes", "process creations that found no memory (ENOMEM): their records are skipped");
-  m_enomem_forks = &en.counter("forks", "@fork calls that found no memory (ENOMEM to the parent): the child's records are skipped");
+  m_enomem_processes =
+      &en.counter("processes", "process creations that found no memory (ENOMEM): their records are skipped");
+  m_enomem_forks =
+      &en.counter("forks", "@fork calls that found no memory (ENOMEM to the parent): the child's records are skipped");
 }
 
 void Tasks::create_caches() {

@@ -50,8 +50,8 @@ class Tasks {
     bool fork_without_flush_tlb_mm = false;
   };
 
-  Tasks(const OsParams& p, MmuControl& mmu, PageTables& pt, AddressSpace& as, AsidManager& asids,
-        KernelSpace& kspace, SlabAllocator& slab, Rmap& rmap, SwapSpace& swap, Hugetlb& hugetlb, Thp& thp);
+  Tasks(const OsParams& p, MmuControl& mmu, PageTables& pt, AddressSpace& as, AsidManager& asids, KernelSpace& kspace,
+        SlabAllocator& slab, Rmap& rmap, SwapSpace& swap, Hugetlb& hugetlb, Thp& thp);
 
   // os.processes; os.forks; os.enomem.processes and forks.
   void register_processes_counter(StatGroup& os);

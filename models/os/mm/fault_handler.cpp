@@ -44,16 +44,21 @@ void FaultHandler::register_stats(StatGroup& os) {
   m_stats.minor = &f.counter("minor", "faults resolved without I/O: demand-zero pages");
   m_stats.major = &f.counter("major", "faults that needed I/O (swap-in); none without swap");
   m_stats.segv = &f.counter("segv", "faults that killed the process with SIGSEGV");
-  m_stats.cow = &f.counter("cow", "write-protect faults on a present page (do_wp_page): copy-on-write after fork, or a store to a page a load swapped in; zero-page writes are os.zero_page.replaced");
+  m_stats.cow = &f.counter("cow",
+                           "write-protect faults on a present page (do_wp_page): copy-on-write after fork, or a store "
+                           "to a page a load swapped in; zero-page writes are os.zero_page.replaced");
   m_stats.cow_copy = &f.counter("cow_copy", "copy-on-write faults that copied the shared frame");
   m_stats.cow_reuse = &f.counter("cow_reuse", "copy-on-write faults by the last sharer, which reuse the frame");
 }
 
 void FaultHandler::register_zero_page_stats(StatGroup& zp) {
   m_stats.zero_maps = &zp.counter("maps", "read faults that mapped the shared zero page read-only (do_anonymous_page)");
-  m_stats.zero_huge_maps = &zp.counter("huge_maps", "read faults that mapped the huge zero page (do_huge_pmd_anonymous_page, use_zero_page)");
-  m_stats.zero_replaced = &zp.counter("replaced", "write faults that replaced a zero-page mapping by a new zeroed page (wp_page_copy)");
-  m_stats.zero_huge_splits = &zp.counter("huge_splits", "writes to a huge zero page, which split it into zero-page PTEs (__split_huge_zero_page_pmd)");
+  m_stats.zero_huge_maps = &zp.counter(
+      "huge_maps", "read faults that mapped the huge zero page (do_huge_pmd_anonymous_page, use_zero_page)");
+  m_stats.zero_replaced =
+      &zp.counter("replaced", "write faults that replaced a zero-page mapping by a new zeroed page (wp_page_copy)");
+  m_stats.zero_huge_splits = &zp.counter(
+      "huge_splits", "writes to a huge zero page, which split it into zero-page PTEs (__split_huge_zero_page_pmd)");
 }
 
 FaultOutcome FaultHandler::handle(VAddr cr2, std::uint32_t error_code) {

@@ -50,7 +50,8 @@ class FaultHandler {
                PageAllocator& alloc, Thp& thp, Hugetlb& hugetlb, Rmap& rmap, Reclaim& reclaim, SwapSpace& swap,
                OomKiller& oom, KernelSpace& kspace, FaultCost& cost, AsidManager& asids, FaultStats& stats);
 
-  // os.pgfault and os.faults.* (into the FaultStats given at construction); os.zero_page.maps, huge_maps, replaced and huge_splits.
+  // os.pgfault and os.faults.* (into the FaultStats given at construction); os.zero_page.maps, huge_maps, replaced and
+  // huge_splits.
   void register_stats(StatGroup& os);
   void register_zero_page_stats(StatGroup& zero_page);
 

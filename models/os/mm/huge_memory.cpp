@@ -25,7 +25,8 @@ Thp::Thp(const OsParams& p, PhysicalMemory& mem, PageTables& pt, PageAllocator& 
 
 void Thp::register_stats(StatGroup& os) {
   m_alloc_count = &os.group("thp").counter("alloc", "2 MiB pages allocated at fault time (thp_fault_alloc)");
-  m_fallback = &os.group("thp").counter("fallback", "eligible faults that fell back to 4 KiB: no order-9 block (thp_fault_fallback)");
+  m_fallback = &os.group("thp").counter(
+      "fallback", "eligible faults that fell back to 4 KiB: no order-9 block (thp_fault_fallback)");
 }
 
 void Thp::register_zero_stat(StatGroup& zp) {

@@ -31,8 +31,10 @@ Hugetlb::Hugetlb(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, PageTa
 
 void Hugetlb::boot(StatGroup& os) {
   StatGroup& g = os.group("hugetlb");
-  g.formula("total", "1 GiB pages in the hugetlb pool (HugePages_Total)", [this] { return static_cast<double>(total()); });
-  g.formula("free", "1 GiB pages of the pool not mapped (HugePages_Free)", [this] { return static_cast<double>(free()); });
+  g.formula("total", "1 GiB pages in the hugetlb pool (HugePages_Total)",
+            [this] { return static_cast<double>(total()); });
+  g.formula("free", "1 GiB pages of the pool not mapped (HugePages_Free)",
+            [this] { return static_cast<double>(free()); });
   m_alloc_count = &g.counter("alloc", "faults that mapped a 1 GiB page from the hugetlb pool");
   m_sigbus = &g.counter("sigbus", "hugetlb faults that found the pool empty: the process got SIGBUS");
   const unsigned want = m_p.hugetlb_1g_pages;
@@ -40,7 +42,8 @@ void Hugetlb::boot(StatGroup& os) {
   if (m_pt.large_top() < 3)
     throw std::invalid_argument("OS model: os.hugetlb_1g needs 1 GiB pages, which only the 64-bit modes have");
   ZonedPageAllocator& buddy = m_alloc.buddy();
-  if (buddy.max_order() > kOrder) throw std::invalid_argument("OS model: os.hugetlb_1g needs os.max_order of at most 18");
+  if (buddy.max_order() > kOrder)
+    throw std::invalid_argument("OS model: os.hugetlb_1g needs os.max_order of at most 18");
   const std::uint64_t top = buddy.num_pages() & ~(kPages - 1);
   for (std::uint64_t h = top; h >= kPages && m_pages.size() < want;) {
     h -= kPages;
@@ -78,7 +81,8 @@ void Hugetlb::check_split(Process& p, VAddr start, VAddr end, const char* what) 
 
 void Hugetlb::put(std::uint64_t pfn) {
   if (m_rmap.unshare(pfn)) return;
-  if (head(pfn) != pfn) throw std::logic_error("OS model: a 1 GiB page outside the hugetlb pool at pfn " + hex_string(pfn));
+  if (head(pfn) != pfn)
+    throw std::logic_error("OS model: a 1 GiB page outside the hugetlb pool at pfn " + hex_string(pfn));
   m_free.push_back(pfn);  // free_huge_folio -> enqueue_hugetlb_folio
 }
 

@@ -98,7 +98,7 @@ class Hugetlb {
   OomKiller& m_oom;
   FaultCost& m_cost;
   FaultStats& m_faults;
-  std::set<std::uint64_t> m_pages;   // the pool, free or mapped
+  std::set<std::uint64_t> m_pages;    // the pool, free or mapped
   std::vector<std::uint64_t> m_free;  // hugepage_freelists: the back is taken first
   Counter* m_alloc_count = nullptr;
   Counter* m_sigbus = nullptr;

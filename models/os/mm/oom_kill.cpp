@@ -78,8 +78,7 @@ FaultOutcome OomKiller::kill_faulting(Process& p, const std::string& why) {
 }
 
 void OomKiller::set_oom_score_adj(int adj) {
-  if (adj < -1000 || adj > 1000)
-    throw OsError("@oom_score_adj: " + std::to_string(adj) + " is outside -1000..1000");
+  if (adj < -1000 || adj > 1000) throw OsError("@oom_score_adj: " + std::to_string(adj) + " is outside -1000..1000");
   m_tasks.cur().oom_score_adj = adj;
 }
 

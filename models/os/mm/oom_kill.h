@@ -28,8 +28,7 @@ class PageTables;
 
 class OomKiller {
  public:
-  OomKiller(const OsParams& p, Tasks& tasks, const PageAllocator& alloc, const SwapSpace& swap,
-            const PageTables& pt);
+  OomKiller(const OsParams& p, Tasks& tasks, const PageAllocator& alloc, const SwapSpace& swap, const PageTables& pt);
 
   // os.oom_kills.
   void register_stats(StatGroup& os);

@@ -63,7 +63,8 @@ std::uint64_t PageTables::leaf_flags(const Vma& v, PageSize size) const {
 PAddr PageTables::alloc_pae_pdpt() {
   // Created on first use: Linux's pgtable_cache_init() makes it only for PAE.
   if (!m_pgd_cache)
-    m_pgd_cache = m_slab.create("pgd_cache", kPaePgdBytes, kPaePgdBytes, m_p.highmem ? ZoneType::Normal : ZoneType::Dma32);
+    m_pgd_cache =
+        m_slab.create("pgd_cache", kPaePgdBytes, kPaePgdBytes, m_p.highmem ? ZoneType::Normal : ZoneType::Dma32);
   auto pa = m_slab.alloc(m_pgd_cache);
   if (!pa) return 0;
   for (unsigned i = 0; i < kPaePgdBytes; i += 8) m_mem.write64(*pa + i, 0);

@@ -102,7 +102,7 @@ class PageTables {
   bool ia32() const { return m_ia32; }
   bool pae() const { return m_pae; }
   bool highpte() const { return m_highpte; }
-  unsigned large_top() const { return m_large_top; }  // highest level whose entries may map a page (PS)
+  unsigned large_top() const { return m_large_top; }         // highest level whose entries may map a page (PS)
   std::uint64_t huge_bytes() const { return m_huge_bytes; }  // the THP size: 2 MiB, 4 MiB with ia32 (0: none)
   unsigned huge_order() const { return m_shift[2] - kPageShift; }
   std::uint64_t huge_pages() const { return 1ull << huge_order(); }
@@ -116,9 +116,7 @@ class PageTables {
   unsigned kernel_root_index() const { return static_cast<unsigned>(m_user_top / span_at(m_levels)); }
   std::uint64_t rd(PAddr pa) const { return m_mem.read(pa, m_entry_bytes); }
   void wr(PAddr pa, std::uint64_t v) { m_mem.write(pa, m_entry_bytes, v); }
-  bool is_leaf(unsigned level, std::uint64_t e) const {
-    return level == 1 || (level <= m_large_top && (e & pte::kPS));
-  }
+  bool is_leaf(unsigned level, std::uint64_t e) const { return level == 1 || (level <= m_large_top && (e & pte::kPS)); }
   PageSize size_at(unsigned level) const {
     return level == 1 ? PageSize::k4K : level == 3 ? PageSize::k1G : m_ia32 ? PageSize::k4M : PageSize::k2M;
   }

@@ -25,9 +25,7 @@ std::uint64_t SwapSpace::slot(std::uint64_t e) const {
   return (e & m_pt.addr_mask()) >> kPageShift;
 }
 
-std::uint64_t SwapSpace::max_slots() const {
-  return m_pt.ia32() ? 1ull << 23 : (m_pt.addr_mask() >> kPageShift) + 1;
-}
+std::uint64_t SwapSpace::max_slots() const { return m_pt.ia32() ? 1ull << 23 : (m_pt.addr_mask() >> kPageShift) + 1; }
 
 void SwapSpace::release(Process& p, std::uint64_t e) {
   if (e & swpte::kSwapEntry) {

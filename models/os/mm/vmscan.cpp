@@ -30,8 +30,9 @@ Reclaim::Reclaim(const OsParams& p, PhysicalMemory& mem, PageTables& pt, PageAll
 
 void Reclaim::register_stats(StatGroup& os, const VmEvents& ev) {
   StatGroup& sw = os.group("swap");
-  sw.formula("total", "usable swap pages (total_swap_pages): os.swap.size less the header, cut to what a swap entry "
-                      "of the paging mode can address (read_swap_header)",
+  sw.formula("total",
+             "usable swap pages (total_swap_pages): os.swap.size less the header, cut to what a swap entry "
+             "of the paging mode can address (read_swap_header)",
              [this] { return m_swap.device() ? static_cast<double>(m_swap.device()->usable_slots()) : 0.0; });
   sw.formula("out", "pages written to swap (pswpout)", [this] { return static_cast<double>(m_vm.pswpout); });
   sw.formula("in", "pages read back from swap (pswpin)", [this] { return static_cast<double>(m_vm.pswpin); });
@@ -61,7 +62,8 @@ void Reclaim::register_stats(StatGroup& os, const VmEvents& ev) {
   f("pgsteal_kswapd", "pages reclaimed by kswapd", &m_vm.pgsteal_kswapd);
   f("pgsteal_direct", "pages reclaimed by direct reclaim", &m_vm.pgsteal_direct);
   f("allocstall", "allocations that entered direct reclaim", &m_vm.allocstall);
-  f("kswapd_wakeups", "allocations that found every zone below its low watermark and woke kswapd", &m_vm.kswapd_wakeups);
+  f("kswapd_wakeups", "allocations that found every zone below its low watermark and woke kswapd",
+    &m_vm.kswapd_wakeups);
   f("pgactivate", "pages moved to an active list", &m_vm.pgactivate);
   f("pgdeactivate", "pages moved to an inactive list", &m_vm.pgdeactivate);
   f("pgrefault_file", "faults that re-read a dropped file page", &m_vm.pgrefault_file);

@@ -63,10 +63,9 @@ class Reclaim {
     bool referenced = false;  // PG_referenced (folio_check_references)
   };
   struct VmStat {
-    std::uint64_t pswpin = 0, pswpout = 0, pgscan_kswapd = 0, pgscan_direct = 0, pgsteal_kswapd = 0,
-                  pgsteal_direct = 0, allocstall = 0, kswapd_wakeups = 0, pgactivate = 0, pgdeactivate = 0,
-                  pgrefault_file = 0, compact_stall = 0, compact_success = 0, compact_fail = 0,
-                  pgmigrate_success = 0;
+    std::uint64_t pswpin = 0, pswpout = 0, pgscan_kswapd = 0, pgscan_direct = 0, pgsteal_kswapd = 0, pgsteal_direct = 0,
+                  allocstall = 0, kswapd_wakeups = 0, pgactivate = 0, pgdeactivate = 0, pgrefault_file = 0,
+                  compact_stall = 0, compact_success = 0, compact_fail = 0, pgmigrate_success = 0;
   };
   // Counters of other parts that /proc/vmstat shows too.
   struct VmEvents {

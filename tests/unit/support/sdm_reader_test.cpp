@@ -58,7 +58,7 @@ TEST(SdmReader, FiveLevelLargePagesAndRights) {
   PageTableBuilder pt(pm, 5);
   const VAddr v2m = testing_pt::make_va(2, 3, 5, 7, 0, 0);
   const VAddr v1g = testing_pt::make_va(2, 3, 6, 0, 0, 0);
-  pt.map(v2m, 0x40000000, PageSize::k2M, pte::kP | pte::kUS);  // read-only
+  pt.map(v2m, 0x40000000, PageSize::k2M, pte::kP | pte::kUS);          // read-only
   pt.map(v1g, 0x8040000000, PageSize::k1G, kRWU, pte::kP | pte::kRW);  // supervisor tables
   const SdmReader r(pm, PagingMode::X86_64_La57);
   testing_sdm::Lookup l = r.walk(pt.root(), v2m + 0x12345);

@@ -142,8 +142,8 @@ TEST(EntryMasks, FourLevelReservedBits) {
   for (unsigned l = 1; l <= 3; ++l) EXPECT_EQ(k.table_rsvd[l], k51to46) << l;
   EXPECT_EQ(k.table_rsvd[4], k51to46 | pte::kPS);  // PS of a PML4E is reserved
   EXPECT_EQ(k.page_rsvd[1], k51to46);
-  EXPECT_EQ(k.page_rsvd[2], k51to46 | 0x1fe000ull);     // bits 20:13 of a 2 MiB PDE
-  EXPECT_EQ(k.page_rsvd[3], k51to46 | 0x3fffe000ull);   // bits 29:13 of a 1 GiB PDPTE
+  EXPECT_EQ(k.page_rsvd[2], k51to46 | 0x1fe000ull);    // bits 20:13 of a 2 MiB PDE
+  EXPECT_EQ(k.page_rsvd[3], k51to46 | 0x3fffe000ull);  // bits 29:13 of a 1 GiB PDPTE
   EXPECT_FALSE(k.ps_leaf[1]);
   EXPECT_TRUE(k.ps_leaf[2]);
   EXPECT_TRUE(k.ps_leaf[3]);

@@ -100,7 +100,8 @@ TEST(Params, SetGeometryRules) {
   EXPECT_EQ(error(0, 4, false, false), "t.entries must be at least 1, got 0");
   EXPECT_EQ(error(8, 16, false, false), "t.ways must not exceed entries (8), got 16");
   EXPECT_EQ(error(64, 6, false, false), "t.ways must divide entries (64), got 6");
-  EXPECT_EQ(error(48, 4, false, false), "t.ways must leave a power-of-two number of sets; entries 48 / ways 4 = 12 sets");
+  EXPECT_EQ(error(48, 4, false, false),
+            "t.ways must leave a power-of-two number of sets; entries 48 / ways 4 = 12 sets");
   EXPECT_EQ(error(1536, 12, false, true), "t.ways must be a power of two with replacement: plru, got 12");
 }
 

@@ -126,8 +126,9 @@ TEST(StatGroup, FormulasAreEvaluatedWhenRead) {
   StatGroup g;
   Counter& hits = g.counter("hits", "h");
   Counter& accesses = g.counter("accesses", "a");
-  g.formula("hit_rate", "hits / accesses",
-            [&] { return accesses.value() ? static_cast<double>(hits.value()) / static_cast<double>(accesses.value()) : 0.0; });
+  g.formula("hit_rate", "hits / accesses", [&] {
+    return accesses.value() ? static_cast<double>(hits.value()) / static_cast<double>(accesses.value()) : 0.0;
+  });
   const StatGroup::Entry* f = g.find("hit_rate");
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->kind, StatGroup::Kind::Formula);
@@ -167,14 +168,14 @@ TEST(Histogram, InclusiveUpperBoundsAndOverflow) {
   Histogram h({10, 20, 50});
   ASSERT_EQ(h.buckets().size(), 4u);
   EXPECT_EQ(h.upper_bounds(), (std::vector<std::uint64_t>{10, 20, 50}));
-  h.sample(0);    // bucket 0
-  h.sample(10);   // bucket 0: the bound is inclusive
-  h.sample(11);   // bucket 1
-  h.sample(20);   // bucket 1
-  h.sample(21);   // bucket 2
-  h.sample(50);   // bucket 2
-  h.sample(51);   // overflow
-  h.sample(1000); // overflow
+  h.sample(0);     // bucket 0
+  h.sample(10);    // bucket 0: the bound is inclusive
+  h.sample(11);    // bucket 1
+  h.sample(20);    // bucket 1
+  h.sample(21);    // bucket 2
+  h.sample(50);    // bucket 2
+  h.sample(51);    // overflow
+  h.sample(1000);  // overflow
   EXPECT_EQ(h.buckets(), (std::vector<std::uint64_t>{2, 2, 2, 2}));
   EXPECT_EQ(h.count(), 8u);
   EXPECT_EQ(h.sum(), 0u + 10 + 11 + 20 + 21 + 50 + 51 + 1000);
@@ -226,9 +227,9 @@ TEST(StatGroup, SnapshotFlattensInDeclarationOrderWithHistogramsExpanded) {
   h.sample(25);
   b += 7;
   const std::vector<StatValue> s = root.snapshot();
-  const std::vector<std::string> paths = {"a",         "h.count",         "h.sum",           "h.min",
-                                          "h.max",     "h.buckets.le_10", "h.buckets.le_20", "h.buckets.gt_20",
-                                          "f",         "child.b"};
+  const std::vector<std::string> paths = {"a",     "h.count",         "h.sum",           "h.min",
+                                          "h.max", "h.buckets.le_10", "h.buckets.le_20", "h.buckets.gt_20",
+                                          "f",     "child.b"};
   ASSERT_EQ(s.size(), paths.size());
   for (std::size_t i = 0; i < paths.size(); ++i) EXPECT_EQ(s[i].path, paths[i]);
   EXPECT_TRUE(s[0].integer);

@@ -101,7 +101,8 @@ TEST(Cache, BadGeometryThrows) {
 // The reference: per set, a list of (line, dirty), most recently used first.
 class ReferenceCache {
  public:
-  ReferenceCache(std::uint64_t sets, unsigned ways, unsigned line) : m_sets(sets), m_ways(ways), m_line(line), m_lru(sets) {}
+  ReferenceCache(std::uint64_t sets, unsigned ways, unsigned line)
+      : m_sets(sets), m_ways(ways), m_line(line), m_lru(sets) {}
   Cache::Result access(std::uint64_t pa, bool write) {
     const std::uint64_t l = pa / m_line;
     auto& set = m_lru[l % m_sets];

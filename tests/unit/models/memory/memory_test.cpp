@@ -178,8 +178,8 @@ MemoryTiming dram(unsigned channels, unsigned banks, std::uint64_t row_bytes, bo
   return t;
 }
 
-constexpr Cycles kHit = 13 + 3;             // tCL + tBURST
-constexpr Cycles kMiss = 11 + 13 + 3;       // tRCD + tCL + tBURST
+constexpr Cycles kHit = 13 + 3;                 // tCL + tBURST
+constexpr Cycles kMiss = 11 + 13 + 3;           // tRCD + tCL + tBURST
 constexpr Cycles kConflict = 17 + 11 + 13 + 3;  // tRP + tRCD + tCL + tBURST
 
 TEST(MemoryController, FixedLatency) {
@@ -204,8 +204,8 @@ TEST(MemoryController, DefaultTimingIsDesignValues) {
   MemoryTiming t;
   t.model = MemoryTiming::Model::Dram;
   Ctrl c(t);
-  EXPECT_EQ(c.mc.access(0, false), 16u + 16 + 4);       // closed bank
-  EXPECT_EQ(c.mc.access(8, false), 16u + 4);            // row hit
+  EXPECT_EQ(c.mc.access(0, false), 16u + 16 + 4);                // closed bank
+  EXPECT_EQ(c.mc.access(8, false), 16u + 4);                     // row hit
   EXPECT_EQ(c.mc.access(1ull << 17, false), 16u + 16 + 16 + 4);  // row 1, bank 0: conflict
 }
 
@@ -213,8 +213,8 @@ TEST(MemoryController, OpenPolicyHitMissConflict) {
   // 1 channel, 16 banks, 8 KiB rows: column = bits 12:0, bank = bits 16:13,
   // row = bits 63:17.
   Ctrl c(dram(1, 16, 8192, true));
-  EXPECT_EQ(c.mc.access(0x0, false), kMiss);     // bank 0: nothing open yet
-  EXPECT_EQ(c.mc.access(0x40, false), kHit);     // bank 0 row 0 again
+  EXPECT_EQ(c.mc.access(0x0, false), kMiss);           // bank 0: nothing open yet
+  EXPECT_EQ(c.mc.access(0x40, false), kHit);           // bank 0 row 0 again
   EXPECT_EQ(c.mc.access(0x1fff & ~7ull, true), kHit);  // last bytes of the same row
   EXPECT_EQ(c.mc.access(0x20000, false), kConflict);   // bank 0, row 1
   EXPECT_EQ(c.mc.access(0x20040, false), kHit);        // row 1 now open
@@ -228,9 +228,9 @@ TEST(MemoryController, OpenPolicyHitMissConflict) {
 
 TEST(MemoryController, DifferentBanksDoNotConflict) {
   Ctrl c(dram(1, 16, 8192, true));
-  EXPECT_EQ(c.mc.access(0x0, false), kMiss);      // bank 0 row 0
-  EXPECT_EQ(c.mc.access(0x2000, false), kMiss);   // bank 1 row 0: its own row buffer
-  EXPECT_EQ(c.mc.access(0x1e000, false), kMiss);  // bank 15 row 0
+  EXPECT_EQ(c.mc.access(0x0, false), kMiss);               // bank 0 row 0
+  EXPECT_EQ(c.mc.access(0x2000, false), kMiss);            // bank 1 row 0: its own row buffer
+  EXPECT_EQ(c.mc.access(0x1e000, false), kMiss);           // bank 15 row 0
   EXPECT_EQ(c.mc.access(0x20000 + 0x4000, false), kMiss);  // bank 2 row 1: bank 2 was closed
   // Every bank kept its own row open.
   EXPECT_EQ(c.mc.access(0x8, false), kHit);
@@ -256,12 +256,12 @@ TEST(MemoryController, ChannelBitsSitBetweenColumnAndBank) {
   // 2 channels, 4 banks, 1 KiB rows: column = bits 9:0, channel = bit 10,
   // bank = bits 12:11, row = bits 63:13.
   Ctrl c(dram(2, 4, 1024, true));
-  EXPECT_EQ(c.mc.access(0x0, false), kMiss);     // channel 0 bank 0 row 0
-  EXPECT_EQ(c.mc.access(0x400, false), kMiss);   // channel 1 bank 0 row 0: another channel
-  EXPECT_EQ(c.mc.access(0x3f8, false), kHit);    // channel 0 bank 0 row 0 (column 0x3f8)
-  EXPECT_EQ(c.mc.access(0x7f8, false), kHit);    // channel 1 bank 0 row 0
-  EXPECT_EQ(c.mc.access(0x800, false), kMiss);   // channel 0 bank 1 row 0
-  EXPECT_EQ(c.mc.access(0x1800, false), kMiss);  // channel 0 bank 3 row 0
+  EXPECT_EQ(c.mc.access(0x0, false), kMiss);         // channel 0 bank 0 row 0
+  EXPECT_EQ(c.mc.access(0x400, false), kMiss);       // channel 1 bank 0 row 0: another channel
+  EXPECT_EQ(c.mc.access(0x3f8, false), kHit);        // channel 0 bank 0 row 0 (column 0x3f8)
+  EXPECT_EQ(c.mc.access(0x7f8, false), kHit);        // channel 1 bank 0 row 0
+  EXPECT_EQ(c.mc.access(0x800, false), kMiss);       // channel 0 bank 1 row 0
+  EXPECT_EQ(c.mc.access(0x1800, false), kMiss);      // channel 0 bank 3 row 0
   EXPECT_EQ(c.mc.access(0x2000, false), kConflict);  // channel 0 bank 0 row 1
   EXPECT_EQ(c.mc.access(0x2400, false), kConflict);  // channel 1 bank 0 row 1
   EXPECT_EQ(c.mc.access(0x2408, false), kHit);
@@ -273,7 +273,7 @@ TEST(MemoryController, ChannelBitsSitBetweenColumnAndBank) {
 TEST(MemoryController, ClosedPolicyAlwaysActivates) {
   Ctrl c(dram(1, 16, 8192, false));
   EXPECT_EQ(c.mc.access(0x0, false), kMiss);
-  EXPECT_EQ(c.mc.access(0x0, false), kMiss);      // same row: closed after the last access
+  EXPECT_EQ(c.mc.access(0x0, false), kMiss);  // same row: closed after the last access
   EXPECT_EQ(c.mc.access(0x40, true), kMiss);
   EXPECT_EQ(c.mc.access(0x20000, false), kMiss);  // another row of bank 0: no precharge to wait for
   EXPECT_EQ(c.mc.access(0x2000, false), kMiss);

@@ -57,9 +57,9 @@ TEST(PhysicalMemoryStorage, ZeroingEveryWordOfASparseFrameFreesIt) {
 
 TEST(PhysicalMemoryStorage, CopyFrameCopiesSparseAndDenseFrames) {
   PhysicalMemory m(1 << 20);
-  m.write64(0x1000 + 16, 0x1111);  // sparse source
+  m.write64(0x1000 + 16, 0x1111);                                            // sparse source
   for (unsigned w = 0; w <= kSparse; ++w) m.write64(0x2000 + w * 8, w + 1);  // dense source
-  m.write64(0x3000, 0x77);  // destination with old contents
+  m.write64(0x3000, 0x77);                                                   // destination with old contents
   m.copy_frame(3, 1);
   EXPECT_EQ(m.read64(0x3000), 0u);  // old contents gone
   EXPECT_EQ(m.read64(0x3000 + 16), 0x1111u);

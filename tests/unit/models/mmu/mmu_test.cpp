@@ -55,8 +55,8 @@ class MmuTest : public ::testing::TestWithParam<unsigned> {
     return make_va(levels() == 5 ? kI5 : 0, i4, i3, i2, i1, offset);
   }
 
-  static TlbSpec spec(const std::string& name, unsigned level, bool data, bool inst, unsigned entries,
-                      unsigned ways, std::vector<PageSize> sizes, Cycles latency) {
+  static TlbSpec spec(const std::string& name, unsigned level, bool data, bool inst, unsigned entries, unsigned ways,
+                      std::vector<PageSize> sizes, Cycles latency) {
     TlbSpec s;
     s.name = name;
     s.level = level;
@@ -471,8 +471,8 @@ TEST_P(MmuTest, PageFaultInvalidatesThePageInEveryTlb) {
   make(params());
   const VAddr a = V(3, 5, 7, 9, 0);
   pt.map(a, kFrame, PageSize::k4K, pte::kP | pte::kUS | pte::kA | pte::kD);  // R/W = 0
-  ASSERT_FALSE(fetch(a).fault);  // fills l1i and l2
-  ASSERT_FALSE(load(a).fault);   // l2 hit fills l1d
+  ASSERT_FALSE(fetch(a).fault);                                              // fills l1i and l2
+  ASSERT_FALSE(load(a).fault);                                               // l2 hit fills l1d
   ASSERT_TRUE(cached("l1d", a));
   ASSERT_TRUE(cached("l1i", a));
   ASSERT_TRUE(cached("l2", a));

@@ -183,7 +183,7 @@ std::string violation(HandBuilt& h, VAddr va, AccessKind kind = AccessKind::Load
 TEST(TransparencyCheck, AStaleWritableEntryIsCaughtAndAnInvlpgClearsIt) {
   HandBuilt h;
   const auto path = h.b.map(0x10000, 0x20000, PageSize::k4K, kUserRw);
-  ASSERT_FALSE(h.load(0x10000).fault);  // walk, fill
+  ASSERT_FALSE(h.load(0x10000).fault);   // walk, fill
   EXPECT_EQ(violation(h, 0x10008), "");  // a hit, coherent
   // R/W cleared in memory without INVLPG: the cached entry grants a write
   // the PTE denies (SDM 4.10.4.2 requires an invalidation here).
@@ -224,7 +224,7 @@ TEST(TransparencyCheck, AStoreThroughADirtyEntryWhoseDirtyFlagWasClearedIsCaught
   const auto path = h.b.map(0x10000, 0x20000, PageSize::k4K, kUserRw);
   ASSERT_FALSE(h.mmu.translate(0x10000, AccessKind::Store, true, true).fault);
   h.b.clear_bits(path.entry[1], pte::kD);  // as writeback's page_mkclean, without its flush
-  EXPECT_EQ(violation(h, 0x10000), "");     // a load needs no D
+  EXPECT_EQ(violation(h, 0x10000), "");    // a load needs no D
   EXPECT_NE(violation(h, 0x10000, AccessKind::Store).find("dirty flag"), std::string::npos);
 }
 

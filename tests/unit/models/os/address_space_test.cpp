@@ -79,8 +79,8 @@ TEST(OsModel, ImplicitVmasCoverTheAligned2MAndMerge) {
 TEST(OsModel, ImplicitVmasStopAtExistingVmas) {
   Os t(params(4, ThpMode::Never, 64 * kMiB, true));
   t.os.switch_to(1);
-  t.os.mmap(0xc00000, 0x10000, R | W, false, false);   // [0xc00000, 0xc10000)
-  t.os.mmap(0xdf0000, 0x10000, R | W, false, false);   // [0xdf0000, 0xe00000)
+  t.os.mmap(0xc00000, 0x10000, R | W, false, false);  // [0xc00000, 0xc10000)
+  t.os.mmap(0xdf0000, 0x10000, R | W, false, false);  // [0xdf0000, 0xe00000)
   ASSERT_EQ(t.touch(0xd00000).result, FaultResult::Handled);
   const auto& vmas = t.os.process(1)->vmas;
   ASSERT_EQ(vmas.size(), 3u);
@@ -339,8 +339,8 @@ TEST(OsModel, MprotectNoneOfAProcessThatDiesFreesTheKeptFrames) {
   t.os.mmap(0x40000000, 4 * kMiB, R | W, false, false);
   ASSERT_EQ(t.touch(0x40000000).result, FaultResult::Handled);
   ASSERT_EQ(t.touch(0x40200000).result, FaultResult::Handled);
-  t.os.mprotect(0x40000000, 2 * kMiB, 0);   // a whole 2 MiB page
-  t.os.mprotect(0x40200000, k4K, 0);        // part of the other: split
+  t.os.mprotect(0x40000000, 2 * kMiB, 0);  // a whole 2 MiB page
+  t.os.mprotect(0x40200000, k4K, 0);       // part of the other: split
   EXPECT_FALSE(t.at(0x40000000).present);
   EXPECT_FALSE(t.at(0x40200000).present);
   EXPECT_TRUE(t.at(0x40201000).present);
@@ -402,7 +402,7 @@ TEST(OsModel, BrkGrowsAndShrinksTheHeap) {
   EXPECT_EQ(t.check_frames({1}), "");
 
   EXPECT_THROW(t.os.brk(0xfff000), OsError);  // below the start of the heap
-  t.os.brk(0x1000000);  // back to empty
+  t.os.brk(0x1000000);                        // back to empty
   EXPECT_TRUE(vmas.empty());
   EXPECT_EQ(t.free_pages(), free0);
   EXPECT_EQ(t.touch(0x1000000).result, FaultResult::Killed);  // no heap there any more

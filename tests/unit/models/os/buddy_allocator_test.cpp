@@ -84,8 +84,8 @@ TEST(BuddyAllocator, BootHandOverUnalignedBase) {
 
   // Freeing must not merge across the range edges: 3's buddy 2 and 22's buddy 23
   // lie outside, so 20 (o1) cannot become [20, 24) and 3 stays order 0.
-  const std::vector<std::pair<std::uint64_t, unsigned>> kBootBlocks = {{3, 0}, {22, 0}, {4, 2},
-                                                                       {16, 2}, {8, 3}, {20, 1}};
+  const std::vector<std::pair<std::uint64_t, unsigned>> kBootBlocks = {{3, 0},  {22, 0}, {4, 2},
+                                                                       {16, 2}, {8, 3},  {20, 1}};
   for (auto [pfn, order] : kBootBlocks) a.free(pfn, order);
   EXPECT_EQ(a.buddyinfo(), "2 1 2 1 0 0 0 0 0 0 0");
   EXPECT_EQ(a.num_merges(), 0u);
@@ -284,7 +284,7 @@ TEST(BuddyAllocator, ExhaustionReturnsNulloptAndRecovers) {
   EXPECT_EQ(a.alloc(0), std::nullopt);
   EXPECT_EQ(a.alloc(1), std::nullopt);
   EXPECT_EQ(a.alloc(10), std::nullopt);
-  EXPECT_EQ(a.alloc(11), std::nullopt);  // above max_order: refused, not thrown
+  EXPECT_EQ(a.alloc(11), std::nullopt);   // above max_order: refused, not thrown
   EXPECT_EQ(a.num_alloc_failures(), 5u);  // including drain's final refusal
   a.free(9, 0);
   EXPECT_EQ(a.alloc(1), std::nullopt);  // 9's buddy 8 is still out
@@ -318,7 +318,7 @@ TEST(BuddyAllocator, FragmentationDefeatsHigherOrderRequest) {
 }
 
 TEST(BuddyAllocator, BadFreesThrowAndChangeNothing) {
-  BuddyAllocator a(0, 15);  // o3 at 0, o2 at 8, o1 at 12, o0 at 14
+  BuddyAllocator a(0, 15);    // o3 at 0, o2 at 8, o1 at 12, o0 at 14
   const auto p = a.alloc(2);  // exact fit: 8
   ASSERT_EQ(p, std::optional<std::uint64_t>(8));
   const auto q = a.alloc(0);  // exact fit: 14
@@ -326,15 +326,15 @@ TEST(BuddyAllocator, BadFreesThrowAndChangeNothing) {
   const std::string before = a.buddyinfo();
   const std::uint64_t free_before = a.free_pages();
 
-  EXPECT_THROW(a.free(0, 0), std::logic_error);    // never allocated: frame is free
-  EXPECT_THROW(a.free(3, 0), std::logic_error);    // inside a free block
-  EXPECT_THROW(a.free(9, 2), std::logic_error);    // misaligned for order 2
-  EXPECT_THROW(a.free(9, 0), std::logic_error);    // interior frame of the block at 8
-  EXPECT_THROW(a.free(8, 1), std::logic_error);    // wrong order (allocated as 2)
-  EXPECT_THROW(a.free(8, 3), std::logic_error);    // wrong order, and 8 is o3-aligned
-  EXPECT_THROW(a.free(8, 11), std::logic_error);   // order > max_order
-  EXPECT_THROW(a.free(15, 0), std::logic_error);   // one past the end
-  EXPECT_THROW(a.free(14, 1), std::logic_error);   // block [14, 16) sticks out of [0, 15)
+  EXPECT_THROW(a.free(0, 0), std::logic_error);   // never allocated: frame is free
+  EXPECT_THROW(a.free(3, 0), std::logic_error);   // inside a free block
+  EXPECT_THROW(a.free(9, 2), std::logic_error);   // misaligned for order 2
+  EXPECT_THROW(a.free(9, 0), std::logic_error);   // interior frame of the block at 8
+  EXPECT_THROW(a.free(8, 1), std::logic_error);   // wrong order (allocated as 2)
+  EXPECT_THROW(a.free(8, 3), std::logic_error);   // wrong order, and 8 is o3-aligned
+  EXPECT_THROW(a.free(8, 11), std::logic_error);  // order > max_order
+  EXPECT_THROW(a.free(15, 0), std::logic_error);  // one past the end
+  EXPECT_THROW(a.free(14, 1), std::logic_error);  // block [14, 16) sticks out of [0, 15)
   EXPECT_THROW(a.free(UINT64_MAX, 0), std::logic_error);
   EXPECT_EQ(a.buddyinfo(), before);
   EXPECT_EQ(a.free_pages(), free_before);
@@ -492,8 +492,8 @@ TEST(BuddyAllocator, Handles64GiB) {
   BuddyAllocator a(0, kPages);
   EXPECT_EQ(a.free_blocks(10), 16384u);
   EXPECT_EQ(a.free_pages(), kPages);
-  a.reserve(0, 256);  // the low 1 MiB
-  EXPECT_EQ(a.alloc(0), std::optional<std::uint64_t>(256));  // o8@256 split; lowest frame
+  a.reserve(0, 256);                                           // the low 1 MiB
+  EXPECT_EQ(a.alloc(0), std::optional<std::uint64_t>(256));    // o8@256 split; lowest frame
   EXPECT_EQ(a.alloc(10), std::optional<std::uint64_t>(1024));  // first whole top block
   EXPECT_EQ(a.check_invariants(), "");
   a.free(1024, 10);

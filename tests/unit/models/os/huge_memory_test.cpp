@@ -126,7 +126,7 @@ TEST(OsModel, ThpSkipsA2MRangeThatAlreadyHasAPageTable) {
   t.os.switch_to(1);
   t.os.mmap(0x40000000, k4K, R | W, false, false);
   ASSERT_EQ(t.touch(0x40000000).result, FaultResult::Handled);  // 4 KiB: too small
-  t.os.mmap(0x40001000, 4 * kMiB - k4K, R | W, false, false);  // merges: [0x40000000, 0x40400000) rw
+  t.os.mmap(0x40001000, 4 * kMiB - k4K, R | W, false, false);   // merges: [0x40000000, 0x40400000) rw
   ASSERT_EQ(t.os.process(1)->vmas.size(), 1u);
   ASSERT_EQ(t.touch(0x40100000).result, FaultResult::Handled);
   EXPECT_EQ(t.at(0x40100000).level, 1u);

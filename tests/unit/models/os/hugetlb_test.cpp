@@ -38,7 +38,7 @@ using Os = HugetlbOs;
 constexpr std::uint64_t kFramesPer1G = 262144;  // 1 GiB / 4 KiB
 // OsParams defaults: fault_cost.minor 700, zero_page_per_4k 300, cow_copy_per_4k 300.
 constexpr Cycles kHugeFaultCost = 700 + kFramesPer1G * 300;  // 78,643,900
-constexpr VAddr kVa = 1ull << 30;                             // 1 GiB: PML4 index 0, PDPT index 1
+constexpr VAddr kVa = 1ull << 30;                            // 1 GiB: PML4 index 0, PDPT index 1
 
 // ---------------------------------------------------------------- boot reservation
 

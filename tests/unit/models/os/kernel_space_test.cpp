@@ -45,7 +45,9 @@ class MmuPort : public KernelAccessPort {
   explicit MmuPort(Mmu& m) : mmu(m) {}
   Cycles kernel_access(VAddr va, std::uint32_t bytes, bool write) override {
     Translation t = mmu.translate(va, write ? AccessKind::Store : AccessKind::Load, false, true);
-    if (t.fault) throw std::logic_error("kernel access faulted at " + std::to_string(va) + " ec " + std::to_string(t.page_fault.error_code));
+    if (t.fault)
+      throw std::logic_error("kernel access faulted at " + std::to_string(va) + " ec " +
+                             std::to_string(t.page_fault.error_code));
     log.push_back(Access{va, bytes, write, t.pa});
     return 10;  // a fixed figure: the test counts accesses, not the MMU's timing
   }
@@ -114,8 +116,7 @@ TEST(KernelHalf, X86_64MapsAllMemoryWithGlobal1GPages) {
   const std::uint64_t pml4e = m.entry(m.os->idle_root(), 273);
   EXPECT_EQ(pml4e & 0xfff, kKernDir);  // no U/S
   const PAddr pdpt = pml4e & 0x000ffffffffff000ull;
-  for (unsigned i = 0; i < 8; ++i)
-    EXPECT_EQ(m.entry(pdpt, i), i * kGiB | kKernLeaf | pte::kPS | pte::kXD) << i;
+  for (unsigned i = 0; i < 8; ++i) EXPECT_EQ(m.entry(pdpt, i), i * kGiB | kKernLeaf | pte::kPS | pte::kXD) << i;
   EXPECT_EQ(m.entry(pdpt, 8), 0u);
   // Every other root entry of the idle root is empty.
   for (unsigned i = 0; i < 512; ++i)
@@ -231,8 +232,7 @@ TEST(KernelHalf, PaeSharesTheKernelPageDirectory) {
   const std::uint64_t pdpte3 = m.entry(m.os->idle_root(), 3);
   EXPECT_EQ(pdpte3 & 0xfff, pte::kP);  // a PDPTE has only P (table 4-8)
   const PAddr kpd = pdpte3 & 0xfffff000ull;
-  for (unsigned i = 0; i < 448; ++i)
-    ASSERT_EQ(m.entry(kpd, i), i * 2 * kMiB | kKernLeaf | pte::kPS | pte::kXD) << i;
+  for (unsigned i = 0; i < 448; ++i) ASSERT_EQ(m.entry(kpd, i), i * 2 * kMiB | kKernLeaf | pte::kPS | pte::kXD) << i;
   EXPECT_EQ(m.entry(kpd, 511) & 0xfff, kKernDir);
   m.os->switch_to(1);
   m.os->switch_to(2);
@@ -364,7 +364,7 @@ TEST(FaultModelAccesses, HighMemPagesGoThroughAKmapSlot) {
     EXPECT_TRUE(a[i - 1].write);
     EXPECT_EQ(a[i + 1].pa, kmap_pt);  // kunmap_atomic clears it
     EXPECT_TRUE(a[i + 1].write);
-    EXPECT_GE(a[i].pa, 896 * kMiB);  // only HighMem frames need a slot
+    EXPECT_GE(a[i].pa, 896 * kMiB);                                          // only HighMem frames need a slot
     if (a[i].pa == frame && a[i].bytes == 4096 && a[i].write) found = true;  // the slot maps the data frame
   }
   EXPECT_TRUE(found);

@@ -158,9 +158,9 @@ std::map<std::string, std::uint64_t> many_processes(std::uint64_t memory) {
   EXPECT_GT(pids.size(), 3u);
   ::testing::Test::RecordProperty("os_errors", os_errors);
   std::map<std::string, std::uint64_t> c;
-  for (const char* k : {"os.thp.alloc", "os.thp.fallback", "os.oom_kills", "os.faults.segv", "os.faults.minor",
-                        "os.zero_page.maps", "os.zero_page.huge_maps", "os.zero_page.replaced",
-                        "os.zero_page.huge_splits"})
+  for (const char* k :
+       {"os.thp.alloc", "os.thp.fallback", "os.oom_kills", "os.faults.segv", "os.faults.minor", "os.zero_page.maps",
+        "os.zero_page.huge_maps", "os.zero_page.replaced", "os.zero_page.huge_splits"})
     c[k] = t.counter(k);
   return c;
 }
@@ -208,7 +208,8 @@ TEST(Oom, VictimByBadnessWithOomScoreAdj) {
   for (VAddr va = kHeap; va < kHeap + 16 * kMiB; va += 4096) {
     const std::size_t before = t.os.kills().size();
     FaultOutcome o = t.os.handle_fault(va, kWriteFault);
-    if (t.os.kills().size() > before) order.push_back(!t.os.alive(1) && order.empty() ? 1 : !t.os.alive(2) && order.size() == 1 ? 2 : 3);
+    if (t.os.kills().size() > before)
+      order.push_back(!t.os.alive(1) && order.empty() ? 1 : !t.os.alive(2) && order.size() == 1 ? 2 : 3);
     if (o.result == FaultResult::Killed) break;
   }
   // First the larger score (pid 1 despite its smaller rss), then pid 2, then
@@ -256,13 +257,14 @@ TEST_P(OomTables, BadnessCountsWhatLinuxAccounts) {
   EXPECT_EQ(os.mm_pgtables_pages(*os.process(1)), c.accounted);
   EXPECT_EQ(os.oom_badness(*os.process(1)), static_cast<std::int64_t>(1 + c.accounted + 50 * 20));
 }
-INSTANTIATE_TEST_SUITE_P(
-    Modes, OomTables,
-    testing::Values(OomCase{PagingMode::X86_64, 4, 4, 3},       // PML4 | PDPT PD PT
-                    OomCase{PagingMode::X86_64_La57, 5, 5, 3},  // PML5 P4D | PUD PMD PT
-                    OomCase{PagingMode::Pae, 3, 5, 4},          // PDPT | 3 PMDs PT
-                    OomCase{PagingMode::Ia32, 2, 2, 1}),        // PD | PT
-    [](const testing::TestParamInfo<OomCase>& i) { return std::string(paging_mode_name(i.param.mode)); });
+INSTANTIATE_TEST_SUITE_P(Modes, OomTables,
+                         testing::Values(OomCase{PagingMode::X86_64, 4, 4, 3},       // PML4 | PDPT PD PT
+                                         OomCase{PagingMode::X86_64_La57, 5, 5, 3},  // PML5 P4D | PUD PMD PT
+                                         OomCase{PagingMode::Pae, 3, 5, 4},          // PDPT | 3 PMDs PT
+                                         OomCase{PagingMode::Ia32, 2, 2, 1}),        // PD | PT
+                         [](const testing::TestParamInfo<OomCase>& i) {
+                           return std::string(paging_mode_name(i.param.mode));
+                         });
 
 // ---------------------------------------------------------------- OomKiller
 

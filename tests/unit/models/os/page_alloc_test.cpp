@@ -76,7 +76,8 @@ TEST(Fragmentation, BootPinsFramesAndThpFallsBack) {
     EXPECT_EQ(os.check_invariants(), "");
     os.switch_to(1);
     os.mmap(0x40000000, 64 * kMiB, R | W, false, false);
-    for (int i = 0; i < 32; ++i) ASSERT_EQ(os.handle_fault(0x40000000 + i * 2 * kMiB, kWriteFault).result, FaultResult::Handled);
+    for (int i = 0; i < 32; ++i)
+      ASSERT_EQ(os.handle_fault(0x40000000 + i * 2 * kMiB, kWriteFault).result, FaultResult::Handled);
     EXPECT_EQ(root.find("os.thp.alloc")->counter->value(), 15u);
     EXPECT_EQ(root.find("os.thp.fallback")->counter->value(), 17u);
     EXPECT_EQ(os.check_invariants(), "");

@@ -33,9 +33,7 @@ using Os = OsFixture;
 // 31:30, PDE index = bits 29:21, PTE index = bits 20:12, 8-byte entries;
 // a PDPTE has only P and the address, bits 2:1 and 8:5 being reserved).
 
-
-OsParams params32(PagingMode mode, ThpMode thp = ThpMode::Never, bool pse = true,
-                  std::uint64_t memory = 64 * kMiB) {
+OsParams params32(PagingMode mode, ThpMode thp = ThpMode::Never, bool pse = true, std::uint64_t memory = 64 * kMiB) {
   OsParams p = params(4, thp, memory, true);
   p.mode = mode;
   p.pse = pse;

@@ -78,7 +78,7 @@ TEST(Reclaim, ASecondReferenceActivates) {
   EXPECT_EQ(t.os.reclaim(1, false), 1u);
   EXPECT_EQ(t.stat("os.vmstat.pgactivate"), 1.0);
   EXPECT_EQ(t.os.lru_size(OsModel::kActiveAnon), 1u);
-  EXPECT_TRUE(t.pte(1, kHeap + 4096) & pte::kP);      // p2 activated
+  EXPECT_TRUE(t.pte(1, kHeap + 4096) & pte::kP);       // p2 activated
   EXPECT_FALSE(t.pte(1, kHeap + 2 * 4096) & pte::kP);  // p3 swapped
   EXPECT_EQ(t.stat("os.swap.out"), 2.0);
   EXPECT_EQ(t.os.check_invariants(), "");

@@ -32,28 +32,27 @@ TEST_P(SlabOrder, MatchesHandDerivation) {
   EXPECT_EQ((4096u << c.order) / c.size, c.objects);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Sizes, SlabOrder,
-    testing::Values(
-        // 8 * 8 = 64 B -> order 0; 4096 % 8 = 0: 512 per slab (slabinfo kmalloc-8: 512, 1 page).
-        OrderCase{8, 0, 512},
-        // 8 * 96 = 768 -> order 0; 4096 % 96 = 64 <= 256: 42 per slab.
-        OrderCase{96, 0, 42},
-        // 8 * 192 = 1536 -> order 0; 4096 % 192 = 64 <= 256: 21.
-        OrderCase{192, 0, 21},
-        // 8 * 200 = 1600 -> order 0; 4096 % 200 = 96 <= 256: 20 (vm_area_struct).
-        OrderCase{200, 0, 20},
-        // 8 * 1024 = 8192 -> order 1; leftover 0: 8.
-        OrderCase{1024, 1, 8},
-        // 8 * 1344 = 10752 -> order 2 (16 KiB); 16384 % 1344 = 256 <= 1024: 12 (mm_struct).
-        OrderCase{1344, 2, 12},
-        // order-3 slab holds 4, so min_objects 4; 4 * 8192 = 32 KiB -> order 3: 4 (kmalloc-8k).
-        OrderCase{8192, 3, 4},
-        // order-3 holds 3 (32768 / 9984); 3 * 9984 = 29952 -> order 3; leftover 2816
-        // > 32768/16 = 2048 but <= 32768/8 = 4096: order 3, 3 (task_struct).
-        OrderCase{9984, 3, 3},
-        // 8 * 32 = 256 -> order 0: 128 (the PAE pgd_cache).
-        OrderCase{32, 0, 128}));
+INSTANTIATE_TEST_SUITE_P(Sizes, SlabOrder,
+                         testing::Values(
+                             // 8 * 8 = 64 B -> order 0; 4096 % 8 = 0: 512 per slab (slabinfo kmalloc-8: 512, 1 page).
+                             OrderCase{8, 0, 512},
+                             // 8 * 96 = 768 -> order 0; 4096 % 96 = 64 <= 256: 42 per slab.
+                             OrderCase{96, 0, 42},
+                             // 8 * 192 = 1536 -> order 0; 4096 % 192 = 64 <= 256: 21.
+                             OrderCase{192, 0, 21},
+                             // 8 * 200 = 1600 -> order 0; 4096 % 200 = 96 <= 256: 20 (vm_area_struct).
+                             OrderCase{200, 0, 20},
+                             // 8 * 1024 = 8192 -> order 1; leftover 0: 8.
+                             OrderCase{1024, 1, 8},
+                             // 8 * 1344 = 10752 -> order 2 (16 KiB); 16384 % 1344 = 256 <= 1024: 12 (mm_struct).
+                             OrderCase{1344, 2, 12},
+                             // order-3 slab holds 4, so min_objects 4; 4 * 8192 = 32 KiB -> order 3: 4 (kmalloc-8k).
+                             OrderCase{8192, 3, 4},
+                             // order-3 holds 3 (32768 / 9984); 3 * 9984 = 29952 -> order 3; leftover 2816
+                             // > 32768/16 = 2048 but <= 32768/8 = 4096: order 3, 3 (task_struct).
+                             OrderCase{9984, 3, 3},
+                             // 8 * 32 = 256 -> order 0: 128 (the PAE pgd_cache).
+                             OrderCase{32, 0, 128}));
 
 TEST(Kmalloc, ClassSelection) {
   EXPECT_EQ(SlabAllocator::kmalloc_class(1), 8u);

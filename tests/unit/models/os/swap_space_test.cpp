@@ -72,7 +72,8 @@ TEST(SwapSpace, EntriesAreNotPresentAndRoundTrip) {
     const SwapSpace& s = t.os.swap_space();
     const bool ia32 = mode == PagingMode::Ia32;
     EXPECT_EQ(s.max_slots(), ia32 ? 1ull << 23 : 1ull << 34);
-    for (std::uint64_t slot : {std::uint64_t{1}, std::uint64_t{7}, std::uint64_t{8}, std::uint64_t{12345}, s.max_slots() - 1}) {
+    for (std::uint64_t slot :
+         {std::uint64_t{1}, std::uint64_t{7}, std::uint64_t{8}, std::uint64_t{12345}, s.max_slots() - 1}) {
       const std::uint64_t e = s.entry(slot);
       EXPECT_FALSE(e & pte::kP) << slot;
       EXPECT_TRUE(e & OsModel::kSwapEntry) << slot;

@@ -50,7 +50,7 @@ TEST(PagingStructureCache, HitsOnlyTheSameTagAndPcid) {
   const VAddr va = 0x40200000;  // PD tag 0x201
   EXPECT_EQ(c.lookup(va, 0), nullptr);
   c.insert(va, entry_to(0x5000, 1));
-  EXPECT_EQ(c.lookup(va, 0), nullptr);  // another PCID
+  EXPECT_EQ(c.lookup(va, 0), nullptr);             // another PCID
   const PscEntry* e = c.lookup(va + 0x1fffff, 1);  // the same 2 MiB region
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->next_table, 0x5000u);

@@ -14,9 +14,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <stdexcept>
 #include <memory>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -160,8 +160,9 @@ std::vector<Op> random_program(std::uint64_t seed, unsigned n, bool pcids, unsig
     o.va |= r.below(4096);
     if (r.below(1000) < flush_per_mille) {
       const unsigned k = r.below(pcids ? 9 : 5);
-      const OpKind kinds_pcid[] = {OpKind::Cr3, OpKind::Cr3NoFlush, OpKind::Invlpg, OpKind::Invpcid0, OpKind::Invpcid1,
-                                   OpKind::Invpcid2, OpKind::Invpcid3, OpKind::AnyPcid, OpKind::Invlpg};
+      const OpKind kinds_pcid[] = {OpKind::Cr3,      OpKind::Cr3NoFlush, OpKind::Invlpg,
+                                   OpKind::Invpcid0, OpKind::Invpcid1,   OpKind::Invpcid2,
+                                   OpKind::Invpcid3, OpKind::AnyPcid,    OpKind::Invlpg};
       const OpKind kinds_plain[] = {OpKind::Cr3, OpKind::Invlpg, OpKind::Invpcid2, OpKind::AnyPcid, OpKind::Clean};
       o.kind = pcids ? kinds_pcid[k] : kinds_plain[k];
       if (r.below(3) == 0) o.kind = OpKind::Clean;

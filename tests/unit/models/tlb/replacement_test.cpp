@@ -19,8 +19,8 @@ namespace {
 
 using testing_support::TestRng;
 
-constexpr ReplacementPolicy kAllPolicies[] = {ReplacementPolicy::Lru, ReplacementPolicy::Plru,
-                                              ReplacementPolicy::Fifo, ReplacementPolicy::Random};
+constexpr ReplacementPolicy kAllPolicies[] = {ReplacementPolicy::Lru, ReplacementPolicy::Plru, ReplacementPolicy::Fifo,
+                                              ReplacementPolicy::Random};
 
 // ---------------------------------------------------------------------------
 // Policy names.

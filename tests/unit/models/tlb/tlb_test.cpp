@@ -29,8 +29,8 @@
 namespace mmusim {
 namespace {
 
-constexpr ReplacementPolicy kAllPolicies[] = {ReplacementPolicy::Lru, ReplacementPolicy::Plru,
-                                              ReplacementPolicy::Fifo, ReplacementPolicy::Random};
+constexpr ReplacementPolicy kAllPolicies[] = {ReplacementPolicy::Lru, ReplacementPolicy::Plru, ReplacementPolicy::Fifo,
+                                              ReplacementPolicy::Random};
 
 using testing_support::TestRng;
 
@@ -133,8 +133,8 @@ TEST(TlbGeometryTest, StatisticsRegisteredInOrder) {
   Tlb t("l1d", make_geometry(16, 4, ReplacementPolicy::Lru), stats);
   std::vector<std::string> names;
   for (const auto& e : stats.entries()) names.push_back(e.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"accesses", "hits", "misses", "evictions", "flushes",
-                                             "flushed_entries", "fractured_fills"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"accesses", "hits", "misses", "evictions", "flushes", "flushed_entries",
+                                             "fractured_fills"}));
 }
 
 TEST(TlbGeometryTest, InsertOfUnheldSizeThrows) {
@@ -712,10 +712,15 @@ class RefTlb {
   };
 
   RefTlb(ReplacementPolicy policy, unsigned sets, unsigned ways, std::vector<PageSize> sizes)
-      : m_policy(policy), m_sets(sets), m_ways(ways), m_sizes(std::move(sizes)), m_slots(sets, std::vector<Slot>(ways)),
-        m_lru(sets), m_fifo(sets), m_plru(sets) {
-    std::sort(m_sizes.begin(), m_sizes.end(),
-              [](PageSize a, PageSize b) { return page_bytes(a) < page_bytes(b); });
+      : m_policy(policy),
+        m_sets(sets),
+        m_ways(ways),
+        m_sizes(std::move(sizes)),
+        m_slots(sets, std::vector<Slot>(ways)),
+        m_lru(sets),
+        m_fifo(sets),
+        m_plru(sets) {
+    std::sort(m_sizes.begin(), m_sizes.end(), [](PageSize a, PageSize b) { return page_bytes(a) < page_bytes(b); });
   }
 
   // Returns {set, way} of the match or {-1, -1}.
@@ -755,10 +760,8 @@ class RefTlb {
       Slot& sl = row[w];
       const bool same_page = sl.valid && sl.vpn == vpn && sl.size == size;
       if (same_page && (sl.global || global || sl.pcid == pcid)) {
-        if (target < 0)
-          target = static_cast<int>(w);
-        else
-          sl.valid = false;
+        if (target < 0) target = static_cast<int>(w);
+        else sl.valid = false;
       }
     }
     if (target < 0) {
@@ -821,10 +824,8 @@ class RefTlb {
       const unsigned mid = (lo + hi) / 2;
       const bool in_lower = way < mid;
       m_plru[set][{lo, hi}] = in_lower;
-      if (in_lower)
-        hi = mid;
-      else
-        lo = mid;
+      if (in_lower) hi = mid;
+      else lo = mid;
     }
   }
 
@@ -837,10 +838,8 @@ class RefTlb {
         while (hi - lo > 1) {
           const unsigned mid = (lo + hi) / 2;
           const bool upper = m_plru[set][{lo, hi}];  // default false: lower half
-          if (upper)
-            lo = mid;
-          else
-            hi = mid;
+          if (upper) lo = mid;
+          else hi = mid;
         }
         return lo;
       }

@@ -57,13 +57,13 @@ TEST(WalkScheduler, HitOnAPageBeingWalkedMergesOntoTheWalk) {
 TEST(WalkScheduler, WindowOfTwoWaitsForTheAccessTwoBefore) {
   StatGroup s("walker");
   WalkScheduler w(2, 2, /*gap*/ 5, s);
-  Cycles a = w.start();  // 0
+  Cycles a = w.start();                        // 0
   Cycles da = w.translate(a, 1, true, 40, 1);  // 41
   w.complete(da);
   Cycles b = w.start();  // issue = 0 + gap = 5
   EXPECT_EQ(b, 5u);
   w.complete(w.translate(b, 1, false, 0, 2));  // 6
-  Cycles c = w.start();  // issue 10, but the slot of access a frees at 41 (+ gap 5)
+  Cycles c = w.start();                        // issue 10, but the slot of access a frees at 41 (+ gap 5)
   EXPECT_EQ(c, 46u);
   w.complete(c + 1);
   Cycles d = w.start();  // issue 51; b's slot: 6 + 5

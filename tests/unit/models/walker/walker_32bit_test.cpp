@@ -46,8 +46,8 @@ using Ref = RecordingMemory::Ref;
 constexpr Cycles kMemLat = 7;
 constexpr std::uint32_t kEcP = 1, kEcW = 2, kEcU = 4, kEcRsvd = 8, kEcI = 16;
 
-constexpr std::uint64_t kP = pte::kP, kRW = pte::kRW, kUS = pte::kUS, kA = pte::kA, kD = pte::kD,
-                        kPS = pte::kPS, kG = pte::kG, kXD = pte::kXD;
+constexpr std::uint64_t kP = pte::kP, kRW = pte::kRW, kUS = pte::kUS, kA = pte::kA, kD = pte::kD, kPS = pte::kPS,
+                        kG = pte::kG, kXD = pte::kXD;
 constexpr std::uint64_t kLeafRWUAD = kP | kRW | kUS | kA | kD;  // 0x67
 
 std::uint64_t counter(const StatGroup& g, const std::string& path) {
@@ -74,16 +74,18 @@ struct AccessCase {
 // accesses. I/D = 1 for fetches only if CR4.SMEP = 1 or (CR4.PAE = 1 and
 // EFER.NXE = 1): never with 32-bit paging (SMEP not modelled) ...
 const AccessCase kAccessesIa32[] = {
-    {AccessKind::Load, false, 0},           {AccessKind::Load, true, kEcU},
-    {AccessKind::Store, false, kEcW},       {AccessKind::Store, true, kEcW | kEcU},
-    {AccessKind::Modify, true, kEcW | kEcU}, {AccessKind::IFetch, false, 0},
+    {AccessKind::Load, false, 0},           {AccessKind::Load, true, kEcU},          {AccessKind::Store, false, kEcW},
+    {AccessKind::Store, true, kEcW | kEcU}, {AccessKind::Modify, true, kEcW | kEcU}, {AccessKind::IFetch, false, 0},
     {AccessKind::IFetch, true, kEcU},
 };
 // ... and with PAE paging when NXE = 1.
 const AccessCase kAccessesPae[] = {
-    {AccessKind::Load, false, 0},           {AccessKind::Load, true, kEcU},
-    {AccessKind::Store, false, kEcW},       {AccessKind::Store, true, kEcW | kEcU},
-    {AccessKind::Modify, true, kEcW | kEcU}, {AccessKind::IFetch, false, kEcI},
+    {AccessKind::Load, false, 0},
+    {AccessKind::Load, true, kEcU},
+    {AccessKind::Store, false, kEcW},
+    {AccessKind::Store, true, kEcW | kEcU},
+    {AccessKind::Modify, true, kEcW | kEcU},
+    {AccessKind::IFetch, false, kEcI},
     {AccessKind::IFetch, true, kEcI | kEcU},
 };
 
@@ -323,7 +325,7 @@ TEST_F(Ia32WalkerTest, FourKEntriesHaveNoReservedBits) {
   // bits 6, 8, 11:9 of a PDE ignored (bit 7 = PS must be 0 for this format).
   make(params());
   pt.map(kVa32, 0xfffff000, PageSize::k4K, kLeafRWUAD | 0x80 | kG | 0xe00);  // PAT, G, 11:9
-  pt.set_bits(kPde32, 0xf40);                                     // 6, 8, 11:9
+  pt.set_bits(kPde32, 0xf40);                                                // 6, 8, 11:9
   WalkResult r = walk(kVa32, AccessKind::Store, true);
   ASSERT_FALSE(r.fault) << r.page_fault.error_code;
   EXPECT_EQ(r.frame, 0xfffff000u);
@@ -480,8 +482,7 @@ TEST_F(Ia32WalkerTest, AccessedFlagsAreFourByteLockedUpdates) {
   EXPECT_EQ(r.ad_writes, 2u);
   // PDE 0x101007 -> 0x101027, PTE 0x12345007 -> 0x12345027 (D stays 0 on a read).
   EXPECT_EQ(mem.refs, (std::vector<Ref>{R4(kPde32, 0x101007), R4(kPte32, 0x12345007), R4(kPde32, 0x101007),
-                                        W4(kPde32, 0x101027), R4(kPte32, 0x12345007),
-                                        W4(kPte32, 0x12345027)}));
+                                        W4(kPde32, 0x101027), R4(kPte32, 0x12345007), W4(kPte32, 0x12345027)}));
   EXPECT_EQ(r.cycles, 6 * kMemLat);
   EXPECT_FALSE(r.dirty);
   EXPECT_EQ(pt.get(0x100490), 0xdeadb000u);
@@ -518,7 +519,7 @@ TEST_F(Ia32WalkerTest, OnlyThePdeCacheExists) {
   EXPECT_EQ(pwcstats->find("pdpt.hits"), nullptr);
   EXPECT_EQ(pwcstats->find("pml4.hits"), nullptr);
   pt.map(kVa32, 0x12345000, PageSize::k4K, kLeafRWUAD);
-  pt.map(kVa32 + 0x1000, 0x12346000, PageSize::k4K, kLeafRWUAD);  // PT index 0x346
+  pt.map(kVa32 + 0x1000, 0x12346000, PageSize::k4K, kLeafRWUAD);    // PT index 0x346
   pt.map(kVa32 + 0x400000, 0x12347000, PageSize::k4K, kLeafRWUAD);  // PD index 0x124
   WalkResult r = walk(kVa32, AccessKind::Load, false);
   ASSERT_FALSE(r.fault);
@@ -596,8 +597,7 @@ TEST_F(PaeWalkerTest, LoadReadsTheFourPdptesAsTimedEightByteReferences) {
   pt.map(kVaPae, 0x12345000, PageSize::k4K, kLeafRWUAD);
   ASSERT_TRUE(load());
   // Only PDPTE 2 was made: page directory 0x101000 | P = 0x101001.
-  EXPECT_EQ(mem.refs, (std::vector<Ref>{R8(0x100fe0, 0), R8(0x100fe8, 0), R8(0x100ff0, 0x101001),
-                                        R8(0x100ff8, 0)}));
+  EXPECT_EQ(mem.refs, (std::vector<Ref>{R8(0x100fe0, 0), R8(0x100fe8, 0), R8(0x100ff0, 0x101001), R8(0x100ff8, 0)}));
   EXPECT_EQ(walker->pdpte_registers(), (std::array<std::uint64_t, 4>{0, 0, 0x101001, 0}));
   EXPECT_EQ(walker->last_pdpte_load_cycles(), 4 * kMemLat);
   EXPECT_EQ(counter(*wstats, "pdpte_loads"), 1u);
@@ -946,10 +946,9 @@ TEST_F(PaeWalkerTest, AccessedFlagsAreEightByteUpdatesAndNeverTouchThePdpte) {
   ASSERT_FALSE(r.fault);
   EXPECT_EQ(r.ad_writes, 2u);
   // PDE 0x102007 -> 0x102027; PTE 0x8000000012345007 -> ...067 (A and D).
-  EXPECT_EQ(mem.refs,
-            (std::vector<Ref>{R8(kPdePae, 0x102007), R8(kPtePae, 0x8000000012345007ull), R8(kPdePae, 0x102007),
-                              W8(kPdePae, 0x102027), R8(kPtePae, 0x8000000012345007ull),
-                              W8(kPtePae, 0x8000000012345067ull)}));
+  EXPECT_EQ(mem.refs, (std::vector<Ref>{R8(kPdePae, 0x102007), R8(kPtePae, 0x8000000012345007ull),
+                                        R8(kPdePae, 0x102007), W8(kPdePae, 0x102027),
+                                        R8(kPtePae, 0x8000000012345007ull), W8(kPtePae, 0x8000000012345067ull)}));
   EXPECT_EQ(r.cycles, 6 * kMemLat);
   EXPECT_TRUE(r.dirty);
   EXPECT_EQ(pt.get(kPdpte), 0x101001u);  // A (bit 5) not set
@@ -972,8 +971,8 @@ TEST_F(PaeWalkerTest, OnlyThePdeCacheExistsTaggedWithBits31To21) {
   p.pwc_ways = {0, 0, 2, 2, 2, 2};
   make(p);
   EXPECT_EQ(pwcstats->find("pdpt.hits"), nullptr);
-  const VAddr b = kVaPae + 0x1000;            // PT index 0x1ac
-  const VAddr c = kVaPae + 0x40000000;        // PDPTE 3, same PD and PT indices
+  const VAddr b = kVaPae + 0x1000;      // PT index 0x1ac
+  const VAddr c = kVaPae + 0x40000000;  // PDPTE 3, same PD and PT indices
   pt.map(kVaPae, 0x12345000, PageSize::k4K, kLeafRWUAD);
   pt.map(b, 0x12346000, PageSize::k4K, kLeafRWUAD);
   pt.map(c, 0x12347000, PageSize::k4K, kLeafRWUAD);  // PD 0x103000, PT 0x104000

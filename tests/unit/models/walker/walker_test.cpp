@@ -44,9 +44,9 @@ constexpr std::uint32_t kEcP = 1, kEcW = 2, kEcU = 4, kEcRsvd = 8, kEcI = 16;
 // dirty - so that a walk needs no A/D update unless a test wants one.
 constexpr std::uint64_t kLeafRWUAD = pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD;
 
-constexpr PAddr kFrame4K = 0x12345000;     // 4 KiB aligned
-constexpr PAddr kFrame2M = 0x40000000;     // 2 MiB aligned
-constexpr PAddr kFrame1G = 0x8040000000;   // 1 GiB aligned (bits 39 and 30)
+constexpr PAddr kFrame4K = 0x12345000;    // 4 KiB aligned
+constexpr PAddr kFrame2M = 0x40000000;    // 2 MiB aligned
+constexpr PAddr kFrame1G = 0x8040000000;  // 1 GiB aligned (bits 39 and 30)
 
 std::uint64_t counter(const StatGroup& g, const std::string& path) {
   const StatGroup::Entry* e = g.find(path);
@@ -119,9 +119,12 @@ struct AccessCase {
   std::uint32_t bits;
 };
 const AccessCase kAccesses[] = {
-    {AccessKind::Load, false, 0},          {AccessKind::Load, true, kEcU},
-    {AccessKind::Store, false, kEcW},      {AccessKind::Store, true, kEcW | kEcU},
-    {AccessKind::Modify, true, kEcW | kEcU}, {AccessKind::IFetch, false, kEcI},
+    {AccessKind::Load, false, 0},
+    {AccessKind::Load, true, kEcU},
+    {AccessKind::Store, false, kEcW},
+    {AccessKind::Store, true, kEcW | kEcU},
+    {AccessKind::Modify, true, kEcW | kEcU},
+    {AccessKind::IFetch, false, kEcI},
     {AccessKind::IFetch, true, kEcI | kEcU},
 };
 
@@ -909,8 +912,8 @@ TEST_P(WalkerPwcTest, Pml5eCacheHitReadsFourEntries) {
   WalkResult r = walk(b, AccessKind::Load, false);
   ASSERT_FALSE(r.fault);
   EXPECT_EQ(r.mem_reads, 4u);
-  EXPECT_EQ(mem.reads, (std::vector<PAddr>{pb.table[4] + 4 * 8, pb.table[3] + 5 * 8, pb.table[2] + 7 * 8,
-                                           pb.table[1] + 9 * 8}));
+  EXPECT_EQ(mem.reads,
+            (std::vector<PAddr>{pb.table[4] + 4 * 8, pb.table[3] + 5 * 8, pb.table[2] + 7 * 8, pb.table[1] + 9 * 8}));
   EXPECT_EQ(r.start_level, 4u);
   EXPECT_EQ(counter(pwcstats, "pml5.hits"), 1u);
 }
@@ -1086,8 +1089,8 @@ TEST_P(WalkerPwcTest, CacheReplacesTheLeastRecentlyUsedEntry) {
   for (VAddr va : {a, b, c}) pt.map(va, kFrame4K, PageSize::k4K, kLeafRWUAD);
   ASSERT_EQ(walk(a, AccessKind::Load, false).mem_reads, levels());
   ASSERT_EQ(walk(b, AccessKind::Load, false).mem_reads, levels());
-  ASSERT_EQ(walk(a + 0x10, AccessKind::Load, false).mem_reads, 1u);    // hit refreshes A
-  ASSERT_EQ(walk(c, AccessKind::Load, false).mem_reads, levels());     // evicts B
+  ASSERT_EQ(walk(a + 0x10, AccessKind::Load, false).mem_reads, 1u);  // hit refreshes A
+  ASSERT_EQ(walk(c, AccessKind::Load, false).mem_reads, levels());   // evicts B
   EXPECT_EQ(walk(a, AccessKind::Load, false).mem_reads, 1u);
   EXPECT_EQ(walk(b, AccessKind::Load, false).mem_reads, levels());
 }

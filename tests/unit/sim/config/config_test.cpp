@@ -5,11 +5,11 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <dirent.h>
+#include <sys/stat.h>
+#include <algorithm>
 #include <set>
 #include <string>
-#include <sys/stat.h>
 #include <vector>
 
 #include "tests/support/config_files.h"
@@ -119,8 +119,8 @@ TEST(ConfigDefaults, AllKeysInDeclarationOrder) {
   EXPECT_EQ(keys.size(), 2u + 8 + 55 + 8 + 1 + 1 + 2 + 8 + 8 + 4 + 2 + 1 + 6);
   std::set<std::string> unique(keys.begin(), keys.end());
   EXPECT_EQ(unique.size(), keys.size());
-  for (const char* k : {"mmu.tlbs.l2.entries", "mmu.tlbs.l1d_2m.page_sizes", "mmu.pwc.pml5.entries",
-                        "memory.dram.tRCD", "os.fault_cost.zero_page_per_4k", "replay.implicit_vmas"})
+  for (const char* k : {"mmu.tlbs.l2.entries", "mmu.tlbs.l1d_2m.page_sizes", "mmu.pwc.pml5.entries", "memory.dram.tRCD",
+                        "os.fault_cost.zero_page_per_4k", "replay.implicit_vmas"})
     EXPECT_EQ(unique.count(k), 1u) << k;
 }
 

@@ -36,12 +36,14 @@ TEST(ConfigYaml, SetsMustBeAPowerOfTwo) {
   EXPECT_EQ(yaml_error("mmu:\n  tlbs:\n    l1d: {entries: 48, ways: 48}\n"), "");
   EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    l1d: {entries: 8, ways: 16}\n"),
                   "mmu.tlbs.l1d.ways must not exceed entries (8), got 16");
-  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    l1d: {entries: 0}\n"), "mmu.tlbs.l1d.entries must be at least 1, got 0");
+  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    l1d: {entries: 0}\n"),
+                  "mmu.tlbs.l1d.entries must be at least 1, got 0");
   // PLRU needs a power-of-two associativity: the default L2 has 12 ways.
   EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    l2: {entries: 1536, ways: 12, replacement: plru}\n"),
                   "mmu.tlbs.l2.ways must be a power of two with replacement: plru, got 12");
   // Paging-structure caches follow the same rules; 0 entries disables one.
-  EXPECT_CONTAINS(yaml_error("mmu:\n  pwc:\n    pd: {entries: 24, ways: 4}\n"), "mmu.pwc.pd.ways must leave a power-of-two");
+  EXPECT_CONTAINS(yaml_error("mmu:\n  pwc:\n    pd: {entries: 24, ways: 4}\n"),
+                  "mmu.pwc.pd.ways must leave a power-of-two");
   EXPECT_EQ(yaml_error("mmu:\n  pwc:\n    pd: {entries: 0, ways: 4}\n"), "");
 }
 
@@ -58,13 +60,18 @@ TEST(ConfigYaml, CrossFieldRules) {
   EXPECT_CONTAINS(yaml_error("paging: {phys_addr_bits: 53}\n"), "paging.phys_addr_bits must be in 32..52, got 53");
   EXPECT_CONTAINS(yaml_error("os: {memory: 17000000}\n"), "os.memory must be a multiple of 4 KiB");
   EXPECT_CONTAINS(yaml_error("os: {memory: 8MiB}\n"), "os.memory must be at least 16MiB, got 8MiB");
-  EXPECT_CONTAINS(yaml_error("paging: {phys_addr_bits: 32}\nos: {memory: 8GiB}\n"), "os.memory exceeds what paging.phys_addr_bits (32)");
+  EXPECT_CONTAINS(yaml_error("paging: {phys_addr_bits: 32}\nos: {memory: 8GiB}\n"),
+                  "os.memory exceeds what paging.phys_addr_bits (32)");
   EXPECT_EQ(yaml_error("paging: {phys_addr_bits: 32}\nos: {memory: 4GiB}\n"), "");
-  EXPECT_CONTAINS(yaml_error("os: {thp: always, max_order: 8}\n"), "os.max_order must be at least 9 for 2 MiB pages with os.thp: always");
+  EXPECT_CONTAINS(yaml_error("os: {thp: always, max_order: 8}\n"),
+                  "os.max_order must be at least 9 for 2 MiB pages with os.thp: always");
   EXPECT_CONTAINS(yaml_error("os: {max_order: 21}\n"), "os.max_order must be at most 20");
-  EXPECT_CONTAINS(yaml_error("memory: {dram: {banks: 12}}\n"), "memory.dram.banks must be a power of two in 1..1024, got 12");
-  EXPECT_CONTAINS(yaml_error("memory: {dram: {channels: 0}}\n"), "memory.dram.channels must be a power of two in 1..64, got 0");
-  EXPECT_CONTAINS(yaml_error("memory: {dram: {row_bytes: 32}}\n"), "memory.dram.row_bytes must be a power of two in 64..1MiB, got 32");
+  EXPECT_CONTAINS(yaml_error("memory: {dram: {banks: 12}}\n"),
+                  "memory.dram.banks must be a power of two in 1..1024, got 12");
+  EXPECT_CONTAINS(yaml_error("memory: {dram: {channels: 0}}\n"),
+                  "memory.dram.channels must be a power of two in 1..64, got 0");
+  EXPECT_CONTAINS(yaml_error("memory: {dram: {row_bytes: 32}}\n"),
+                  "memory.dram.row_bytes must be a power of two in 64..1MiB, got 32");
   EXPECT_CONTAINS(yaml_error("mmu: {walker: {walkers: 0}}\n"), "mmu.walker.walkers must be in 1..1024, got 0");
   EXPECT_CONTAINS(yaml_error("clock: 2THz\n"), "clock: expected a frequency");
 }
@@ -93,15 +100,21 @@ TEST(ConfigSet, Hugetlb1gOnlyIn64BitModes) {
 }
 
 TEST(ConfigCaches, BadValuesNameTheKeyAndTheRule) {
-  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.ways=3"}), "memory.caches.l1.ways must leave a power-of-two number of sets");
-  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.size=1000"}), "memory.caches.l1.size must be a non-zero multiple of line_bytes");
-  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.line_bytes=48"}), "memory.caches.l1.line_bytes must be a power of two");
-  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.level=2"}), "memory.caches.l1.level must continue the levels 1, 2, ... without gaps: level 1 is missing");
-  EXPECT_CONTAINS(load_error("", {"memory.caches.a.size=1K", "memory.caches.b.size=2K"}), "memory.caches.b.level must differ");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.ways=3"}),
+                  "memory.caches.l1.ways must leave a power-of-two number of sets");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.size=1000"}),
+                  "memory.caches.l1.size must be a non-zero multiple of line_bytes");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.line_bytes=48"}),
+                  "memory.caches.l1.line_bytes must be a power of two");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.l1.level=2"}),
+                  "memory.caches.l1.level must continue the levels 1, 2, ... without gaps: level 1 is missing");
+  EXPECT_CONTAINS(load_error("", {"memory.caches.a.size=1K", "memory.caches.b.size=2K"}),
+                  "memory.caches.b.level must differ");
   EXPECT_CONTAINS(load_error("", {"memory.caches.a.line_bytes=128", "memory.caches.b.level=2"}),
                   "memory.caches.b.line_bytes must equal every level's line size (128)");
   EXPECT_CONTAINS(load_error("", {"memory.caches.l1.sise=1K"}), "did you mean 'memory.caches.l1.size'");
-  EXPECT_CONTAINS(yaml_error("memory:\n  caches:\n    l1: {size: 32KiB, wayz: 4}\n"), "unknown key 'memory.caches.l1.wayz'");
+  EXPECT_CONTAINS(yaml_error("memory:\n  caches:\n    l1: {size: 32KiB, wayz: 4}\n"),
+                  "unknown key 'memory.caches.l1.wayz'");
   EXPECT_CONTAINS(yaml_error("memory:\n  caches: 3\n"), "memory.caches: expected a map of cache name -> cache");
   EXPECT_CONTAINS(yaml_error("memory:\n  caches: [1, 2]\n"), "memory.caches[0]: expected a map of cache keys");
   EXPECT_CONTAINS(yaml_error("memory:\n  caches: [{size: 1K, wayz: 2}]\n"), "unknown key 'memory.caches.l1.wayz'");
@@ -119,7 +132,8 @@ TEST(ConfigLimits, EveryKeyInCyclesIsBoundedAtItsLimitNotBeyond) {
   EXPECT_EQ(load_error("", {"replay.gap_cycles=1000000000"}), "");
   EXPECT_CONTAINS(load_error("", {"replay.gap_cycles=1000000001"}),
                   "replay.gap_cycles must be at most 1000000000 cycles, got 1000000001");
-  EXPECT_CONTAINS(load_error("", {"os.swap.latency=18446744073709551615"}), "os.swap.latency must be at most 1000000000 cycles");
+  EXPECT_CONTAINS(load_error("", {"os.swap.latency=18446744073709551615"}),
+                  "os.swap.latency must be at most 1000000000 cycles");
   EXPECT_CONTAINS(load_error("", {"memory.dram.tCL=2000000000"}), "memory.dram.tCL must be at most");
   EXPECT_CONTAINS(load_error("", {"mmu.pwc.latency=2000000000"}), "mmu.pwc.latency must be at most");
   EXPECT_CONTAINS(load_error("", {"memory.caches.l1.latency=2000000000"}), "memory.caches.l1.latency must be at most");
@@ -154,7 +168,8 @@ TEST(ConfigLimits, NamesAreSafeStatisticComponents) {
   EXPECT_TRUE(is_safe_name(std::string(64, 'a')));
   for (const char* bad : {"a,b", "a\"b", "a\nb", "a.b", "../x", "a b", "a/b"}) EXPECT_FALSE(is_safe_name(bad)) << bad;
   EXPECT_CONTAINS(load_error("", {"mmu.tlbs.a,b.entries=64"}), "mmu.tlbs.a,b: not a valid TLB name");
-  EXPECT_CONTAINS(yaml_error("memory:\n  caches:\n    \"l,1\": {size: 32KiB}\n"), ":3:5: memory.caches: expected a cache name of 1 to 64");
+  EXPECT_CONTAINS(yaml_error("memory:\n  caches:\n    \"l,1\": {size: 32KiB}\n"),
+                  ":3:5: memory.caches: expected a cache name of 1 to 64");
 }
 
 TEST(ConfigLimits, MessagesQuoteAtMost100BytesAndEscapeControlBytes) {

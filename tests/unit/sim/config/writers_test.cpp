@@ -19,12 +19,12 @@ TEST(ConfigWriter, RoundTrip) {
   EXPECT_EQ(to_yaml(back.config), y);
 
   // A config far from the defaults comes back the same too.
-  LoadedConfig lc = load_config("", {"clock=2400MHz", "seed=42", "paging.mode=x86_64_la57", "paging.nx=false",
-                                     "mmu.tlbs.l1d.page_sizes=[4K, 2M, 1G]", "mmu.tlbs.l1d.replacement=random",
-                                     "mmu.tlbs.l3.level=3", "mmu.pwc.pml5.entries=2", "mmu.pwc.pml5.ways=2",
-                                     "memory.controller.model=fixed", "memory.dram.row_bytes=512KiB",
-                                     "os.memory=1536MiB", "os.thp=madvise", "replay.quantum=1500ps",
-                                     "replay.gap_cycles=3", "replay.implicit_vmas=false", "replay.sync=access"});
+  LoadedConfig lc =
+      load_config("", {"clock=2400MHz", "seed=42", "paging.mode=x86_64_la57", "paging.nx=false",
+                       "mmu.tlbs.l1d.page_sizes=[4K, 2M, 1G]", "mmu.tlbs.l1d.replacement=random", "mmu.tlbs.l3.level=3",
+                       "mmu.pwc.pml5.entries=2", "mmu.pwc.pml5.ways=2", "memory.controller.model=fixed",
+                       "memory.dram.row_bytes=512KiB", "os.memory=1536MiB", "os.thp=madvise", "replay.quantum=1500ps",
+                       "replay.gap_cycles=3", "replay.implicit_vmas=false", "replay.sync=access"});
   const std::string y2 = to_yaml(lc.config);
   EXPECT_NE(y2, y);
   LoadedConfig back2 = load_config(write_yaml(y2, "2"), {});
@@ -41,7 +41,9 @@ TEST(ConfigWriter, WritesReadableUnits) {
   EXPECT_CONTAINS(y, "  memory: 8GiB\n");
   EXPECT_CONTAINS(y, "row_bytes: 8KiB\n");
   EXPECT_CONTAINS(y, "quantum: 1us\n");
-  EXPECT_CONTAINS(y, "l2: {level: 2, serves: both, page_sizes: [4K, 2M], entries: 1536, ways: 12, latency: 9, replacement: lru, fracture: true, curves: 0, curves_sample_rate: 0, curves_opt: false}");
+  EXPECT_CONTAINS(y,
+                  "l2: {level: 2, serves: both, page_sizes: [4K, 2M], entries: 1536, ways: 12, latency: 9, "
+                  "replacement: lru, fracture: true, curves: 0, curves_sample_rate: 0, curves_opt: false}");
 }
 
 TEST(ConfigParams, DescribesEveryKey) {

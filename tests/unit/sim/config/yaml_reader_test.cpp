@@ -20,13 +20,13 @@ using P = PageSize;
 
 TEST(ConfigYaml, LoadsOverTheDefaultsAndRecordsOrigins) {
   const std::string path = write_yaml(
-      "clock: 2400MHz\n"           // line 1
-      "paging:\n"                  // line 2
-      "  mode: x86_64_la57\n"      // line 3: value at column 9
-      "os:\n"                      // line 4
-      "  memory: 4GiB\n"           // line 5: value at column 11
-      "  thp: always\n"            // line 6
-      "memory:\n"                  // line 7
+      "clock: 2400MHz\n"       // line 1
+      "paging:\n"              // line 2
+      "  mode: x86_64_la57\n"  // line 3: value at column 9
+      "os:\n"                  // line 4
+      "  memory: 4GiB\n"       // line 5: value at column 11
+      "  thp: always\n"        // line 6
+      "memory:\n"              // line 7
       "  dram: {banks: 8, policy: closed, row_bytes: 2K}\n"
       "replay:\n"
       "  quantum: 500ns\n");
@@ -69,7 +69,8 @@ TEST(ConfigYaml, IntegersAreDecimalOrHex) {
   EXPECT_EQ(load_config(write_yaml("memory:\n  dram:\n    tCL: 010\n", "2"), {}).config.memory.timing.tCL, 10u);
   EXPECT_CONTAINS(yaml_error("seed: -1\n"), "seed: expected an unsigned integer, got '-1'");
   EXPECT_CONTAINS(yaml_error("seed: 18446744073709551616\n"), "seed: expected an unsigned integer");
-  EXPECT_CONTAINS(yaml_error("mmu:\n  walker: {walkers: 4294967296}\n"), "mmu.walker.walkers: expected an unsigned integer");
+  EXPECT_CONTAINS(yaml_error("mmu:\n  walker: {walkers: 4294967296}\n"),
+                  "mmu.walker.walkers: expected an unsigned integer");
   EXPECT_EQ(load_config(write_yaml("seed: 18446744073709551615\n", "3"), {}).config.seed, UINT64_MAX);
 }
 
@@ -99,8 +100,10 @@ TEST(ConfigYaml, DuplicateKeysAreErrors) {
   const std::string path = write_yaml("clock: 1GHz\nclock: 2GHz\n");
   EXPECT_EQ(load_error(path), path + ":2:1: key 'clock' given twice (first at " + path + ":1:1)");
   EXPECT_CONTAINS(yaml_error("os: {memory: 1GiB, memory: 2GiB}\n"), ":1:20: key 'os.memory' given twice");
-  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    a: {entries: 8}\n    a: {entries: 16}\n"), ":4:5: key 'mmu.tlbs.a' given twice");
-  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    a: {entries: 8, entries: 16}\n"), "key 'mmu.tlbs.a.entries' given twice");
+  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    a: {entries: 8}\n    a: {entries: 16}\n"),
+                  ":4:5: key 'mmu.tlbs.a' given twice");
+  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    a: {entries: 8, entries: 16}\n"),
+                  "key 'mmu.tlbs.a.entries' given twice");
 }
 
 TEST(ConfigYaml, WrongTypeNamesTheKeyAndLine) {
@@ -123,17 +126,21 @@ TEST(ConfigYaml, UnknownPageSize) {
   EXPECT_CONTAINS(msg, ":3:23: mmu.tlbs.l1d.page_sizes: expected a list of page sizes");
   EXPECT_CONTAINS(msg, "8K");
   // One size may be given as a scalar; spellings of DESIGN.md section 6.
-  LoadedConfig lc = load_config(write_yaml("mmu:\n  tlbs:\n    a: {page_sizes: 2MiB}\n    b: {page_sizes: [4k, 1g]}\n", "2"), {});
+  LoadedConfig lc =
+      load_config(write_yaml("mmu:\n  tlbs:\n    a: {page_sizes: 2MiB}\n    b: {page_sizes: [4k, 1g]}\n", "2"), {});
   EXPECT_EQ(lc.config.mmu.tlbs.at("a").page_sizes, (std::vector<P>{P::k2M}));
   EXPECT_EQ(lc.config.mmu.tlbs.at("b").page_sizes, (std::vector<P>{P::k4K, P::k1G}));
-  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    l1d: {page_sizes: [4K, 4K]}\n"), "mmu.tlbs.l1d.page_sizes lists a page size twice");
-  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    l1d: {page_sizes: []}\n"), "mmu.tlbs.l1d.page_sizes must name at least one page size");
+  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    l1d: {page_sizes: [4K, 4K]}\n"),
+                  "mmu.tlbs.l1d.page_sizes lists a page size twice");
+  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    l1d: {page_sizes: []}\n"),
+                  "mmu.tlbs.l1d.page_sizes must name at least one page size");
 }
 
 TEST(ConfigYaml, UnknownChoiceListsTheValidNames) {
   EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    l1d: {replacement: mru}\n"),
                   ":3:24: mmu.tlbs.l1d.replacement: expected one of lru, plru, fifo, random, got 'mru'");
-  EXPECT_CONTAINS(yaml_error("os:\n  thp: sometimes\n"), "os.thp: expected one of never, always, madvise, got 'sometimes'");
+  EXPECT_CONTAINS(yaml_error("os:\n  thp: sometimes\n"),
+                  "os.thp: expected one of never, always, madvise, got 'sometimes'");
   EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    l1d: {serves: all}\n"), "expected one of data, inst, both, got 'all'");
   EXPECT_CONTAINS(yaml_error("memory:\n  controller: {model: ddr5}\n"), "expected one of fixed, dram, got 'ddr5'");
 }
@@ -152,7 +159,8 @@ TEST(ConfigYaml, GivingTlbsReplacesTheWholeSet) {
   EXPECT_EQ(t.replacement, ReplacementPolicy::Lru);
   // An empty map: no TLBs at all (every access walks).
   EXPECT_TRUE(load_config(write_yaml("mmu:\n  tlbs: {}\n", "2"), {}).config.mmu.tlbs.empty());
-  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    l1.d: {entries: 16}\n"), "expected a TLB name of 1 to 64 letters, digits, '_' or '-'");
+  EXPECT_CONTAINS(yaml_error("mmu:\n  tlbs:\n    l1.d: {entries: 16}\n"),
+                  "expected a TLB name of 1 to 64 letters, digits, '_' or '-'");
 }
 
 TEST(ConfigYaml, SyntaxErrorsAndMissingFiles) {
@@ -177,7 +185,8 @@ TEST(ConfigCaches, YamlMapWithPerCacheDefaultsAndRoundTrip) {
   EXPECT_EQ(to_yaml(load_config(write_yaml(to_yaml(lc.config), "rt"), {}).config), to_yaml(lc.config));
   // The list form: levels in order, named l1, l2, ...
   LoadedConfig l = load_config(write_yaml("memory:\n  caches:\n    - {size: 16KiB, ways: 4}\n"
-                                          "    - {size: 256KiB, ways: 8, latency: 11}\n", "list"),
+                                          "    - {size: 256KiB, ways: 8, latency: 11}\n",
+                                          "list"),
                                {"memory.caches.l2.ways=16"});
   ASSERT_EQ(l.config.memory.caches.size(), 2u);
   EXPECT_EQ(l.config.memory.caches.at("l1").level, 1u);

@@ -108,10 +108,11 @@ TEST(Experiment, BaseAndTracesResolveAgainstTheExperimentDirectory) {
 }
 
 TEST(Experiment, AListEntryRunsItsTracesAsProcessesOfOneRun) {
-  Experiment e = parse("traces: [traces/ls-small.lackey.zst, [traces/ls-small.lackey.zst, traces/sort-words.bin.zst]]\n");
+  Experiment e =
+      parse("traces: [traces/ls-small.lackey.zst, [traces/ls-small.lackey.zst, traces/sort-words.bin.zst]]\n");
   ASSERT_EQ(e.traces.size(), 2u);
-  EXPECT_EQ(e.traces[1], (std::vector<std::string>{kDir + "/traces/ls-small.lackey.zst",
-                                                    kDir + "/traces/sort-words.bin.zst"}));
+  EXPECT_EQ(e.traces[1],
+            (std::vector<std::string>{kDir + "/traces/ls-small.lackey.zst", kDir + "/traces/sort-words.bin.zst"}));
   EXPECT_EQ(e.trace_names[1], "ls-small+sort-words");
   // An empty list, a map, or a missing file inside a list are errors naming the place.
   EXPECT_NE(error_of("traces: [[]]\n").find("exp.yaml:1:10: traces: an empty list"), std::string::npos)
@@ -239,15 +240,20 @@ TEST(ExperimentErrors, ThePointCountIsCheckedBeforeExpansion) {
   EXPECT_NE(err.find("the sweep has 10000000000000000 points"), std::string::npos) << err;
   EXPECT_NE(err.find("at most 10000 points"), std::string::npos) << err;
   // 100 x 100 = 10000 is the limit itself and expands.
-  EXPECT_EQ(parse(kTraces + std::string("sweep:\n  seed: [") + [] {
-              std::string s;
-              for (int v = 0; v < 100; ++v) s += (v ? ", " : "") + std::to_string(v);
-              return s;
-            }() + "]\nzip:\n  os.swappiness: [" + [] {
-              std::string s;
-              for (int v = 0; v < 100; ++v) s += (v ? ", " : "") + std::to_string(v);
-              return s;
-            }() + "]\n")
+  EXPECT_EQ(parse(
+                kTraces + std::string("sweep:\n  seed: [") +
+                [] {
+                  std::string s;
+                  for (int v = 0; v < 100; ++v) s += (v ? ", " : "") + std::to_string(v);
+                  return s;
+                }() +
+                "]\nzip:\n  os.swappiness: [" +
+                [] {
+                  std::string s;
+                  for (int v = 0; v < 100; ++v) s += (v ? ", " : "") + std::to_string(v);
+                  return s;
+                }() +
+                "]\n")
                 .points.size(),
             10000u);
 }

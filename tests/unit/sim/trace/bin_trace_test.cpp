@@ -263,7 +263,8 @@ TEST_F(BinTraceTest, OomScoreAdjBytesAndRoundTrip) {
   const Bytes expected = header() + Bytes{0xfa, 0x00, 0xfa, 0xd0, 0x0f, 0xfa, 0xf9, 0x07, 0xff};
   EXPECT_EQ(slurp_bytes(p), expected);
   BinReader reader(p);
-  EXPECT_EQ(read_all(reader), (std::vector<std::string>{"oom_score_adj -1000", "oom_score_adj 1000", "oom_score_adj 17"}));
+  EXPECT_EQ(read_all(reader),
+            (std::vector<std::string>{"oom_score_adj -1000", "oom_score_adj 1000", "oom_score_adj 17"}));
 }
 
 // @cr4_pge VALUE is tag 0xfb and one byte, 0 or 1.
@@ -434,7 +435,6 @@ TEST_F(BinTraceTest, LongMarkNamesAcrossTheBufferEnd) {
   EXPECT_GT(fs::file_size(p), 2u * BinReader::kBufferBytes);
   EXPECT_EQ(read_bin(p), expected);
 }
-
 
 TEST_F(BinTraceTest, CompressedBinFilesDecodeIdentically) {
   std::string plain = path("h.bin");

@@ -109,7 +109,8 @@ TEST_F(TraceReaderTest, TruncatedCompressedFilesFail) {
   }
   // Only the magic: the stream ends before its header does.
   std::string bare = write("bare.zst", std::string("\x28\xb5\x2f\xfd", 4));
-  EXPECT_EQ(error_of(bare, "text"), bare + ": corrupt zstd data at compressed byte 4: unexpected end of file (truncated?)");
+  EXPECT_EQ(error_of(bare, "text"),
+            bare + ": corrupt zstd data at compressed byte 4: unexpected end of file (truncated?)");
 }
 
 TEST_F(TraceReaderTest, CorruptZstdFails) {

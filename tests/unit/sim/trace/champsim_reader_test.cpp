@@ -124,7 +124,9 @@ void expand(const Instr& in, bool cloudsuite, std::vector<std::string>& out) {
 class ChampSimReaderTest : public TempDirTest {
  protected:
   std::string write(const std::string& name, const Bytes& content) { return write_bytes(name, content); }
-  std::string write_text(const std::string& name, const std::string& content) { return TempDirTest::write(name, content); }
+  std::string write_text(const std::string& name, const std::string& content) {
+    return TempDirTest::write(name, content);
+  }
   std::string error_of(const std::string& path, const std::string& format) { return read_error(path, format); }
   std::string detect_error(const std::string& path) {
     try {
@@ -371,7 +373,6 @@ TEST_F(ChampSimReaderTest, CompressedAndPlainDecodeIdentically) {
     }
   }
 }
-
 
 TEST_F(ChampSimReaderTest, FormatNamesAndExplicitOpen) {
   const auto& names = trace_format_names();

@@ -57,7 +57,8 @@ TEST_F(TraceReaderTest, OpenTraceExplicitFormatAndBadName) {
     open_trace(p, "binary");
     FAIL() << "accepted an unknown format";
   } catch (const std::invalid_argument& e) {
-    EXPECT_EQ(std::string(e.what()), "unknown trace format 'binary' (valid: text, lackey, bin, champsim, champsim-cloudsuite, auto)");
+    EXPECT_EQ(std::string(e.what()),
+              "unknown trace format 'binary' (valid: text, lackey, bin, champsim, champsim-cloudsuite, auto)");
   }
   EXPECT_EQ(trace_format_names(),
             (std::vector<std::string>{"text", "lackey", "bin", "champsim", "champsim-cloudsuite", "auto"}));

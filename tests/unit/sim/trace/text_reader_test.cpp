@@ -40,7 +40,8 @@ TEST_F(TraceReaderTest, TextAccessKindsSizesAndDefault) {
 }
 
 TEST_F(TraceReaderTest, TextOomScoreAdj) {
-  std::string p = write("o.txt", "@oom_score_adj -1000\n@oom_score_adj 0\n@oom_score_adj 1000\n@oom_score_adj 42 # c\n");
+  std::string p =
+      write("o.txt", "@oom_score_adj -1000\n@oom_score_adj 0\n@oom_score_adj 1000\n@oom_score_adj 42 # c\n");
   EXPECT_EQ(read_text(p), (std::vector<std::string>{"oom_score_adj -1000", "oom_score_adj 0", "oom_score_adj 1000",
                                                     "oom_score_adj 42"}));
 }
@@ -146,11 +147,13 @@ TEST_F(TraceReaderTest, TextErrorsNameFileLineAndToken) {
       {"Q 0x10", "expected an access kind R, W, X, M or an @event, got 'Q'"},
       {"r 0x10", "expected an access kind R, W, X, M or an @event, got 'r'"},
       {"RW 0x10", "expected an access kind R, W, X, M or an @event, got 'RW'"},
-      {"@foo 1", "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid, @mark, "
-                 "@oom_score_adj or @cr4_pge, got '@foo'"},
-      {"@ proc", "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid, @mark, "
-                 "@oom_score_adj or @cr4_pge, "
-                 "got '@'"},
+      {"@foo 1",
+       "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid, @mark, "
+       "@oom_score_adj or @cr4_pge, got '@foo'"},
+      {"@ proc",
+       "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid, @mark, "
+       "@oom_score_adj or @cr4_pge, "
+       "got '@'"},
       {"@invpcid 4 1", "expected an INVPCID type 0, 1, 2 or 3, got '4'"},
       {"@invpcid 1 4096", "expected a decimal PCID of 0 to 4095, got '4096'"},
       {"@invpcid 1 2 0x1000", "expected end of line, got '0x1000'"},
@@ -170,7 +173,8 @@ TEST_F(TraceReaderTest, TextErrorsNameFileLineAndToken) {
       {"@mmap 0x1000 0 rw", "expected a length greater than 0 (decimal or 0x hex), got '0'"},
       {"@mmap 0x1000 0x rw", "expected a length greater than 0 (decimal or 0x hex), got '0x'"},
       {"@mmap 4096 4096 rw", "expected an address in hex with 0x prefix, got '4096'"},
-      {"@mmap 0x1000 4096", "expected a protection like rw-, r-x, rwx, --- or rw, rx, r, none, got '@mmap 0x1000 4096'"},
+      {"@mmap 0x1000 4096",
+       "expected a protection like rw-, r-x, rwx, --- or rw, rx, r, none, got '@mmap 0x1000 4096'"},
       {"@mmap 0x1000 4096 rwz", "expected a protection like rw-, r-x, rwx, --- or rw, rx, r, none, got 'rwz'"},
       {"@mmap 0x1000 4096 wr", "expected a protection like rw-, r-x, rwx, --- or rw, rx, r, none, got 'wr'"},
       {"@mmap 0x1000 4096 rr", "expected a protection like rw-, r-x, rwx, --- or rw, rx, r, none, got 'rr'"},
@@ -282,8 +286,12 @@ TEST_F(TraceReaderTest, ScanHexCountsDigitsAndSpellsTheValue) {
       {"F@", 1, 0xf},
       {"fG", 1, 0xf},
       {"/1", 0, 0},
-      {"1\x80" "2", 1, 0x1},
-      {"abc\xe1" "1", 3, 0xabc},
+      {"1\x80"
+       "2",
+       1, 0x1},
+      {"abc\xe1"
+       "1",
+       3, 0xabc},
       {"0000000000000001", 16, 0x1},
       {"123456789", 9, 0x123456789},
   };

@@ -19,12 +19,12 @@ class TraceSummaryTest : public TempDirTest {};
 TEST_F(TraceSummaryTest, CountsKindsAndTheFootprintOfFirstAndLastBytes) {
   const std::string p = write("t.txt",
                               "@mmap 0x400000 0x400000 rw anon\n"
-                              "R 0x400000 8\n"        // page 0x400, region 2
-                              "W 0x400ffc 8\n"        // crosses into page 0x401
-                              "X 0x5ffff8 16\n"       // crosses pages 0x5ff/0x600 and regions 2/3
-                              "M 0x400010 4\n"        // page 0x400 again
+                              "R 0x400000 8\n"   // page 0x400, region 2
+                              "W 0x400ffc 8\n"   // crosses into page 0x401
+                              "X 0x5ffff8 16\n"  // crosses pages 0x5ff/0x600 and regions 2/3
+                              "M 0x400010 4\n"   // page 0x400 again
                               "@proc 2\n"
-                              "R 0x400000 8\n"        // the same virtual page in another process: not new
+                              "R 0x400000 8\n"  // the same virtual page in another process: not new
                               "@munmap 0x400000 0x1000\n"
                               "@mark end\n");
   TextReader reader(p);
