@@ -4,7 +4,8 @@
 //
 // Exit codes: 0 success, 1 internal error, 2 usage or configuration error,
 // 3 bad trace input (or a trace that reaches a run-time limit), 4 an output
-// file or directory that cannot be written.
+// file or directory that cannot be written, 5 the run went beyond its
+// host-memory budget (replay.host_memory_limit) or the host's memory.
 #pragma once
 
 #include <boost/program_options.hpp>
@@ -18,7 +19,7 @@ namespace mmusim {
 
 namespace po = boost::program_options;
 
-constexpr int kExitOk = 0, kExitInternal = 1, kExitUsage = 2, kExitTrace = 3, kExitOutput = 4;
+constexpr int kExitOk = 0, kExitInternal = 1, kExitUsage = 2, kExitTrace = 3, kExitOutput = 4, kExitHostMemory = 5;
 
 // A bad command line (exit 2).
 class UsageError : public std::runtime_error {

@@ -325,8 +325,9 @@ int sc_main(int argc, char** argv) {
     std::cerr << "mmusim: " << e.what() << "\nmmusim: no statistics written: the output could not be written\n";
     return kExitOutput;
   } catch (const std::bad_alloc&) {
-    std::cerr << "mmusim: out of host memory (std::bad_alloc): the run needs more memory than this machine gives it\n";
-    return kExitInternal;
+    std::cerr << "mmusim: out of host memory (std::bad_alloc): the run needs more memory than this machine gives it\n"
+                 "mmusim: no statistics written: the run did not complete\n";
+    return kExitHostMemory;
   } catch (const std::exception& e) {
     std::cerr << "mmusim: internal error: " << e.what() << "\n";
     return kExitInternal;

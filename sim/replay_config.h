@@ -24,6 +24,7 @@ struct ReplayConfig {
   std::uint64_t quantum_ps;
   ReplaySync sync;
   unsigned outstanding;
+  std::uint64_t host_memory_limit;
 
   ReplayConfig() { apply_defaults(*this); }
 
@@ -43,6 +44,9 @@ struct ReplayConfig {
     v.param("outstanding", outstanding, 1u, "accesses",
             "trace accesses in flight at once, so walks overlap (bounded by mmu.walker.walkers; misses to one page "
             "merge); 1: in order");
+    v.param("host_memory_limit", host_memory_limit, std::uint64_t{0}, kSize,
+            "host-memory budget of the run: beyond it the run stops with exit code 5 and writes nothing; 0: 80% of "
+            "the host's physical memory");
   }
 
   // The replay driver's gap_cycles, sync, switch_interval and outstanding

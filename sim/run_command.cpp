@@ -15,6 +15,7 @@
 #include "sim/command_line.h"
 #include "sim/curves_output.h"
 #include "sim/experiment/experiment.h"
+#include "sim/host_memory.h"
 #include "sim/output_file.h"
 #include "sim/stats_writer.h"
 #include "sim/topology.h"
@@ -188,8 +189,12 @@ int cmd_run(int argc, char** argv) {
   rp.progress = !quiet && (vm.count("progress") || isatty(STDERR_FILENO));
 
   tlm::tlm_global_quantum::instance().set(sc_core::sc_time(static_cast<double>(cfg.replay.quantum_ps), sc_core::SC_PS));
+  // The budget is watched while the model is built and run; the statistics
+  // are written after the watch ends, so a stopped run writes nothing.
+  auto watch = std::make_unique<HostMemoryWatch>(effective_host_memory_limit(cfg.replay.host_memory_limit));
   Topology top(cfg, raw, rp);
   sc_core::sc_start();
+  watch.reset();
   if (top.replay().error()) std::rethrow_exception(top.replay().error());
   if (!top.replay().complete()) throw std::runtime_error("the replay did not finish");
 
