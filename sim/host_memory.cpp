@@ -58,7 +58,8 @@ void HostMemoryWatch::run() {
                  "mmusim: the run uses %llu MiB of host memory, beyond its budget of %llu MiB "
                  "(replay.host_memory_limit; 0, the default, is 80%% of the host's memory)\n"
                  "mmusim: no statistics written: the run did not complete\n",
-                 static_cast<unsigned long long>((rss + (1u << 20) - 1) >> 20), static_cast<unsigned long long>(m_limit >> 20));
+                 static_cast<unsigned long long>((rss + (1u << 20) - 1) >> 20),
+                 static_cast<unsigned long long>(m_limit >> 20));
     std::fflush(stderr);
     std::_Exit(kExitHostMemory);
   }

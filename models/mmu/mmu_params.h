@@ -22,10 +22,6 @@ namespace mmusim {
 enum class TlbServes : std::uint8_t { Data, Inst, Both };
 inline constexpr NamedValue<TlbServes> kTlbServesNames[] = {
     {TlbServes::Data, "data"}, {TlbServes::Inst, "inst"}, {TlbServes::Both, "both"}};
-inline constexpr NamedValue<ReplacementPolicy> kReplacementPolicyNames[] = {{ReplacementPolicy::Lru, "lru"},
-                                                                            {ReplacementPolicy::Plru, "plru"},
-                                                                            {ReplacementPolicy::Fifo, "fifo"},
-                                                                            {ReplacementPolicy::Random, "random"}};
 
 struct TlbParams {
   static constexpr const char* kNoun = "TLB";                // in messages about mmu.tlbs

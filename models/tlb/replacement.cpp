@@ -1,7 +1,6 @@
 #include "models/tlb/replacement.h"
 
 #include <algorithm>
-#include <cctype>
 #include <stdexcept>
 
 namespace mmusim {
@@ -10,40 +9,9 @@ namespace {
 
 bool is_power_of_two(unsigned v) { return v != 0 && (v & (v - 1)) == 0; }
 
-std::string lowercase(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
-const std::vector<std::string>& replacement_policy_names() {
-  // Enum order, so parse can map an index straight back to the enum.
-  static const std::vector<std::string> kNames{"lru", "plru", "fifo", "random"};
-  return kNames;
-}
-
-const char* replacement_policy_name(ReplacementPolicy p) {
-  switch (p) {
-    case ReplacementPolicy::Lru: return "lru";
-    case ReplacementPolicy::Plru: return "plru";
-    case ReplacementPolicy::Fifo: return "fifo";
-    case ReplacementPolicy::Random: return "random";
-  }
-  return "?";
-}
-
-ReplacementPolicy parse_replacement_policy(const std::string& name) {
-  const std::string key = lowercase(name);
-  const auto& names = replacement_policy_names();
-  for (std::size_t i = 0; i < names.size(); ++i)
-    if (names[i] == key) return static_cast<ReplacementPolicy>(i);
-  std::string valid;
-  for (const auto& n : names) valid += (valid.empty() ? "" : ", ") + n;
-  throw std::invalid_argument("unknown replacement policy '" + name + "' (valid: " + valid + ")");
-}
+const char* replacement_policy_name(ReplacementPolicy p) { return name_of(kReplacementPolicyNames, p); }
 
 ReplacementState::ReplacementState(ReplacementPolicy policy, unsigned sets, unsigned ways, std::uint64_t seed)
     : m_policy(policy), m_sets(sets), m_ways(ways), m_seed(seed), m_rng_state(seed) {

@@ -33,15 +33,17 @@
 #include <string>
 #include <vector>
 
+#include "models/common/params.h"
+
 namespace mmusim {
 
 enum class ReplacementPolicy : std::uint8_t { Lru, Plru, Fifo, Random };
 
-// Case-insensitive lookup of "lru", "plru", "fifo", "random". Throws
-// std::invalid_argument naming the offending text and every valid name.
-ReplacementPolicy parse_replacement_policy(const std::string& name);
-// The valid names in enum order (for help text and error messages).
-const std::vector<std::string>& replacement_policy_names();
+// The names of the configuration (mmu.tlbs.NAME.replacement), in enum order.
+inline constexpr NamedValue<ReplacementPolicy> kReplacementPolicyNames[] = {{ReplacementPolicy::Lru, "lru"},
+                                                                            {ReplacementPolicy::Plru, "plru"},
+                                                                            {ReplacementPolicy::Fifo, "fifo"},
+                                                                            {ReplacementPolicy::Random, "random"}};
 const char* replacement_policy_name(ReplacementPolicy p);
 
 class ReplacementState {

@@ -1,4 +1,4 @@
-// The benchmark's plain-C++ baseline (DESIGN.md section 9): reads a trace
+// The benchmark's plain-C++ baseline (README, Speed): reads a trace
 // with the same readers as mmusim and does the same TLB lookups on the
 // default TLB hierarchy - every level-1 TLB serving the access kind, then
 // level 2, fill on a miss - with no SystemC, no page walk, no OS model: the
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s TRACE [FORMAT]\n", argv[0]);
     return 2;
   }
-  // The default hierarchy of DESIGN.md section 6 (and MmuConfig::default_tlbs).
+  // The default hierarchy (configs/x86_64.yaml) (and MmuConfig::default_tlbs).
   using P = PageSize;
   const std::vector<Spec> specs = {
       {"l1d", 1, true, false, {P::k4K}, 64, 4},          {"l1d_2m", 1, true, false, {P::k2M, P::k4M}, 32, 4},

@@ -57,7 +57,7 @@ TEST(OsModel, InvalidParamsThrow) {
 
 TEST(OsModel, StatisticNamesAreTheContract) {
   Os t(params());
-  // DESIGN.md section 8.
+  // The README's Statistics section names them; sweeps and golden files rely on them.
   for (const char* c : {"os.faults.minor", "os.faults.major", "os.faults.segv", "os.faults.cow", "os.thp.alloc",
                         "os.thp.fallback", "os.oom_kills"})
     EXPECT_NO_THROW(t.counter(c)) << c;

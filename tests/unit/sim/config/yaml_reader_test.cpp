@@ -125,7 +125,7 @@ TEST(ConfigYaml, UnknownPageSize) {
   const std::string msg = yaml_error("mmu:\n  tlbs:\n    l1d: {page_sizes: [4K, 8K]}\n");
   EXPECT_CONTAINS(msg, ":3:23: mmu.tlbs.l1d.page_sizes: expected a list of page sizes");
   EXPECT_CONTAINS(msg, "8K");
-  // One size may be given as a scalar; spellings of DESIGN.md section 6.
+  // One size may be given as a scalar; the spellings the README gives (Configuration).
   LoadedConfig lc =
       load_config(write_yaml("mmu:\n  tlbs:\n    a: {page_sizes: 2MiB}\n    b: {page_sizes: [4k, 1g]}\n", "2"), {});
   EXPECT_EQ(lc.config.mmu.tlbs.at("a").page_sizes, (std::vector<P>{P::k2M}));
