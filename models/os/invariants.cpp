@@ -71,7 +71,7 @@ std::string check_os_invariants(const OsParts& os) {
       continue;
     }
     const std::string who = "pid " + std::to_string(p.pid) + ": ";
-    std::uint64_t rss = 0, tables = 0, swaps = 0;
+    std::uint64_t rss = 0, tables = 0, swaps = 0, huge_pmds = 0;
     if (p.vma_objs.size() != p.vmas.size())
       return who + std::to_string(p.vmas.size()) + " VMAs but " + std::to_string(p.vma_objs.size()) +
              " vm_area_struct objects";
@@ -118,6 +118,13 @@ std::string check_os_invariants(const OsParts& os) {
           continue;
         }
         const std::uint64_t frames = span / kPageBytes;
+        if (level == 2) {  // a huge PMD: one PTE page deposited with it
+          ++huge_pmds;
+          if (!p.deposited.count(va)) {
+            e = who + "huge PMD at " + hex_string(va) + " without a deposited page table";
+            return;
+          }
+        }
         auto it = p.vmas.upper_bound(va);
         const Vma* v = it == p.vmas.begin() ? nullptr : &std::prev(it)->second;
         if (!v || va < v->start || va + span > v->end) {
@@ -162,6 +169,17 @@ std::string check_os_invariants(const OsParts& os) {
     };
     walk(p.root, levels, 0);
     if (!e.empty()) return e;
+    if (huge_pmds != p.deposited.size())
+      return who + std::to_string(p.deposited.size()) + " deposited page tables for " + std::to_string(huge_pmds) +
+             " huge PMDs";
+    for (const auto& dep : p.deposited) {
+      ++tables;
+      if (std::string err = own_kernel(dep.second >> kPageShift, who + "deposited page table"); !err.empty())
+        return err;
+      for (unsigned i = 0; i < pt.entries(1); ++i)
+        if (pt.rd(dep.second + i * pt.entry_bytes()))
+          return who + "deposited page table of " + hex_string(dep.first) + " is not empty";
+    }
     if (swaps != p.swap_pages)
       return who + "swap_pages " + std::to_string(p.swap_pages) + " but " + std::to_string(swaps) + " swap entries";
     if (rss != p.rss_pages) return who + "rss " + std::to_string(p.rss_pages) + " but maps " + std::to_string(rss);

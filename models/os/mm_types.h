@@ -41,7 +41,13 @@ struct Process {
   bool has_brk = false;
   VAddr brk_start = 0, brk_end = 0;
   std::uint64_t tlb_gen = 1;  // bumped by every shootdown of this mm (Linux's mm->context.tlb_gen)
-  bool huge_zero = false;     // MMF_HUGE_ZERO_PAGE: holds a reference to the huge zero page until exit
+  // pgtable_trans_huge_deposit(): the PTE page allocated with each huge PMD
+  // (THP or huge zero page), by the huge page's base; the split takes it
+  // back (pgtable_trans_huge_withdraw) instead of allocating, and zapping
+  // the huge PMD frees it (zap_deposited_table). Counted in pgtable_pages,
+  // as mm_inc_nr_ptes() counts it in mm_pgtables_bytes().
+  std::map<VAddr, PAddr> deposited;
+  bool huge_zero = false;  // MMF_HUGE_ZERO_PAGE: holds a reference to the huge zero page until exit
   // Kernel objects from the slab caches: task_struct, mm_struct and one
   // vm_area_struct per VMA.
   PAddr task_obj = 0, mm_obj = 0;

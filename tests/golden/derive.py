@@ -25,7 +25,8 @@ checks that the case's expected.csv agrees:
   or fetch the huge zero page (do_huge_pmd_anonymous_page with
   use_zero_page, os.zero_page.huge_maps). In a region mapped by the huge
   zero page the first store splits it into a page table of zero-page PTEs
-  (do_huge_pmd_wp_page -> __split_huge_zero_page_pmd, a PT page) and
+  (do_huge_pmd_wp_page -> __split_huge_zero_page_pmd, into the PT page
+  deposited with the huge PMD, so every region has its PT page) and
   replaces the zero page of its 4 KiB page, and every later first store to
   another 4 KiB page of it replaces that one: a fault each;
 - for fully associative LRU level-1 TLBs (configs/small-tlb.yaml): misses of
@@ -174,10 +175,13 @@ def derive(trace, levels, thp, tlbs, kernel=False):
                 faults.append(("zero-write", p))
         (inst if kind == "I" else data).extend(touched)
     regions = len({p >> 9 for p in pages})  # 2 MiB
-    if thp:
-        pts = sum(1 for st in region_state.values() if st == "split")
-    else:
-        pts = regions
+    splits = sum(1 for st in region_state.values() if st == "split")
+    # With THP every region is mapped huge at its first touch (a 2 MiB page
+    # or the huge zero page), and do_huge_pmd_anonymous_page deposits a PTE
+    # page with each huge PMD (pte_alloc_one + pgtable_trans_huge_deposit,
+    # counted by mm_inc_nr_ptes); a split withdraws that page into the tree.
+    # So one PT page per region either way.
+    pts = len(region_state) if thp else regions
     tables = 2 + pts + len({p >> 18 for p in pages}) + len({p >> 27 for p in pages})
     if levels == 5:
         tables += len({p >> 36 for p in pages})
@@ -193,7 +197,7 @@ def derive(trace, levels, thp, tlbs, kernel=False):
     if thp:
         d["os.thp.alloc"] = sum(1 for st in region_state.values() if st == "huge")
         d["os.zero_page.huge_maps"] = sum(1 for st in region_state.values() if st != "huge")
-        d["os.zero_page.huge_splits"] = pts
+        d["os.zero_page.huge_splits"] = splits
     else:
         d["os.zero_page.maps"] = sum(1 for k, _ in faults if k == "read")
         d["os.zero_page.replaced"] = sum(1 for k, _ in faults if k == "zero-write")

@@ -252,6 +252,9 @@ struct OsFixture {
       Tables t = read_tables(mem, p->root, levels);
       std::uint64_t rss = 0;
       for (PAddr tb : t.tables) own(tb >> 12, "table");
+      // The PTE page deposited with each huge PMD (pgtable_trans_huge_deposit):
+      // a page table of the mm, though no entry points to it yet.
+      for (const auto& dep : p->deposited) own(dep.second >> 12, "deposited table");
       for (const auto* list : {&t.leaves, &t.parked})
         for (const Leaf& l : *list) {
           // The zero pages (mm/memory.c my_zero_pfn, the huge zero page) are
@@ -265,8 +268,9 @@ struct OsFixture {
           rss += frames_of(l);
         }
       if (rss != p->rss_pages) err << "pid " << pid << " rss " << p->rss_pages << " but maps " << rss << "; ";
-      if (t.tables.size() != p->pgtable_pages)
-        err << "pid " << pid << " pgtable_pages " << p->pgtable_pages << " but has " << t.tables.size() << "; ";
+      if (t.tables.size() + p->deposited.size() != p->pgtable_pages)
+        err << "pid " << pid << " pgtable_pages " << p->pgtable_pages << " but has " << t.tables.size() << " + "
+            << p->deposited.size() << " deposited; ";
     }
     if (problems > 4) err << "... " << problems - 4 << " more frame problems; ";
     if (owned.size() != os.used_pages()) err << "owned " << owned.size() << " frames, used_pages " << os.used_pages();

@@ -52,9 +52,16 @@ class CopyOps : public RangeOps {
       return;
     }
     if (level == 2) {
-      // copy_huge_pmd(), the huge zero page: the child maps it too,
-      // write-protected and old; nothing is counted (mm_get_huge_zero_page).
+      // copy_huge_pmd(), the huge zero page: a PTE page for the child to
+      // deposit first (pte_alloc_one; -ENOMEM without it), then the child
+      // maps it too, write-protected and old; nothing is counted
+      // (mm_get_huge_zero_page).
+      if (!m_pt.deposit(m_child, va)) {
+        m_ok = false;
+        return;
+      }
       if (!m_pt.map(m_child, va, (e & mask) >> kPageShift, m_pt.size_at(2), (e & ~mask) & ~(pte::kRW | pte::kA))) {
+        m_pt.zap_deposit(m_child, va);
         m_ok = false;
         return;
       }

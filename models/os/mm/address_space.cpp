@@ -31,8 +31,9 @@ class ZapOps : public RangeOps {
     if (level == 3) throw std::logic_error("OS model: partial unmap of a 1 GiB page");
     return true;
   }
-  void leaf(unsigned level, PAddr epa, std::uint64_t e, VAddr) override {
+  void leaf(unsigned level, PAddr epa, std::uint64_t e, VAddr va) override {
     const std::uint64_t pfn = (e & m_pt.addr_mask()) >> kPageShift;
+    if (level == 2) m_pt.zap_deposit(m_p, va);  // zap_huge_pmd -> zap_deposited_table
     if (swpte::swap_marker(e)) {
       m_swap.release(m_p, e);
     } else if (level == 3) {

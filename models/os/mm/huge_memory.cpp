@@ -75,8 +75,17 @@ bool Thp::fault(Process& p, Vma& v, VAddr cr2, bool write, FaultOutcome* out) {
   const PageSize size = m_pt.size_at(2);
   if (!write) {
     // A read fault with use_zero_page (its default): the huge zero page,
-    // read-only; without one, the fallback.
-    if (const std::uint64_t zero = huge_zero_page()) {
+    // read-only; without one, the fallback. The PTE page to deposit comes
+    // first (pte_alloc_one), then the huge zero page. (Linux returns
+    // VM_FAULT_OOM when the PTE page cannot be had; here the fault falls
+    // back to 4 KiB, whose own allocation then runs the OOM path.)
+    if (!m_pt.deposit(p, base)) {
+      ++*m_fallback;
+      return false;
+    }
+    const std::uint64_t zero = huge_zero_page();
+    if (!zero) m_pt.zap_deposit(p, base);
+    if (zero) {
       if (m_pt.map(p, base, zero, size, m_pt.leaf_flags(v, size) & ~(pte::kRW | pte::kD))) {
         p.huge_zero = true;  // mm_get_huge_zero_page: one reference per mm
         ++*m_faults.zero_huge_maps;
@@ -84,6 +93,7 @@ bool Thp::fault(Process& p, Vma& v, VAddr cr2, bool write, FaultOutcome* out) {
         out->cost_cycles = m_p.fault_minor_cycles;
         return true;
       }
+      m_pt.zap_deposit(p, base);
     }
     ++*m_fallback;
     return false;
@@ -106,13 +116,16 @@ bool Thp::fault(Process& p, Vma& v, VAddr cr2, bool write, FaultOutcome* out) {
       m_mem.zero_frame(*block + i);
       m_cost.ktouch((*block + i) << kPageShift, kPageBytes, true);
     }
-    if (m_pt.map(p, base, *block, size, m_pt.leaf_flags(v, size))) {
+    // pte_alloc_one() after the folio, deposited with the huge PMD.
+    const bool deposited = m_pt.deposit(p, base);
+    if (deposited && m_pt.map(p, base, *block, size, m_pt.leaf_flags(v, size))) {
       p.rss_pages += pages;
       ++*m_alloc_count;
       ++*m_faults.minor;
       out->cost_cycles = m_p.fault_minor_cycles + m_cost.zero_cycles(pages);
       return true;
     }
+    if (deposited) m_pt.zap_deposit(p, base);
     buddy.free(*block, order);
   }
   ++*m_fallback;

@@ -192,8 +192,12 @@ void PageTables::split_huge(Process& p, VAddr va) {
   PAddr pde_pa = 0;
   std::uint64_t pde = entry_at(p, va, 2, &pde_pa);
   if (!swpte::mapped(pde) || !is_leaf(2, pde)) return;
-  PAddr table = alloc_table(p, 1);
-  if (!table) throw OsError("out of memory splitting the huge page at " + hex_string(va & ~(m_huge_bytes - 1)));
+  const VAddr base = va & ~(m_huge_bytes - 1);
+  auto dep = p.deposited.find(base);
+  if (dep == p.deposited.end())
+    throw std::logic_error("OS model: huge PMD at " + hex_string(base) + " without a deposited page table");
+  const PAddr table = dep->second;  // zeroed when deposited, untouched since
+  p.deposited.erase(dep);
   std::uint64_t frame = pde & m_addr_mask & ~(m_huge_bytes - 1);
   std::uint64_t flags =
       pde & (pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD | pte::kG | pte::kXD | swpte::kProtNone);
@@ -207,6 +211,20 @@ void PageTables::split_huge(Process& p, VAddr va) {
   m_alloc.buddy().split_page(frame >> kPageShift, huge_order());
   for (unsigned i = 0; i < m_entries[1]; ++i) wr(table + i * m_entry_bytes, (frame + i * kPageBytes) | flags);
   wr(pde_pa, table | table_flags(2));
+}
+
+bool PageTables::deposit(Process& p, VAddr base) {
+  const PAddr table = alloc_table(p, 1);
+  if (!table) return false;
+  p.deposited[base] = table;
+  return true;
+}
+
+void PageTables::zap_deposit(Process& p, VAddr base) {
+  auto dep = p.deposited.find(base);
+  if (dep == p.deposited.end()) return;
+  free_table_page(p, dep->second);
+  p.deposited.erase(dep);
 }
 
 void PageTables::free_tables(Process& p, PAddr table, unsigned level) {

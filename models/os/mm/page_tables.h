@@ -146,8 +146,16 @@ class PageTables {
   // receives its physical address when the table exists.
   std::uint64_t entry_at(const Process& p, VAddr va, unsigned level, PAddr* pa) const;
   // Splits the huge page mapping va into a PTE page (a huge zero page into
-  // PTEs of the 4 KiB zero page); no-op if va is not mapped huge.
+  // PTEs of the 4 KiB zero page); no-op if va is not mapped huge. The PTE
+  // page is the one deposited with the huge PMD, so a split never allocates
+  // (__split_huge_pmd_locked -> pgtable_trans_huge_withdraw).
   void split_huge(Process& p, VAddr va);
+  // pte_alloc_one() + pgtable_trans_huge_deposit() for the huge PMD that is
+  // about to map `base`; false when out of memory (the PMD is then not
+  // mapped huge).
+  bool deposit(Process& p, VAddr base);
+  // zap_deposited_table(): frees the PTE page deposited for `base`, if any.
+  void zap_deposit(Process& p, VAddr base);
   // Frees the table at `table` and every table below it (the root's kernel
   // half excepted).
   void free_tables(Process& p, PAddr table, unsigned level);

@@ -50,10 +50,14 @@ TEST(OsModel, ThpAlwaysMapsA2MPage) {
   EXPECT_EQ(t.at(base).frame, l.frame);
   EXPECT_EQ(t.at(base + k2M - 1).frame, l.frame);
   EXPECT_FALSE(t.at(base + k2M).present);
-  // Root, PDPT and PD; 512 data frames.
-  EXPECT_EQ(t.os.process(1)->pgtable_pages, 3u);
+  // Root, PDPT and PD, and the PTE page do_huge_pmd_anonymous_page()
+  // allocates (pte_alloc_one) and deposits with the huge PMD
+  // (pgtable_trans_huge_deposit; mm_inc_nr_ptes counts it in
+  // mm_pgtables_bytes); 512 data frames.
+  EXPECT_EQ(t.os.process(1)->pgtable_pages, 4u);
+  EXPECT_EQ(t.os.process(1)->deposited.size(), 1u);
   EXPECT_EQ(t.os.process(1)->rss_pages, 512u);
-  EXPECT_EQ(t.free_pages(), free0 - 2 - 512);
+  EXPECT_EQ(t.free_pages(), free0 - 2 - 1 - 512);
   EXPECT_EQ(t.check_frames({1}), "");
 
   // The second 2 MiB of the VMA, read: do_huge_pmd_anonymous_page() with
@@ -70,7 +74,9 @@ TEST(OsModel, ThpAlwaysMapsA2MPage) {
   EXPECT_EQ(t.counter("os.thp.alloc"), 1u);
   EXPECT_EQ(t.counter("os.zero_page.huge_maps"), 1u);
   EXPECT_EQ(t.os.process(1)->rss_pages, 512u);
-  EXPECT_EQ(t.free_pages(), free1 - 512);  // the huge zero page itself
+  // The huge zero page itself, and the PTE page deposited with its PMD
+  // (do_huge_pmd_anonymous_page: pte_alloc_one before mm_get_huge_zero_page).
+  EXPECT_EQ(t.free_pages(), free1 - 512 - 1);
   EXPECT_EQ(t.check_frames({1}), "");
   // A write into it: do_huge_pmd_wp_page() on the huge zero PMD splits it
   // (__split_huge_zero_page_pmd: a page table of 512 zero-page PTEs) and
@@ -85,7 +91,9 @@ TEST(OsModel, ThpAlwaysMapsA2MPage) {
   EXPECT_EQ(t.counter("os.zero_page.huge_splits"), 1u);
   EXPECT_EQ(t.counter("os.zero_page.replaced"), 1u);
   EXPECT_EQ(t.os.process(1)->rss_pages, 513u);
-  EXPECT_EQ(t.os.process(1)->pgtable_pages, 4u);  // + the page table of the split
+  // Root, PDPT, PD, and the two deposited PTE pages (the THP's and the
+  // split huge zero PMD's, now in the tree).
+  EXPECT_EQ(t.os.process(1)->pgtable_pages, 5u);
   EXPECT_EQ(t.free_pages(), free1 - 512 - 1 - 1);
   EXPECT_EQ(t.check_frames({1}), "");
   EXPECT_EQ(t.os.check_invariants(), "");
@@ -177,8 +185,8 @@ TEST(OsModel, ThpFallsBackWhenNoOrder9BlockIsLeft) {
   EXPECT_EQ(t.counter("os.thp.alloc"), 3u);
   EXPECT_EQ(t.os.buddy().free_blocks(9), 0u);
   EXPECT_EQ(t.os.buddy().free_blocks(10), 0u);
-  // 1790 - PDPT - PD - 3 * 512.
-  EXPECT_EQ(t.free_pages(), 1790u - 2 - 1536);
+  // 1790 - PDPT - PD - 3 * (512 + the deposited PTE page).
+  EXPECT_EQ(t.free_pages(), 1790u - 2 - 3 * 513);
 
   FaultOutcome o = t.touch(base + 3 * k2M + 0x5000);
   EXPECT_EQ(o.result, FaultResult::Handled);
@@ -186,7 +194,7 @@ TEST(OsModel, ThpFallsBackWhenNoOrder9BlockIsLeft) {
   EXPECT_EQ(t.counter("os.thp.fallback"), 1u);
   EXPECT_EQ(t.counter("os.thp.alloc"), 3u);
   EXPECT_EQ(t.at(base + 3 * k2M + 0x5000).level, 1u);
-  EXPECT_EQ(t.free_pages(), 1790u - 2 - 1536 - 2);  // a page table and the page
+  EXPECT_EQ(t.free_pages(), 1790u - 2 - 3 * 513 - 2);  // a page table and the page
   EXPECT_EQ(t.counter("os.faults.minor"), 4u);
   // The next page of that 2 MiB already has a page table: not eligible, not counted.
   ASSERT_EQ(t.touch(base + 3 * k2M + 0x6000).result, FaultResult::Handled);
