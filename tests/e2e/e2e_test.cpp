@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "sim/trace/open_trace.h"
+#include "tests/support/run_mmusim.h"
 #include "tests/support/temp_file.h"
 
 namespace fs = std::filesystem;
@@ -26,42 +27,19 @@ using namespace mmusim;
 
 namespace {
 
-const std::string kBin = MMUSIM_BIN;
 const std::string kSource = MMUSIM_SOURCE_DIR;
 const std::string kBundled = kSource + "/traces/xz-compress.lackey.zst";
 const std::string kSmall = kSource + "/traces/ls-small.lackey.zst";
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string tmpdir(const std::string& name) {
-  std::string d = testing::TempDir() + "/mmusim-e2e-" + name + "-" + std::to_string(::getpid());
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using Result = RunResult;
 
 Result run(const std::string& args, const std::string& dir) {
-  std::string cmd = kBin + " " + args + " >" + dir + "/out.txt 2>" + dir + "/err.txt";
-  int status = std::system(cmd.c_str());
-  Result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(dir + "/out.txt");
-  r.err = slurp(dir + "/err.txt");
-  return r;
+  return run_mmusim(args, dir + "/out.txt", dir + "/err.txt");
 }
 
 json stats(const std::string& dir) {
   std::ifstream f(dir + "/stats.json");
   return json::parse(f);
-}
-
-std::string write(const std::string& dir, const std::string& name, const std::string& text) {
-  std::string p = dir + "/" + name;
-  std::ofstream(p) << text;
-  return p;
 }
 
 // Every access of a trace, with page-crossing accesses split in two as the
@@ -155,8 +133,8 @@ const char* const kOneDtlb =
 
 TEST(EndToEnd, BundledTraceMatchesBruteForceLruAndCountsOneFaultPerPage) {
   ASSERT_TRUE(fs::exists(kBundled)) << kBundled;
-  std::string d = tmpdir("lru");
-  std::string cfg = write(d, "one-dtlb.yaml", kOneDtlb);
+  std::string d = temp_dir("e2e", "lru");
+  std::string cfg = write_file(d, "one-dtlb.yaml", kOneDtlb);
   Result r = run("run -q -c " + cfg + " -t " + kBundled + " -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
   json s = stats(d);
@@ -184,7 +162,7 @@ TEST(EndToEnd, BundledTraceMatchesBruteForceLruAndCountsOneFaultPerPage) {
 }
 
 TEST(EndToEnd, LooselyTimedTotalEqualsWaitPerAccess) {
-  std::string d = tmpdir("lt");
+  std::string d = temp_dir("e2e", "lt");
   std::string trace = fs::exists(kSmall) ? kSmall : kBundled;
   std::map<std::string, std::string> csv;
   for (const char* variant : {"--set replay.sync=access", "--set replay.sync=quantum", "--set replay.quantum=10ns",
@@ -201,7 +179,7 @@ TEST(EndToEnd, LooselyTimedTotalEqualsWaitPerAccess) {
 }
 
 TEST(EndToEnd, SameInputsGiveByteIdenticalStatistics) {
-  std::string d = tmpdir("det");
+  std::string d = temp_dir("e2e", "det");
   std::string trace = fs::exists(kSmall) ? kSmall : kBundled;
   for (const char* sub : {"a", "b"}) {
     Result r = run("run -q --set mmu.tlbs.l2.replacement=random -t " + trace + " -o " + d + "/" + sub, d);
@@ -214,15 +192,16 @@ TEST(EndToEnd, SameInputsGiveByteIdenticalStatistics) {
 TEST(EndToEnd, CyclesOfATinyTraceFollowFromTheLatencies) {
   // Fixed memory latency 100, no paging-structure caches, one 4-entry L1
   // data TLB (latency 1), no other TLB; fault costs 1000 + 50 per page.
-  std::string d = tmpdir("cycles");
-  std::string cfg = write(d, "c.yaml",
-                          "mmu:\n"
-                          "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K], entries: 4, ways: 4, latency: 1}}\n"
-                          "  pwc: {pml4: {entries: 0}, pdpt: {entries: 0}, pd: {entries: 0}}\n"
-                          "memory: {controller: {model: fixed, fixed_latency: 100}}\n"
-                          "os: {fault_cost: {minor: 1000, zero_page_per_4k: 50}}\n"
-                          "replay: {gap_cycles: 3}\n");
-  std::string trace = write(d, "t.txt", "R 0x1000\nR 0x1008\nW 0x1010\n");
+  std::string d = temp_dir("e2e", "cycles");
+  std::string cfg =
+      write_file(d, "c.yaml",
+                 "mmu:\n"
+                 "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K], entries: 4, ways: 4, latency: 1}}\n"
+                 "  pwc: {pml4: {entries: 0}, pdpt: {entries: 0}, pd: {entries: 0}}\n"
+                 "memory: {controller: {model: fixed, fixed_latency: 100}}\n"
+                 "os: {fault_cost: {minor: 1000, zero_page_per_4k: 50}}\n"
+                 "replay: {gap_cycles: 3}\n");
+  std::string trace = write_file(d, "t.txt", "R 0x1000\nR 0x1008\nW 0x1010\n");
   Result r = run("run -q -c " + cfg + " -t " + trace + " -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
   json s = stats(d);
@@ -251,17 +230,18 @@ TEST(EndToEnd, CachesTimeDataAndWalkReferencesByHand) {
   // As above, plus one 32 KiB cache level (latency 2) in front of the fixed
   // memory: data accesses are now timed, and walk references hit or miss in
   // the same cache.
-  std::string d = tmpdir("caches");
-  std::string cfg = write(d, "c.yaml",
-                          "mmu:\n"
-                          "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K], entries: 4, ways: 4, latency: 1}}\n"
-                          "  pwc: {pml4: {entries: 0}, pdpt: {entries: 0}, pd: {entries: 0}}\n"
-                          "memory:\n"
-                          "  controller: {model: fixed, fixed_latency: 100}\n"
-                          "  caches: {l1: {size: 32KiB, ways: 8, latency: 2}}\n"
-                          "os: {fault_cost: {minor: 1000, zero_page_per_4k: 50}}\n"
-                          "replay: {gap_cycles: 3}\n");
-  std::string trace = write(d, "t.txt", "R 0x1000\nR 0x1008\nW 0x1010\n");
+  std::string d = temp_dir("e2e", "caches");
+  std::string cfg =
+      write_file(d, "c.yaml",
+                 "mmu:\n"
+                 "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K], entries: 4, ways: 4, latency: 1}}\n"
+                 "  pwc: {pml4: {entries: 0}, pdpt: {entries: 0}, pd: {entries: 0}}\n"
+                 "memory:\n"
+                 "  controller: {model: fixed, fixed_latency: 100}\n"
+                 "  caches: {l1: {size: 32KiB, ways: 8, latency: 2}}\n"
+                 "os: {fault_cost: {minor: 1000, zero_page_per_4k: 50}}\n"
+                 "replay: {gap_cycles: 3}\n");
+  std::string trace = write_file(d, "t.txt", "R 0x1000\nR 0x1008\nW 0x1010\n");
   Result r = run("run -q -c " + cfg + " -t " + trace + " -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
   json s = stats(d);
@@ -286,7 +266,7 @@ TEST(EndToEnd, CachesTimeDataAndWalkReferencesByHand) {
 }
 
 TEST(EndToEnd, WithCachesLooselyTimedTotalEqualsWaitPerAccess) {
-  std::string d = tmpdir("ltc");
+  std::string d = temp_dir("e2e", "ltc");
   std::string trace = fs::exists(kSmall) ? kSmall : kBundled;
   const std::string caches =
       " --set memory.caches.l1.size=32KiB --set memory.caches.l2.level=2 --set memory.caches.l2.size=256KiB"
@@ -304,7 +284,7 @@ TEST(EndToEnd, WithCachesLooselyTimedTotalEqualsWaitPerAccess) {
 }
 
 TEST(EndToEnd, OverlappedTotalDoesNotDependOnTheQuantum) {
-  std::string d = tmpdir("ltovl");
+  std::string d = temp_dir("e2e", "ltovl");
   std::string trace = fs::exists(kSmall) ? kSmall : kBundled;
   std::map<std::string, std::string> csv;
   for (const char* variant : {"--set replay.sync=access", "--set replay.sync=quantum", "--set replay.quantum=10ns",
@@ -322,14 +302,14 @@ TEST(EndToEnd, OverlappedTotalDoesNotDependOnTheQuantum) {
 }
 
 TEST(EndToEnd, WithoutCachesThereAreNoCacheStatistics) {
-  std::string d = tmpdir("nocache");
+  std::string d = temp_dir("e2e", "nocache");
   Result r = run("run -q --max-accesses 1000 -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_FALSE(stats(d)["memory"].contains("cache"));
 }
 
 TEST(EndToEnd, OutstandingAccessesOverlapWalksWithoutChangingWhatIsTranslated) {
-  std::string d = tmpdir("ovl");
+  std::string d = temp_dir("e2e", "ovl");
   std::string trace = fs::exists(kSmall) ? kSmall : kBundled;
   // A small TLB so that walks are frequent.
   const std::string base = "run -q -t " + trace +
@@ -366,15 +346,15 @@ TEST(EndToEnd, OutstandingAccessesOverlapWalksWithoutChangingWhatIsTranslated) {
 }
 
 TEST(EndToEnd, SegvKillsOneProcessAndTheReplayGoesOn) {
-  std::string d = tmpdir("segv");
-  std::string trace = write(d, "t.txt",
-                            "@proc 1\n"
-                            "R 0x10000\n"  // outside every VMA: SIGSEGV
-                            "R 0x10008\n"  // skipped: process 1 is dead
-                            "@proc 2\n"
-                            "@mmap 0x400000 0x2000 rw- anon\n"
-                            "W 0x400010\n"
-                            "R 0x401000\n");
+  std::string d = temp_dir("e2e", "segv");
+  std::string trace = write_file(d, "t.txt",
+                                 "@proc 1\n"
+                                 "R 0x10000\n"  // outside every VMA: SIGSEGV
+                                 "R 0x10008\n"  // skipped: process 1 is dead
+                                 "@proc 2\n"
+                                 "@mmap 0x400000 0x2000 rw- anon\n"
+                                 "W 0x400010\n"
+                                 "R 0x401000\n");
   Result r = run("run -q --set replay.implicit_vmas=false -t " + trace + " -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("SIGSEGV"), std::string::npos) << r.err;
@@ -392,22 +372,22 @@ TEST(EndToEnd, SegvKillsOneProcessAndTheReplayGoesOn) {
 // page: cow 2); its write to 0x10002000 and the parent's to 0x10003000 are
 // demand-zero. Minor faults: 2 + 2 copy-on-write + 2 = 6.
 TEST(EndToEnd, ForkIsCopyOnWriteThroughTheReplay) {
-  std::string d = tmpdir("fork");
-  std::string trace = write(d, "t.txt",
-                            "@proc 1\n"
-                            "@mmap 0x10000000 0x4000 rw anon\n"
-                            "W 0x10000000\n"
-                            "W 0x10001000\n"
-                            "@fork 2\n"
-                            "R 0x10000000\n"
-                            "W 0x10000000\n"
-                            "@proc 2\n"
-                            "R 0x10001000\n"
-                            "W 0x10001000\n"
-                            "W 0x10002000\n"
-                            "@exit\n"
-                            "@proc 1\n"
-                            "W 0x10003000\n");
+  std::string d = temp_dir("e2e", "fork");
+  std::string trace = write_file(d, "t.txt",
+                                 "@proc 1\n"
+                                 "@mmap 0x10000000 0x4000 rw anon\n"
+                                 "W 0x10000000\n"
+                                 "W 0x10001000\n"
+                                 "@fork 2\n"
+                                 "R 0x10000000\n"
+                                 "W 0x10000000\n"
+                                 "@proc 2\n"
+                                 "R 0x10001000\n"
+                                 "W 0x10001000\n"
+                                 "W 0x10002000\n"
+                                 "@exit\n"
+                                 "@proc 1\n"
+                                 "W 0x10003000\n");
   Result r = run("run -q --check-invariants --set os.memory=64MiB -t " + trace + " -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
   json s = stats(d);
@@ -417,7 +397,7 @@ TEST(EndToEnd, ForkIsCopyOnWriteThroughTheReplay) {
   EXPECT_EQ(s["os"]["faults"]["minor"].get<std::uint64_t>(), 6u);
   EXPECT_EQ(s["os"]["processes"].get<std::uint64_t>(), 2u);
   // A child pid that exists is a trace error naming the line.
-  std::string bad = write(d, "bad.txt", "@proc 1\n@proc 2\n@proc 1\n@fork 2\n");
+  std::string bad = write_file(d, "bad.txt", "@proc 1\n@proc 2\n@proc 1\n@fork 2\n");
   r = run("run -q -t " + bad, d);
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("bad.txt:4"), std::string::npos) << r.err;
@@ -435,13 +415,13 @@ std::string csv_value(const std::string& csv, const std::string& path) {
 // marks.NAME: the same paths and values as the run's own statistics at that
 // point (stats.csv), flat keys of marks.NAME in stats.json.
 TEST(EndToEnd, MarksSnapshotEveryStatisticIncludingHistograms) {
-  std::string d = tmpdir("marks");
-  std::string trace = write(d, "t.txt",
-                            "@mmap 0x400000 0x10000 rw anon\n"
-                            "R 0x400000\n"
-                            "W 0x401000\n"
-                            "@mark one\n"
-                            "R 0x402000\n");
+  std::string d = temp_dir("e2e", "marks");
+  std::string trace = write_file(d, "t.txt",
+                                 "@mmap 0x400000 0x10000 rw anon\n"
+                                 "R 0x400000\n"
+                                 "W 0x401000\n"
+                                 "@mark one\n"
+                                 "R 0x402000\n");
   Result r = run("run -q -t " + trace + " -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string csv = slurp(d + "/stats.csv");
@@ -493,15 +473,15 @@ TEST(EndToEnd, MarksSnapshotEveryStatisticIncludingHistograms) {
 // (a CR3 write without PCIDs) flushes it and process 2's first fault walks
 // again.
 TEST(EndToEnd, FaultModelAccessesAndGlobalKernelPages) {
-  std::string d = tmpdir("kaccess");
-  std::string trace = write(d, "t.txt",
-                            "@proc 1\n"
-                            "@mmap 0x400000 0x4000 rw- anon\n"
-                            "W 0x400000\n"
-                            "W 0x401000\n"
-                            "@proc 2\n"
-                            "@mmap 0x400000 0x4000 rw- anon\n"
-                            "W 0x400000\n");
+  std::string d = temp_dir("e2e", "kaccess");
+  std::string trace = write_file(d, "t.txt",
+                                 "@proc 1\n"
+                                 "@mmap 0x400000 0x4000 rw- anon\n"
+                                 "W 0x400000\n"
+                                 "W 0x401000\n"
+                                 "@proc 2\n"
+                                 "@mmap 0x400000 0x4000 rw- anon\n"
+                                 "W 0x400000\n");
   for (const bool pge : {true, false}) {
     const std::string out = d + (pge ? "/pge" : "/nopge");
     Result r = run(std::string("run -q --check-invariants --set os.fault_model=accesses --set paging.pge=") +
@@ -523,23 +503,23 @@ TEST(EndToEnd, FaultModelAccessesAndGlobalKernelPages) {
 }
 
 TEST(EndToEnd, HugetlbPoolThroughTheReplay) {
-  std::string d = tmpdir("hugetlb");
-  std::string trace = write(d, "t.txt",
-                            "@proc 1\n"
-                            "@mmap 0x40000000 0x40000000 rw- anon hugetlb\n"
-                            "W 0x40000000\n"
-                            "R 0x7fff0000\n"
-                            "@mmap 0x80000000 0x1000 rw hugetlb\n"
-                            "W 0x80000010\n"
-                            "@fork 2\n"
-                            "@proc 2\n"
-                            "W 0x40000008\n"
-                            "R 0x40001000\n"
-                            "@proc 1\n"
-                            "W 0x40000010\n"
-                            "@munmap 0x80000000 0x40000000\n"
-                            "@mmap 0xc0000000 0x1000 r-- hugetlb anon\n"
-                            "R 0xc0000000\n");
+  std::string d = temp_dir("e2e", "hugetlb");
+  std::string trace = write_file(d, "t.txt",
+                                 "@proc 1\n"
+                                 "@mmap 0x40000000 0x40000000 rw- anon hugetlb\n"
+                                 "W 0x40000000\n"
+                                 "R 0x7fff0000\n"
+                                 "@mmap 0x80000000 0x1000 rw hugetlb\n"
+                                 "W 0x80000010\n"
+                                 "@fork 2\n"
+                                 "@proc 2\n"
+                                 "W 0x40000008\n"
+                                 "R 0x40001000\n"
+                                 "@proc 1\n"
+                                 "W 0x40000010\n"
+                                 "@munmap 0x80000000 0x40000000\n"
+                                 "@mmap 0xc0000000 0x1000 r-- hugetlb anon\n"
+                                 "R 0xc0000000\n");
   Result r = run("run -q --check-invariants --set os.hugetlb_1g=2 --set os.memory=4GiB -t " + trace + " -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("SIGBUS"), std::string::npos) << r.err;
@@ -568,12 +548,12 @@ TEST(EndToEnd, HugetlbPoolThroughTheReplay) {
 
   // A hugetlb mapping that does not start 1 GiB-aligned is a trace error
   // naming its line (exit 3); hugetlb with file a syntax error.
-  std::string bad = write(d, "bad.txt", "@proc 1\n@mmap 0x40200000 0x1000 rw hugetlb\n");
+  std::string bad = write_file(d, "bad.txt", "@proc 1\n@mmap 0x40200000 0x1000 rw hugetlb\n");
   r = run("run -q --set os.hugetlb_1g=1 --set os.memory=4GiB -t " + bad, d);
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("bad.txt:2"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("1 GiB-aligned"), std::string::npos) << r.err;
-  std::string file = write(d, "file.txt", "@proc 1\n@mmap 0x40000000 0x1000 rw file hugetlb\n");
+  std::string file = write_file(d, "file.txt", "@proc 1\n@mmap 0x40000000 0x1000 rw file hugetlb\n");
   r = run("run -q -t " + file, d);
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("file.txt:2"), std::string::npos) << r.err;
@@ -596,7 +576,7 @@ TEST(EndToEnd, HugetlbPoolThroughTheReplay) {
 // be while its score was at most 3103, so not before line 106 + 3093.
 // (With adj scaled by all 4096 frames, 4096 + 103, process 1 would be.)
 TEST(EndToEnd, OomScoreAdjFromTheTraceChoosesTheVictim) {
-  std::string d = tmpdir("oomadj");
+  std::string d = temp_dir("e2e", "oomadj");
   std::string text = "@proc 1\n@oom_score_adj 1000\n@mmap 0x10000000 0x64000 rw anon\n";
   for (int i = 0; i < 100; ++i)
     text += "W 0x" + ([&] {
@@ -613,7 +593,7 @@ TEST(EndToEnd, OomScoreAdjFromTheTraceChoosesTheVictim) {
               return o.str();
             })() +
             "\n";
-  std::string trace = write(d, "t.txt", text);
+  std::string trace = write_file(d, "t.txt", text);
   Result r = run("run -q --set os.memory=16MiB -t " + trace + " -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
   const std::size_t at = r.err.find("t.txt:");
@@ -631,7 +611,7 @@ TEST(EndToEnd, OomScoreAdjFromTheTraceChoosesTheVictim) {
 // in 16 MiB of memory with swap: reclaim drops clean file pages and swaps
 // anonymous ones out, and the invariants hold after every fault.
 TEST(EndToEnd, MemoryPressureWithSwapKeepsTheInvariants) {
-  std::string d = tmpdir("pressure");
+  std::string d = temp_dir("e2e", "pressure");
   const std::string t = kSource + "/traces/";
   Result r = run("run -q --check-invariants --set os.memory=16MiB --set os.swap.size=64MiB -t " + t +
                      "xz-compress.bin.zst -t " + t + "python-dict.bin.zst -t " + t + "sqlite-memdb.bin.zst -t " + t +
@@ -647,15 +627,15 @@ TEST(EndToEnd, MemoryPressureWithSwapKeepsTheInvariants) {
 }
 
 TEST(EndToEnd, BadInputsExitWithTheDocumentedCodes) {
-  std::string d = tmpdir("errors");
-  std::string bad_trace = write(d, "bad.txt", "R 0x1000\nR 0x2000\nL 0x3000\n");
+  std::string d = temp_dir("e2e", "errors");
+  std::string bad_trace = write_file(d, "bad.txt", "R 0x1000\nR 0x2000\nL 0x3000\n");
   Result r = run("run -t " + bad_trace + " -o " + d + "/out", d);
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("bad.txt:3"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(d + "/out/stats.json"));
   EXPECT_FALSE(fs::exists(d + "/out/stats.csv"));
 
-  std::string noncanon = write(d, "nc.txt", "R 0x1000\nR 0x0000900000000000\n");
+  std::string noncanon = write_file(d, "nc.txt", "R 0x1000\nR 0x0000900000000000\n");
   r = run("run -q -t " + noncanon, d);
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("nc.txt:2"), std::string::npos) << r.err;
@@ -665,7 +645,7 @@ TEST(EndToEnd, BadInputsExitWithTheDocumentedCodes) {
   // the last canonical byte of the lower half with 48 bits, 0x7ffffffffffc +
   // 7 = 0x800000000003 is not; the 4-byte access there is fine. With 5
   // levels (57 bits) the same access is canonical.
-  std::string last = write(d, "last.txt", "R 0x7ffffffffff8 8\nR 0x7ffffffffffc 4\nR 0x7ffffffffffc 8\n");
+  std::string last = write_file(d, "last.txt", "R 0x7ffffffffff8 8\nR 0x7ffffffffffc 4\nR 0x7ffffffffffc 8\n");
   r = run("run -q -t " + last, d);
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("last.txt:3: last byte of the access at 0x7ffffffffffc of 8 bytes, 0x800000000003 is not "
@@ -674,7 +654,7 @@ TEST(EndToEnd, BadInputsExitWithTheDocumentedCodes) {
       << r.err;
   EXPECT_EQ(run("run -q -t " + last + " --set paging.mode=x86_64_la57", d).code, 0);
 
-  std::string bad_cfg = write(d, "bad.yaml", "mmu:\n  tlbs:\n    l1d: {entires: 64}\n");
+  std::string bad_cfg = write_file(d, "bad.yaml", "mmu:\n  tlbs:\n    l1d: {entires: 64}\n");
   r = run("run -c " + bad_cfg + " -t " + bad_trace, d);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("bad.yaml:3:11"), std::string::npos) << r.err;
@@ -694,7 +674,7 @@ TEST(EndToEnd, BadInputsExitWithTheDocumentedCodes) {
 }
 
 TEST(EndToEnd, HelpAndParamsDescribeTheInterface) {
-  std::string d = tmpdir("help");
+  std::string d = temp_dir("e2e", "help");
   Result r = run("--help", d);
   EXPECT_EQ(r.code, 0);
   for (const char* word : {"run", "params", "--set", "-o OUTDIR", "--max-accesses", "exit codes"})
@@ -705,7 +685,7 @@ TEST(EndToEnd, HelpAndParamsDescribeTheInterface) {
                           "memory.dram.tRCD", "paging.mode", "clock"})
     EXPECT_NE(r.out.find(key), std::string::npos) << key;
   // The resolved config written by a run loads back and resolves the same.
-  std::string trace = write(d, "t.txt", "R 0x1000\n");
+  std::string trace = write_file(d, "t.txt", "R 0x1000\n");
   r = run("run -q --set mmu.tlbs.l1d.entries=128 -t " + trace + " -o " + d + "/a", d);
   ASSERT_EQ(r.code, 0) << r.err;
   r = run("run -q -c " + d + "/a/config.yaml -t " + trace + " -o " + d + "/b", d);
@@ -715,9 +695,9 @@ TEST(EndToEnd, HelpAndParamsDescribeTheInterface) {
 }
 
 TEST(EndToEnd, SeveralTracesRunAsProcessesRoundRobin) {
-  std::string d = tmpdir("multi");
-  std::string a = write(d, "a.txt", "R 0x1000\nW 0x2000\nR 0x1000\nR 0x3000\n");
-  std::string b = write(d, "b.txt", "R 0x1000\nR 0x1000\nR 0x5000\n");
+  std::string d = temp_dir("e2e", "multi");
+  std::string a = write_file(d, "a.txt", "R 0x1000\nW 0x2000\nR 0x1000\nR 0x3000\n");
+  std::string b = write_file(d, "b.txt", "R 0x1000\nR 0x1000\nR 0x5000\n");
   Result r = run("run -q -t " + a + " -t " + b + " --set replay.switch_interval=2 -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
   json s = stats(d);
@@ -738,7 +718,7 @@ TEST(EndToEnd, SeveralTracesRunAsProcessesRoundRobin) {
 }
 
 TEST(EndToEnd, TheSameTraceInEveryFormatAndCompressionGivesIdenticalStatistics) {
-  std::string d = tmpdir("formats");
+  std::string d = temp_dir("e2e", "formats");
   ASSERT_TRUE(fs::exists(kSmall)) << kSmall;
   std::string reference;
   int runs = 0;
@@ -786,14 +766,14 @@ std::uint64_t u64(const json& s, std::initializer_list<const char*> path) {
 }  // namespace
 
 TEST(EndToEnd, TheSameTraceInEveryPagingModeFaultsOncePerPageWithTheModesWalkLengths) {
-  std::string d = tmpdir("modes");
-  std::string cfg = write(d, "c.yaml", kPlainWalks);
+  std::string d = temp_dir("e2e", "modes");
+  std::string cfg = write_file(d, "c.yaml", kPlainWalks);
   // Five pages of one 2 MiB (and 4 MiB) region below 3 GiB, each loaded
   // twice: five first touches, five TLB hits.
   std::string text;
   for (int round = 0; round < 2; ++round)
     for (int i = 0; i < 5; ++i) text += "R 0x" + std::to_string(10000000 + i * 1000) + "\n";  // 0x10000000 + i * 0x1000
-  std::string trace = write(d, "t.txt", text);
+  std::string trace = write_file(d, "t.txt", text);
   // Walk references, derived from the table formats (SDM 4.3-4.5): the OS
   // model creates entries with A = 1 (and D = 1 when writable), so no A/D
   // write happens; a faulting walk stops at the first entry with P = 0.
@@ -834,17 +814,17 @@ TEST(EndToEnd, LargePagesFollowTheMode) {
   // (4.4, 4.5): the three pages written, at offsets 0, 0x1000 and 0x200000,
   // lie in one 4 MiB page but in two 2 MiB pages. (Stores: a load would map
   // the huge zero page instead, do_huge_pmd_anonymous_page.)
-  std::string d = tmpdir("large");
+  std::string d = temp_dir("e2e", "large");
   std::string cfg =
-      write(d, "c.yaml",
-            "mmu:\n"
-            "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K, 2M, 4M], entries: 16, ways: 16, latency: 1}}\n"
-            "  pwc: {pml5: {entries: 0}, pml4: {entries: 0}, pdpt: {entries: 0}, pd: {entries: 0}}\n"
-            "memory: {controller: {model: fixed, fixed_latency: 100}}\n"
-            "os: {thp: always}\n");
-  std::string trace = write(d, "t.txt",
-                            "@mmap 0x10000000 0x400000 rw- anon\n"
-                            "W 0x10000000\nW 0x10001000\nW 0x10200000\n");
+      write_file(d, "c.yaml",
+                 "mmu:\n"
+                 "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K, 2M, 4M], entries: 16, ways: 16, latency: 1}}\n"
+                 "  pwc: {pml5: {entries: 0}, pml4: {entries: 0}, pdpt: {entries: 0}, pd: {entries: 0}}\n"
+                 "memory: {controller: {model: fixed, fixed_latency: 100}}\n"
+                 "os: {thp: always}\n");
+  std::string trace = write_file(d, "t.txt",
+                                 "@mmap 0x10000000 0x400000 rw- anon\n"
+                                 "W 0x10000000\nW 0x10001000\nW 0x10200000\n");
   struct Mode {
     const char* name;
     std::uint64_t faults, reads;
@@ -868,8 +848,8 @@ TEST(EndToEnd, LargePagesFollowTheMode) {
 }
 
 TEST(EndToEnd, AddressesAModeCannotHoldAreTraceErrors) {
-  std::string d = tmpdir("modeaddr");
-  std::string t32 = write(d, "t32.txt", "R 0x1000\nR 0xbffff000\nR 0x100000000\n");
+  std::string d = temp_dir("e2e", "modeaddr");
+  std::string t32 = write_file(d, "t32.txt", "R 0x1000\nR 0xbffff000\nR 0x100000000\n");
   for (const char* mode : {"ia32", "pae"}) {
     Result r = run("run -q -t " + t32 + " --set paging.mode=" + std::string(mode), d);
     EXPECT_EQ(r.code, 3) << mode;
@@ -878,7 +858,7 @@ TEST(EndToEnd, AddressesAModeCannotHoldAreTraceErrors) {
     EXPECT_NE(r.err.find("32-bit"), std::string::npos) << r.err;
   }
   // An access that starts below 4 GiB and ends above it.
-  std::string cross = write(d, "cross.txt", "R 0xfffffffc 8\n");
+  std::string cross = write_file(d, "cross.txt", "R 0xfffffffc 8\n");
   Result r = run("run -q -t " + cross + " --set paging.mode=ia32", d);
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("cross.txt:1"), std::string::npos) << r.err;
@@ -889,13 +869,13 @@ TEST(EndToEnd, AddressesAModeCannotHoldAreTraceErrors) {
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("t32.bin: byte "), std::string::npos) << r.err;
   // 57-bit canonical: 2^47 is fine with 5 levels, 2^56 is not.
-  std::string t57 = write(d, "t57.txt", "R 0x800000000000\nR 0x100000000000000\n");
+  std::string t57 = write_file(d, "t57.txt", "R 0x800000000000\nR 0x100000000000000\n");
   r = run("run -q -t " + t57 + " --set paging.mode=x86_64_la57", d);
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("t57.txt:2"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("canonical"), std::string::npos) << r.err;
   // @invlpg of an address the mode cannot hold.
-  std::string ti = write(d, "ti.txt", "R 0x1000\n@invlpg 0x100000000\n");
+  std::string ti = write_file(d, "ti.txt", "R 0x1000\n@invlpg 0x100000000\n");
   r = run("run -q -t " + ti + " --set paging.mode=ia32", d);
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("ti.txt:2"), std::string::npos) << r.err;
@@ -927,7 +907,7 @@ TEST(EndToEnd, TheBundled32BitTraceRunsInEveryModeWithTheDemandFaultsOfLinux) {
   ASSERT_EQ(accesses, n);
   EXPECT_LE(top, 0xC0000000u);  // the 32-bit modes' user space: 3 GiB
   EXPECT_GT(pages.size(), 50u);
-  std::string d = tmpdir("i386");
+  std::string d = temp_dir("e2e", "i386");
   for (const char* mode : {"ia32", "pae", "x86_64", "x86_64_la57"}) {
     std::string out = d + "/" + mode;
     Result r = run("run -q -t " + trace + " --max-accesses " + std::to_string(n) + " --set paging.mode=" + mode +
@@ -943,8 +923,9 @@ TEST(EndToEnd, TheBundled32BitTraceRunsInEveryModeWithTheDemandFaultsOfLinux) {
 }
 
 TEST(EndToEnd, EveryPresetLoadsAndRunsATrace) {
-  std::string d = tmpdir("presets");
-  std::string trace = write(d, "t.txt", "@mmap 0x8048000 0x3000 r-x file\nX 0x8048000 4\nR 0x10000000\nW 0x10001000\n");
+  std::string d = temp_dir("e2e", "presets");
+  std::string trace =
+      write_file(d, "t.txt", "@mmap 0x8048000 0x3000 r-x file\nX 0x8048000 4\nR 0x10000000\nW 0x10001000\n");
   for (const auto& e : fs::directory_iterator(kSource + "/configs")) {
     if (e.path().extension() != ".yaml") continue;
     Result r = run("run -q -c " + e.path().string() + " -t " + trace, d);
@@ -953,12 +934,12 @@ TEST(EndToEnd, EveryPresetLoadsAndRunsATrace) {
 }
 
 TEST(EndToEnd, ProcessSwitchesFlushUnlessPcidsKeepTheEntries) {
-  std::string d = tmpdir("pcid");
-  std::string cfg = write(d, "c.yaml", kPlainWalks);
+  std::string d = temp_dir("e2e", "pcid");
+  std::string cfg = write_file(d, "c.yaml", kPlainWalks);
   // Two processes take turns touching one page each.
-  std::string trace = write(d, "t.txt",
-                            "@proc 1\nR 0x10000000\n@proc 2\nR 0x10000000\n"
-                            "@proc 1\nR 0x10000000\n@proc 2\nR 0x10000000\n");
+  std::string trace = write_file(d, "t.txt",
+                                 "@proc 1\nR 0x10000000\n@proc 2\nR 0x10000000\n"
+                                 "@proc 1\nR 0x10000000\n@proc 2\nR 0x10000000\n");
   // Without PCIDs every MOV to CR3 drops the non-global entries (SDM
   // 4.10.4.1): all four lookups miss. With PCIDs process 1 runs with PCID 1
   // and process 2 with PCID 2; switching back sets the no-flush bit, so the
@@ -982,8 +963,8 @@ TEST(EndToEnd, ProcessSwitchesFlushUnlessPcidsKeepTheEntries) {
 }
 
 TEST(EndToEnd, PcidSlotsAreReusedRoundRobinAsLinuxDoes) {
-  std::string d = tmpdir("pcidslots");
-  std::string cfg = write(d, "c.yaml", kPlainWalks);
+  std::string d = temp_dir("e2e", "pcidslots");
+  std::string cfg = write_file(d, "c.yaml", kPlainWalks);
   // Seven processes, six PCID slots (Linux's TLB_NR_DYN_ASIDS): process 7
   // takes process 1's slot (PCID 1, flushed). Process 1 then takes the next
   // slot, process 2's (PCID 2, flushed) and misses; process 3 still owns
@@ -992,7 +973,7 @@ TEST(EndToEnd, PcidSlotsAreReusedRoundRobinAsLinuxDoes) {
   std::string text;
   for (int p = 1; p <= 7; ++p) text += "@proc " + std::to_string(p) + "\nR 0x10000000\n";
   text += "@proc 1\nR 0x10000000\n@proc 3\nR 0x10000000\n@proc 2\nR 0x10000000\n";
-  std::string trace = write(d, "t.txt", text);
+  std::string trace = write_file(d, "t.txt", text);
   Result r = run("run -q -c " + cfg + " -t " + trace + " --set paging.pcid=true -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
   json s = stats(d);
@@ -1003,18 +984,18 @@ TEST(EndToEnd, PcidSlotsAreReusedRoundRobinAsLinuxDoes) {
 }
 
 TEST(EndToEnd, ShootdownsKeepThePcidGenerationInStep) {
-  std::string d = tmpdir("pcidgen");
-  std::string cfg = write(d, "c.yaml", kPlainWalks);
+  std::string d = temp_dir("e2e", "pcidgen");
+  std::string cfg = write_file(d, "c.yaml", kPlainWalks);
   // Process 1 maps and touches a page, is switched away, comes back (hit,
   // no flush), unmaps the page (INVLPG while current), maps it again and
   // touches it (miss: fault, new page). Each @mmap and @munmap of one page
   // in the current process is one INVLPG (Linux's flush ceiling is 33
   // pages; @mmap has MAP_FIXED semantics and unmaps first): 3 INVLPGs.
-  std::string trace = write(d, "t.txt",
-                            "@proc 1\n@mmap 0x10000000 0x1000 rw- anon\nR 0x10000000\nR 0x10001000\n"
-                            "@proc 2\nR 0x20000000\n"
-                            "@proc 1\nR 0x10000000\n@munmap 0x10000000 0x1000\n@mmap 0x10000000 0x1000 rw- anon\n"
-                            "R 0x10000000\nR 0x10001000\n");
+  std::string trace = write_file(d, "t.txt",
+                                 "@proc 1\n@mmap 0x10000000 0x1000 rw- anon\nR 0x10000000\nR 0x10001000\n"
+                                 "@proc 2\nR 0x20000000\n"
+                                 "@proc 1\nR 0x10000000\n@munmap 0x10000000 0x1000\n@mmap 0x10000000 0x1000 rw- anon\n"
+                                 "R 0x10000000\nR 0x10001000\n");
   Result r = run("run -q -c " + cfg + " -t " + trace + " --set paging.pcid=true -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
   json s = stats(d);
@@ -1027,18 +1008,18 @@ TEST(EndToEnd, ShootdownsKeepThePcidGenerationInStep) {
 }
 
 TEST(EndToEnd, InvpcidEventsFlushByTheirType) {
-  std::string d = tmpdir("invpcid");
-  std::string cfg = write(d, "c.yaml", kPlainWalks);
+  std::string d = temp_dir("e2e", "invpcid");
+  std::string cfg = write_file(d, "c.yaml", kPlainWalks);
   // Process 1 (PCID 1) touches pages A and B, process 2 (PCID 2) page A.
   // Then, from process 2: INVPCID type 0 for PCID 1 page A, type 1 for
   // PCID 2; back in process 1 (no-flush), A misses and B hits; type 3
   // drops all non-global entries, so B misses; type 2 everything.
-  std::string trace = write(d, "t.txt",
-                            "@proc 1\nR 0x10000000\nR 0x10001000\n"
-                            "@proc 2\nR 0x10000000\n"
-                            "@invpcid 0 1 0x10000000\n@invpcid 1 2\n"
-                            "@proc 1\nR 0x10000000\nR 0x10001000\n"
-                            "@invpcid 3 0\nR 0x10001000\n@invpcid 2 0\nR 0x10001000\n");
+  std::string trace = write_file(d, "t.txt",
+                                 "@proc 1\nR 0x10000000\nR 0x10001000\n"
+                                 "@proc 2\nR 0x10000000\n"
+                                 "@invpcid 0 1 0x10000000\n@invpcid 1 2\n"
+                                 "@proc 1\nR 0x10000000\nR 0x10001000\n"
+                                 "@invpcid 3 0\nR 0x10001000\n@invpcid 2 0\nR 0x10001000\n");
   Result r = run("run -q -c " + cfg + " -t " + trace + " --set paging.pcid=true -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
   json s = stats(d);
@@ -1055,18 +1036,18 @@ TEST(EndToEnd, InvpcidEventsFlushByTheirType) {
 }
 
 TEST(EndToEnd, PagingStructureCachesShortenWalksInEveryMode) {
-  std::string d = tmpdir("modespwc");
+  std::string d = temp_dir("e2e", "modespwc");
   std::string cfg =
-      write(d, "c.yaml",
-            "mmu:\n"
-            "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K], entries: 64, ways: 64, latency: 1}}\n"
-            "  pwc: {pml5: {entries: 2, ways: 2}, pml4: {entries: 2, ways: 2}, pdpt: {entries: 4, ways: 4},"
-            " pd: {entries: 32, ways: 4}}\n"
-            "memory: {controller: {model: fixed, fixed_latency: 100}}\n"
-            "os: {thp: never}\n");
+      write_file(d, "c.yaml",
+                 "mmu:\n"
+                 "  tlbs: {d: {level: 1, serves: data, page_sizes: [4K], entries: 64, ways: 64, latency: 1}}\n"
+                 "  pwc: {pml5: {entries: 2, ways: 2}, pml4: {entries: 2, ways: 2}, pdpt: {entries: 4, ways: 4},"
+                 " pd: {entries: 32, ways: 4}}\n"
+                 "memory: {controller: {model: fixed, fixed_latency: 100}}\n"
+                 "os: {thp: never}\n");
   std::string text;
   for (int i = 0; i < 5; ++i) text += "R 0x" + std::to_string(10000000 + i * 1000) + "\n";
-  std::string trace = write(d, "t.txt", text);
+  std::string trace = write_file(d, "t.txt", text);
   // SDM 4.10.3: a PDE-cache hit starts the walk at the page table. 4.10.4.1:
   // delivering a #PF invalidates the cache entries that would be used for
   // its address, so the retry after each fault walks from the top again.
@@ -1100,13 +1081,13 @@ TEST(EndToEnd, PagingStructureCachesShortenWalksInEveryMode) {
 // 0x10300000 is then a third copy, of a piece of the shared huge page:
 // faults 1 + 3 = 4 with one 4 MiB page, 2 + 3 = 5 with two 2 MiB pages.
 TEST(EndToEnd, ForkIsCopyOnWriteInEveryPagingMode) {
-  std::string d = tmpdir("fork-modes");
-  std::string trace = write(d, "t.txt",
-                            "@proc 1\n@mmap 0x10000000 0x400000 rw anon\n"
-                            "W 0x10000000\nW 0x10001000\nW 0x10200000\n"
-                            "@fork 2\nW 0x10000000\nR 0x10001000\n"
-                            "@proc 2\nR 0x10000000\nW 0x10001000\nW 0x10300000\n@exit\n"
-                            "@proc 1\nR 0x10200000\n");
+  std::string d = temp_dir("e2e", "fork-modes");
+  std::string trace = write_file(d, "t.txt",
+                                 "@proc 1\n@mmap 0x10000000 0x400000 rw anon\n"
+                                 "W 0x10000000\nW 0x10001000\nW 0x10200000\n"
+                                 "@fork 2\nW 0x10000000\nR 0x10001000\n"
+                                 "@proc 2\nR 0x10000000\nW 0x10001000\nW 0x10300000\n@exit\n"
+                                 "@proc 1\nR 0x10200000\n");
   struct Case {
     const char* mode;
     const char* thp;
@@ -1139,11 +1120,11 @@ TEST(EndToEnd, ForkIsCopyOnWriteInEveryPagingMode) {
 // change again (two full flushes in all) and the fourth load walks again
 // (two walks more).
 TEST(EndToEnd, Cr4PgeTogglesFlushEverything) {
-  std::string d = tmpdir("pge");
-  std::string plain = write(d, "plain.txt", "R 0x10000000\nR 0x10000000\nR 0x10000000\nR 0x10000000\n");
-  std::string pge = write(d, "pge.txt",
-                          "R 0x10000000\n@cr4_pge 0\nR 0x10000000\n@cr4_pge 0\nR 0x10000000\n@cr4_pge 1\n"
-                          "R 0x10000000\n");
+  std::string d = temp_dir("e2e", "pge");
+  std::string plain = write_file(d, "plain.txt", "R 0x10000000\nR 0x10000000\nR 0x10000000\nR 0x10000000\n");
+  std::string pge = write_file(d, "pge.txt",
+                               "R 0x10000000\n@cr4_pge 0\nR 0x10000000\n@cr4_pge 0\nR 0x10000000\n@cr4_pge 1\n"
+                               "R 0x10000000\n");
   Result r = run("run -q -t " + plain + " -o " + d + "/a", d);
   ASSERT_EQ(r.code, 0) << r.err;
   r = run("run -q -t " + pge + " -o " + d + "/b", d);
@@ -1163,7 +1144,7 @@ TEST(EndToEnd, Cr4PgeTogglesFlushEverything) {
   EXPECT_EQ(u64(pb, {"mmu", "walker", "pdpte_loads"}), u64(pa, {"mmu", "walker", "pdpte_loads"}) + 2);
   EXPECT_EQ(u64(pb, {"mmu", "walker", "pdpte_reads"}), u64(pa, {"mmu", "walker", "pdpte_reads"}) + 8);
   // A bad value names the line.
-  std::string bad = write(d, "bad.txt", "R 0x1000\n@cr4_pge on\n");
+  std::string bad = write_file(d, "bad.txt", "R 0x1000\n@cr4_pge on\n");
   r = run("run -q -t " + bad, d);
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("bad.txt:2"), std::string::npos) << r.err;
@@ -1178,10 +1159,10 @@ TEST(EndToEnd, Cr4PgeTogglesFlushEverything) {
 // walk, a second piece each); the fifth hits it: 3 walks, 2 fractured fills
 // per TLB. Without fracturing nothing caches the page: 2 + 4 walks.
 TEST(EndToEnd, OneGigPagesAreFracturedForTheInstructionTlbs) {
-  std::string d = tmpdir("fracture");
-  std::string t = write(d, "frac.txt",
-                        "@mmap 0x40000000 0x40000000 r-x anon hugetlb\nX 0x40000000 4\nX 0x40000100 4\n"
-                        "X 0x40001000 4\nX 0x40200000 4\nX 0x40200040 4\n");
+  std::string d = temp_dir("e2e", "fracture");
+  std::string t = write_file(d, "frac.txt",
+                             "@mmap 0x40000000 0x40000000 r-x anon hugetlb\nX 0x40000000 4\nX 0x40000100 4\n"
+                             "X 0x40001000 4\nX 0x40200000 4\nX 0x40200040 4\n");
   Result r = run("run -q --check-invariants --set os.hugetlb_1g=1 -t " + t + " -o " + d + "/on", d);
   ASSERT_EQ(r.code, 0) << r.err;
   json on = stats(d + "/on");
@@ -1205,10 +1186,10 @@ TEST(EndToEnd, OneGigPagesAreFracturedForTheInstructionTlbs) {
 // the second page splits the VMA; [0x10201000, 0x10400000) still lies in
 // the second PT's range, so it stays (6). Unmapping that rest too frees it (5).
 TEST(EndToEnd, UnmapFreesAPageTableOnlyWhenNoVmaReachesIntoIt) {
-  std::string d = tmpdir("freepgt");
+  std::string d = temp_dir("e2e", "freepgt");
   const std::string head = "@mmap 0x10000000 0x400000 rw- anon\nW 0x10000000\nW 0x10200000\n";
-  std::string a = write(d, "a.txt", head + "@munmap 0x10200000 0x1000\n");
-  std::string b = write(d, "b.txt", head + "@munmap 0x10200000 0x1000\n@munmap 0x10201000 0x1ff000\n");
+  std::string a = write_file(d, "a.txt", head + "@munmap 0x10200000 0x1000\n");
+  std::string b = write_file(d, "b.txt", head + "@munmap 0x10200000 0x1000\n@munmap 0x10201000 0x1ff000\n");
   ASSERT_EQ(run("run -q --check-invariants -t " + a + " -o " + d + "/a", d).code, 0);
   ASSERT_EQ(run("run -q --check-invariants -t " + b + " -o " + d + "/b", d).code, 0);
   EXPECT_EQ(u64(stats(d + "/a"), {"os", "pgtable_pages"}), 6u);
@@ -1226,12 +1207,12 @@ TEST(EndToEnd, UnmapFreesAPageTableOnlyWhenNoVmaReachesIntoIt) {
 // and the run exits 0. (Had it only read, the zero-page mappings would give
 // the VMA no anon_vma, and the fork would copy no page table at all.)
 TEST(EndToEnd, AForkThatFindsNoMemoryFailsWithEnomem) {
-  std::string d = tmpdir("enomem");
+  std::string d = temp_dir("e2e", "enomem");
   std::ostringstream t;
   t << "@proc 1\n@oom_score_adj -1000\n@mmap 0x100000000 0x100000000 rw- anon\n" << std::hex;
   for (std::uint64_t i = 0; i < 1500; ++i) t << "W 0x" << 0x100000000ull + (i << 21) << "\n";
   t << "@fork 2\n@proc 2\nR 0x100000000\nR 0x100200000\n@proc 1\nR 0x100000000\n";
-  std::string trace = write(d, "t.txt", t.str());
+  std::string trace = write_file(d, "t.txt", t.str());
   Result r = run("run -q --set os.memory=16MiB -t " + trace + " -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("t.txt:1504: @fork 2 failed: out of memory for the child's page tables (ENOMEM to process 1)"),
@@ -1249,12 +1230,12 @@ TEST(EndToEnd, AForkThatFindsNoMemoryFailsWithEnomem) {
 // addresses (pgtable-2level.h: offset bits 31:9, 2^23 slots; slot 0 the
 // header), and swapping works: 20 MiB written in 16 MiB, then read again.
 TEST(EndToEnd, Ia32SwapAreaIsCutToWhatASwapEntryAddresses) {
-  std::string d = tmpdir("swap32");
+  std::string d = temp_dir("e2e", "swap32");
   std::ostringstream t;
   t << "@mmap 0x10000000 0x1400000 rw- anon\n" << std::hex;
   for (int pass = 0; pass < 2; ++pass)
     for (std::uint64_t i = 0; i < 0x1400000; i += 4096) t << (pass ? "R 0x" : "W 0x") << 0x10000000 + i << "\n";
-  std::string trace = write(d, "t.txt", t.str());
+  std::string trace = write_file(d, "t.txt", t.str());
   Result r =
       run("run -q --set paging.mode=ia32 --set os.memory=16MiB --set os.swap.size=64GiB -t " + trace + " -o " + d, d);
   ASSERT_EQ(r.code, 0) << r.err;
