@@ -81,7 +81,6 @@ TEST(EndToEnd, ForkIsCopyOnWriteThroughTheReplay) {
   EXPECT_NE(r.err.find("bad.txt:4"), std::string::npos) << r.err;
 }
 
-
 // @mark NAME snapshots every statistic, histograms included, under
 // marks.NAME: the same paths and values as the run's own statistics at that
 // point (stats.csv), flat keys of marks.NAME in stats.json.
