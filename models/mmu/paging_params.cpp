@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "models/walker/walker.h"
+
 namespace mmusim {
 
 void PagingParams::check(const ParamCheck& c) const {

@@ -3,10 +3,12 @@
 // MAXPHYADDR). The MMU's walker and the OS model both read them.
 #pragma once
 
+#include "models/arch/paging_mode.h"
 #include "models/common/params.h"
-#include "models/walker/walker.h"
 
 namespace mmusim {
+
+struct WalkerParams;  // models/walker/walker.h
 
 inline constexpr NamedValue<PagingMode> kPagingModeNames[] = {
     {PagingMode::Ia32, "ia32"},

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "models/arch/entry_bits.h"
 #include "models/os/arch/kernel_space.h"
 #include "models/os/mm/page_tables.h"
 

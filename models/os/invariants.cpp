@@ -6,6 +6,7 @@
 #include <set>
 #include <vector>
 
+#include "models/arch/entry_bits.h"
 #include "models/os/arch/kernel_space.h"
 #include "models/os/kernel/tasks.h"
 #include "models/os/mm/huge_memory.h"
@@ -147,9 +148,9 @@ std::string check_os_invariants(const OsParts& os) {
           return;
         }
         if (ent & pte::kP) {
-          if (!(v->prot & (kVmRead | kVmWrite | kVmExec)))
+          if (!(v->prot & (kProtRead | kProtWrite | kProtExec)))
             e = who + "present page at " + hex_string(va) + " in a PROT_NONE VMA";
-          else if ((ent & pte::kRW) && !(v->prot & kVmWrite))
+          else if ((ent & pte::kRW) && !(v->prot & kProtWrite))
             e = who + "writable page at " + hex_string(va) + " in a read-only VMA";
           else if ((ent & pte::kRW) && os.rmap.mapcount(pfn) > 1)
             e = who + "writable mapping of the shared frame " + hex_string(pfn) + " at " + hex_string(va);

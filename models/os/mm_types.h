@@ -9,17 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "models/common/prot.h"
 #include "models/common/stats.h"
 #include "models/common/types.h"
 
 namespace mmusim {
 
-// The protection bits of a VMA (the trace's kProt* bits: 1 read, 2 write, 4 exec).
-constexpr std::uint8_t kVmRead = 1, kVmWrite = 2, kVmExec = 4;
-
 struct Vma {
   VAddr start = 0, end = 0;  // [start, end), page-aligned
-  std::uint8_t prot = 0;     // kVmRead | kVmWrite | kVmExec
+  std::uint8_t prot = 0;     // kProtRead | kProtWrite | kProtExec (models/common/prot.h)
   bool file = false;
   bool huge = false;      // MADV_HUGEPAGE advice
   bool implicit = false;  // created by a first touch (replay.implicit_vmas)

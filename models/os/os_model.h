@@ -64,7 +64,7 @@ namespace mmusim {
 
 class OsModel {
  public:
-  static constexpr std::uint8_t kRead = kVmRead, kWrite = kVmWrite, kExec = kVmExec;
+  static constexpr std::uint8_t kRead = kProtRead, kWrite = kProtWrite, kExec = kProtExec;
   static constexpr unsigned kPcidSlots = AsidManager::kPcidSlots;
   static constexpr std::uint64_t kReservedLowPages = PageAllocator::kReservedLowPages;
   static constexpr std::uint64_t kZeroPfn = Thp::kZeroPfn;

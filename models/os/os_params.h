@@ -8,10 +8,10 @@
 
 #include <cstdint>
 
+#include "models/arch/paging_mode.h"
 #include "models/common/params.h"
 #include "models/common/types.h"
 #include "models/mmu/paging_params.h"
-#include "models/walker/walker.h"
 
 namespace mmusim {
 

@@ -19,6 +19,7 @@
 #include "sim/config/config.h"
 #include "sim/topology.h"
 #include "sim/trace/open_trace.h"
+#include "tests/support/temp_file.h"
 
 namespace mmusim {
 namespace {
@@ -32,7 +33,7 @@ constexpr std::uint64_t kMax = 120000;  // of its 150000
 
 TEST(OverlapIdentity, SchedulerWithOneOutstandingEqualsTheInOrderRun) {
   // The in-order reference: the mmusim binary, outstanding 1 (no scheduler).
-  const std::string dir = testing::TempDir() + "/mmusim-overlap-" + std::to_string(::getpid());
+  const std::string dir = temp_dir("overlap", "in-order");
   std::string cmd =
       std::string(MMUSIM_BIN) + " run -q -t " + kTrace + " --max-accesses " + std::to_string(kMax) + " -o " + dir;
   for (const auto& s : kSets) cmd += " --set " + s;

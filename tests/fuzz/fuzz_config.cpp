@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "sim/config/config.h"
+#include "tests/support/fuzz_support.h"
 
 namespace {
 
@@ -32,20 +33,8 @@ const std::string& temp_path() {
   return p;
 }
 
-void write_file(const std::string& path, const std::string& text) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) std::abort();
-  if (!text.empty() && std::fwrite(text.data(), 1, text.size(), f) != text.size()) std::abort();
-  if (std::fclose(f) != 0) std::abort();
-}
-
-void check_message(const std::string& m) {
-  // A value is quoted up to 100 bytes; keys and file names are short here.
-  if (m.size() > 4096 || m.find('\0') != std::string::npos) {
-    std::fprintf(stderr, "message of %zu bytes: %.300s\n", m.size(), m.c_str());
-    std::abort();
-  }
-}
+// A value is quoted up to 100 bytes; keys and file names are short here.
+constexpr std::size_t kMaxMessage = 4096;
 
 }  // namespace
 
@@ -65,12 +54,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   const std::string& path = temp_path();
-  write_file(path, yaml);
+  mmusim::write_file_or_abort(path, yaml);
   mmusim::LoadedConfig lc;
   try {
     lc = mmusim::load_config(path, sets);
   } catch (const mmusim::ConfigError& e) {
-    check_message(e.what());
+    mmusim::check_message(e.what(), kMaxMessage);
     return 0;
   }
   const mmusim::Config& c = lc.config;
@@ -86,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::abort();
   // The resolved config reloads to itself.
   const std::string resolved = mmusim::to_yaml(c);
-  write_file(path, resolved);
+  mmusim::write_file_or_abort(path, resolved);
   try {
     const mmusim::LoadedConfig again = mmusim::load_config(path, {});
     if (mmusim::to_yaml(again.config) != resolved) {

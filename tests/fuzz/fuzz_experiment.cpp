@@ -22,6 +22,7 @@
 
 #include "sim/config/config.h"
 #include "sim/experiment/experiment.h"
+#include "tests/support/fuzz_support.h"
 
 namespace {
 
@@ -30,27 +31,14 @@ const std::string& fixture_dir() {
     char tmpl[] = "/tmp/mmusim-fuzz-experiment-XXXXXX";
     if (!::mkdtemp(tmpl)) std::abort();
     const std::string d = tmpl;
-    for (const char* name : {"t.txt", "a.txt", "b.txt"}) {
-      std::FILE* f = std::fopen((d + "/" + name).c_str(), "wb");
-      if (!f) std::abort();
-      std::fputs("R 0x1000\n", f);
-      std::fclose(f);
-    }
-    std::FILE* f = std::fopen((d + "/base.yaml").c_str(), "wb");
-    if (!f) std::abort();
-    std::fputs("os: {thp: always}\n", f);
-    std::fclose(f);
+    for (const char* name : {"t.txt", "a.txt", "b.txt"}) mmusim::write_file_or_abort(d + "/" + name, "R 0x1000\n");
+    mmusim::write_file_or_abort(d + "/base.yaml", "os: {thp: always}\n");
     return d;
   }();
   return dir;
 }
 
-void check_message(const std::string& m) {
-  if (m.size() > 8192 || m.find('\0') != std::string::npos) {
-    std::fprintf(stderr, "message of %zu bytes: %.300s\n", m.size(), m.c_str());
-    std::abort();
-  }
-}
+constexpr std::size_t kMaxMessage = 8192;
 
 }  // namespace
 
@@ -61,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     e = mmusim::parse_experiment(text, dir + "/e.yaml", dir);
   } catch (const mmusim::ExperimentError& err) {
-    check_message(err.what());
+    mmusim::check_message(err.what(), kMaxMessage);
     return 0;
   }
   if (e.points.empty() || e.points.size() > mmusim::kMaxSweepPoints || !mmusim::is_safe_name(e.name)) std::abort();
@@ -72,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     mmusim::validate_points(e);
   } catch (const mmusim::ExperimentError& err) {
-    check_message(err.what());
+    mmusim::check_message(err.what(), kMaxMessage);
   }
   return 0;
 }

@@ -151,7 +151,8 @@ bool is_mark_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
-std::string describe(const TraceRecord& r) {
+// Every field of r, for the messages of a failed check.
+std::string all_fields(const TraceRecord& r) {
   return std::string(record_kind_name(r.kind)) + " addr=" + std::to_string(r.addr) + " len=" + std::to_string(r.len) +
          " size=" + std::to_string(r.size) + " prot=" + std::to_string(r.prot) +
          " invpcid_type=" + std::to_string(r.invpcid_type) + " pcid=" + std::to_string(r.pcid);
@@ -161,22 +162,22 @@ void check_record(const TraceRecord& r) {
   const bool champsim = kFormat.substr(0, 8) == "champsim";
   switch (r.kind) {
     case RecordKind::Access:
-      CHECK(static_cast<unsigned>(r.access) <= static_cast<unsigned>(AccessKind::Modify), describe(r));
-      CHECK(r.size >= 1 && r.size <= 4096, describe(r));
-      if (champsim) CHECK(r.size == ChampSimReader::kAccessBytes && r.access != AccessKind::Modify, describe(r));
+      CHECK(static_cast<unsigned>(r.access) <= static_cast<unsigned>(AccessKind::Modify), all_fields(r));
+      CHECK(r.size >= 1 && r.size <= 4096, all_fields(r));
+      if (champsim) CHECK(r.size == ChampSimReader::kAccessBytes && r.access != AccessKind::Modify, all_fields(r));
       break;
     case RecordKind::Mmap:
-    case RecordKind::Mprotect: CHECK(r.prot <= kProtMask, describe(r)); [[fallthrough]];
-    case RecordKind::Munmap: CHECK(r.len != 0 && r.len - 1 <= UINT64_MAX - r.addr, describe(r)); break;
+    case RecordKind::Mprotect: CHECK(r.prot <= kProtMask, all_fields(r)); [[fallthrough]];
+    case RecordKind::Munmap: CHECK(r.len != 0 && r.len - 1 <= UINT64_MAX - r.addr, all_fields(r)); break;
     case RecordKind::Mark:
-      CHECK(!r.name.empty(), describe(r));
+      CHECK(!r.name.empty(), all_fields(r));
       for (char c : r.name) CHECK(is_mark_char(c), "mark name " + r.name);
       break;
     case RecordKind::Proc:
-      if (champsim) CHECK(r.pid >= 1 && r.pid <= 65536, describe(r));
+      if (champsim) CHECK(r.pid >= 1 && r.pid <= 65536, all_fields(r));
       break;
     case RecordKind::Invpcid:
-      CHECK(r.invpcid_type <= 3 && r.pcid <= 4095 && (r.invpcid_type == 0 || r.addr == 0), describe(r));
+      CHECK(r.invpcid_type <= 3 && r.pcid <= 4095 && (r.invpcid_type == 0 || r.addr == 0), all_fields(r));
       break;
     case RecordKind::Brk:
     case RecordKind::Fork:
@@ -184,8 +185,8 @@ void check_record(const TraceRecord& r) {
     case RecordKind::Invlpg: break;
     default: broken("record kind out of range", std::to_string(static_cast<unsigned>(r.kind)));
   }
-  if (champsim) CHECK(r.kind == RecordKind::Access || r.kind == RecordKind::Proc, describe(r));
-  if (kFormat == LackeyReader::kFormatName) CHECK(r.kind == RecordKind::Access, describe(r));
+  if (champsim) CHECK(r.kind == RecordKind::Access || r.kind == RecordKind::Proc, all_fields(r));
+  if (kFormat == LackeyReader::kFormatName) CHECK(r.kind == RecordKind::Access, all_fields(r));
 }
 
 void check_state(const TraceReader& reader, std::size_t input_size) {
@@ -230,7 +231,7 @@ constexpr std::size_t kKeptRecords = 1024;
 
 // Reads data; the first skip records (filler added by the harness) are only
 // counted.
-Outcome run(std::string_view data, std::size_t max_read, std::size_t peek_bytes, std::size_t skip) {
+Outcome read_through(std::string_view data, std::size_t max_read, std::size_t peek_bytes, std::size_t skip) {
   Outcome out;
   std::unique_ptr<TraceReader> reader;
   try {
@@ -253,7 +254,7 @@ Outcome run(std::string_view data, std::size_t max_read, std::size_t peek_bytes,
     }
     if (out.count < kMaxRecords + skip) {
       // The end is sticky.
-      CHECK(!reader->next(rec), "a record after the end: " + describe(rec));
+      CHECK(!reader->next(rec), "a record after the end: " + all_fields(rec));
       check_state(*reader, data.size());
     }
   } catch (const TraceError& e) {
@@ -288,7 +289,7 @@ bool same(const TraceRecord& a, const TraceRecord& b) {
 // Reads data whole and piped, compares, and returns the whole outcome.
 Outcome run_both(std::string_view in) {
   const std::size_t size = in.size();
-  Outcome whole = run(in, 0, 0, 0);
+  Outcome whole = read_through(in, 0, 0, 0);
 
   // Short reads: 1..7 bytes for small inputs (so even the 6-byte xz magic
   // arrives in pieces), 256..4095 for larger ones (LineReader rescans a line
@@ -296,7 +297,7 @@ Outcome run_both(std::string_view in) {
   const std::size_t max_read = size < 1024 ? 1 + size % 7 : 256 + size % 3840;
   // Peek all the detection window, or part of the data, then read on.
   const std::size_t peek = size % 3 == 0 ? kDetectBytes : 1 + size / 2;
-  const Outcome piped = run(in, max_read, peek, 0);
+  const Outcome piped = read_through(in, max_read, peek, 0);
 
   // Compressed-data errors quote an approximate compressed offset, and how
   // much decoded data came out before the damage was noticed, both of which
@@ -315,7 +316,7 @@ Outcome run_both(std::string_view in) {
   const std::size_t n = std::min(whole.records.size(), piped.records.size());
   for (std::size_t i = 0; i < n; ++i)
     CHECK(same(whole.records[i], piped.records[i]),
-          "record " + std::to_string(i) + ": " + describe(whole.records[i]) + " vs " + describe(piped.records[i]));
+          "record " + std::to_string(i) + ": " + all_fields(whole.records[i]) + " vs " + all_fields(piped.records[i]));
   return whole;
 }
 
@@ -370,7 +371,7 @@ void run_at_buffer_end(std::string_view in, const Outcome& plain) {
   big.assign(in.substr(0, 16));
   const std::size_t marks = append_marks(big, BinReader::kBufferBytes - 16 - before_end);
   big.append(in.substr(16));
-  const Outcome moved = run(big, 0, 0, marks);
+  const Outcome moved = read_through(big, 0, 0, marks);
 
   const std::string errors = "'" + plain.error + "' vs '" + moved.error + "' at the buffer end";
   CHECK(after_location(plain.error) == after_location(moved.error), errors);
@@ -380,8 +381,9 @@ void run_at_buffer_end(std::string_view in, const Outcome& plain) {
                                                               " at the buffer end");
   const std::size_t n = std::min(plain.records.size(), moved.records.size());
   for (std::size_t i = 0; i < n; ++i)
-    CHECK(same(plain.records[i], moved.records[i]), "record " + std::to_string(i) + ": " + describe(plain.records[i]) +
-                                                        " vs " + describe(moved.records[i]) + " at the buffer end");
+    CHECK(same(plain.records[i], moved.records[i]), "record " + std::to_string(i) + ": " +
+                                                        all_fields(plain.records[i]) + " vs " +
+                                                        all_fields(moved.records[i]) + " at the buffer end");
 }
 
 }  // namespace

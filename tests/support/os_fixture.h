@@ -1,9 +1,7 @@
 // The OS model's test fixture: an OsModel over a real PhysicalMemory and a
-// FakeMmu, its statistics, and an independent reader of the 4/5-level page
-// tables it builds, written from Intel SDM Vol. 3A 4.5 (entry index =
-// linear-address bits 12+9(L-1) .. 12+9L-1; the physical address of the next
-// table or of the page in bits 51:12; PS in a PDE or PDPTE marks a 2 MiB or
-// 1 GiB leaf), not with the model's own helpers.
+// FakeMmu, its statistics, and readers of the 4/5-level page tables it
+// builds through tests/support/sdm_reader.h (Intel SDM Vol. 3A 4.5), not
+// through the model's own helpers.
 //
 // Expected frame numbers in the tests come from the buddy allocator's
 // documented behaviour (buddy_allocator.h, zone.h): boot hands each zone over
@@ -20,25 +18,27 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "models/arch/entry_bits.h"
+#include "models/arch/paging_format.h"
 #include "models/common/stats.h"
 #include "models/memory/physical_memory.h"
 #include "models/os/os_model.h"
-#include "models/walker/walker.h"
 #include "tests/support/fake_mmu.h"
+#include "tests/support/sdm_reader.h"
 
 namespace mmusim {
 namespace ostest {
 
 constexpr std::uint64_t kKiB = 1024, kMiB = kKiB * 1024, kGiB = kMiB * 1024;
 constexpr std::uint64_t k4K = 4 * kKiB, k2M = 2 * kMiB;
-// SDM 4.5.4: bits 51:12 of an entry hold a physical address.
-constexpr std::uint64_t kAddrBits = 0x000ffffffffff000ull;
 constexpr std::uint8_t R = OsModel::kRead, W = OsModel::kWrite, X = OsModel::kExec;
 // Linux's fault cost defaults as OsParams gives them.
 constexpr Cycles kMinor = 700, kZero = 300;
@@ -51,58 +51,37 @@ constexpr VAddr kHeap = 0x10000000;
 
 inline bool has(std::uint64_t e, std::uint64_t bits) { return (e & bits) == bits; }
 
-// ---------------------------------------------------------------- an independent page-table reader
+// ---------------------------------------------------------------- the page-table reader
 
-inline unsigned index_of(VAddr va, unsigned level) {
-  return static_cast<unsigned>((va >> (12 + 9 * (level - 1))) & 511);
+// tests/support/sdm_reader.h over the 4-level or 5-level tables these tests
+// build.
+using testing_sdm::kAddrBits;
+using testing_sdm::Leaf;
+using testing_sdm::Lookup;
+using testing_sdm::Tables;
+
+inline testing_sdm::SdmReader sdm_reader(const PhysicalMemory& m, unsigned levels = 4) {
+  return testing_sdm::SdmReader(m, levels == 5 ? PagingMode::X86_64_La57 : PagingMode::X86_64);
 }
 
-struct Lookup {
-  bool present = false;     // a leaf was found
-  unsigned level = 0;       // the level whose entry ended the walk (1 = PTE, 2 = PDE, ...)
-  std::uint64_t entry = 0;  // that entry
-  PAddr entry_pa = 0;
-  PAddr frame = 0;                  // physical base of the page
-  std::vector<std::uint64_t> path;  // every entry read, top level first
-};
+// The index of va's entry in a table of `level` (4-level and 5-level paging).
+inline unsigned index_of(VAddr va, unsigned level) {
+  return static_cast<unsigned>(paging_format(PagingMode::X86_64).index(va, level));
+}
 
 inline Lookup lookup(const PhysicalMemory& m, PAddr root, unsigned levels, VAddr va) {
-  Lookup r;
-  PAddr table = root;
-  for (unsigned level = levels; level >= 1; --level) {
-    const PAddr epa = table + index_of(va, level) * 8ull;
-    const std::uint64_t e = m.read64(epa);
-    r.path.push_back(e);
-    r.level = level;
-    r.entry = e;
-    r.entry_pa = epa;
-    if (!(e & pte::kP)) return r;
-    const bool leaf = level == 1 || ((level == 2 || level == 3) && (e & pte::kPS));
-    if (leaf) {
-      const std::uint64_t page = 1ull << (12 + 9 * (level - 1));
-      r.present = true;
-      r.frame = e & kAddrBits & ~(page - 1);
-      return r;
-    }
-    table = e & kAddrBits;
-  }
-  return r;
+  return sdm_reader(m, levels).walk(root, va);
 }
 
 // The 4-level entry at `level` (4 PML4E .. 1 PTE) for va; 0 when a table
-// above it is absent or a leaf. *where receives its address at level 1.
+// above it is absent or a leaf. *where receives its address.
 inline std::uint64_t entry(const PhysicalMemory& m, PAddr root, VAddr va, unsigned level, PAddr* where = nullptr) {
-  PAddr table = root;
-  for (unsigned l = 4;; --l) {
-    const PAddr epa = table + index_of(va, l) * 8ull;
-    const std::uint64_t e = m.read64(epa);
-    if (l == level) {
-      if (where) *where = epa;
-      return e;
+  for (const testing_sdm::Step& s : sdm_reader(m).walk(root, va).steps)
+    if (s.level == level) {
+      if (where) *where = s.entry_pa;
+      return s.entry;
     }
-    if (!(e & pte::kP) || (e & pte::kPS)) return 0;
-    table = e & kAddrBits;
-  }
+  return 0;
 }
 
 // The 4-level PTE of va, and its address; 0 if not mapped by a 4 KiB page.
@@ -110,41 +89,14 @@ inline std::uint64_t pte_of(const PhysicalMemory& m, PAddr root, VAddr va, PAddr
   return entry(m, root, va, 1, where);
 }
 
-struct Leaf {
-  VAddr va;
-  unsigned level;
-  std::uint64_t entry;
-  PAddr frame;
-};
-
-struct Tables {
-  std::vector<PAddr> tables;  // every paging-structure page, the root first
-  std::vector<Leaf> leaves;   // present leaves
-  std::vector<Leaf> parked;   // non-present, non-zero leaves (PROT_NONE pages keep their frame)
-};
-
-inline void collect(const PhysicalMemory& m, PAddr table, unsigned level, VAddr base, Tables& out) {
-  out.tables.push_back(table);
-  for (unsigned i = 0; i < 512; ++i) {
-    const std::uint64_t e = m.read64(table + i * 8ull);
-    const VAddr va = base + (static_cast<std::uint64_t>(i) << (12 + 9 * (level - 1)));
-    if (!(e & pte::kP)) {
-      if (e) out.parked.push_back({va, level, e, e & kAddrBits});
-      continue;
-    }
-    const bool leaf = level == 1 || ((level == 2 || level == 3) && (e & pte::kPS));
-    if (leaf) out.leaves.push_back({va, level, e, e & kAddrBits});
-    else collect(m, e & kAddrBits, level - 1, va, out);
-  }
-}
-
 inline Tables read_tables(const PhysicalMemory& m, PAddr root, unsigned levels) {
-  Tables t;
-  collect(m, root, levels, 0, t);
-  return t;
+  return sdm_reader(m, levels).tables(root);
 }
 
-inline std::uint64_t frames_of(const Leaf& l) { return 1ull << (9 * (l.level - 1)); }
+// The 4 KiB frames a leaf maps.
+inline std::uint64_t frames_of(const Leaf& l) {
+  return page_bytes(paging_format(PagingMode::X86_64).page_size(l.level)) >> kPageShift;
+}
 
 // ---------------------------------------------------------------- parameters
 
@@ -181,6 +133,38 @@ inline OsParams hugetlb_params(std::uint64_t memory, unsigned hugetlb, unsigned 
   p.implicit_vmas = false;
   return p;
 }
+
+// ---------------------------------------------------------------- the kernel access port
+
+// One access the OS model issued through its KernelAccessPort
+// (os.fault_model: accesses); pa is where the port translated it (0 when it
+// does not translate). Equal when va, bytes and write are.
+struct KernelAccess {
+  VAddr va;
+  std::uint32_t bytes;
+  bool write;
+  PAddr pa = 0;
+  bool operator==(const KernelAccess& o) const { return va == o.va && bytes == o.bytes && write == o.write; }
+};
+
+// A KernelAccessPort that records every access and charges `cycles` for
+// each; `translate`, when set, gives each access's pa (and may throw).
+class RecordingPort : public KernelAccessPort {
+ public:
+  explicit RecordingPort(Cycles cycles = 7, std::function<PAddr(VAddr, bool)> translate = {})
+      : m_cycles(cycles), m_translate(std::move(translate)) {}
+  Cycles kernel_access(VAddr va, std::uint32_t bytes, bool write) override {
+    const PAddr pa = m_translate ? m_translate(va, write) : 0;
+    log.push_back(KernelAccess{va, bytes, write, pa});
+    return m_cycles;
+  }
+
+  std::vector<KernelAccess> log;
+
+ private:
+  Cycles m_cycles;
+  std::function<PAddr(VAddr, bool)> m_translate;
+};
 
 // ---------------------------------------------------------------- the fixture
 

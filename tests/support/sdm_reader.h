@@ -20,6 +20,8 @@
 //    above the page size;
 //  - rights: R/W and U/S are ANDed, XD (8-byte entries only) ORed over the
 //    entries used (4.6). Reserved bits are not checked.
+// Beside it, the #PF error-code bits written out from SDM 4.7 and the
+// access cases of the walker and MMU tests.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +34,18 @@
 
 namespace mmusim {
 namespace testing_sdm {
+
+// #PF error-code bits written out from SDM 4.7 figure 4-12 (the tests'
+// own copy, not models/arch's pf::): P, W/R, U/S, RSVD, I/D.
+constexpr std::uint32_t kEcP = 1, kEcW = 2, kEcU = 4, kEcRsvd = 8, kEcI = 16;
+
+// An access and the error-code bits it adds to a fault (the tables of the
+// walker tests, per mode).
+struct AccessCase {
+  AccessKind kind;
+  bool user;
+  std::uint32_t bits;  // error-code bits the access adds
+};
 
 // Entry bits 51:12: a physical address (SDM 4.5.4).
 constexpr std::uint64_t kAddrBits = 0x000ffffffffff000ull;

@@ -1,8 +1,10 @@
-// Files of tests. slurp(): a whole file as a string. TempDirTest: a
-// GoogleTest fixture with a temporary directory of its own (m_dir, under
-// ::testing::TempDir()), removed after each test, and the file helpers the
-// trace tests share: write text or bytes, read a file back, compress one with
-// a command-line tool.
+// Files of tests. slurp(): a whole file as a string. write_file(): text into
+// DIR/NAME. temp_dir(): a fresh named directory under ::testing::TempDir()
+// that outlives the test (the end-to-end tests leave their outputs there).
+// TempDirTest: a GoogleTest fixture with a temporary directory of its own
+// (m_dir, under ::testing::TempDir()), removed after each test, and the file
+// helpers the trace tests share: write text or bytes, read a file back,
+// compress one with a command-line tool.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -26,6 +28,22 @@ inline std::string slurp(const std::string& path) {
   return os.str();
 }
 
+// Writes DIR/name; returns its path.
+inline std::string write_file(const std::string& dir, const std::string& name, const std::string& text) {
+  const std::string p = dir + "/" + name;
+  std::ofstream(p, std::ios::binary) << text;
+  return p;
+}
+
+// The empty directory TempDir()/mmusim-PREFIX-NAME-PID (removed first if it
+// exists); kept after the test.
+inline std::string temp_dir(const std::string& prefix, const std::string& name) {
+  const std::string d = ::testing::TempDir() + "/mmusim-" + prefix + "-" + name + "-" + std::to_string(::getpid());
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
 class TempDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -40,10 +58,7 @@ class TempDirTest : public ::testing::Test {
 
   std::string path(const std::string& name) const { return m_dir + "/" + name; }
   // Writes DIR/name; returns its path.
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path(name), std::ios::binary) << text;
-    return path(name);
-  }
+  std::string write(const std::string& name, const std::string& text) const { return write_file(m_dir, name, text); }
   std::string write_bytes(const std::string& name, const std::vector<std::uint8_t>& bytes) const {
     std::ofstream(path(name), std::ios::binary)
         .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));

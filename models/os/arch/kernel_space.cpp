@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "models/arch/entry_bits.h"
 #include "models/os/mm/page_alloc.h"
 #include "models/os/mm/page_tables.h"
-#include "models/walker/walker.h"
 
 namespace mmusim {
 namespace {
@@ -13,7 +13,7 @@ namespace {
 constexpr std::uint64_t kKernTableFlags = pte::kP | pte::kRW | pte::kA | pte::kD;  // _KERNPG_TABLE
 constexpr VAddr kPageOffset4 = 0xffff888000000000ull;                              // __PAGE_OFFSET_BASE_L4
 constexpr VAddr kPageOffset5 = 0xff11000000000000ull;                              // __PAGE_OFFSET_BASE_L5
-constexpr std::uint64_t k1G = 1ull << 30;
+constexpr std::uint64_t k1G = page_bytes(PageSize::k1G);
 
 }  // namespace
 
@@ -60,7 +60,7 @@ PAddr KernelSpace::alloc_kernel_table() {
 }
 
 void KernelSpace::map_kernel(VAddr va, PAddr pa, PageSize size) {
-  const unsigned leaf = size == PageSize::k4K ? 1 : size == PageSize::k1G ? 3 : 2;
+  const unsigned leaf = m_pt.leaf_level(size);
   PAddr table = m_idle_root;
   for (unsigned level = m_pt.levels(); level > leaf; --level) {
     const PAddr epa = table + m_pt.index_at(va, level) * m_pt.entry_bytes();

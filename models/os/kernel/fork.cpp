@@ -3,6 +3,7 @@
 // copy_hugetlb_page_range).
 #include <iterator>
 
+#include "models/arch/entry_bits.h"
 #include "models/os/arch/tlb.h"
 #include "models/os/kernel/tasks.h"
 #include "models/os/mm/address_space.h"

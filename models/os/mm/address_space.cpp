@@ -4,6 +4,7 @@
 #include <iterator>
 #include <vector>
 
+#include "models/arch/entry_bits.h"
 #include "models/os/arch/tlb.h"
 #include "models/os/kernel/tasks.h"
 #include "models/os/mm/huge_memory.h"
@@ -218,7 +219,7 @@ Vma* AddressSpace::create_implicit_vma(Process& p, VAddr va) {
   Vma v;
   v.start = lo;
   v.end = hi;
-  v.prot = kVmRead | kVmWrite | kVmExec;
+  v.prot = kProtRead | kProtWrite | kProtExec;
   v.implicit = true;
   insert_vma(p, v);
   ++*m_implicit_vmas;
@@ -244,7 +245,7 @@ void AddressSpace::mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool 
   Vma v;
   v.start = start;
   v.end = end;
-  v.prot = prot & (kVmRead | kVmWrite | kVmExec);
+  v.prot = prot & (kProtRead | kProtWrite | kProtExec);
   v.file = file;
   v.huge = huge;
   v.hugetlb = hugetlb;
@@ -269,7 +270,7 @@ void AddressSpace::mprotect(VAddr start, std::uint64_t len, std::uint8_t prot) {
   std::vector<Vma> changed;
   for (auto it = p.vmas.lower_bound(start); it != p.vmas.end() && it->first < end;) {
     Vma v = it->second;
-    v.prot = prot & (kVmRead | kVmWrite | kVmExec);
+    v.prot = prot & (kProtRead | kProtWrite | kProtExec);
     changed.push_back(v);
     it = p.vmas.erase(it);
   }
@@ -297,7 +298,7 @@ void AddressSpace::brk(VAddr end) {
     Vma v;
     v.start = p.brk_end;
     v.end = new_end;
-    v.prot = kVmRead | kVmWrite;
+    v.prot = kProtRead | kProtWrite;
     insert_vma(p, v);
   } else if (new_end < p.brk_end) {
     remove_range(p, new_end, p.brk_end);

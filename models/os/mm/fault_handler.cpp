@@ -1,5 +1,6 @@
 #include "models/os/mm/fault_handler.h"
 
+#include "models/arch/entry_bits.h"
 #include "models/os/arch/kernel_space.h"
 #include "models/os/arch/tlb.h"
 #include "models/os/fault_cost.h"
@@ -87,9 +88,10 @@ FaultOutcome FaultHandler::handle(VAddr cr2, std::uint32_t error_code) {
     if (cr2 >= m_pt.user_top()) return segv("kernel address");
     v = m_as.create_implicit_vma(p, cr2);
   }
-  if (write && !(v->prot & kVmWrite)) return segv("VMA not writable");
-  if (fetch && !(v->prot & kVmExec)) return segv("VMA not executable");
-  if (!write && !fetch && !(v->prot & (kVmRead | kVmWrite | kVmExec))) return segv("VMA has no access (PROT_NONE)");
+  if (write && !(v->prot & kProtWrite)) return segv("VMA not writable");
+  if (fetch && !(v->prot & kProtExec)) return segv("VMA not executable");
+  if (!write && !fetch && !(v->prot & (kProtRead | kProtWrite | kProtExec)))
+    return segv("VMA has no access (PROT_NONE)");
   m_cost.ktouch_walk(p, cr2);
   if (v->hugetlb) {
     v->anon_vma = true;  // hugetlb_no_page(), a private mapping: anon_vma_prepare
@@ -170,7 +172,7 @@ FaultOutcome FaultHandler::handle(VAddr cr2, std::uint32_t error_code) {
 
 bool FaultHandler::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
   Vma* v = find_vma(p, va);
-  if (!v || !(v->prot & kVmWrite)) return false;
+  if (!v || !(v->prot & kProtWrite)) return false;
   PAddr epa = 0;
   const std::uint64_t e = m_pt.entry_at(p, va, 1, &epa);
   if (!(e & pte::kP) || (e & pte::kRW)) return false;

@@ -1,5 +1,6 @@
 #include "models/os/mm/huge_memory.h"
 
+#include "models/arch/entry_bits.h"
 #include "models/os/arch/kernel_space.h"
 #include "models/os/fault_cost.h"
 #include "models/os/kernel/tasks.h"

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "models/arch/entry_bits.h"
 #include "models/os/fault_cost.h"
 #include "models/os/kernel/tasks.h"
 #include "models/os/mm/oom_kill.h"
@@ -12,7 +13,7 @@
 namespace mmusim {
 namespace {
 
-constexpr std::uint64_t k1G = 1ull << 30;
+constexpr std::uint64_t k1G = page_bytes(PageSize::k1G);
 
 }  // namespace
 

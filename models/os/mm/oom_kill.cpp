@@ -2,6 +2,7 @@
 
 #include <climits>
 
+#include "models/arch/entry_bits.h"
 #include "models/os/kernel/tasks.h"
 #include "models/os/mm/page_alloc.h"
 #include "models/os/mm/page_tables.h"

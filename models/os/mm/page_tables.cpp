@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "models/arch/entry_bits.h"
 #include "models/os/arch/kernel_space.h"
 #include "models/os/fault_cost.h"
 #include "models/os/mm/huge_memory.h"
@@ -20,20 +21,18 @@ constexpr unsigned kPaePgdBytes = 32;           // 4 PDPTEs, 32-byte aligned (CR
 PageTables::PageTables(const OsParams& p, PhysicalMemory& mem, PageAllocator& alloc, KernelSpace& kspace,
                        FaultCost& cost, const Thp& thp, SlabAllocator& slab)
     : m_p(p), m_mem(mem), m_alloc(alloc), m_kspace(kspace), m_cost(cost), m_thp(thp), m_slab(slab) {
+  m_fmt = paging_format(effective_paging_mode(p.mode, p.levels));
   m_ia32 = p.mode == PagingMode::Ia32;
   m_pae = p.mode == PagingMode::Pae;
   m_highpte = p.highmem && (m_ia32 || m_pae);  // CONFIG_HIGHPTE exists only in 32-bit kernels
-  m_levels = m_ia32 ? 2 : m_pae ? 3 : (p.mode == PagingMode::X86_64_La57 || p.levels == 5) ? 5 : 4;
-  m_entry_bytes = m_ia32 ? 4 : 8;
-  for (unsigned l = 1; l <= m_levels; ++l) {
-    m_shift[l] = m_ia32 ? 12 + 10 * (l - 1) : 12 + 9 * (l - 1);
-    m_entries[l] = m_ia32 ? 1024 : 512;
-  }
-  if (m_pae) m_entries[3] = 4;
-  m_large_top = m_ia32 ? (p.pse ? 2 : 0) : m_pae ? 2 : 3;
+  // The highest level whose entries map a page: with 32-bit paging only
+  // when CR4.PSE = 1 (0: no large pages).
+  m_large_top = 0;
+  for (unsigned l = 2; l <= m_fmt.levels; ++l)
+    if (m_fmt.ps_maps_page[l] && (!m_ia32 || p.pse)) m_large_top = l;
   m_huge_bytes = m_large_top >= 2 ? span_at(2) : 0;
-  m_addr_mask = m_ia32 ? 0xfffff000ull : ((1ull << p.phys_addr_bits) - 1) & ~0xfffull;
-  m_user_top = (m_ia32 || m_pae) ? kPageOffset32 : 1ull << (12 + 9 * m_levels - 1);
+  m_addr_mask = m_fmt.addr_mask(p.phys_addr_bits);
+  m_user_top = (m_ia32 || m_pae) ? kPageOffset32 : 1ull << (m_fmt.va_bits - 1);
 }
 
 void PageTables::register_alloc_counter(StatGroup& os) {
@@ -52,10 +51,10 @@ std::uint64_t PageTables::table_flags(unsigned level) const {
 }
 
 std::uint64_t PageTables::leaf_flags(const Vma& v, PageSize size) const {
-  if (!(v.prot & (kVmRead | kVmWrite | kVmExec))) return swpte::kProtNone | (size != PageSize::k4K ? pte::kPS : 0);
+  if (!(v.prot & kProtMask)) return swpte::kProtNone | (size != PageSize::k4K ? pte::kPS : 0);
   std::uint64_t f = pte::kP | pte::kUS | pte::kA;
-  if (v.prot & kVmWrite) f |= pte::kRW | pte::kD;
-  if (m_p.nx && !m_ia32 && !(v.prot & kVmExec)) f |= pte::kXD;  // no XD bit in 4-byte entries
+  if (v.prot & kProtWrite) f |= pte::kRW | pte::kD;
+  if (m_p.nx && !m_ia32 && !(v.prot & kProtExec)) f |= pte::kXD;  // no XD bit in 4-byte entries
   if (size != PageSize::k4K) f |= pte::kPS;
   return f;
 }
@@ -92,7 +91,7 @@ PAddr PageTables::alloc_idle_root() {
 
 PAddr PageTables::alloc_root(Process& p) {
   if (!m_pae) {
-    const PAddr root = alloc_table(p, m_levels);
+    const PAddr root = alloc_table(p, levels());
     if (root) m_kspace.copy_kernel_half(root);
     return root;
   }
@@ -144,19 +143,19 @@ void PageTables::pte_map_of(const Process& p, VAddr va) {
 }
 
 bool PageTables::map(Process& p, VAddr va, std::uint64_t pfn, PageSize size, std::uint64_t flags) {
-  const unsigned leaf = size == PageSize::k4K ? 1 : size == PageSize::k1G ? 3 : 2;
+  const unsigned leaf = leaf_level(size);
   const PAddr table = table_for(p, va, leaf);
   if (!table) return false;
   if (leaf == 1) pte_map(table);  // pte_offset_map_lock() to install the PTE
-  wr(table + index_at(va, leaf) * m_entry_bytes, (pfn << kPageShift) | flags);
-  m_cost.ktouch(table + index_at(va, leaf) * m_entry_bytes, m_entry_bytes, true);
+  wr(table + index_at(va, leaf) * entry_bytes(), (pfn << kPageShift) | flags);
+  m_cost.ktouch(table + index_at(va, leaf) * entry_bytes(), entry_bytes(), true);
   return true;
 }
 
 PAddr PageTables::table_for(Process& p, VAddr va, unsigned leaf) {
   PAddr table = p.root;
-  for (unsigned level = m_levels; level > leaf; --level) {
-    PAddr epa = table + index_at(va, level) * m_entry_bytes;
+  for (unsigned level = levels(); level > leaf; --level) {
+    PAddr epa = table + index_at(va, level) * entry_bytes();
     std::uint64_t e = rd(epa);
     if (!swpte::mapped(e)) {
       // PAE page directories are preallocated with the PDPT (see the header).
@@ -165,7 +164,7 @@ PAddr PageTables::table_for(Process& p, VAddr va, unsigned leaf) {
       if (!t) return 0;
       e = t | table_flags(level);
       wr(epa, e);
-      m_cost.ktouch(epa, m_entry_bytes, true);
+      m_cost.ktouch(epa, entry_bytes(), true);
     } else if (is_leaf(level, e)) {
       throw std::logic_error("OS model: a huge page is mapped where a table is needed at " + hex_string(va));
     }
@@ -176,8 +175,8 @@ PAddr PageTables::table_for(Process& p, VAddr va, unsigned leaf) {
 
 std::uint64_t PageTables::entry_at(const Process& p, VAddr va, unsigned level, PAddr* pa) const {
   PAddr table = p.root;
-  for (unsigned l = m_levels;; --l) {
-    PAddr epa = table + index_at(va, l) * m_entry_bytes;
+  for (unsigned l = levels();; --l) {
+    PAddr epa = table + index_at(va, l) * entry_bytes();
     std::uint64_t e = rd(epa);
     if (l == level) {
       if (pa) *pa = epa;
@@ -204,12 +203,12 @@ void PageTables::split_huge(Process& p, VAddr va) {
   pte_map(table);  // __split_huge_pmd_locked fills the new table through pte_offset_map
   if (m_thp.is_zero_pfn(frame >> kPageShift)) {
     // __split_huge_zero_page_pmd(): every PTE maps the 4 KiB zero page.
-    for (unsigned i = 0; i < m_entries[1]; ++i) wr(table + i * m_entry_bytes, (Thp::kZeroPfn << kPageShift) | flags);
+    for (unsigned i = 0; i < entries(1); ++i) wr(table + i * entry_bytes(), (Thp::kZeroPfn << kPageShift) | flags);
     wr(pde_pa, table | table_flags(2));
     return;
   }
   m_alloc.buddy().split_page(frame >> kPageShift, huge_order());
-  for (unsigned i = 0; i < m_entries[1]; ++i) wr(table + i * m_entry_bytes, (frame + i * kPageBytes) | flags);
+  for (unsigned i = 0; i < entries(1); ++i) wr(table + i * entry_bytes(), (frame + i * kPageBytes) | flags);
   wr(pde_pa, table | table_flags(2));
 }
 
@@ -230,9 +229,9 @@ void PageTables::zap_deposit(Process& p, VAddr base) {
 void PageTables::free_tables(Process& p, PAddr table, unsigned level) {
   if (level > 1) {
     // The root's kernel half is shared (KernelSpace::copy_kernel_half): not the process's.
-    const unsigned n = level == m_levels ? kernel_root_index() : m_entries[level];
+    const unsigned n = level == levels() ? kernel_root_index() : entries(level);
     for (unsigned i = 0; i < n; ++i) {
-      std::uint64_t e = rd(table + i * m_entry_bytes);
+      std::uint64_t e = rd(table + i * entry_bytes());
       if ((e & pte::kP) && !is_leaf(level, e)) free_tables(p, e & m_addr_mask, level - 1);
     }
   }
@@ -249,7 +248,7 @@ void PageTables::free_table_page(Process& p, PAddr table) {
 }
 
 bool PageTables::walk_range(Process& p, VAddr start, VAddr end, RangeOps& ops) {
-  return walk_level(p, p.root, m_levels, 0, start, end, ops);
+  return walk_level(p, p.root, levels(), 0, start, end, ops);
 }
 
 bool PageTables::walk_level(Process& p, PAddr table, unsigned level, VAddr base, VAddr start, VAddr end,
@@ -258,10 +257,10 @@ bool PageTables::walk_level(Process& p, PAddr table, unsigned level, VAddr base,
   ops.enter_table(level);
   const std::uint64_t span = span_at(level);
   const unsigned lo = start > base ? static_cast<unsigned>((start - base) / span) : 0;
-  const unsigned hi = static_cast<unsigned>(std::min<std::uint64_t>(m_entries[level] - 1, (end - 1 - base) / span));
+  const unsigned hi = static_cast<unsigned>(std::min<std::uint64_t>(entries(level) - 1, (end - 1 - base) / span));
   for (unsigned i = lo; i <= hi && !ops.stopped(); ++i) {
     const VAddr va_lo = base + i * span, va_hi = va_lo + span;
-    const PAddr epa = table + i * m_entry_bytes;
+    const PAddr epa = table + i * entry_bytes();
     std::uint64_t e = rd(epa);
     if (e && ops.skip(va_lo, va_hi)) continue;
     if (!swpte::mapped(e)) continue;
@@ -278,8 +277,8 @@ bool PageTables::walk_level(Process& p, PAddr table, unsigned level, VAddr base,
     }
   }
   if (!ops.wants_empty()) return false;
-  for (unsigned i = 0; i < m_entries[level]; ++i)
-    if (swpte::mapped(rd(table + i * m_entry_bytes))) return false;
+  for (unsigned i = 0; i < entries(level); ++i)
+    if (swpte::mapped(rd(table + i * entry_bytes()))) return false;
   return true;
 }
 

@@ -28,12 +28,13 @@
 #include <array>
 #include <cstdint>
 
+#include "models/arch/entry_bits.h"
+#include "models/arch/paging_format.h"
 #include "models/common/stats.h"
 #include "models/common/types.h"
 #include "models/memory/physical_memory.h"
 #include "models/os/mm_types.h"
 #include "models/os/os_params.h"
-#include "models/walker/walker.h"
 
 namespace mmusim {
 
@@ -93,33 +94,33 @@ class PageTables {
   void register_alloc_counter(StatGroup& os);
   void register_pages_stat(StatGroup& os);
 
-  // Geometry of the mode.
-  unsigned levels() const { return m_levels; }
-  unsigned entry_bytes() const { return m_entry_bytes; }
-  unsigned entries(unsigned level) const { return m_entries[level]; }
-  unsigned shift(unsigned level) const { return m_shift[level]; }
+  // Geometry of the mode (models/arch/paging_format.h).
+  const PagingFormat& format() const { return m_fmt; }
+  unsigned levels() const { return m_fmt.levels; }
+  unsigned entry_bytes() const { return m_fmt.entry_bytes; }
+  unsigned entries(unsigned level) const { return m_fmt.entries(level); }
+  unsigned shift(unsigned level) const { return m_fmt.index_shift[level]; }
   std::uint64_t addr_mask() const { return m_addr_mask; }
   bool ia32() const { return m_ia32; }
   bool pae() const { return m_pae; }
   bool highpte() const { return m_highpte; }
   unsigned large_top() const { return m_large_top; }         // highest level whose entries may map a page (PS)
   std::uint64_t huge_bytes() const { return m_huge_bytes; }  // the THP size: 2 MiB, 4 MiB with ia32 (0: none)
-  unsigned huge_order() const { return m_shift[2] - kPageShift; }
+  unsigned huge_order() const { return shift(2) - kPageShift; }
   std::uint64_t huge_pages() const { return 1ull << huge_order(); }
   // Highest user address + 1 (3 GiB, 2^47 or 2^56).
   VAddr user_top() const { return m_user_top; }
-  unsigned index_at(VAddr va, unsigned level) const {
-    return static_cast<unsigned>((va >> m_shift[level]) & (m_entries[level] - 1));
-  }
-  std::uint64_t span_at(unsigned level) const { return 1ull << m_shift[level]; }
+  unsigned index_at(VAddr va, unsigned level) const { return static_cast<unsigned>(m_fmt.index(va, level)); }
+  std::uint64_t span_at(unsigned level) const { return m_fmt.entry_span(level); }
   // The first root entry of the kernel half.
-  unsigned kernel_root_index() const { return static_cast<unsigned>(m_user_top / span_at(m_levels)); }
-  std::uint64_t rd(PAddr pa) const { return m_mem.read(pa, m_entry_bytes); }
-  void wr(PAddr pa, std::uint64_t v) { m_mem.write(pa, m_entry_bytes, v); }
+  unsigned kernel_root_index() const { return static_cast<unsigned>(m_user_top / span_at(levels())); }
+  std::uint64_t rd(PAddr pa) const { return m_mem.read(pa, entry_bytes()); }
+  void wr(PAddr pa, std::uint64_t v) { m_mem.write(pa, entry_bytes(), v); }
   bool is_leaf(unsigned level, std::uint64_t e) const { return level == 1 || (level <= m_large_top && (e & pte::kPS)); }
-  PageSize size_at(unsigned level) const {
-    return level == 1 ? PageSize::k4K : level == 3 ? PageSize::k1G : m_ia32 ? PageSize::k4M : PageSize::k2M;
-  }
+  // The page a leaf entry of `level` (1 .. large_top()) maps.
+  PageSize size_at(unsigned level) const { return m_fmt.page_size(level); }
+  // The level of a leaf entry mapping a page of `size` (PTE, PDE or PDPTE).
+  static unsigned leaf_level(PageSize size) { return size == PageSize::k4K ? 1 : size == PageSize::k1G ? 3 : 2; }
   // _PAGE_TABLE for a directory entry of `level` (a PAE PDPTE: P only).
   std::uint64_t table_flags(unsigned level) const;
   // The leaf flags of a page of VMA v (protection_map).
@@ -188,13 +189,10 @@ class PageTables {
   std::uint64_t m_pages = 0;
   std::uint64_t m_addr_mask = 0;
   VAddr m_user_top = 0;
+  PagingFormat m_fmt;
   bool m_ia32 = false, m_pae = false, m_highpte = false;
-  unsigned m_levels = 4;
-  unsigned m_entry_bytes = 8;
   unsigned m_large_top = 3;
   std::uint64_t m_huge_bytes = 2ull << 20;
-  std::array<unsigned, 6> m_shift{};
-  std::array<unsigned, 6> m_entries{};
 };
 
 }  // namespace mmusim

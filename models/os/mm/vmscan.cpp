@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "models/arch/entry_bits.h"
 #include "models/os/arch/kernel_space.h"
 #include "models/os/arch/tlb.h"
 #include "models/os/kernel/tasks.h"
@@ -76,7 +77,7 @@ void Reclaim::register_stats(StatGroup& os, const VmEvents& ev) {
 // ---------------------------------------------------------------- LRU lists
 
 void Reclaim::lru_add(std::uint64_t pfn, const Process& p, VAddr va, const Vma& v) {
-  const unsigned l = v.file && !(v.prot & kVmWrite) ? kInactiveFile : kInactiveAnon;
+  const unsigned l = v.file && !(v.prot & kProtWrite) ? kInactiveFile : kInactiveAnon;
   m_lru[l].push_front(LruPage{pfn, p.pid, va & ~(kPageBytes - 1), false});
   m_index[pfn] = {l, m_lru[l].begin()};
 }
@@ -202,7 +203,7 @@ bool Reclaim::reclaim_page(const LruPage& pg, bool anon, bool direct) {
   if (e & pte::kA) {
     m_pt.wr(epa, e & ~pte::kA);
     const Vma* v = find_vma(p, pg.va);
-    if (was_referenced || (!anon && v && (v->prot & kVmExec))) {
+    if (was_referenced || (!anon && v && (v->prot & kProtExec))) {
       m_index.find(pg.pfn)->second.second->referenced = true;  // "the mark is set for activated folios as well"
       activate();
     } else {

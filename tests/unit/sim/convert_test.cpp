@@ -13,14 +13,13 @@
 #include <sstream>
 #include <string>
 
+#include "tests/support/run_mmusim.h"
 #include "tests/support/temp_file.h"
 
 namespace mmusim {
 namespace {
 
 namespace fs = std::filesystem;
-
-const std::string kBin = MMUSIM_BIN;
 
 // Canonical text: what TextWriter writes, so it survives text -> X -> text.
 const std::string kText =
@@ -51,11 +50,10 @@ class ConvertTest : public TempDirTest {
   }
   // The mmusim binary; stdout and stderr kept in m_out and m_err.
   int mmusim(const std::string& args) {
-    const std::string cmd = kBin + " " + args + " >'" + path("stdout") + "' 2>'" + path("stderr") + "'";
-    const int status = std::system(cmd.c_str());
-    m_out = slurp(path("stdout"));
-    m_err = slurp(path("stderr"));
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const RunResult r = run_mmusim(args, path("stdout"), path("stderr"));
+    m_out = r.out;
+    m_err = r.err;
+    return r.code;
   }
   // No OUT and no OUT.tmp.
   void expect_absent(const std::string& out) {

@@ -18,16 +18,10 @@
 #include "models/memory/cache.h"
 #include "models/memory/memory_controller.h"
 #include "models/memory/memory_hierarchy.h"
+#include "tests/support/stat_values.h"
 
 namespace mmusim {
 namespace {
-
-std::uint64_t stat(const StatGroup& g, const char* path) {
-  const StatGroup::Entry* e = g.find(path);
-  if (!e) return ~0ull;
-  if (e->counter) return e->counter->value();
-  return static_cast<std::uint64_t>(e->formula());
-}
 
 CacheGeometry geom(std::uint64_t size, unsigned ways, unsigned line = 64) {
   CacheGeometry g;
@@ -71,13 +65,13 @@ TEST(Cache, HandSequenceLruWriteBackWriteAllocate) {
   EXPECT_TRUE(r.victim_dirty);
   EXPECT_EQ(r.victim_addr, line(0));
 
-  EXPECT_EQ(stat(s, "data_hits"), 1u);
-  EXPECT_EQ(stat(s, "data_misses"), 5u);
-  EXPECT_EQ(stat(s, "walk_hits"), 1u);
-  EXPECT_EQ(stat(s, "walk_misses"), 1u);
-  EXPECT_EQ(stat(s, "hits"), 2u);
-  EXPECT_EQ(stat(s, "misses"), 6u);
-  EXPECT_EQ(stat(s, "writebacks"), 2u);
+  EXPECT_EQ(stat_value(s, "data_hits"), 1u);
+  EXPECT_EQ(stat_value(s, "data_misses"), 5u);
+  EXPECT_EQ(stat_value(s, "walk_hits"), 1u);
+  EXPECT_EQ(stat_value(s, "walk_misses"), 1u);
+  EXPECT_EQ(stat_value(s, "hits"), 2u);
+  EXPECT_EQ(stat_value(s, "misses"), 6u);
+  EXPECT_EQ(stat_value(s, "writebacks"), 2u);
 }
 
 TEST(Cache, InvalidWaysFillBeforeAnyEviction) {
@@ -85,7 +79,7 @@ TEST(Cache, InvalidWaysFillBeforeAnyEviction) {
   Cache c(geom(4 * 64, 4), s);  // one set, 4 ways
   for (std::uint64_t l = 0; l < 4; ++l) EXPECT_FALSE(c.access(l * 64, true, MemSource::Data).victim_dirty);
   for (std::uint64_t l = 0; l < 4; ++l) EXPECT_TRUE(c.contains(l * 64));
-  EXPECT_EQ(stat(s, "writebacks"), 0u);
+  EXPECT_EQ(stat_value(s, "writebacks"), 0u);
 }
 
 TEST(Cache, BadGeometryThrows) {
@@ -163,9 +157,9 @@ TEST_P(CacheVsReference, EveryAccessAgrees) {
     (want.hit ? hits : misses)++;
     wbs += want.victim_dirty;
   }
-  EXPECT_EQ(stat(s, "data_hits"), hits);
-  EXPECT_EQ(stat(s, "data_misses"), misses);
-  EXPECT_EQ(stat(s, "writebacks"), wbs);
+  EXPECT_EQ(stat_value(s, "data_hits"), hits);
+  EXPECT_EQ(stat_value(s, "data_misses"), misses);
+  EXPECT_EQ(stat_value(s, "writebacks"), wbs);
   EXPECT_GT(hits, 0u);
   EXPECT_GT(wbs, 0u);
 }
@@ -188,7 +182,7 @@ struct Path {
   }
   Path(std::vector<CacheLevelSpec> levels, Cycles mem)
       : ctrl(fixed(mem), root.group("memory")), hier(levels, ctrl, root.group("memory").group("cache")) {}
-  std::uint64_t operator()(const char* p) const { return stat(root, p); }
+  std::uint64_t operator()(const char* p) const { return stat_value(root, p); }
 };
 
 CacheLevelSpec level(const char* name, std::uint64_t size, unsigned ways, Cycles lat) {
@@ -266,10 +260,10 @@ TEST(MemoryHierarchy, DirtyVictimQueuedWithTheFillFrFcfs) {
   // (tRP + tRCD + tCL + tBURST = 44): 1 + 60.
   EXPECT_EQ(h.access(7 * 4096, false, MemSource::Walk), 1u + 16 + 44);
   EXPECT_EQ(ctrl.last_order(), (std::vector<std::size_t>{1, 0}));
-  EXPECT_EQ(stat(root, "memory.writes"), 1u);
-  EXPECT_EQ(stat(root, "memory.reads"), 2u);
-  EXPECT_EQ(stat(root, "memory.row_hits"), 1u);
-  EXPECT_EQ(stat(root, "memory.row_conflicts"), 1u);
+  EXPECT_EQ(stat_value(root, "memory.writes"), 1u);
+  EXPECT_EQ(stat_value(root, "memory.reads"), 2u);
+  EXPECT_EQ(stat_value(root, "memory.row_hits"), 1u);
+  EXPECT_EQ(stat_value(root, "memory.row_conflicts"), 1u);
 }
 
 TEST(MemoryHierarchy, DifferentLineSizesRejected) {

@@ -27,6 +27,8 @@
 #include "models/tlb/tlb.h"
 #include "models/walker/walker.h"
 #include "tests/support/pt_builder.h"
+#include "tests/support/sdm_reader.h"
+#include "tests/support/stat_values.h"
 
 namespace mmusim {
 namespace {
@@ -40,7 +42,10 @@ constexpr Cycles kMemLat = 100;
 constexpr Cycles kL1Lat = 1;
 constexpr Cycles kL2Lat = 7;
 constexpr unsigned kI5 = 2;
-constexpr std::uint32_t kEcP = 1, kEcW = 2, kEcU = 4, kEcI = 16;
+using testing_sdm::kEcI;
+using testing_sdm::kEcP;
+using testing_sdm::kEcU;
+using testing_sdm::kEcW;
 
 constexpr std::uint64_t kLeafRWUAD = pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD;
 constexpr PAddr kFrame = 0x12345000;
@@ -133,10 +138,6 @@ class MmuTest : public ::testing::TestWithParam<unsigned> {
   StatGroup root{""};
   std::unique_ptr<Mmu> mmu;
 };
-
-std::string levels_name(const ::testing::TestParamInfo<unsigned>& info) {
-  return info.param == 5 ? "FiveLevel" : "FourLevel";
-}
 
 // ===========================================================================
 // Lookup order and fills (mmu.h).

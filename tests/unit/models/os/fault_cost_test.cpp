@@ -20,21 +20,7 @@ namespace {
 
 using namespace ostest;
 
-struct Access {
-  VAddr va;
-  std::uint32_t bytes;
-  bool write;
-  bool operator==(const Access& o) const { return va == o.va && bytes == o.bytes && write == o.write; }
-};
-
-class RecordingPort : public KernelAccessPort {
- public:
-  Cycles kernel_access(VAddr va, std::uint32_t bytes, bool write) override {
-    log.push_back({va, bytes, write});
-    return 7;
-  }
-  std::vector<Access> log;
-};
+using Access = KernelAccess;
 
 TEST(FaultCost, TheCyclesModelChargesPer4KAndIssuesNoAccess) {
   OsFixture t(machine_params());

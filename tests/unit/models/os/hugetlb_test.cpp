@@ -27,7 +27,7 @@
 #include "models/os/os_model.h"
 #include "models/walker/walker.h"
 #include "tests/support/os_fixture.h"
-#include "tests/unit/pt_builder.h"
+#include "tests/support/pt_builder.h"
 
 namespace mmusim {
 namespace {

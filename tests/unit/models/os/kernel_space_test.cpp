@@ -21,44 +21,39 @@
 #include "models/mmu/mmu.h"
 #include "models/os/os_model.h"
 #include "models/walker/walker.h"
-#include "tests/unit/pt_builder.h"
+#include "tests/support/os_fixture.h"
+#include "tests/support/pt_builder.h"
 
 namespace mmusim {
 namespace {
 
-constexpr std::uint64_t kMiB = 1ull << 20, kGiB = 1ull << 30;
+using ostest::kGiB;
+using ostest::kMiB;
 constexpr std::uint64_t kKernDir = pte::kP | pte::kRW | pte::kA | pte::kD;  // _KERNPG_TABLE
 constexpr std::uint64_t kKernLeaf = pte::kP | pte::kRW | pte::kA | pte::kD | pte::kG;
 constexpr VAddr kOff4 = 0xffff888000000000ull, kOff5 = 0xff11000000000000ull, kOff32 = 0xc0000000ull;
 
-struct Access {
-  VAddr va;
-  std::uint32_t bytes;
-  bool write;
-  PAddr pa;
-};
+// The port of os.fault_model: accesses: it translates through the real MMU
+// in supervisor mode (as the replay does); a fixed 10 cycles an access (the
+// tests count accesses, not the MMU's timing).
+PAddr supervisor_pa(Mmu& mmu, VAddr va, bool write) {
+  Translation t = mmu.translate(va, write ? AccessKind::Store : AccessKind::Load, false, true);
+  if (t.fault)
+    throw std::logic_error("kernel access faulted at " + std::to_string(va) + " ec " +
+                           std::to_string(t.page_fault.error_code));
+  return t.pa;
+}
 
-// A KernelAccessPort that translates through the real MMU in supervisor mode
-// (as the replay does) and records what it was asked.
-class MmuPort : public KernelAccessPort {
- public:
-  explicit MmuPort(Mmu& m) : mmu(m) {}
-  Cycles kernel_access(VAddr va, std::uint32_t bytes, bool write) override {
-    Translation t = mmu.translate(va, write ? AccessKind::Store : AccessKind::Load, false, true);
-    if (t.fault)
-      throw std::logic_error("kernel access faulted at " + std::to_string(va) + " ec " +
-                             std::to_string(t.page_fault.error_code));
-    log.push_back(Access{va, bytes, write, t.pa});
-    return 10;  // a fixed figure: the test counts accesses, not the MMU's timing
-  }
-  Mmu& mmu;
-  std::vector<Access> log;
-};
+using Access = ostest::KernelAccess;
+using ostest::RecordingPort;
 
 struct Machine {
   Machine(PagingMode mode, std::uint64_t memory, bool pge = true, bool pse = true, unsigned levels = 4,
           FaultModel fm = FaultModel::Cycles)
-      : pm(memory), rec(pm, 100), mmu(mmu_params(mode, pge, pse, levels), rec, stats.group("mmu")), port(mmu) {
+      : pm(memory),
+        rec(pm, 100),
+        mmu(mmu_params(mode, pge, pse, levels), rec, stats.group("mmu")),
+        port(10, [this](VAddr va, bool write) { return supervisor_pa(mmu, va, write); }) {
     OsParams p;
     p.memory_bytes = memory;
     p.mode = mode;
@@ -100,7 +95,7 @@ struct Machine {
   PhysicalMemory pm;
   testing_pt::RecordingMemory rec;
   Mmu mmu;
-  MmuPort port;
+  RecordingPort port;
   std::unique_ptr<OsModel> os;
   unsigned eb = 8;
 };

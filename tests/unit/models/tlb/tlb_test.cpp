@@ -24,6 +24,7 @@
 #include "models/common/types.h"
 #include "models/tlb/replacement.h"
 #include "models/tlb/tlb.h"
+#include "tests/support/stat_values.h"
 #include "tests/support/test_rng.h"
 
 namespace mmusim {
@@ -63,12 +64,6 @@ TlbEntry make_entry(VAddr vpn, PageSize size = PageSize::k4K, std::uint16_t pcid
 }
 
 VAddr va_of(VAddr vpn, PageSize size = PageSize::k4K) { return vpn << page_shift(size); }
-
-std::uint64_t stat(const StatGroup& g, const std::string& name) {
-  const StatGroup::Entry* e = g.find(name);
-  if (!e || !e->counter) throw std::logic_error("no counter " + name);
-  return e->counter->value();
-}
 
 std::string policy_param_name(const ::testing::TestParamInfo<ReplacementPolicy>& info) {
   return replacement_policy_name(info.param);
@@ -172,10 +167,10 @@ TEST(TlbLruTest, TouchedWaySurvivesLeastRecentlyUsedIsEvicted) {
   ASSERT_NE(t.lookup(va_of(0), 0), nullptr);  // vpn 0 becomes MRU; vpn 4 is now LRU
   t.insert(make_entry(16));
   EXPECT_EQ(present(t, {0, 4, 8, 12, 16}), (std::vector<VAddr>{0, 8, 12, 16}));
-  EXPECT_EQ(stat(s, "evictions"), 1u);
+  EXPECT_EQ(stat_value(s, "evictions"), 1u);
   t.insert(make_entry(20));
   EXPECT_EQ(present(t, {0, 4, 8, 12, 16, 20}), (std::vector<VAddr>{0, 12, 16, 20}));
-  EXPECT_EQ(stat(s, "evictions"), 2u);
+  EXPECT_EQ(stat_value(s, "evictions"), 2u);
 }
 
 TEST(TlbLruTest, ProbeDoesNotUpdateReplacementOrStats) {
@@ -185,8 +180,8 @@ TEST(TlbLruTest, ProbeDoesNotUpdateReplacementOrStats) {
   ASSERT_NE(t.probe(va_of(0), 0), nullptr);
   t.insert(make_entry(16));
   EXPECT_EQ(present(t, {0, 4, 8, 12, 16}), (std::vector<VAddr>{4, 8, 12, 16}));
-  EXPECT_EQ(stat(s, "accesses"), 0u);
-  EXPECT_EQ(stat(s, "hits"), 0u);
+  EXPECT_EQ(stat_value(s, "accesses"), 0u);
+  EXPECT_EQ(stat_value(s, "hits"), 0u);
 }
 
 TEST(TlbFifoTest, HitsDoNotProtect) {
@@ -198,7 +193,7 @@ TEST(TlbFifoTest, HitsDoNotProtect) {
   EXPECT_EQ(present(t, {0, 4, 8, 12, 16}), (std::vector<VAddr>{4, 8, 12, 16}));
   t.insert(make_entry(20));
   EXPECT_EQ(present(t, {4, 8, 12, 16, 20}), (std::vector<VAddr>{8, 12, 16, 20}));
-  EXPECT_EQ(stat(s, "evictions"), 2u);
+  EXPECT_EQ(stat_value(s, "evictions"), 2u);
 }
 
 TEST(TlbPlruTest, HandWorkedFourWaySequence) {
@@ -226,7 +221,7 @@ TEST(TlbPlruTest, HandWorkedFourWaySequence) {
   EXPECT_EQ(present(t, {A, D, E, F, G}), (std::vector<VAddr>{A, E, F, G}));
   t.insert(make_entry(H));
   EXPECT_EQ(present(t, {A, E, F, G, H}), (std::vector<VAddr>{E, F, G, H}));
-  EXPECT_EQ(stat(s, "evictions"), 4u);
+  EXPECT_EQ(stat_value(s, "evictions"), 4u);
 }
 
 TEST(TlbPlruTest, SameSequenceUnderLruEvictsInRecencyOrder) {
@@ -274,7 +269,7 @@ std::vector<VAddr> random_victims(std::uint64_t seed, int n) {
     live.push_back(fresh);
   }
   EXPECT_EQ(present(t, {1, 2, 3}), (std::vector<VAddr>{1, 2, 3}));
-  EXPECT_EQ(stat(s, "evictions"), static_cast<std::uint64_t>(n));
+  EXPECT_EQ(stat_value(s, "evictions"), static_cast<std::uint64_t>(n));
   return evicted;
 }
 
@@ -326,10 +321,10 @@ TEST_P(TlbPolicyTest, MissFillHitAndCounters) {
   ASSERT_NE(e, nullptr);
   e->dirty = true;  // attribute updates through the returned pointer stick
   EXPECT_TRUE(t.probe(0x5000, 0)->dirty);
-  EXPECT_EQ(stat(s, "accesses"), 4u);
-  EXPECT_EQ(stat(s, "hits"), 2u);
-  EXPECT_EQ(stat(s, "misses"), 2u);
-  EXPECT_EQ(stat(s, "evictions"), 0u);
+  EXPECT_EQ(stat_value(s, "accesses"), 4u);
+  EXPECT_EQ(stat_value(s, "hits"), 2u);
+  EXPECT_EQ(stat_value(s, "misses"), 2u);
+  EXPECT_EQ(stat_value(s, "evictions"), 0u);
 }
 
 TEST_P(TlbPolicyTest, InsertMarksEntryValid) {
@@ -346,17 +341,17 @@ TEST_P(TlbPolicyTest, InvalidWaysFilledBeforeEvicting) {
   StatGroup s;
   Tlb t("l1d", geometry(16, 4), s);
   for (VAddr v : {0, 4, 8, 12}) t.insert(make_entry(v));
-  EXPECT_EQ(stat(s, "evictions"), 0u);
+  EXPECT_EQ(stat_value(s, "evictions"), 0u);
   EXPECT_EQ(t.valid_entries(), 4u);
   for (unsigned w = 0; w < 4; ++w) EXPECT_EQ(t.entry_at(0, w).vpn, 4 * w);  // lowest invalid way first
   // A hole made by a flush is refilled before anything is evicted.
   t.flush_page(va_of(8), 0);
   t.insert(make_entry(16));
-  EXPECT_EQ(stat(s, "evictions"), 0u);
+  EXPECT_EQ(stat_value(s, "evictions"), 0u);
   EXPECT_EQ(t.entry_at(0, 2).vpn, 16u);
   EXPECT_EQ(present(t, {0, 4, 12, 16}), (std::vector<VAddr>{0, 4, 12, 16}));
   t.insert(make_entry(20));
-  EXPECT_EQ(stat(s, "evictions"), 1u);
+  EXPECT_EQ(stat_value(s, "evictions"), 1u);
   EXPECT_EQ(t.valid_entries(), 4u);
 }
 
@@ -369,7 +364,7 @@ TEST_P(TlbPolicyTest, SetIndexSeparatesSets) {
   EXPECT_EQ(present(t, {0, 4, 8, 12, 16}).size(), 4u);
   EXPECT_NE(t.probe(va_of(16), 0), nullptr);
   EXPECT_EQ(present(t, {1, 2, 3, 7}), (std::vector<VAddr>{1, 2, 3, 7}));
-  EXPECT_EQ(stat(s, "evictions"), 1u);
+  EXPECT_EQ(stat_value(s, "evictions"), 1u);
   // Many more set-0 pages still never disturb the other sets.
   for (VAddr v = 20; v < 400; v += 4) t.insert(make_entry(v));
   EXPECT_EQ(present(t, {1, 2, 3, 7}), (std::vector<VAddr>{1, 2, 3, 7}));
@@ -381,10 +376,10 @@ TEST_P(TlbPolicyTest, FullyAssociativeHoldsAnyPagesUpToCapacity) {
     StatGroup s;
     Tlb t("fa", geometry(16, ways), s);
     for (VAddr v = 0; v < 16; ++v) t.insert(make_entry(v * 64));  // would collide in any set-assoc layout
-    EXPECT_EQ(stat(s, "evictions"), 0u);
+    EXPECT_EQ(stat_value(s, "evictions"), 0u);
     for (VAddr v = 0; v < 16; ++v) EXPECT_NE(t.lookup(va_of(v * 64), 0), nullptr);
     t.insert(make_entry(9999));
-    EXPECT_EQ(stat(s, "evictions"), 1u);
+    EXPECT_EQ(stat_value(s, "evictions"), 1u);
     EXPECT_EQ(t.valid_entries(), 16u);
   }
 }
@@ -394,13 +389,13 @@ TEST_P(TlbPolicyTest, OverwriteInPlaceDoesNotEvict) {
   Tlb t("l1d", geometry(16, 4), s);
   for (VAddr v : {0, 4, 8, 12}) t.insert(make_entry(v));
   t.insert(make_entry(8, PageSize::k4K, 0, false, 0x999));
-  EXPECT_EQ(stat(s, "evictions"), 0u);
+  EXPECT_EQ(stat_value(s, "evictions"), 0u);
   EXPECT_EQ(t.valid_entries(), 4u);
   EXPECT_EQ(t.entry_at(0, 2).pfn, 0x999u);
   EXPECT_EQ(t.probe(va_of(8), 0)->pfn, 0x999u);
   // Same page for another PCID is a different translation: it needs a way.
   t.insert(make_entry(8, PageSize::k4K, 1, false, 0x555));
-  EXPECT_EQ(stat(s, "evictions"), 1u);
+  EXPECT_EQ(stat_value(s, "evictions"), 1u);
   EXPECT_EQ(t.probe(va_of(8), 1)->pfn, 0x555u);
 }
 
@@ -419,7 +414,7 @@ TEST_P(TlbPolicyTest, GlobalFillReplacesEveryPcidCopy) {
   EXPECT_EQ(t.valid_entries(), 2u);
   EXPECT_EQ(t.probe(va_of(4), 5)->pfn, 0x50u);
   EXPECT_EQ(t.probe(va_of(4), 1), nullptr);
-  EXPECT_EQ(stat(s, "evictions"), 0u);
+  EXPECT_EQ(stat_value(s, "evictions"), 0u);
 }
 
 TEST_P(TlbPolicyTest, PcidAndGlobalMatching) {
@@ -432,8 +427,8 @@ TEST_P(TlbPolicyTest, PcidAndGlobalMatching) {
   EXPECT_NE(t.lookup(va_of(2), 1), nullptr);
   EXPECT_NE(t.lookup(va_of(2), 2), nullptr);
   EXPECT_NE(t.lookup(va_of(2), 4095), nullptr);
-  EXPECT_EQ(stat(s, "hits"), 4u);
-  EXPECT_EQ(stat(s, "misses"), 1u);
+  EXPECT_EQ(stat_value(s, "hits"), 4u);
+  EXPECT_EQ(stat_value(s, "misses"), 1u);
 }
 
 TEST_P(TlbPolicyTest, FlushNonGlobalKeepsGlobals) {
@@ -447,8 +442,8 @@ TEST_P(TlbPolicyTest, FlushNonGlobalKeepsGlobals) {
   EXPECT_EQ(t.probe(va_of(2), 2), nullptr);
   EXPECT_NE(t.probe(va_of(3), 2), nullptr);
   EXPECT_EQ(t.valid_entries(), 1u);
-  EXPECT_EQ(stat(s, "flushes"), 1u);
-  EXPECT_EQ(stat(s, "flushed_entries"), 2u);
+  EXPECT_EQ(stat_value(s, "flushes"), 1u);
+  EXPECT_EQ(stat_value(s, "flushed_entries"), 2u);
 }
 
 TEST_P(TlbPolicyTest, FlushPcidOnlyThatPcidsNonGlobals) {
@@ -463,11 +458,11 @@ TEST_P(TlbPolicyTest, FlushPcidOnlyThatPcidsNonGlobals) {
   EXPECT_EQ(t.probe(va_of(5), 1), nullptr);
   EXPECT_NE(t.probe(va_of(2), 2), nullptr);
   EXPECT_NE(t.probe(va_of(3), 1), nullptr);
-  EXPECT_EQ(stat(s, "flushes"), 1u);
-  EXPECT_EQ(stat(s, "flushed_entries"), 2u);
+  EXPECT_EQ(stat_value(s, "flushes"), 1u);
+  EXPECT_EQ(stat_value(s, "flushed_entries"), 2u);
   t.flush_pcid(9);  // removes nothing, still one operation
-  EXPECT_EQ(stat(s, "flushes"), 2u);
-  EXPECT_EQ(stat(s, "flushed_entries"), 2u);
+  EXPECT_EQ(stat_value(s, "flushes"), 2u);
+  EXPECT_EQ(stat_value(s, "flushed_entries"), 2u);
 }
 
 TEST_P(TlbPolicyTest, FlushPageIsInvlpg) {
@@ -482,12 +477,12 @@ TEST_P(TlbPolicyTest, FlushPageIsInvlpg) {
   EXPECT_NE(t.probe(va_of(1), 2), nullptr);
   EXPECT_NE(t.probe(va_of(2), 1), nullptr);
   EXPECT_NE(t.probe(va_of(5), 1), nullptr);
-  EXPECT_EQ(stat(s, "flushed_entries"), 1u);
+  EXPECT_EQ(stat_value(s, "flushed_entries"), 1u);
   // A global entry goes whatever the current PCID.
   t.flush_page(va_of(2), 3);
   EXPECT_EQ(t.probe(va_of(2), 1), nullptr);
-  EXPECT_EQ(stat(s, "flushes"), 2u);
-  EXPECT_EQ(stat(s, "flushed_entries"), 2u);
+  EXPECT_EQ(stat_value(s, "flushes"), 2u);
+  EXPECT_EQ(stat_value(s, "flushed_entries"), 2u);
   EXPECT_EQ(t.valid_entries(), 2u);
 }
 
@@ -503,8 +498,8 @@ TEST_P(TlbPolicyTest, FlushPageAnyPcid) {
   EXPECT_NE(t.probe(va_of(2), 1), nullptr);
   t.flush_page_any_pcid(va_of(2));
   EXPECT_EQ(t.valid_entries(), 0u);
-  EXPECT_EQ(stat(s, "flushes"), 2u);
-  EXPECT_EQ(stat(s, "flushed_entries"), 4u);
+  EXPECT_EQ(stat_value(s, "flushes"), 2u);
+  EXPECT_EQ(stat_value(s, "flushed_entries"), 4u);
 }
 
 TEST_P(TlbPolicyTest, FlushAllRemovesGlobalsToo) {
@@ -518,8 +513,8 @@ TEST_P(TlbPolicyTest, FlushAllRemovesGlobalsToo) {
   EXPECT_EQ(t.probe(va_of(2), 2), nullptr);
   EXPECT_EQ(t.probe(va_of(3, PageSize::k2M), 0), nullptr);
   t.flush_all();  // on an empty TLB: still an operation, nothing removed
-  EXPECT_EQ(stat(s, "flushes"), 2u);
-  EXPECT_EQ(stat(s, "flushed_entries"), 3u);
+  EXPECT_EQ(stat_value(s, "flushes"), 2u);
+  EXPECT_EQ(stat_value(s, "flushed_entries"), 3u);
 }
 
 TEST_P(TlbPolicyTest, TwoMegEntryCoversEveryFourKPageInside) {
@@ -533,18 +528,18 @@ TEST_P(TlbPolicyTest, TwoMegEntryCoversEveryFourKPageInside) {
     EXPECT_EQ(e->size, PageSize::k2M);
     EXPECT_EQ(e->translate(base + off + 0x18), (0x33ull << 21) + off + 0x18);
   }
-  EXPECT_EQ(stat(s, "accesses"), 512u);
-  EXPECT_EQ(stat(s, "hits"), 512u);
+  EXPECT_EQ(stat_value(s, "accesses"), 512u);
+  EXPECT_EQ(stat_value(s, "hits"), 512u);
   EXPECT_EQ(t.lookup(base - 1, 0), nullptr);
   EXPECT_EQ(t.lookup(base + page_bytes(PageSize::k2M), 0), nullptr);
-  EXPECT_EQ(stat(s, "accesses"), 514u);
-  EXPECT_EQ(stat(s, "misses"), 2u);
+  EXPECT_EQ(stat_value(s, "accesses"), 514u);
+  EXPECT_EQ(stat_value(s, "misses"), 2u);
   // A 4K entry alongside in the same TLB: both sizes are probed.
   t.insert(make_entry(0x10, PageSize::k4K));
   EXPECT_NE(t.lookup(va_of(0x10), 0), nullptr);
   EXPECT_NE(t.lookup(base + 0x1234, 0), nullptr);
-  EXPECT_EQ(stat(s, "accesses"), 516u);
-  EXPECT_EQ(stat(s, "hits") + stat(s, "misses"), stat(s, "accesses"));
+  EXPECT_EQ(stat_value(s, "accesses"), 516u);
+  EXPECT_EQ(stat_value(s, "hits") + stat_value(s, "misses"), stat_value(s, "accesses"));
 }
 
 TEST_P(TlbPolicyTest, FourKEntryWinsOverCoveringLargePage) {
@@ -570,8 +565,8 @@ TEST_P(TlbPolicyTest, FlushPageOfTwoMegEntryFromItsMiddle) {
   t.flush_page_any_pcid(middle + 0x100000);
   EXPECT_EQ(t.probe(va_of(5, PageSize::k2M), 2), nullptr);
   EXPECT_EQ(t.valid_entries(), 1u);
-  EXPECT_EQ(stat(s, "flushes"), 2u);
-  EXPECT_EQ(stat(s, "flushed_entries"), 2u);
+  EXPECT_EQ(stat_value(s, "flushes"), 2u);
+  EXPECT_EQ(stat_value(s, "flushed_entries"), 2u);
 }
 
 TEST_P(TlbPolicyTest, FlushPageRemovesEverySizeCoveringTheAddress) {
@@ -583,7 +578,7 @@ TEST_P(TlbPolicyTest, FlushPageRemovesEverySizeCoveringTheAddress) {
   t.insert(make_entry(0x201, PageSize::k4K));  // next 4K page: stays
   t.flush_page(0x200abc, 0);
   EXPECT_EQ(t.valid_entries(), 1u);
-  EXPECT_EQ(stat(s, "flushed_entries"), 3u);
+  EXPECT_EQ(stat_value(s, "flushed_entries"), 3u);
   EXPECT_EQ(t.probe(0x201000, 0)->size, PageSize::k4K);
 }
 
@@ -602,11 +597,11 @@ TEST_P(TlbPolicyTest, AccessesEqualHitsPlusMissesOverAStream) {
     if (i % 1000 == 999) t.flush_pcid(static_cast<std::uint16_t>(rng.below(3)));
     ASSERT_LE(t.valid_entries(), t.entries());
   }
-  EXPECT_EQ(stat(s, "accesses"), 20000u);
-  EXPECT_EQ(stat(s, "hits") + stat(s, "misses"), stat(s, "accesses"));
-  EXPECT_GT(stat(s, "hits"), 0u);
-  EXPECT_GT(stat(s, "evictions"), 0u);
-  EXPECT_EQ(stat(s, "flushes"), 20u);
+  EXPECT_EQ(stat_value(s, "accesses"), 20000u);
+  EXPECT_EQ(stat_value(s, "hits") + stat_value(s, "misses"), stat_value(s, "accesses"));
+  EXPECT_GT(stat_value(s, "hits"), 0u);
+  EXPECT_GT(stat_value(s, "evictions"), 0u);
+  EXPECT_EQ(stat_value(s, "flushes"), 20u);
 }
 
 TEST_P(TlbPolicyTest, DirectMappedEvictsOnEveryConflict) {
@@ -616,7 +611,7 @@ TEST_P(TlbPolicyTest, DirectMappedEvictsOnEveryConflict) {
   t.insert(make_entry(11));  // same set (3 mod 8)
   EXPECT_EQ(t.probe(va_of(3), 0), nullptr);
   EXPECT_NE(t.probe(va_of(11), 0), nullptr);
-  EXPECT_EQ(stat(s, "evictions"), 1u);
+  EXPECT_EQ(stat_value(s, "evictions"), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllPolicies, TlbPolicyTest, ::testing::ValuesIn(kAllPolicies), policy_param_name);
@@ -656,9 +651,9 @@ TEST(TlbLruReferenceTest, FullyAssociativeMatchesListLru) {
       ASSERT_EQ(hit, ref_hit) << "access " << i << " ways " << ways;
       if (!hit) t.insert(make_entry(vpn));
     }
-    EXPECT_EQ(stat(s, "misses"), ref_misses);
-    EXPECT_EQ(stat(s, "hits"), kAccesses - ref_misses);
-    EXPECT_EQ(stat(s, "evictions"), ref_misses - kEntries);
+    EXPECT_EQ(stat_value(s, "misses"), ref_misses);
+    EXPECT_EQ(stat_value(s, "hits"), kAccesses - ref_misses);
+    EXPECT_EQ(stat_value(s, "evictions"), ref_misses - kEntries);
     EXPECT_GT(ref_misses, 1000u);
     EXPECT_LT(ref_misses, 90000u);
   }
@@ -691,8 +686,8 @@ TEST(TlbLruReferenceTest, SetAssociativeMatchesPerSetListLru) {
     ASSERT_EQ(hit, ref_hit) << "access " << i;
     if (!hit) t.insert(make_entry(vpn));
   }
-  EXPECT_EQ(stat(s, "misses"), ref_misses);
-  EXPECT_EQ(stat(s, "evictions"), ref_evictions);
+  EXPECT_EQ(stat_value(s, "misses"), ref_misses);
+  EXPECT_EQ(stat_value(s, "evictions"), ref_evictions);
   EXPECT_EQ(t.valid_entries(), static_cast<std::size_t>(kEntries));
 }
 
@@ -968,13 +963,13 @@ TEST_P(TlbDifferentialTest, MatchesReferenceSlotForSlot) {
       }
   }
 
-  EXPECT_EQ(stat(s, "accesses"), ref.accesses);
-  EXPECT_EQ(stat(s, "hits"), ref.hits);
-  EXPECT_EQ(stat(s, "misses"), ref.misses);
-  EXPECT_EQ(stat(s, "evictions"), ref.evictions);
-  EXPECT_EQ(stat(s, "flushes"), ref.flushes);
-  EXPECT_EQ(stat(s, "flushed_entries"), ref.flushed_entries);
-  EXPECT_EQ(stat(s, "hits") + stat(s, "misses"), stat(s, "accesses"));
+  EXPECT_EQ(stat_value(s, "accesses"), ref.accesses);
+  EXPECT_EQ(stat_value(s, "hits"), ref.hits);
+  EXPECT_EQ(stat_value(s, "misses"), ref.misses);
+  EXPECT_EQ(stat_value(s, "evictions"), ref.evictions);
+  EXPECT_EQ(stat_value(s, "flushes"), ref.flushes);
+  EXPECT_EQ(stat_value(s, "flushed_entries"), ref.flushed_entries);
+  EXPECT_EQ(stat_value(s, "hits") + stat_value(s, "misses"), stat_value(s, "accesses"));
   EXPECT_GT(ref.hits, 300u);  // even the 8-entry direct-mapped shape hits ~500 times
   EXPECT_GT(ref.evictions, 100u);
 }

@@ -34,6 +34,8 @@
 #include "models/mmu/mmu.h"
 #include "models/walker/walker.h"
 #include "tests/support/pt_builder.h"
+#include "tests/support/sdm_reader.h"
+#include "tests/support/stat_values.h"
 
 namespace mmusim {
 namespace {
@@ -44,31 +46,22 @@ using testing_pt::RecordingMemory;
 using Ref = RecordingMemory::Ref;
 
 constexpr Cycles kMemLat = 7;
-constexpr std::uint32_t kEcP = 1, kEcW = 2, kEcU = 4, kEcRsvd = 8, kEcI = 16;
+using testing_sdm::kEcI;
+using testing_sdm::kEcP;
+using testing_sdm::kEcRsvd;
+using testing_sdm::kEcU;
+using testing_sdm::kEcW;
 
 constexpr std::uint64_t kP = pte::kP, kRW = pte::kRW, kUS = pte::kUS, kA = pte::kA, kD = pte::kD, kPS = pte::kPS,
                         kG = pte::kG, kXD = pte::kXD;
 constexpr std::uint64_t kLeafRWUAD = kP | kRW | kUS | kA | kD;  // 0x67
-
-std::uint64_t counter(const StatGroup& g, const std::string& path) {
-  const StatGroup::Entry* e = g.find(path);
-  if (!e || !e->counter) {
-    ADD_FAILURE() << "no counter " << path;
-    return ~0ull;
-  }
-  return e->counter->value();
-}
 
 Ref R4(PAddr pa, std::uint64_t v) { return Ref{false, pa, v, 4}; }
 Ref W4(PAddr pa, std::uint64_t v) { return Ref{true, pa, v, 4}; }
 Ref R8(PAddr pa, std::uint64_t v) { return Ref{false, pa, v, 8}; }
 Ref W8(PAddr pa, std::uint64_t v) { return Ref{true, pa, v, 8}; }
 
-struct AccessCase {
-  AccessKind kind;
-  bool user;
-  std::uint32_t bits;  // error-code bits the access adds
-};
+using testing_sdm::AccessCase;
 
 // SDM 4.7: W/R = 1 for writes (read-modify-writes too), U/S = 1 for user
 // accesses. I/D = 1 for fetches only if CR4.SMEP = 1 or (CR4.PAE = 1 and
@@ -181,7 +174,7 @@ TEST_F(Ia32WalkerTest, Translates4KPageWithTwoFourByteReferences) {
   EXPECT_TRUE(r.user);
   EXPECT_FALSE(r.nx);
   EXPECT_TRUE(r.dirty);
-  EXPECT_EQ(counter(*wstats, "mem_reads"), 2u);
+  EXPECT_EQ(counter_value(*wstats, "mem_reads"), 2u);
   // No PDPTE statistics outside PAE paging.
   EXPECT_EQ(wstats->find("pdpte_loads"), nullptr);
 }
@@ -402,7 +395,7 @@ TEST_F(Ia32WalkerTest, NotPresentAtEachLevel) {
     EXPECT_EQ(r.page_fault.error_code, a.bits);
     EXPECT_EQ(mem.refs, (std::vector<Ref>{R4(kPde32, 0xfffffffe)}));
   }
-  EXPECT_EQ(counter(*wstats, "faults"), 2 * std::size(kAccessesIa32));
+  EXPECT_EQ(counter_value(*wstats, "faults"), 2 * std::size(kAccessesIa32));
 }
 
 TEST_F(Ia32WalkerTest, RightsAreTheAndOfPdeAndPte) {
@@ -537,8 +530,8 @@ TEST_F(Ia32WalkerTest, OnlyThePdeCacheExists) {
   ASSERT_FALSE(r.fault);
   EXPECT_EQ(r.mem_reads, 2u);
   EXPECT_EQ(mem.reads.front(), 0x100490u);
-  EXPECT_EQ(counter(*pwcstats, "pd.hits"), 1u);
-  EXPECT_EQ(counter(*pwcstats, "pd.misses"), 2u);
+  EXPECT_EQ(counter_value(*pwcstats, "pd.hits"), 1u);
+  EXPECT_EQ(counter_value(*pwcstats, "pd.misses"), 2u);
 }
 
 TEST_F(Ia32WalkerTest, FourMegPdeIsNotCached) {
@@ -552,7 +545,7 @@ TEST_F(Ia32WalkerTest, FourMegPdeIsNotCached) {
   WalkResult r = walk(kVa32 + 0x1000, AccessKind::Load, false);
   ASSERT_FALSE(r.fault);
   EXPECT_EQ(mem.reads, std::vector<PAddr>{kPde32});
-  EXPECT_EQ(counter(*pwcstats, "pd.hits"), 0u);
+  EXPECT_EQ(counter_value(*pwcstats, "pd.hits"), 0u);
 }
 
 // ===========================================================================
@@ -600,13 +593,13 @@ TEST_F(PaeWalkerTest, LoadReadsTheFourPdptesAsTimedEightByteReferences) {
   EXPECT_EQ(mem.refs, (std::vector<Ref>{R8(0x100fe0, 0), R8(0x100fe8, 0), R8(0x100ff0, 0x101001), R8(0x100ff8, 0)}));
   EXPECT_EQ(walker->pdpte_registers(), (std::array<std::uint64_t, 4>{0, 0, 0x101001, 0}));
   EXPECT_EQ(walker->last_pdpte_load_cycles(), 4 * kMemLat);
-  EXPECT_EQ(counter(*wstats, "pdpte_loads"), 1u);
-  EXPECT_EQ(counter(*wstats, "pdpte_reads"), 4u);
-  EXPECT_EQ(counter(*wstats, "pdpte_cycles"), 4 * kMemLat);
+  EXPECT_EQ(counter_value(*wstats, "pdpte_loads"), 1u);
+  EXPECT_EQ(counter_value(*wstats, "pdpte_reads"), 4u);
+  EXPECT_EQ(counter_value(*wstats, "pdpte_cycles"), 4 * kMemLat);
   // Not walks: no walk, memory read or walk cycle counted.
-  EXPECT_EQ(counter(*wstats, "walks"), 0u);
-  EXPECT_EQ(counter(*wstats, "mem_reads"), 0u);
-  EXPECT_EQ(counter(*wstats, "cycles"), 0u);
+  EXPECT_EQ(counter_value(*wstats, "walks"), 0u);
+  EXPECT_EQ(counter_value(*wstats, "mem_reads"), 0u);
+  EXPECT_EQ(counter_value(*wstats, "cycles"), 0u);
 }
 
 TEST_F(PaeWalkerTest, Cr3UsesBits31To5Only) {
@@ -780,8 +773,8 @@ TEST_F(PaeWalkerTest, PdpteWithReservedBitRefusesTheLoad) {
     // The old registers still translate.
     EXPECT_FALSE(walk(kVaPae, AccessKind::Load, false).fault);
   }
-  EXPECT_EQ(counter(*wstats, "pdpte_load_faults"), refused);
-  EXPECT_EQ(counter(*wstats, "pdpte_loads"), 1u + refused);
+  EXPECT_EQ(counter_value(*wstats, "pdpte_load_faults"), refused);
+  EXPECT_EQ(counter_value(*wstats, "pdpte_loads"), 1u + refused);
   // Bits 3 (PWT), 4 (PCD) and 11:9 (ignored) are not reserved.
   pt.set(kPdpte, 0x101001 | 0x18 | 0xe00);
   EXPECT_TRUE(load());
@@ -987,8 +980,8 @@ TEST_F(PaeWalkerTest, OnlyThePdeCacheExistsTaggedWithBits31To21) {
   ASSERT_FALSE(r.fault);
   EXPECT_EQ(r.frame, 0x12347000u);
   EXPECT_EQ(mem.reads, (std::vector<PAddr>{0x1030a8, 0x104d58}));
-  EXPECT_EQ(counter(*pwcstats, "pd.hits"), 1u);
-  EXPECT_EQ(counter(*pwcstats, "pd.misses"), 2u);
+  EXPECT_EQ(counter_value(*pwcstats, "pd.hits"), 1u);
+  EXPECT_EQ(counter_value(*pwcstats, "pd.misses"), 2u);
 }
 
 TEST(WalkerModeTest, LevelsStillSelectFourOrFiveLevelPaging) {
@@ -1029,7 +1022,7 @@ class Mmu32Test : public ::testing::Test {
     p.walker.pwc_ways = {0, 0, 0, 0, 0, 0};
     return p;
   }
-  std::uint64_t stat(const std::string& path) const { return counter(root, path); }
+  std::uint64_t stat(const std::string& path) const { return counter_value(root, path); }
 
   PhysicalMemory pm;
   PaeTableBuilder pt;

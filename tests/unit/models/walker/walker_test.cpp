@@ -25,6 +25,8 @@
 #include "models/memory/physical_memory.h"
 #include "models/walker/walker.h"
 #include "tests/support/pt_builder.h"
+#include "tests/support/sdm_reader.h"
+#include "tests/support/stat_values.h"
 
 namespace mmusim {
 namespace {
@@ -38,7 +40,11 @@ constexpr Cycles kMemLat = 7;  // every paging-structure reference costs 7 cycle
 constexpr unsigned kI5 = 2;    // PML5 index used by every address with 5-level paging
 
 // Error-code bits written out (SDM 4.7).
-constexpr std::uint32_t kEcP = 1, kEcW = 2, kEcU = 4, kEcRsvd = 8, kEcI = 16;
+using testing_sdm::kEcI;
+using testing_sdm::kEcP;
+using testing_sdm::kEcRsvd;
+using testing_sdm::kEcU;
+using testing_sdm::kEcW;
 
 // Entry flags used by most mappings: present, writable, user, accessed,
 // dirty - so that a walk needs no A/D update unless a test wants one.
@@ -47,15 +53,6 @@ constexpr std::uint64_t kLeafRWUAD = pte::kP | pte::kRW | pte::kUS | pte::kA | p
 constexpr PAddr kFrame4K = 0x12345000;    // 4 KiB aligned
 constexpr PAddr kFrame2M = 0x40000000;    // 2 MiB aligned
 constexpr PAddr kFrame1G = 0x8040000000;  // 1 GiB aligned (bits 39 and 30)
-
-std::uint64_t counter(const StatGroup& g, const std::string& path) {
-  const StatGroup::Entry* e = g.find(path);
-  if (!e || !e->counter) {
-    ADD_FAILURE() << "no counter " << path;
-    return ~0ull;
-  }
-  return e->counter->value();
-}
 
 class WalkerTest : public ::testing::TestWithParam<unsigned> {
  protected:
@@ -106,18 +103,10 @@ class WalkerTest : public ::testing::TestWithParam<unsigned> {
   std::unique_ptr<Walker> walker;
 };
 
-std::string levels_name(const ::testing::TestParamInfo<unsigned>& info) {
-  return info.param == 5 ? "FiveLevel" : "FourLevel";
-}
-
 // Accesses and the error-code bits SDM 4.7 adds for them (with NXE = 1):
 // W/R = 1 for writes (a read-modify-write is a write), U/S = 1 for
 // user-mode accesses, I/D = 1 for instruction fetches.
-struct AccessCase {
-  AccessKind kind;
-  bool user;
-  std::uint32_t bits;
-};
+using testing_sdm::AccessCase;
 const AccessCase kAccesses[] = {
     {AccessKind::Load, false, 0},
     {AccessKind::Load, true, kEcU},
@@ -316,7 +305,7 @@ TEST_P(WalkerTest, NotPresentAtEachLevelFaultsWithPZero) {
     }
     pt.set(p.entry[level], saved);
   }
-  EXPECT_EQ(counter(wstats, "faults"), levels() * std::size(kAccesses));
+  EXPECT_EQ(counter_value(wstats, "faults"), levels() * std::size(kAccesses));
 }
 
 TEST_P(WalkerTest, NotPresentEntryIgnoresEveryOtherBit) {
@@ -701,7 +690,7 @@ TEST_P(WalkerTest, ReadWalkSetsAccessedInEveryEntryAndNotDirty) {
   }
   EXPECT_EQ(r.mem_reads, levels());
   EXPECT_EQ(r.cycles, 3 * levels() * kMemLat);
-  EXPECT_EQ(counter(wstats, "ad_writes"), levels());
+  EXPECT_EQ(counter_value(wstats, "ad_writes"), levels());
 }
 
 TEST_P(WalkerTest, WriteWalkSetsDirtyInTheLeafOnly) {
@@ -761,7 +750,7 @@ TEST_P(WalkerTest, UpdateAdFalseWritesNoFlag) {
     EXPECT_EQ(r.cycles, levels() * kMemLat);
     for (unsigned l = 1; l <= levels(); ++l) EXPECT_EQ(pt.get(p.entry[l]) & (pte::kA | pte::kD), 0u) << l;
   }
-  EXPECT_EQ(counter(wstats, "ad_writes"), 0u);
+  EXPECT_EQ(counter_value(wstats, "ad_writes"), 0u);
 }
 
 TEST_P(WalkerTest, OnlyEntriesWithAccessedClearAreWritten) {
@@ -869,8 +858,8 @@ TEST_P(WalkerPwcTest, PdeCacheHitReadsOnlyThePte) {
   EXPECT_EQ(mem.reads, std::vector<PAddr>{pa.table[1] + 10 * 8});
   EXPECT_EQ(r.start_level, 1u);
   EXPECT_EQ(r.cycles, 3 + kMemLat);
-  EXPECT_EQ(counter(pwcstats, "pd.hits"), 1u);
-  EXPECT_EQ(counter(pwcstats, "pd.misses"), 1u);
+  EXPECT_EQ(counter_value(pwcstats, "pd.hits"), 1u);
+  EXPECT_EQ(counter_value(pwcstats, "pd.misses"), 1u);
 }
 
 TEST_P(WalkerPwcTest, PdpteCacheHitReadsPdeAndPte) {
@@ -885,7 +874,7 @@ TEST_P(WalkerPwcTest, PdpteCacheHitReadsPdeAndPte) {
   EXPECT_EQ(mem.reads, (std::vector<PAddr>{pb.table[2] + 8 * 8, pb.table[1] + 9 * 8}));
   EXPECT_EQ(r.start_level, 2u);
   EXPECT_EQ(r.cycles, 3 + 2 * kMemLat);
-  EXPECT_EQ(counter(pwcstats, "pdpt.hits"), 1u);
+  EXPECT_EQ(counter_value(pwcstats, "pdpt.hits"), 1u);
 }
 
 TEST_P(WalkerPwcTest, Pml4eCacheHitReadsThreeEntries) {
@@ -899,7 +888,7 @@ TEST_P(WalkerPwcTest, Pml4eCacheHitReadsThreeEntries) {
   EXPECT_EQ(r.mem_reads, 3u);
   EXPECT_EQ(mem.reads, (std::vector<PAddr>{pb.table[3] + 6 * 8, pb.table[2] + 7 * 8, pb.table[1] + 9 * 8}));
   EXPECT_EQ(r.start_level, 3u);
-  EXPECT_EQ(counter(pwcstats, "pml4.hits"), 1u);
+  EXPECT_EQ(counter_value(pwcstats, "pml4.hits"), 1u);
 }
 
 TEST_P(WalkerPwcTest, Pml5eCacheHitReadsFourEntries) {
@@ -915,7 +904,7 @@ TEST_P(WalkerPwcTest, Pml5eCacheHitReadsFourEntries) {
   EXPECT_EQ(mem.reads,
             (std::vector<PAddr>{pb.table[4] + 4 * 8, pb.table[3] + 5 * 8, pb.table[2] + 7 * 8, pb.table[1] + 9 * 8}));
   EXPECT_EQ(r.start_level, 4u);
-  EXPECT_EQ(counter(pwcstats, "pml5.hits"), 1u);
+  EXPECT_EQ(counter_value(pwcstats, "pml5.hits"), 1u);
 }
 
 TEST_P(WalkerPwcTest, DeepestHitIsUsed) {
@@ -953,8 +942,8 @@ TEST_P(WalkerPwcTest, LargePageLeafIsNotCachedAsAPde) {
   ASSERT_FALSE(r.fault);
   EXPECT_EQ(r.frame, kFrame2M + 0x200000);
   EXPECT_EQ(mem.reads, std::vector<PAddr>{pa.table[2] + 8 * 8});
-  EXPECT_EQ(counter(pwcstats, "pd.hits"), 0u);
-  EXPECT_EQ(counter(pwcstats, "pdpt.hits"), 2u);
+  EXPECT_EQ(counter_value(pwcstats, "pd.hits"), 0u);
+  EXPECT_EQ(counter_value(pwcstats, "pdpt.hits"), 2u);
 }
 
 TEST_P(WalkerPwcTest, OneGigPageLeafIsNotCachedAsAPdpte) {
@@ -965,8 +954,8 @@ TEST_P(WalkerPwcTest, OneGigPageLeafIsNotCachedAsAPdpte) {
   WalkResult r = walk(a + 0x1000, AccessKind::Load, false);
   ASSERT_FALSE(r.fault);
   EXPECT_EQ(mem.reads, std::vector<PAddr>{pa.table[3] + 5 * 8});
-  EXPECT_EQ(counter(pwcstats, "pdpt.hits"), 0u);
-  EXPECT_EQ(counter(pwcstats, "pml4.hits"), 1u);
+  EXPECT_EQ(counter_value(pwcstats, "pdpt.hits"), 0u);
+  EXPECT_EQ(counter_value(pwcstats, "pml4.hits"), 1u);
 }
 
 TEST_P(WalkerPwcTest, FlushAllEmptiesEveryCache) {
@@ -1075,7 +1064,7 @@ TEST_P(WalkerPwcTest, PdeCacheTagIsEveryTranslatedBitAbove20) {
     EXPECT_EQ(r.mem_reads, 5u);
     EXPECT_EQ(mem.reads.front(), pc.table[5] + (kI5 + 1) * 8ull);
   }
-  EXPECT_EQ(counter(pwcstats, "pd.hits"), 0u);
+  EXPECT_EQ(counter_value(pwcstats, "pd.hits"), 0u);
 }
 
 TEST_P(WalkerPwcTest, CacheReplacesTheLeastRecentlyUsedEntry) {
@@ -1111,11 +1100,11 @@ TEST_P(WalkerPwcTest, CyclesArePwcLatencyPlusEveryMemoryReference) {
   ASSERT_FALSE(r.fault);
   EXPECT_EQ(r.ad_writes, 1u);
   EXPECT_EQ(r.cycles, 3 + 3 * kMemLat);
-  EXPECT_EQ(counter(wstats, "walks"), 2u);
-  EXPECT_EQ(counter(wstats, "mem_reads"), levels() + 1);
-  EXPECT_EQ(counter(wstats, "ad_writes"), levels() + 1);
-  EXPECT_EQ(counter(wstats, "cycles"), 6 + (3 * levels() + 3) * kMemLat);
-  EXPECT_EQ(counter(wstats, "faults"), 0u);
+  EXPECT_EQ(counter_value(wstats, "walks"), 2u);
+  EXPECT_EQ(counter_value(wstats, "mem_reads"), levels() + 1);
+  EXPECT_EQ(counter_value(wstats, "ad_writes"), levels() + 1);
+  EXPECT_EQ(counter_value(wstats, "cycles"), 6 + (3 * levels() + 3) * kMemLat);
+  EXPECT_EQ(counter_value(wstats, "faults"), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Levels, WalkerTest, ::testing::Values(4u, 5u), levels_name);
