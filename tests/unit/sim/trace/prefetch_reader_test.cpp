@@ -74,7 +74,8 @@ TEST_F(TraceReaderTest, PrefetchEmptyTraceAndEarlyDestruction) {
   EXPECT_EQ(walk_both(write("empty.txt", "# nothing\n"), pre), std::vector<std::string>{"end"});
   EXPECT_EQ(pre, std::vector<std::string>{"end"});
   // Destroyed with the ring full and the decoder waiting: joins at once.
-  auto inner = open_trace(write("long.txt", lines(PrefetchReader::kBatches * PrefetchReader::kBatchRecords * 4)), "text");
+  auto inner =
+      open_trace(write("long.txt", lines(PrefetchReader::kBatches * PrefetchReader::kBatchRecords * 4)), "text");
   {
     PrefetchReader r(*inner);
     TraceRecord rec;
