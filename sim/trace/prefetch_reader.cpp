@@ -36,9 +36,15 @@ bool PrefetchReader::take_batch() {
     }
     ++m_consumed;
     m_batch = nullptr;
-    m_cv.notify_all();
+    // The decoder, once the ring is full, sleeps until half of it is free:
+    // one wake-up per kBatches / 2 batches, not one per batch.
+    if (m_decoder_waiting && m_filled - m_consumed <= kBatches / 2) m_cv.notify_all();
   }
-  m_cv.wait(lock, [this] { return m_filled > m_consumed; });
+  if (m_filled == m_consumed) {
+    m_reader_waiting = true;
+    m_cv.wait(lock, [this] { return m_filled > m_consumed; });
+    m_reader_waiting = false;
+  }
   m_batch = &m_ring[m_consumed % kBatches];
   lock.unlock();
   m_index = 0;
@@ -52,7 +58,11 @@ void PrefetchReader::decode() {
   for (std::uint64_t n = 0;; ++n) {
     {
       std::unique_lock<std::mutex> lock(m_mutex);
-      m_cv.wait(lock, [this, n] { return m_stop || n - m_consumed < kBatches; });
+      if (!m_stop && n - m_consumed >= kBatches) {
+        m_decoder_waiting = true;
+        m_cv.wait(lock, [this, n] { return m_stop || n - m_consumed <= kBatches / 2; });
+        m_decoder_waiting = false;
+      }
       if (m_stop) return;
     }
     Batch& b = m_ring[n % kBatches];
@@ -74,8 +84,8 @@ void PrefetchReader::decode() {
     {
       std::lock_guard<std::mutex> lock(m_mutex);
       m_filled = n + 1;
+      if (m_reader_waiting) m_cv.notify_all();
     }
-    m_cv.notify_all();
     if (b.end || b.error) return;
   }
 }

@@ -34,8 +34,8 @@ namespace mmusim {
 
 class PrefetchReader : public TraceReader {
  public:
-  static constexpr std::size_t kBatches = 4;
-  static constexpr std::size_t kBatchRecords = 2048;
+  static constexpr std::size_t kBatches = 8;
+  static constexpr std::size_t kBatchRecords = 1024;
 
   // Starts the decoder thread; inner must outlive this reader.
   explicit PrefetchReader(TraceReader& inner);
@@ -93,9 +93,11 @@ class PrefetchReader : public TraceReader {
   std::vector<Batch> m_ring;
   std::mutex m_mutex;
   std::condition_variable m_cv;
-  std::uint64_t m_filled = 0;    // batches published by the decoder (under m_mutex)
-  std::uint64_t m_consumed = 0;  // batches released by the reader (under m_mutex)
-  bool m_stop = false;           // (under m_mutex)
+  std::uint64_t m_filled = 0;      // batches published by the decoder (under m_mutex)
+  std::uint64_t m_consumed = 0;    // batches released by the reader (under m_mutex)
+  bool m_stop = false;             // (under m_mutex)
+  bool m_decoder_waiting = false;  // (under m_mutex)
+  bool m_reader_waiting = false;   // (under m_mutex)
   // The reader's side only.
   Batch* m_batch = nullptr;
   std::size_t m_index = 0;
