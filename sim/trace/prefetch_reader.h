@@ -45,11 +45,17 @@ class PrefetchReader : public TraceReader {
   PrefetchReader& operator=(const PrefetchReader&) = delete;
 
   bool next(TraceRecord& rec) override {
-    if (m_index == m_count && !take_batch()) return false;
-    copy(m_batch->records[m_index], rec);
-    m_pos = m_batch->positions[m_index];
-    ++m_index;
+    const TraceRecord* r = next_ref();
+    if (!r) return false;
+    copy(*r, rec);
     return true;
+  }
+  // next() without the copy: the record in the ring, valid until the next
+  // call; null at the clean end of the trace.
+  const TraceRecord* next_ref() {
+    if (m_index == m_count && !take_batch()) return nullptr;
+    m_pos = m_batch->positions[m_index];
+    return &m_batch->records[m_index++];
   }
   double progress() const override { return m_progress; }
   const std::string& path() const override { return m_inner.path(); }
