@@ -41,6 +41,7 @@ Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, O
   for (TraceReader* t : traces) {
     Stream s;
     s.reader = t;
+    s.prefetch = dynamic_cast<PrefetchReader*>(t);
     m_streams.push_back(s);
   }
   m_cur = &m_streams[0];
@@ -157,14 +158,16 @@ void Replay::loop() {
 }
 
 bool Replay::run_stream(Stream& s, std::uint64_t budget) {
-  TraceRecord rec;
+  TraceRecord own;
   std::uint64_t done = 0;
   std::uint64_t since_check = 0;
   while (done < budget) {
-    if (!s.reader->next(rec)) {
+    const TraceRecord* next = s.prefetch ? s.prefetch->next_ref() : (s.reader->next(own) ? &own : nullptr);
+    if (!next) {
       s.done = true;
       break;
     }
+    const TraceRecord& rec = *next;
     if (rec.kind == RecordKind::Access) {
       // Checked even for a dead process's records: a trace the mode cannot
       // hold is an error wherever it shows.

@@ -58,6 +58,7 @@
 #include "models/mmu/mmu_module.h"
 #include "models/os/os_model.h"
 #include "models/walker/walk_scheduler.h"
+#include "sim/trace/prefetch_reader.h"
 #include "sim/trace/trace_reader.h"
 
 namespace mmusim {
@@ -105,6 +106,7 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
  private:
   struct Stream {
     TraceReader* reader = nullptr;
+    PrefetchReader* prefetch = nullptr;  // reader, when decoded on its own thread: records taken without a copy
     bool done = false;
     bool has_pid = false;                         // a process has been chosen (lazily: pid 1 unless @proc comes first)
     std::uint32_t pid = 0;                        // global pid of the current process

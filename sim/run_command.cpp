@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <systemc>
+#include <thread>
 #include <vector>
 
 #include "sim/command_line.h"
@@ -20,6 +21,7 @@
 #include "sim/stats_writer.h"
 #include "sim/topology.h"
 #include "sim/trace/open_trace.h"
+#include "sim/trace/prefetch_reader.h"
 
 #ifndef MMUSIM_VERSION
 #define MMUSIM_VERSION "0.1.0"
@@ -67,6 +69,9 @@ int cmd_run(int argc, char** argv) {
       "curves-opt",
       "also the OPT (Belady MIN) misses of every fully associative size of the TLBs with curves on, a lower bound for "
       "any policy: column opt_misses of curves.csv (sets mmu.tlbs.<TLB>.curves_opt; not with --curves-sample)")(
+      "threads", po::value<std::string>(),
+      "N: 1 reads and decodes the traces on the simulation thread; 2 (the default when the machine has more than one "
+      "core) decodes each trace on a thread of its own beside the simulation (same results)")(
       "progress", "show a progress line on stderr even when it is not a terminal")(
       "check-invariants",
       "check the OS model's invariants after every page fault (O(memory) each) and every TLB or paging-structure-cache "
@@ -97,6 +102,8 @@ int cmd_run(int argc, char** argv) {
   refuse_positional(vm, "run", "give a trace with -t TRACE (-t - for standard input)");
   if (vm.count("progress") && vm.count("quiet")) throw UsageError("--progress and --quiet exclude each other");
   const std::uint64_t max_accesses = parse_count("--max-accesses", vm["max-accesses"].as<std::string>(), 0, UINT64_MAX);
+  const std::uint64_t threads = vm.count("threads") ? parse_count("--threads", vm["threads"].as<std::string>(), 1, 2)
+                                                    : (std::thread::hardware_concurrency() > 1 ? 2 : 1);
 
   LoadedConfig lc = load_config_options(vm);
   if (vm.count("curves")) {
@@ -172,9 +179,18 @@ int cmd_run(int argc, char** argv) {
     } catch (const std::invalid_argument& e) {
       throw UsageError(std::string("--format: ") + e.what());
     }
-    raw.push_back(readers.back().get());
     if (format == "auto" && !vm.count("quiet"))
       std::cerr << "mmusim: " << t << ": format " << readers.back()->format_name() << " (auto-detected)\n";
+  }
+  // Declared after the readers they wrap: destroyed (their threads joined) first.
+  std::vector<std::unique_ptr<PrefetchReader>> prefetchers;
+  for (const auto& r : readers) {
+    if (threads > 1) {
+      prefetchers.push_back(std::make_unique<PrefetchReader>(*r));
+      raw.push_back(prefetchers.back().get());
+    } else {
+      raw.push_back(r.get());
+    }
   }
 
   if (!outdir.empty()) {

@@ -45,7 +45,7 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
     tcv.curves = std::make_unique<MissCurves>(tc.page_sizes, tc.curves);
     if (tc.curves_sample_rate > 0.0 && tc.curves_sample_rate < 1.0) tcv.curves->set_sample_rate(tc.curves_sample_rate);
     if (tc.curves_opt) tcv.curves->record_opt();
-    t->set_curves(tcv.curves.get());
+    m_mmu->core().set_curves(*t, tcv.curves.get());
     m_curves.push_back(std::move(tcv));
   }
   OsParams osp = make_os_params(c);

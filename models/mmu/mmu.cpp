@@ -90,7 +90,19 @@ void Mmu::fill(unsigned cls, std::size_t below_level, const TlbEntry& e, VAddr v
   }
 }
 
+void Mmu::set_curves(Tlb& t, MissCurves* c) {
+  t.set_curves(c);
+  m_any_curves = false;
+  for (const auto& x : m_tlbs) m_any_curves = m_any_curves || x->has_curves();
+}
+
 void Mmu::translate(Translation& out, VAddr va, AccessKind kind, bool user, bool demand) {
+  if (m_any_curves) translate_as<true>(out, va, kind, user, demand);
+  else translate_as<false>(out, va, kind, user, demand);
+}
+
+template <bool kCurves>
+void Mmu::translate_as(Translation& out, VAddr va, AccessKind kind, bool user, bool demand) {
   // The common case - a level-1 hit the entry allows - stays small and
   // inline-friendly and writes only the fields a hit sets; everything else
   // continues in lookup_rest().
@@ -105,7 +117,7 @@ void Mmu::translate(Translation& out, VAddr va, AccessKind kind, bool user, bool
   Tlb* hit_tlb = nullptr;
   for (Tlb* t : level.tlbs) {
     // Every TLB of a level is probed in parallel, so each counts a lookup.
-    const TlbEntry* e = demand ? t->lookup(va, m_pcid) : t->probe(va, m_pcid);
+    const TlbEntry* e = demand ? t->template lookup_as<kCurves>(va, m_pcid) : t->probe(va, m_pcid);
     if (e && !hit) {
       hit = e;
       hit_tlb = t;

@@ -160,6 +160,8 @@ class Mmu : public MmuControl {
   // paging-structure-cache entry is checked against the tables in memory
   // (translation_checker.h). nullptr (the default) checks nothing.
   void set_checker(const TranslationChecker* c) { m_checker = c; }
+  // Miss curves for one of tlbs() (Tlb::set_curves); null stops. Not owned.
+  void set_curves(Tlb& t, MissCurves* c);
 
  private:
   struct Level {
@@ -180,6 +182,8 @@ class Mmu : public MmuControl {
     }
     return !(is_fetch(kind) && e.nx);
   }
+  template <bool kCurves>
+  void translate_as(Translation& out, VAddr va, AccessKind kind, bool user, bool demand);
   // Levels from first_level on, then the walk; cycles spent so far.
   Translation lookup_rest(VAddr va, AccessKind kind, bool user, bool demand, std::size_t first_level, Cycles cycles);
   Translation walk(VAddr va, AccessKind kind, bool user, Cycles cycles);
@@ -192,6 +196,7 @@ class Mmu : public MmuControl {
   PagingFormat m_format;
   const TranslationChecker* m_checker = nullptr;
   std::vector<std::unique_ptr<Tlb>> m_tlbs;
+  bool m_any_curves = false;  // some TLB has curves (set_curves)
   std::unique_ptr<Walker> m_walker;
   std::uint16_t m_pcid = 0;  // m_cr.pcid(), kept for the lookup path
   Counter& m_cr3_writes;

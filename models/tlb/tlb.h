@@ -89,20 +89,25 @@ class Tlb {
   // the replacement policy. The pointer stays valid until the next insert or
   // flush; the caller may update attribute bits (dirty, ...) through it but
   // must not change vpn, size, pcid, global or valid - use insert/flush.
-  TlbEntry* lookup(VAddr va, std::uint16_t pcid) {
+  TlbEntry* lookup(VAddr va, std::uint16_t pcid) { return lookup_as<true>(va, pcid); }
+  // lookup() for a caller that knows whether any TLB it probes has curves:
+  // kCurves false (the MMU when none has) skips the curves test; true tests
+  // this TLB's curves as lookup() does.
+  template <bool kCurves>
+  TlbEntry* lookup_as(VAddr va, std::uint16_t pcid) {
     ++m_accesses;
     unsigned set = 0, way = 0;
     // An empty TLB (a 1G array while no 1G page exists) cannot hit: skip the
     // probe, which is most of the cost of the parallel per-size lookups.
     if (m_valid_count == 0 || !find(va, pcid, &set, &way)) {
       ++m_misses;
-      if (__builtin_expect(m_curves != nullptr, 0)) note_lookup(va, pcid, nullptr);
+      if (kCurves && m_curves) note_lookup(va, pcid, nullptr);
       return nullptr;
     }
     ++m_hits;
     m_repl.touch(set, way);
     TlbEntry* e = &m_entries[slot(set, way)];
-    if (__builtin_expect(m_curves != nullptr, 0)) note_lookup(va, pcid, e);
+    if (kCurves && m_curves) note_lookup(va, pcid, e);
     return e;
   }
 
@@ -130,8 +135,10 @@ class Tlb {
 
   // Reports every demand lookup, fill, invalidation and flush to c from now
   // on (miss_curves.h); null stops. Not owned. Off, a lookup pays one
-  // null-pointer test.
+  // null-pointer test (none through lookup_as<false>). A TLB of an Mmu gets
+  // its curves through Mmu::set_curves, which picks the lookup.
   void set_curves(MissCurves* c) { m_curves = c; }
+  bool has_curves() const { return m_curves != nullptr; }
 
   // Invalidation (SDM 4.10.4). Each call counts one flush, however many
   // entries it removes, and adds the removed entries to flushed_entries.

@@ -150,7 +150,11 @@ bool BinReader::has_magic(const char* data, std::size_t n) {
 
 double BinReader::progress() const { return m_source->progress(); }
 
-std::string BinReader::location() const { return m_source->name() + ": byte " + std::to_string(m_last); }
+std::string BinReader::location() const { return location_at(m_last); }
+
+std::string BinReader::location_at(std::uint64_t offset) const {
+  return m_source->name() + ": byte " + std::to_string(offset);
+}
 
 void BinReader::fail(std::uint64_t offset, const std::string& what, const std::string& got) const {
   throw TraceError(m_source->name() + ": byte " + std::to_string(offset) + ": expected " + what + ", got " + got);

@@ -47,6 +47,8 @@ class BinReader : public TraceReader {
   const char* format_name() const override { return kFormatName; }
   // "FILE: byte OFFSET" of the start of the last record returned.
   std::string location() const override;
+  std::uint64_t position() const override { return m_last; }
+  std::string location_at(std::uint64_t offset) const override;
 
   // True when data starts with the bin magic. Used by format auto-detection.
   static bool has_magic(const char* data, std::size_t n);

@@ -81,9 +81,11 @@ ChampSimReader::ChampSimReader(std::unique_ptr<ByteSource> source, Layout layout
 
 double ChampSimReader::progress() const { return m_source->progress(); }
 
-std::string ChampSimReader::location() const {
-  if (!m_have_record) return m_source->name();
-  return m_source->name() + ": byte " + std::to_string(m_rec_offset);
+std::string ChampSimReader::location() const { return location_at(position()); }
+
+std::string ChampSimReader::location_at(std::uint64_t position) const {
+  if (position == 0) return m_source->name();
+  return m_source->name() + ": byte " + std::to_string(position - 1);
 }
 
 void ChampSimReader::fail(const std::string& what, const std::string& got) const {

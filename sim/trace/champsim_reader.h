@@ -81,6 +81,9 @@ class ChampSimReader : public TraceReader {
     return m_layout == Layout::Champsim ? kFormatName : kCloudsuiteFormatName;
   }
   std::string location() const override;
+  // 0 before the first record, else its offset + 1.
+  std::uint64_t position() const override { return m_have_record ? m_rec_offset + 1 : 0; }
+  std::string location_at(std::uint64_t position) const override;
 
   // Format auto-detection for data that is not text (the caller has seen a
   // NUL byte). head is the first decompressed bytes; whole says they are the

@@ -136,8 +136,10 @@ class LineTraceReader : public TraceReader {
  public:
   double progress() const override { return m_lines.source().progress(); }
   const std::string& path() const override { return m_lines.source().path(); }
-  std::string location() const override {
-    return m_lines.source().name() + ":" + std::to_string(m_lines.line_number());
+  std::string location() const override { return location_at(m_lines.line_number()); }
+  std::uint64_t position() const override { return m_lines.line_number(); }
+  std::string location_at(std::uint64_t line) const override {
+    return m_lines.source().name() + ":" + std::to_string(line);
   }
 
  protected:

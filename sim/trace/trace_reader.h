@@ -5,6 +5,7 @@
 // (sim/trace/open_trace.h) picks the reader by format name or detection.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -33,6 +34,13 @@ class TraceReader {
   // Where the last record came from, for error messages: "FILE:LINE" for
   // line formats, "FILE: byte OFFSET" for binary ones.
   virtual std::string location() const { return path(); }
+  // A number standing for location() (a line number, a byte offset), cheap to
+  // take after every record; location_at(position()) == location(). A reader
+  // decoded on another thread (PrefetchReader) keeps it with each record.
+  // location_at() reads nothing next() changes, so it may run while another
+  // thread is in next().
+  virtual std::uint64_t position() const = 0;
+  virtual std::string location_at(std::uint64_t position) const = 0;
 };
 
 }  // namespace mmusim

@@ -1,0 +1,93 @@
+#include "sim/trace/prefetch_reader.h"
+
+namespace mmusim {
+
+PrefetchReader::PrefetchReader(TraceReader& inner) : m_inner(inner), m_ring(kBatches) {
+  for (Batch& b : m_ring) {
+    b.records.resize(kBatchRecords);
+    b.positions.resize(kBatchRecords);
+  }
+  m_pos = inner.position();
+  m_progress = inner.progress();
+  m_thread = std::thread([this] { decode(); });
+}
+
+PrefetchReader::~PrefetchReader() {
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_stop = true;
+  }
+  m_cv.notify_all();
+  m_thread.join();
+}
+
+bool PrefetchReader::take_batch() {
+  if (m_finished) return false;
+  std::unique_lock<std::mutex> lock(m_mutex);
+  if (m_batch) {
+    // The batch just used up ended the trace or carried an error.
+    Batch& done = *m_batch;
+    if (done.error || done.end) {
+      m_finished = true;
+      std::exception_ptr e = done.error;
+      lock.unlock();
+      if (e) std::rethrow_exception(e);
+      return false;
+    }
+    ++m_consumed;
+    m_batch = nullptr;
+    // The decoder, once the ring is full, sleeps until half of it is free:
+    // one wake-up per kBatches / 2 batches, not one per batch.
+    if (m_decoder_waiting && m_filled - m_consumed <= kBatches / 2) m_cv.notify_all();
+  }
+  if (m_filled == m_consumed) {
+    m_reader_waiting = true;
+    m_cv.wait(lock, [this] { return m_filled > m_consumed; });
+    m_reader_waiting = false;
+  }
+  m_batch = &m_ring[m_consumed % kBatches];
+  lock.unlock();
+  m_index = 0;
+  m_count = m_batch->count;
+  m_progress = m_batch->progress;
+  if (m_count == 0) return take_batch();  // an end or an error with no record before it
+  return true;
+}
+
+void PrefetchReader::decode() {
+  for (std::uint64_t n = 0;; ++n) {
+    {
+      std::unique_lock<std::mutex> lock(m_mutex);
+      if (!m_stop && n - m_consumed >= kBatches) {
+        m_decoder_waiting = true;
+        m_cv.wait(lock, [this, n] { return m_stop || n - m_consumed <= kBatches / 2; });
+        m_decoder_waiting = false;
+      }
+      if (m_stop) return;
+    }
+    Batch& b = m_ring[n % kBatches];
+    b.count = 0;
+    b.end = false;
+    b.error = nullptr;
+    try {
+      while (b.count < kBatchRecords) {
+        if (!m_inner.next(b.records[b.count])) {
+          b.end = true;
+          break;
+        }
+        b.positions[b.count++] = m_inner.position();
+      }
+    } catch (...) {
+      b.error = std::current_exception();
+    }
+    b.progress = m_inner.progress();
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      m_filled = n + 1;
+      if (m_reader_waiting) m_cv.notify_all();
+    }
+    if (b.end || b.error) return;
+  }
+}
+
+}  // namespace mmusim
