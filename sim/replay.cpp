@@ -71,6 +71,10 @@ void Replay::thread() {
     if (m_sched) follow_issue_point(m_sched->drain());
     m_qk.sync();
     m_complete = true;
+  } catch (const InvariantViolation& e) {
+    // A bug of the model: still an internal error, but naming the record.
+    m_error = std::make_exception_ptr(
+        InvariantViolation((m_cur && m_cur->reader ? m_cur->reader->location() + ": " : std::string()) + e.what()));
   } catch (...) {
     m_error = std::current_exception();
   }
@@ -393,6 +397,8 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
   } catch (const OsError& e) {
     trace_error(e.what());
   }
+  if (rec.kind != RecordKind::Invlpg && rec.kind != RecordKind::Invpcid && rec.kind != RecordKind::Cr4Pge)
+    m_os.verify_invariants((std::string("@") + record_kind_name(rec.kind)).c_str());
   // The event's allocations (a fork's page tables, a split) may have made the
   // OOM killer take the stream's own process: its records are skipped from
   // now on, as after a fault that killed it.

@@ -77,6 +77,14 @@ class OsError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// --check-invariants found the OS model's state inconsistent: a bug of the
+// model, never of the input (an internal error, exit code 1). The replay
+// adds the trace record it was replaying.
+class InvariantViolation : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
 // The fault counters (os.pgfault, os.faults.*, os.zero_page.*), bumped by
 // the fault handler and by the THP and hugetlb fault paths.
 struct FaultStats {

@@ -97,10 +97,7 @@ FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
   }
   // Direct reclaim's swap writes and the handler's kernel accesses.
   o.cost_cycles += m_reclaim.take_cost() + m_cost.end_fault();
-  if (m_p.check_invariants) {
-    const std::string e = check_invariants();
-    if (!e.empty()) throw std::logic_error("OS model invariant violated after a page fault: " + e);
-  }
+  verify_invariants("a page fault");
   return o;
 }
 
@@ -108,6 +105,12 @@ std::uint64_t OsModel::used_pages() const {
   const ZonedPageAllocator& b = m_alloc.buddy();
   return b.num_pages() - kReservedLowPages - b.free_pages() - m_slab.pages() - m_alloc.pinned().size() -
          m_kspace.tables().size() - m_hugetlb.free() * kHugetlbPages - (m_thp.huge_zero_pfn() ? m_pt.huge_pages() : 0);
+}
+
+void OsModel::verify_invariants(const char* after) const {
+  if (!m_p.check_invariants) return;
+  const std::string e = check_invariants();
+  if (!e.empty()) throw InvariantViolation(std::string("OS model invariant violated after ") + after + ": " + e);
 }
 
 std::string OsModel::check_invariants() const {

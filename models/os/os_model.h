@@ -128,6 +128,9 @@ class OsModel {
   std::int64_t oom_badness(const Process& p) const { return m_oom.badness(p); }
   std::uint64_t mm_pgtables_pages(const Process& p) const { return m_oom.mm_pgtables_pages(p); }
   std::string check_invariants() const;
+  // With os.check_invariants (--check-invariants): throws InvariantViolation
+  // naming `after` ("a page fault", "@fork") when check_invariants() fails.
+  void verify_invariants(const char* after) const;
 
   // Reclaim and swap.
   std::uint64_t swap_entry(std::uint64_t slot) const { return m_swap.entry(slot); }

@@ -70,31 +70,30 @@ class CopyOps : public RangeOps {
       return;
     }
     const PAddr dst_epa = m_pt.index_at(va, 1) * static_cast<PAddr>(m_pt.entry_bytes());
+    // copy_pte_range() allocates the child's PTE page (pte_alloc_map_lock)
+    // before it reads a source entry, and reads them under the source PTL.
+    // The allocation may reclaim, and reclaim may swap out or migrate the
+    // very page this entry maps, so the entry is read again after it; the
+    // walker's copy may be stale (a frame already freed).
+    if (!dst_table(va)) {
+      m_ok = false;
+      return;
+    }
+    e = m_pt.rd(epa);
+    if (!swpte::mapped(e)) return;
     if (swpte::swap_marker(e)) {
       // A swapped-out page: the child's PTE holds the same slot (swap_duplicate).
       if (e & swpte::kSwapEntry) {
         m_swap.device()->dup(m_swap.slot(e));
         ++m_child.swap_pages;
       }
-      if (dst_table(va)) {
-        m_pt.wr(m_dst + dst_epa, e);
-      } else {
-        if (e & swpte::kSwapEntry) {
-          m_swap.device()->free(m_swap.slot(e));
-          --m_child.swap_pages;
-        }
-        m_ok = false;
-      }
+      m_pt.wr(m_dst + dst_epa, e);
       return;
     }
     const std::uint64_t pfn = (e & mask) >> kPageShift;
     if (m_thp.is_zero_pfn(pfn)) {  // present or PROT_NONE
       // copy_present_pte(): vm_normal_page() is NULL for the zero page: no
       // rmap, no rss; the child's PTE is the same, made old.
-      if (!dst_table(va)) {
-        m_ok = false;
-        return;
-      }
       m_pt.wr(m_dst + dst_epa, e & ~pte::kA);
       return;
     }
@@ -105,10 +104,6 @@ class CopyOps : public RangeOps {
     const std::uint64_t shared = e & ~pte::kRW;
     if (shared != e) m_pt.wr(epa, shared);
     const std::uint64_t flags = (shared & ~mask) & ~pte::kA;
-    if (!dst_table(va)) {
-      m_ok = false;
-      return;
-    }
     m_pt.wr(m_dst + dst_epa, (pfn << kPageShift) | flags);
     m_rmap.share(pfn);
     ++m_child.rss_pages;
@@ -163,15 +158,19 @@ void Tasks::fork(std::uint32_t child_pid) {
   child.oom_score_adj = par.oom_score_adj;  // inherited, as with signal_struct
   m_as.sync_vma_objects(child);
   const Process* saved = m_forking;
+  const Process* saved_child = m_forked_child;
   m_forking = &par;
+  m_forked_child = &child;
   bool ok = true;
   try {
     ok = copy_mm(par, child);
   } catch (...) {
     m_forking = saved;
+    m_forked_child = saved_child;
     throw;
   }
   m_forking = saved;
+  m_forked_child = saved_child;
   // dup_mmap() (kernel/fork.c) ends with flush_tlb_mm(oldmm): the parent's
   // writable translations are stale now. flush_tlb_mm_range() advances the
   // mm's tlb_gen (inc_mm_tlb_gen) and, the mm being loaded, flushes it

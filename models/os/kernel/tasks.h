@@ -82,6 +82,10 @@ class Tasks {
   const std::vector<std::string>& kills() const { return m_kills; }
   // The parent while fork copies its mm: no OOM victim.
   const Process* forking() const { return m_forking; }
+  // The child while fork copies the mm into it: copy_process() links it
+  // into the task list (and so into select_bad_process()'s view) only
+  // after copy_mm() succeeds, so it is never an OOM victim meanwhile.
+  const Process* forked_child() const { return m_forked_child; }
   void set_test_hooks(const TestHooks& h) { m_test_hooks = h; }
 
  private:
@@ -109,6 +113,7 @@ class Tasks {
   bool m_has_current = false;
   std::vector<std::string> m_kills;
   const Process* m_forking = nullptr;
+  const Process* m_forked_child = nullptr;
   TestHooks m_test_hooks;
   Counter* m_processes = nullptr;
   Counter* m_forks = nullptr;

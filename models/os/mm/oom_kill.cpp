@@ -45,6 +45,7 @@ Process* OomKiller::select_victim() {
   Process* victim = nullptr;
   std::int64_t best = INT64_MIN;
   for (auto& kv : m_tasks.all()) {
+    if (kv.second.get() == m_tasks.forked_child()) continue;  // not on the task list yet
     const std::int64_t b = badness(*kv.second);
     if (b == INT64_MIN || b < best) continue;
     best = b;
