@@ -491,100 +491,90 @@ TEST_P(WalkerTest, ReservedFetchFaultWithNxeHasIdBit) {
 // Access rights (SDM 4.6.1). R/W and U/S of the translation are the logical
 // AND over every entry used, XD the logical OR. A fault here has P = 1.
 
-TEST_P(WalkerTest, SupervisorEntryAtAnyLevelDeniesUserAccess) {
-  make(params());
-  const VAddr va = V(3, 5, 7, 9, 0x80);
-  Path p = pt.map(va, kFrame4K, PageSize::k4K, kLeafRWUAD);
-  for (unsigned level = 1; level <= levels(); ++level) {
-    SCOPED_TRACE(level);
-    pt.clear_bits(p.entry[level], pte::kUS);
-    WalkResult r = walk(va, AccessKind::Load, true);
-    ASSERT_TRUE(r.fault);
-    EXPECT_EQ(r.page_fault.cr2, va);
-    EXPECT_EQ(r.page_fault.error_code, kEcP | kEcU);
-    r = walk(va, AccessKind::Store, true);
-    ASSERT_TRUE(r.fault);
-    EXPECT_EQ(r.page_fault.error_code, kEcP | kEcW | kEcU);
-    r = walk(va, AccessKind::IFetch, true);
-    ASSERT_TRUE(r.fault);
-    EXPECT_EQ(r.page_fault.error_code, kEcP | kEcU | kEcI);
-    // Supervisor-mode accesses to supervisor-mode addresses are allowed.
-    r = walk(va, AccessKind::Load, false);
-    ASSERT_FALSE(r.fault);
-    EXPECT_FALSE(r.user);
-    EXPECT_FALSE(walk(va, AccessKind::Store, false).fault);
-    EXPECT_FALSE(walk(va, AccessKind::IFetch, false).fault);
-    pt.set_bits(p.entry[level], pte::kUS);
-  }
-}
+// One right taken away at one level at a time (U/S or R/W cleared, XD set),
+// then accesses of each kind in each mode. The expected outcome of each row
+// is SDM 4.6.1's rule for the mode's CR0.WP and IA32_EFER.NXE, and its
+// error code SDM 4.7's: P = 1 (a rights fault), W for a write, U for a
+// user-mode access, I for a fetch with NXE = 1.
+struct RightsAccess {
+  AccessKind kind;
+  bool user;
+  bool faults;
+  std::uint32_t error_code;  // when it faults
+};
+struct RightsCase {
+  const char* what;
+  std::uint64_t bit;  // cleared at the level (U/S, R/W) or, for XD, set
+  bool wp, nxe;
+  std::vector<RightsAccess> accesses;
+};
 
-TEST_P(WalkerTest, ReadOnlyAtAnyLevelDeniesUserWritesAndSupervisorWritesWithWp) {
-  make(params());  // CR0.WP = 1
+TEST_P(WalkerTest, OneEntryDenyingARightAtAnyLevelDeniesItForTheTranslation) {
+  const std::vector<RightsCase> cases = {
+      {"U/S = 0: user accesses of every kind fault; supervisor ones are allowed",
+       pte::kUS,
+       true,
+       true,
+       {{AccessKind::Load, true, true, kEcP | kEcU},
+        {AccessKind::Store, true, true, kEcP | kEcW | kEcU},
+        {AccessKind::IFetch, true, true, kEcP | kEcU | kEcI},
+        {AccessKind::Load, false, false, 0},
+        {AccessKind::Store, false, false, 0},
+        {AccessKind::IFetch, false, false, 0}}},
+      {"R/W = 0 with WP = 1: every write faults, supervisor ones too; reads are allowed",
+       pte::kRW,
+       true,
+       true,
+       {{AccessKind::Store, true, true, kEcP | kEcW | kEcU},
+        {AccessKind::Modify, true, true, kEcP | kEcW | kEcU},
+        {AccessKind::Store, false, true, kEcP | kEcW},
+        {AccessKind::Load, true, false, 0},
+        {AccessKind::Load, false, false, 0}}},
+      {"R/W = 0 with WP = 0: supervisor writes are allowed, user writes still fault",
+       pte::kRW,
+       false,
+       true,
+       {{AccessKind::Store, false, false, 0}, {AccessKind::Store, true, true, kEcP | kEcW | kEcU}}},
+      {"XD = 1 with NXE = 1: fetches fault in both modes; reads and writes are allowed",
+       pte::kXD,
+       true,
+       true,
+       {{AccessKind::IFetch, true, true, kEcP | kEcU | kEcI},
+        {AccessKind::IFetch, false, true, kEcP | kEcI},
+        {AccessKind::Load, true, false, 0},
+        {AccessKind::Store, true, false, 0}}},
+  };
   const VAddr va = V(3, 5, 7, 9, 0x80);
-  Path p = pt.map(va, kFrame4K, PageSize::k4K, kLeafRWUAD);
-  for (unsigned level = 1; level <= levels(); ++level) {
-    SCOPED_TRACE(level);
-    pt.clear_bits(p.entry[level], pte::kRW);
-    WalkResult r = walk(va, AccessKind::Store, true);
-    ASSERT_TRUE(r.fault);
-    EXPECT_EQ(r.page_fault.error_code, kEcP | kEcW | kEcU);
-    r = walk(va, AccessKind::Modify, true);
-    ASSERT_TRUE(r.fault);
-    EXPECT_EQ(r.page_fault.error_code, kEcP | kEcW | kEcU);
-    // WP = 1: supervisor writes need R/W = 1 too.
-    r = walk(va, AccessKind::Store, false);
-    ASSERT_TRUE(r.fault);
-    EXPECT_EQ(r.page_fault.error_code, kEcP | kEcW);
-    // Reads are allowed in both modes.
-    r = walk(va, AccessKind::Load, true);
-    ASSERT_FALSE(r.fault);
-    EXPECT_FALSE(r.writable);
-    EXPECT_FALSE(walk(va, AccessKind::Load, false).fault);
-    pt.set_bits(p.entry[level], pte::kRW);
-  }
-}
-
-TEST_P(WalkerTest, SupervisorMayWriteReadOnlyPagesWhenWpIsOff) {
-  WalkerParams wp = params();
-  wp.wp = false;
-  make(wp);
-  const VAddr va = V(3, 5, 7, 9, 0x80);
-  Path p = pt.map(va, kFrame4K, PageSize::k4K, kLeafRWUAD);
-  for (unsigned level = 1; level <= levels(); ++level) {
-    SCOPED_TRACE(level);
-    pt.clear_bits(p.entry[level], pte::kRW);
-    // SDM 4.6.1: with CR0.WP = 0 supervisor-mode writes are allowed to any
-    // address (user-mode ones included, without SMAP) ...
-    WalkResult r = walk(va, AccessKind::Store, false);
-    ASSERT_FALSE(r.fault);
-    EXPECT_FALSE(r.writable);
-    // ... but user-mode writes still need R/W = 1 at every level.
-    r = walk(va, AccessKind::Store, true);
-    ASSERT_TRUE(r.fault);
-    EXPECT_EQ(r.page_fault.error_code, kEcP | kEcW | kEcU);
-    pt.set_bits(p.entry[level], pte::kRW);
-  }
-}
-
-TEST_P(WalkerTest, XdAtAnyLevelDeniesFetchesOnly) {
-  make(params());  // NXE = 1
-  const VAddr va = V(3, 5, 7, 9, 0x80);
-  Path p = pt.map(va, kFrame4K, PageSize::k4K, kLeafRWUAD);
-  for (unsigned level = 1; level <= levels(); ++level) {
-    SCOPED_TRACE(level);
-    pt.set_bits(p.entry[level], pte::kXD);
-    WalkResult r = walk(va, AccessKind::IFetch, true);
-    ASSERT_TRUE(r.fault);
-    EXPECT_EQ(r.page_fault.error_code, kEcP | kEcU | kEcI);
-    // Supervisor fetches are subject to XD as well.
-    r = walk(va, AccessKind::IFetch, false);
-    ASSERT_TRUE(r.fault);
-    EXPECT_EQ(r.page_fault.error_code, kEcP | kEcI);
-    r = walk(va, AccessKind::Load, true);
-    ASSERT_FALSE(r.fault);
-    EXPECT_TRUE(r.nx);
-    EXPECT_FALSE(walk(va, AccessKind::Store, true).fault);
-    pt.clear_bits(p.entry[level], pte::kXD);
+  const Path p = pt.map(va, kFrame4K, PageSize::k4K, kLeafRWUAD);
+  for (const RightsCase& c : cases) {
+    SCOPED_TRACE(c.what);
+    WalkerParams wp = params();
+    wp.wp = c.wp;
+    wp.nxe = c.nxe;
+    StatGroup case_wstats{"walker"}, case_pwcstats{"pwc"};
+    Walker w(wp, mem, case_wstats, case_pwcstats);
+    for (unsigned level = 1; level <= levels(); ++level) {
+      SCOPED_TRACE(level);
+      if (c.bit == pte::kXD) pt.set_bits(p.entry[level], c.bit);
+      else pt.clear_bits(p.entry[level], c.bit);
+      for (const RightsAccess& a : c.accesses) {
+        SCOPED_TRACE(std::string(a.user ? "user " : "supervisor ") + std::to_string(static_cast<int>(a.kind)));
+        mem.clear();
+        const WalkResult r = w.walk(pt.root(), va, a.kind, a.user, 0);
+        ASSERT_EQ(r.fault, a.faults);
+        if (r.fault) {
+          EXPECT_EQ(r.page_fault.cr2, va);
+          EXPECT_EQ(r.page_fault.error_code, a.error_code);
+        } else {
+          // The translation's rights: U/S and R/W ANDed, XD ORed over the levels.
+          EXPECT_EQ(r.user, c.bit != pte::kUS);
+          EXPECT_EQ(r.writable, c.bit != pte::kRW);
+          EXPECT_EQ(r.nx, c.bit == pte::kXD);
+        }
+      }
+      if (c.bit == pte::kXD) pt.clear_bits(p.entry[level], c.bit);
+      else pt.set_bits(p.entry[level], c.bit);
+    }
   }
 }
 
