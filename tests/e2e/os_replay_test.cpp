@@ -295,3 +295,59 @@ TEST(EndToEnd, MemoryPressureWithSwapKeepsTheInvariants) {
   EXPECT_EQ(s["os"]["oom_kills"].get<std::uint64_t>(), 0u);
   EXPECT_EQ(s["os"]["faults"]["segv"].get<std::uint64_t>(), 0u);
 }
+
+// A transparent huge page across @fork, with os.thp=always, by hand from
+// Linux 6.1 mm/huge_memory.c:
+//   W 0x40000000      do_huge_pmd_anonymous_page: a 2 MiB page (fault 1)
+//   @fork 2           copy_huge_pmd: the PMD shared, write-protected in both,
+//                     nothing split ("pmdp_set_wrprotect", "pmd_mkold(
+//                     pmd_wrprotect(pmd))")
+//   @proc 2, 512 R    one per 4 KiB page: all mapped by the child's huge PMD,
+//                     no fault; one 2 MiB translation serves them all
+//   W 0x40005000      do_huge_pmd_wp_page: not exclusive (the parent maps
+//                     it) - __split_huge_pmd (thp_split_pmd 1) and
+//                     VM_FAULT_FALLBACK, then do_wp_page -> wp_page_copy of
+//                     one 4 KiB page (fault 2, cow 1, cow_copy 1)
+//   @exit             the child's PTEs go; the parent's PMD is the only
+//                     mapping left (folio_ref_count 1)
+//   @proc 1, W 0x40007000  do_huge_pmd_wp_page: "if (folio_ref_count(folio)
+//                     == 1) ... reuse": the PMD made writable in place, no
+//                     split, no copy (fault 3, cow still 1).
+// With os.thp=never the child's reads touch 512 distinct 4 KiB pages, each
+// needing its own translation: at least 512 walks; with the shared huge PMD
+// far fewer.
+TEST(EndToEnd, AHugePageIsSharedAtForkAndSplitByTheFirstWrite) {
+  std::string d = temp_dir("e2e", "thpfork");
+  std::string text =
+      "@proc 1\n"
+      "@mmap 0x40000000 0x200000 rw anon\n"
+      "W 0x40000000\n"
+      "@fork 2\n"
+      "@proc 2\n";
+  for (unsigned i = 0; i < 512; ++i) {
+    char line[32];
+    std::snprintf(line, sizeof line, "R 0x%x\n", 0x40000000u + i * 4096u);
+    text += line;
+  }
+  text +=
+      "W 0x40005000\n"
+      "@exit\n"
+      "@proc 1\n"
+      "W 0x40007000\n";
+  std::string trace = write_file(d, "t.txt", text);
+  Result r = run("run -q --check-invariants --set os.memory=64MiB --set os.thp=always -t " + trace + " -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json s = stats(d);
+  EXPECT_EQ(s["os"]["thp"]["alloc"].get<std::uint64_t>(), 1u);
+  EXPECT_EQ(s["os"]["thp"]["split_pmd"].get<std::uint64_t>(), 1u);
+  EXPECT_EQ(s["os"]["pgfault"].get<std::uint64_t>(), 3u);
+  EXPECT_EQ(s["os"]["faults"]["cow"].get<std::uint64_t>(), 1u);
+  EXPECT_EQ(s["os"]["faults"]["cow_copy"].get<std::uint64_t>(), 1u);
+  EXPECT_EQ(s["os"]["faults"]["cow_reuse"].get<std::uint64_t>(), 0u);
+  EXPECT_EQ(s["os"]["forks"].get<std::uint64_t>(), 1u);
+  const std::uint64_t huge_walks = s["mmu"]["walker"]["walks"].get<std::uint64_t>();
+  EXPECT_LT(huge_walks, 32u);
+  r = run("run -q --check-invariants --set os.memory=64MiB --set os.thp=never -t " + trace + " -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_GE(stats(d)["mmu"]["walker"]["walks"].get<std::uint64_t>(), 512u);
+}
