@@ -74,8 +74,7 @@ LruCounts get_scan_count(const LruCounts& lru, const ScanBalance& sc) {
     const bool file = l >= kInactiveFile;
     std::uint64_t scan = lru[l] >> sc.priority;  // no memcg protection: scan = lruvec_size
     switch (balance) {
-      case kEqual:
-        break;
+      case kEqual: break;
       case kFract:
         scan = scan * fraction[file] / denominator;  // div64_u64: the root memcg is online
         break;

@@ -36,7 +36,7 @@ bool inactive_is_low(std::uint64_t inactive, std::uint64_t active);
 struct ScanBalance {
   int priority = kDefPriority;
   unsigned swappiness = 60;
-  bool can_reclaim_anon = false;  // may_swap && can_reclaim_anon_pages(): free swap space
+  bool can_reclaim_anon = false;               // may_swap && can_reclaim_anon_pages(): free swap space
   std::uint64_t anon_cost = 0, file_cost = 0;  // lruvec->anon_cost, file_cost (lru_note_cost)
   unsigned may_deactivate = 0;                 // kDeactivateAnon | kDeactivateFile
   bool force_deactivate = false;

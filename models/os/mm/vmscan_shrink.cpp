@@ -130,8 +130,7 @@ void Reclaim::shrink_lruvec(ScanControl& sc) {
       if (l == kActiveAnon || l == kActiveFile) {
         if (sc.may_deactivate & (l == kActiveFile ? vmscan::kDeactivateFile : vmscan::kDeactivateAnon))
           shrink_active_list(nr_to_scan, l, sc);
-        else
-          sc.skipped_deactivate = true;
+        else sc.skipped_deactivate = true;
       } else {
         nr_reclaimed += shrink_inactive_list(nr_to_scan, l, sc);
       }
@@ -167,8 +166,7 @@ void Reclaim::shrink_lruvec(ScanControl& sc) {
   // rebalance the anon lru active/inactive ratio" (can_age_anon_pages:
   // total_swap_pages > 0).
   const SwapDevice* dev = m_swap.device();
-  if (dev && dev->usable_slots() &&
-      vmscan::inactive_is_low(m_lru[kInactiveAnon].size(), m_lru[kActiveAnon].size()))
+  if (dev && dev->usable_slots() && vmscan::inactive_is_low(m_lru[kInactiveAnon].size(), m_lru[kActiveAnon].size()))
     shrink_active_list(kSwapClusterMax, kActiveAnon, sc);
 }
 
@@ -233,8 +231,7 @@ void Reclaim::wake_kswapd(unsigned order, ZoneType highest) {
     // kswapd_age_node(): "if (!inactive_is_low(lruvec, LRU_INACTIVE_ANON))
     // return" after can_age_anon_pages (swap present).
     const SwapDevice* dev = m_swap.device();
-    if (dev && dev->usable_slots() &&
-        vmscan::inactive_is_low(m_lru[kInactiveAnon].size(), m_lru[kActiveAnon].size()))
+    if (dev && dev->usable_slots() && vmscan::inactive_is_low(m_lru[kInactiveAnon].size(), m_lru[kActiveAnon].size()))
       shrink_active_list(kSwapClusterMax, kActiveAnon, sc);
     sc.nr_scanned = 0;
     const std::uint64_t nr_reclaimed = sc.nr_reclaimed;
