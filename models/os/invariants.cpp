@@ -34,6 +34,7 @@ std::string check_os_invariants(const OsParts& os) {
   std::vector<std::uint8_t> kind(n, kNone);
   std::vector<std::uint32_t> refs(n, 0);
   std::map<std::uint64_t, std::uint32_t> swap_refs;  // slot -> swap entries
+  std::map<std::uint64_t, std::uint32_t> thp_pmds;   // transparent huge page -> huge PMDs mapping it
   auto own_kernel = [&](std::uint64_t pfn, const std::string& what) {
     if (pfn >= n) return what + " frame " + hex_string(pfn) + " beyond memory";
     if (kind[pfn] != kNone) return what + " frame " + hex_string(pfn) + " is owned twice";
@@ -142,6 +143,7 @@ std::string check_os_invariants(const OsParts& os) {
             e = who + "huge mapping at " + hex_string(va) + " of part of the huge zero page";
           continue;
         }
+        if (level == 2) ++thp_pmds[pfn];
         if ((level == 3) != v->hugetlb || (level == 3 && os.hugetlb.head(pfn) != pfn)) {
           e = who + "page at " + hex_string(va) +
               (v->hugetlb ? " in a hugetlb VMA is not a 1 GiB pool page" : " is a 1 GiB page outside a hugetlb VMA");
@@ -152,7 +154,7 @@ std::string check_os_invariants(const OsParts& os) {
             e = who + "present page at " + hex_string(va) + " in a PROT_NONE VMA";
           else if ((ent & pte::kRW) && !(v->prot & kProtWrite))
             e = who + "writable page at " + hex_string(va) + " in a read-only VMA";
-          else if ((ent & pte::kRW) && os.rmap.mapcount(pfn) > 1)
+          else if ((ent & pte::kRW) && (level == 2 ? !os.rmap.huge_exclusive(pfn) : os.rmap.mapcount(pfn) > 1))
             e = who + "writable mapping of the shared frame " + hex_string(pfn) + " at " + hex_string(va);
           if (!e.empty()) return;
         }
@@ -205,6 +207,11 @@ std::string check_os_invariants(const OsParts& os) {
     if (head != UINT64_MAX && kind[pfn] != (pool_free.count(head) ? kKernel : kData))
       return "hugetlb pool frame " + hex_string(pfn) + " is neither free in the pool nor mapped";
   }
+  // A huge page shared by fork (copy_huge_pmd) counts its huge PMDs.
+  for (const auto& kv : thp_pmds)
+    if (os.rmap.huge_pmds(kv.first) != kv.second)
+      return "huge page " + hex_string(kv.first) + " is mapped by " + std::to_string(kv.second) +
+             " huge PMDs but its compound map count is " + std::to_string(os.rmap.huge_pmds(kv.first));
   const SwapDevice* dev = os.swap.device();
   std::uint64_t slots_used = 0;
   for (const auto& kv : swap_refs) {

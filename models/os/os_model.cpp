@@ -20,7 +20,7 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
     : m_p(checked(p, mem)),
       m_mem(mem),
       m_mmu(mmu),
-      m_pt(m_p, mem, m_alloc, m_kspace, m_cost, m_thp, m_slab),
+      m_pt(m_p, mem, m_alloc, m_kspace, m_cost, m_thp, m_slab, m_rmap),
       m_kspace(m_p, mem, m_pt, m_alloc),
       m_cost(m_p, mmu, m_pt, m_kspace),
       m_alloc(m_p, m_oom, m_reclaim),
@@ -38,7 +38,7 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
       m_swap(m_p, m_pt),
       m_reclaim(m_p, mem, m_pt, m_alloc, m_rmap, m_swap, m_tasks, m_asids, m_kspace, m_thp),
       m_oom(m_p, m_tasks, m_alloc, m_swap, m_pt),
-      m_thp(m_p, mem, m_pt, m_alloc, m_kspace, m_tasks, m_cost, m_reclaim, m_fault_stats),
+      m_thp(m_p, mem, m_pt, m_alloc, m_kspace, m_tasks, m_cost, m_reclaim, m_fault_stats, m_rmap),
       m_hugetlb(m_p, mem, mmu, m_pt, m_alloc, m_rmap, m_tasks, m_oom, m_cost, m_fault_stats),
       m_as(m_p, m_pt, m_tasks, m_rmap, m_swap, m_hugetlb, m_thp, m_asids, m_slab),
       m_asids(m_p, mmu, m_tasks),
@@ -81,6 +81,7 @@ void OsModel::boot(StatGroup& stats) {
   m_kspace.alloc_idle_root();
   m_kspace.register_stats(stats);
   m_cost.register_stats(stats);
+  m_pt.register_split_counter(stats.group("thp"));
   m_kspace.build();  // before the CR3 write: with PAE it loads the PDPTEs
   m_mmu.write_cr3(m_kspace.idle_root());
 }

@@ -44,8 +44,10 @@
 //    though another node was preferred), numa_foreign (preferred here,
 //    allocated elsewhere).
 //
-// Leaves out: lowmem_reserve[] in kswapd's balance checks (below() and
-// deficit() compare free pages with the plain marks), watermark boosting, memory holes (every node slice is fully
+// kswapd's balance check (Reclaim's pgdat_balanced) uses watermark_ok(),
+// lowmem_reserve included; below() and deficit() compare free pages with
+// the plain marks.
+// Leaves out: watermark boosting, memory holes (every node slice is fully
 // populated), per-CPU page lists, movable zones, memory hotplug.
 // Written from those kernel descriptions and Gorman, "Understanding the Linux
 // Virtual Memory Manager", ch. 2 "Describing Physical Memory"; no kernel

@@ -295,3 +295,119 @@ TEST(EndToEnd, MemoryPressureWithSwapKeepsTheInvariants) {
   EXPECT_EQ(s["os"]["oom_kills"].get<std::uint64_t>(), 0u);
   EXPECT_EQ(s["os"]["faults"]["segv"].get<std::uint64_t>(), 0u);
 }
+
+// A transparent huge page across @fork, with os.thp=always, by hand from
+// Linux 6.1 mm/huge_memory.c:
+//   W 0x40000000      do_huge_pmd_anonymous_page: a 2 MiB page (fault 1)
+//   @fork 2           copy_huge_pmd: the PMD shared, write-protected in both,
+//                     nothing split ("pmdp_set_wrprotect", "pmd_mkold(
+//                     pmd_wrprotect(pmd))")
+//   @proc 2, 512 R    one per 4 KiB page: all mapped by the child's huge PMD,
+//                     no fault; one 2 MiB translation serves them all
+//   W 0x40005000      do_huge_pmd_wp_page: not exclusive (the parent maps
+//                     it) - __split_huge_pmd (thp_split_pmd 1) and
+//                     VM_FAULT_FALLBACK, then do_wp_page -> wp_page_copy of
+//                     one 4 KiB page (fault 2, cow 1, cow_copy 1)
+//   @exit             the child's PTEs go; the parent's PMD is the only
+//                     mapping left (folio_ref_count 1)
+//   @proc 1, W 0x40007000  do_huge_pmd_wp_page: "if (folio_ref_count(folio)
+//                     == 1) ... reuse": the PMD made writable in place, no
+//                     split, no copy (fault 3, cow still 1).
+// With os.thp=never the child's reads touch 512 distinct 4 KiB pages, each
+// needing its own translation: at least 512 walks; with the shared huge PMD
+// far fewer.
+TEST(EndToEnd, AHugePageIsSharedAtForkAndSplitByTheFirstWrite) {
+  std::string d = temp_dir("e2e", "thpfork");
+  std::string text =
+      "@proc 1\n"
+      "@mmap 0x40000000 0x200000 rw anon\n"
+      "W 0x40000000\n"
+      "@fork 2\n"
+      "@proc 2\n";
+  for (unsigned i = 0; i < 512; ++i) {
+    char line[32];
+    std::snprintf(line, sizeof line, "R 0x%x\n", 0x40000000u + i * 4096u);
+    text += line;
+  }
+  text +=
+      "W 0x40005000\n"
+      "@exit\n"
+      "@proc 1\n"
+      "W 0x40007000\n";
+  std::string trace = write_file(d, "t.txt", text);
+  Result r = run("run -q --check-invariants --set os.memory=64MiB --set os.thp=always -t " + trace + " -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json s = stats(d);
+  EXPECT_EQ(s["os"]["thp"]["alloc"].get<std::uint64_t>(), 1u);
+  EXPECT_EQ(s["os"]["thp"]["split_pmd"].get<std::uint64_t>(), 1u);
+  EXPECT_EQ(s["os"]["pgfault"].get<std::uint64_t>(), 3u);
+  EXPECT_EQ(s["os"]["faults"]["cow"].get<std::uint64_t>(), 1u);
+  EXPECT_EQ(s["os"]["faults"]["cow_copy"].get<std::uint64_t>(), 1u);
+  EXPECT_EQ(s["os"]["faults"]["cow_reuse"].get<std::uint64_t>(), 0u);
+  EXPECT_EQ(s["os"]["forks"].get<std::uint64_t>(), 1u);
+  const std::uint64_t huge_walks = s["mmu"]["walker"]["walks"].get<std::uint64_t>();
+  EXPECT_LT(huge_walks, 32u);
+  r = run("run -q --check-invariants --set os.memory=64MiB --set os.thp=never -t " + trace + " -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_GE(stats(d)["mmu"]["walker"]["walks"].get<std::uint64_t>(), 512u);
+}
+
+// kswapd through the replay, by hand from Linux 6.1 mm/vmscan.c. 16 MiB
+// (one zone, DMA: high watermark 183, low 153) and 64 MiB of swap; one
+// process writes page after page of a 16 MiB anonymous mapping. The
+// 3661st page's allocation is the first to find the zone at its low
+// watermark (153 free, the kernel's own pages and the page tables
+// included): wakeup_kswapd -> balance_pgdat with 3660 pages on the inactive
+// anon list, each young from its fault and not PG_referenced.
+// prepare_scan_count's file_is_tiny ("file + free <= total_high_wmark &&
+// ... anon >> sc->priority": no file pages, 153 <= 183) makes
+// get_scan_count SCAN_ANON whenever 3660 >> priority > 0, i.e. from
+// priority 11; at 12, SCAN_FRACT scans 0. Every page scanned is young and
+// unmarked: folio_check_references marks and keeps it (to the list head),
+// nothing is freed, so each pass lowers the priority ("if (raise_priority
+// || !nr_reclaimed) sc.priority--") down to 1: 3660 >> 11 .. >> 1 = 1 + 3 +
+// 7 + 14 + 28 + 57 + 114 + 228 + 457 + 915 + 1830 = 3654 pages scanned,
+// none stolen; the allocation then succeeds at the min watermark (152
+// free).
+// The 3662nd page wakes kswapd again (3661 pages listed): the tail holds
+// the 6 pages never examined, then the 3654 marked ones, oldest first.
+// Priority 11: 1 page (unmarked, kept); 10: 3 (kept); 9: 7 - 2 kept, then 5
+// old marked pages reclaimed (FOLIOREF_RECLAIM, swapped): 157 free; 8:
+// 3656 >> 8 = 14 reclaimed: 171; 7: still tiny, 3642 >> 7 = 28: 199 free >
+// 183: balanced at the top of the next pass. Scanned 1 + 3 + 7 + 14 + 28 =
+// 53 (3707 in all), stolen 47, 47 swapped out; the allocation leaves 198
+// free.
+TEST(EndToEnd, KswapdBalancesTheZoneAsBalancePgdatDoes) {
+  std::string d = temp_dir("e2e", "kswapd");
+  auto trace = [&](unsigned pages) {
+    std::string text = "@proc 1\n@mmap 0x10000000 0x1000000 rw anon\n";
+    for (unsigned i = 0; i < pages; ++i) {
+      char line[32];
+      std::snprintf(line, sizeof line, "W 0x%x\n", 0x10000000u + i * 4096u);
+      text += line;
+    }
+    return write_file(d, "t" + std::to_string(pages) + ".txt", text);
+  };
+  const std::string args = "run -q --set os.memory=16MiB --set os.swap.size=64MiB -o " + d;
+  Result r = run(args + " -t " + trace(3660), d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(stats(d)["os"]["vmstat"]["kswapd_wakeups"].get<double>(), 0.0);
+  ASSERT_EQ(stats(d)["os"]["buddy"]["free_pages"].get<double>(), 153.0);
+  r = run(args + " -t " + trace(3661), d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json s = stats(d);
+  EXPECT_EQ(s["os"]["vmstat"]["kswapd_wakeups"].get<double>(), 1.0);
+  EXPECT_EQ(s["os"]["vmstat"]["pgscan_kswapd"].get<double>(), 3654.0);
+  EXPECT_EQ(s["os"]["vmstat"]["pgsteal_kswapd"].get<double>(), 0.0);
+  EXPECT_EQ(s["os"]["buddy"]["free_pages"].get<double>(), 152.0);
+  r = run(args + " --check-invariants -t " + trace(3662), d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  s = stats(d);
+  EXPECT_EQ(s["os"]["vmstat"]["kswapd_wakeups"].get<double>(), 2.0);
+  EXPECT_EQ(s["os"]["vmstat"]["pgscan_kswapd"].get<double>(), 3707.0);
+  EXPECT_EQ(s["os"]["vmstat"]["pgsteal_kswapd"].get<double>(), 47.0);
+  EXPECT_EQ(s["os"]["swap"]["out"].get<double>(), 47.0);
+  EXPECT_EQ(s["os"]["vmstat"]["allocstall"].get<double>(), 0.0);
+  EXPECT_EQ(s["os"]["buddy"]["free_pages"].get<double>(), 198.0);
+  EXPECT_EQ(s["os"]["lru"]["inactive_anon"].get<double>(), 3615.0);
+}

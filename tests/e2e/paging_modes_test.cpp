@@ -485,6 +485,34 @@ TEST(EndToEnd, AForkThatFindsNoMemoryFailsWithEnomem) {
   EXPECT_EQ(u64(s, {"replay", "accesses"}), 1501u);
 }
 
+// PAE and 64-bit swap areas: swapon's read_swap_header() caps them at
+// arch_max_swapfile_size() = generic_max_swapfile_size() of the format's
+// swap-entry macros (derived in swap_space_test.cpp: PAE 2^26 slots, from
+// the 26-bit offset of a 32-bit swp_entry_t; x86_64 2^50). With PAE, 128 GiB
+// (2^25 pages) stays whole: 2^25 - 1 usable (slot 0 the header); 512 GiB is
+// cut to 2^26 pages: 2^26 - 1. The slots beyond 2^24 need bits above the 36
+// physical-address bits of the preset, which a swap entry may use (P is
+// clear). Swapping works: 20 MiB written in 16 MiB, then read again.
+TEST(EndToEnd, PaeSwapAreaIsCutAtGenericMaxSwapfileSize) {
+  std::string d = temp_dir("e2e", "swappae");
+  std::ostringstream t;
+  t << "@mmap 0x10000000 0x1400000 rw- anon\n" << std::hex;
+  for (int pass = 0; pass < 2; ++pass)
+    for (std::uint64_t i = 0; i < 0x1400000; i += 4096) t << (pass ? "R 0x" : "W 0x") << 0x10000000 + i << "\n";
+  std::string trace = write_file(d, "t.txt", t.str());
+  const std::string pae = "run -q -c " + kSource + "/configs/pae.yaml --set os.memory=16MiB";
+  Result r = run(pae + " --set os.swap.size=128GiB -t " + trace + " -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json s = stats(d);
+  EXPECT_EQ(u64(s, {"os", "swap", "total"}), (1u << 25) - 1);
+  EXPECT_GT(u64(s, {"os", "vmstat", "pswpout"}), 0u);
+  EXPECT_GT(u64(s, {"os", "faults", "major"}), 0u);
+  EXPECT_EQ(u64(s, {"os", "oom_kills"}), 0u);
+  r = run(pae + " --set os.swap.size=512GiB -t " + trace + " -o " + d, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(u64(stats(d), {"os", "swap", "total"}), (1u << 26) - 1);
+}
+
 // A 64 GiB swap area in ia32: swapon cuts it to what a 32-bit swap entry
 // addresses (pgtable-2level.h: offset bits 31:9, 2^23 slots; slot 0 the
 // header), and swapping works: 20 MiB written in 16 MiB, then read again.

@@ -1,6 +1,7 @@
 // Tasks: fork (kernel/fork.c dup_mmap, mm/memory.c copy_page_range and
 // copy_present_pte, mm/huge_memory.c copy_huge_pmd, mm/hugetlb.c
-// copy_hugetlb_page_range).
+// copy_hugetlb_page_range). A transparent huge page is shared whole, as
+// copy_huge_pmd() shares it.
 #include <iterator>
 
 #include "models/arch/entry_bits.h"
@@ -40,12 +41,9 @@ class CopyOps : public RangeOps {
       if (it->second.anon_vma) return false;
     return true;
   }
-  // Linux shares the huge PMD and splits it at the first write; here the
-  // parent's 2 MiB page is split at fork so that sharing is per 4 KiB. The
-  // huge zero page is shared whole.
-  bool split(unsigned level, std::uint64_t e, bool) override {
-    return level == 2 && !m_thp.is_zero_pfn((e & m_pt.addr_mask()) >> kPageShift);
-  }
+  // copy_huge_pmd() shares a huge PMD whole; it is split later, by the
+  // first write (do_huge_pmd_wp_page), in the mapper that writes.
+  bool split(unsigned, std::uint64_t, bool) override { return false; }
   void leaf(unsigned level, PAddr epa, std::uint64_t e, VAddr va) override {
     const std::uint64_t mask = m_pt.addr_mask();
     if (level == 3) {  // a hugetlb page
@@ -53,20 +51,32 @@ class CopyOps : public RangeOps {
       return;
     }
     if (level == 2) {
-      // copy_huge_pmd(), the huge zero page: a PTE page for the child to
-      // deposit first (pte_alloc_one; -ENOMEM without it), then the child
-      // maps it too, write-protected and old; nothing is counted
-      // (mm_get_huge_zero_page).
+      // copy_huge_pmd() (mm/huge_memory.c): "pgtable = pte_alloc_one(dst_mm)"
+      // first (-ENOMEM without it); then, for the huge zero page,
+      // mm_get_huge_zero_page(dst_mm) and nothing counted; for a huge page
+      // get_page + page_try_dup_anon_rmap(src_page, true) (one more compound
+      // mapping) and add_mm_counter(dst_mm, MM_ANONPAGES, HPAGE_PMD_NR).
+      // Both: pgtable_trans_huge_deposit(dst_mm, ...), "pmdp_set_wrprotect(
+      // src_mm, addr, src_pmd)" and the child's "pmd = pmd_mkold(
+      // pmd_wrprotect(pmd))": R/W cleared in both, A in the child's, D kept.
+      const std::uint64_t pfn = (e & mask) >> kPageShift;
+      const bool zero = m_thp.is_zero_pfn(pfn);
       if (!m_pt.deposit(m_child, va)) {
         m_ok = false;
         return;
       }
-      if (!m_pt.map(m_child, va, (e & mask) >> kPageShift, m_pt.size_at(2), (e & ~mask) & ~(pte::kRW | pte::kA))) {
+      if (!m_pt.map(m_child, va, pfn, m_pt.size_at(2), (e & ~mask) & ~(pte::kRW | pte::kA))) {
         m_pt.zap_deposit(m_child, va);
         m_ok = false;
         return;
       }
-      m_child.huge_zero = true;
+      if (e & pte::kRW) m_pt.wr(epa, e & ~pte::kRW);
+      if (zero) {
+        m_child.huge_zero = true;
+        return;
+      }
+      m_rmap.share_huge(pfn, m_pt.huge_order());
+      m_child.rss_pages += m_pt.huge_pages();
       return;
     }
     const PAddr dst_epa = m_pt.index_at(va, 1) * static_cast<PAddr>(m_pt.entry_bytes());

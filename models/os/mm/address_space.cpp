@@ -93,7 +93,9 @@ class ProtectOps : public RangeOps {
     const std::uint64_t pfn = (e & m_pt.addr_mask()) >> kPageShift;
     std::uint64_t flags = m_pt.leaf_flags(m_v, m_pt.size_at(level));
     const std::uint64_t ad = e & (pte::kA | pte::kD);
-    const bool writable = (flags & pte::kRW) && (e & pte::kD) && !m_thp.is_zero_pfn(pfn) && m_rmap.mapcount(pfn) == 1;
+    // A huge PMD: its page is exclusive only if no other PMD or PTE maps any of its frames.
+    const bool exclusive = level == 2 ? m_rmap.huge_exclusive(pfn) : m_rmap.mapcount(pfn) == 1;
+    const bool writable = (flags & pte::kRW) && (e & pte::kD) && !m_thp.is_zero_pfn(pfn) && exclusive;
     flags = (flags & ~(pte::kRW | pte::kA | pte::kD)) | ad | (writable ? pte::kRW : 0);
     m_pt.wr(epa, (e & m_pt.addr_mask()) | flags);
   }

@@ -111,6 +111,11 @@ FaultOutcome FaultHandler::handle(VAddr cr2, std::uint32_t error_code) {
       m_pt.split_huge(p, base);
       m_asids.flush_tlb_mm_range(p, base, base + kPageBytes, false);
       ++*m_stats.zero_huge_splits;
+    } else if (m_thp.wp_split_shared(p, cr2)) {
+      // A huge page shared since fork: split the same way, then copy its
+      // 4 KiB page (huge_memory.cpp).
+      const VAddr base = cr2 & ~(m_pt.huge_bytes() - 1);
+      m_asids.flush_tlb_mm_range(p, base, base + kPageBytes, false);
     }
     if (cow_fault(p, cr2, &out)) return out;
   }

@@ -6,6 +6,7 @@
 #include "models/os/kernel/tasks.h"
 #include "models/os/mm/page_alloc.h"
 #include "models/os/mm/page_tables.h"
+#include "models/os/mm/rmap.h"
 #include "models/os/mm/vmscan.h"
 
 namespace mmusim {
@@ -13,7 +14,7 @@ namespace mmusim {
 static_assert(Thp::kZeroPfn == PageAllocator::kReservedLowPages - 1, "the zero page is in the reserved low 1 MiB");
 
 Thp::Thp(const OsParams& p, PhysicalMemory& mem, PageTables& pt, PageAllocator& alloc, KernelSpace& kspace,
-         const Tasks& tasks, FaultCost& cost, Reclaim& reclaim, FaultStats& faults)
+         const Tasks& tasks, FaultCost& cost, Reclaim& reclaim, FaultStats& faults, Rmap& rmap)
     : m_p(p),
       m_mem(mem),
       m_pt(pt),
@@ -22,7 +23,8 @@ Thp::Thp(const OsParams& p, PhysicalMemory& mem, PageTables& pt, PageAllocator& 
       m_tasks(tasks),
       m_cost(cost),
       m_reclaim(reclaim),
-      m_faults(faults) {}
+      m_faults(faults),
+      m_rmap(rmap) {}
 
 void Thp::register_stats(StatGroup& os) {
   m_alloc_count = &os.group("thp").counter("alloc", "2 MiB pages allocated at fault time (thp_fault_alloc)");
@@ -131,6 +133,24 @@ bool Thp::fault(Process& p, Vma& v, VAddr cr2, bool write, FaultOutcome* out) {
   }
   ++*m_fallback;
   return false;
+}
+
+}  // namespace mmusim
+
+namespace mmusim {
+
+bool Thp::wp_split_shared(Process& p, VAddr cr2) {
+  const std::uint64_t pde = m_pt.entry_at(p, cr2, 2, nullptr);
+  if (!(pde & pte::kP) || !m_pt.is_leaf(2, pde) || (pde & pte::kRW)) return false;
+  const std::uint64_t head = (pde & m_pt.addr_mask()) >> kPageShift;
+  // do_huge_pmd_wp_page(): "if (is_huge_zero_pmd(orig_pmd)) goto fallback"
+  // is the caller's; "if (PageAnonExclusive(page)) goto reuse", and a page
+  // no one else holds (folio_ref_count(folio) == 1) is reused too; else
+  // "__split_huge_pmd(vma, vmf->pmd, vmf->address, false, NULL); return
+  // VM_FAULT_FALLBACK".
+  if (is_zero_pfn(head) || m_rmap.huge_exclusive(head)) return false;
+  m_pt.split_huge(p, cr2 & ~(m_pt.huge_bytes() - 1));
+  return true;
 }
 
 }  // namespace mmusim

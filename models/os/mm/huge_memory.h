@@ -12,8 +12,14 @@
 //    the low, then the min watermark (GFP_TRANSHUGE_LIGHT / GFP_TRANSHUGE:
 //    no kswapd), after direct compaction in a madvised VMA; no OOM kill: a
 //    fall back to 4 KiB (thp_fault_fallback).
-// Left out: a huge page's PTE page is allocated at split time, not deposited
-// at the fault (pgtable_trans_huge_deposit); khugepaged.
+//  - do_huge_pmd_wp_page(): a write to a huge page shared since fork
+//    (copy_huge_pmd shares the PMD write-protected) splits the writer's PMD
+//    and falls back to the PTE copy-on-write of the one 4 KiB page; the
+//    last mapper reuses the PMD.
+// Left out: khugepaged; the deferred split queue (a partly unmapped huge
+// page is split at once); a 4 KiB page of a huge page still mapped by
+// PTEs after its other mappers went is reused by a write here (Linux 6.1's
+// do_wp_page copies it: the folio's refcount is above 1).
 #pragma once
 
 #include <cstdint>
@@ -31,6 +37,7 @@ class KernelSpace;
 class Tasks;
 class FaultCost;
 class Reclaim;
+class Rmap;
 
 class Thp {
  public:
@@ -38,7 +45,7 @@ class Thp {
   static constexpr std::uint64_t kZeroPfn = 255;
 
   Thp(const OsParams& p, PhysicalMemory& mem, PageTables& pt, PageAllocator& alloc, KernelSpace& kspace,
-      const Tasks& tasks, FaultCost& cost, Reclaim& reclaim, FaultStats& faults);
+      const Tasks& tasks, FaultCost& cost, Reclaim& reclaim, FaultStats& faults, Rmap& rmap);
 
   // os.thp.alloc and fallback; os.zero_page.huge_allocated.
   void register_stats(StatGroup& os);
@@ -58,6 +65,13 @@ class Thp {
   // do_huge_pmd_anonymous_page() for a fault at cr2 in VMA v of p; true when
   // it mapped a huge page (out filled), false to fall back to 4 KiB.
   bool fault(Process& p, Vma& v, VAddr cr2, bool write, FaultOutcome* out);
+  // do_huge_pmd_wp_page() for a write fault at cr2 on a present, read-only
+  // huge PMD of a huge page (not the huge zero page): true when the page
+  // is not this mapper's alone, so that its PMD was split into read-only
+  // PTEs (VM_FAULT_FALLBACK: the caller flushes the PMD and goes on with
+  // the PTE fault, do_wp_page). False otherwise (the only mapper: the
+  // caller makes the PMD writable, the "reuse" path).
+  bool wp_split_shared(Process& p, VAddr cr2);
 
  private:
   const OsParams& m_p;
@@ -69,6 +83,7 @@ class Thp {
   FaultCost& m_cost;
   Reclaim& m_reclaim;
   FaultStats& m_faults;
+  Rmap& m_rmap;
   std::uint64_t m_huge_zero_pfn = 0;
   Counter* m_alloc_count = nullptr;
   Counter* m_fallback = nullptr;

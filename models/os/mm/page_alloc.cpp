@@ -87,7 +87,7 @@ bool PageAllocator::alloc_frame(unsigned order, std::uint64_t* pfn, const Proces
 
 std::optional<std::uint64_t> PageAllocator::page_alloc(unsigned order, ZoneType highest) {
   if (auto r = m_buddy->alloc(order, highest, Watermark::Low)) return r;
-  if (!m_reclaim.in_reclaim()) m_reclaim.wake_kswapd();
+  if (!m_reclaim.in_reclaim()) m_reclaim.wake_kswapd(order, highest);
   if (auto r = m_buddy->alloc(order, highest, Watermark::Min)) return r;
   if (!m_reclaim.in_reclaim()) {
     m_reclaim.count_allocstall();

@@ -7,6 +7,7 @@
 #include "models/os/fault_cost.h"
 #include "models/os/mm/huge_memory.h"
 #include "models/os/mm/page_alloc.h"
+#include "models/os/mm/rmap.h"
 #include "models/os/slab.h"
 
 namespace mmusim {
@@ -19,8 +20,8 @@ constexpr unsigned kPaePgdBytes = 32;           // 4 PDPTEs, 32-byte aligned (CR
 }  // namespace
 
 PageTables::PageTables(const OsParams& p, PhysicalMemory& mem, PageAllocator& alloc, KernelSpace& kspace,
-                       FaultCost& cost, const Thp& thp, SlabAllocator& slab)
-    : m_p(p), m_mem(mem), m_alloc(alloc), m_kspace(kspace), m_cost(cost), m_thp(thp), m_slab(slab) {
+                       FaultCost& cost, const Thp& thp, SlabAllocator& slab, Rmap& rmap)
+    : m_p(p), m_mem(mem), m_alloc(alloc), m_kspace(kspace), m_cost(cost), m_thp(thp), m_slab(slab), m_rmap(rmap) {
   m_fmt = paging_format(effective_paging_mode(p.mode, p.levels));
   m_ia32 = p.mode == PagingMode::Ia32;
   m_pae = p.mode == PagingMode::Pae;
@@ -37,6 +38,12 @@ PageTables::PageTables(const OsParams& p, PhysicalMemory& mem, PageAllocator& al
 
 void PageTables::register_alloc_counter(StatGroup& os) {
   m_allocs = &os.counter("pgtable_allocs", "page-table pages allocated");
+}
+
+void PageTables::register_split_counter(StatGroup& thp) {
+  m_split_pmds = &thp.counter("split_pmd",
+                              "huge PMDs split into a PTE page (vmstat thp_split_pmd): partial munmap or mprotect, "
+                              "a write to the huge zero page or to a huge page shared since fork");
 }
 
 void PageTables::register_pages_stat(StatGroup& os) {
@@ -197,6 +204,7 @@ void PageTables::split_huge(Process& p, VAddr va) {
     throw std::logic_error("OS model: huge PMD at " + hex_string(base) + " without a deposited page table");
   const PAddr table = dep->second;  // zeroed when deposited, untouched since
   p.deposited.erase(dep);
+  if (m_split_pmds) ++*m_split_pmds;  // count_vm_event(THP_SPLIT_PMD), before the zero-page case
   std::uint64_t frame = pde & m_addr_mask & ~(m_huge_bytes - 1);
   std::uint64_t flags =
       pde & (pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD | pte::kG | pte::kXD | swpte::kProtNone);
@@ -207,7 +215,7 @@ void PageTables::split_huge(Process& p, VAddr va) {
     wr(pde_pa, table | table_flags(2));
     return;
   }
-  m_alloc.buddy().split_page(frame >> kPageShift, huge_order());
+  m_rmap.split_huge_pmd(frame >> kPageShift, huge_order());
   for (unsigned i = 0; i < entries(1); ++i) wr(table + i * entry_bytes(), (frame + i * kPageBytes) | flags);
   wr(pde_pa, table | table_flags(2));
 }

@@ -43,6 +43,7 @@ class KernelSpace;
 class FaultCost;
 class Thp;
 class SlabAllocator;
+class Rmap;
 struct KmemCache;
 
 // Software encodings in entries the hardware ignores because P = 0 (SDM
@@ -88,11 +89,12 @@ class RangeOps {
 class PageTables {
  public:
   PageTables(const OsParams& p, PhysicalMemory& mem, PageAllocator& alloc, KernelSpace& kspace, FaultCost& cost,
-             const Thp& thp, SlabAllocator& slab);
+             const Thp& thp, SlabAllocator& slab, Rmap& rmap);
 
-  // os.pgtable_allocs, and os.pgtable_pages.
+  // os.pgtable_allocs, and os.pgtable_pages; os.thp.split_pmd.
   void register_alloc_counter(StatGroup& os);
   void register_pages_stat(StatGroup& os);
+  void register_split_counter(StatGroup& thp);
 
   // Geometry of the mode (models/arch/paging_format.h).
   const PagingFormat& format() const { return m_fmt; }
@@ -149,7 +151,8 @@ class PageTables {
   // Splits the huge page mapping va into a PTE page (a huge zero page into
   // PTEs of the 4 KiB zero page); no-op if va is not mapped huge. The PTE
   // page is the one deposited with the huge PMD, so a split never allocates
-  // (__split_huge_pmd_locked -> pgtable_trans_huge_withdraw).
+  // (__split_huge_pmd_locked -> pgtable_trans_huge_withdraw). A huge page
+  // other PMDs still map stays theirs (Rmap::split_huge_pmd).
   void split_huge(Process& p, VAddr va);
   // pte_alloc_one() + pgtable_trans_huge_deposit() for the huge PMD that is
   // about to map `base`; false when out of memory (the PMD is then not
@@ -184,8 +187,10 @@ class PageTables {
   FaultCost& m_cost;
   const Thp& m_thp;
   SlabAllocator& m_slab;
+  Rmap& m_rmap;
   KmemCache* m_pgd_cache = nullptr;
   Counter* m_allocs = nullptr;
+  Counter* m_split_pmds = nullptr;
   std::uint64_t m_pages = 0;
   std::uint64_t m_addr_mask = 0;
   VAddr m_user_top = 0;

@@ -4,6 +4,15 @@
 // unmapping drops one mapping, and the last one frees the frame. A frame
 // not listed is mapped once (or not at all). A 1 GiB hugetlb page counts
 // under its first frame.
+// A transparent huge page shared by fork (copy_huge_pmd ->
+// page_try_dup_anon_rmap(src_page, true): the compound mapcount) counts
+// its huge PMDs for all its frames. When one mapper splits its PMD
+// (__split_huge_pmd_locked: each subpage gains a PTE mapping, the compound
+// mapping goes) the page stays allocated as a whole while other PMDs map
+// it; the model then splits the block in the allocator and counts each
+// frame's mappings, PMDs and PTEs together (page_mapcount: _mapcount +
+// compound_mapcount), so that the frames go one by one when the last
+// mapping of each goes.
 // Left out: the reverse map itself (anon_vma chains): reclaim knows one
 // mapper per LRU page, so a shared frame is not reclaimed.
 #pragma once
@@ -33,10 +42,34 @@ class Rmap {
   // Frames mapped more than once: pfn -> mappings.
   const std::map<std::uint64_t, std::uint32_t>& shared() const { return m_shared; }
 
+  // Transparent huge pages (2^order frames at head).
+  // copy_huge_pmd(): one more huge PMD maps the page.
+  void share_huge(std::uint64_t head, unsigned order);
+  // No other mapping of any of its frames exists: the huge PMD may be
+  // writable (PageAnonExclusive of the head, do_huge_pmd_wp_page's reuse).
+  // A page split in a mapper that has since unmapped it is exclusive again
+  // once only one PMD maps it (folio_ref_count(folio) == 1).
+  bool huge_exclusive(std::uint64_t head) const;
+  // __split_huge_pmd_locked() in one mapper: its huge PMD becomes PTEs of
+  // the same frames. Splits the block in the allocator.
+  void split_huge_pmd(std::uint64_t head, unsigned order);
+  // Huge PMDs mapping the page (1 when not shared).
+  std::uint32_t huge_pmds(std::uint64_t head) const {
+    auto it = m_huge.find(head);
+    return it == m_huge.end() ? 1 : it->second.pmds;
+  }
+
  private:
+  struct HugeMap {
+    unsigned order;
+    std::uint32_t pmds;  // huge PMDs mapping it
+    bool split;          // some mapper maps it by PTEs: its frames are counted in m_shared
+  };
   PageAllocator& m_alloc;
   Reclaim& m_reclaim;
   std::map<std::uint64_t, std::uint32_t> m_shared;
+  // Huge pages mapped by two or more huge PMDs, or by one while split elsewhere.
+  std::map<std::uint64_t, HugeMap> m_huge;
 };
 
 }  // namespace mmusim

@@ -98,67 +98,7 @@ void Reclaim::lru_set_owner(std::uint64_t pfn, const Process& p, VAddr va) {
 
 // ---------------------------------------------------------------- reclaim
 
-void Reclaim::wake_kswapd() {
-  ++m_vm.kswapd_wakeups;
-  const std::uint64_t goal = m_alloc.buddy().deficit(Watermark::High);
-  if (goal) reclaim(goal, false);
-}
-
-std::uint64_t Reclaim::reclaim(std::uint64_t nr, bool direct) {
-  if (m_in_reclaim) return 0;
-  // shrink_node() -> shrink_slab(): the huge zero page's shrinker frees it
-  // if unused (its pages are not counted as reclaimed).
-  m_thp.shrink_huge_zero_page();
-  m_in_reclaim = true;
-  std::uint64_t reclaimed = 0, scanned = 0;
-  const std::uint64_t budget = 2 * m_index.size() + 64;
-  SwapDevice* dev = m_swap.device();
-  bool anon_ok = dev && dev->free_slots() > 0;
-  while (reclaimed < nr && scanned < budget) {
-    const bool have_anon = anon_ok && !(m_lru[kInactiveAnon].empty() && m_lru[kActiveAnon].empty());
-    const bool have_file = !(m_lru[kInactiveFile].empty() && m_lru[kActiveFile].empty());
-    if (!have_anon && !have_file) break;
-    bool anon;
-    if (!have_anon) {
-      anon = false;
-    } else if (!have_file) {
-      anon = true;
-    } else {
-      m_anon_credit += m_p.swappiness;
-      m_file_credit += 200 - m_p.swappiness;
-      anon = m_anon_credit > m_file_credit;
-      (anon ? m_anon_credit : m_file_credit) -= std::min<std::uint64_t>(200, anon ? m_anon_credit : m_file_credit);
-    }
-    auto& inactive = m_lru[anon ? kInactiveAnon : kInactiveFile];
-    auto& active = m_lru[anon ? kActiveAnon : kActiveFile];
-    ++scanned;
-    ++(direct ? m_vm.pgscan_direct : m_vm.pgscan_kswapd);
-    if (inactive.size() < active.size() || inactive.empty()) {
-      // Deactivate the active tail, clearing its accessed bit.
-      const LruPage pg = active.back();
-      if (Process* owner = m_tasks.find(pg.pid); owner && owner->alive) {
-        PAddr epa = 0;
-        const std::uint64_t e = m_pt.entry_at(*owner, pg.va, 1, &epa);
-        if (epa) m_pt.pte_map(epa & ~(kPageBytes - 1));  // folio_referenced's rmap walk maps the table
-        if (epa && (e & pte::kA)) m_pt.wr(epa, e & ~pte::kA);
-      }
-      active.pop_back();
-      inactive.push_front(pg);
-      m_index[pg.pfn] = {anon ? kInactiveAnon : kInactiveFile, inactive.begin()};
-      ++m_vm.pgdeactivate;
-      continue;
-    }
-    const LruPage pg = inactive.back();
-    if (reclaim_page(pg, anon, direct)) {
-      ++reclaimed;
-      ++(direct ? m_vm.pgsteal_direct : m_vm.pgsteal_kswapd);
-    } else if (anon && (!dev || dev->free_slots() == 0)) {
-      anon_ok = false;
-    }
-  }
-  m_in_reclaim = false;
-  return reclaimed;
-}
+// wake_kswapd(), reclaim() and the scan loops: vmscan_shrink.cpp.
 
 bool Reclaim::reclaim_page(const LruPage& pg, bool anon, bool direct) {
   const unsigned inactive_l = anon ? kInactiveAnon : kInactiveFile;

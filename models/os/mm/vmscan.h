@@ -4,31 +4,50 @@
 //    pages are those of anonymous VMAs and of writable file VMAs (private
 //    file pages that may be dirty); file pages are those of read-only file
 //    VMAs, which stay clean.
-//  - Aging (shrink_active_list / shrink_inactive_list): when an inactive
-//    list is smaller than its active list, the active tail is deactivated
-//    and its PTE's accessed bit cleared; the inactive tail is then examined
-//    (folio_check_references): a young page is marked PG_referenced and kept,
-//    activated if it was marked already or is an executable file page; else
-//    it is reclaimed. As on x86, clearing A flushes no TLB entry.
-//  - Anon vs file (get_scan_count): successive scans alternate in the ratio
-//    swappiness : 200 - swappiness; anon lists are not scanned without free
-//    swap space.
+//  - Aging (shrink_active_list): the tail of an active list is moved to
+//    the head of its inactive list, its PTE's accessed bit cleared
+//    (folio_referenced); a referenced file page of an executable mapping
+//    goes round the active list again. The inactive tail is examined
+//    (shrink_inactive_list -> folio_check_references): a young page is
+//    marked PG_referenced and kept, activated if it was marked already or
+//    is an executable file page; else it is reclaimed. As on x86, clearing
+//    A flushes no TLB entry.
+//  - shrink_node (vmscan_shrink.cpp): prepare_scan_count and
+//    get_scan_count (scan_count.h) decide, per priority, how many pages of
+//    each list one shrink_lruvec() pass scans, in SWAP_CLUSTER_MAX batches;
+//    an active list is aged only when inactive_is_low() (int_sqrt(10 * gb)
+//    ratio) or with force_deactivate; anon lists are not scanned without
+//    free swap space. lru_note_cost() counts pages written to swap as the
+//    anon cost, with its decay.
 //  - Reclaiming an anon page writes it to a swap slot (pswpout) and leaves a
 //    swap PTE that keeps the slot; a clean file page is dropped, its PTE
 //    keeping a marker so that the refault is a major fault (the file content
 //    is zeros in this model, as the page was when first faulted). The TLB
 //    entry is shot down as try_to_unmap does.
-//  - kswapd (woken by the page allocator below the low watermark, run here
-//    at once, its cost not charged to the faulting process) reclaims until
-//    every zone is at its high watermark; direct reclaim is charged to the
-//    fault at os.swap.latency per page written.
+//  - Direct reclaim (do_try_to_free_pages): shrink_node at priorities 12
+//    down to 0 until nr_to_reclaim (SWAP_CLUSTER_MAX) pages are freed,
+//    once more with force_deactivate if nothing was freed and an active
+//    list was skipped; charged to the fault at os.swap.latency per page
+//    written.
+//  - kswapd (wakeup_kswapd, balance_pgdat, kswapd_shrink_node,
+//    pgdat_balanced): woken by the page allocator below the low watermark
+//    and run at once (its cost not charged to the faulting process); it
+//    runs only if some node is unbalanced (no zone up to the request's
+//    highest meets its high watermark with lowmem_reserve) and it failed
+//    fewer than MAX_RECLAIM_RETRIES times in a row; from priority 12 down
+//    to 1 it ages the anon list, then reclaims nr_to_reclaim = the sum of
+//    max(high watermark, SWAP_CLUSTER_MAX) over the zones, raising the
+//    priority only when a pass scanned less than that or freed nothing,
+//    until every node is balanced.
 //  - shrink_slab: the huge zero page's shrinker frees it when unused.
 //  - Direct compaction for a madvised order-9 fault (compaction.cpp).
 //  - vmstat: the counters of /proc/vmstat this model keeps.
 // Left out: frames shared copy-on-write are not reclaimed (no reverse map
 // walk over several mappers), nor 2 MiB pages (Linux splits them first),
-// nor page-table pages; no workingset refault detection, no per-memcg or
-// per-node LRUs (one set of lists for all nodes), no writeback throttling.
+// nor page-table pages; no workingset refault detection (no refault cost in
+// get_scan_count), no per-memcg or per-node LRUs (one set of lists for all
+// nodes: one kswapd balances every node), no writeback throttling, no
+// watermark boosting, no reclaim_idx limit on the pages scanned.
 #pragma once
 
 #include <array>
@@ -39,8 +58,10 @@
 
 #include "models/common/stats.h"
 #include "models/memory/physical_memory.h"
+#include "models/os/mm/scan_count.h"
 #include "models/os/mm_types.h"
 #include "models/os/os_params.h"
+#include "models/os/zone.h"
 
 namespace mmusim {
 
@@ -96,10 +117,19 @@ class Reclaim {
   // The page allocator's calls: reclaim runs (its own allocations then use
   // the reserves); wake kswapd; an allocation entering direct reclaim.
   bool in_reclaim() const { return m_in_reclaim; }
-  void wake_kswapd();
+  // wakeup_kswapd() for a request of 2^order pages whose highest zone is
+  // `highest`, and kswapd's balance_pgdat(), run at once.
+  void wake_kswapd(unsigned order = 0, ZoneType highest = ZoneType::HighMem);
   void count_allocstall() { ++m_vm.allocstall; }
-  // Reclaims up to nr pages (shrink_node); returns how many were freed.
+  // do_try_to_free_pages() with nr_to_reclaim = nr: returns the pages
+  // freed (a SWAP_CLUSTER_MAX batch may free more than nr). Counted as
+  // kswapd's unless direct.
   std::uint64_t reclaim(std::uint64_t nr, bool direct);
+  // kswapd_failures (balance_pgdat runs that freed nothing).
+  unsigned kswapd_failures() const { return m_kswapd_failures; }
+  // lruvec->anon_cost and file_cost.
+  std::uint64_t anon_cost() const { return m_anon_cost; }
+  std::uint64_t file_cost() const { return m_file_cost; }
   // Direct compaction for an order-9 request: true when a free 2 MiB block was made.
   bool compact_for_order9();
 
@@ -113,6 +143,19 @@ class Reclaim {
   VmStat& vm() { return m_vm; }
 
  private:
+  struct ScanControl : vmscan::ScanBalance {
+    std::uint64_t nr_to_reclaim = 0, nr_reclaimed = 0, nr_scanned = 0;
+    unsigned order = 0;
+    bool direct = false;
+    bool skipped_deactivate = false;
+  };
+  vmscan::LruCounts lru_counts() const;
+  bool pgdat_balanced(unsigned order, ZoneType highest) const;
+  void shrink_node(ScanControl& sc);
+  void shrink_lruvec(ScanControl& sc);
+  void shrink_active_list(std::uint64_t nr, unsigned lru, ScanControl& sc);
+  std::uint64_t shrink_inactive_list(std::uint64_t nr, unsigned lru, ScanControl& sc);
+  void lru_note_cost(bool file, std::uint64_t nr_pages);
   bool reclaim_page(const LruPage& pg, bool anon, bool direct);
 
   const OsParams& m_p;
@@ -127,7 +170,8 @@ class Reclaim {
   Thp& m_thp;
   std::array<std::list<LruPage>, 4> m_lru;
   std::unordered_map<std::uint64_t, std::pair<unsigned, std::list<LruPage>::iterator>> m_index;
-  std::uint64_t m_anon_credit = 0, m_file_credit = 0;
+  std::uint64_t m_anon_cost = 0, m_file_cost = 0;
+  unsigned m_kswapd_failures = 0;
   Cycles m_cost = 0;
   bool m_in_reclaim = false;
   VmStat m_vm;

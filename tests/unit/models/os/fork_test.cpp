@@ -162,22 +162,147 @@ TEST(Fork, MprotectAfterForkKeepsSharedPagesCopyOnWrite) {
   EXPECT_EQ(t.os.check_invariants(), "");
 }
 
-TEST(Fork, AHugePageIsSplitAndSharedPer4K) {
+// Linux 6.1 copy_huge_pmd() (mm/huge_memory.c) does not split: "pgtable =
+// pte_alloc_one(dst_mm)", then for an anonymous huge page "get_page(src_page);
+// page_try_dup_anon_rmap(src_page, true, src_vma)" (one more compound
+// mapping: page_mapcount of every subpage is 2), "add_mm_counter(dst_mm,
+// MM_ANONPAGES, HPAGE_PMD_NR)" (the child's rss is 512),
+// "pgtable_trans_huge_deposit(dst_mm, dst_pmd, pgtable)" (one deposited
+// PTE page), "pmdp_set_wrprotect(src_mm, addr, src_pmd)" (the parent's PMD
+// loses R/W and keeps A and D) and "pmd = pmd_mkold(pmd_wrprotect(pmd));
+// set_pmd_at(dst_mm, ...)" (the child's: the same frame, PS, no R/W, no A,
+// D kept). No PMD is split: thp_split_pmd stays 0.
+TEST(Fork, AHugePageIsSharedWholeWriteProtectedInBoth) {
   Os t(64 * kMiB, ThpMode::Always);
+  const VAddr base = 0x40000000;
   t.os.switch_to(1);
-  t.os.mmap(0x40000000, 2 * kMiB, R | W, false, false);
-  t.os.handle_fault(0x40000000, kWriteFault);
+  t.os.mmap(base, 2 * kMiB, R | W, false, false);
+  t.os.handle_fault(base, kWriteFault);
   ASSERT_EQ(t.stat("os.thp.alloc"), 1.0);
+  const Lookup before = t.at(1, base);
+  ASSERT_EQ(before.level, 2u);
+  const std::uint64_t head = before.frame >> 12;
   t.os.fork(2);
-  EXPECT_EQ(t.frame(1, 0x40000000 + 5 * 4096), t.frame(2, 0x40000000 + 5 * 4096));
+  const Lookup par = t.at(1, base + 5 * k4K), chi = t.at(2, base + 5 * k4K);
+  ASSERT_TRUE(par.present && chi.present);
+  EXPECT_EQ(par.level, 2u);
+  EXPECT_EQ(chi.level, 2u);
+  EXPECT_EQ(par.frame, before.frame);
+  EXPECT_EQ(chi.frame, before.frame);
+  const std::uint64_t bits = pte::kP | pte::kRW | pte::kUS | pte::kA | pte::kD | pte::kPS;
+  EXPECT_EQ(par.entry & bits, pte::kP | pte::kUS | pte::kA | pte::kD | pte::kPS);
+  EXPECT_EQ(chi.entry & bits, pte::kP | pte::kUS | pte::kD | pte::kPS);
+  EXPECT_EQ(t.os.mapcount(head), 2u);
+  EXPECT_EQ(t.os.mapcount(head + 511), 2u);
+  EXPECT_EQ(t.os.process(2)->rss_pages, 512u);
+  EXPECT_EQ(t.os.process(2)->deposited.size(), 1u);
+  EXPECT_EQ(t.counter("os.thp.split_pmd"), 0u);
+  EXPECT_EQ(t.os.check_invariants(), "");
+}
+
+// The first write after the fork, by the child, to the 6th 4 KiB page:
+// do_huge_pmd_wp_page() finds the page neither PageAnonExclusive (cleared
+// by page_try_dup_anon_rmap at fork) nor with "folio_ref_count(folio) ==
+// 1" (the parent holds it), so "__split_huge_pmd(vma, vmf->pmd,
+// vmf->address, false, NULL); return VM_FAULT_FALLBACK": the child's PMD
+// becomes 512 PTEs of the same frames (__split_huge_pmd_locked, "write =
+// pmd_write(old_pmd)": read-only; thp_split_pmd 1; the deposited page
+// table is withdrawn and used). handle_pte_fault() then takes the write
+// fault on the read-only PTE: do_wp_page() -> wp_page_copy(), one new
+// frame for the child (cow 1, cow_copy 1), all in the one fault (pgfault
+// 2 in all). The parent still maps the page huge, read-only; frame 5 is the
+// parent's alone now (mapcount 1), the 511 others are mapped twice (the
+// parent's PMD, the child's PTE).
+TEST(Fork, TheFirstWriteSplitsTheWritersPmdAndCopiesOne4KPage) {
+  Os t(64 * kMiB, ThpMode::Always);
+  const VAddr base = 0x40000000;
+  t.os.switch_to(1);
+  t.os.mmap(base, 2 * kMiB, R | W, false, false);
+  t.os.handle_fault(base, kWriteFault);
+  const std::uint64_t head = t.at(1, base).frame >> 12;
+  t.os.fork(2);
+  t.os.switch_to(2);
+  ASSERT_EQ(t.os.handle_fault(base + 5 * k4K, kWriteProtFault).result, FaultResult::Handled);
+  EXPECT_EQ(t.counter("os.pgfault"), 2u);
+  EXPECT_EQ(t.counter("os.faults.cow"), 1u);
+  EXPECT_EQ(t.counter("os.faults.cow_copy"), 1u);
+  EXPECT_EQ(t.counter("os.thp.split_pmd"), 1u);
+  EXPECT_EQ(t.at(2, base + 5 * k4K).level, 1u);
+  EXPECT_NE(t.frame(2, base + 5 * k4K), head + 5);
+  EXPECT_TRUE(t.pte(2, base + 5 * k4K) & pte::kRW);
+  EXPECT_EQ(t.frame(2, base + 6 * k4K), head + 6);
+  EXPECT_FALSE(t.pte(2, base + 6 * k4K) & pte::kRW);
+  EXPECT_EQ(t.at(1, base).level, 2u);
+  EXPECT_FALSE(t.at(1, base).entry & pte::kRW);
+  EXPECT_EQ(t.os.mapcount(head + 5), 1u);
+  EXPECT_EQ(t.os.mapcount(head + 6), 2u);
+  EXPECT_TRUE(t.os.process(2)->deposited.empty());
   EXPECT_EQ(t.os.process(2)->rss_pages, 512u);
   EXPECT_EQ(t.os.check_invariants(), "");
-  t.os.switch_to(2);
-  t.os.handle_fault(0x40000000 + 5 * 4096, kWriteProtFault);
-  EXPECT_NE(t.frame(1, 0x40000000 + 5 * 4096), t.frame(2, 0x40000000 + 5 * 4096));
-  t.os.exit_current();
+  // The parent's write to the 8th page: its PMD is the last huge mapping,
+  // but the child's PTEs still map 511 of its frames (folio_ref_count > 1):
+  // split and copy again (thp_split_pmd 2, cow_copy 2).
   t.os.switch_to(1);
+  ASSERT_EQ(t.os.handle_fault(base + 7 * k4K, kWriteProtFault).result, FaultResult::Handled);
+  EXPECT_EQ(t.counter("os.thp.split_pmd"), 2u);
+  EXPECT_EQ(t.counter("os.faults.cow_copy"), 2u);
+  EXPECT_NE(t.frame(1, base + 7 * k4K), head + 7);
+  EXPECT_EQ(t.os.mapcount(head + 7), 1u);  // the child's
+  EXPECT_EQ(t.os.check_invariants(), "");
+  // Exits: every frame goes with its last mapping.
+  const std::uint64_t free_before_exits = t.free_pages();
   t.os.exit_current();
+  EXPECT_EQ(t.os.check_invariants(), "");
+  t.os.switch_to(2);
+  t.os.exit_current();
+  EXPECT_EQ(t.os.check_invariants(), "");
+  EXPECT_GT(t.free_pages(), free_before_exits + 512);
+}
+
+// The child exits before anyone writes: the parent's PMD is the only
+// mapping again. do_huge_pmd_wp_page(): "if (folio_ref_count(folio) == 1)
+// { ... page_move_anon_rmap(page, vma); ... reuse: entry =
+// maybe_pmd_mkwrite(pmd_mkdirty(entry), vma); pmdp_set_access_flags(...);
+// return VM_FAULT_WRITE; }": the PMD is made writable in place, no split,
+// no copy-on-write counted.
+TEST(Fork, TheLastMapperOfASharedHugePageReusesItsPmd) {
+  Os t(64 * kMiB, ThpMode::Always);
+  const VAddr base = 0x40000000;
+  t.os.switch_to(1);
+  t.os.mmap(base, 2 * kMiB, R | W, false, false);
+  t.os.handle_fault(base, kWriteFault);
+  const std::uint64_t head = t.at(1, base).frame >> 12;
+  t.os.fork(2);
+  t.os.switch_to(2);
+  t.os.exit_current();
+  EXPECT_EQ(t.os.mapcount(head), 1u);
+  t.os.switch_to(1);
+  ASSERT_EQ(t.os.handle_fault(base + 3 * k4K, kWriteProtFault).result, FaultResult::Handled);
+  const Lookup l = t.at(1, base);
+  EXPECT_EQ(l.level, 2u);
+  EXPECT_EQ(l.frame >> 12, head);
+  EXPECT_TRUE(l.entry & pte::kRW);
+  EXPECT_EQ(t.counter("os.thp.split_pmd"), 0u);
+  EXPECT_EQ(t.counter("os.faults.cow"), 0u);
+  EXPECT_EQ(t.os.check_invariants(), "");
+}
+
+// mprotect(PROT_READ) then mprotect(PROT_READ|PROT_WRITE) after the fork:
+// change_huge_pmd() (mm/huge_memory.c) sets "entry = pmd_modify(oldpmd,
+// newprot)" with a private mapping's vm_page_prot, which has no R/W, and
+// asserts "BUG_ON(vma_is_anonymous(vma) && !preserve_write &&
+// pmd_write(entry))": the shared PMD stays read-only in the parent.
+TEST(Fork, MprotectAfterForkKeepsASharedHugePageReadOnly) {
+  Os t(64 * kMiB, ThpMode::Always);
+  const VAddr base = 0x40000000;
+  t.os.switch_to(1);
+  t.os.mmap(base, 2 * kMiB, R | W, false, false);
+  t.os.handle_fault(base, kWriteFault);
+  t.os.fork(2);
+  t.os.mprotect(base, 2 * kMiB, R);
+  t.os.mprotect(base, 2 * kMiB, R | W);
+  EXPECT_EQ(t.at(1, base).level, 2u);
+  EXPECT_FALSE(t.at(1, base).entry & pte::kRW);
   EXPECT_EQ(t.os.check_invariants(), "");
 }
 

@@ -148,13 +148,15 @@ TEST(Highmem, Ia32PageDirectoriesAreLowmemPtePagesHighMem) {
 
 // Reclaim and swap-in of a page whose PTE page is HighMem (ia32, 2 GiB, 1 MiB
 // of swap), by hand: the first fault costs 2 PTE kmaps + 1 data kmap. Then
-// reclaim(1): the inactive tail was referenced (A set at creation):
-// folio_referenced maps the table (1), A is cleared and, the page not yet
-// PG_referenced, it is marked and kept on the inactive list
-// (folio_check_references: "we need to look twice"); examined again (1), it
-// is unreferenced but marked - reclaimed: try_to_unmap maps the table (1)
-// and the data page is read out through a kmap (1, not a table). PTE kmaps
-// 2 + 3 = 5, all kmaps 3 + 4 = 7. A read fault then swaps it in:
+// reclaim(1) (do_try_to_free_pages): get_scan_count() scans (1 >> priority)
+// * 60 / 200 = 0 pages at priorities 12 to 1 and, SCAN_EQUAL at priority
+// 0, the one page: it was referenced (A set at creation): folio_referenced
+// maps the table (1), A is cleared and, the page not yet PG_referenced, it
+// is marked and kept on the inactive list (folio_check_references: "we
+// need to look twice"); nothing freed. A second reclaim(1) examines it
+// again (1): unreferenced but marked - reclaimed: try_to_unmap maps the
+// table (1) and the data page is read out through a kmap (1, not a table).
+// PTE kmaps 2 + 3 = 5, all kmaps 3 + 4 = 7. A read fault then swaps it in:
 // handle_pte_fault's lookup (1), the data page filled (1, not a table) and
 // do_swap_page's pte_offset_map_lock (1): 7 and 10.
 TEST(Highmem, ReclaimAndSwapInOfAHighPteMapTheTable) {
@@ -171,6 +173,8 @@ TEST(Highmem, ReclaimAndSwapInOfAHighPteMapTheTable) {
   ASSERT_GE(ia32_pte_page(mem, os.process(1)->root, kHeap), kLowmemEnd);
   EXPECT_EQ(os.kmap_atomic_pte_count(), 2u);
   EXPECT_EQ(os.kmap_atomic_count(), 3u);
+  ASSERT_EQ(os.reclaim(1, false), 0u);
+  EXPECT_EQ(os.kmap_atomic_pte_count(), 3u);
   ASSERT_EQ(os.reclaim(1, false), 1u);
   EXPECT_EQ(os.process(1)->swap_pages, 1u);
   EXPECT_EQ(os.kmap_atomic_pte_count(), 5u);
