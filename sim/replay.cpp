@@ -307,6 +307,14 @@ bool Replay::translate(VAddr va, AccessKind kind) {
   return translate_retrying(
       va, kind,
       [this] {
+        if (m_direct && !m_p.sync_each_access) {
+          // transport_in_order without the socket (set_direct_mmu).
+          sc_core::sc_time delay = m_qk.get_local_time();
+          m_direct->translate(m_ext, m_trans.get_address(), delay);
+          m_qk.set(delay);
+          if (need_sync()) sync();
+          return;
+        }
         transport_in_order(socket, m_trans);
         if (!m_trans.is_response_ok()) throw std::runtime_error("MMU returned " + m_trans.get_response_string());
       },

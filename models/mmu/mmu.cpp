@@ -66,6 +66,10 @@ Mmu::Mmu(const MmuParams& p, PageTableMemory& mem, StatGroup& stats)
   for (auto& v : m_levels)
     v.erase(std::remove_if(v.begin(), v.end(), [](const Level& l) { return l.tlbs.empty(); }), v.end());
   m_walker = std::make_unique<Walker>(p.walker, mem, stats.group("walker"), stats.group("pwc"));
+  if (!m_levels[0].empty() && !m_levels[1].empty())
+    for (Tlb* t : m_levels[0][0].tlbs)
+      m_l1_shared = m_l1_shared ||
+                    std::find(m_levels[1][0].tlbs.begin(), m_levels[1][0].tlbs.end(), t) != m_levels[1][0].tlbs.end();
 }
 
 void Mmu::fill(unsigned cls, std::size_t below_level, const TlbEntry& e, VAddr va) {
@@ -91,12 +95,14 @@ void Mmu::fill(unsigned cls, std::size_t below_level, const TlbEntry& e, VAddr v
 }
 
 void Mmu::set_curves(Tlb& t, MissCurves* c) {
+  forget_repeats();
   t.set_curves(c);
   m_any_curves = false;
   for (const auto& x : m_tlbs) m_any_curves = m_any_curves || x->has_curves();
 }
 
-void Mmu::translate(Translation& out, VAddr va, AccessKind kind, bool user, bool demand) {
+void Mmu::translate_slow(Translation& out, VAddr va, AccessKind kind, bool user, bool demand) {
+  forget_repeats();
   if (m_any_curves) translate_as<true>(out, va, kind, user, demand);
   else translate_as<false>(out, va, kind, user, demand);
 }
@@ -115,16 +121,22 @@ void Mmu::translate_as(Translation& out, VAddr va, AccessKind kind, bool user, b
   const Level& level = levels[0];
   const TlbEntry* hit = nullptr;
   Tlb* hit_tlb = nullptr;
-  for (Tlb* t : level.tlbs) {
+  std::uint32_t hit_mask = 0;
+  for (std::size_t i = 0; i < level.tlbs.size(); ++i) {
+    Tlb* t = level.tlbs[i];
     // Every TLB of a level is probed in parallel, so each counts a lookup.
     const TlbEntry* e = demand ? t->template lookup_as<kCurves>(va, m_pcid) : t->probe(va, m_pcid);
-    if (e && !hit) {
-      hit = e;
-      hit_tlb = t;
+    if (e) {
+      hit_mask |= i < 32 ? 1u << i : 0u;
+      if (!hit) {
+        hit = e;
+        hit_tlb = t;
+      }
     }
   }
   if (hit && allows(*hit, kind, user)) {
     if (m_checker) m_checker->check_tlb_hit(hit_tlb->name(), *hit, m_cr.cr3, m_pcid, va, kind);
+    else if (!kCurves && demand && level.tlbs.size() <= 32) m_repeat[cls] = Repeat{va >> kPageShift, hit, hit_mask};
     out.fault = false;
     out.cycles = level.latency;
     out.pa = hit->translate(va);
@@ -217,6 +229,7 @@ Translation Mmu::walk(VAddr va, AccessKind kind, bool user, Cycles cycles) {
 }
 
 void Mmu::write_cr3(std::uint64_t value) {
+  forget_repeats();
   // PAE paging: the MOV loads the PDPTE registers from the new CR3 first
   // and faults (#GP(0), nothing changed) if a present PDPTE has a reserved
   // bit set (SDM 4.4.1).
@@ -245,18 +258,21 @@ void Mmu::write_cr3(std::uint64_t value) {
 }
 
 void Mmu::invlpg(VAddr va) {
+  forget_repeats();
   ++m_invlpgs;
   for (auto& t : m_tlbs) t->flush_page(va, m_pcid);
   m_walker->flush_pwc_pcid(m_pcid);
 }
 
 void Mmu::flush_all() {
+  forget_repeats();
   ++m_full_flushes;
   for (auto& t : m_tlbs) t->flush_all();
   m_walker->flush_pwc_all();
 }
 
 void Mmu::write_cr4_pge(bool pge) {
+  forget_repeats();
   if (pge == m_cr.cr4_pge) return;  // not a toggle: nothing is invalidated
   // SDM 4.4.1: with PAE paging, a MOV to CR4 that modifies CR4.PGE (like one
   // that modifies PAE, PSE or SMEP, or a MOV to CR0 changing CD, NW or PG)
@@ -270,6 +286,7 @@ void Mmu::write_cr4_pge(bool pge) {
 }
 
 void Mmu::invpcid(unsigned type, std::uint16_t pcid, VAddr va) {
+  forget_repeats();
   if (type > 3) throw InvalidOperand("INVPCID: #GP(0): type " + std::to_string(type) + " is not 0-3");
   if (pcid > 0xfff) throw InvalidOperand("INVPCID: #GP(0): PCID " + std::to_string(pcid) + " is above 4095");
   if (type <= 1 && !m_cr.cr4_pcide && pcid != 0)

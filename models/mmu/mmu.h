@@ -135,7 +135,26 @@ class Mmu : public MmuControl {
     return t;
   }
   // The same, into out (the MMU module's hot path: no 64-byte temporary).
-  void translate(Translation& out, VAddr va, AccessKind kind, bool user, bool demand);
+  // A demand access to the 4 KiB page of the previous level-1 hit of its
+  // kind, with no TLB changed since, repeats that hit's outcome without
+  // probing: see Repeat below.
+  void translate(Translation& out, VAddr va, AccessKind kind, bool user, bool demand) {
+    const unsigned cls = is_fetch(kind) ? 1 : 0;
+    const Repeat& r = m_repeat[cls];
+    if ((va >> kPageShift) == r.page && demand && allows(*r.hit, kind, user)) {
+      if (m_l1_shared) m_repeat[cls ^ 1].page = kNoPage;
+      const Level& level = m_levels[cls][0];
+      for (std::size_t i = 0; i < level.tlbs.size(); ++i) level.tlbs[i]->count_repeat((r.hit_mask >> i) & 1u);
+      out.fault = false;
+      out.cycles = level.latency;
+      out.pa = r.hit->translate(va);
+      out.size = r.hit->size;
+      out.walked = false;
+      out.walk_cycles = 0;
+      return;
+    }
+    translate_slow(out, va, kind, user, demand);
+  }
 
   // MmuControl. write_cr3 throws GeneralProtectionFault with PAE paging
   // when the PDPTE registers cannot be loaded (see above).
@@ -159,7 +178,10 @@ class Mmu : public MmuControl {
   // --check-invariants: every accepted TLB hit and every walk from a
   // paging-structure-cache entry is checked against the tables in memory
   // (translation_checker.h). nullptr (the default) checks nothing.
-  void set_checker(const TranslationChecker* c) { m_checker = c; }
+  void set_checker(const TranslationChecker* c) {
+    m_checker = c;
+    forget_repeats();
+  }
   // Miss curves for one of tlbs() (Tlb::set_curves); null stops. Not owned.
   void set_curves(Tlb& t, MissCurves* c);
 
@@ -182,6 +204,27 @@ class Mmu : public MmuControl {
     }
     return !(is_fetch(kind) && e.nx);
   }
+  // The same-page path (translate). Per access class (0 data, 1 inst): the
+  // 4 KiB page of the last demand lookup that hit at level 1 and was
+  // allowed, the entry it used and which TLBs of level 1 hit (bit i: tlbs[i]).
+  // Valid only while no TLB has changed since: every other path through the
+  // MMU (a miss, a refused hit, a re-execution, any invalidation or control
+  // register write) forgets both first, and a repeat of one class forgets
+  // the other's when their level-1 TLBs overlap (a TLB serving both). A
+  // repeat then finds exactly what the probes would (the same entries, or
+  // none, in every TLB: a larger page number is the same for the same 4 KiB
+  // page) and changes no replacement state (Tlb::count_repeat), so it only
+  // counts. Off with the checker or miss curves (never recorded then).
+  static constexpr VAddr kNoPage = ~VAddr{0};
+  struct Repeat {
+    VAddr page = kNoPage;
+    const TlbEntry* hit = nullptr;
+    std::uint32_t hit_mask = 0;
+  };
+  Repeat m_repeat[2];
+  bool m_l1_shared = false;  // a TLB of level 1 serves both data and fetches
+  void forget_repeats() { m_repeat[0].page = m_repeat[1].page = kNoPage; }
+  void translate_slow(Translation& out, VAddr va, AccessKind kind, bool user, bool demand);
   template <bool kCurves>
   void translate_as(Translation& out, VAddr va, AccessKind kind, bool user, bool demand);
   // Levels from first_level on, then the walk; cycles spent so far.

@@ -111,6 +111,18 @@ class Tlb {
     return e;
   }
 
+  // The statistics of a demand lookup that repeats this TLB's previous one
+  // (same page, same PCID, nothing inserted, invalidated or flushed, no
+  // other lookup in between): hit or miss as it was, and no replacement
+  // update, since the entry it hit is already its set's most recently used
+  // (for every policy, touching it again changes no victim choice).
+  // Mmu::translate's same-page path; the caller guarantees the repeat.
+  void count_repeat(bool hit) {
+    ++m_accesses;
+    if (hit) ++m_hits;
+    else ++m_misses;
+  }
+
   // Same match rule, no statistics, no replacement update (debug, checks,
   // the MMU asking "would this hit" without perturbing state).
   const TlbEntry* probe(VAddr va, std::uint16_t pcid) const {
