@@ -66,10 +66,6 @@ Mmu::Mmu(const MmuParams& p, PageTableMemory& mem, StatGroup& stats)
   for (auto& v : m_levels)
     v.erase(std::remove_if(v.begin(), v.end(), [](const Level& l) { return l.tlbs.empty(); }), v.end());
   m_walker = std::make_unique<Walker>(p.walker, mem, stats.group("walker"), stats.group("pwc"));
-  if (!m_levels[0].empty() && !m_levels[1].empty())
-    for (Tlb* t : m_levels[0][0].tlbs)
-      m_l1_shared = m_l1_shared ||
-                    std::find(m_levels[1][0].tlbs.begin(), m_levels[1][0].tlbs.end(), t) != m_levels[1][0].tlbs.end();
 }
 
 void Mmu::fill(unsigned cls, std::size_t below_level, const TlbEntry& e, VAddr va) {
@@ -102,9 +98,27 @@ void Mmu::set_curves(Tlb& t, MissCurves* c) {
 }
 
 void Mmu::translate_slow(Translation& out, VAddr va, AccessKind kind, bool user, bool demand) {
-  forget_repeats();
+  m_remembered = false;
   if (m_any_curves) translate_as<true>(out, va, kind, user, demand);
   else translate_as<false>(out, va, kind, user, demand);
+  if (!m_remembered) forget_repeats();
+}
+
+void Mmu::remember(unsigned cls, const Repeat& r) {
+  settle_repeats();  // some are dropped or overwritten below
+  // r's lookup touched the entries it hit: a remembered page with a hit in
+  // one of those sets may no longer be its set's most recently used.
+  for (auto& c : m_repeat)
+    for (Repeat& old : c) {
+      if (old.page == kNoPage) continue;
+      for (unsigned i = 0; i < old.hits; ++i)
+        for (unsigned j = 0; j < r.hits; ++j)
+          if (old.hit_tlb[i] == r.hit_tlb[j] && old.hit_set[i] == r.hit_set[j]) old.page = kNoPage;
+    }
+  Repeat* rs = m_repeat[cls];
+  if (rs[0].page != r.page) rs[1] = rs[0];
+  rs[0] = r;
+  m_remembered = true;
 }
 
 template <bool kCurves>
@@ -121,13 +135,24 @@ void Mmu::translate_as(Translation& out, VAddr va, AccessKind kind, bool user, b
   const Level& level = levels[0];
   const TlbEntry* hit = nullptr;
   Tlb* hit_tlb = nullptr;
-  std::uint32_t hit_mask = 0;
+  Repeat r;
+  bool rememberable = !kCurves && demand && !m_checker && level.tlbs.size() <= kRepeatTlbs;
   for (std::size_t i = 0; i < level.tlbs.size(); ++i) {
     Tlb* t = level.tlbs[i];
     // Every TLB of a level is probed in parallel, so each counts a lookup.
     const TlbEntry* e = demand ? t->template lookup_as<kCurves>(va, m_pcid) : t->probe(va, m_pcid);
+    if (r.counters + 2 <= 2 * kRepeatTlbs) {
+      r.counter[r.counters++] = t->accesses_counter();
+      r.counter[r.counters++] = t->outcome_counter(e != nullptr);
+    }
     if (e) {
-      hit_mask |= i < 32 ? 1u << i : 0u;
+      if (r.hits < kRepeatHits) {
+        r.hit_tlb[r.hits] = t;
+        r.hit_set[r.hits] = t->set_of(e);
+        ++r.hits;
+      } else {
+        rememberable = false;
+      }
       if (!hit) {
         hit = e;
         hit_tlb = t;
@@ -136,7 +161,11 @@ void Mmu::translate_as(Translation& out, VAddr va, AccessKind kind, bool user, b
   }
   if (hit && allows(*hit, kind, user)) {
     if (m_checker) m_checker->check_tlb_hit(hit_tlb->name(), *hit, m_cr.cr3, m_pcid, va, kind);
-    else if (!kCurves && demand && level.tlbs.size() <= 32) m_repeat[cls] = Repeat{va >> kPageShift, hit, hit_mask};
+    if (rememberable) {
+      r.page = va >> kPageShift;
+      r.hit = hit;
+      remember(cls, r);
+    }
     out.fault = false;
     out.cycles = level.latency;
     out.pa = hit->translate(va);

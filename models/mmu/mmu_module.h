@@ -60,6 +60,14 @@ class MmuModule : public sc_core::sc_module,
     // Integer arithmetic (sc_time * double goes through floating point).
     delay += c < kFastCycles ? m_fast_time[c] : sc_core::sc_time::from_value(m_cycle.value() * c);
   }
+  // Mmu::translate_repeat<true> (lazy statistics: the caller settles them,
+  // Mmu::settle_repeats), the same delay added when it repeats (true).
+  bool translate_repeat(Translation& out, VAddr va, AccessKind kind, bool user, sc_core::sc_time& delay) {
+    if (!m_core->translate_repeat<true>(out, va, kind, user)) return false;
+    const Cycles c = out.cycles;
+    delay += c < kFastCycles ? m_fast_time[c] : sc_core::sc_time::from_value(m_cycle.value() * c);
+    return true;
+  }
 
   // Before the end of elaboration the sockets cannot be used; the OS
   // model's boot-time CR3 load (which, with PAE paging, reads the four
