@@ -78,6 +78,7 @@ void Replay::thread() {
   } catch (...) {
     m_error = std::current_exception();
   }
+  if (m_direct) m_direct->core().settle_repeats();  // before anything reads the statistics
   m_cycles += sc_core::sc_time_stamp().value() / m_cycle.value();
   if (m_complete && sc_core::sc_time_stamp().value() > kMaxSimPs) {
     m_complete = false;
@@ -308,9 +309,27 @@ bool Replay::translate_retrying(VAddr va, AccessKind kind, Issue issue, ChargeFa
 }
 
 bool Replay::translate(VAddr va, AccessKind kind) {
+  if (m_direct_repeat) {
+    // The MMU's same-page path, without the request's set-up: a repeat
+    // cannot fault, and only m_ext.result is read after a translation.
+    sc_core::sc_time delay = m_qk.get_local_time();
+    if (m_direct->translate_repeat(m_ext.result, va, kind, true, delay)) {
+      m_qk.set(delay);
+      if (need_sync()) sync();
+      return true;
+    }
+  }
   return translate_retrying(
       va, kind,
       [this] {
+        if (m_direct && !m_p.sync_each_access) {
+          // transport_in_order without the socket (set_direct_mmu).
+          sc_core::sc_time delay = m_qk.get_local_time();
+          m_direct->translate(m_ext, m_trans.get_address(), delay);
+          m_qk.set(delay);
+          if (need_sync()) sync();
+          return;
+        }
         transport_in_order(socket, m_trans);
         if (!m_trans.is_response_ok()) throw std::runtime_error("MMU returned " + m_trans.get_response_string());
       },
@@ -348,6 +367,7 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
     if (m_marks.size() >= kMaxMarks)
       trace_error("more than " + std::to_string(kMaxMarks) +
                   " @mark records: each keeps a snapshot of every statistic");
+    if (m_direct) m_direct->core().settle_repeats();
     m_marks.push_back(MarkSnapshot{rec.name, m_root_stats.snapshot()});
     return;
   }

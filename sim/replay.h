@@ -92,6 +92,13 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   bool complete() const { return m_complete; }
   // Overlapped timing (replay.outstanding > 1); before sc_start.
   void set_scheduler(std::unique_ptr<WalkScheduler> s) { m_sched = std::move(s); }
+  // The MMU module socket is bound to, for the in-order path's translations:
+  // called directly (MmuModule::translate) instead of through the socket,
+  // with the same delays and results. Null (the default): the socket.
+  void set_direct_mmu(MmuModule* m) {
+    m_direct = m;
+    m_direct_repeat = m && !m_p.sync_each_access;
+  }
   const std::vector<MarkSnapshot>& marks() const { return m_marks; }
   double wall_seconds() const { return m_wall_seconds; }
   // KernelAccessPort (os.fault_model: accesses): called by the OS model
@@ -194,6 +201,8 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   tlm::tlm_generic_payload m_ktrans;  // the OS model's kernel accesses
   TranslationExtension m_kext;
   std::unique_ptr<WalkScheduler> m_sched;
+  MmuModule* m_direct = nullptr;
+  bool m_direct_repeat = false;  // translate() tries MmuModule::translate_repeat first
   std::exception_ptr m_error;
   bool m_complete = false;
   std::vector<MarkSnapshot> m_marks;

@@ -75,6 +75,7 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
     m_replay->set_scheduler(std::make_unique<WalkScheduler>(c.replay.outstanding, c.mmu.walker.walkers,
                                                             c.replay.gap_cycles, mmu_stats.group("walker")));
   m_replay->socket.bind(m_mmu->cpu_socket);
+  m_replay->set_direct_mmu(m_mmu.get());
   m_mmu->mem_socket.bind(m_memory->socket);
   m_replay->data_socket.bind(m_memory->data_socket);
 }

@@ -91,14 +91,34 @@ void Mmu::fill(unsigned cls, std::size_t below_level, const TlbEntry& e, VAddr v
 }
 
 void Mmu::set_curves(Tlb& t, MissCurves* c) {
+  forget_repeats();
   t.set_curves(c);
   m_any_curves = false;
   for (const auto& x : m_tlbs) m_any_curves = m_any_curves || x->has_curves();
 }
 
-void Mmu::translate(Translation& out, VAddr va, AccessKind kind, bool user, bool demand) {
+void Mmu::translate_slow(Translation& out, VAddr va, AccessKind kind, bool user, bool demand) {
+  m_remembered = false;
   if (m_any_curves) translate_as<true>(out, va, kind, user, demand);
   else translate_as<false>(out, va, kind, user, demand);
+  if (!m_remembered) forget_repeats();
+}
+
+void Mmu::remember(unsigned cls, const Repeat& r) {
+  settle_repeats();  // some are dropped or overwritten below
+  // r's lookup touched the entries it hit: a remembered page with a hit in
+  // one of those sets may no longer be its set's most recently used.
+  for (auto& c : m_repeat)
+    for (Repeat& old : c) {
+      if (old.page == kNoPage) continue;
+      for (unsigned i = 0; i < old.hits; ++i)
+        for (unsigned j = 0; j < r.hits; ++j)
+          if (old.hit_tlb[i] == r.hit_tlb[j] && old.hit_set[i] == r.hit_set[j]) old.page = kNoPage;
+    }
+  Repeat* rs = m_repeat[cls];
+  if (rs[0].page != r.page) rs[1] = rs[0];
+  rs[0] = r;
+  m_remembered = true;
 }
 
 template <bool kCurves>
@@ -115,16 +135,37 @@ void Mmu::translate_as(Translation& out, VAddr va, AccessKind kind, bool user, b
   const Level& level = levels[0];
   const TlbEntry* hit = nullptr;
   Tlb* hit_tlb = nullptr;
-  for (Tlb* t : level.tlbs) {
+  Repeat r;
+  bool rememberable = !kCurves && demand && !m_checker && level.tlbs.size() <= kRepeatTlbs;
+  for (std::size_t i = 0; i < level.tlbs.size(); ++i) {
+    Tlb* t = level.tlbs[i];
     // Every TLB of a level is probed in parallel, so each counts a lookup.
     const TlbEntry* e = demand ? t->template lookup_as<kCurves>(va, m_pcid) : t->probe(va, m_pcid);
-    if (e && !hit) {
-      hit = e;
-      hit_tlb = t;
+    if (r.counters + 2 <= 2 * kRepeatTlbs) {
+      r.counter[r.counters++] = t->accesses_counter();
+      r.counter[r.counters++] = t->outcome_counter(e != nullptr);
+    }
+    if (e) {
+      if (r.hits < kRepeatHits) {
+        r.hit_tlb[r.hits] = t;
+        r.hit_set[r.hits] = t->set_of(e);
+        ++r.hits;
+      } else {
+        rememberable = false;
+      }
+      if (!hit) {
+        hit = e;
+        hit_tlb = t;
+      }
     }
   }
   if (hit && allows(*hit, kind, user)) {
     if (m_checker) m_checker->check_tlb_hit(hit_tlb->name(), *hit, m_cr.cr3, m_pcid, va, kind);
+    if (rememberable) {
+      r.page = va >> kPageShift;
+      r.hit = hit;
+      remember(cls, r);
+    }
     out.fault = false;
     out.cycles = level.latency;
     out.pa = hit->translate(va);
@@ -217,6 +258,7 @@ Translation Mmu::walk(VAddr va, AccessKind kind, bool user, Cycles cycles) {
 }
 
 void Mmu::write_cr3(std::uint64_t value) {
+  forget_repeats();
   // PAE paging: the MOV loads the PDPTE registers from the new CR3 first
   // and faults (#GP(0), nothing changed) if a present PDPTE has a reserved
   // bit set (SDM 4.4.1).
@@ -245,18 +287,21 @@ void Mmu::write_cr3(std::uint64_t value) {
 }
 
 void Mmu::invlpg(VAddr va) {
+  forget_repeats();
   ++m_invlpgs;
   for (auto& t : m_tlbs) t->flush_page(va, m_pcid);
   m_walker->flush_pwc_pcid(m_pcid);
 }
 
 void Mmu::flush_all() {
+  forget_repeats();
   ++m_full_flushes;
   for (auto& t : m_tlbs) t->flush_all();
   m_walker->flush_pwc_all();
 }
 
 void Mmu::write_cr4_pge(bool pge) {
+  forget_repeats();
   if (pge == m_cr.cr4_pge) return;  // not a toggle: nothing is invalidated
   // SDM 4.4.1: with PAE paging, a MOV to CR4 that modifies CR4.PGE (like one
   // that modifies PAE, PSE or SMEP, or a MOV to CR0 changing CD, NW or PG)
@@ -270,6 +315,7 @@ void Mmu::write_cr4_pge(bool pge) {
 }
 
 void Mmu::invpcid(unsigned type, std::uint16_t pcid, VAddr va) {
+  forget_repeats();
   if (type > 3) throw InvalidOperand("INVPCID: #GP(0): type " + std::to_string(type) + " is not 0-3");
   if (pcid > 0xfff) throw InvalidOperand("INVPCID: #GP(0): PCID " + std::to_string(pcid) + " is above 4095");
   if (type <= 1 && !m_cr.cr4_pcide && pcid != 0)

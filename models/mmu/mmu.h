@@ -135,7 +135,37 @@ class Mmu : public MmuControl {
     return t;
   }
   // The same, into out (the MMU module's hot path: no 64-byte temporary).
-  void translate(Translation& out, VAddr va, AccessKind kind, bool user, bool demand);
+  // A demand access to the 4 KiB page of one of the last two level-1 hits
+  // of its kind, with nothing changed since that could change its outcome,
+  // repeats that hit without probing: see Repeat below.
+  void translate(Translation& out, VAddr va, AccessKind kind, bool user, bool demand) {
+    if (demand && translate_repeat(out, va, kind, user)) return;
+    translate_slow(out, va, kind, user, demand);
+  }
+  // The same-page path alone, for a demand access: true, with out set and
+  // the statistics counted, when va repeats a remembered hit; false (nothing
+  // done) otherwise.
+  // kLazy: the statistics are counted later, by settle_repeats() or when
+  // the remembered hit is dropped (the caller settles before any statistic
+  // is read: Replay, before @mark snapshots and at the end).
+  template <bool kLazy = false>
+  bool translate_repeat(Translation& out, VAddr va, AccessKind kind, bool user) {
+    const unsigned cls = is_fetch(kind) ? 1 : 0;
+    const VAddr page = va >> kPageShift;
+    Repeat* rs = m_repeat[cls];
+    Repeat* rp = page == rs[0].page ? &rs[0] : page == rs[1].page ? &rs[1] : nullptr;
+    if (!rp || !allows(*rp->hit, kind, user)) return false;
+    if (kLazy) ++rp->pending;
+    else
+      for (unsigned i = 0; i < rp->counters; ++i) ++*rp->counter[i];
+    out.fault = false;
+    out.cycles = m_levels[cls][0].latency;
+    out.pa = rp->hit->translate(va);
+    out.size = rp->hit->size;
+    out.walked = false;
+    out.walk_cycles = 0;
+    return true;
+  }
 
   // MmuControl. write_cr3 throws GeneralProtectionFault with PAE paging
   // when the PDPTE registers cannot be loaded (see above).
@@ -159,7 +189,16 @@ class Mmu : public MmuControl {
   // --check-invariants: every accepted TLB hit and every walk from a
   // paging-structure-cache entry is checked against the tables in memory
   // (translation_checker.h). nullptr (the default) checks nothing.
-  void set_checker(const TranslationChecker* c) { m_checker = c; }
+  // Counts the lazy repeats not counted yet (translate_repeat<true>).
+  void settle_repeats() {
+    for (auto& c : m_repeat)
+      for (Repeat& r : c) settle(r);
+  }
+
+  void set_checker(const TranslationChecker* c) {
+    m_checker = c;
+    forget_repeats();
+  }
   // Miss curves for one of tlbs() (Tlb::set_curves); null stops. Not owned.
   void set_curves(Tlb& t, MissCurves* c);
 
@@ -182,6 +221,52 @@ class Mmu : public MmuControl {
     }
     return !(is_fetch(kind) && e.nx);
   }
+  // The same-page path (translate). Per access class (0 data, 1 inst), the
+  // last two demand lookups that hit at level 1 and were allowed (most
+  // recent first): the 4 KiB page, the entry used, which TLBs of level 1 hit
+  // (bit i: tlbs[i]) and the (TLB, set) of every entry hit.
+  //
+  // A repeat bumps the counters the lookups would (counter: per TLB of level
+  // 1, accesses and hits or misses).
+  //
+  // Invariant: for every remembered page, each TLB of level 1 still finds
+  // what it found (the same entry, or nothing: a larger page number is the
+  // same for the same 4 KiB page), and every entry it hit is the most
+  // recently used of its set, so a lookup that touches it again changes no
+  // victim choice for any policy: a repeat only counts.
+  // A repeat changes nothing, so it keeps the invariant. A level-1 hit
+  // through the slow path touches its own entries: it keeps the other
+  // remembered pages whose hits share no (TLB, set) with its own and drops
+  // the rest. Anything else (a miss and its fills, a refused hit, a
+  // re-execution, a walk, any invalidation or control-register write)
+  // forgets everything. Off with the checker or miss curves (never
+  // remembered then).
+  static constexpr VAddr kNoPage = ~VAddr{0};
+  static constexpr unsigned kRepeatHits = 4;  // at most this many level-1 TLBs hit, else not remembered
+  static constexpr unsigned kRepeatTlbs = 8;  // at most this many level-1 TLBs, else nothing remembered
+  struct Repeat {
+    VAddr page = kNoPage;
+    const TlbEntry* hit = nullptr;
+    std::uint64_t pending = 0;  // lazy repeats not counted yet
+    unsigned counters = 0;
+    Counter* counter[2 * kRepeatTlbs] = {};
+    unsigned hits = 0;
+    const Tlb* hit_tlb[kRepeatHits] = {};
+    unsigned hit_set[kRepeatHits] = {};
+  };
+  Repeat m_repeat[2][2];
+  bool m_remembered = false;  // the current slow-path lookup was remembered
+  void settle(Repeat& r) {
+    if (r.pending == 0) return;
+    for (unsigned i = 0; i < r.counters; ++i) *r.counter[i] += r.pending;
+    r.pending = 0;
+  }
+  void forget_repeats() {
+    settle_repeats();
+    for (auto& c : m_repeat) c[0].page = c[1].page = kNoPage;
+  }
+  void remember(unsigned cls, const Repeat& r);
+  void translate_slow(Translation& out, VAddr va, AccessKind kind, bool user, bool demand);
   template <bool kCurves>
   void translate_as(Translation& out, VAddr va, AccessKind kind, bool user, bool demand);
   // Levels from first_level on, then the walk; cycles spent so far.

@@ -23,10 +23,7 @@ void MmuModule::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& d
     trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
     return;
   }
-  m_core->translate(ext->result, trans.get_address(), ext->kind, ext->user, ext->demand);
-  const Cycles c = ext->result.cycles;
-  // Integer arithmetic (sc_time * double goes through floating point).
-  delay += c < kFastCycles ? m_fast_time[c] : sc_core::sc_time::from_value(m_cycle.value() * c);
+  translate(*ext, trans.get_address(), delay);
   trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 

@@ -50,6 +50,25 @@ class MmuModule : public sc_core::sc_module,
   MmuModule(sc_core::sc_module_name name, const MmuParams& p, StatGroup& stats, sc_core::sc_time cycle);
   Mmu& core() { return *m_core; }
 
+  // What b_transport does for a translation, called directly by an
+  // initiator that holds the module (Replay's in-order path): the same
+  // Mmu::translate and the same delay added, without the socket's virtual
+  // call and the extension lookup. Inline: once per access.
+  void translate(TranslationExtension& ext, VAddr va, sc_core::sc_time& delay) {
+    m_core->translate(ext.result, va, ext.kind, ext.user, ext.demand);
+    const Cycles c = ext.result.cycles;
+    // Integer arithmetic (sc_time * double goes through floating point).
+    delay += c < kFastCycles ? m_fast_time[c] : sc_core::sc_time::from_value(m_cycle.value() * c);
+  }
+  // Mmu::translate_repeat<true> (lazy statistics: the caller settles them,
+  // Mmu::settle_repeats), the same delay added when it repeats (true).
+  bool translate_repeat(Translation& out, VAddr va, AccessKind kind, bool user, sc_core::sc_time& delay) {
+    if (!m_core->translate_repeat<true>(out, va, kind, user)) return false;
+    const Cycles c = out.cycles;
+    delay += c < kFastCycles ? m_fast_time[c] : sc_core::sc_time::from_value(m_cycle.value() * c);
+    return true;
+  }
+
   // Before the end of elaboration the sockets cannot be used; the OS
   // model's boot-time CR3 load (which, with PAE paging, reads the four
   // PDPTEs) then reads this memory directly, in zero time and uncounted.

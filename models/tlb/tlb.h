@@ -111,12 +111,23 @@ class Tlb {
     return e;
   }
 
+  // The counters a demand lookup bumps, accesses and then hits (hit) or
+  // misses: for Mmu's same-page path, which repeats a lookup whose outcome
+  // cannot have changed and whose hit entry is already its set's most
+  // recently used (touching it again changes no victim choice for any
+  // policy), so it only counts.
+  Counter* accesses_counter() { return &m_accesses; }
+  Counter* outcome_counter(bool hit) { return hit ? &m_hits : &m_misses; }
+
   // Same match rule, no statistics, no replacement update (debug, checks,
   // the MMU asking "would this hit" without perturbing state).
   const TlbEntry* probe(VAddr va, std::uint16_t pcid) const {
     unsigned set = 0, way = 0;
     return find(va, pcid, &set, &way) ? &m_entries[slot(set, way)] : nullptr;
   }
+
+  // The set of an entry lookup()/probe() returned.
+  unsigned set_of(const TlbEntry* e) const { return static_cast<unsigned>((e - m_entries.data()) / m_ways); }
 
   bool holds(PageSize s) const { return (m_held_mask >> static_cast<unsigned>(s)) & 1u; }
 

@@ -347,6 +347,50 @@ TEST_P(MmuTest, OneGigPageFetchesAreCachedAsPieces) {
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(plain.translate(a + 0x12345678, AccessKind::IFetch, true, true).walked);
 }
 
+// The same-page path (Mmu::Repeat): a repeat counts as the probes would and
+// leaves the LRU order as the touches would. l1d is fully associative (one
+// set), so every remembered page's hit shares the set.
+TEST_P(MmuTest, SamePageRepeatsCountAndKeepTheLruOrder) {
+  make(params());
+  std::vector<VAddr> p;
+  for (unsigned i = 0; i < 5; ++i) {
+    p.push_back(V(3, 5, 7, 8 + i, 0));
+    pt.map(p.back(), kFrame + i * 0x1000ull, PageSize::k4K, kLeafRWUAD);
+  }
+  // A, B walk; A hits (remembered), then repeats; C, D fill l1d; E evicts B,
+  // the least recently used (A was touched by its first hit).
+  for (VAddr va : {p[0], p[1], p[0], p[0] + 8, p[0] + 16, p[2], p[3], p[4]}) ASSERT_FALSE(load(va).fault);
+  EXPECT_EQ(stat("mmu.tlb.l1d.accesses"), 8u);
+  EXPECT_EQ(stat("mmu.tlb.l1d.hits"), 3u);
+  EXPECT_EQ(stat("mmu.tlb.l1d.misses"), 5u);
+  EXPECT_TRUE(cached("l1d", p[0]));
+  EXPECT_FALSE(cached("l1d", p[1]));
+  Translation tr = load(p[0] + 0x20);
+  EXPECT_EQ(tr.pa, kFrame | 0x20);
+  EXPECT_EQ(tr.cycles, kL1Lat);
+}
+
+TEST_P(MmuTest, AlternatingPagesInOneSetKeepTheLruOrder) {
+  make(params());
+  std::vector<VAddr> p;
+  for (unsigned i = 0; i < 5; ++i) {
+    p.push_back(V(3, 5, 7, 8 + i, 0));
+    pt.map(p.back(), kFrame + i * 0x1000ull, PageSize::k4K, kLeafRWUAD);
+  }
+  for (unsigned i = 0; i < 4; ++i) ASSERT_FALSE(load(p[i]).fault);
+  // Hits on B, A, B: the second B must touch again (A's hit made it non-MRU
+  // in the shared set), so after C and D hit the order is A, B, C, D and E
+  // evicts A. (Repeating B without its touch would leave B the oldest.)
+  for (VAddr va : {p[1], p[0], p[1] + 8, p[2], p[3]}) ASSERT_FALSE(load(va).fault);
+  ASSERT_FALSE(load(p[4]).fault);
+  EXPECT_FALSE(cached("l1d", p[0]));
+  EXPECT_TRUE(cached("l1d", p[1]));
+  EXPECT_TRUE(cached("l1d", p[2]));
+  EXPECT_TRUE(cached("l1d", p[3]));
+  EXPECT_EQ(stat("mmu.tlb.l1d.hits"), 5u);
+  EXPECT_EQ(stat("mmu.tlb.l1d.accesses"), 10u);
+}
+
 TEST_P(MmuTest, RetryLeavesTlbStatisticsUnchanged) {
   make(params());
   const VAddr a = V(3, 5, 7, 9, 0);
