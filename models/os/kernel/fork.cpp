@@ -59,6 +59,11 @@ class CopyOps : public RangeOps {
       // Both: pgtable_trans_huge_deposit(dst_mm, ...), "pmdp_set_wrprotect(
       // src_mm, addr, src_pmd)" and the child's "pmd = pmd_mkold(
       // pmd_wrprotect(pmd))": R/W cleared in both, A in the child's, D kept.
+      // Unlike a PTE (below), the entry read before pte_alloc_one() is
+      // still current after it: reclaim and compaction leave huge PMDs
+      // alone (a THP is on no LRU here; the huge zero page's shrinker frees
+      // it only unused). Linux re-reads it under the lock and, if it is no
+      // longer huge, returns -EAGAIN to copy_pmd_range()'s PTE copy.
       const std::uint64_t pfn = (e & mask) >> kPageShift;
       const bool zero = m_thp.is_zero_pfn(pfn);
       if (!m_pt.deposit(m_child, va)) {
