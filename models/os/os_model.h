@@ -42,6 +42,7 @@
 #include "models/common/types.h"
 #include "models/memory/physical_memory.h"
 #include "models/mmu/mmu_control.h"
+#include "models/os/arch/cpu_mmu.h"
 #include "models/os/arch/kernel_space.h"
 #include "models/os/arch/tlb.h"
 #include "models/os/fault_cost.h"
@@ -86,6 +87,19 @@ class OsModel {
   OsModel(const OsModel&) = delete;
   OsModel& operator=(const OsModel&) = delete;
 
+  // Several cores (cores: N). add_cpu() adds a CPU with its own MMU, loads
+  // the idle root's CR3 there as boot did on CPU 0, and returns its number.
+  // set_cpu() makes cpu the one the kernel runs on: its MMU receives the
+  // CR3 loads and INVLPGs, and its current task, PCID slots (Tasks,
+  // AsidManager) and kernel-access port are used. Left out so far: TLB
+  // shootdowns to the other CPUs (a flush reaches only the CPU that runs the
+  // call; another CPU that has the mm loaded flushes at its next switch to
+  // it, as the TLB generation moved), lazy TLB mode, mm_cpumask.
+  unsigned add_cpu(MmuControl& mmu);
+  void set_cpu(unsigned cpu);
+  unsigned cpu() const { return m_mmu.cpu(); }
+  unsigned cpus() const { return m_mmu.cpus(); }
+
   // Tasks: @proc, @fork, @exit, @oom_score_adj.
   void switch_to(std::uint32_t pid) { m_tasks.switch_to(pid); }
   std::uint32_t current_pid() const { return m_tasks.current_pid(); }
@@ -112,6 +126,8 @@ class OsModel {
   // ASIDs.
   std::uint16_t pcid_of(std::uint32_t pid) const { return m_asids.pcid_of(pid); }
   bool tlb_flush_deferred(std::uint16_t pcid) const { return m_asids.tlb_flush_deferred(pcid); }
+  // The same for the PCID slots of CPU cpu.
+  bool tlb_flush_deferred(std::uint16_t pcid, unsigned cpu) const { return m_asids.tlb_flush_deferred(pcid, cpu); }
 
   // Memory.
   const ZonedPageAllocator& buddy() const { return m_alloc.buddy(); }
@@ -150,7 +166,8 @@ class OsModel {
   std::uint64_t linear_map_bytes() const { return m_kspace.linear_map_bytes(); }
   PAddr idle_root() const { return m_kspace.idle_root(); }
   std::uint64_t kernel_pgtable_pages() const { return m_kspace.tables().size(); }
-  void set_kernel_port(KernelAccessPort* port) { m_cost.set_kernel_port(port); }
+  // The kernel-access port of the current CPU (set_cpu).
+  void set_kernel_port(KernelAccessPort* port);
 
   // The parts, for their tests.
   PageTables& page_tables() { return m_pt; }
@@ -176,7 +193,8 @@ class OsModel {
   // the statistics' order and which frames each boot allocation gets.
   OsParams m_p;
   PhysicalMemory& m_mem;
-  MmuControl& m_mmu;
+  CpuMmuControl m_mmu;                     // the current CPU's MMU; the parts hold it
+  std::vector<KernelAccessPort*> m_ports;  // per CPU (os.fault_model: accesses)
   FaultStats m_fault_stats;
   PageTables m_pt;
   KernelSpace m_kspace;

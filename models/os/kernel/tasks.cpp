@@ -111,6 +111,14 @@ void Tasks::switch_to(std::uint32_t pid) {
   if (!same) m_asids.load_cr3(p);
 }
 
+void Tasks::set_cpu(unsigned cpu) {
+  if (cpu >= m_cpu_current.size()) m_cpu_current.resize(cpu + 1);
+  m_cpu_current[m_cpu] = CpuCurrent{m_current, m_has_current};
+  m_cpu = cpu;
+  m_current = m_cpu_current[cpu].pid;
+  m_has_current = m_cpu_current[cpu].has;
+}
+
 void Tasks::free_kernel_objects(Process& p) {
   m_as.free_vma_objects(p);
   if (p.mm_obj) m_slab.free(m_mm_cache, p.mm_obj);

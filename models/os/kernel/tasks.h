@@ -63,6 +63,9 @@ class Tasks {
   // Makes pid current (created on first use) and loads its CR3. A creation
   // that finds no memory leaves pid dead and the current process unchanged.
   void switch_to(std::uint32_t pid);
+  // The CPU the kernel runs on (OsModel::set_cpu): each CPU has its own
+  // current task; this saves the one of the CPU left and loads cpu's.
+  void set_cpu(unsigned cpu);
   // The current process (process 1 is created if none runs).
   Process& cur();
   std::uint32_t current_pid() const { return m_current; }
@@ -107,6 +110,12 @@ class Tasks {
   std::map<std::uint32_t, std::unique_ptr<Process>> m_procs;
   std::uint32_t m_current = 0;
   bool m_has_current = false;
+  struct CpuCurrent {
+    std::uint32_t pid = 0;
+    bool has = false;
+  };
+  std::vector<CpuCurrent> m_cpu_current{1};  // the other CPUs' current task (set_cpu)
+  unsigned m_cpu = 0;
   std::vector<std::string> m_kills;
   const Process* m_forking = nullptr;
   TestHooks m_test_hooks;
