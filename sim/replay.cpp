@@ -181,6 +181,22 @@ void Replay::select(Stream& s, std::uint32_t trace_pid) {
   }
 }
 
+void Replay::select_thread(Stream& s, std::uint32_t trace_tid) {
+  OsCall call(*this);
+  const std::uint32_t tid = global_pid(s, trace_tid);
+  const std::uint32_t pid = m_os.thread_group(tid);
+  if (pid == 0) m_os.switch_to_thread(tid);  // throws: no such task
+  // The stream runs in the thread's process; a dead thread's records are
+  // skipped, as a dead process's.
+  s.pid = pid;
+  s.has_pid = true;
+  s.skip = !m_os.alive(tid);
+  if (!s.skip) {
+    m_os.switch_to_thread(tid);
+    s.skip = !m_os.alive(pid);
+  }
+}
+
 void Replay::ensure_process(Stream& s) {
   if (!s.has_pid) select(s, 1);
 }
@@ -387,9 +403,10 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
     Replay* r;
     ~Report() { r->report_kills(); }
   } report{this};
-  if (rec.kind == RecordKind::Proc) {
+  if (rec.kind == RecordKind::Proc || rec.kind == RecordKind::Thread) {
     try {
-      select(s, rec.pid);
+      if (rec.kind == RecordKind::Proc) select(s, rec.pid);
+      else select_thread(s, rec.pid);
     } catch (const OsError& e) {
       trace_error(e.what());
     }
@@ -444,6 +461,7 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
         }
         break;
       case RecordKind::Fork: m_os.fork(global_pid(s, rec.pid)); break;
+      case RecordKind::Clone: m_os.clone(global_pid(s, rec.pid)); break;
       case RecordKind::OomScoreAdj: m_os.set_oom_score_adj(rec.value); break;
       case RecordKind::Cr4Pge: try { m_mmu.write_cr4_pge(rec.value != 0);
         } catch (const GeneralProtectionFault& e) {

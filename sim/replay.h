@@ -14,7 +14,9 @@
 // the handler's cost is added to the time, and the access is re-executed
 // (counted in replay.retries, not again in the TLB statistics) until it
 // translates or the process is killed. Events (@proc, @mmap, ...) go to the
-// OS model, @invlpg to the MMU.
+// OS model, @invlpg to the MMU. @clone TID creates a thread of the current
+// process; @thread TID switches the stream to it: the stream then runs in
+// the thread's process (tids map to global ids as pids do).
 //
 // Timing: each access's delay (TLB latency, walk, fault cost, then
 // replay.gap_cycles) accumulates in a tlm_quantumkeeper and the thread
@@ -184,7 +186,8 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   // --max-accesses stops the replay.
   bool run_stream(Stream& s, std::uint64_t budget);
   std::uint32_t global_pid(Stream& s, std::uint32_t trace_pid);
-  void select(Stream& s, std::uint32_t trace_pid);  // @proc
+  void select(Stream& s, std::uint32_t trace_pid);         // @proc
+  void select_thread(Stream& s, std::uint32_t trace_tid);  // @thread
   void ensure_process(Stream& s);
   void access(Stream& s, const TraceRecord& rec);
   bool translate(VAddr va, AccessKind kind);

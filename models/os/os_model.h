@@ -100,12 +100,17 @@ class OsModel {
   unsigned cpu() const { return m_mmu.cpu(); }
   unsigned cpus() const { return m_mmu.cpus(); }
 
-  // Tasks: @proc, @fork, @exit, @oom_score_adj.
+  // Tasks: @proc, @fork, @exit, @oom_score_adj. alive() is true for a pid
+  // not yet used (created on first use), and for a live thread.
   void switch_to(std::uint32_t pid) { m_tasks.switch_to(pid); }
   std::uint32_t current_pid() const { return m_tasks.current_pid(); }
   bool alive(std::uint32_t pid) const { return m_tasks.alive(pid); }
   const Process* process(std::uint32_t pid) const { return m_tasks.process(pid); }
   void fork(std::uint32_t child) { m_tasks.fork(child); }
+  // Threads: @clone TID, @thread TID (Tasks).
+  void clone(std::uint32_t tid) { m_tasks.clone(tid); }
+  void switch_to_thread(std::uint32_t tid) { m_tasks.switch_to_thread(tid); }
+  std::uint32_t thread_group(std::uint32_t tid) const { return m_tasks.thread_group(tid); }
   void exit_current() { m_tasks.exit_current(); }
   void set_oom_score_adj(int adj) { m_oom.set_oom_score_adj(adj); }
   const std::vector<std::string>& kills() const { return m_tasks.kills(); }
