@@ -44,6 +44,10 @@ Replay::OsCall::OsCall(Replay& rp) : r(rp) {
   r.m_arbiter->enter(r.m_core);
   r.m_in_os = entered = true;
   r.m_os.set_cpu(r.m_core);
+  // While this core waited, another core's call may have had the OOM killer
+  // take this core's process: its records are skipped from now on.
+  Stream* s = r.m_cur;
+  if (s && s->has_pid && !s->skip && !r.m_os.alive(s->pid)) s->skip = true;
 }
 
 Replay::OsCall::~OsCall() {
@@ -109,6 +113,11 @@ Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, O
   m_ktrans.set_streaming_width(0);
   m_ktrans.set_extension(&m_kext);
   SC_THREAD(thread);
+}
+
+Replay::~Replay() {
+  m_trans.clear_extension(&m_ext);
+  m_ktrans.clear_extension(&m_kext);
 }
 
 void Replay::thread() {
@@ -250,6 +259,18 @@ bool Replay::run_stream(Stream& s, std::uint64_t budget) {
         continue;
       }
       if (m_p.max_accesses && m_accesses.value() >= m_p.max_accesses) return false;
+      // Several cores: another core's fault may have had the OOM killer take
+      // this core's process; the kernel then runs here (idle root) and the
+      // records are skipped.
+      if (m_arbiter && m_os.kills().size() != m_kills_seen) {
+        m_kills_seen = m_os.kills().size();
+        OsCall call(*this);
+        if (!m_os.alive(s.pid)) {
+          s.skip = true;
+          ++m_skipped;
+          continue;
+        }
+      }
       access(s, rec);
       ++done;
       if (++since_check == (1u << 16)) {
@@ -365,6 +386,7 @@ bool Replay::translate_retrying(VAddr va, AccessKind kind, Issue issue, ChargeFa
     FaultOutcome o;
     {
       OsCall call(*this);
+      if (m_cur->skip) return false;  // killed from another core meanwhile
       o = m_os.handle_fault(t.page_fault.cr2, t.page_fault.error_code);
       // Every kill is reported where it happened: the faulting process's own
       // (SIGSEGV, OOM) and other processes taken by the OOM killer.

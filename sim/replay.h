@@ -139,6 +139,9 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
          ReplayShared& shared, OsArbiter& arbiter, unsigned core)
       : Replay(name, std::move(traces), os, mmu, p, stats, root_stats, cycle, &shared, &arbiter, core) {}
 
+  // The payloads hold extensions that are members: released here too, as a
+  // core stopped by another core's error never reaches the end of thread().
+  ~Replay() override;
   // After sc_start returns: the exception that stopped the replay, if any.
   std::exception_ptr error() const { return m_error; }
   bool complete() const { return m_complete; }
@@ -248,7 +251,8 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   ReplayShared* m_sh;
   OsArbiter* m_arbiter = nullptr;  // several cores only
   unsigned m_core = 0;
-  bool m_in_os = false;  // an OsCall holds the arbiter
+  bool m_in_os = false;          // an OsCall holds the arbiter
+  std::size_t m_kills_seen = 0;  // OsModel::kills() when this core last looked (several cores)
   void report_kills();
   OsModel& m_os;
   MmuControl& m_mmu;

@@ -22,6 +22,13 @@ of each bundled trace run alone on one core, by the same binary.
    (re-executions after a page fault) per core equal the alone run's.
 3. Determinism: the same two-core run twice, once with --threads 2 (trace
    decoding on host threads), gives byte-identical stats.csv.
+4. The OOM killer across cores: two traces that each touch 16 MiB, on two
+   cores sharing 16 MiB of memory: a fault on one core kills the process of
+   the other (and later its own); the killed core's records are skipped from
+   its next access or kernel entry, its MMU loads the idle root, and the run
+   passes --check-invariants (no stale translation, the OS invariants).
+   Each trace has 2 x 4096 accesses, so per core accesses + skipped = 8192,
+   and both processes end killed (os.oom_kills 2).
 
 MMUSIM names the binary; SMP_ACCESSES the accesses per trace (default 1000000).
 """
@@ -42,6 +49,8 @@ failures = []
 def run(tmp, name, traces, sets, config=None, extra=()):
     out = os.path.join(tmp, name)
     cmd = [MMUSIM, "run", "-q", "-o", out, "--max-accesses", ACCESSES]
+    if name == "oom":
+        cmd = [MMUSIM, "run", "-q", "-o", out]
     if config:
         cmd += ["-c", os.path.join(ROOT, "configs", config)]
     for t in traces:
@@ -117,6 +126,21 @@ def main():
         with open(a, "rb") as fa, open(b, "rb") as fb:
             if fa.read() != fb.read():
                 failures.append("two identical two-core runs gave different stats.csv")
+        oom = []
+        for n, base in (("oom_a.txt", 0x10000000), ("oom_b.txt", 0x20000000)):
+            lines = ["@mmap 0x%x 0x1000000 rw-" % base]
+            for i in range(4096):
+                lines += ["W 0x%x 8" % (base + i * 4096), "R 0x%x 8" % (base + (i // 2) * 4096)]
+            oom.append(os.path.join(tmp, n))
+            with open(oom[-1], "w") as f:
+                f.write("\n".join(lines) + "\n")
+        s, _ = run(tmp, "oom", oom, ["cores=2", "os.memory=16MiB", "paging.pcid=true"], extra=["--check-invariants"])
+        expect("oom os.oom_kills", s["os.oom_kills"], "2")
+        for i in range(2):
+            expect(f"oom core{i} accesses + skipped",
+                   int(s[f"core{i}.replay.accesses"]) + int(s[f"core{i}.replay.skipped"]), 8192)
+            if int(s[f"core{i}.replay.skipped"]) == 0:
+                failures.append(f"oom core{i}: no record skipped")
     for f in failures[:50]:
         print("FAIL:", f)
     if failures:

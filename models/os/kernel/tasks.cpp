@@ -162,6 +162,10 @@ void Tasks::set_cpu(unsigned cpu) {
   m_cpu = cpu;
   m_current = m_cpu_current[cpu].pid;
   m_has_current = m_cpu_current[cpu].has;
+  if (m_cpu_current[cpu].idle_due) {
+    m_cpu_current[cpu].idle_due = false;
+    m_mmu.write_cr3(m_kspace.idle_root());  // its task was killed from another CPU
+  }
 }
 
 void Tasks::free_kernel_objects(Process& p) {
@@ -191,6 +195,17 @@ void Tasks::kill(Process& p, const std::string& why) {
     m_has_current = false;
     m_mmu.write_cr3(m_kspace.idle_root());
   }
+  // Another CPU that runs it (the OOM killer chose a process running
+  // elsewhere) goes idle too: its MMU loads the idle root when the kernel
+  // next runs there (set_cpu), before its page tables could be walked, as
+  // the replay of that core enters the kernel at its next access
+  // (Replay::run_stream). Linux sends the victim a signal; the CPU
+  // switches away at once.
+  for (std::size_t c = 0; c < m_cpu_current.size(); ++c)
+    if (c != m_cpu && m_cpu_current[c].has && m_cpu_current[c].pid == p.pid) {
+      m_cpu_current[c] = CpuCurrent{};
+      m_cpu_current[c].idle_due = true;
+    }
 }
 
 void Tasks::exit_current() {

@@ -149,5 +149,35 @@ TEST(OsModelPcid, EachCpuHasItsOwnCurrentTaskAndPcidSlots) {
   EXPECT_TRUE(t.mmu.cr3_writes.empty());
 }
 
+// A process killed from CPU 0 (the OOM killer may choose one running on
+// another CPU) while it is current on CPU 1: CPU 1 loads the idle root as
+// soon as the kernel runs there (set_cpu), before anything could walk the
+// freed tables; CPU 0's MMU sees nothing of it. CPU 1 then has no current
+// task, so the next switch there loads a CR3 again.
+TEST(OsModelCpus, AProcessKilledWhileCurrentOnAnotherCpuLeavesThatCpuIdle) {
+  Os t(params());
+  FakeMmu cpu1;
+  t.os.add_cpu(cpu1);
+  t.os.set_cpu(1);
+  t.os.switch_to(2);
+  t.os.set_cpu(0);
+  t.os.switch_to(1);
+  const PAddr r1 = t.root_of(1);
+  t.mmu.clear();
+  cpu1.clear();
+  t.os.tasks().kill(*t.os.tasks().find(2), "test");
+  EXPECT_TRUE(cpu1.cr3_writes.empty());
+  EXPECT_TRUE(t.mmu.cr3_writes.empty());
+  t.os.set_cpu(1);
+  EXPECT_EQ(cpu1.cr3_writes, (std::vector<std::uint64_t>{t.idle_root()}));
+  EXPECT_FALSE(t.os.alive(2));
+  t.os.switch_to(1);
+  EXPECT_EQ(cpu1.cr3_writes, (std::vector<std::uint64_t>{t.idle_root(), r1}));
+  t.os.set_cpu(0);
+  t.os.set_cpu(1);  // nothing due any more
+  EXPECT_EQ(cpu1.cr3_writes.size(), 2u);
+  EXPECT_TRUE(t.mmu.cr3_writes.empty());
+}
+
 }  // namespace
 }  // namespace mmusim
