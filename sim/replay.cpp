@@ -13,11 +13,63 @@ constexpr std::uint64_t kMaxSimPs = 1000000000000000000ull;  // 10^18 ps = 10^6 
 
 }  // namespace
 
+OsArbiter::OsArbiter(const char* name, unsigned cores) : sc_core::sc_prim_channel(name) {
+  for (unsigned i = 0; i < cores; ++i) m_grant.push_back(std::make_unique<sc_core::sc_event>());
+}
+
+void OsArbiter::enter(unsigned core) {
+  m_new.push_back(core);
+  request_update();
+  sc_core::wait(*m_grant.at(core));
+}
+
+void OsArbiter::leave() {
+  m_busy = false;
+  if (!m_pending.empty()) request_update();
+}
+
+void OsArbiter::update() {
+  m_pending.insert(m_new.begin(), m_new.end());
+  m_new.clear();
+  if (m_busy || m_pending.empty()) return;
+  const unsigned core = *m_pending.begin();
+  m_pending.erase(m_pending.begin());
+  m_busy = true;
+  m_grant[core]->notify(sc_core::SC_ZERO_TIME);
+}
+
+Replay::OsCall::OsCall(Replay& rp) : r(rp) {
+  if (!r.m_arbiter || r.m_in_os) return;
+  if (r.m_qk.get_local_time() != sc_core::SC_ZERO_TIME) r.sync();
+  r.m_arbiter->enter(r.m_core);
+  r.m_in_os = entered = true;
+  r.m_os.set_cpu(r.m_core);
+  // While this core waited, another core's call may have had the OOM killer
+  // take this core's process: its records are skipped from now on.
+  Stream* s = r.m_cur;
+  if (s && s->has_pid && !s->skip && !r.m_os.alive(s->pid)) s->skip = true;
+}
+
+Replay::OsCall::~OsCall() {
+  if (!entered) return;
+  r.m_in_os = false;
+  r.m_arbiter->leave();
+}
+
 Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, OsModel& os, MmuControl& mmu,
                const ReplayParams& p, StatGroup& stats, const StatGroup& root_stats, sc_core::sc_time cycle)
+    : Replay(name, std::move(traces), os, mmu, p, stats, root_stats, cycle, nullptr, nullptr, 0) {}
+
+Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, OsModel& os, MmuControl& mmu,
+               const ReplayParams& p, StatGroup& stats, const StatGroup& root_stats, sc_core::sc_time cycle,
+               ReplayShared* shared, OsArbiter* arbiter, unsigned core)
     : sc_core::sc_module(name),
       socket("socket"),
       data_socket("data_socket"),
+      m_own_shared(shared ? nullptr : std::make_unique<ReplayShared>()),
+      m_sh(shared ? shared : m_own_shared.get()),
+      m_arbiter(arbiter),
+      m_core(core),
       m_os(os),
       m_mmu(mmu),
       m_p(p),
@@ -37,14 +89,15 @@ Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, O
       m_kernel_walks(stats.counter(
           "kernel_walks",
           "the fault handler's kernel accesses (os.fault_model: accesses) that missed every TLB and walked")) {
-  if (traces.empty()) throw std::invalid_argument("replay: no trace");
+  if (traces.empty() && !arbiter) throw std::invalid_argument("replay: no trace");
+  if (!shared) m_sh->map_pids = traces.size() > 1;
   for (TraceReader* t : traces) {
     Stream s;
     s.reader = t;
     s.prefetch = dynamic_cast<PrefetchReader*>(t);
     m_streams.push_back(s);
   }
-  m_cur = &m_streams[0];
+  m_cur = m_streams.empty() ? nullptr : &m_streams[0];
   m_gap = sc_core::sc_time::from_value(m_cycle.value() * m_p.gap_cycles);
   m_trans.set_data_length(0);
   m_trans.set_data_ptr(nullptr);
@@ -60,6 +113,11 @@ Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, O
   m_ktrans.set_streaming_width(0);
   m_ktrans.set_extension(&m_kext);
   SC_THREAD(thread);
+}
+
+Replay::~Replay() {
+  m_trans.clear_extension(&m_ext);
+  m_ktrans.clear_extension(&m_kext);
 }
 
 void Replay::thread() {
@@ -92,7 +150,10 @@ void Replay::thread() {
   if (m_progress_shown) progress_line(true);
   m_trans.clear_extension(&m_ext);
   m_ktrans.clear_extension(&m_kext);
-  sc_core::sc_stop();
+  // With several cores the last thread to finish stops the kernel (or the
+  // first that fails: the run is lost anyway).
+  if (m_sh->running > 0) --m_sh->running;
+  if (m_sh->running == 0 || m_error) sc_core::sc_stop();
 }
 
 void Replay::time_limit_error() const {
@@ -117,19 +178,36 @@ void Replay::check_time(std::uint64_t more_ps) const {
 void Replay::trace_error(const std::string& msg) const { throw TraceError(m_cur->reader->location() + ": " + msg); }
 
 std::uint32_t Replay::global_pid(Stream& s, std::uint32_t trace_pid) {
-  if (m_streams.size() == 1) return trace_pid;
+  if (!m_sh->map_pids) return trace_pid;
   auto it = s.pids.find(trace_pid);
   if (it != s.pids.end()) return it->second;
-  return s.pids[trace_pid] = m_next_pid++;
+  return s.pids[trace_pid] = m_sh->next_pid++;
 }
 
 void Replay::select(Stream& s, std::uint32_t trace_pid) {
+  OsCall call(*this);
   s.pid = global_pid(s, trace_pid);
   s.has_pid = true;
   s.skip = !m_os.alive(s.pid);
   if (!s.skip) {
     m_os.switch_to(s.pid);
     s.skip = !m_os.alive(s.pid);  // not created: out of memory (ENOMEM)
+  }
+}
+
+void Replay::select_thread(Stream& s, std::uint32_t trace_tid) {
+  OsCall call(*this);
+  const std::uint32_t tid = global_pid(s, trace_tid);
+  const std::uint32_t pid = m_os.thread_group(tid);
+  if (pid == 0) m_os.switch_to_thread(tid);  // throws: no such task
+  // The stream runs in the thread's process; a dead thread's records are
+  // skipped, as a dead process's.
+  s.pid = pid;
+  s.has_pid = true;
+  s.skip = !m_os.alive(tid);
+  if (!s.skip) {
+    m_os.switch_to_thread(tid);
+    s.skip = !m_os.alive(pid);
   }
 }
 
@@ -156,7 +234,10 @@ void Replay::loop() {
       // Its process, if it has one and it lives, is loaded again (CR3 write).
       // (A process the OOM killer took meanwhile is skipped from now on.)
       if (n.has_pid && !n.skip && !m_os.alive(n.pid)) n.skip = true;
-      if (n.has_pid && !n.skip) m_os.switch_to(n.pid);
+      if (n.has_pid && !n.skip) {
+        OsCall call(*this);
+        m_os.switch_to(n.pid);
+      }
     }
     cur = next;
   }
@@ -183,6 +264,18 @@ bool Replay::run_stream(Stream& s, std::uint64_t budget) {
         continue;
       }
       if (m_p.max_accesses && m_accesses.value() >= m_p.max_accesses) return false;
+      // Several cores: another core's fault may have had the OOM killer take
+      // this core's process; the kernel then runs here (idle root) and the
+      // records are skipped.
+      if (m_arbiter && m_os.kills().size() != m_kills_seen) {
+        m_kills_seen = m_os.kills().size();
+        OsCall call(*this);
+        if (!m_os.alive(s.pid)) {
+          s.skip = true;
+          ++m_skipped;
+          continue;
+        }
+      }
       access(s, rec);
       ++done;
       if (++since_check == (1u << 16)) {
@@ -295,11 +388,16 @@ bool Replay::translate_retrying(VAddr va, AccessKind kind, Issue issue, ChargeFa
     if (attempt >= 3)
       throw std::logic_error("the access at " + hex_string(va) + " still faults after the OS handled it (error code " +
                              std::to_string(t.page_fault.error_code) + ")");
-    FaultOutcome o = m_os.handle_fault(t.page_fault.cr2, t.page_fault.error_code);
+    FaultOutcome o;
+    {
+      OsCall call(*this);
+      if (m_cur->skip) return false;  // killed from another core meanwhile
+      o = m_os.handle_fault(t.page_fault.cr2, t.page_fault.error_code);
+      // Every kill is reported where it happened: the faulting process's own
+      // (SIGSEGV, OOM) and other processes taken by the OOM killer.
+      report_kills();
+    }
     charge_fault(o.cost_cycles);
-    // Every kill is reported where it happened: the faulting process's own
-    // (SIGSEGV, OOM) and other processes taken by the OOM killer.
-    report_kills();
     if (o.result == FaultResult::Killed) {
       m_cur->skip = true;
       return false;
@@ -337,20 +435,23 @@ bool Replay::translate(VAddr va, AccessKind kind) {
 }
 
 void Replay::report_kills() {
-  for (; m_kills_reported < m_os.kills().size(); ++m_kills_reported)
-    std::fprintf(stderr, "mmusim: %s: %s\n", m_cur->reader->location().c_str(), m_os.kills()[m_kills_reported].c_str());
+  for (; m_sh->kills_reported < m_os.kills().size(); ++m_sh->kills_reported)
+    std::fprintf(stderr, "mmusim: %s: %s\n", m_cur->reader->location().c_str(),
+                 m_os.kills()[m_sh->kills_reported].c_str());
 }
 
 void Replay::event(Stream& s, const TraceRecord& rec) {
   serialise();
+  OsCall call(*this);
   ++m_events;
   struct Report {
     Replay* r;
     ~Report() { r->report_kills(); }
   } report{this};
-  if (rec.kind == RecordKind::Proc) {
+  if (rec.kind == RecordKind::Proc || rec.kind == RecordKind::Thread) {
     try {
-      select(s, rec.pid);
+      if (rec.kind == RecordKind::Proc) select(s, rec.pid);
+      else select_thread(s, rec.pid);
     } catch (const OsError& e) {
       trace_error(e.what());
     }
@@ -360,15 +461,15 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
     // A name twice would give one statistic two values (stats.csv) or keep
     // only the last (stats.json); each snapshot costs memory: both refused.
     const std::string where = m_cur->reader->location();
-    auto seen = m_mark_where.emplace(rec.name, where);
+    auto seen = m_sh->mark_where.emplace(rec.name, where);
     if (!seen.second)
       trace_error("@mark " + rec.name + " given twice (first at " + seen.first->second +
                   "): mark names name statistics (marks.NAME.*) and must be unique");
-    if (m_marks.size() >= kMaxMarks)
+    if (m_sh->marks.size() >= kMaxMarks)
       trace_error("more than " + std::to_string(kMaxMarks) +
                   " @mark records: each keeps a snapshot of every statistic");
     if (m_direct) m_direct->core().settle_repeats();
-    m_marks.push_back(MarkSnapshot{rec.name, m_root_stats.snapshot()});
+    m_sh->marks.push_back(MarkSnapshot{rec.name, m_root_stats.snapshot()});
     return;
   }
   if (rec.kind != RecordKind::Invlpg && rec.kind != RecordKind::Invpcid) ensure_process(s);
@@ -406,6 +507,7 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
         }
         break;
       case RecordKind::Fork: m_os.fork(global_pid(s, rec.pid)); break;
+      case RecordKind::Clone: m_os.clone(global_pid(s, rec.pid)); break;
       case RecordKind::OomScoreAdj: m_os.set_oom_score_adj(rec.value); break;
       case RecordKind::Cr4Pge: try { m_mmu.write_cr4_pge(rec.value != 0);
         } catch (const GeneralProtectionFault& e) {

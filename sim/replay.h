@@ -14,7 +14,9 @@
 // the handler's cost is added to the time, and the access is re-executed
 // (counted in replay.retries, not again in the TLB statistics) until it
 // translates or the process is killed. Events (@proc, @mmap, ...) go to the
-// OS model, @invlpg to the MMU.
+// OS model, @invlpg to the MMU. @clone TID creates a thread of the current
+// process; @thread TID switches the stream to it: the stream then runs in
+// the thread's process (tids map to global ids as pids do).
 //
 // Timing: each access's delay (TLB latency, walk, fault cost, then
 // replay.gap_cycles) accumulates in a tlm_quantumkeeper and the thread
@@ -38,6 +40,19 @@
 // time follows the issue point; at the end it moves to the last completion.
 // With outstanding 1 (the default) no scheduler exists and the in-order code
 // runs - the scheduler with N = 1 gives the same totals (tested).
+//
+// Several cores (cores: N, sim/topology.cpp): one Replay per core, each an
+// SC_THREAD with its own quantum keeper, driving its core's MMU, with one
+// trace (or none: the core stays idle). They share a ReplayShared (global
+// pids, marks, reported kills) and an OsArbiter: before every call into the
+// shared OS model (an event, a fault, a process switch) the core syncs its
+// quantum keeper, so OS calls happen in simulated-time order, and the
+// arbiter lets the cores that reach the OS at one time in one delta cycle
+// in by core id, one per delta cycle; the OS model is then switched to that
+// core's CPU (OsModel::set_cpu). Accesses between OS calls are loosely
+// timed: the cores' accesses to the shared caches and DRAM interleave per
+// quantum, in the SystemC scheduler's fixed order. Nothing depends on host
+// timing. With one core none of this runs (no arbiter).
 #pragma once
 
 #include <tlm_utils/simple_initiator_socket.h>
@@ -47,6 +62,7 @@
 #include <exception>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <systemc>
 #include <tlm>
@@ -76,6 +92,36 @@ struct ReplayParams {
   bool check_invariants = false;  // the OS model checks its invariants after every fault
 };
 
+// What the replay threads of the cores share (one per run).
+struct ReplayShared {
+  bool map_pids = false;           // several traces: (trace, pid) pairs get global pids
+  std::uint32_t next_pid = 1;      // the next global pid
+  unsigned running = 0;            // replay threads not finished; the last one stops the kernel
+  std::size_t kills_reported = 0;  // OsModel::kills() already printed
+  std::vector<MarkSnapshot> marks;
+  std::map<std::string, std::string> mark_where;  // mark name -> where it was given
+};
+
+// Orders the cores' calls into the OS model that fall at one simulated time
+// (see above). A primitive channel: the requests of a delta cycle are
+// collected, and its update phase grants the lowest core id, so the order
+// does not depend on the order the kernel runs the threads in one delta.
+class OsArbiter : public sc_core::sc_prim_channel {
+ public:
+  OsArbiter(const char* name, unsigned cores);
+  // In the core's thread: returns when the core may call the OS model.
+  void enter(unsigned core);
+  // The call is done (still in the core's thread, with no wait between).
+  void leave();
+
+ private:
+  void update() override;
+  std::vector<unsigned> m_new;
+  std::set<unsigned> m_pending;
+  bool m_busy = false;
+  std::vector<std::unique_ptr<sc_core::sc_event>> m_grant;
+};
+
 class Replay : public sc_core::sc_module, public KernelAccessPort {
  public:
   // At most this many @mark records in a run, each with a unique name.
@@ -86,7 +132,16 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   SC_HAS_PROCESS(Replay);
   Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, OsModel& os, MmuControl& mmu,
          const ReplayParams& p, StatGroup& stats, const StatGroup& root_stats, sc_core::sc_time cycle);
+  // Core core of several (cores: N): shared with the other cores' replays;
+  // traces may be empty (an idle core).
+  Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, OsModel& os, MmuControl& mmu,
+         const ReplayParams& p, StatGroup& stats, const StatGroup& root_stats, sc_core::sc_time cycle,
+         ReplayShared& shared, OsArbiter& arbiter, unsigned core)
+      : Replay(name, std::move(traces), os, mmu, p, stats, root_stats, cycle, &shared, &arbiter, core) {}
 
+  // The payloads hold extensions that are members: released here too, as a
+  // core stopped by another core's error never reaches the end of thread().
+  ~Replay() override;
   // After sc_start returns: the exception that stopped the replay, if any.
   std::exception_ptr error() const { return m_error; }
   bool complete() const { return m_complete; }
@@ -95,11 +150,13 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   // The MMU module socket is bound to, for the in-order path's translations:
   // called directly (MmuModule::translate) instead of through the socket,
   // with the same delays and results. Null (the default): the socket.
-  void set_direct_mmu(MmuModule* m) {
+  // `lazy`: same-page repeats are counted later (Mmu::settle_repeats), which
+  // only a single core may do: another core's @mark reads every statistic.
+  void set_direct_mmu(MmuModule* m, bool lazy = true) {
     m_direct = m;
-    m_direct_repeat = m && !m_p.sync_each_access;
+    m_direct_repeat = m && lazy && !m_p.sync_each_access;
   }
-  const std::vector<MarkSnapshot>& marks() const { return m_marks; }
+  const std::vector<MarkSnapshot>& marks() const { return m_sh->marks; }
   double wall_seconds() const { return m_wall_seconds; }
   // KernelAccessPort (os.fault_model: accesses): called by the OS model
   // inside handle_fault, in this thread. The address is translated in
@@ -121,13 +178,28 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
     std::map<std::uint32_t, std::uint32_t> pids;  // trace pid -> global pid (several traces)
   };
 
+  Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, OsModel& os, MmuControl& mmu,
+         const ReplayParams& p, StatGroup& stats, const StatGroup& root_stats, sc_core::sc_time cycle,
+         ReplayShared* shared, OsArbiter* arbiter, unsigned core);
   void thread();
+  // Before a call into the OS model with several cores: sync, wait for the
+  // arbiter, switch the OS model to this core's CPU. OsCall does it for a
+  // scope (and leaves the arbiter at its end); nothing with one core.
+  struct OsCall {
+    explicit OsCall(Replay& r);
+    ~OsCall();
+    OsCall(const OsCall&) = delete;
+    OsCall& operator=(const OsCall&) = delete;
+    Replay& r;
+    bool entered = false;
+  };
   void loop();
   // Runs stream s until budget accesses are done or it ends; false when
   // --max-accesses stops the replay.
   bool run_stream(Stream& s, std::uint64_t budget);
   std::uint32_t global_pid(Stream& s, std::uint32_t trace_pid);
-  void select(Stream& s, std::uint32_t trace_pid);  // @proc
+  void select(Stream& s, std::uint32_t trace_pid);         // @proc
+  void select_thread(Stream& s, std::uint32_t trace_tid);  // @thread
   void ensure_process(Stream& s);
   void access(Stream& s, const TraceRecord& rec);
   bool translate(VAddr va, AccessKind kind);
@@ -184,8 +256,12 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
 
   std::vector<Stream> m_streams;
   Stream* m_cur = nullptr;
-  std::uint32_t m_next_pid = 1;
-  std::size_t m_kills_reported = 0;  // OsModel::kills() already printed
+  std::unique_ptr<ReplayShared> m_own_shared;  // one core: its own
+  ReplayShared* m_sh;
+  OsArbiter* m_arbiter = nullptr;  // several cores only
+  unsigned m_core = 0;
+  bool m_in_os = false;          // an OsCall holds the arbiter
+  std::size_t m_kills_seen = 0;  // OsModel::kills() when this core last looked (several cores)
   void report_kills();
   OsModel& m_os;
   MmuControl& m_mmu;
@@ -205,8 +281,6 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   bool m_direct_repeat = false;  // translate() tries MmuModule::translate_repeat first
   std::exception_ptr m_error;
   bool m_complete = false;
-  std::vector<MarkSnapshot> m_marks;
-  std::map<std::string, std::string> m_mark_where;  // mark name -> where it was given
   std::chrono::steady_clock::time_point m_start;
   double m_wall_seconds = 0;
   double m_last_progress = 0;

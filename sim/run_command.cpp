@@ -170,6 +170,13 @@ int cmd_run(int argc, char** argv) {
   if (traces.size() > kMaxTraces)
     throw UsageError("-t: at most " + std::to_string(kMaxTraces) + " traces in one run, got " +
                      std::to_string(traces.size()));
+  if (cfg.cores > 1 && traces.size() > cfg.cores) {
+    auto origin = lc.origins.find("cores");
+    throw UsageError("-t: " + std::to_string(traces.size()) + " traces for cores: " + std::to_string(cfg.cores) +
+                     (origin != lc.origins.end() ? " (" + origin->second + ")" : std::string()) +
+                     "; with several cores each trace runs on a core of its own, so at most " +
+                     std::to_string(cfg.cores) + " -t");
+  }
   if (std::count(traces.begin(), traces.end(), "-") > 1)
     throw UsageError("-t -: standard input can be read only once; give -t - for one trace and files for the others");
   const std::string format = vm["format"].as<std::string>();
@@ -213,8 +220,8 @@ int cmd_run(int argc, char** argv) {
   Topology top(cfg, raw, rp);
   sc_core::sc_start();
   watch.reset();
-  if (top.replay().error()) std::rethrow_exception(top.replay().error());
-  if (!top.replay().complete()) throw std::runtime_error("the replay did not finish");
+  if (top.error()) std::rethrow_exception(top.error());
+  if (!top.complete()) throw std::runtime_error("the replay did not finish");
 
   RunMetadata meta;
   meta.version = MMUSIM_VERSION;
@@ -236,7 +243,7 @@ int cmd_run(int argc, char** argv) {
   if (!top.curves().empty()) check_curves_against_stats(top.curves(), top.stats());
   if (!outdir.empty()) {
     const std::string curves = top.curves().empty() ? std::string() : curves_csv(top.curves(), top.stats());
-    const std::string err = write_stats(outdir, yaml, top.stats(), top.replay().marks(), meta, curves);
+    const std::string err = write_stats(outdir, yaml, top.stats(), top.marks(), meta, curves);
     if (!err.empty()) {
       std::cerr << "mmusim: " << err << "\nmmusim: no statistics written: the output could not be written\n";
       return kExitOutput;

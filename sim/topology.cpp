@@ -21,10 +21,29 @@ sc_core::sc_time cycle_time(const Config& c) {
 
 Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, const ReplayParams& rp) {
   const sc_core::sc_time cycle = cycle_time(c);
+  const unsigned cores = c.cores;
+  if (cores > 1 && traces.size() > cores)
+    throw std::invalid_argument("cores: " + std::to_string(cores) + " runs at most one trace per core, got " +
+                                std::to_string(traces.size()));
   StatGroup& replay_stats = m_stats.group("replay");
   StatGroup& mmu_stats = m_stats.group("mmu");
   StatGroup& memory_stats = m_stats.group("memory");
   StatGroup& os_stats = m_stats.group("os");
+  // Each core's groups; with one core the top-level ones.
+  std::vector<StatGroup*> core_replay{&replay_stats}, core_mmu{&mmu_stats};
+  if (cores > 1) {
+    core_replay.clear();
+    core_mmu.clear();
+    for (unsigned i = 0; i < cores; ++i) {
+      StatGroup& g = m_stats.group("core" + std::to_string(i));
+      core_replay.push_back(&g.group("replay"));
+      core_mmu.push_back(&g.group("mmu"));
+    }
+  }
+  // SystemC names: the single-core ones as before, core<i>_* with several.
+  auto name = [cores](const char* what, unsigned i) {
+    return cores == 1 ? std::string(what) : "core" + std::to_string(i) + "_" + what;
+  };
 
   m_phys = std::make_unique<PhysicalMemory>(c.os.memory_bytes);
   m_ctrl = std::make_unique<MemoryController>(c.memory.timing, memory_stats);
@@ -32,12 +51,17 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
   // The cache group exists only with caches, so runs without them keep their statistics.
   m_hier =
       std::make_unique<MemoryHierarchy>(caches, *m_ctrl, caches.empty() ? m_unused_stats : memory_stats.group("cache"));
-  m_memory = std::make_unique<MemoryModule>("memory", *m_phys, *m_hier, cycle);
-  m_mmu = std::make_unique<MmuModule>("mmu", c.mmu.mmu_params(c.paging, c.seed), mmu_stats, cycle);
-  m_mmu->set_boot_memory(m_phys.get());
-  for (const auto& t : m_mmu->core().tlbs()) {
+  for (unsigned i = 0; i < cores; ++i) {
+    m_memories.push_back(std::make_unique<MemoryModule>(name("memory", i).c_str(), *m_phys, *m_hier, cycle));
+    m_mmus.push_back(
+        std::make_unique<MmuModule>(name("mmu", i).c_str(), c.mmu.mmu_params(c.paging, c.seed), *core_mmu[i], cycle));
+    m_mmus.back()->set_boot_memory(m_phys.get());
+  }
+  Mmu& mmu0 = m_mmus[0]->core();
+  for (const auto& t : mmu0.tlbs()) {
     const TlbParams& tc = c.mmu.tlbs.at(t->name());
     if (!tc.curves) continue;
+    if (cores > 1) throw std::invalid_argument("miss curves (mmu.tlbs.<TLB>.curves) need cores: 1");
     TlbCurves tcv;
     tcv.tlb = t->name();
     tcv.host = t.get();
@@ -45,39 +69,81 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
     tcv.curves = std::make_unique<MissCurves>(tc.page_sizes, tc.curves);
     if (tc.curves_sample_rate > 0.0 && tc.curves_sample_rate < 1.0) tcv.curves->set_sample_rate(tc.curves_sample_rate);
     if (tc.curves_opt) tcv.curves->record_opt();
-    m_mmu->core().set_curves(*t, tcv.curves.get());
+    mmu0.set_curves(*t, tcv.curves.get());
     m_curves.push_back(std::move(tcv));
   }
   OsParams osp = make_os_params(c);
   osp.check_invariants = rp.check_invariants;
-  m_os = std::make_unique<OsModel>(osp, *m_phys, m_mmu->core(), os_stats);
+  m_os = std::make_unique<OsModel>(osp, *m_phys, mmu0, os_stats);
+  for (unsigned i = 1; i < cores; ++i) m_os->add_cpu(m_mmus[i]->core());
   if (rp.check_invariants) {
     // TLB transparency (models/mmu/translation_checker.h): cached
     // translations against zero-time walks of the tables in memory.
-    Mmu& mmu = m_mmu->core();
-    const PhysicalMemory* phys = m_phys.get();
-    m_checker =
-        std::make_unique<TranslationChecker>(mmu.walker().params(), mmu.params().walker.update_ad,
-                                             [phys](PAddr pa, unsigned bytes) { return phys->read(pa, bytes); });
-    const OsModel* os = m_os.get();
-    m_checker->set_deferred_flush([os](std::uint16_t pcid) { return os->tlb_flush_deferred(pcid); });
-    mmu.set_checker(m_checker.get());
+    for (unsigned i = 0; i < cores; ++i) {
+      Mmu& mmu = m_mmus[i]->core();
+      const PhysicalMemory* phys = m_phys.get();
+      m_checkers.push_back(
+          std::make_unique<TranslationChecker>(mmu.walker().params(), mmu.params().walker.update_ad,
+                                               [phys](PAddr pa, unsigned bytes) { return phys->read(pa, bytes); }));
+      const OsModel* os = m_os.get();
+      if (cores == 1)
+        m_checkers.back()->set_deferred_flush([os](std::uint16_t pcid) { return os->tlb_flush_deferred(pcid); });
+      else
+        m_checkers.back()->set_deferred_flush([os, i](std::uint16_t pcid) { return os->tlb_flush_deferred(pcid, i); });
+      mmu.set_checker(m_checkers.back().get());
+    }
   }
   ReplayParams p = rp;
   p.va_bits = c.paging.va_bits();
   p.mode_name = c.paging.mode_name();
   c.replay.apply(p);
   p.time_data = !caches.empty();
-  m_replay = std::make_unique<Replay>("replay", traces, *m_os, m_mmu->core(), p, replay_stats, m_stats, cycle);
-  if (osp.fault_model == FaultModel::Accesses) m_os->set_kernel_port(m_replay.get());
+  if (cores == 1) {
+    m_replays.push_back(std::make_unique<Replay>("replay", traces, *m_os, mmu0, p, replay_stats, m_stats, cycle));
+  } else {
+    m_shared.map_pids = traces.size() > 1;
+    m_shared.running = cores;
+    m_arbiter = std::make_unique<OsArbiter>("os_arbiter", cores);
+    for (unsigned i = 0; i < cores; ++i) {
+      std::vector<TraceReader*> mine;
+      if (i < traces.size()) mine.push_back(traces[i]);
+      m_replays.push_back(std::make_unique<Replay>(name("replay", i).c_str(), mine, *m_os, m_mmus[i]->core(), p,
+                                                   *core_replay[i], m_stats, cycle, m_shared, *m_arbiter, i));
+    }
+  }
+  if (osp.fault_model == FaultModel::Accesses) {
+    for (unsigned i = 0; i < cores; ++i) {
+      m_os->set_cpu(i);
+      m_os->set_kernel_port(m_replays[i].get());
+    }
+    m_os->set_cpu(0);
+  }
 
   if (c.replay.outstanding > 1)
-    m_replay->set_scheduler(std::make_unique<WalkScheduler>(c.replay.outstanding, c.mmu.walker.walkers,
-                                                            c.replay.gap_cycles, mmu_stats.group("walker")));
-  m_replay->socket.bind(m_mmu->cpu_socket);
-  m_replay->set_direct_mmu(m_mmu.get());
-  m_mmu->mem_socket.bind(m_memory->socket);
-  m_replay->data_socket.bind(m_memory->data_socket);
+    m_replays[0]->set_scheduler(std::make_unique<WalkScheduler>(c.replay.outstanding, c.mmu.walker.walkers,
+                                                                c.replay.gap_cycles, mmu_stats.group("walker")));
+  for (unsigned i = 0; i < cores; ++i) {
+    m_replays[i]->socket.bind(m_mmus[i]->cpu_socket);
+    m_replays[i]->set_direct_mmu(m_mmus[i].get(), cores == 1);
+    m_mmus[i]->mem_socket.bind(m_memories[i]->socket);
+    m_replays[i]->data_socket.bind(m_memories[i]->data_socket);
+  }
+  if (cores > 1) {
+    replay_stats.sum_of({core_replay.begin(), core_replay.end()});
+    mmu_stats.sum_of({core_mmu.begin(), core_mmu.end()});
+  }
+}
+
+std::exception_ptr Topology::error() const {
+  for (const auto& r : m_replays)
+    if (r->error()) return r->error();
+  return nullptr;
+}
+
+bool Topology::complete() const {
+  for (const auto& r : m_replays)
+    if (!r->complete()) return false;
+  return true;
 }
 
 }  // namespace mmusim

@@ -7,6 +7,13 @@
 //
 // Statistics are rooted here; groups are created in output order (replay,
 // mmu, memory, os) so that every writer lists them the same way.
+//
+// With cores: N > 1 there are N MmuModules and N Replays (core<i>.mmu,
+// core<i>.replay, after os), trace i on core i (cores without a trace stay
+// idle); replay.* and mmu.* are then the totals over the cores
+// (StatGroup::sum_of). Memory (one MemoryHierarchy: every cache level is
+// shared, DRAM too; each core reaches it through its own MemoryModule shell)
+// and the OS model are shared; the OS model gets each core's MMU as a CPU.
 #pragma once
 
 #include <memory>
@@ -45,8 +52,17 @@ class Topology {
  public:
   Topology(const Config& c, const std::vector<TraceReader*>& traces, const ReplayParams& rp);
   StatGroup& stats() { return m_stats; }
-  Replay& replay() { return *m_replay; }
-  Mmu& mmu() { return m_mmu->core(); }
+  // Core 0's replay and MMU.
+  Replay& replay() { return *m_replays[0]; }
+  Mmu& mmu() { return m_mmus[0]->core(); }
+  unsigned cores() const { return static_cast<unsigned>(m_mmus.size()); }
+  Replay& replay(unsigned core) { return *m_replays.at(core); }
+  Mmu& mmu(unsigned core) { return m_mmus.at(core)->core(); }
+  // The first error of any core's replay (core order), or null.
+  std::exception_ptr error() const;
+  bool complete() const;
+  // Every core's @mark snapshots.
+  const std::vector<MarkSnapshot>& marks() const { return m_replays[0]->marks(); }
   OsModel& os() { return *m_os; }
   // One per TLB with curves on, in mmu.tlbs order.
   const std::vector<TlbCurves>& curves() const { return m_curves; }
@@ -57,11 +73,13 @@ class Topology {
   std::unique_ptr<MemoryController> m_ctrl;
   StatGroup m_unused_stats;
   std::unique_ptr<MemoryHierarchy> m_hier;
-  std::unique_ptr<MemoryModule> m_memory;
-  std::unique_ptr<MmuModule> m_mmu;
+  std::vector<std::unique_ptr<MemoryModule>> m_memories;  // one shell per core
+  std::vector<std::unique_ptr<MmuModule>> m_mmus;
   std::unique_ptr<OsModel> m_os;
-  std::unique_ptr<TranslationChecker> m_checker;  // --check-invariants only
-  std::unique_ptr<Replay> m_replay;
+  std::vector<std::unique_ptr<TranslationChecker>> m_checkers;  // --check-invariants only
+  ReplayShared m_shared;
+  std::unique_ptr<OsArbiter> m_arbiter;  // several cores
+  std::vector<std::unique_ptr<Replay>> m_replays;
   std::vector<TlbCurves> m_curves;
 };
 

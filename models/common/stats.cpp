@@ -25,6 +25,15 @@ void Histogram::reset() {
   m_min = UINT64_MAX;
 }
 
+void Histogram::merge(const Histogram& o) {
+  if (o.m_bounds != m_bounds) throw std::logic_error("histogram merge: different bounds");
+  for (std::size_t i = 0; i < m_buckets.size(); ++i) m_buckets[i] += o.m_buckets[i];
+  m_count += o.m_count;
+  m_sum += o.m_sum;
+  m_min = std::min(m_min, o.m_min);
+  m_max = std::max(m_max, o.m_max);
+}
+
 static void check_unique(const std::vector<StatGroup::Entry>& entries,
                          const std::vector<std::unique_ptr<StatGroup>>& groups, const std::string& name) {
   for (const auto& e : entries)
@@ -68,7 +77,57 @@ StatGroup& StatGroup::group(const std::string& name) {
   return *m_groups.back();
 }
 
+void StatGroup::sum_of(std::vector<const StatGroup*> parts) {
+  if (parts.empty()) throw std::logic_error("sum_of: no parts");
+  const StatGroup& first = *parts[0];
+  std::vector<std::function<void()>> steps;
+  for (std::size_t i = 0; i < first.entries().size(); ++i) {
+    const Entry& e = first.entries()[i];
+    std::vector<const Entry*> from;
+    for (const StatGroup* p : parts) {
+      if (p->entries().size() != first.entries().size() || p->entries()[i].name != e.name ||
+          p->entries()[i].kind != e.kind)
+        throw std::logic_error("sum_of: the parts differ at " + e.name);
+      from.push_back(&p->entries()[i]);
+    }
+    switch (e.kind) {
+      case Kind::Counter: {
+        Counter* c = &counter(e.name, e.description);
+        steps.push_back([c, from] {
+          c->reset();
+          for (const Entry* f : from) *c += f->counter->value();
+        });
+        break;
+      }
+      case Kind::Histogram: {
+        Histogram* h = &histogram(e.name, e.description, e.histogram->upper_bounds());
+        steps.push_back([h, from] {
+          h->reset();
+          for (const Entry* f : from) h->merge(*f->histogram);
+        });
+        break;
+      }
+      case Kind::Formula: throw std::logic_error("sum_of: formula " + e.name + " has no total");
+    }
+  }
+  m_refresh = [steps] {
+    for (const auto& s : steps) s();
+  };
+  for (const auto& g : first.groups()) {
+    std::vector<const StatGroup*> sub;
+    for (const StatGroup* p : parts) {
+      const StatGroup* found = nullptr;
+      for (const auto& pg : p->groups())
+        if (pg->name() == g->name()) found = pg.get();
+      if (!found) throw std::logic_error("sum_of: the parts differ at group " + g->name());
+      sub.push_back(found);
+    }
+    group(g->name()).sum_of(sub);
+  }
+}
+
 const StatGroup::Entry* StatGroup::find(const std::string& path) const {
+  refresh();
   auto dot = path.find('.');
   if (dot == std::string::npos) {
     for (const auto& e : m_entries)
@@ -95,7 +154,10 @@ void add(std::vector<StatValue>& out, std::string path, std::uint64_t v) {
   out.push_back(std::move(s));
 }
 
-void flatten(const StatGroup& g, const std::string& prefix, std::vector<StatValue>& out) {
+}  // namespace
+
+void flatten_group(const StatGroup& g, const std::string& prefix, std::vector<StatValue>& out) {
+  g.refresh();
   for (const auto& e : g.entries()) {
     const std::string path = prefix + e.name;
     switch (e.kind) {
@@ -120,14 +182,12 @@ void flatten(const StatGroup& g, const std::string& prefix, std::vector<StatValu
       }
     }
   }
-  for (const auto& c : g.groups()) flatten(*c, prefix + c->name() + ".", out);
+  for (const auto& c : g.groups()) flatten_group(*c, prefix + c->name() + ".", out);
 }
-
-}  // namespace
 
 std::vector<StatValue> StatGroup::snapshot() const {
   std::vector<StatValue> out;
-  flatten(*this, "", out);
+  flatten_group(*this, "", out);
   return out;
 }
 

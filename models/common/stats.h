@@ -54,6 +54,8 @@ class Histogram {
   std::uint64_t min() const { return m_count ? m_min : 0; }
   std::uint64_t max() const { return m_max; }
   void reset();
+  // Adds o's samples (same bounds): the histogram of both sample sets.
+  void merge(const Histogram& o);
 
  private:
   std::vector<std::uint64_t> m_bounds;
@@ -106,6 +108,12 @@ class StatGroup {
   const std::vector<Entry>& entries() const { return m_entries; }
   const std::vector<std::unique_ptr<StatGroup>>& groups() const { return m_groups; }
 
+  // Makes this (empty) group the total of parts, groups of one structure
+  // (one per core): a counter or histogram for each of parts[0]'s, in its
+  // order, that holds the sum over parts (histograms merged), refreshed by
+  // every snapshot() and find(). Call after parts have all their statistics.
+  void sum_of(std::vector<const StatGroup*> parts);
+
   // Looks a statistic up by a dotted path relative to this group (tests and
   // tools; never the hot path). Returns nullptr if absent.
   const Entry* find(const std::string& path) const;
@@ -123,6 +131,14 @@ class StatGroup {
   std::deque<Counter> m_counters;  // deque: stable addresses
   std::deque<Histogram> m_histograms;
   std::vector<std::unique_ptr<StatGroup>> m_groups;
+  std::function<void()> m_refresh;  // sum_of
+  void refresh() const {
+    if (m_refresh) m_refresh();
+  }
+  friend void flatten_group(const StatGroup& g, const std::string& prefix, std::vector<StatValue>& out);
 };
+
+// snapshot()'s walk: g's statistics, then its groups', with prefix.
+void flatten_group(const StatGroup& g, const std::string& prefix, std::vector<StatValue>& out);
 
 }  // namespace mmusim

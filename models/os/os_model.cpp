@@ -20,9 +20,10 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
     : m_p(checked(p, mem)),
       m_mem(mem),
       m_mmu(mmu),
+      m_ports(1, nullptr),
       m_pt(m_p, mem, m_alloc, m_kspace, m_cost, m_thp, m_slab, m_rmap),
       m_kspace(m_p, mem, m_pt, m_alloc),
-      m_cost(m_p, mmu, m_pt, m_kspace),
+      m_cost(m_p, m_mmu, m_pt, m_kspace),
       m_alloc(m_p, m_oom, m_reclaim),
       // Slab pages are GFP_KERNEL (allocate_slab -> alloc_pages): never from
       // HIGHMEM, the low watermark first, then kswapd, the min watermark,
@@ -39,12 +40,12 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
       m_reclaim(m_p, mem, m_pt, m_alloc, m_rmap, m_swap, m_tasks, m_asids, m_kspace, m_thp),
       m_oom(m_p, m_tasks, m_alloc, m_swap, m_pt),
       m_thp(m_p, mem, m_pt, m_alloc, m_kspace, m_tasks, m_cost, m_reclaim, m_fault_stats, m_rmap),
-      m_hugetlb(m_p, mem, mmu, m_pt, m_alloc, m_rmap, m_tasks, m_oom, m_cost, m_fault_stats),
+      m_hugetlb(m_p, mem, m_mmu, m_pt, m_alloc, m_rmap, m_tasks, m_oom, m_cost, m_fault_stats),
       m_as(m_p, m_pt, m_tasks, m_rmap, m_swap, m_hugetlb, m_thp, m_asids, m_slab),
-      m_asids(m_p, mmu, m_tasks),
-      m_tasks(m_p, mmu, m_pt, m_as, m_asids, m_kspace, m_slab, m_rmap, m_swap, m_hugetlb, m_thp),
-      m_fault(m_p, mem, mmu, m_tasks, m_as, m_pt, m_alloc, m_thp, m_hugetlb, m_rmap, m_reclaim, m_swap, m_oom, m_kspace,
-              m_cost, m_asids, m_fault_stats) {
+      m_asids(m_p, m_mmu, m_tasks),
+      m_tasks(m_p, m_mmu, m_pt, m_as, m_asids, m_kspace, m_slab, m_rmap, m_swap, m_hugetlb, m_thp),
+      m_fault(m_p, mem, m_mmu, m_tasks, m_as, m_pt, m_alloc, m_thp, m_hugetlb, m_rmap, m_reclaim, m_swap, m_oom,
+              m_kspace, m_cost, m_asids, m_fault_stats) {
   boot(stats);
 }
 
@@ -84,6 +85,26 @@ void OsModel::boot(StatGroup& stats) {
   m_pt.register_split_counter(stats.group("thp"));
   m_kspace.build();  // before the CR3 write: with PAE it loads the PDPTEs
   m_mmu.write_cr3(m_kspace.idle_root());
+}
+
+unsigned OsModel::add_cpu(MmuControl& mmu) {
+  const unsigned cpu = m_mmu.add(mmu);
+  m_ports.push_back(nullptr);
+  mmu.write_cr3(m_kspace.idle_root());
+  return cpu;
+}
+
+void OsModel::set_cpu(unsigned cpu) {
+  if (cpu == m_mmu.cpu()) return;
+  m_mmu.select(cpu);
+  m_tasks.set_cpu(cpu);
+  m_asids.set_cpu(cpu);
+  m_cost.set_kernel_port(m_ports[cpu]);
+}
+
+void OsModel::set_kernel_port(KernelAccessPort* port) {
+  m_ports[m_mmu.cpu()] = port;
+  m_cost.set_kernel_port(port);
 }
 
 FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {

@@ -42,6 +42,7 @@
 #include "models/common/types.h"
 #include "models/memory/physical_memory.h"
 #include "models/mmu/mmu_control.h"
+#include "models/os/arch/cpu_mmu.h"
 #include "models/os/arch/kernel_space.h"
 #include "models/os/arch/tlb.h"
 #include "models/os/fault_cost.h"
@@ -86,12 +87,30 @@ class OsModel {
   OsModel(const OsModel&) = delete;
   OsModel& operator=(const OsModel&) = delete;
 
-  // Tasks: @proc, @fork, @exit, @oom_score_adj.
+  // Several cores (cores: N). add_cpu() adds a CPU with its own MMU, loads
+  // the idle root's CR3 there as boot did on CPU 0, and returns its number.
+  // set_cpu() makes cpu the one the kernel runs on: its MMU receives the
+  // CR3 loads and INVLPGs, and its current task, PCID slots (Tasks,
+  // AsidManager) and kernel-access port are used. Left out so far: TLB
+  // shootdowns to the other CPUs (a flush reaches only the CPU that runs the
+  // call; another CPU that has the mm loaded flushes at its next switch to
+  // it, as the TLB generation moved), lazy TLB mode, mm_cpumask.
+  unsigned add_cpu(MmuControl& mmu);
+  void set_cpu(unsigned cpu);
+  unsigned cpu() const { return m_mmu.cpu(); }
+  unsigned cpus() const { return m_mmu.cpus(); }
+
+  // Tasks: @proc, @fork, @exit, @oom_score_adj. alive() is true for a pid
+  // not yet used (created on first use), and for a live thread.
   void switch_to(std::uint32_t pid) { m_tasks.switch_to(pid); }
   std::uint32_t current_pid() const { return m_tasks.current_pid(); }
   bool alive(std::uint32_t pid) const { return m_tasks.alive(pid); }
   const Process* process(std::uint32_t pid) const { return m_tasks.process(pid); }
   void fork(std::uint32_t child) { m_tasks.fork(child); }
+  // Threads: @clone TID, @thread TID (Tasks).
+  void clone(std::uint32_t tid) { m_tasks.clone(tid); }
+  void switch_to_thread(std::uint32_t tid) { m_tasks.switch_to_thread(tid); }
+  std::uint32_t thread_group(std::uint32_t tid) const { return m_tasks.thread_group(tid); }
   void exit_current() { m_tasks.exit_current(); }
   void set_oom_score_adj(int adj) { m_oom.set_oom_score_adj(adj); }
   const std::vector<std::string>& kills() const { return m_tasks.kills(); }
@@ -112,6 +131,8 @@ class OsModel {
   // ASIDs.
   std::uint16_t pcid_of(std::uint32_t pid) const { return m_asids.pcid_of(pid); }
   bool tlb_flush_deferred(std::uint16_t pcid) const { return m_asids.tlb_flush_deferred(pcid); }
+  // The same for the PCID slots of CPU cpu.
+  bool tlb_flush_deferred(std::uint16_t pcid, unsigned cpu) const { return m_asids.tlb_flush_deferred(pcid, cpu); }
 
   // Memory.
   const ZonedPageAllocator& buddy() const { return m_alloc.buddy(); }
@@ -153,7 +174,8 @@ class OsModel {
   std::uint64_t linear_map_bytes() const { return m_kspace.linear_map_bytes(); }
   PAddr idle_root() const { return m_kspace.idle_root(); }
   std::uint64_t kernel_pgtable_pages() const { return m_kspace.tables().size(); }
-  void set_kernel_port(KernelAccessPort* port) { m_cost.set_kernel_port(port); }
+  // The kernel-access port of the current CPU (set_cpu).
+  void set_kernel_port(KernelAccessPort* port);
 
   // The parts, for their tests.
   PageTables& page_tables() { return m_pt; }
@@ -179,7 +201,8 @@ class OsModel {
   // the statistics' order and which frames each boot allocation gets.
   OsParams m_p;
   PhysicalMemory& m_mem;
-  MmuControl& m_mmu;
+  CpuMmuControl m_mmu;                     // the current CPU's MMU; the parts hold it
+  std::vector<KernelAccessPort*> m_ports;  // per CPU (os.fault_model: accesses)
   FaultStats m_fault_stats;
   PageTables m_pt;
   KernelSpace m_kspace;

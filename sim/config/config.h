@@ -1,7 +1,7 @@
 // The simulator's configuration: the parameter structs every model declares
 // beside itself (models/common/params.h), composed under their YAML paths:
 //
-//   clock, seed                top level, here
+//   clock, seed, cores         top level, here
 //   paging.*                   PagingParams   models/mmu/paging_params.h
 //   mmu.tlbs.<name>.*          TlbParams      models/mmu/mmu_params.h
 //   mmu.pwc.*, mmu.walker.*    PwcParams, WalkerPoolParams  models/walker/walker_params.h
@@ -37,6 +37,7 @@ namespace mmusim {
 struct Config {
   std::uint64_t clock_hz;
   std::uint64_t seed;
+  unsigned cores;
   PagingParams paging;
   MmuConfig mmu;
   MemoryParams memory;
@@ -51,6 +52,9 @@ struct Config {
             "core clock, 1MHz..1THz (a bare number is Hz); all latencies are in its cycles");
     v.param("seed", seed, std::uint64_t{1}, "",
             "seed of every pseudo-random choice (random replacement, os.fragmentation)");
+    v.param("cores", cores, 1u, "",
+            "cores, 1..64: each with its own MMU (TLBs, paging-structure caches, walker) and replay thread; memory "
+            "(caches, DRAM) and the OS model are shared; one -t trace per core");
     v.group("paging", "paging mode and control-register features", [&] { paging.visit(v); });
     v.group("mmu", "translation hardware", [&] { mmu.visit(v); });
     v.group("memory", "memory controller and DRAM", [&] { memory.visit(v); });
@@ -93,6 +97,7 @@ std::vector<std::string> all_keys(const Config& c);
 // Limits checked by validate() (README, Limits).
 constexpr Cycles kMaxLatencyCycles = 1000000000;  // every key in cycles: latencies, fault costs, gap_cycles
 constexpr unsigned kMaxTlbEntries = 1u << 20;     // entries of one TLB or paging-structure cache
+constexpr unsigned kMaxCores = 64;                // cores
 constexpr std::uint64_t kMinClockHz = 1000000, kMaxClockHz = 1000000000000ull;  // 1 MHz .. 1 THz
 
 // A name that becomes a statistics path component or a file name: 1 to 64

@@ -84,6 +84,18 @@ void validate(const Config& c, const ConfigOrigins& origins) {
     v.fail("clock", "must be in 1MHz..1THz, got " + format_frequency(c.clock_hz) +
                         (c.clock_hz < kMinClockHz ? " (a number without a unit is in Hz: write 3GHz)"
                                                   : " (one cycle is at least 1 ps)"));
+  if (c.cores < 1 || c.cores > kMaxCores)
+    v.fail("cores", "must be in 1.." + std::to_string(kMaxCores) + ", got " + std::to_string(c.cores));
+  if (c.cores > 1 && c.replay.outstanding > 1)
+    v.fail("replay.outstanding", "must be 1 with cores: " + std::to_string(c.cores) +
+                                     " (overlapped walks are modelled for one core only), got " +
+                                     std::to_string(c.replay.outstanding));
+  if (c.cores > 1)
+    for (const auto& kv : c.mmu.tlbs)
+      if (kv.second.curves != 0)
+        v.fail("mmu.tlbs." + kv.first + ".curves", "must be 0 with cores: " + std::to_string(c.cores) +
+                                                       " (miss curves are for one core), got " +
+                                                       std::to_string(kv.second.curves));
   const ParamCheck check([&v](const std::string& key, const std::string& rule) { v.fail(key, rule); });
   c.replay.check_quantum(check.at("replay."));
   c.paging.check(check.at("paging."));

@@ -50,8 +50,8 @@
 //   accesses need no address byte, 14 % one, 0.65 address bytes and 1.7
 //   bytes per access in all.
 //
-// Event records, tags 0xf0..0xfb, then 0xff (the end); 0xfc..0xfe are not
-// defined (0xf9 to 0xfb were added after the first files were written;
+// Event records, tags 0xf0..0xfd, then 0xff (the end); 0xfe is not
+// defined (0xf9 to 0xfd were added after the first files were written;
 // files without them read as before, and the version stays 1). Addresses,
 // lengths and pids are unsigned LEB128 varints, absolute:
 //
@@ -72,6 +72,8 @@
 //                    varint vaddr for type 0 only
 //   0xfa  @oom_score_adj  varint value + 1000 (0..2000 for -1000..1000)
 //   0xfb  @cr4_pge   u8 value (0 or 1)
+//   0xfc  @clone     varint thread id (at most 2^32 - 1)
+//   0xfd  @thread    varint thread id (at most 2^32 - 1)
 //   0xff  end of trace
 //
 //   Lengths are at least 1 and start + len - 1 must not pass 2^64 - 1, the
@@ -145,7 +147,9 @@ inline constexpr std::uint8_t kTagMark = 0xf8;
 inline constexpr std::uint8_t kTagInvpcid = 0xf9;
 inline constexpr std::uint8_t kTagOomScoreAdj = 0xfa;
 inline constexpr std::uint8_t kTagCr4Pge = 0xfb;
-inline constexpr std::uint8_t kLastEventTag = kTagCr4Pge;
+inline constexpr std::uint8_t kTagClone = 0xfc;
+inline constexpr std::uint8_t kTagThread = 0xfd;
+inline constexpr std::uint8_t kLastEventTag = kTagThread;
 inline constexpr std::uint8_t kTagEnd = 0xff;
 
 // The @mmap flags byte.

@@ -55,8 +55,9 @@ constexpr std::array<TagInfo, 256> make_tag_table() {
 constexpr std::array<TagInfo, 256> kTags = make_tag_table();
 
 const char* record_name(std::uint8_t tag) {
-  static constexpr const char* kEvents[] = {"@proc", "@mmap",   "@munmap", "@mprotect", "@brk",           "@fork",
-                                            "@exit", "@invlpg", "@mark",   "@invpcid",  "@oom_score_adj", "@cr4_pge"};
+  static constexpr const char* kEvents[] = {"@proc",          "@mmap",    "@munmap", "@mprotect", "@brk",
+                                            "@fork",          "@exit",    "@invlpg", "@mark",     "@invpcid",
+                                            "@oom_score_adj", "@cr4_pge", "@clone",  "@thread"};
   if (tag >= bin::kFirstEventTag && tag <= bin::kLastEventTag) return kEvents[tag - bin::kFirstEventTag];
   if (tag < bin::kFirstEventTag) return access_kind_name(bin::kAccessOps[tag >> bin::kWidthBits].kind);
   return "?";
@@ -297,6 +298,14 @@ bool BinReader::next_slow(TraceRecord& rec) {
           rec.kind = RecordKind::Fork;
           rec.pid = c.pid();
           break;
+        case bin::kTagClone:
+          rec.kind = RecordKind::Clone;
+          rec.pid = c.pid();
+          break;
+        case bin::kTagThread:
+          rec.kind = RecordKind::Thread;
+          rec.pid = c.pid();
+          break;
         case bin::kTagExit: rec.kind = RecordKind::Exit; break;
         case bin::kTagInvlpg:
           rec.kind = RecordKind::Invlpg;
@@ -358,7 +367,7 @@ bool BinReader::next_slow(TraceRecord& rec) {
       m_pos = c.pos;
       if (fill(1) != 0) fail(m_base + m_pos, "end of file after the end tag", hex(m_buf[m_pos], 2));
       return false;
-    case TagType::Unknown: fail(c.start, "a record tag (0x00-0xef access, 0xf0-0xfb event, 0xff end)", hex(c.tag, 2));
+    case TagType::Unknown: fail(c.start, "a record tag (0x00-0xef access, 0xf0-0xfd event, 0xff end)", hex(c.tag, 2));
   }
   m_last = c.start;
   m_pos = c.pos;

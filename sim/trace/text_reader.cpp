@@ -18,10 +18,11 @@ constexpr const char* kWhatSize = "an access size of 1 to 4096 bytes";
 constexpr const char* kWhatEnd = "end of line";
 constexpr const char* kWhatEvent =
     "an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid, @mark, "
-    "@oom_score_adj or @cr4_pge";
+    "@oom_score_adj, @cr4_pge, @clone or @thread";
 constexpr const char* kWhatPge = "a CR4.PGE value 0 or 1";
 constexpr const char* kWhatOomScoreAdj = "an oom_score_adj from -1000 to 1000 (decimal)";
 constexpr const char* kWhatPid = "a decimal process id";
+constexpr const char* kWhatTid = "a decimal thread id";
 constexpr const char* kWhatLen = "a length greater than 0 (decimal or 0x hex)";
 constexpr const char* kWhatRange = "a length that keeps the range inside the 64-bit address space";
 constexpr const char* kWhatProt = "a protection like rw-, r-x, rwx, --- or rw, rx, r, none";
@@ -246,6 +247,12 @@ void TextReader::parse_event(std::string_view line, std::string_view event, cons
     if (!parse_decimal(t, v) || v > std::numeric_limits<std::uint32_t>::max()) fail(kWhatPid, t);
     return static_cast<std::uint32_t>(v);
   };
+  auto tid = [&]() {
+    std::string_view t = need(kWhatTid);
+    std::uint64_t v;
+    if (!parse_decimal(t, v) || v > std::numeric_limits<std::uint32_t>::max()) fail(kWhatTid, t);
+    return static_cast<std::uint32_t>(v);
+  };
   auto length_after = [&](std::uint64_t start) {
     std::string_view t = need(kWhatLen);
     std::uint64_t v;
@@ -308,6 +315,12 @@ void TextReader::parse_event(std::string_view line, std::string_view event, cons
   } else if (name == "fork") {
     rec.kind = RecordKind::Fork;
     rec.pid = pid();
+  } else if (name == "clone") {
+    rec.kind = RecordKind::Clone;
+    rec.pid = tid();
+  } else if (name == "thread") {
+    rec.kind = RecordKind::Thread;
+    rec.pid = tid();
   } else if (name == "exit") {
     rec.kind = RecordKind::Exit;
   } else if (name == "invlpg") {

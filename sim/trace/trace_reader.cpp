@@ -29,6 +29,8 @@ const char* record_kind_name(RecordKind k) {
     case RecordKind::Mark: return "mark";
     case RecordKind::OomScoreAdj: return "oom_score_adj";
     case RecordKind::Cr4Pge: return "cr4_pge";
+    case RecordKind::Clone: return "clone";
+    case RecordKind::Thread: return "thread";
   }
   return "?";
 }

@@ -26,6 +26,8 @@ enum class RecordKind : std::uint8_t {
   Invpcid,      // @invpcid TYPE PCID [ADDR]  invpcid_type, pcid, addr (type 0 only, else 0)
   OomScoreAdj,  // @oom_score_adj VALUE  value (-1000..1000)
   Cr4Pge,       // @cr4_pge 0|1  value: a MOV to CR4 writing PGE (a change flushes everything)
+  Clone,        // @clone TID              pid: a thread sharing the current process's mm (CLONE_VM)
+  Thread,       // @thread TID             pid: the stream switches to that thread
 };
 
 const char* record_kind_name(RecordKind k);

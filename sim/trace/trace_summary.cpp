@@ -15,7 +15,7 @@ void line(std::string& out, const std::string& label, std::uint64_t v) {
 
 }  // namespace
 
-static_assert(static_cast<unsigned>(RecordKind::Cr4Pge) + 1 == TraceSummary::kKinds);
+static_assert(static_cast<unsigned>(RecordKind::Thread) + 1 == TraceSummary::kKinds);
 
 void TraceSummary::add(const TraceRecord& r) {
   ++m_records;
@@ -45,10 +45,10 @@ std::string TraceSummary::report() const {
   line(out, "  X (ifetch)", accesses(AccessKind::IFetch));
   line(out, "  M (modify)", accesses(AccessKind::Modify));
   line(out, "events", events());
-  static constexpr RecordKind kOrder[] = {RecordKind::Mmap,    RecordKind::Munmap,      RecordKind::Mprotect,
-                                          RecordKind::Brk,     RecordKind::Fork,        RecordKind::Exit,
-                                          RecordKind::Proc,    RecordKind::Invlpg,      RecordKind::Mark,
-                                          RecordKind::Invpcid, RecordKind::OomScoreAdj, RecordKind::Cr4Pge};
+  static constexpr RecordKind kOrder[] = {
+      RecordKind::Mmap,        RecordKind::Munmap, RecordKind::Mprotect, RecordKind::Brk,   RecordKind::Fork,
+      RecordKind::Exit,        RecordKind::Proc,   RecordKind::Invlpg,   RecordKind::Mark,  RecordKind::Invpcid,
+      RecordKind::OomScoreAdj, RecordKind::Cr4Pge, RecordKind::Clone,    RecordKind::Thread};
   for (RecordKind k : kOrder) {
     const bool always = k == RecordKind::Mmap || k == RecordKind::Munmap || k == RecordKind::Mprotect ||
                         k == RecordKind::Brk || k == RecordKind::Exit;

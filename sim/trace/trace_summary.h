@@ -20,7 +20,7 @@ namespace mmusim {
 
 class TraceSummary {
  public:
-  static constexpr unsigned kKinds = 13;  // RecordKind values
+  static constexpr unsigned kKinds = 15;  // RecordKind values
 
   void add(const TraceRecord& r);
   // Reads the rest of the trace (TraceError on bad input).

@@ -381,6 +381,8 @@ void TextWriter::encode(const TraceRecord& rec) {
     case RecordKind::Access: break;
     case RecordKind::Proc:
     case RecordKind::Fork:
+    case RecordKind::Clone:
+    case RecordKind::Thread:
       *p++ = ' ';
       p = put_dec(p, rec.pid);
       break;
@@ -492,6 +494,14 @@ void BinWriter::encode(const TraceRecord& rec) {
       break;
     case RecordKind::Fork:
       *p++ = static_cast<char>(bin::kTagFork);
+      p = put_varint(p, rec.pid);
+      break;
+    case RecordKind::Clone:
+      *p++ = static_cast<char>(bin::kTagClone);
+      p = put_varint(p, rec.pid);
+      break;
+    case RecordKind::Thread:
+      *p++ = static_cast<char>(bin::kTagThread);
       p = put_varint(p, rec.pid);
       break;
     case RecordKind::Exit: *p++ = static_cast<char>(bin::kTagExit); break;

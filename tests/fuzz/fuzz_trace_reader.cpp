@@ -181,6 +181,8 @@ void check_record(const TraceRecord& r) {
       break;
     case RecordKind::Brk:
     case RecordKind::Fork:
+    case RecordKind::Clone:
+    case RecordKind::Thread:
     case RecordKind::Exit:
     case RecordKind::Invlpg: break;
     default: broken("record kind out of range", std::to_string(static_cast<unsigned>(r.kind)));
@@ -271,7 +273,9 @@ bool same(const TraceRecord& a, const TraceRecord& b) {
   switch (a.kind) {
     case RecordKind::Access: return a.access == b.access && a.addr == b.addr && a.size == b.size;
     case RecordKind::Proc:
-    case RecordKind::Fork: return a.pid == b.pid;
+    case RecordKind::Fork:
+    case RecordKind::Clone:
+    case RecordKind::Thread: return a.pid == b.pid;
     case RecordKind::Mmap:
       return a.addr == b.addr && a.len == b.len && a.prot == b.prot && a.file == b.file && a.huge == b.huge &&
              a.hugetlb == b.hugetlb;

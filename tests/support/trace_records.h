@@ -26,7 +26,9 @@ inline std::string describe(const TraceRecord& r) {
                     static_cast<unsigned long long>(r.addr), r.size);
       return buf;
     case RecordKind::Proc:
-    case RecordKind::Fork: return std::string(record_kind_name(r.kind)) + " " + std::to_string(r.pid);
+    case RecordKind::Fork:
+    case RecordKind::Clone:
+    case RecordKind::Thread: return std::string(record_kind_name(r.kind)) + " " + std::to_string(r.pid);
     case RecordKind::Mmap:
       std::snprintf(buf, sizeof buf, "mmap 0x%llx 0x%llx prot=%u%s%s%s", static_cast<unsigned long long>(r.addr),
                     static_cast<unsigned long long>(r.len), r.prot, r.file ? " file" : " anon", r.huge ? " huge" : "",

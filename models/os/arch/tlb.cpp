@@ -19,9 +19,24 @@ std::uint16_t AsidManager::pcid_of(std::uint32_t pid) const {
   return 0;
 }
 
-bool AsidManager::tlb_flush_deferred(std::uint16_t pcid) const {
+bool AsidManager::tlb_flush_deferred(std::uint16_t pcid) const { return deferred(m_slots, pcid); }
+
+bool AsidManager::tlb_flush_deferred(std::uint16_t pcid, unsigned cpu) const {
+  if (cpu == m_cpu) return deferred(m_slots, pcid);
+  return cpu < m_cpu_slots.size() && deferred(m_cpu_slots[cpu].slots, pcid);
+}
+
+void AsidManager::set_cpu(unsigned cpu) {
+  if (cpu >= m_cpu_slots.size()) m_cpu_slots.resize(cpu + 1);
+  m_cpu_slots[m_cpu] = CpuSlots{m_slots, m_next_slot};
+  m_cpu = cpu;
+  m_slots = m_cpu_slots[cpu].slots;
+  m_next_slot = m_cpu_slots[cpu].next_slot;
+}
+
+bool AsidManager::deferred(const Slots& slots, std::uint16_t pcid) const {
   if (!m_p.pcid || pcid == 0 || pcid > kPcidSlots) return false;  // every CR3 load flushes
-  const PcidSlot& s = m_slots[pcid - 1];
+  const PcidSlot& s = slots[pcid - 1];
   if (!s.used) return false;
   const Process* p = m_tasks.process(s.pid);
   return p && p->alive && p->tlb_gen != s.tlb_gen;
@@ -76,6 +91,10 @@ void AsidManager::flush_tlb_mm_range(Process& p, VAddr start, VAddr end, bool al
 void AsidManager::release(std::uint32_t pid) {
   for (auto& s : m_slots)
     if (s.used && s.pid == pid) s = PcidSlot{};
+  for (std::size_t c = 0; c < m_cpu_slots.size(); ++c)
+    if (c != m_cpu)
+      for (auto& s : m_cpu_slots[c].slots)
+        if (s.used && s.pid == pid) s = PcidSlot{};
 }
 
 }  // namespace mmusim

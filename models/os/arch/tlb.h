@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "models/common/types.h"
 #include "models/mmu/mmu_control.h"
@@ -40,6 +41,11 @@ class AsidManager {
   // generation has moved past the one the PCID was last flushed at: a flush
   // that flush_tlb_mm_range() leaves to the next switch.
   bool tlb_flush_deferred(std::uint16_t pcid) const;
+  // The same for the slots of CPU cpu.
+  bool tlb_flush_deferred(std::uint16_t pcid, unsigned cpu) const;
+  // The CPU the kernel runs on (OsModel::set_cpu): the PCID slots are per
+  // CPU (cpu_tlbstate); this saves the slots of the CPU left and loads cpu's.
+  void set_cpu(unsigned cpu);
   // flush_tlb_mm() and flush_tlb_mm_range() (all: the whole PCID).
   void flush_tlb_mm(Process& p);
   void flush_tlb_mm_range(Process& p, VAddr start, VAddr end, bool all);
@@ -58,8 +64,16 @@ class AsidManager {
   const OsParams& m_p;
   MmuControl& m_mmu;
   const Tasks& m_tasks;
-  std::array<PcidSlot, kPcidSlots> m_slots{};
+  using Slots = std::array<PcidSlot, kPcidSlots>;
+  bool deferred(const Slots& slots, std::uint16_t pcid) const;
+  Slots m_slots{};
   unsigned m_next_slot = 0;
+  struct CpuSlots {
+    Slots slots{};
+    unsigned next_slot = 0;
+  };
+  std::vector<CpuSlots> m_cpu_slots{1};  // the other CPUs' slots (set_cpu)
+  unsigned m_cpu = 0;
 };
 
 }  // namespace mmusim

@@ -152,6 +152,8 @@ bool Tasks::copy_mm(Process& parent, Process& child) {
 void Tasks::fork(std::uint32_t child_pid) {
   Process& parent = cur();
   if (m_procs.count(child_pid)) throw OsError("@fork " + std::to_string(child_pid) + ": the process exists");
+  if (m_threads.count(child_pid))
+    throw OsError("@fork " + std::to_string(child_pid) + ": a thread (made by @clone) has that id");
   const std::uint32_t parent_pid = parent.pid;
   auto enomem = [&](const char* what) {
     ++*m_enomem_forks;

@@ -47,6 +47,7 @@ void Tasks::create_caches() {
 }
 
 bool Tasks::alive(std::uint32_t pid) const {
+  if (!m_threads.empty() && m_threads.count(pid)) return thread_alive(pid);
   auto it = m_procs.find(pid);
   return it == m_procs.end() || it->second->alive;  // unknown pids are created on first use
 }
@@ -93,7 +94,51 @@ Process* Tasks::create(std::uint32_t pid) {
   return (m_procs[pid] = std::move(proc)).get();
 }
 
+void Tasks::clone(std::uint32_t tid) {
+  Process& p = cur();
+  if (m_procs.count(tid) || m_threads.count(tid))
+    throw OsError("@clone " + std::to_string(tid) + ": a task with that id exists");
+  // copy_process() with CLONE_VM: a task_struct, the mm shared (mmget).
+  Thread t;
+  t.pid = p.pid;
+  auto task = m_slab.alloc(m_task_cache);
+  if (!task) {
+    t.alive = false;
+    m_kills.push_back("@clone " + std::to_string(tid) +
+                      " failed: out of memory for the task_struct (ENOMEM to process " + std::to_string(p.pid) +
+                      "); thread " + std::to_string(tid) + "'s records are skipped");
+  } else {
+    t.task_obj = *task;
+  }
+  m_threads[tid] = t;
+}
+
+std::uint32_t Tasks::thread_group(std::uint32_t tid) const {
+  auto t = m_threads.find(tid);
+  if (t != m_threads.end()) return t->second.pid;
+  return m_procs.count(tid) ? tid : 0;
+}
+
+bool Tasks::thread_alive(std::uint32_t tid) const {
+  auto t = m_threads.find(tid);
+  if (t == m_threads.end()) return alive(tid);
+  const Process* p = process(t->second.pid);
+  return t->second.alive && p && p->alive;
+}
+
+void Tasks::switch_to_thread(std::uint32_t tid) {
+  const std::uint32_t pid = thread_group(tid);
+  if (pid == 0)
+    throw OsError("@thread " + std::to_string(tid) + ": no task with that id (create it with @clone " +
+                  std::to_string(tid) + ", or name a process with @proc)");
+  if (!thread_alive(tid)) throw OsError("@thread " + std::to_string(tid) + ": the thread has exited or was killed");
+  switch_to(pid);
+}
+
 void Tasks::switch_to(std::uint32_t pid) {
+  if (!m_threads.empty() && m_threads.count(pid))
+    throw OsError("@proc " + std::to_string(pid) + ": " + std::to_string(pid) +
+                  " is a thread (made by @clone): switch to it with @thread " + std::to_string(pid));
   auto it = m_procs.find(pid);
   Process* created = nullptr;
   if (it == m_procs.end() && !(created = create(pid))) {
@@ -111,6 +156,18 @@ void Tasks::switch_to(std::uint32_t pid) {
   if (!same) m_asids.load_cr3(p);
 }
 
+void Tasks::set_cpu(unsigned cpu) {
+  if (cpu >= m_cpu_current.size()) m_cpu_current.resize(cpu + 1);
+  m_cpu_current[m_cpu] = CpuCurrent{m_current, m_has_current};
+  m_cpu = cpu;
+  m_current = m_cpu_current[cpu].pid;
+  m_has_current = m_cpu_current[cpu].has;
+  if (m_cpu_current[cpu].idle_due) {
+    m_cpu_current[cpu].idle_due = false;
+    m_mmu.write_cr3(m_kspace.idle_root());  // its task was killed from another CPU
+  }
+}
+
 void Tasks::free_kernel_objects(Process& p) {
   m_as.free_vma_objects(p);
   if (p.mm_obj) m_slab.free(m_mm_cache, p.mm_obj);
@@ -119,6 +176,13 @@ void Tasks::free_kernel_objects(Process& p) {
 }
 
 void Tasks::kill(Process& p, const std::string& why) {
+  // Every thread of the process ends with it (exit_group, or the signal
+  // that kills the whole thread group).
+  for (auto& kv : m_threads)
+    if (kv.second.pid == p.pid && kv.second.alive) {
+      if (kv.second.task_obj) m_slab.free(m_task_cache, kv.second.task_obj);
+      kv.second = Thread{p.pid, 0, false};
+    }
   m_as.zap(p, 0, m_pt.user_top());
   m_pt.free_tables(p, p.root, m_pt.levels());
   m_asids.release(p.pid);
@@ -131,6 +195,17 @@ void Tasks::kill(Process& p, const std::string& why) {
     m_has_current = false;
     m_mmu.write_cr3(m_kspace.idle_root());
   }
+  // Another CPU that runs it (the OOM killer chose a process running
+  // elsewhere) goes idle too: its MMU loads the idle root when the kernel
+  // next runs there (set_cpu), before its page tables could be walked, as
+  // the replay of that core enters the kernel at its next access
+  // (Replay::run_stream). Linux sends the victim a signal; the CPU
+  // switches away at once.
+  for (std::size_t c = 0; c < m_cpu_current.size(); ++c)
+    if (c != m_cpu && m_cpu_current[c].has && m_cpu_current[c].pid == p.pid) {
+      m_cpu_current[c] = CpuCurrent{};
+      m_cpu_current[c].idle_due = true;
+    }
 }
 
 void Tasks::exit_current() {

@@ -13,6 +13,12 @@
 //    (flush_tlb_mm). Out of memory fails the fork (-ENOMEM): no child;
 //  - exit and kill (exit_mmap): every mapping and table freed, the
 //    kernel objects returned; SIGSEGV and the OOM killer kill through it.
+//    @exit is exit_group(): the process and every thread of it end;
+//  - threads (@clone, clone(CLONE_VM | CLONE_THREAD)): a new task with its
+//    own task_struct sharing the current process's mm (no mm_struct, no page
+//    tables, no copy); switching between tasks of one mm loads no CR3
+//    (switch_mm_irqs_off: prev == next). Task ids and pids are one space, as
+//    in Linux: a process's own pid names its main thread.
 // Left out: copy_pte_range's re-mapping after a resched.
 #pragma once
 
@@ -63,6 +69,9 @@ class Tasks {
   // Makes pid current (created on first use) and loads its CR3. A creation
   // that finds no memory leaves pid dead and the current process unchanged.
   void switch_to(std::uint32_t pid);
+  // The CPU the kernel runs on (OsModel::set_cpu): each CPU has its own
+  // current task; this saves the one of the CPU left and loads cpu's.
+  void set_cpu(unsigned cpu);
   // The current process (process 1 is created if none runs).
   Process& cur();
   std::uint32_t current_pid() const { return m_current; }
@@ -72,6 +81,21 @@ class Tasks {
   const Process* process(std::uint32_t pid) const;
   Process* find(std::uint32_t pid);
   const std::map<std::uint32_t, std::unique_ptr<Process>>& all() const { return m_procs; }
+
+  // @clone TID: a thread of the current process (its task_struct from the
+  // slab; out of memory leaves it dead, its records skipped, reported in
+  // kills()). Throws OsError if TID names a task already.
+  void clone(std::uint32_t tid);
+  // @thread TID: makes TID's process current (its CR3, unless it is the
+  // current one). Throws OsError for an unknown or dead TID.
+  void switch_to_thread(std::uint32_t tid);
+  // The process whose mm task tid runs in (tid for a process); 0 if no task
+  // has that id.
+  std::uint32_t thread_group(std::uint32_t tid) const;
+  // Threads made by @clone: tid -> its process.
+  bool is_thread(std::uint32_t tid) const { return m_threads.count(tid) != 0; }
+  // A thread is alive while it and its process are.
+  bool thread_alive(std::uint32_t tid) const;
 
   // @fork CHILD (fork.cpp). Throws OsError if CHILD exists.
   void fork(std::uint32_t child);
@@ -109,8 +133,21 @@ class Tasks {
   KmemCache* m_task_cache = nullptr;
   KmemCache* m_mm_cache = nullptr;
   std::map<std::uint32_t, std::unique_ptr<Process>> m_procs;
+  struct Thread {
+    std::uint32_t pid = 0;  // its process (thread group)
+    PAddr task_obj = 0;
+    bool alive = true;
+  };
+  std::map<std::uint32_t, Thread> m_threads;  // @clone's tasks by tid
   std::uint32_t m_current = 0;
   bool m_has_current = false;
+  struct CpuCurrent {
+    std::uint32_t pid = 0;
+    bool has = false;
+    bool idle_due = false;  // its task was killed from another CPU: load the idle root
+  };
+  std::vector<CpuCurrent> m_cpu_current{1};  // the other CPUs' current task (set_cpu)
+  unsigned m_cpu = 0;
   std::vector<std::string> m_kills;
   const Process* m_forking = nullptr;
   const Process* m_forked_child = nullptr;

@@ -251,5 +251,59 @@ TEST(StatGroup, SnapshotFlattensInDeclarationOrderWithHistogramsExpanded) {
   EXPECT_EQ(c[0].path, "b");
 }
 
+// sum_of: the totals of several cores' groups. Core 0 counted 3 hits and
+// sampled 5 and 20; core 1 counted 4 hits and sampled 1: the total has
+// 3 + 4 = 7 hits and a histogram of 3 samples, sum 26, min 1, max 20, in
+// buckets le_10 (5 and 1) and gt_10 (20); nested groups are summed too,
+// and a later increment shows in the next snapshot.
+TEST(StatGroupSum, TotalsOfIdenticalGroups) {
+  StatGroup root;
+  StatGroup& total = root.group("mmu");
+  StatGroup& c0 = root.group("core0").group("mmu");
+  StatGroup& c1 = root.group("core1").group("mmu");
+  Counter* hits[2];
+  Histogram* lat[2];
+  Counter* walks[2];
+  StatGroup* cores[2] = {&c0, &c1};
+  for (int i = 0; i < 2; ++i) {
+    hits[i] = &cores[i]->counter("hits", "hits");
+    lat[i] = &cores[i]->histogram("latency", "latency", {10});
+    walks[i] = &cores[i]->group("walker").counter("walks", "walks");
+  }
+  *hits[0] += 3;
+  *hits[1] += 4;
+  lat[0]->sample(5);
+  lat[0]->sample(20);
+  lat[1]->sample(1);
+  ++*walks[1];
+  total.sum_of({&c0, &c1});
+  auto value = [&](const std::string& path) {
+    for (const auto& v : root.snapshot())
+      if (v.path == path) return v.count;
+    ADD_FAILURE() << "no " << path;
+    return std::uint64_t{0};
+  };
+  EXPECT_EQ(value("mmu.hits"), 7u);
+  EXPECT_EQ(value("mmu.latency.count"), 3u);
+  EXPECT_EQ(value("mmu.latency.sum"), 26u);
+  EXPECT_EQ(value("mmu.latency.min"), 1u);
+  EXPECT_EQ(value("mmu.latency.max"), 20u);
+  EXPECT_EQ(value("mmu.latency.buckets.le_10"), 2u);
+  EXPECT_EQ(value("mmu.latency.buckets.gt_10"), 1u);
+  EXPECT_EQ(value("mmu.walker.walks"), 1u);
+  // The totals come first (created first), in the parts' order.
+  EXPECT_EQ(root.snapshot()[0].path, "mmu.hits");
+  *hits[1] += 10;
+  EXPECT_EQ(value("mmu.hits"), 17u);
+  EXPECT_EQ(root.find("mmu.hits")->counter->value(), 17u);
+}
+
+TEST(StatGroupSum, RefusesDifferentParts) {
+  StatGroup a, b, t;
+  a.counter("x", "x");
+  b.counter("y", "y");
+  EXPECT_THROW(t.sum_of({&a, &b}), std::logic_error);
+}
+
 }  // namespace
 }  // namespace mmusim

@@ -106,5 +106,78 @@ TEST(AsidManager, AFlushOfAnMmNotLoadedIsDeferredToItsNextSwitch) {
   EXPECT_EQ(a.pcid_of(1), 0u);
 }
 
+// Several CPUs (OsModel::add_cpu, set_cpu): each has its own MMU, current
+// task and PCID slots (Linux's per-CPU cpu_tlbstate). Process 1 runs on
+// CPU 0, process 2 on CPU 1: each is its CPU's first mm, so each takes its
+// CPU's slot 0, PCID 1 (choose_new_asid), flushed; CPU 1's MMU got the idle
+// root at add_cpu, as CPU 0's did at boot. Back on CPU 0, process 1 is still
+// current there: no CR3 write. An munmap of one page by process 1 on CPU 0
+// is one INVLPG on CPU 0's MMU only (no shootdown yet) and a new TLB
+// generation of mm 1.
+TEST(OsModelPcid, EachCpuHasItsOwnCurrentTaskAndPcidSlots) {
+  OsParams p = params();
+  p.pcid = true;
+  Os t(p);
+  FakeMmu cpu1;
+  EXPECT_EQ(t.os.add_cpu(cpu1), 1u);
+  t.os.switch_to(1);
+  t.os.set_cpu(1);
+  t.os.switch_to(2);
+  const PAddr r1 = t.root_of(1), r2 = t.root_of(2);
+  EXPECT_EQ(t.mmu.cr3_writes, (std::vector<std::uint64_t>{t.idle_root(), r1 | 1}));
+  EXPECT_EQ(cpu1.cr3_writes, (std::vector<std::uint64_t>{t.idle_root(), r2 | 1}));
+  EXPECT_EQ(t.os.current_pid(), 2u);
+  EXPECT_EQ(t.os.pcid_of(2), 1u);
+  t.os.set_cpu(0);
+  EXPECT_EQ(t.os.current_pid(), 1u);
+  EXPECT_EQ(t.os.pcid_of(1), 1u);
+  EXPECT_EQ(t.os.pcid_of(2), 0u);  // not in CPU 0's slots
+  t.os.switch_to(1);
+  EXPECT_EQ(t.mmu.cr3_writes.size(), 2u);
+  t.os.mmap(0x10000000, k4K, R | W, false, false);
+  t.mmu.clear();
+  cpu1.clear();
+  t.os.munmap(0x10000000, k4K);
+  EXPECT_EQ(t.mmu.invlpgs, (std::vector<VAddr>{0x10000000}));
+  EXPECT_TRUE(cpu1.invlpgs.empty());
+  EXPECT_TRUE(cpu1.cr3_writes.empty());
+  // Process 1 on CPU 1 later: CPU 1 has no slot for it, so its next slot
+  // (slot 1, PCID 2), flushed.
+  t.os.set_cpu(1);
+  t.os.switch_to(1);
+  EXPECT_EQ(cpu1.cr3_writes, (std::vector<std::uint64_t>{r1 | 2}));
+  EXPECT_TRUE(t.mmu.cr3_writes.empty());
+}
+
+// A process killed from CPU 0 (the OOM killer may choose one running on
+// another CPU) while it is current on CPU 1: CPU 1 loads the idle root as
+// soon as the kernel runs there (set_cpu), before anything could walk the
+// freed tables; CPU 0's MMU sees nothing of it. CPU 1 then has no current
+// task, so the next switch there loads a CR3 again.
+TEST(OsModelCpus, AProcessKilledWhileCurrentOnAnotherCpuLeavesThatCpuIdle) {
+  Os t(params());
+  FakeMmu cpu1;
+  t.os.add_cpu(cpu1);
+  t.os.set_cpu(1);
+  t.os.switch_to(2);
+  t.os.set_cpu(0);
+  t.os.switch_to(1);
+  const PAddr r1 = t.root_of(1);
+  t.mmu.clear();
+  cpu1.clear();
+  t.os.tasks().kill(*t.os.tasks().find(2), "test");
+  EXPECT_TRUE(cpu1.cr3_writes.empty());
+  EXPECT_TRUE(t.mmu.cr3_writes.empty());
+  t.os.set_cpu(1);
+  EXPECT_EQ(cpu1.cr3_writes, (std::vector<std::uint64_t>{t.idle_root()}));
+  EXPECT_FALSE(t.os.alive(2));
+  t.os.switch_to(1);
+  EXPECT_EQ(cpu1.cr3_writes, (std::vector<std::uint64_t>{t.idle_root(), r1}));
+  t.os.set_cpu(0);
+  t.os.set_cpu(1);  // nothing due any more
+  EXPECT_EQ(cpu1.cr3_writes.size(), 2u);
+  EXPECT_TRUE(t.mmu.cr3_writes.empty());
+}
+
 }  // namespace
 }  // namespace mmusim

@@ -166,5 +166,52 @@ TEST(Tasks, KillFreesTheMmAndLoadsTheIdleRootWhenCurrent) {
   EXPECT_EQ(k.process(9), nullptr);
 }
 
+// @clone and @thread (kernel/fork.c copy_process with CLONE_VM): a thread
+// gets a task_struct and nothing else (no mm_struct, no page directory);
+// switching between tasks of one mm writes no CR3 (switch_mm_irqs_off:
+// prev == next); exit_group ends the process and its threads, their
+// task_structs freed: 1 process + 2 threads = 3 task_structs, 1 mm_struct,
+// then none.
+TEST(OsModel, CloneSharesTheMmAndExitEndsEveryThread) {
+  Os t(params());
+  t.os.switch_to(1);
+  const PAddr root1 = t.root_of(1);
+  const double tables = t.formula("os.pgtable_pages");
+  t.mmu.clear();
+  t.os.clone(2);
+  t.os.clone(3);
+  EXPECT_EQ(t.stat("os.slab.task_struct.objects"), 3.0);
+  EXPECT_EQ(t.stat("os.slab.mm_struct.objects"), 1.0);
+  EXPECT_EQ(t.formula("os.pgtable_pages"), tables);
+  EXPECT_EQ(t.counter("os.processes"), 1u);
+  EXPECT_EQ(t.os.thread_group(2), 1u);
+  EXPECT_EQ(t.os.thread_group(1), 1u);
+  EXPECT_EQ(t.os.thread_group(9), 0u);
+  EXPECT_TRUE(t.os.alive(3));
+  t.os.switch_to_thread(3);
+  t.os.switch_to_thread(1);
+  EXPECT_TRUE(t.mmu.cr3_writes.empty());
+  EXPECT_THROW(t.os.clone(1), OsError);
+  EXPECT_THROW(t.os.clone(2), OsError);
+  EXPECT_THROW(t.os.switch_to(2), OsError);  // @proc of a thread
+  EXPECT_THROW(t.os.fork(3), OsError);
+  EXPECT_THROW(t.os.switch_to_thread(9), OsError);
+  // A thread of another process: that process's CR3.
+  t.os.switch_to(4);
+  t.os.clone(5);
+  t.mmu.clear();
+  t.os.switch_to_thread(2);
+  EXPECT_EQ(t.mmu.cr3_writes, (std::vector<std::uint64_t>{root1}));
+  t.os.exit_current();
+  EXPECT_FALSE(t.os.alive(1));
+  EXPECT_FALSE(t.os.alive(2));
+  EXPECT_FALSE(t.os.alive(3));
+  EXPECT_TRUE(t.os.alive(5));
+  EXPECT_THROW(t.os.switch_to_thread(3), OsError);
+  // Process 4 and its thread 5 remain: 2 task_structs, 1 mm_struct.
+  EXPECT_EQ(t.stat("os.slab.task_struct.objects"), 2.0);
+  EXPECT_EQ(t.stat("os.slab.mm_struct.objects"), 1.0);
+}
+
 }  // namespace
 }  // namespace mmusim

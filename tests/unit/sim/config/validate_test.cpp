@@ -85,6 +85,18 @@ TEST(ConfigSet, ValidationNamesTheOverrideOrTheDefault) {
   EXPECT_CONTAINS(msg, "(default value)");
 }
 
+TEST(ConfigSet, CoresFromOneTo64AndWhatSeveralCoresRefuse) {
+  EXPECT_EQ(load_error("", {"cores=1"}), "");
+  EXPECT_EQ(load_error("", {"cores=64"}), "");
+  EXPECT_EQ(load_error("", {"cores=0"}), "--set cores=0: cores must be in 1..64, got 0");
+  EXPECT_EQ(load_error("", {"cores=65"}), "--set cores=65: cores must be in 1..64, got 65");
+  EXPECT_CONTAINS(load_error("", {"cores=2", "replay.outstanding=4"}), "replay.outstanding must be 1 with cores: 2");
+  EXPECT_CONTAINS(load_error("", {"cores=2", "mmu.tlbs.l1d.curves=64"}),
+                  "mmu.tlbs.l1d.curves must be 0 with cores: 2 (miss curves are for one core), got 64");
+  const std::string path = write_yaml("cores: 0\n");  // "0" at line 1, column 8
+  EXPECT_EQ(load_error(path), path + ":1:8: cores must be in 1..64, got 0");
+}
+
 TEST(ConfigSet, Hugetlb1gOnlyIn64BitModes) {
   EXPECT_EQ(load_error("", {"os.hugetlb_1g=2"}), "");
   EXPECT_EQ(load_error("", {"paging.mode=x86_64_la57", "os.hugetlb_1g=1"}), "");

@@ -116,6 +116,29 @@ TEST_F(BinTraceTest, Cr4PgeBytesAndRoundTrip) {
   EXPECT_EQ(read_all(reader), (std::vector<std::string>{"cr4_pge 0", "cr4_pge 1"}));
 }
 
+// @clone TID is tag 0xfc and @thread TID tag 0xfd, each with the id as a
+// varint: 300 = 0b10_0101100 -> 0xac (low 7 bits 0x2c | 0x80), 0x02; 5 -> 0x05.
+TEST_F(BinTraceTest, CloneAndThreadBytesAndRoundTrip) {
+  const std::string p = m_dir + "/threads.bin";
+  {
+    BinWriter w(p);
+    TraceRecord r;
+    r.kind = RecordKind::Clone;
+    r.pid = 300;
+    w.write(r);
+    r.kind = RecordKind::Thread;
+    r.pid = 5;
+    w.write(r);
+    w.finish();
+  }
+  EXPECT_EQ(slurp_bytes(p), header() + Bytes({0xfc, 0xac, 0x02, 0xfd, 0x05, 0xff}));
+  BinReader reader(p);
+  EXPECT_EQ(read_all(reader), (std::vector<std::string>{"clone 300", "thread 5"}));
+  // 2^32 (varint 80 80 80 80 10) does not fit a 32-bit id: the error is at the varint, byte 17.
+  const std::string q = write("tid_too_big.bin", header() + Bytes{0xfd, 0x80, 0x80, 0x80, 0x80, 0x10, 0xff});
+  EXPECT_NE(error_of(q).find("byte 17:"), std::string::npos) << error_of(q);
+}
+
 TEST_F(BinTraceTest, EmptyTraceIsHeaderAndEndTag) {
   std::string p = path("empty.bin");
   BinWriter w(p);
@@ -179,10 +202,10 @@ TEST_F(BinTraceTest, RecordErrorsNameTheByteOffset) {
     Bytes records;
     std::string message;
   } cases[] = {
-      {{0x18, 0x18, 0x18, 0xfc},
-       "byte 19: expected a record tag (0x00-0xef access, 0xf0-0xfb event, 0xff end), got 0xfc"},
+      {{0x18, 0x18, 0x18, 0xfe},
+       "byte 19: expected a record tag (0x00-0xef access, 0xf0-0xfd event, 0xff end), got 0xfe"},
       {{0xfb, 0x02}, "byte 17: expected a CR4.PGE value of 0 or 1, got 0x02"},
-      {{0xfe}, "byte 16: expected a record tag (0x00-0xef access, 0xf0-0xfb event, 0xff end), got 0xfe"},
+      {{0xfe}, "byte 16: expected a record tag (0x00-0xef access, 0xf0-0xfd event, 0xff end), got 0xfe"},
       {{0xf9, 0x04, 0x01}, "byte 17: expected an INVPCID type of 0 to 3, got 0x04"},
       {{0xf9, 0x01, 0x80, 0x20}, "byte 18: expected a PCID of at most 4095, got 4096"},
       {{0xf9, 0x00, 0x01}, "byte 16: expected a complete @invpcid record, got end of file"},
@@ -232,9 +255,9 @@ TEST_F(BinTraceTest, OffsetsCountAcrossBufferRefills) {
   const std::size_t n = 3u << 20;
   Bytes b = header();
   b.resize(b.size() + n, 0x18);
-  std::string p = write("big.bin", b + Bytes{0xfc});
+  std::string p = write("big.bin", b + Bytes{0xfe});
   EXPECT_EQ(error_of(p), p + ": byte " + std::to_string(16 + n) +
-                             ": expected a record tag (0x00-0xef access, 0xf0-0xfb event, 0xff end), got 0xfc");
+                             ": expected a record tag (0x00-0xef access, 0xf0-0xfd event, 0xff end), got 0xfe");
   std::string q = write("big_cut.bin", b + Bytes{0xe7, 1, 2});
   EXPECT_EQ(error_of(q),
             q + ": byte " + std::to_string(16 + n) + ": expected a complete modify record, got end of file");

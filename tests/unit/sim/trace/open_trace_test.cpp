@@ -121,6 +121,8 @@ TEST_F(TraceReaderTest, RecordKindNames) {
   EXPECT_STREQ(record_kind_name(RecordKind::Mprotect), "mprotect");
   EXPECT_STREQ(record_kind_name(RecordKind::Brk), "brk");
   EXPECT_STREQ(record_kind_name(RecordKind::Fork), "fork");
+  EXPECT_STREQ(record_kind_name(RecordKind::Clone), "clone");
+  EXPECT_STREQ(record_kind_name(RecordKind::Thread), "thread");
   EXPECT_STREQ(record_kind_name(RecordKind::Exit), "exit");
   EXPECT_STREQ(record_kind_name(RecordKind::Invlpg), "invlpg");
   EXPECT_STREQ(record_kind_name(RecordKind::Mark), "mark");

@@ -85,6 +85,8 @@ TEST_F(TraceReaderTest, TextEveryEvent) {
                         "@mprotect 0x1000 4096 --x\n"
                         "@brk 0x602000\n"
                         "@fork 43\n"
+                        "@clone 7\n"
+                        "@thread 4294967295\n"
                         "@proc 4294967295\n"
                         "@exit\n"
                         "@invlpg 0xdead000\n"
@@ -106,6 +108,8 @@ TEST_F(TraceReaderTest, TextEveryEvent) {
                               "mprotect 0x1000 0x1000 prot=4",
                               "brk 0x602000",
                               "fork 43",
+                              "clone 7",
+                              "thread 4294967295",
                               "proc 4294967295",
                               "exit",
                               "invlpg 0xdead000",
@@ -149,10 +153,10 @@ TEST_F(TraceReaderTest, TextErrorsNameFileLineAndToken) {
       {"RW 0x10", "expected an access kind R, W, X, M or an @event, got 'RW'"},
       {"@foo 1",
        "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid, @mark, "
-       "@oom_score_adj or @cr4_pge, got '@foo'"},
+       "@oom_score_adj, @cr4_pge, @clone or @thread, got '@foo'"},
       {"@ proc",
        "expected an event @proc, @mmap, @munmap, @mprotect, @brk, @fork, @exit, @invlpg, @invpcid, @mark, "
-       "@oom_score_adj or @cr4_pge, "
+       "@oom_score_adj, @cr4_pge, @clone or @thread, "
        "got '@'"},
       {"@invpcid 4 1", "expected an INVPCID type 0, 1, 2 or 3, got '4'"},
       {"@invpcid 1 4096", "expected a decimal PCID of 0 to 4095, got '4096'"},
@@ -164,6 +168,10 @@ TEST_F(TraceReaderTest, TextErrorsNameFileLineAndToken) {
       {"@proc 4294967296", "expected a decimal process id, got '4294967296'"},
       {"@proc 1 2", "expected end of line, got '2'"},
       {"@fork x", "expected a decimal process id, got 'x'"},
+      {"@clone", "expected a decimal thread id, got '@clone'"},
+      {"@thread 0x5", "expected a decimal thread id, got '0x5'"},
+      {"@thread 4294967296", "expected a decimal thread id, got '4294967296'"},
+      {"@clone 3 4", "expected end of line, got '4'"},
       {"@oom_score_adj", "expected an oom_score_adj from -1000 to 1000 (decimal), got '@oom_score_adj'"},
       {"@oom_score_adj 1001", "expected an oom_score_adj from -1000 to 1000 (decimal), got '1001'"},
       {"@oom_score_adj -1001", "expected an oom_score_adj from -1000 to 1000 (decimal), got '-1001'"},
