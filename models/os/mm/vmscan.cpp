@@ -8,6 +8,7 @@
 #include "models/os/arch/kernel_space.h"
 #include "models/os/arch/tlb.h"
 #include "models/os/kernel/tasks.h"
+#include "models/os/mm/filemap.h"
 #include "models/os/mm/huge_memory.h"
 #include "models/os/mm/page_alloc.h"
 #include "models/os/mm/page_tables.h"
@@ -136,7 +137,9 @@ std::uint64_t Reclaim::reclaim(std::uint64_t nr, bool direct) {
     if (inactive.size() < active.size() || inactive.empty()) {
       // Deactivate the active tail, clearing its accessed bit.
       const LruPage pg = active.back();
-      if (Process* owner = m_tasks.find(pg.pid); owner && owner->alive) {
+      if (m_cache && m_cache->cached(pg.pfn)) {
+        m_cache->referenced(pg.pfn);  // shrink_active_list -> folio_referenced over every mapping
+      } else if (Process* owner = m_tasks.find(pg.pid); owner && owner->alive) {
         PAddr epa = 0;
         const std::uint64_t e = m_pt.entry_at(*owner, pg.va, 1, &epa);
         if (epa) m_pt.pte_map(epa & ~(kPageBytes - 1));  // folio_referenced's rmap walk maps the table
@@ -163,6 +166,7 @@ std::uint64_t Reclaim::reclaim(std::uint64_t nr, bool direct) {
 bool Reclaim::reclaim_page(const LruPage& pg, bool anon, bool direct) {
   const unsigned inactive_l = anon ? kInactiveAnon : kInactiveFile;
   const unsigned active_l = anon ? kActiveAnon : kActiveFile;
+  if (m_cache && m_cache->cached(pg.pfn)) return reclaim_cached_page(pg, direct);
   auto activate = [&] {
     auto it = m_index.find(pg.pfn);
     const LruPage moved = *it->second.second;
@@ -243,6 +247,52 @@ bool Reclaim::reclaim_page(const LruPage& pg, bool anon, bool direct) {
   --p.rss_pages;
   lru_del(pg.pfn);
   m_alloc.buddy().free(pg.pfn, 0);
+  return true;
+}
+
+// ---------------------------------------------------------------- page cache
+
+void Reclaim::lru_add_file(std::uint64_t pfn) {
+  // filemap_add_folio -> folio_add_lru: the head of the inactive file list.
+  m_lru[kInactiveFile].push_front(LruPage{pfn, 0, 0, false});
+  m_index[pfn] = {kInactiveFile, m_lru[kInactiveFile].begin()};
+}
+
+bool Reclaim::reclaim_cached_page(const LruPage& pg, bool direct) {
+  // shrink_folio_list() on a page-cache folio: folio_trylock (a folio being
+  // faulted in is locked: kept), folio_check_references() over every
+  // mapping, then try_to_unmap, pageout() if dirty, __remove_mapping.
+  auto it = m_index.find(pg.pfn);
+  auto to_head = [&](unsigned l, bool referenced) {
+    LruPage moved = *it->second.second;
+    moved.referenced = referenced;
+    m_lru[it->second.first].erase(it->second.second);
+    m_lru[l].push_front(moved);
+    it->second = {l, m_lru[l].begin()};
+  };
+  if (m_cache->locked(pg.pfn)) {
+    to_head(kInactiveFile, it->second.second->referenced);
+    return false;
+  }
+  const bool referenced_folio = it->second.second->referenced;  // folio_test_clear_referenced
+  const PageCache::Refs refs = m_cache->referenced(pg.pfn);
+  if (refs.young) {
+    // "folio_set_referenced(folio); if (referenced_folio || referenced_ptes
+    // > 1) return FOLIOREF_ACTIVATE; if ((vm_flags & VM_EXEC) &&
+    // folio_is_file_lru(folio)) return FOLIOREF_ACTIVATE; return
+    // FOLIOREF_KEEP;"
+    if (referenced_folio || refs.young > 1 || refs.exec) {
+      to_head(kActiveFile, true);
+      ++m_vm.pgactivate;
+    } else {
+      to_head(kInactiveFile, true);
+    }
+    return false;
+  }
+  // FOLIOREF_RECLAIM (or RECLAIM_CLEAN): dropped; a dirty page is written
+  // back first, at the cost of a swap-out write when direct.
+  lru_del(pg.pfn);
+  if (m_cache->evict(pg.pfn) && direct) m_cost += m_p.swap_latency_cycles;
   return true;
 }
 
