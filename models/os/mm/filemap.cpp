@@ -39,16 +39,18 @@ void PageCache::register_stats(StatGroup& os) {
     for (const auto& kv : m_pages) n += kv.second.dirty;
     return static_cast<double>(n);
   });
-  g.formula("files", "files with an identity the trace mapped", [this] { return static_cast<double>(m_inodes.size()); });
+  g.formula("files", "files with an identity the trace mapped",
+            [this] { return static_cast<double>(m_inodes.size()); });
   m_hits = &g.counter("hits", "file faults that found their page in the page cache (minor faults)");
   m_misses = &g.counter("misses",
                         "file faults that read their page from the disk (filemap_fault: VM_FAULT_MAJOR, in "
                         "os.faults.major)");
   m_refaults = &g.counter("refaults", "misses of pages evicted before (workingset_refault_file)");
-  m_fault_around = &g.counter(
-      "fault_around", "pages other than the faulting one mapped by do_fault_around (filemap_map_pages)");
-  m_private_copies = &g.counter(
-      "private_copies", "writes to a private file mapping that copied the page-cache page (do_cow_fault, wp_page_copy)");
+  m_fault_around =
+      &g.counter("fault_around", "pages other than the faulting one mapped by do_fault_around (filemap_map_pages)");
+  m_private_copies =
+      &g.counter("private_copies",
+                 "writes to a private file mapping that copied the page-cache page (do_cow_fault, wp_page_copy)");
   m_dirtied = &g.counter("dirtied", "page-cache pages dirtied by a write through a shared mapping");
   m_evicted = &g.counter("evicted", "page-cache pages reclaimed (unmapped, dropped; a shadow entry left)");
   m_writeback = &g.counter("writeback", "dirty page-cache pages written back by reclaim (pageout)");
@@ -63,8 +65,8 @@ std::uint32_t PageCache::inode_of(const std::string& id) {
 }
 
 PageCache::Window PageCache::fault_around_window(VAddr address, std::uint64_t pgoff, VAddr vm_start,
-                                                 std::uint64_t vm_pgoff, std::uint64_t vma_pages,
-                                                 unsigned ptrs_per_pte, std::uint64_t fault_around_bytes) {
+                                                 std::uint64_t vm_pgoff, std::uint64_t vma_pages, unsigned ptrs_per_pte,
+                                                 std::uint64_t fault_around_bytes) {
   // do_fault_around(), mm/memory.c (6.1), line by line.
   const std::uint64_t nr_pages = fault_around_bytes >> kPageShift;
   const std::uint64_t mask = ~(nr_pages * kPageBytes - 1) & ~(kPageBytes - 1);
