@@ -116,7 +116,10 @@ PageCache::Page* PageCache::get_page(Process& p, std::uint32_t ino, std::uint64_
   if (!m_alloc.alloc_frame(0, &pfn, &p)) return nullptr;
   m_kspace.kmap_atomic(pfn);  // the read lands in a page the kernel maps to fill
   m_mem.zero_frame(pfn);
-  if (m_shadows.erase(key)) ++*m_refaults;
+  if (m_shadows.erase(key)) {
+    ++*m_refaults;
+    ++m_reclaim.vm().pgrefault_file;  // os.vmstat.pgrefault_file counts every re-read of a dropped file page
+  }
   Page& pg = m_pages[key];
   pg.pfn = pfn;
   m_by_pfn[pfn] = key;

@@ -78,7 +78,9 @@ void Reclaim::register_stats(StatGroup& os, const VmEvents& ev) {
 // ---------------------------------------------------------------- LRU lists
 
 void Reclaim::lru_add(std::uint64_t pfn, const Process& p, VAddr va, const Vma& v) {
-  const unsigned l = v.file && !(v.prot & kProtWrite) ? kInactiveFile : kInactiveAnon;
+  // In a VMA of a file with an identity every page given here is an
+  // anonymous copy (the cache pages go through lru_add_file).
+  const unsigned l = v.file && !v.ino && !(v.prot & kProtWrite) ? kInactiveFile : kInactiveAnon;
   m_lru[l].push_front(LruPage{pfn, p.pid, va & ~(kPageBytes - 1), false});
   m_index[pfn] = {l, m_lru[l].begin()};
 }

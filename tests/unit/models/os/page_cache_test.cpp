@@ -6,8 +6,11 @@
 // Linux 6.1 source (mm/memory.c, mm/filemap.c, mm/vmscan.c).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include "models/os/os_model.h"
 #include "tests/support/os_fixture.h"
@@ -285,6 +288,7 @@ TEST(PageCache, ReclaimDropsACleanPageAndTheRefaultIsMajor) {
   t.os.handle_fault(kFile, kReadFault);
   EXPECT_EQ(t.stat("os.faults.major"), 2.0);
   EXPECT_EQ(t.stat("os.page_cache.refaults"), 1.0);
+  EXPECT_EQ(t.stat("os.vmstat.pgrefault_file"), 1.0);
   EXPECT_EQ(t.stat("os.page_cache.pages"), 1.0);
   EXPECT_EQ(t.os.check_invariants(), "");
 }
@@ -372,6 +376,71 @@ TEST(PageCache, DifferentFilesDoNotShare) {
   EXPECT_EQ(t.stat("os.page_cache.pages"), 2.0);
   EXPECT_EQ(t.stat("os.faults.major"), 2.0);
   EXPECT_EQ(t.os.check_invariants(), "");
+}
+
+// ---------------------------------------------------------------- random
+
+// Random mappings of three files (private and shared, at several offsets),
+// reads, writes, munmap, fork and exit in 8 MiB with 4 MiB of swap, so
+// that kswapd and direct reclaim evict cache pages and swap copies: the
+// whole-system invariants (page-cache frames included) hold after every
+// step, and every cache page's frame is the one each mapping of it maps.
+TEST(PageCache, RandomSharingUnderPressureKeepsTheInvariants) {
+  Os t(8 * kMiB, ThpMode::Never, 4 * kMiB);
+  std::uint64_t x = 0x9e3779b97f4a7c15ull;
+  auto rnd = [&](std::uint64_t n) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x % n;
+  };
+  const char* files[] = {"/a", "/b", "/c"};
+  std::vector<std::uint32_t> live = {1};
+  std::uint32_t next_pid = 2;
+  t.os.switch_to(1);
+  for (int step = 0; step < 10000; ++step) {
+    const std::uint32_t pid = live[rnd(live.size())];
+    t.os.switch_to(pid);
+    const VAddr slot = 0x10000000 + rnd(8) * 0x1000000;  // 8 slots of 16 MiB
+    const unsigned op = static_cast<unsigned>(rnd(100));
+    if (op < 8) {
+      const std::uint64_t pages = 1 + rnd(600);
+      t.os.mmap_file(slot, pages * k4K, static_cast<std::uint8_t>(R | (rnd(2) ? W : 0)), files[rnd(3)], rnd(64) * k4K,
+                     rnd(2) != 0);
+    } else if (op < 10) {
+      t.os.munmap(slot, (1 + rnd(600)) * k4K);
+    } else if (op < 11 && live.size() < 6) {
+      t.os.fork(next_pid);
+      if (t.os.alive(next_pid)) live.push_back(next_pid);
+      ++next_pid;
+    } else if (op < 12 && live.size() > 1) {
+      t.os.exit_current();
+      live.erase(std::find(live.begin(), live.end(), pid));
+    } else {
+      const Process* p = t.os.process(pid);
+      auto it = p->vmas.upper_bound(slot + rnd(0x1000000));
+      if (it == p->vmas.begin()) continue;
+      const Vma& v = std::prev(it)->second;
+      const VAddr va = v.start + rnd((v.end - v.start) >> 12) * k4K;
+      const bool write = (v.prot & W) && rnd(3) == 0;
+      const std::uint64_t e = t.pte(pid, va);
+      std::uint32_t ec = write ? kWriteFault : kReadFault;
+      if (e & pte::kP) {
+        if (!write || (e & pte::kRW)) continue;  // no fault
+        ec = kWriteProtFault;
+      }
+      const FaultOutcome o = t.os.handle_fault(va, ec);
+      if (o.result == FaultResult::Killed) live.erase(std::find(live.begin(), live.end(), pid));
+      if (live.empty()) break;
+    }
+    const std::string err = t.os.check_invariants();
+    ASSERT_EQ(err, "") << "step " << step;
+  }
+  EXPECT_GT(t.stat("os.vmstat.kswapd_wakeups"), 0.0);
+  EXPECT_GT(t.stat("os.page_cache.evicted"), 0.0);
+  EXPECT_GT(t.stat("os.page_cache.refaults"), 0.0);
+  EXPECT_GT(t.stat("os.page_cache.fault_around"), 0.0);
+  EXPECT_GT(t.stat("os.page_cache.hits"), 0.0);
 }
 
 }  // namespace
