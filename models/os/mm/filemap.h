@@ -24,7 +24,10 @@
 //  - reclaim (Reclaim, mm/vmscan.c): cache pages are on the file LRU, with
 //    no single owner; folio_referenced() walks the mappings of the file
 //    (rmap_walk_file over i_mmap: every VMA of every process mapping the
-//    inode over the page). Eviction unmaps every PTE (try_to_unmap: the
+//    inode over the page), and ages it as folio_check_references does (a
+//    page young in two mappings, or referenced twice, or executable, is
+//    activated; a dirty page that was referenced is kept once, "defer dirty
+//    folios to writeback"). Eviction unmaps every PTE (try_to_unmap: the
 //    PTE becomes none), writes a dirty page back (pageout(), charged like
 //    a swap-out write) and frees the frame (__remove_mapping), leaving a
 //    shadow entry (workingset_eviction).

@@ -291,8 +291,14 @@ bool Reclaim::reclaim_cached_page(const LruPage& pg, bool direct) {
     }
     return false;
   }
-  // FOLIOREF_RECLAIM (or RECLAIM_CLEAN): dropped; a dirty page is written
-  // back first, at the cost of a swap-out write when direct.
+  // "Reclaim if clean, defer dirty folios to writeback": FOLIOREF_RECLAIM_CLEAN
+  // (PG_referenced, now cleared) keeps a dirty page (keep_locked); else
+  // FOLIOREF_RECLAIM: dropped, a dirty page written back first (pageout) at
+  // the cost of a swap-out write when direct.
+  if (referenced_folio && m_cache->page_of(pg.pfn)->dirty) {
+    to_head(kInactiveFile, false);
+    return false;
+  }
   lru_del(pg.pfn);
   if (m_cache->evict(pg.pfn) && direct) m_cost += m_p.swap_latency_cycles;
   return true;

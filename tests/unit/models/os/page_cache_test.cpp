@@ -317,14 +317,19 @@ TEST(PageCache, APageYoungInTwoMappingsIsActivated) {
   EXPECT_EQ(t.os.check_invariants(), "");
 }
 
-// A dirty shared page is written back before it is dropped (pageout()),
-// counted in os.page_cache.writeback; both mappings lose their PTE.
+// A dirty shared page, young from its write fault. reclaim(1): scan 1:
+// young, not PG_referenced -> folio_set_referenced, FOLIOREF_KEEP; scan 2:
+// not young, PG_referenced (test-and-cleared) -> FOLIOREF_RECLAIM_CLEAN,
+// and the folio is dirty: "Reclaim if clean, defer dirty folios to
+// writeback", kept; scan 3: FOLIOREF_RECLAIM: written back (pageout(),
+// os.page_cache.writeback) and dropped; the mapping loses its PTE.
 TEST(PageCache, ReclaimWritesADirtySharedPageBack) {
   Os t;
   t.os.switch_to(1);
   t.os.mmap_file(kFile, 4 * k4K, R | W, "/data/f", 0, true);
   t.os.handle_fault(kFile, kWriteFault);
-  EXPECT_EQ(t.os.reclaim(1, false), 1u);  // keep once (young), then reclaim
+  EXPECT_EQ(t.os.reclaim(1, false), 1u);
+  EXPECT_EQ(t.stat("os.vmstat.pgscan_kswapd"), 3.0);
   EXPECT_EQ(t.stat("os.page_cache.writeback"), 1.0);
   EXPECT_EQ(t.stat("os.page_cache.evicted"), 1.0);
   EXPECT_EQ(t.stat("os.page_cache.dirty"), 0.0);
