@@ -486,7 +486,11 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
   }
   try {
     switch (rec.kind) {
-      case RecordKind::Mmap: m_os.mmap(rec.addr, rec.len, rec.prot, rec.file, rec.huge, rec.hugetlb); break;
+      case RecordKind::Mmap:
+        if (!rec.file_id.empty())
+          m_os.mmap_file(rec.addr, rec.len, rec.prot, rec.file_id, rec.file_offset, rec.shared, rec.huge);
+        else m_os.mmap(rec.addr, rec.len, rec.prot, rec.file, rec.huge, rec.hugetlb);
+        break;
       case RecordKind::Munmap: m_os.munmap(rec.addr, rec.len); break;
       case RecordKind::Mprotect: m_os.mprotect(rec.addr, rec.len, rec.prot); break;
       case RecordKind::Brk: m_os.brk(rec.addr); break;

@@ -9,6 +9,7 @@
 #include "models/arch/entry_bits.h"
 #include "models/os/arch/kernel_space.h"
 #include "models/os/kernel/tasks.h"
+#include "models/os/mm/filemap.h"
 #include "models/os/mm/huge_memory.h"
 #include "models/os/mm/hugetlb.h"
 #include "models/os/mm/page_alloc.h"
@@ -149,12 +150,29 @@ std::string check_os_invariants(const OsParts& os) {
               (v->hugetlb ? " in a hugetlb VMA is not a 1 GiB pool page" : " is a 1 GiB page outside a hugetlb VMA");
           return;
         }
+        // A page-cache frame: mapped only where a VMA of its file covers its
+        // offset; writable only in a shared VMA; a dirty PTE only of a page
+        // marked dirty (do_shared_fault, wp_page_shared mark it first).
+        const PageCache::Page* cached = os.cache.page_of(pfn);
+        if (cached) {
+          const auto key = os.cache.key_of(pfn);
+          if (level != 1 || v->ino != key.first || v->pgoff + ((va - v->start) >> kPageShift) != key.second)
+            e = who + "page-cache frame " + hex_string(pfn) + " (inode " + std::to_string(key.first) + ", page " +
+                std::to_string(key.second) + ") mapped at " + hex_string(va) + " where its file is not";
+          else if ((ent & pte::kRW) && !v->shared)
+            e = who + "writable mapping of the page-cache frame " + hex_string(pfn) + " in a private VMA at " +
+                hex_string(va);
+          else if ((ent & pte::kD) && !cached->dirty)
+            e = who + "dirty PTE of the clean page-cache frame " + hex_string(pfn) + " at " + hex_string(va);
+          if (!e.empty()) return;
+        }
         if (ent & pte::kP) {
           if (!(v->prot & (kProtRead | kProtWrite | kProtExec)))
             e = who + "present page at " + hex_string(va) + " in a PROT_NONE VMA";
           else if ((ent & pte::kRW) && !(v->prot & kProtWrite))
             e = who + "writable page at " + hex_string(va) + " in a read-only VMA";
-          else if ((ent & pte::kRW) && (level == 2 ? !os.rmap.huge_exclusive(pfn) : os.rmap.mapcount(pfn) > 1))
+          else if ((ent & pte::kRW) && (level == 2 ? !os.rmap.huge_exclusive(pfn)
+                                                   : os.rmap.mapcount(pfn) > 1 && !(cached && v->shared)))
             e = who + "writable mapping of the shared frame " + hex_string(pfn) + " at " + hex_string(va);
           if (!e.empty()) return;
         }
@@ -189,6 +207,29 @@ std::string check_os_invariants(const OsParts& os) {
     if (tables != p.pgtable_pages)
       return who + "pgtable_pages " + std::to_string(p.pgtable_pages) + " but has " + std::to_string(tables);
   }
+
+  // The page cache owns its frames, mapped or not: never free, never a
+  // kernel frame, on a file LRU list, counted by their PTEs, and not also
+  // a shadow entry.
+  std::string cache_err;
+  os.cache.for_each_page([&](std::uint32_t ino, std::uint64_t pgoff, const PageCache::Page& pg) {
+    if (!cache_err.empty()) return;
+    const std::string what = "page-cache page (inode " + std::to_string(ino) + ", page " + std::to_string(pgoff) +
+                             ") frame " + hex_string(pg.pfn);
+    if (pg.pfn >= n || pg.pfn < reserved || kind[pg.pfn] == kKernel) {
+      cache_err = what + " is reserved, a kernel frame or beyond memory";
+      return;
+    }
+    if (buddy.is_free(pg.pfn)) cache_err = what + " is free in the buddy allocator";
+    else if (refs[pg.pfn] != pg.mapcount)
+      cache_err =
+          what + " has map count " + std::to_string(pg.mapcount) + " but " + std::to_string(refs[pg.pfn]) + " mappings";
+    else if (os.reclaim.lru_of(pg.pfn) != Reclaim::kInactiveFile && os.reclaim.lru_of(pg.pfn) != Reclaim::kActiveFile)
+      cache_err = what + " is not on a file LRU list";
+    else if (os.cache.has_shadow(ino, pgoff)) cache_err = what + " is also a shadow entry";
+    kind[pg.pfn] = kData;
+  });
+  if (!cache_err.empty()) return cache_err;
 
   for (std::uint64_t pfn = 0; pfn < n; ++pfn) {
     const bool free = buddy.is_free(pfn);

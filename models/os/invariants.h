@@ -3,7 +3,10 @@
 // pinned frames, kernel-half tables, the huge zero page, free hugetlb pages,
 // slab pages, page tables, data pages), shared frames counted as shared,
 // page tables agreeing with the VMAs and the counters (rss, page tables,
-// swap entries), swap slot counts matching their entries, LRU pages mapped.
+// swap entries), swap slot counts matching their entries, LRU pages mapped,
+// page-cache frames (owned by the cache, never free, on a file LRU list,
+// their map count their PTEs, mapped only where a VMA of their file covers
+// their offset, read-only in private VMAs, dirty PTEs only of dirty pages).
 // Checked after every fault with --check-invariants, and in debug builds for
 // memories up to 1 GiB. O(memory + mapped pages).
 #pragma once
@@ -22,6 +25,7 @@ class Tasks;
 class Rmap;
 class SwapSpace;
 class Reclaim;
+class PageCache;
 
 struct OsParts {
   const PageAllocator& alloc;
@@ -34,6 +38,7 @@ struct OsParts {
   const Rmap& rmap;
   const SwapSpace& swap;
   const Reclaim& reclaim;
+  const PageCache& cache;
 };
 
 // "" when all hold, else the first violation found.

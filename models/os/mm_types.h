@@ -27,6 +27,12 @@ struct Vma {
   // fault); not by a read that maps the zero page, nor by a file page.
   // vma_needs_copy(): fork copies the page tables only of VMAs that have it.
   bool anon_vma = false;
+  // A file with an identity (@mmap ... file=ID): its inode in the page
+  // cache (models/os/mm/filemap.h), 0 for anonymous memory and for a file
+  // mapping without identity; vm_pgoff, the file page at start; VM_SHARED.
+  std::uint32_t ino = 0;
+  std::uint64_t pgoff = 0;
+  bool shared = false;
 };
 
 struct Process {

@@ -44,8 +44,11 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
       m_as(m_p, m_pt, m_tasks, m_rmap, m_swap, m_hugetlb, m_thp, m_asids, m_slab),
       m_asids(m_p, m_mmu, m_tasks),
       m_tasks(m_p, m_mmu, m_pt, m_as, m_asids, m_kspace, m_slab, m_rmap, m_swap, m_hugetlb, m_thp),
+      m_cache(m_p, mem, m_pt, m_alloc, m_tasks, m_asids, m_kspace, m_reclaim, m_oom, m_cost, m_fault_stats),
       m_fault(m_p, mem, m_mmu, m_tasks, m_as, m_pt, m_alloc, m_thp, m_hugetlb, m_rmap, m_reclaim, m_swap, m_oom,
-              m_kspace, m_cost, m_asids, m_fault_stats) {
+              m_kspace, m_cost, m_asids, m_cache, m_fault_stats) {
+  m_rmap.set_page_cache(&m_cache);
+  m_reclaim.set_page_cache(&m_cache);
   boot(stats);
 }
 
@@ -83,7 +86,8 @@ void OsModel::boot(StatGroup& stats) {
   m_kspace.register_stats(stats);
   m_cost.register_stats(stats);
   m_pt.register_split_counter(stats.group("thp"));
-  m_kspace.build();  // before the CR3 write: with PAE it loads the PDPTEs
+  m_cache.register_stats(stats);  // last: the statistics before it keep their order
+  m_kspace.build();               // before the CR3 write: with PAE it loads the PDPTEs
   m_mmu.write_cr3(m_kspace.idle_root());
 }
 
@@ -136,7 +140,8 @@ void OsModel::verify_invariants(const char* after) const {
 }
 
 std::string OsModel::check_invariants() const {
-  return check_os_invariants({m_alloc, m_slab, m_pt, m_kspace, m_thp, m_hugetlb, m_tasks, m_rmap, m_swap, m_reclaim});
+  return check_os_invariants(
+      {m_alloc, m_slab, m_pt, m_kspace, m_thp, m_hugetlb, m_tasks, m_rmap, m_swap, m_reclaim, m_cache});
 }
 
 }  // namespace mmusim

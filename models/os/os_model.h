@@ -10,6 +10,8 @@
 //   Thp             mm/huge_memory.c    THP faults, the huge zero page
 //   Hugetlb         mm/hugetlb.c        the 1 GiB pool
 //   Rmap            mm/rmap.c           map counts of shared frames
+//   PageCache       mm/filemap.c        files with an identity: shared frames, fault-around,
+//                                       file LRU pages, refaults
 //   Reclaim         mm/vmscan.c, mm/compaction.c  LRU, kswapd, direct reclaim, vmstat
 //   SwapSpace       mm/swapfile.c       the swap device, swap-entry encoding
 //   OomKiller       mm/oom_kill.c       badness, victim choice
@@ -49,6 +51,7 @@
 #include "models/os/kernel/tasks.h"
 #include "models/os/mm/address_space.h"
 #include "models/os/mm/fault_handler.h"
+#include "models/os/mm/filemap.h"
 #include "models/os/mm/huge_memory.h"
 #include "models/os/mm/hugetlb.h"
 #include "models/os/mm/oom_kill.h"
@@ -123,6 +126,12 @@ class OsModel {
   void mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool file, bool huge, bool hugetlb = false) {
     m_as.mmap(start, len, prot, file, huge, hugetlb);
   }
+  // @mmap ... file=ID [off=OFFSET] [shared]: a file with an identity, in the
+  // page cache; offset is a multiple of 4096.
+  void mmap_file(VAddr start, std::uint64_t len, std::uint8_t prot, const std::string& id, std::uint64_t offset,
+                 bool shared, bool huge = false) {
+    m_as.mmap(start, len, prot, true, huge, false, {m_cache.inode_of(id), offset >> kPageShift, shared});
+  }
   void munmap(VAddr start, std::uint64_t len) { m_as.munmap(start, len); }
   void mprotect(VAddr start, std::uint64_t len, std::uint8_t prot) { m_as.mprotect(start, len, prot); }
   void brk(VAddr end) { m_as.brk(end); }
@@ -191,6 +200,8 @@ class OsModel {
   Thp& thp() { return m_thp; }
   Hugetlb& hugetlb() { return m_hugetlb; }
   FaultCost& fault_cost() { return m_cost; }
+  PageCache& page_cache() { return m_cache; }
+  const PageCache& page_cache() const { return m_cache; }
 
  private:
   static const OsParams& checked(const OsParams& p, const PhysicalMemory& mem);
@@ -218,6 +229,7 @@ class OsModel {
   AddressSpace m_as;
   AsidManager m_asids;
   Tasks m_tasks;
+  PageCache m_cache;
   FaultHandler m_fault;
 };
 

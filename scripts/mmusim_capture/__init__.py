@@ -37,10 +37,19 @@ mmaps are mmap2 (192; its offset counts 4 KiB pages) and the old mmap (90),
 brk 45, munmap 91, mprotect 125, mremap 163, madvise 219, fork 2, vfork 190,
 clone 120, exit 1, exit_group 252; addresses are 32-bit.
 
-  mmap      -> @mmap RET LEN PROT anon|file [huge|hugetlb]: at the address
+  mmap      -> @mmap RET LEN PROT anon|file|file=PATH [off=OFF] [shared]
+               [huge|hugetlb]: at the address
                the kernel returned (MAP_FIXED semantics), LEN rounded up to
                4 KiB, PROT from PROT_READ 1 / PROT_WRITE 2 / PROT_EXEC 4,
-               `anon` if MAP_ANONYMOUS (0x20) else `file`; MAP_HUGETLB with
+               `anon` if MAP_ANONYMOUS (0x20) else a file: `file=PATH` when
+               the descriptor's path is known (open / openat at AT_FDCWD,
+               relative paths joined to the capture's directory and
+               normalised; dup, dup2, dup3 copy it; close forgets it; blank,
+               '#', '%' and control bytes written %XX), with `off=` the
+               mmap offset (mmap2's in pages times 4096) when not 0 and
+               `shared` for MAP_SHARED / MAP_SHARED_VALIDATE; plain `file`
+               for another descriptor (memfd, a socket, one inherited or
+               opened relative to a directory descriptor); MAP_HUGETLB with
                MAP_HUGE_1GB (30 << MAP_HUGE_SHIFT 26) gives `hugetlb` (the
                os.hugetlb_1g pool), MAP_HUGETLB of another size `huge` (2 MiB
                hugetlb pages are not modelled: THP advice stands in)
@@ -50,7 +59,8 @@ clone 120, exit 1, exit_group 252; addresses are 32-bit.
                from the last one (the first brk(0) gives the initial break)
   mremap    -> moved: @munmap OLD OLDLEN + @mmap NEW NEWLEN; grown in place:
                @mmap of the new tail; shrunk in place: @munmap of the cut
-               tail.  Protection and anon/file of the new range are those of
+               tail.  Protection and anon/file (with the file offset moved
+               along) of the new range are those of
                the old range as the earlier events left it (rw- anon if no
                event mapped it).
   madvise   -> MADV_HUGEPAGE / MADV_NOHUGEPAGE: the mapped parts of the range

@@ -5,6 +5,7 @@ it (AddressSpace) for mremap and madvise."""
 
 import bisect
 import collections
+import os
 import re
 
 from .common import page_up, prot_text
@@ -17,7 +18,9 @@ from .common import page_up, prot_text
 class AddressSpace:
     """The mappings the events written so far describe: sorted,
     non-overlapping [start, end) ranges with prot, file and huge.  Used to
-    give mremap'd and madvise'd ranges the protection and kind they had."""
+    give mremap'd and madvise'd ranges the protection and kind they had.
+    file is False (anonymous), True (a file without identity) or a FileRef,
+    whose file offset follows the address, so that splitting keeps it."""
 
     def __init__(self):
         self.starts = []
@@ -67,6 +70,31 @@ class AddressSpace:
         return p[0] if p else None
 
 
+class FileRef(collections.namedtuple("FileRef", "ident delta shared")):
+    """A mapping of a known file: ident, the `file=` identity (bytes);
+    delta, file offset minus address (the offset of address a is a + delta);
+    shared, MAP_SHARED."""
+
+    def offset_at(self, addr):
+        return addr + self.delta
+
+    def moved(self, old, new):
+        """The same file pages mapped at new instead of old."""
+        return FileRef(self.ident, self.delta + old - new, self.shared)
+
+
+def file_identity(path):
+    """A path as a `file=` identity (traces/FORMAT.md): UTF-8 bytes, each
+    byte that is blank, '#', '%' or a control character written %XX."""
+    out = bytearray()
+    for c in path.encode("utf-8", "replace"):
+        if (0x21 <= c < 0x7f and c not in (0x23, 0x25)) or c >= 0x80:
+            out.append(c)
+        else:
+            out += b"%%%02X" % c
+    return bytes(out[:4096])
+
+
 # valgrind --trace-syscalls=yes lines -> events
 
 # System call numbers -> what they are, for the two ABIs valgrind prints:
@@ -107,6 +135,16 @@ MAP_HUGETLB = 0x40000
 MAP_HUGE_SHIFT, MAP_HUGE_MASK, MAP_HUGE_1GB_LOG2 = 26, 0x3f, 30
 CLONE_VM = 0x100
 MADV_HUGEPAGE, MADV_NOHUGEPAGE = 14, 15
+MAP_SHARED_MASK = 0x03      # MAP_SHARED 1, MAP_SHARED_VALIDATE 3
+AT_FDCWD = (-100, 0xffffff9c, 0xffffffffffffff9c)
+# The calls that tell which file a descriptor is (for @mmap's file=): open,
+# openat, close, dup, dup2, dup3, by ABI.
+FD_CALLS = {
+    "amd64": {2: "open", 3: "close", 32: "dup", 33: "dup2", 257: "openat", 292: "dup3"},
+    "x86": {5: "open", 6: "close", 41: "dup", 63: "dup2", 295: "openat", 330: "dup3"},
+}
+# "0xADDR(PATH)" as valgrind prints a path argument (PATH may hold ", " or ")").
+PATH_ARG_RE = re.compile(r"0x[0-9a-fA-F]+\((.*)\)\s*,\s*-?\w+\s*(?:,\s*-?\w+\s*)?\)\s*$", re.S)
 
 # "SYSCALL[PID,TID](NR) rest"
 SYSCALL_RE = re.compile(r"SYSCALL\[(\d+),(\d+)\]\((\d+)\) ?(.*)$", re.S)
@@ -149,6 +187,8 @@ class SyscallConverter:
         self.unfinished = None  # (pid, tid, nr, call) waiting for a " --> " line
         self.abi = None         # "amd64" or "x86" once a call has told (see ABI_NAMES)
         self.threads = 0
+        self.fds = {}           # descriptor -> file= identity (bytes), from open/openat/dup
+        self.cwd = os.getcwd()  # what relative paths of open(AT_FDCWD) start from
         self.calls = collections.Counter()   # converted calls by name
         self.notes = collections.Counter()   # things worth a warning
 
@@ -159,8 +199,13 @@ class SyscallConverter:
             self.notes["mmap with a range outside the address space skipped"] += 1
             return
         self.space.map(start, start + length, prot, file, huge)
+        if isinstance(file, FileRef) and not hugetlb:
+            off = file.offset_at(start)
+            kind = b"file=" + file.ident + (b" off=0x%x" % off if off else b"") + (b" shared" if file.shared else b"")
+        else:
+            kind = b"file" if file else b"anon"
         self.emit("mmap", b"@mmap 0x%x 0x%x %s %s%s\n" % (
-            start, length, prot_text(prot).encode(), b"file" if file else b"anon",
+            start, length, prot_text(prot).encode(), kind,
             b" hugetlb" if hugetlb else b" huge" if huge else b""))
 
     def ev_munmap(self, start, length):
@@ -262,13 +307,24 @@ class SyscallConverter:
         lp, rp = call.find("("), call.rfind(")")
         args = [a.strip() for a in call[lp + 1:rp].split(",")] if 0 <= lp < rp else []
         op = self.op(nr, call)
+        fd_op = FD_CALLS[self.abi or "amd64"].get(nr)
+        if fd_op:
+            if ok:
+                self.track_fd(fd_op, call, args, value)
+            return
         if op == "mmap":
             if ok:
                 flags = num(args[3])
                 gb = bool(flags & MAP_HUGETLB) and \
                     (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK == MAP_HUGE_1GB_LOG2
+                file = not flags & MAP_ANONYMOUS
+                ident = self.fds.get(num(args[4])) if file else None
+                if ident is not None:
+                    # mmap2 (i386 192) counts its offset in 4 KiB pages.
+                    off = num(args[5]) * (4096 if self.abi == "x86" and nr == 192 else 1)
+                    file = FileRef(ident, off - value, (flags & MAP_SHARED_MASK) in (1, 3))
                 self.ev_mmap(value, page_up(num(args[1])), num(args[2]) & 7,
-                             not flags & MAP_ANONYMOUS, bool(flags & MAP_HUGETLB) and not gb, gb)
+                             file, bool(flags & MAP_HUGETLB) and not gb, gb)
         elif op == "munmap":
             if ok:
                 self.ev_munmap(num(args[0]), page_up(num(args[1])))
@@ -315,6 +371,34 @@ class SyscallConverter:
             return
         self.calls[call.split("(", 1)[0].strip() or str(nr)] += 1
 
+    def track_fd(self, op, call, args, fd):
+        """open/openat name a descriptor's file, close forgets it, dup*
+        copies it (valgrind prints paths as 0xADDR(PATH))."""
+        if op == "close":
+            self.fds.pop(num(args[0]), None)
+            return
+        if op in ("dup", "dup2", "dup3"):
+            ident = self.fds.get(num(args[0]))
+            if ident is None:
+                self.fds.pop(fd, None)
+            else:
+                self.fds[fd] = ident
+            return
+        m = PATH_ARG_RE.search(call)
+        if not m:
+            self.fds.pop(fd, None)
+            return
+        path = m.group(1)
+        if not path.startswith("/"):
+            base = self.cwd
+            if op == "openat" and num(args[0]) not in AT_FDCWD:
+                # relative to a directory descriptor: not followed
+                self.fds.pop(fd, None)
+                self.notes["openat relative to a directory descriptor (its file has no identity)"] += 1
+                return
+            path = os.path.join(base, path)
+        self.fds[fd] = file_identity(os.path.normpath(path))
+
     def mremap(self, old, old_len, new_len, new):
         piece = self.space.at(old)
         if piece is None:
@@ -333,4 +417,6 @@ class SyscallConverter:
         else:
             if old_len:
                 self.ev_munmap(old, old_len)
+            if isinstance(file, FileRef):
+                file = file.moved(old, new)
             self.ev_mmap(new, new_len, prot, file, huge)

@@ -59,7 +59,14 @@
 //   0xf1  @mmap      u8 flags, varint start, varint len
 //                    flags: bits 0..2 prot (kProtRead 1, kProtWrite 2,
 //                    kProtExec 4), bit 3 file-backed, bit 4 huge, bit 5
-//                    hugetlb (not with bit 3), others 0
+//                    hugetlb (not with bit 3), bit 6 file identity
+//                    (with bit 3), bit 7 shared (MAP_SHARED, with bit 6)
+//                    with bit 6, after len: varint file offset (a multiple
+//                    of 4096, offset + len - 1 within 64 bits), varint
+//                    identity length (1..4096), the identity's bytes
+//                    (is_file_id_char, as in the text format's file=ID).
+//                    Bits 6 and 7 came later without a version change:
+//                    files without them read as before.
 //   0xf2  @munmap    varint start, varint len
 //   0xf3  @mprotect  u8 prot (0..7), varint start, varint len
 //   0xf4  @brk       varint end
@@ -157,7 +164,15 @@ inline constexpr std::uint8_t kMmapProtMask = 0x07;
 inline constexpr std::uint8_t kMmapFile = 0x08;
 inline constexpr std::uint8_t kMmapHuge = 0x10;
 inline constexpr std::uint8_t kMmapHugetlb = 0x20;  // MAP_HUGETLB | MAP_HUGE_1GB, never with file
+inline constexpr std::uint8_t kMmapFileId = 0x40;   // a file identity and offset follow; with kMmapFile
+inline constexpr std::uint8_t kMmapShared = 0x80;   // MAP_SHARED; with kMmapFileId
 static_assert(kMmapProtMask == kProtMask, "the prot bits of @mmap are models/common/prot.h's");
+
+// A file identity (text "file=ID"): 1 to kMaxFileIdBytes bytes, each
+// printable ASCII other than blank and '#' (which would end the text
+// token), or a byte of 0x80 and above (UTF-8 paths); compared byte for byte.
+inline constexpr std::size_t kMaxFileIdBytes = 4096;
+inline constexpr bool is_file_id_char(unsigned char c) { return (c > 0x20 && c < 0x7f && c != '#') || c >= 0x80; }
 
 }  // namespace bin
 }  // namespace mmusim

@@ -261,18 +261,46 @@ bool BinReader::next_slow(TraceRecord& rec) {
         case bin::kTagMmap: {
           const std::uint64_t at = c.offset();
           const std::uint8_t flags = c.byte();
-          if ((flags & ~(bin::kMmapProtMask | bin::kMmapFile | bin::kMmapHuge | bin::kMmapHugetlb)) != 0)
-            fail(at, "@mmap flags of at most 0x3f (prot 0x07, file 0x08, huge 0x10, hugetlb 0x20)", hex(flags, 2));
           if ((flags & bin::kMmapFile) && (flags & bin::kMmapHugetlb))
             fail(at, "@mmap flags without both file 0x08 and hugetlb 0x20 (hugetlbfs files are out of scope)",
                  hex(flags, 2));
+          if ((flags & bin::kMmapFileId) && !(flags & bin::kMmapFile))
+            fail(at, "@mmap flags with file 0x08 when file identity 0x40 is set", hex(flags, 2));
+          if ((flags & bin::kMmapShared) && !(flags & bin::kMmapFileId))
+            fail(at, "@mmap flags with file identity 0x40 when shared 0x80 is set", hex(flags, 2));
           rec.kind = RecordKind::Mmap;
           rec.prot = flags & bin::kMmapProtMask;
           rec.file = (flags & bin::kMmapFile) != 0;
           rec.huge = (flags & bin::kMmapHuge) != 0;
           rec.hugetlb = (flags & bin::kMmapHugetlb) != 0;
+          rec.shared = (flags & bin::kMmapShared) != 0;
           rec.addr = c.varint();
           rec.len = c.length_after(rec.addr);
+          rec.file_offset = 0;
+          rec.file_id.clear();
+          if (flags & bin::kMmapFileId) {
+            const std::uint64_t off_at = c.offset();
+            rec.file_offset = c.varint();
+            if (rec.file_offset % 4096 != 0)
+              fail(off_at, "a file offset that is a multiple of 4096", hex(rec.file_offset, 1));
+            if (rec.len - 1 > ~std::uint64_t{0} - rec.file_offset)
+              fail(off_at, "a file offset that keeps offset + length - 1 inside 64 bits", hex(rec.file_offset, 1));
+            const std::uint64_t len_at = c.offset();
+            const std::uint64_t n = c.varint();
+            if (n == 0 || n > bin::kMaxFileIdBytes)
+              fail(len_at, "a file identity of 1 to 4096 bytes", std::to_string(n));
+            const std::size_t used = c.pos - m_pos;  // the identity may reach past the window: refill
+            fill(used + n);
+            c.pos = m_pos + used;
+            if (c.pos + n > m_end) c.truncated();
+            const std::uint8_t* id = m_buf.get() + c.pos;
+            const std::uint8_t* bad = std::find_if_not(id, id + n, bin::is_file_id_char);
+            if (bad != id + n)
+              fail(c.offset() + static_cast<std::uint64_t>(bad - id),
+                   "a file identity of printable bytes other than blank and '#'", quoted(bad, 1));
+            rec.file_id.assign(reinterpret_cast<const char*>(id), n);
+            c.pos += n;
+          }
           break;
         }
         case bin::kTagMunmap:

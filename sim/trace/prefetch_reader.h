@@ -86,6 +86,11 @@ class PrefetchReader : public TraceReader {
     to.huge = from.huge;
     to.hugetlb = from.hugetlb;
     if (from.kind == RecordKind::Mark) to.name = from.name;
+    if (from.kind == RecordKind::Mmap) {
+      to.file_id = from.file_id;
+      to.file_offset = from.file_offset;
+      to.shared = from.shared;
+    }
     to.value = from.value;
     to.invpcid_type = from.invpcid_type;
     to.pcid = from.pcid;

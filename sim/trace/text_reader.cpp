@@ -1,5 +1,7 @@
 #include "sim/trace/text_reader.h"
 
+#include "sim/trace/bin_format.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -26,7 +28,12 @@ constexpr const char* kWhatTid = "a decimal thread id";
 constexpr const char* kWhatLen = "a length greater than 0 (decimal or 0x hex)";
 constexpr const char* kWhatRange = "a length that keeps the range inside the 64-bit address space";
 constexpr const char* kWhatProt = "a protection like rw-, r-x, rwx, --- or rw, rx, r, none";
-constexpr const char* kWhatMmapOption = "anon, file, huge or hugetlb (each at most once)";
+constexpr const char* kWhatMmapOption =
+    "anon, file, file=ID, off=OFFSET, shared, huge or hugetlb (each at most once, one of anon, file and file=ID)";
+constexpr const char* kWhatFileId = "a file identity of 1 to 4096 printable bytes other than '#' after file=";
+constexpr const char* kWhatFileOffset = "a file offset that is a multiple of 4096 (decimal or 0x hex) after off=";
+constexpr const char* kWhatFileOffsetRange = "a file offset that keeps OFFSET + LEN - 1 inside 64 bits";
+constexpr const char* kWhatIdentityOption = "file=ID with off= and shared (a file without identity has neither)";
 constexpr const char* kWhatHugetlbAnon = "anon with hugetlb (hugetlbfs files are out of scope)";
 constexpr const char* kWhatInvpcidType = "an INVPCID type 0, 1, 2 or 3";
 constexpr const char* kWhatPcid = "a decimal PCID of 0 to 4095";
@@ -283,12 +290,34 @@ void TextReader::parse_event(std::string_view line, std::string_view event, cons
     rec.file = false;
     rec.huge = false;
     rec.hugetlb = false;
+    rec.file_id.clear();
+    rec.file_offset = 0;
+    rec.shared = false;
     bool seen_backing = false;
     bool seen_huge = false;
+    bool seen_off = false;
+    std::string_view off_token;
     for (std::string_view t = take_token(p, end); !t.empty(); t = take_token(p, end)) {
       if ((t == "anon" || t == "file") && !seen_backing) {
         seen_backing = true;
         rec.file = t == "file";
+      } else if (t.substr(0, 5) == "file=" && !seen_backing) {
+        // The file's identity: opaque bytes compared as they are (a path,
+        // or inode:DEV:INO), traces/FORMAT.md.
+        seen_backing = true;
+        if (t.size() == 5 || t.size() - 5 > bin::kMaxFileIdBytes || !std::all_of(t.begin() + 5, t.end(), [](char c) {
+              return bin::is_file_id_char(static_cast<unsigned char>(c));
+            }))
+          fail(kWhatFileId, t);
+        rec.file = true;
+        rec.file_id.assign(t.data() + 5, t.size() - 5);
+      } else if (t.substr(0, 4) == "off=" && !seen_off) {
+        seen_off = true;
+        off_token = t;
+        if (!parse_number(t.substr(4), rec.file_offset) || rec.file_offset % 4096 != 0) fail(kWhatFileOffset, t);
+        if (rec.len - 1 > std::numeric_limits<std::uint64_t>::max() - rec.file_offset) fail(kWhatFileOffsetRange, t);
+      } else if (t == "shared" && !rec.shared) {
+        rec.shared = true;
       } else if (t == "huge" && !seen_huge) {
         seen_huge = true;
         rec.huge = true;
@@ -298,7 +327,10 @@ void TextReader::parse_event(std::string_view line, std::string_view event, cons
         fail(kWhatMmapOption, t);
       }
     }
-    if (rec.hugetlb && rec.file) fail(kWhatHugetlbAnon, "file");
+    if (rec.hugetlb && rec.file)
+      fail(kWhatHugetlbAnon, rec.file_id.empty() ? std::string("file") : "file=" + rec.file_id);
+    if (rec.file_id.empty() && seen_off) fail(kWhatIdentityOption, off_token);
+    if (rec.file_id.empty() && rec.shared) fail(kWhatIdentityOption, "shared");
     return;
   } else if (name == "munmap") {
     rec.kind = RecordKind::Munmap;

@@ -15,7 +15,8 @@ namespace mmusim {
 enum class RecordKind : std::uint8_t {
   Access,       // access, addr = vaddr, size = bytes
   Proc,         // @proc PID               pid
-  Mmap,         // @mmap START LEN PROT [anon|file] [huge] [hugetlb]   addr, len, prot, file, huge, hugetlb
+  Mmap,         // @mmap START LEN PROT [anon|file|file=ID [off=OFFSET] [shared]] [huge] [hugetlb]
+                //   addr, len, prot, file, file_id, file_offset, shared, huge, hugetlb
   Munmap,       // @munmap START LEN       addr, len
   Mprotect,     // @mprotect START LEN PROT  addr, len, prot
   Brk,          // @brk END                addr
@@ -43,6 +44,14 @@ struct TraceRecord {
   bool file = false;
   bool huge = false;
   bool hugetlb = false;  // MAP_HUGETLB | MAP_HUGE_1GB: backed by the os.hugetlb_1g pool
+  // @mmap of a file with an identity (file=ID): the file (a path or
+  // "inode:..." as the trace names it, compared byte for byte), the offset
+  // in the file of START (a multiple of 4096), MAP_SHARED. file_id is empty
+  // for a file mapping without identity (plain "file"), which is then its
+  // own file, as before identities existed.
+  std::string file_id;
+  std::uint64_t file_offset = 0;
+  bool shared = false;
   std::string name;
   std::int32_t value = 0;         // @oom_score_adj, @cr4_pge
   std::uint8_t invpcid_type = 0;  // @invpcid: 0 address, 1 single context, 2 all with globals, 3 all but globals

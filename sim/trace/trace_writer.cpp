@@ -91,6 +91,19 @@ void check_event(const TraceRecord& rec, const char* format) {
         fail("with a range past the 64-bit address space");
       if (rec.prot > bin::kMmapProtMask && rec.kind != RecordKind::Munmap) fail("with protection bits over 7");
       if (rec.kind == RecordKind::Mmap && rec.hugetlb && rec.file) fail("with both file and hugetlb");
+      if (rec.kind == RecordKind::Mmap && !rec.file_id.empty()) {
+        if (!rec.file) fail("with a file identity on an anonymous mapping");
+        if (rec.file_id.size() > bin::kMaxFileIdBytes)
+          fail("with a file identity of " + std::to_string(rec.file_id.size()) + " bytes (1 to 4096 allowed)");
+        for (char c : rec.file_id)
+          if (!bin::is_file_id_char(static_cast<unsigned char>(c)))
+            fail("with a file identity holding a blank, '#' or a control character");
+        if (rec.file_offset % 4096 != 0) fail("with a file offset that is not a multiple of 4096");
+        if (rec.len - 1 > std::numeric_limits<std::uint64_t>::max() - rec.file_offset)
+          fail("with a file offset + length past 64 bits");
+      }
+      if (rec.kind == RecordKind::Mmap && rec.file_id.empty() && (rec.shared || rec.file_offset != 0))
+        fail("shared or with a file offset but without a file identity");
       break;
     case RecordKind::Mark:
       if (rec.name.empty() || rec.name.size() > bin::kMaxMarkBytes)
@@ -374,6 +387,7 @@ void TextWriter::encode(const TraceRecord& rec) {
   }
   check_event(rec, kFormatName);
   if (rec.kind == RecordKind::Mark) reserve(rec.name.size() + 8);
+  if (rec.kind == RecordKind::Mmap) reserve(rec.file_id.size() + 128);
   char* p = m_buf.get() + m_pos;
   *p++ = '@';
   p = put_str(p, record_kind_name(rec.kind));
@@ -390,7 +404,18 @@ void TextWriter::encode(const TraceRecord& rec) {
       p = put_range(p, rec);
       *p++ = ' ';
       p = put_prot(p, rec.prot);
-      p = put_str(p, rec.file ? " file" : " anon");
+      if (!rec.file_id.empty()) {
+        p = put_str(p, " file=");
+        std::memcpy(p, rec.file_id.data(), rec.file_id.size());
+        p += rec.file_id.size();
+        if (rec.file_offset != 0) {
+          p = put_str(p, " off=0x");
+          p = put_hex(p, rec.file_offset);
+        }
+        if (rec.shared) p = put_str(p, " shared");
+      } else {
+        p = put_str(p, rec.file ? " file" : " anon");
+      }
       if (rec.huge) p = put_str(p, " huge");
       if (rec.hugetlb) p = put_str(p, " hugetlb");
       break;
@@ -463,6 +488,7 @@ void BinWriter::encode(const TraceRecord& rec) {
   }
   check_event(rec, kFormatName);
   if (rec.kind == RecordKind::Mark) reserve(rec.name.size() + 1 + bin::kMaxVarintBytes);
+  if (rec.kind == RecordKind::Mmap) reserve(rec.file_id.size() + 2 + 5 * bin::kMaxVarintBytes);
   char* p = m_buf.get() + m_pos;
   switch (rec.kind) {
     case RecordKind::Access: break;
@@ -473,9 +499,16 @@ void BinWriter::encode(const TraceRecord& rec) {
     case RecordKind::Mmap:
       *p++ = static_cast<char>(bin::kTagMmap);
       *p++ = static_cast<char>((rec.prot & bin::kMmapProtMask) | (rec.file ? bin::kMmapFile : 0) |
-                               (rec.huge ? bin::kMmapHuge : 0) | (rec.hugetlb ? bin::kMmapHugetlb : 0));
+                               (rec.huge ? bin::kMmapHuge : 0) | (rec.hugetlb ? bin::kMmapHugetlb : 0) |
+                               (rec.file_id.empty() ? 0 : bin::kMmapFileId) | (rec.shared ? bin::kMmapShared : 0));
       p = put_varint(p, rec.addr);
       p = put_varint(p, rec.len);
+      if (!rec.file_id.empty()) {
+        p = put_varint(p, rec.file_offset);
+        p = put_varint(p, rec.file_id.size());
+        std::memcpy(p, rec.file_id.data(), rec.file_id.size());
+        p += rec.file_id.size();
+      }
       break;
     case RecordKind::Munmap:
       *p++ = static_cast<char>(bin::kTagMunmap);

@@ -258,6 +258,34 @@ SYSCALL[100,1](231) exit_group( 0 ) --> [pre-success] Success(0x0)
             "@exit",
         ])
 
+    def test_file_identity_from_open_and_openat(self):
+        # The descriptor's path (open, openat at AT_FDCWD, dup2; close
+        # forgets it) gives file=PATH, the mmap offset off=, MAP_SHARED (1)
+        # shared; 2050 is MAP_PRIVATE | MAP_DENYWRITE.  A relative path
+        # starts at the capture's directory; blank and '#' are written %XX.
+        cwd = os.getcwd().encode().replace(b"%", b"%25").replace(b" ", b"%20").replace(b"#", b"%23").decode()
+        lines, _ = convert(snippet("""
+SYSCALL[100,1](257) sys_openat ( -100, 0x4a2b3c(/usr/lib/libc.so.6), 524288 ) --> [async] ... 
+SYSCALL[100,1](257) ... [async] --> Success(0x3) 
+SYSCALL[100,1](9) sys_mmap ( 0x0, 8192, 5, 2050, 3, 4096 ) --> [pre-success] Success(0x4837000) 
+SYSCALL[100,1](33) sys_dup2 ( 3, 7 ) --> [pre-success] Success(0x7) 
+SYSCALL[100,1](3) sys_close ( 3 ) --> [pre-success] Success(0x0) 
+SYSCALL[100,1](9) sys_mmap ( 0x0, 4096, 3, 1, 3, 0 ) --> [pre-success] Success(0x5000000) 
+SYSCALL[100,1](9) sys_mmap ( 0x0, 4096, 3, 1, 7, 0 ) --> [pre-success] Success(0x6000000) 
+SYSCALL[100,1](2) sys_open ( 0x1234(data dir/x#1), 2 ) --> [async] ... 
+SYSCALL[100,1](2) ... [async] --> Success(0x4) 
+SYSCALL[100,1](9) sys_mmap ( 0x0, 4096, 1, 2, 4, 8192 ) --> [pre-success] Success(0x7000000) 
+SYSCALL[100,1](25) sys_mremap ( 0x4837000, 8192, 8192, 0x3, 0x9000000 ) --> [pre-success] Success(0x9000000) 
+"""))
+        self.assertEqual(lines, [
+            "@mmap 0x4837000 0x2000 r-x file=/usr/lib/libc.so.6 off=0x1000",
+            "@mmap 0x5000000 0x1000 rw- file",                  # fd 3 closed: no identity
+            "@mmap 0x6000000 0x1000 rw- file=/usr/lib/libc.so.6 shared",
+            "@mmap 0x7000000 0x1000 r-- file=%s/data%%20dir/x%%231 off=0x2000" % cwd,
+            "@munmap 0x4837000 0x2000",                         # moved: the same file pages
+            "@mmap 0x9000000 0x2000 r-x file=/usr/lib/libc.so.6 off=0x1000",
+        ])
+
     def test_async_halves(self):
         lines, _ = convert(snippet("""
 SYSCALL[100,1](9) sys_mmap ( 0x0, 4096, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x7000000) 

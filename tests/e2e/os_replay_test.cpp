@@ -410,4 +410,71 @@ TEST(EndToEnd, KswapdBalancesTheZoneAsBalancePgdatDoes) {
   EXPECT_EQ(s["os"]["vmstat"]["allocstall"].get<double>(), 0.0);
   EXPECT_EQ(s["os"]["buddy"]["free_pages"].get<double>(), 198.0);
   EXPECT_EQ(s["os"]["lru"]["inactive_anon"].get<double>(), 3615.0);
+
+// The page cache through the replay, in text and (after mmusim convert) in
+// bin. Counts by hand from Linux 6.1 (mm/memory.c do_read_fault /
+// do_fault_around / do_shared_fault, mm/filemap.c filemap_fault,
+// filemap_map_pages):
+//   pid 1: X 0x400000: libfoo page 0 not cached: major 1.
+//          X 0x403000: window [0, 15]; page 0's PTE is not none, page 3 not
+//          cached: major 2.
+//          W 0x600000: do_shared_fault of db page 4 (off=0x4000): major 3,
+//          the page dirtied.
+//   pid 2: X 0x7f0000000000: window [0, 15] holds pages 0 (the faulting
+//          one: a hit, minor 1) and 3 (fault-around 1).
+//          X 0x7f0000003000: mapped by fault-around: no fault.
+//          R 0x7f0000100000: db page 4, window [4, 5] (a 2-page VMA): a hit,
+//          minor 2, read-only (write-notify).
+//          W 0x7f0000100000: wp_page_shared: minor 3, no copy.
+//          R 0x7f0000101000: db page 5 not cached: major 4.
+//   pid 1: R 0x600000: mapped since its write fault: no fault.
+// So pgfault 7, major 4, minor 3, hits 2, misses 4, fault_around 1,
+// dirtied 1, pages 4 (libfoo 0 and 3, db 4 and 5), dirty 1, no copy.
+TEST(EndToEnd, PageCacheSharesFilesBetweenProcesses) {
+  std::string d = temp_dir("e2e", "page_cache");
+  std::string trace = write_file(d, "t.txt",
+                                 "@proc 1\n"
+                                 "@mmap 0x400000 0x10000 r-x file=/usr/lib/libfoo.so\n"
+                                 "@mmap 0x600000 0x2000 rw- file=/data/db off=0x4000 shared\n"
+                                 "X 0x400000\n"
+                                 "X 0x403000\n"
+                                 "W 0x600000\n"
+                                 "@proc 2\n"
+                                 "@mmap 0x7f0000000000 0x10000 r-x file=/usr/lib/libfoo.so\n"
+                                 "@mmap 0x7f0000100000 0x2000 rw- file=/data/db off=0x4000 shared\n"
+                                 "X 0x7f0000000000\n"
+                                 "X 0x7f0000003000\n"
+                                 "R 0x7f0000100000\n"
+                                 "W 0x7f0000100000\n"
+                                 "R 0x7f0000101000\n"
+                                 "@exit\n"
+                                 "@proc 1\n"
+                                 "R 0x600000\n");
+  Result c = run("convert " + trace + " " + d + "/t.bin", d);
+  ASSERT_EQ(c.code, 0) << c.err;
+  // --threads 2: the records cross the decoder thread's batches (PrefetchReader) with their file identity.
+  for (const std::string t : {"t.txt", "t.bin", "t.bin --threads 2"}) {
+    const std::string out = d + "/" + t.substr(0, 5) + (t.size() > 5 ? "-threads" : "") + ".out";
+    Result r = run("run -q --check-invariants --set os.memory=64MiB -t " + d + "/" + t + " -o " + out, d);
+    ASSERT_EQ(r.code, 0) << r.err;
+    json s = stats(out);
+    EXPECT_EQ(s["os"]["pgfault"].get<std::uint64_t>(), 7u) << t;
+    EXPECT_EQ(s["os"]["faults"]["major"].get<std::uint64_t>(), 4u) << t;
+    EXPECT_EQ(s["os"]["faults"]["minor"].get<std::uint64_t>(), 3u) << t;
+    EXPECT_EQ(s["os"]["faults"]["cow"].get<std::uint64_t>(), 0u) << t;
+    const json& pc = s["os"]["page_cache"];
+    EXPECT_EQ(pc["hits"].get<std::uint64_t>(), 2u) << t;
+    EXPECT_EQ(pc["misses"].get<std::uint64_t>(), 4u) << t;
+    EXPECT_EQ(pc["fault_around"].get<std::uint64_t>(), 1u) << t;
+    EXPECT_EQ(pc["dirtied"].get<std::uint64_t>(), 1u) << t;
+    EXPECT_EQ(pc["private_copies"].get<std::uint64_t>(), 0u) << t;
+    EXPECT_EQ(pc["pages"].get<double>(), 4.0) << t;
+    EXPECT_EQ(pc["dirty"].get<double>(), 1.0) << t;
+    EXPECT_EQ(pc["files"].get<double>(), 2.0) << t;
+  }
+  // A malformed file field is bad input: exit 3 with file and line.
+  std::string bad = write_file(d, "bad.txt", "@proc 1\n@mmap 0x400000 0x1000 r-- file=/a off=0x10\n");
+  Result r = run("run -q -t " + bad, d);
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("bad.txt:2: expected a file offset that is a multiple of 4096"), std::string::npos) << r.err;
 }

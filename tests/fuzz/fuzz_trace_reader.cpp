@@ -49,6 +49,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sim/trace/bin_format.h"
 #include "sim/trace/bin_reader.h"
 #include "sim/trace/byte_source.h"
 #include "sim/trace/champsim_reader.h"
@@ -167,6 +168,16 @@ void check_record(const TraceRecord& r) {
       if (champsim) CHECK(r.size == ChampSimReader::kAccessBytes && r.access != AccessKind::Modify, all_fields(r));
       break;
     case RecordKind::Mmap:
+      // A file identity (file=ID off= shared): 1..4096 bytes of is_file_id_char, a
+      // file-backed mapping, a 4 KiB-aligned offset that keeps OFFSET + LEN - 1 in 64 bits.
+      if (!r.file_id.empty()) {
+        CHECK(r.file && r.file_id.size() <= bin::kMaxFileIdBytes, all_fields(r));
+        for (char c : r.file_id) CHECK(bin::is_file_id_char(static_cast<unsigned char>(c)), "file id " + r.file_id);
+        CHECK(r.file_offset % 4096 == 0 && r.len - 1 <= UINT64_MAX - r.file_offset, all_fields(r));
+      } else {
+        CHECK(!r.shared && r.file_offset == 0, all_fields(r));
+      }
+      [[fallthrough]];
     case RecordKind::Mprotect: CHECK(r.prot <= kProtMask, all_fields(r)); [[fallthrough]];
     case RecordKind::Munmap: CHECK(r.len != 0 && r.len - 1 <= UINT64_MAX - r.addr, all_fields(r)); break;
     case RecordKind::Mark:

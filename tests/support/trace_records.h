@@ -33,6 +33,11 @@ inline std::string describe(const TraceRecord& r) {
       std::snprintf(buf, sizeof buf, "mmap 0x%llx 0x%llx prot=%u%s%s%s", static_cast<unsigned long long>(r.addr),
                     static_cast<unsigned long long>(r.len), r.prot, r.file ? " file" : " anon", r.huge ? " huge" : "",
                     r.hugetlb ? " hugetlb" : "");
+      if (!r.file_id.empty()) {
+        char off[40];
+        std::snprintf(off, sizeof off, " off=0x%llx", static_cast<unsigned long long>(r.file_offset));
+        return buf + std::string(" id=") + r.file_id + off + (r.shared ? " shared" : "");
+      }
       return buf;
     case RecordKind::Munmap:
       std::snprintf(buf, sizeof buf, "munmap 0x%llx 0x%llx", static_cast<unsigned long long>(r.addr),

@@ -93,8 +93,10 @@ class ProtectOps : public RangeOps {
     const std::uint64_t pfn = (e & m_pt.addr_mask()) >> kPageShift;
     std::uint64_t flags = m_pt.leaf_flags(m_v, m_pt.size_at(level));
     const std::uint64_t ad = e & (pte::kA | pte::kD);
-    // A huge PMD: its page is exclusive only if no other PMD or PTE maps any of its frames.
-    const bool exclusive = level == 2 ? m_rmap.huge_exclusive(pfn) : m_rmap.mapcount(pfn) == 1;
+    // A huge PMD: its page is exclusive only if no other PMD or PTE maps any
+    // of its frames. A VM_SHARED mapping: "Page can be mapped writable if
+    // it's dirty and shared" (can_change_pte_writable), whatever its map count.
+    const bool exclusive = level == 2 ? m_rmap.huge_exclusive(pfn) : m_rmap.mapcount(pfn) == 1 || m_v.shared;
     const bool writable = (flags & pte::kRW) && (e & pte::kD) && !m_thp.is_zero_pfn(pfn) && exclusive;
     flags = (flags & ~(pte::kRW | pte::kA | pte::kD)) | ad | (writable ? pte::kRW : 0);
     m_pt.wr(epa, (e & m_pt.addr_mask()) | flags);
@@ -179,6 +181,7 @@ void AddressSpace::split_vma_at(Process& p, VAddr addr) {
   if (!v || v->start == addr) return;
   Vma upper = *v;
   upper.start = addr;
+  if (upper.ino) upper.pgoff += (addr - v->start) >> kPageShift;  // __split_vma: new->vm_pgoff += pgoff
   v->end = addr;
   p.vmas[addr] = upper;
 }
@@ -238,7 +241,8 @@ void AddressSpace::check_range(VAddr start, std::uint64_t len, const char* what)
                   " goes beyond user space (" + hex_string(top) + ")");
 }
 
-void AddressSpace::mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool file, bool huge, bool hugetlb) {
+void AddressSpace::mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool file, bool huge, bool hugetlb,
+                        const FileMapping& f) {
   check_range(start, len, "@mmap");
   if (hugetlb) len = m_hugetlb.mmap_len(start, len, file);
   Process& p = m_tasks.cur();
@@ -251,6 +255,11 @@ void AddressSpace::mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool 
   v.file = file;
   v.huge = huge;
   v.hugetlb = hugetlb;
+  if (file) {
+    v.ino = f.ino;
+    v.pgoff = f.pgoff;
+    v.shared = f.shared;
+  }
   insert_vma(p, v);
   sync_vma_objects(p);
 }

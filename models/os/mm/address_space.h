@@ -35,6 +35,14 @@ class AsidManager;
 class SlabAllocator;
 struct KmemCache;
 
+// @mmap of a file with an identity: ino != 0 is the page cache's inode; the
+// mapping starts at file page pgoff, MAP_SHARED or not.
+struct FileMapping {
+  std::uint32_t ino = 0;
+  std::uint64_t pgoff = 0;
+  bool shared = false;
+};
+
 class AddressSpace {
  public:
   AddressSpace(const OsParams& p, PageTables& pt, Tasks& tasks, Rmap& rmap, SwapSpace& swap, Hugetlb& hugetlb,
@@ -48,7 +56,9 @@ class AddressSpace {
   // The trace's address-space events, on the current process. The hugetlb
   // form (MAP_HUGETLB | MAP_HUGE_1GB) needs a 1 GiB-aligned start; len is
   // rounded up to 1 GiB.
-  void mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool file, bool huge, bool hugetlb);
+  // A file with an identity (FileMapping) maps from file page pgoff.
+  void mmap(VAddr start, std::uint64_t len, std::uint8_t prot, bool file, bool huge, bool hugetlb,
+            const FileMapping& f = FileMapping());
   void munmap(VAddr start, std::uint64_t len);
   void mprotect(VAddr start, std::uint64_t len, std::uint8_t prot);
   void brk(VAddr end);

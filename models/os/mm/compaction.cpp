@@ -15,6 +15,7 @@
 #include "models/os/arch/kernel_space.h"
 #include "models/os/arch/tlb.h"
 #include "models/os/kernel/tasks.h"
+#include "models/os/mm/filemap.h"
 #include "models/os/mm/page_alloc.h"
 #include "models/os/mm/page_tables.h"
 #include "models/os/mm/rmap.h"
@@ -37,6 +38,7 @@ bool Reclaim::compact_for_order9() {
   auto is_movable = [this](std::uint64_t f) {
     auto it = m_index.find(f);
     if (it == m_index.end() || m_rmap.mapcount(f) != 1) return false;
+    if (m_cache && m_cache->cached(f)) return false;  // page-cache pages are not migrated here (filemap.h)
     const LruPage& pg = *it->second.second;
     const Process* owner = m_tasks.find(pg.pid);
     if (!owner || !owner->alive) return false;

@@ -6,6 +6,7 @@
 #include "models/os/fault_cost.h"
 #include "models/os/kernel/tasks.h"
 #include "models/os/mm/address_space.h"
+#include "models/os/mm/filemap.h"
 #include "models/os/mm/huge_memory.h"
 #include "models/os/mm/hugetlb.h"
 #include "models/os/mm/oom_kill.h"
@@ -20,7 +21,7 @@ namespace mmusim {
 FaultHandler::FaultHandler(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, Tasks& tasks, AddressSpace& as,
                            PageTables& pt, PageAllocator& alloc, Thp& thp, Hugetlb& hugetlb, Rmap& rmap,
                            Reclaim& reclaim, SwapSpace& swap, OomKiller& oom, KernelSpace& kspace, FaultCost& cost,
-                           AsidManager& asids, FaultStats& stats)
+                           AsidManager& asids, PageCache& cache, FaultStats& stats)
     : m_p(p),
       m_mem(mem),
       m_mmu(mmu),
@@ -37,6 +38,7 @@ FaultHandler::FaultHandler(const OsParams& p, PhysicalMemory& mem, MmuControl& m
       m_kspace(kspace),
       m_cost(cost),
       m_asids(asids),
+      m_cache(cache),
       m_stats(stats) {}
 
 void FaultHandler::register_stats(StatGroup& os) {
@@ -139,6 +141,7 @@ FaultOutcome FaultHandler::handle(VAddr cr2, std::uint32_t error_code) {
 
   if (swap_in(p, *v, cr2, write, &out)) return out;
   if (m_thp.fault(p, *v, cr2, write, &out)) return out;
+  if (v->ino) return m_cache.fault(p, *v, cr2, write, access);  // do_fault(): a file with an identity
 
   if (!write && !v->file) {
     // do_anonymous_page(), not a write: "entry =
@@ -182,12 +185,24 @@ bool FaultHandler::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
   const std::uint64_t e = m_pt.entry_at(p, va, 1, &epa);
   if (!(e & pte::kP) || (e & pte::kRW)) return false;
   const std::uint64_t pfn = (e & m_pt.addr_mask()) >> kPageShift;
+  const bool cached = m_cache.cached(pfn);
+  if (cached && v->shared) {
+    // do_wp_page() on a VM_SHARED mapping: wp_page_shared(), no copy.
+    m_cache.wp_page_shared(p, *v, va, epa, e);
+    ++*m_stats.minor;
+    out->cost_cycles = m_p.fault_minor_cycles;
+    m_mmu.invlpg(va);
+    return true;
+  }
   v->anon_vma = true;  // wp_page_copy / an anonymous page reused: anon_vma_prepare
   if (m_thp.is_zero_pfn(pfn)) return zero_page_write(p, *v, va, epa, out);
   ++*m_stats.cow;
   ++*m_stats.minor;
   const std::uint64_t flags = m_pt.leaf_flags(*v, PageSize::k4K);
-  if (m_rmap.mapcount(pfn) == 1) {
+  // A page-cache page of a private mapping is never reused: do_wp_page()
+  // reuses only an anonymous page ("if (PageAnon(vmf->page))"), else
+  // wp_page_copy().
+  if (!cached && m_rmap.mapcount(pfn) == 1) {
     // do_wp_page(): the only mapper reuses the frame (wp_page_reuse).
     m_pt.wr(epa, (e & m_pt.addr_mask()) | flags);
     m_cost.ktouch(epa, m_pt.entry_bytes(), true);
@@ -196,7 +211,10 @@ bool FaultHandler::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
     out->cost_cycles = m_p.fault_minor_cycles;
   } else {
     std::uint64_t copy = 0;
-    if (!m_alloc.alloc_frame(0, &copy, &p)) {
+    if (cached) m_cache.lock(pfn);  // wp_page_copy holds a reference: reclaim keeps the page
+    const bool got = m_alloc.alloc_frame(0, &copy, &p);
+    if (cached) m_cache.unlock(pfn);
+    if (!got) {
       *out = m_oom.kill_faulting(p, "out of memory (OOM killer), copy-on-write at " + hex_string(va));
       return true;
     }
@@ -212,6 +230,7 @@ bool FaultHandler::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
     m_cost.ktouch(epa, m_pt.entry_bytes(), true);
     m_reclaim.lru_add(copy, p, va, *v);
     ++*m_stats.cow_copy;
+    if (cached) m_cache.count_private_copy();
     out->cost_cycles = m_p.fault_minor_cycles + m_cost.copy_cycles(1);
   }
   m_mmu.invlpg(va);

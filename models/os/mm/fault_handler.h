@@ -10,6 +10,9 @@
 //    made to agree (a spurious fault);
 //  - swap-in (do_swap_page) of a swap entry or a dropped file page: a major
 //    fault;
+//  - a file with an identity: the page cache (PageCache::fault: do_read_fault
+//    with do_fault_around, do_cow_fault, do_shared_fault); a write to a
+//    read-only cache page copies it (private) or dirties it (shared);
 //  - demand-zero: a THP when eligible (Thp::fault), else a private
 //    anonymous read maps the shared zero page read-only (do_anonymous_page),
 //    a write a new zeroed 4 KiB page; out of memory OOM-kills.
@@ -43,12 +46,14 @@ class OomKiller;
 class KernelSpace;
 class FaultCost;
 class AsidManager;
+class PageCache;
 
 class FaultHandler {
  public:
   FaultHandler(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, Tasks& tasks, AddressSpace& as, PageTables& pt,
                PageAllocator& alloc, Thp& thp, Hugetlb& hugetlb, Rmap& rmap, Reclaim& reclaim, SwapSpace& swap,
-               OomKiller& oom, KernelSpace& kspace, FaultCost& cost, AsidManager& asids, FaultStats& stats);
+               OomKiller& oom, KernelSpace& kspace, FaultCost& cost, AsidManager& asids, PageCache& cache,
+               FaultStats& stats);
 
   // os.pgfault and os.faults.* (into the FaultStats given at construction); os.zero_page.maps, huge_maps, replaced and
   // huge_splits.
@@ -82,6 +87,7 @@ class FaultHandler {
   KernelSpace& m_kspace;
   FaultCost& m_cost;
   AsidManager& m_asids;
+  PageCache& m_cache;
   FaultStats& m_stats;
 };
 

@@ -24,10 +24,16 @@ namespace mmusim {
 
 class PageAllocator;
 class Reclaim;
+class PageCache;
 
 class Rmap {
  public:
   Rmap(PageAllocator& alloc, Reclaim& reclaim);
+
+  // Page-cache frames (models/os/mm/filemap.h) keep their map count in the
+  // page cache: share and put_page go there, and the last unmapping leaves
+  // the frame in the cache (page_remove_rmap of a file page).
+  void set_page_cache(PageCache* cache) { m_cache = cache; }
 
   // Times the frame is mapped; 1 for a private frame.
   std::uint32_t mapcount(std::uint64_t pfn) const;
@@ -67,6 +73,7 @@ class Rmap {
   };
   PageAllocator& m_alloc;
   Reclaim& m_reclaim;
+  PageCache* m_cache = nullptr;
   std::map<std::uint64_t, std::uint32_t> m_shared;
   // Huge pages mapped by two or more huge PMDs, or by one while split elsewhere.
   std::map<std::uint64_t, HugeMap> m_huge;

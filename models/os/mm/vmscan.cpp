@@ -8,6 +8,7 @@
 #include "models/os/arch/kernel_space.h"
 #include "models/os/arch/tlb.h"
 #include "models/os/kernel/tasks.h"
+#include "models/os/mm/filemap.h"
 #include "models/os/mm/huge_memory.h"
 #include "models/os/mm/page_alloc.h"
 #include "models/os/mm/page_tables.h"
@@ -77,7 +78,9 @@ void Reclaim::register_stats(StatGroup& os, const VmEvents& ev) {
 // ---------------------------------------------------------------- LRU lists
 
 void Reclaim::lru_add(std::uint64_t pfn, const Process& p, VAddr va, const Vma& v) {
-  const unsigned l = v.file && !(v.prot & kProtWrite) ? kInactiveFile : kInactiveAnon;
+  // In a VMA of a file with an identity every page given here is an
+  // anonymous copy (the cache pages go through lru_add_file).
+  const unsigned l = v.file && !v.ino && !(v.prot & kProtWrite) ? kInactiveFile : kInactiveAnon;
   m_lru[l].push_front(LruPage{pfn, p.pid, va & ~(kPageBytes - 1), false});
   m_index[pfn] = {l, m_lru[l].begin()};
 }
@@ -103,6 +106,7 @@ void Reclaim::lru_set_owner(std::uint64_t pfn, const Process& p, VAddr va) {
 bool Reclaim::reclaim_page(const LruPage& pg, bool anon, bool direct) {
   const unsigned inactive_l = anon ? kInactiveAnon : kInactiveFile;
   const unsigned active_l = anon ? kActiveAnon : kActiveFile;
+  if (m_cache && m_cache->cached(pg.pfn)) return reclaim_cached_page(pg, direct);
   auto activate = [&] {
     auto it = m_index.find(pg.pfn);
     const LruPage moved = *it->second.second;
@@ -183,6 +187,58 @@ bool Reclaim::reclaim_page(const LruPage& pg, bool anon, bool direct) {
   --p.rss_pages;
   lru_del(pg.pfn);
   m_alloc.buddy().free(pg.pfn, 0);
+  return true;
+}
+
+// ---------------------------------------------------------------- page cache
+
+void Reclaim::lru_add_file(std::uint64_t pfn) {
+  // filemap_add_folio -> folio_add_lru: the head of the inactive file list.
+  m_lru[kInactiveFile].push_front(LruPage{pfn, 0, 0, false});
+  m_index[pfn] = {kInactiveFile, m_lru[kInactiveFile].begin()};
+}
+
+bool Reclaim::reclaim_cached_page(const LruPage& pg, bool direct) {
+  // shrink_folio_list() on a page-cache folio: folio_trylock (a folio being
+  // faulted in is locked: kept), folio_check_references() over every
+  // mapping, then try_to_unmap, pageout() if dirty, __remove_mapping.
+  auto it = m_index.find(pg.pfn);
+  auto to_head = [&](unsigned l, bool referenced) {
+    LruPage moved = *it->second.second;
+    moved.referenced = referenced;
+    m_lru[it->second.first].erase(it->second.second);
+    m_lru[l].push_front(moved);
+    it->second = {l, m_lru[l].begin()};
+  };
+  if (m_cache->locked(pg.pfn)) {
+    to_head(kInactiveFile, it->second.second->referenced);
+    return false;
+  }
+  const bool referenced_folio = it->second.second->referenced;  // folio_test_clear_referenced
+  const PageCache::Refs refs = m_cache->referenced(pg.pfn);
+  if (refs.young) {
+    // "folio_set_referenced(folio); if (referenced_folio || referenced_ptes
+    // > 1) return FOLIOREF_ACTIVATE; if ((vm_flags & VM_EXEC) &&
+    // folio_is_file_lru(folio)) return FOLIOREF_ACTIVATE; return
+    // FOLIOREF_KEEP;"
+    if (referenced_folio || refs.young > 1 || refs.exec) {
+      to_head(kActiveFile, true);
+      ++m_vm.pgactivate;
+    } else {
+      to_head(kInactiveFile, true);
+    }
+    return false;
+  }
+  // "Reclaim if clean, defer dirty folios to writeback": FOLIOREF_RECLAIM_CLEAN
+  // (PG_referenced, now cleared) keeps a dirty page (keep_locked); else
+  // FOLIOREF_RECLAIM: dropped, a dirty page written back first (pageout) at
+  // the cost of a swap-out write when direct.
+  if (referenced_folio && m_cache->page_of(pg.pfn)->dirty) {
+    to_head(kInactiveFile, false);
+    return false;
+  }
+  lru_del(pg.pfn);
+  if (m_cache->evict(pg.pfn) && direct) m_cost += m_p.swap_latency_cycles;
   return true;
 }
 

@@ -73,6 +73,7 @@ class Tasks;
 class AsidManager;
 class KernelSpace;
 class Thp;
+class PageCache;
 
 class Reclaim {
  public:
@@ -107,6 +108,15 @@ class Reclaim {
   void lru_add(std::uint64_t pfn, const Process& p, VAddr va, const Vma& v);
   void lru_del(std::uint64_t pfn);
   void lru_set_owner(std::uint64_t pfn, const Process& p, VAddr va);
+  // A page-cache page (models/os/mm/filemap.h): the inactive file list, no
+  // owner; reclaim asks the page cache for its mappings.
+  void set_page_cache(PageCache* cache) { m_cache = cache; }
+  void lru_add_file(std::uint64_t pfn);
+  // The list holding pfn, -1 if none.
+  int lru_of(std::uint64_t pfn) const {
+    auto it = m_index.find(pfn);
+    return it == m_index.end() ? -1 : static_cast<int>(it->second.first);
+  }
   std::uint64_t lru_size(LruList l) const { return m_lru[l].size(); }
   bool on_lru(std::uint64_t pfn) const { return m_index.count(pfn) != 0; }
   template <class F>
@@ -157,6 +167,7 @@ class Reclaim {
   std::uint64_t shrink_inactive_list(std::uint64_t nr, unsigned lru, ScanControl& sc);
   void lru_note_cost(bool file, std::uint64_t nr_pages);
   bool reclaim_page(const LruPage& pg, bool anon, bool direct);
+  bool reclaim_cached_page(const LruPage& pg, bool direct);
 
   const OsParams& m_p;
   PhysicalMemory& m_mem;
@@ -168,6 +179,7 @@ class Reclaim {
   AsidManager& m_asids;
   KernelSpace& m_kspace;
   Thp& m_thp;
+  PageCache* m_cache = nullptr;
   std::array<std::list<LruPage>, 4> m_lru;
   std::unordered_map<std::uint64_t, std::pair<unsigned, std::list<LruPage>::iterator>> m_index;
   std::uint64_t m_anon_cost = 0, m_file_cost = 0;

@@ -9,6 +9,7 @@
 
 #include "models/arch/entry_bits.h"
 #include "models/os/kernel/tasks.h"
+#include "models/os/mm/filemap.h"
 #include "models/os/mm/huge_memory.h"
 #include "models/os/mm/page_alloc.h"
 #include "models/os/mm/page_tables.h"
@@ -69,7 +70,12 @@ void Reclaim::shrink_active_list(std::uint64_t nr, unsigned l, ScanControl&) {
   for (const LruPage& pg : taken) {
     // folio_referenced(): count and clear the young bits of the mapping.
     bool referenced = false, exec = false;
-    if (Process* owner = m_tasks.find(pg.pid); owner && owner->alive) {
+    if (m_cache && m_cache->cached(pg.pfn)) {
+      // A page-cache page: folio_referenced() walks every mapping of the file.
+      const PageCache::Refs refs = m_cache->referenced(pg.pfn);
+      referenced = refs.young > 0;
+      exec = refs.exec;
+    } else if (Process* owner = m_tasks.find(pg.pid); owner && owner->alive) {
       PAddr epa = 0;
       const std::uint64_t e = m_pt.entry_at(*owner, pg.va, 1, &epa);
       if (epa) m_pt.pte_map(epa & ~(kPageBytes - 1));  // folio_referenced's rmap walk maps the table

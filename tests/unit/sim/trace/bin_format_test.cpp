@@ -66,6 +66,32 @@ TEST_F(BinTraceTest, HugetlbIsMmapFlagBit5) {
   EXPECT_EQ(slurp_bytes(q), header() + rec + Bytes{0xff});
 }
 
+// @mmap 0x1000 0x2000 rw- file=/a off=0x3000 shared: flags shared 0x80 |
+// identity 0x40 | file 0x08 | prot 3 = 0xcb; start 0x1000 = 80 20, length
+// 0x2000 = 80 40, offset 0x3000 = 80 60, identity length 2, "/a".
+TEST_F(BinTraceTest, FileIdentityIsMmapFlagBit6) {
+  const Bytes rec = {0xf1, 0xcb, 0x80, 0x20, 0x80, 0x40, 0x80, 0x60, 0x02, '/', 'a'};
+  std::string p = write("f.bin", header() + rec + Bytes{0xff});
+  EXPECT_EQ(read_bin(p), (std::vector<std::string>{"mmap 0x1000 0x2000 prot=3 file id=/a off=0x3000 shared"}));
+  TraceRecord r = event(RecordKind::Mmap, 0x1000, 0x2000, kProtRead | kProtWrite);
+  r.file = true;
+  r.file_id = "/a";
+  r.file_offset = 0x3000;
+  r.shared = true;
+  std::string q = path("fw.bin");
+  BinWriter w(q);
+  write_records(w, {r});
+  EXPECT_EQ(slurp_bytes(q), header() + rec + Bytes{0xff});
+  // Without identity the flags byte and the record are as before bit 6.
+  TraceRecord plain = event(RecordKind::Mmap, 0x1000, 0x2000, kProtRead);
+  plain.file = true;
+  std::string o = path("fo.bin");
+  BinWriter wo(o);
+  write_records(wo, {plain});
+  const Bytes plain_rec = {0xf1, 0x09, 0x80, 0x20, 0x80, 0x40, 0xff};
+  EXPECT_EQ(slurp_bytes(o), header() + plain_rec);
+}
+
 TEST_F(BinTraceTest, WriterProducesTheHandWrittenBytes) {
   std::string p = path("w.bin");
   BinWriter w(p);
@@ -229,7 +255,19 @@ TEST_F(BinTraceTest, RecordErrorsNameTheByteOffset) {
       {{0xf0, 0x80, 0x80, 0x80, 0x80, 0x10}, "byte 17: expected a process id of at most 4294967295, got 4294967296"},
       {{0xf5, 0xff, 0xff, 0xff, 0xff, 0x1f}, "byte 17: expected a process id of at most 4294967295, got 8589934591"},
       {{0xf1, 0x40, 0x00, 0x01},
-       "byte 17: expected @mmap flags of at most 0x3f (prot 0x07, file 0x08, huge 0x10, hugetlb 0x20), got 0x40"},
+       "byte 17: expected @mmap flags with file 0x08 when file identity 0x40 is set, got 0x40"},
+      {{0xf1, 0x8b, 0x00, 0x01},
+       "byte 17: expected @mmap flags with file identity 0x40 when shared 0x80 is set, got 0x8b"},
+      // A file identity: offset, length, bytes.
+      {{0xf1, 0x4b, 0x00, 0x01, 0x80, 0x01, 0x01, 'a'},
+       "byte 20: expected a file offset that is a multiple of 4096, got 0x80"},
+      {{0xf1, 0x4b, 0x00, 0x80, 0x40, 0x80, 0xe0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x01, 'a'},
+       "byte 21: expected a file offset that keeps offset + length - 1 inside 64 bits, got 0xfffffffffffff000"},
+      {{0xf1, 0x4b, 0x00, 0x01, 0x00, 0x00}, "byte 21: expected a file identity of 1 to 4096 bytes, got 0"},
+      {{0xf1, 0x4b, 0x00, 0x01, 0x00, 0x81, 0x20}, "byte 21: expected a file identity of 1 to 4096 bytes, got 4097"},
+      {{0xf1, 0x4b, 0x00, 0x01, 0x00, 0x03, 'a', '#', 'b'},
+       "byte 23: expected a file identity of printable bytes other than blank and '#', got '#'"},
+      {{0xf1, 0x4b, 0x00, 0x01, 0x00, 0x03, 'a'}, "byte 16: expected a complete @mmap record, got end of file"},
       {{0xf1, 0x2b, 0x00, 0x01},
        "byte 17: expected @mmap flags without both file 0x08 and hugetlb 0x20 (hugetlbfs files are out of scope), "
        "got 0x2b"},

@@ -21,6 +21,9 @@
 namespace mmusim {
 namespace {
 
+#define MMAP_OPTS \
+  "anon, file, file=ID, off=OFFSET, shared, huge or hugetlb (each at most once, one of anon, file and file=ID)"
+
 TEST_F(TraceReaderTest, TextAccessKindsSizesAndDefault) {
   std::string p = write("a.txt",
                         "R 0x1000\n"
@@ -90,7 +93,10 @@ TEST_F(TraceReaderTest, TextEveryEvent) {
                         "@proc 4294967295\n"
                         "@exit\n"
                         "@invlpg 0xdead000\n"
-                        "@mark phase_1.b-2\n");
+                        "@mark phase_1.b-2\n"
+                        "@mmap 0x10000 0x2000 r-- file=/usr/lib/x86_64-linux-gnu/libc.so.6 off=0x3000\n"
+                        "@mmap 0x20000 0x1000 rw- shared huge file=inode:8:1234\n"
+                        "@mmap 0x30000 0x1000 rw- off=4096 file=/tmp/a%20b\n");
   EXPECT_EQ(read_text(p), (std::vector<std::string>{
                               "proc 42",
                               "mmap 0x400000 0x2000 prot=5 file",
@@ -114,6 +120,9 @@ TEST_F(TraceReaderTest, TextEveryEvent) {
                               "exit",
                               "invlpg 0xdead000",
                               "mark phase_1.b-2",
+                              "mmap 0x10000 0x2000 prot=1 file id=/usr/lib/x86_64-linux-gnu/libc.so.6 off=0x3000",
+                              "mmap 0x20000 0x1000 prot=3 file huge id=inode:8:1234 off=0x0 shared",
+                              "mmap 0x30000 0x1000 prot=3 file id=/tmp/a%20b off=0x1000",
                           }));
 }
 
@@ -188,11 +197,34 @@ TEST_F(TraceReaderTest, TextErrorsNameFileLineAndToken) {
       {"@mmap 0x1000 4096 rr", "expected a protection like rw-, r-x, rwx, --- or rw, rx, r, none, got 'rr'"},
       {"@mmap 0x1000 4096 r-", "expected a protection like rw-, r-x, rwx, --- or rw, rx, r, none, got 'r-'"},
       {"@mmap 0x1000 4096 RW-", "expected a protection like rw-, r-x, rwx, --- or rw, rx, r, none, got 'RW-'"},
-      {"@mmap 0x1000 4096 rw anon file", "expected anon, file, huge or hugetlb (each at most once), got 'file'"},
-      {"@mmap 0x1000 4096 rw huge huge", "expected anon, file, huge or hugetlb (each at most once), got 'huge'"},
-      {"@mmap 0x1000 4096 rw shared", "expected anon, file, huge or hugetlb (each at most once), got 'shared'"},
-      {"@mmap 0x40000000 4096 rw hugetlb hugetlb",
-       "expected anon, file, huge or hugetlb (each at most once), got 'hugetlb'"},
+      {"@mmap 0x1000 4096 rw anon file", "expected " MMAP_OPTS ", got 'file'"},
+      {"@mmap 0x1000 4096 rw huge huge", "expected " MMAP_OPTS ", got 'huge'"},
+      {"@mmap 0x1000 4096 rw shared",
+       "expected file=ID with off= and shared (a file without identity has neither), got 'shared'"},
+      {"@mmap 0x1000 4096 rw file shared",
+       "expected file=ID with off= and shared (a file without identity has neither), got 'shared'"},
+      {"@mmap 0x1000 4096 rw off=0x1000",
+       "expected file=ID with off= and shared (a file without identity has neither), got 'off=0x1000'"},
+      {"@mmap 0x1000 4096 rw file=/a file=/b", "expected " MMAP_OPTS ", got 'file=/b'"},
+      {"@mmap 0x1000 4096 rw file file=/b", "expected " MMAP_OPTS ", got 'file=/b'"},
+      {"@mmap 0x1000 4096 rw file=/a shared shared", "expected " MMAP_OPTS ", got 'shared'"},
+      {"@mmap 0x1000 4096 rw file=/a off=0 off=0", "expected " MMAP_OPTS ", got 'off=0'"},
+      {"@mmap 0x1000 4096 rw file=",
+       "expected a file identity of 1 to 4096 printable bytes other than '#' after "
+       "file=, got 'file='"},
+      {"@mmap 0x1000 4096 rw file=a\x01"
+       "b",
+       "expected a file identity of 1 to 4096 printable bytes other than '#' "
+       "after file=, got 'file=a\\x01b'"},
+      {"@mmap 0x1000 4096 rw file=/a off=0x800",
+       "expected a file offset that is a multiple of 4096 (decimal or 0x hex) after off=, got 'off=0x800'"},
+      {"@mmap 0x1000 4096 rw file=/a off=x",
+       "expected a file offset that is a multiple of 4096 (decimal or 0x hex) after off=, got 'off=x'"},
+      {"@mmap 0x1000 0x2000 rw file=/a off=0xfffffffffffff000",
+       "expected a file offset that keeps OFFSET + LEN - 1 inside 64 bits, got 'off=0xfffffffffffff000'"},
+      {"@mmap 0x40000000 4096 rw hugetlb file=/a",
+       "expected anon with hugetlb (hugetlbfs files are out of scope), got 'file=/a'"},
+      {"@mmap 0x40000000 4096 rw hugetlb hugetlb", "expected " MMAP_OPTS ", got 'hugetlb'"},
       {"@mmap 0x40000000 4096 rw hugetlb file",
        "expected anon with hugetlb (hugetlbfs files are out of scope), got 'file'"},
       {"@mmap 0x40000000 4096 rw file huge hugetlb",

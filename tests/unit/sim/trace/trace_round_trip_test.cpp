@@ -42,6 +42,8 @@ std::string canonical_text() {
   add("@proc 1\n@mmap 0x400000 0x2000 r-x file\n@mmap 0x7f0000000000 0x200000 rw- anon huge\n");
   add("@mmap 0x1000 0x1000 --- anon\n@mmap 0x2000 0x1000 -wx file huge\n@munmap 0x400000 0x2000\n");
   add("@mmap 0x40000000 0x40000000 rw- anon hugetlb\n@mmap 0x80000000 0x1000 r-- anon huge hugetlb\n");
+  add("@mmap 0x90000000 0x3000 r-x file=/usr/lib/libc.so.6 off=0x2000\n@mmap 0xa0000000 0x1000 rw- file=inode:8:77 "
+      "shared\n@mmap 0xb0000000 0x1000 rw- file=/x huge\n");
   add("@mprotect 0x400000 0x1000 r--\n@mprotect 0xfffffffffffff000 0x1000 rwx\n@brk 0x602000\n@fork 4294967295\n");
   add("@clone 4294967294\n@thread 4294967294\n@thread 1\n@clone 0\n");
   add("@proc 4294967295\n@invlpg 0xdead000\n@invlpg 0x0\n@mark phase_1.b-2\n@exit\n@proc 0\n");
@@ -84,7 +86,8 @@ TEST_F(BinTraceTest, TextBinTextIsByteIdenticalAndBinTextBinToo) {
   std::string t2 = path("t2.txt");
   std::string b3 = path("b3.bin");
   const std::uint64_t n = convert(t0, b1, "bin");
-  EXPECT_EQ(n, 200000u + 18 + 8 + 4 + 4);  // the last 4: @clone, @thread, @thread, @clone
+  // The last 4: @clone, @thread, @thread, @clone; 3 more: the @mmap records with a file identity.
+  EXPECT_EQ(n, 200000u + 18 + 8 + 4 + 4 + 3);
   EXPECT_EQ(convert(b1, t2, "text"), n);
   EXPECT_EQ(slurp(t2), text);
   EXPECT_EQ(convert(t2, b3, "bin"), n);
