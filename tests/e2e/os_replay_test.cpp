@@ -410,6 +410,7 @@ TEST(EndToEnd, KswapdBalancesTheZoneAsBalancePgdatDoes) {
   EXPECT_EQ(s["os"]["vmstat"]["allocstall"].get<double>(), 0.0);
   EXPECT_EQ(s["os"]["buddy"]["free_pages"].get<double>(), 198.0);
   EXPECT_EQ(s["os"]["lru"]["inactive_anon"].get<double>(), 3615.0);
+}
 
 // The page cache through the replay, in text and (after mmusim convert) in
 // bin. Counts by hand from Linux 6.1 (mm/memory.c do_read_fault /
