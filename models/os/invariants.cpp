@@ -171,8 +171,8 @@ std::string check_os_invariants(const OsParts& os) {
             e = who + "present page at " + hex_string(va) + " in a PROT_NONE VMA";
           else if ((ent & pte::kRW) && !(v->prot & kProtWrite))
             e = who + "writable page at " + hex_string(va) + " in a read-only VMA";
-          else if ((ent & pte::kRW) && (level == 2 ? !os.rmap.huge_exclusive(pfn)
-                                                   : os.rmap.mapcount(pfn) > 1 && !(cached && v->shared)))
+          else if ((ent & pte::kRW) &&
+                   (level == 2 ? !os.rmap.huge_exclusive(pfn) : os.rmap.mapcount(pfn) > 1 && !(cached && v->shared)))
             e = who + "writable mapping of the shared frame " + hex_string(pfn) + " at " + hex_string(va);
           if (!e.empty()) return;
         }

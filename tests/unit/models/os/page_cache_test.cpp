@@ -268,13 +268,17 @@ TEST(PageCache, ForkSharesOrRefaultsCachePages) {
 // PG_referenced and a file folio -> FOLIOREF_RECLAIM_CLEAN, clean: unmapped
 // and freed without swap. Then the read refaults: filemap_fault misses
 // (major), and the slot held a shadow entry (workingset_refault_file).
+// Each reclaim() scans the page once: get_scan_count() gives a 1-page list
+// "scan = lruvec_size >> sc->priority", 0 at every priority of the loop
+// from DEF_PRIORITY (12) down but the last, 0, where it is 1.
 TEST(PageCache, ReclaimDropsACleanPageAndTheRefaultIsMajor) {
   Os t;
   t.os.switch_to(1);
   t.os.mmap_file(kFile, 4 * k4K, R, "/data/f", 0, false);
   t.os.handle_fault(kFile, kReadFault);
   const std::uint64_t free_before = t.os.buddy().free_pages();
-  EXPECT_EQ(t.os.reclaim(1, false), 1u);
+  EXPECT_EQ(t.os.reclaim(1, false), 0u);  // scan 1: FOLIOREF_KEEP
+  EXPECT_EQ(t.os.reclaim(1, false), 1u);  // scan 2: FOLIOREF_RECLAIM_CLEAN
   EXPECT_EQ(t.stat("os.vmstat.pgscan_kswapd"), 2.0);
   EXPECT_EQ(t.stat("os.vmstat.pgactivate"), 0.0);
   EXPECT_EQ(t.stat("os.page_cache.evicted"), 1.0);
@@ -299,7 +303,12 @@ TEST(PageCache, ReclaimDropsACleanPageAndTheRefaultIsMajor) {
 // inactive list is empty, shrink_active_list() deactivates it (pgdeactivate
 // 1; PG_referenced stays, only folio_clear_active); scan 3: no young PTE,
 // PG_referenced -> FOLIOREF_RECLAIM_CLEAN, clean: evicted from both
-// mappings.
+// mappings. Each step is one reclaim() (one list page is scanned only at
+// priority 0, see above); step 2 runs because prepare_scan_count() finds
+// the inactive file list low (inactive_is_low: 0 * ratio < 1 active), so
+// may_deactivate allows shrink_active_list(); the inactive list, empty when
+// get_scan_count() ran, is not scanned in that call. pgscan counts the
+// inactive scans only (shrink_inactive_list's __count_vm_events(PGSCAN_*)).
 TEST(PageCache, APageYoungInTwoMappingsIsActivated) {
   Os t;
   for (std::uint32_t pid : {1u, 2u}) {
@@ -307,10 +316,12 @@ TEST(PageCache, APageYoungInTwoMappingsIsActivated) {
     t.os.mmap_file(kFile, 4 * k4K, R, "/data/f", 0, false);
     t.os.handle_fault(kFile, kReadFault);
   }
-  EXPECT_EQ(t.os.reclaim(1, false), 1u);
+  EXPECT_EQ(t.os.reclaim(1, false), 0u);  // scan 1: FOLIOREF_ACTIVATE
+  EXPECT_EQ(t.os.reclaim(1, false), 0u);  // shrink_active_list: deactivated
+  EXPECT_EQ(t.os.reclaim(1, false), 1u);  // scan 2: FOLIOREF_RECLAIM_CLEAN
   EXPECT_EQ(t.stat("os.vmstat.pgactivate"), 1.0);
   EXPECT_EQ(t.stat("os.vmstat.pgdeactivate"), 1.0);
-  EXPECT_EQ(t.stat("os.vmstat.pgscan_kswapd"), 3.0);
+  EXPECT_EQ(t.stat("os.vmstat.pgscan_kswapd"), 2.0);
   EXPECT_EQ(t.pte(1, kFile), 0u);
   EXPECT_EQ(t.pte(2, kFile), 0u);
   EXPECT_EQ(t.os.process(2)->rss_pages, 0u);
@@ -323,12 +334,15 @@ TEST(PageCache, APageYoungInTwoMappingsIsActivated) {
 // and the folio is dirty: "Reclaim if clean, defer dirty folios to
 // writeback", kept; scan 3: FOLIOREF_RECLAIM: written back (pageout(),
 // os.page_cache.writeback) and dropped; the mapping loses its PTE.
+// One scan per reclaim(), as above.
 TEST(PageCache, ReclaimWritesADirtySharedPageBack) {
   Os t;
   t.os.switch_to(1);
   t.os.mmap_file(kFile, 4 * k4K, R | W, "/data/f", 0, true);
   t.os.handle_fault(kFile, kWriteFault);
-  EXPECT_EQ(t.os.reclaim(1, false), 1u);
+  EXPECT_EQ(t.os.reclaim(1, false), 0u);  // scan 1: FOLIOREF_KEEP
+  EXPECT_EQ(t.os.reclaim(1, false), 0u);  // scan 2: clean would go, dirty is kept
+  EXPECT_EQ(t.os.reclaim(1, false), 1u);  // scan 3: written back and dropped
   EXPECT_EQ(t.stat("os.vmstat.pgscan_kswapd"), 3.0);
   EXPECT_EQ(t.stat("os.page_cache.writeback"), 1.0);
   EXPECT_EQ(t.stat("os.page_cache.evicted"), 1.0);
