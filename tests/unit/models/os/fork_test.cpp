@@ -162,6 +162,18 @@ TEST(Fork, MprotectAfterForkKeepsSharedPagesCopyOnWrite) {
   EXPECT_EQ(t.os.check_invariants(), "");
 }
 
+// Process 1 with a 2 MiB anonymous mapping, written once: with THP always
+// one huge page (do_huge_pmd_anonymous_page), before each THP fork test.
+struct ThpWritten {
+  static constexpr VAddr kBase = 0x40000000;
+  Os t{64 * kMiB, ThpMode::Always};
+  ThpWritten() {
+    t.os.switch_to(1);
+    t.os.mmap(kBase, 2 * kMiB, R | W, false, false);
+    t.os.handle_fault(kBase, kWriteFault);
+  }
+};
+
 // Linux 6.1 copy_huge_pmd() (mm/huge_memory.c) does not split: "pgtable =
 // pte_alloc_one(dst_mm)", then for an anonymous huge page "get_page(src_page);
 // page_try_dup_anon_rmap(src_page, true, src_vma)" (one more compound
@@ -173,11 +185,9 @@ TEST(Fork, MprotectAfterForkKeepsSharedPagesCopyOnWrite) {
 // set_pmd_at(dst_mm, ...)" (the child's: the same frame, PS, no R/W, no A,
 // D kept). No PMD is split: thp_split_pmd stays 0.
 TEST(Fork, AHugePageIsSharedWholeWriteProtectedInBoth) {
-  Os t(64 * kMiB, ThpMode::Always);
-  const VAddr base = 0x40000000;
-  t.os.switch_to(1);
-  t.os.mmap(base, 2 * kMiB, R | W, false, false);
-  t.os.handle_fault(base, kWriteFault);
+  ThpWritten w;
+  Os& t = w.t;
+  const VAddr base = ThpWritten::kBase;
   ASSERT_EQ(t.stat("os.thp.alloc"), 1.0);
   const Lookup before = t.at(1, base);
   ASSERT_EQ(before.level, 2u);
@@ -214,11 +224,9 @@ TEST(Fork, AHugePageIsSharedWholeWriteProtectedInBoth) {
 // parent's alone now (mapcount 1), the 511 others are mapped twice (the
 // parent's PMD, the child's PTE).
 TEST(Fork, TheFirstWriteSplitsTheWritersPmdAndCopiesOne4KPage) {
-  Os t(64 * kMiB, ThpMode::Always);
-  const VAddr base = 0x40000000;
-  t.os.switch_to(1);
-  t.os.mmap(base, 2 * kMiB, R | W, false, false);
-  t.os.handle_fault(base, kWriteFault);
+  ThpWritten w;
+  Os& t = w.t;
+  const VAddr base = ThpWritten::kBase;
   const std::uint64_t head = t.at(1, base).frame >> 12;
   t.os.fork(2);
   t.os.switch_to(2);
@@ -266,11 +274,9 @@ TEST(Fork, TheFirstWriteSplitsTheWritersPmdAndCopiesOne4KPage) {
 // return VM_FAULT_WRITE; }": the PMD is made writable in place, no split,
 // no copy-on-write counted.
 TEST(Fork, TheLastMapperOfASharedHugePageReusesItsPmd) {
-  Os t(64 * kMiB, ThpMode::Always);
-  const VAddr base = 0x40000000;
-  t.os.switch_to(1);
-  t.os.mmap(base, 2 * kMiB, R | W, false, false);
-  t.os.handle_fault(base, kWriteFault);
+  ThpWritten w;
+  Os& t = w.t;
+  const VAddr base = ThpWritten::kBase;
   const std::uint64_t head = t.at(1, base).frame >> 12;
   t.os.fork(2);
   t.os.switch_to(2);
@@ -293,11 +299,9 @@ TEST(Fork, TheLastMapperOfASharedHugePageReusesItsPmd) {
 // asserts "BUG_ON(vma_is_anonymous(vma) && !preserve_write &&
 // pmd_write(entry))": the shared PMD stays read-only in the parent.
 TEST(Fork, MprotectAfterForkKeepsASharedHugePageReadOnly) {
-  Os t(64 * kMiB, ThpMode::Always);
-  const VAddr base = 0x40000000;
-  t.os.switch_to(1);
-  t.os.mmap(base, 2 * kMiB, R | W, false, false);
-  t.os.handle_fault(base, kWriteFault);
+  ThpWritten w;
+  Os& t = w.t;
+  const VAddr base = ThpWritten::kBase;
   t.os.fork(2);
   t.os.mprotect(base, 2 * kMiB, R);
   t.os.mprotect(base, 2 * kMiB, R | W);
