@@ -524,7 +524,7 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
     trace_error(e.what());
   }
   if (rec.kind != RecordKind::Invlpg && rec.kind != RecordKind::Invpcid && rec.kind != RecordKind::Cr4Pge)
-    m_os.verify_invariants((std::string("@") + record_kind_name(rec.kind)).c_str());
+    m_os.verify_invariants("@", record_kind_name(rec.kind));
   // The event's allocations (a fork's page tables, a split) may have made the
   // OOM killer take the stream's own process: its records are skipped from
   // now on, as after a fault that killed it.

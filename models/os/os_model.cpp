@@ -133,10 +133,10 @@ std::uint64_t OsModel::used_pages() const {
          m_kspace.tables().size() - m_hugetlb.free() * kHugetlbPages - (m_thp.huge_zero_pfn() ? m_pt.huge_pages() : 0);
 }
 
-void OsModel::verify_invariants(const char* after) const {
+void OsModel::verify_invariants(const char* after, const char* name) const {
   if (!m_p.check_invariants) return;
   const std::string e = check_invariants();
-  if (!e.empty()) throw InvariantViolation(std::string("OS model invariant violated after ") + after + ": " + e);
+  if (!e.empty()) throw InvariantViolation(std::string("OS model invariant violated after ") + after + name + ": " + e);
 }
 
 std::string OsModel::check_invariants() const {

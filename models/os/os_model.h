@@ -159,8 +159,9 @@ class OsModel {
   std::uint64_t mm_pgtables_pages(const Process& p) const { return m_oom.mm_pgtables_pages(p); }
   std::string check_invariants() const;
   // With os.check_invariants (--check-invariants): throws InvariantViolation
-  // naming `after` ("a page fault", "@fork") when check_invariants() fails.
-  void verify_invariants(const char* after) const;
+  // naming what it followed (`after` + `name`: "a page fault", "@" "fork")
+  // when check_invariants() fails; without it, does nothing (no string is built).
+  void verify_invariants(const char* after, const char* name = "") const;
 
   // Reclaim and swap.
   std::uint64_t swap_entry(std::uint64_t slot) const { return m_swap.entry(slot); }
