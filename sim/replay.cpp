@@ -99,6 +99,7 @@ Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, O
   }
   m_cur = m_streams.empty() ? nullptr : &m_streams[0];
   m_gap = sc_core::sc_time::from_value(m_cycle.value() * m_p.gap_cycles);
+  if (m_p.max_accesses) m_access_limit = m_p.max_accesses;
   m_trans.set_data_length(0);
   m_trans.set_data_ptr(nullptr);
   m_trans.set_byte_enable_ptr(nullptr);
@@ -263,7 +264,7 @@ bool Replay::run_stream(Stream& s, std::uint64_t budget) {
         ++m_skipped;
         continue;
       }
-      if (m_p.max_accesses && m_accesses.value() >= m_p.max_accesses) return false;
+      if (m_accesses.value() >= m_access_limit) return false;
       // Several cores: another core's fault may have had the OOM killer take
       // this core's process; the kernel then runs here (idle root) and the
       // records are skipped.
@@ -310,18 +311,10 @@ void Replay::advance(sc_core::sc_time t) {
 void Replay::access(Stream& s, const TraceRecord& rec) {
   const VAddr va = rec.addr;  // check_address() done by run_stream
   const VAddr last = va + rec.size - 1;
-  if (last < va) trace_error("access at " + hex_string(va) + " of " + std::to_string(rec.size) + " bytes wraps around");
-  if (m_p.va_bits == 32 && (last >> 32) != 0)
-    trace_error("access at " + hex_string(va) + " of " + std::to_string(rec.size) +
-                " bytes goes beyond 4 GiB, the linear-address space of paging.mode " + m_p.mode_name);
-  // Every byte of an access must be canonical (SDM Vol. 1 3.3.7.1: a
-  // reference to a non-canonical address raises #GP, not #PF); an access
-  // whose last byte crosses the top of the lower half is never walked. The
-  // first byte is checked already, and the canonical boundaries are page
-  // boundaries: only an access that crosses a page can fail here.
-  if (((va ^ last) >> kPageShift) != 0 && !address_ok(last))
-    address_error(
-        last, ("last byte of the access at " + hex_string(va) + " of " + std::to_string(rec.size) + " bytes,").c_str());
+  // A wrap, a 32-bit mode's access beyond 4 GiB, or a non-canonical last
+  // byte (access_span_error says which).
+  if (last < va || (m_p.va_bits == 32 && (last >> 32) != 0) || (((va ^ last) >> kPageShift) != 0 && !address_ok(last)))
+    access_span_error(va, last, rec.size);
 
   ++m_accesses;
   switch (rec.access) {
@@ -347,6 +340,20 @@ void Replay::access(Stream& s, const TraceRecord& rec) {
     if (translate(second, rec.access) && m_p.time_data) data_access(m_ext.result.pa, last - second + 1, rec.access);
   }
   if (m_p.gap_cycles) advance(m_gap);
+}
+
+void Replay::access_span_error(VAddr va, VAddr last, std::uint32_t size) const {
+  if (last < va) trace_error("access at " + hex_string(va) + " of " + std::to_string(size) + " bytes wraps around");
+  if (m_p.va_bits == 32 && (last >> 32) != 0)
+    trace_error("access at " + hex_string(va) + " of " + std::to_string(size) +
+                " bytes goes beyond 4 GiB, the linear-address space of paging.mode " + m_p.mode_name);
+  // Every byte of an access must be canonical (SDM Vol. 1 3.3.7.1: a
+  // reference to a non-canonical address raises #GP, not #PF); an access
+  // whose last byte crosses the top of the lower half is never walked. The
+  // first byte is checked already, and the canonical boundaries are page
+  // boundaries: only an access that crosses a page can fail here.
+  address_error(last,
+                ("last byte of the access at " + hex_string(va) + " of " + std::to_string(size) + " bytes,").c_str());
 }
 
 void Replay::address_error(VAddr va, const char* what) const {
@@ -417,6 +424,10 @@ bool Replay::translate(VAddr va, AccessKind kind) {
       return true;
     }
   }
+  return translate_walk(va, kind);
+}
+
+bool Replay::translate_walk(VAddr va, AccessKind kind) {
   return translate_retrying(
       va, kind,
       [this] {

@@ -201,8 +201,14 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   void select(Stream& s, std::uint32_t trace_pid);         // @proc
   void select_thread(Stream& s, std::uint32_t trace_tid);  // @thread
   void ensure_process(Stream& s);
-  void access(Stream& s, const TraceRecord& rec);
-  bool translate(VAddr va, AccessKind kind);
+  // The per-access path, forced inline into run_stream (a call each cost
+  // about a fifth of a same-page access's instructions); what is rare - an
+  // access the trace cannot hold, a translation that is not a same-page
+  // repeat - stays out of line.
+  [[gnu::always_inline]] inline void access(Stream& s, const TraceRecord& rec);
+  [[gnu::noinline, gnu::cold]] void access_span_error(VAddr va, VAddr last, std::uint32_t size) const;
+  [[gnu::always_inline]] inline bool translate(VAddr va, AccessKind kind);
+  [[gnu::noinline]] bool translate_walk(VAddr va, AccessKind kind);
   // The page-fault retry loop of translate() and translate_overlapped():
   // sends m_trans for va through the MMU until it translates (true) or the
   // fault handler kills the process (false, the stream skipped from then
@@ -278,7 +284,8 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   TranslationExtension m_kext;
   std::unique_ptr<WalkScheduler> m_sched;
   MmuModule* m_direct = nullptr;
-  bool m_direct_repeat = false;  // translate() tries MmuModule::translate_repeat first
+  bool m_direct_repeat = false;               // translate() tries MmuModule::translate_repeat first
+  std::uint64_t m_access_limit = UINT64_MAX;  // --max-accesses (UINT64_MAX: all), one compare per access
   std::exception_ptr m_error;
   bool m_complete = false;
   std::chrono::steady_clock::time_point m_start;

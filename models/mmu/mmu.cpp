@@ -115,9 +115,16 @@ void Mmu::remember(unsigned cls, const Repeat& r) {
         for (unsigned j = 0; j < r.hits; ++j)
           if (old.hit_tlb[i] == r.hit_tlb[j] && old.hit_set[i] == r.hit_set[j]) old.page = kNoPage;
     }
+  // r replaces the slot remembered last if it is the same page, else the
+  // other one: the two slots hold the two most recent distinct pages (the
+  // order of the probes in translate_repeat does not matter, they differ).
   Repeat* rs = m_repeat[cls];
-  if (rs[0].page != r.page) rs[1] = rs[0];
-  rs[0] = r;
+  unsigned& mru = m_repeat_mru[cls];
+  if (rs[mru].page != r.page) mru ^= 1;
+  Repeat& slot = rs[mru];
+  slot = r;
+  slot.pa_base = r.hit->pfn << page_shift(r.hit->size);
+  slot.offset_mask = page_mask(r.hit->size);
   m_remembered = true;
 }
 

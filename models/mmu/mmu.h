@@ -160,7 +160,7 @@ class Mmu : public MmuControl {
       for (unsigned i = 0; i < rp->counters; ++i) ++*rp->counter[i];
     out.fault = false;
     out.cycles = m_levels[cls][0].latency;
-    out.pa = rp->hit->translate(va);
+    out.pa = rp->pa_base | (va & rp->offset_mask);
     out.size = rp->hit->size;
     out.walked = false;
     out.walk_cycles = 0;
@@ -222,8 +222,8 @@ class Mmu : public MmuControl {
     return !(is_fetch(kind) && e.nx);
   }
   // The same-page path (translate). Per access class (0 data, 1 inst), the
-  // last two demand lookups that hit at level 1 and were allowed (most
-  // recent first): the 4 KiB page, the entry used, which TLBs of level 1 hit
+  // last two demand lookups of distinct pages that hit at level 1 and were
+  // allowed (m_repeat_mru: the slot of the latest): the 4 KiB page, the entry used, which TLBs of level 1 hit
   // (bit i: tlbs[i]) and the (TLB, set) of every entry hit.
   //
   // A repeat bumps the counters the lookups would (counter: per TLB of level
@@ -247,6 +247,10 @@ class Mmu : public MmuControl {
   struct Repeat {
     VAddr page = kNoPage;
     const TlbEntry* hit = nullptr;
+    // hit->translate(va) without its switch on the page size: the entry
+    // cannot change while it is remembered (see the invariant above).
+    PAddr pa_base = 0;
+    std::uint64_t offset_mask = 0;
     std::uint64_t pending = 0;  // lazy repeats not counted yet
     unsigned counters = 0;
     Counter* counter[2 * kRepeatTlbs] = {};
@@ -255,7 +259,8 @@ class Mmu : public MmuControl {
     unsigned hit_set[kRepeatHits] = {};
   };
   Repeat m_repeat[2][2];
-  bool m_remembered = false;  // the current slow-path lookup was remembered
+  unsigned m_repeat_mru[2] = {0, 0};  // per class, the slot of m_repeat remembered last
+  bool m_remembered = false;          // the current slow-path lookup was remembered
   void settle(Repeat& r) {
     if (r.pending == 0) return;
     for (unsigned i = 0; i < r.counters; ++i) *r.counter[i] += r.pending;
