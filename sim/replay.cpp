@@ -480,6 +480,7 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
       trace_error("more than " + std::to_string(kMaxMarks) +
                   " @mark records: each keeps a snapshot of every statistic");
     if (m_direct) m_direct->core().settle_repeats();
+    for (Mmu* m : m_sh->mmus) m->settle_repeats();  // the other cores' (several cores)
     m_sh->marks.push_back(MarkSnapshot{rec.name, m_root_stats.snapshot()});
     return;
   }

@@ -100,6 +100,9 @@ struct ReplayShared {
   std::size_t kills_reported = 0;  // OsModel::kills() already printed
   std::vector<MarkSnapshot> marks;
   std::map<std::string, std::string> mark_where;  // mark name -> where it was given
+  // Every core's MMU: their same-page repeats are counted lazily
+  // (Mmu::settle_repeats), so a @mark on any core settles them all first.
+  std::vector<Mmu*> mmus;
 };
 
 // Orders the cores' calls into the OS model that fall at one simulated time
@@ -150,8 +153,8 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   // The MMU module socket is bound to, for the in-order path's translations:
   // called directly (MmuModule::translate) instead of through the socket,
   // with the same delays and results. Null (the default): the socket.
-  // `lazy`: same-page repeats are counted later (Mmu::settle_repeats), which
-  // only a single core may do: another core's @mark reads every statistic.
+  // `lazy`: same-page repeats are counted later (Mmu::settle_repeats: each
+  // core at its end, every core's at a @mark, see ReplayShared::mmus).
   void set_direct_mmu(MmuModule* m, bool lazy = true) {
     m_direct = m;
     m_direct_repeat = m && lazy && !m_p.sync_each_access;

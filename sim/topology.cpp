@@ -124,7 +124,8 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
                                                                 c.replay.gap_cycles, mmu_stats.group("walker")));
   for (unsigned i = 0; i < cores; ++i) {
     m_replays[i]->socket.bind(m_mmus[i]->cpu_socket);
-    m_replays[i]->set_direct_mmu(m_mmus[i].get(), cores == 1);
+    m_replays[i]->set_direct_mmu(m_mmus[i].get());
+    if (cores > 1) m_shared.mmus.push_back(&m_mmus[i]->core());
     m_mmus[i]->mem_socket.bind(m_memories[i]->socket);
     m_replays[i]->data_socket.bind(m_memories[i]->data_socket);
   }
