@@ -44,7 +44,7 @@ const char* const kUsage =
     "usage:\n"
     "  mmusim run     [-c CONFIG.yaml] [-t TRACE]... [--format FMT] [--set KEY=VALUE]...\n"
     "                 [-o OUTDIR] [--max-accesses N] [--progress|--quiet] [--check-invariants]\n"
-    "                 [--curves TLB[,TLB...]] [--curves-sample R] [--curves-opt] [--threads 1|2]\n"
+    "                 [--curves TLB[,TLB...]] [--curves-sample R] [--curves-opt] [--threads auto|1|2]\n"
     "  mmusim params  [-c CONFIG.yaml] [--set KEY=VALUE]...\n"
     "  mmusim convert IN OUT [--from FMT] [--to FMT]\n"
     "  mmusim sweep   EXPERIMENT.yaml [-j N] [--backend local|slurm] [-o OUTDIR] [--resume]\n"

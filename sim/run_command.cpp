@@ -70,8 +70,8 @@ int cmd_run(int argc, char** argv) {
       "also the OPT (Belady MIN) misses of every fully associative size of the TLBs with curves on, a lower bound for "
       "any policy: column opt_misses of curves.csv (sets mmu.tlbs.<TLB>.curves_opt; not with --curves-sample)")(
       "threads", po::value<std::string>(),
-      "N: 1 (the default) reads and decodes the traces on the simulation thread; 2 decodes each trace on a thread of "
-      "its own beside the simulation (same results; on a machine with one core, 1)")(
+      "auto (the default), 1 or 2: 2 reads and decodes each trace on a thread of its own beside the simulation, 1 on "
+      "the simulation thread; auto is 2 on a machine with more than one core, else 1 (same results either way)")(
       "progress", "show a progress line on stderr even when it is not a terminal")(
       "check-invariants",
       "check the OS model's invariants after every page fault (O(memory) each) and every TLB or paging-structure-cache "
@@ -102,9 +102,13 @@ int cmd_run(int argc, char** argv) {
   refuse_positional(vm, "run", "give a trace with -t TRACE (-t - for standard input)");
   if (vm.count("progress") && vm.count("quiet")) throw UsageError("--progress and --quiet exclude each other");
   const std::uint64_t max_accesses = parse_count("--max-accesses", vm["max-accesses"].as<std::string>(), 0, UINT64_MAX);
-  // One thread unless asked: on the 2-core development machine a decoder
-  // thread beside the simulation measured slower (README, Speed).
-  const std::uint64_t asked = vm.count("threads") ? parse_count("--threads", vm["threads"].as<std::string>(), 1, 2) : 1;
+  // A decoder thread per trace beside the simulation whenever the machine
+  // has a second core (issue 15: the simulation never waits on I/O while
+  // records are ready); --threads 1 keeps everything on one thread.
+  const std::string threads_arg = vm.count("threads") ? vm["threads"].as<std::string>() : "auto";
+  if (threads_arg != "auto" && threads_arg != "1" && threads_arg != "2")
+    throw UsageError("--threads: expected auto, 1 or 2, got '" + threads_arg + "'");
+  const std::uint64_t asked = threads_arg == "1" ? 1 : 2;
   const std::uint64_t threads = std::thread::hardware_concurrency() > 1 ? asked : 1;
 
   LoadedConfig lc = load_config_options(vm);
