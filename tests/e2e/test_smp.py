@@ -20,8 +20,9 @@ of each bundled trace run alone on one core, by the same binary.
    preset): the walks' timing now depends on the other cores, but the TLB
    and fault counters must not: every mmu.tlb.* counter and replay.retries
    (re-executions after a page fault) per core equal the alone run's.
-3. Determinism: the same two-core run twice, once with --threads 2 (trace
-   decoding on host threads), gives byte-identical stats.csv.
+3. Determinism: the same two-core run twice, once with --threads 1 (no
+   decoder threads) and once with --threads 2 (trace decoding on host
+   threads), gives byte-identical stats.csv.
 4. The OOM killer across cores: two traces that each touch 16 MiB, on two
    cores sharing 16 MiB of memory: a fault on one core kills the process of
    the other (and later its own); the killed core's records are skipped from
@@ -121,7 +122,7 @@ def main():
         private_case(tmp, "pcid", fixed + ["paging.pcid=true"], 4)
         shared_case(tmp, "dram", [], None)
         shared_case(tmp, "caches", [], "x86_64-caches.yaml")
-        _, a = run(tmp, "det1", TRACES[:2], ["cores=2"], "x86_64-caches.yaml")
+        _, a = run(tmp, "det1", TRACES[:2], ["cores=2"], "x86_64-caches.yaml", ["--threads", "1"])
         _, b = run(tmp, "det2", TRACES[:2], ["cores=2"], "x86_64-caches.yaml", ["--threads", "2"])
         with open(a, "rb") as fa, open(b, "rb") as fb:
             if fa.read() != fb.read():
