@@ -207,6 +207,9 @@ int cmd_run(int argc, char** argv) {
     std::remove(write_temp(outdir + "/config.yaml", to_yaml(cfg)).c_str());
   }
 
+  if (!cfg.replay.affinity.empty() && cfg.replay.affinity.size() != traces.size())
+    throw UsageError("replay.affinity gives " + std::to_string(cfg.replay.affinity.size()) + " cores for " +
+                     std::to_string(traces.size()) + " -t traces: give one core per trace, in the order of -t");
   const bool quiet = vm.count("quiet") > 0;
   ReplayParams rp;
   rp.max_accesses = max_accesses;
