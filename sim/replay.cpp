@@ -128,8 +128,12 @@ void Replay::thread() {
   m_qk.reset();
   m_quantum_left = tlm::tlm_global_quantum::instance().compute_local_quantum();
   try {
-    if (m_sh->sched) loop_sched();
-    else loop();
+    if (m_sh->sched) {
+      const bool all = (loop_sched(), m_sh->sched->finished());
+      m_sh->sched->exit_core(!all);
+    } else {
+      loop();
+    }
     if (m_sched) follow_issue_point(m_sched->drain());
     m_qk.sync();
     m_complete = true;
@@ -341,6 +345,16 @@ void Replay::loop_sched() {
         m_idle_since = sc_core::sc_time_stamp();
       }
       if (q.empty() && sc.finished()) return;
+      if (sc.others_stuck()) {
+        // Another core stopped at --max-accesses with records left: what
+        // is left here waits on it for ever.
+        if (sc.truncated()) {
+          if (!q.empty()) m_idle_since = sc_core::sc_time_stamp();
+          return;
+        }
+        throw std::logic_error("core " + std::to_string(m_core) +
+                               ": every core waits and none can run (scheduler deadlock)");
+      }
       // Blocked (its tasks wait for a fence or another core's records) or
       // idle: wait until something changes.
       sync();
@@ -363,9 +377,14 @@ void Replay::loop_sched() {
     const std::uint64_t mig = t->pinned ? 0 : sc.migrate_interval();
     std::uint64_t budget = m_p.switch_interval;
     if (mig) budget = std::min(budget, mig - std::min(mig - 1, t->since_migrate));
-    if (!run_task(*t, budget)) return;
+    if (!run_task(*t, budget)) {
+      m_qk.sync();  // --max-accesses: this core ends here
+      m_idle_since = sc_core::sc_time_stamp();
+      return;
+    }
     const std::size_t k = at;
     if (!t->ended && mig && t->since_migrate >= mig && sc.cores() > 1) {
+      sync();  // the task continues on the next core from this core's time
       sc.move(*t, (m_core + 1) % sc.cores());
       ++*m_migrations;
     }
@@ -420,7 +439,12 @@ bool Replay::run_task(Task& t, std::uint64_t budget) {
     } else {
       event(t, rec);
     }
-    d.done(t);
+    if (d.done(t)) {
+      // Another core waits for this record (a fence, or the last record
+      // before one): it continues from this core's time.
+      sync();
+      m_sh->sched->notify();
+    }
   }
   return true;
 }

@@ -65,24 +65,34 @@ void TraceDemux::read_for(Task& t) {
 
 TraceDemux::State TraceDemux::state(Task& t) {
   if (t.buf.empty()) read_for(t);
-  if (t.buf.empty()) return m_eof ? State::Done : State::Blocked;
+  if (t.buf.empty()) {
+    if (m_eof) return State::Done;
+    m_blocked = true;
+    return State::Blocked;
+  }
   const BufferedRecord& b = t.buf.front();
-  if (b.epoch != m_fences_applied) return State::Blocked;
-  if (b.fence && m_pending.front() != 0) return State::Blocked;
+  if (b.epoch != m_fences_applied || (b.fence && m_pending.front() != 0)) {
+    m_blocked = true;
+    return State::Blocked;
+  }
   return State::Ready;
 }
 
-void TraceDemux::done(Task& t) {
+bool TraceDemux::done(Task& t) {
   const bool fence = t.buf.front().fence;
   t.buf.pop_front();
   const bool was_full = m_buffered-- == kMaxBuffered;
+  bool wake;
   if (fence) {
     ++m_fences_applied;
     m_pending.pop_front();
-    m_sched.notify();
-  } else if (--m_pending.front() == 0 || was_full) {
-    m_sched.notify();
+    wake = true;
+  } else {
+    wake = --m_pending.front() == 0 || was_full;
   }
+  if (!wake || !m_blocked) return false;
+  m_blocked = false;
+  return true;
 }
 
 Scheduler::Scheduler(const std::vector<TraceReader*>& traces, unsigned cores, const std::vector<unsigned>& affinity,
@@ -145,6 +155,7 @@ bool Scheduler::finished() const {
 void Scheduler::wait() {
   ++m_waiting;
   sc_core::wait(m_progress);
+  m_notified = false;
   --m_waiting;
 }
 

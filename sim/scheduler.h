@@ -94,7 +94,9 @@ class TraceDemux {
   State state(Task& t);
   // t's next record, once state(t) is Ready; done(t) after running it.
   const BufferedRecord& front(Task& t) const { return t.buf.front(); }
-  void done(Task& t);
+  // Returns true when a task of this trace found blocked may run now (the
+  // caller syncs its time, then Scheduler::notify()).
+  bool done(Task& t);
   std::uint64_t fences_applied() const { return m_fences_applied; }
   TraceReader* reader() const { return m_reader; }
   bool eof() const { return m_eof; }
@@ -113,6 +115,7 @@ class TraceDemux {
   std::uint64_t m_fences_read = 0, m_fences_applied = 0;
   std::deque<std::uint64_t> m_pending;  // [e - m_fences_applied]: unrun records of epoch e (fences excluded)
   std::size_t m_buffered = 0;
+  bool m_blocked = false;  // state() found a task blocked since the last wake-up
   std::shared_ptr<std::map<std::uint32_t, std::uint32_t>> m_pids;
 };
 
@@ -135,12 +138,22 @@ class Scheduler {
   // Something changed (a record or fence run, a task created or moved):
   // the waiting cores look again. wait() in a core's thread.
   void notify() {
-    if (m_waiting) m_progress.notify(sc_core::SC_ZERO_TIME);
+    if (!m_waiting) return;
+    m_notified = true;
+    m_progress.notify(sc_core::SC_ZERO_TIME);
   }
   void wait();
-  // The cores waiting in wait() and the cores not finished: when every
-  // unfinished core waits and nothing was notified, no core can move.
-  unsigned waiting() const { return m_waiting; }
+  // A core's replay ends (its tasks done, or --max-accesses): truncated
+  // when it stopped with records left.
+  void exit_core(bool truncated) {
+    ++m_exited;
+    m_truncated = m_truncated || truncated;
+    notify();
+  }
+  // True when no other core can change anything: every other core waits
+  // (with no notification on its way) or has ended.
+  bool others_stuck() const { return !m_notified && m_waiting + m_exited + 1 == cores(); }
+  bool truncated() const { return m_truncated; }
 
  private:
   std::vector<std::unique_ptr<TraceDemux>> m_demux;
@@ -149,6 +162,9 @@ class Scheduler {
   std::uint64_t m_migrate_interval;
   unsigned m_live = 0;  // tasks not ended
   unsigned m_waiting = 0;
+  unsigned m_exited = 0;
+  bool m_notified = false;
+  bool m_truncated = false;
   sc_core::sc_event m_progress;
 };
 
