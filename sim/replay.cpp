@@ -335,6 +335,13 @@ void Replay::loop_sched() {
       }
     }
     if (!t) {
+      // Waiting must follow the look at the queue with no wait() between
+      // (a wake-up in between would be lost): a sync or an OS call first,
+      // then the queue again.
+      if (m_qk.get_local_time() != sc_core::SC_ZERO_TIME) {
+        sync();
+        continue;
+      }
       if (q.empty() && m_running) {
         // Nothing to run: the CPU goes idle and keeps the last mm loaded
         // (context_switch() to the idle task: enter_lazy_tlb()).
@@ -343,6 +350,7 @@ void Replay::loop_sched() {
         m_os.enter_lazy_tlb(m_core);
         m_running = nullptr;
         m_idle_since = sc_core::sc_time_stamp();
+        continue;
       }
       if (q.empty() && sc.finished()) return;
       if (sc.others_stuck()) {
@@ -357,7 +365,6 @@ void Replay::loop_sched() {
       }
       // Blocked (its tasks wait for a fence or another core's records) or
       // idle: wait until something changes.
-      sync();
       sc.wait();
       m_quantum_left = tlm::tlm_global_quantum::instance().compute_local_quantum();
       continue;
