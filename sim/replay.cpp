@@ -411,6 +411,7 @@ bool Replay::run_task(Task& t, std::uint64_t budget) {
       return true;
     }
     const BufferedRecord& b = d.front(t);
+    if (b.error) std::rethrow_exception(b.error);
     t.pos = b.pos;
     // A fence since it last looked (another thread's @exit, a kill): its
     // process may be gone.
@@ -603,8 +604,7 @@ bool Replay::translate(VAddr va, AccessKind kind) {
 
 void Replay::report_kills() {
   for (; m_sh->kills_reported < m_os.kills().size(); ++m_sh->kills_reported)
-    std::fprintf(stderr, "mmusim: %s: %s\n", location().c_str(),
-                 m_os.kills()[m_sh->kills_reported].c_str());
+    std::fprintf(stderr, "mmusim: %s: %s\n", location().c_str(), m_os.kills()[m_sh->kills_reported].c_str());
 }
 
 void Replay::event(Stream& s, const TraceRecord& rec) {
@@ -716,7 +716,10 @@ void Replay::progress_line(bool final) {
     }
     frac += f / static_cast<double>(m_streams.size());
   }
-  os << "\r" << (m_streams.empty() ? "core " + std::to_string(m_core) : m_streams.size() == 1 ? m_streams[0].reader->path() : std::to_string(m_streams.size()) + " traces")
+  os << "\r"
+     << (m_streams.empty()       ? "core " + std::to_string(m_core)
+         : m_streams.size() == 1 ? m_streams[0].reader->path()
+                                 : std::to_string(m_streams.size()) + " traces")
      << ": " << n / 1e6 << " M accesses, " << (now > 0 ? n / now / 1e6 : 0.0) << " M/s";
   if (frac > 0 && frac <= 1) {
     os << ", " << frac * 100 << "%";

@@ -42,9 +42,11 @@
 // runs - the scheduler with N = 1 gives the same totals (tested).
 //
 // Several cores (cores: N, sim/topology.cpp): one Replay per core, each an
-// SC_THREAD with its own quantum keeper, driving its core's MMU, with one
-// trace (or none: the core stays idle). They share a ReplayShared (global
-// pids, marks, reported kills) and an OsArbiter: before every call into the
+// SC_THREAD with its own quantum keeper, driving its core's MMU, running the
+// tasks of its run queue (sim/scheduler.h: the traces' threads, placed on
+// the cores; loop_sched) time-sliced, idle when it has none. They share a
+// ReplayShared (the Scheduler, global pids, marks, reported kills) and an
+// OsArbiter: before every call into the
 // shared OS model (an event, a fault, a process switch) the core syncs its
 // quantum keeper, so OS calls happen in simulated-time order, and the
 // arbiter lets the cores that reach the OS at one time in one delta cycle
@@ -265,10 +267,9 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   bool m_in_os = false;          // an OsCall holds the arbiter
   std::size_t m_kills_seen = 0;  // OsModel::kills() when this core last looked (several cores)
   void report_kills();
-  Task* m_running = nullptr;         // several cores: the task this core ran last (null: idle)
-  bool m_lazy = false;               // the core went idle after running a task (OsModel::enter_lazy_tlb)
-  sc_core::sc_time m_idle_since;     // when it went idle
-  Counter* m_migrations = nullptr;   // replay.migrate_interval > 0 only
+  Task* m_running = nullptr;        // several cores: the task this core ran last (null: idle)
+  sc_core::sc_time m_idle_since;    // when it last went idle (OsModel::enter_lazy_tlb), or stopped
+  Counter* m_migrations = nullptr;  // replay.migrate_interval > 0 only
   OsModel& m_os;
   MmuControl& m_mmu;
   ReplayParams m_p;

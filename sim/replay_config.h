@@ -38,8 +38,8 @@ struct ReplayConfig {
             "SIGSEGV");
     v.param("gap_cycles", gap_cycles, Cycles{0}, "cycles", "cycles of non-memory work between successive accesses");
     v.param("switch_interval", switch_interval, std::uint64_t{100000}, "accesses",
-            "with several -t traces: accesses per time slice before the round-robin switch to the next trace's process "
-            "(a CR3 write)");
+            "with several -t traces (one core), or several tasks on a core's run queue (cores > 1): accesses per time "
+            "slice before the round-robin switch to the next (a CR3 write between processes)");
     v.param("quantum", quantum_ps, std::uint64_t{1000000}, kDuration,
             "TLM-2.0 global quantum of the loosely-timed replay");
     v.choice("sync", sync, ReplaySync::Quantum, kReplaySyncNames,
@@ -69,7 +69,8 @@ struct ReplayConfig {
   }
   void check(const ParamCheck& c) const {
     if (switch_interval == 0) c.fail("switch_interval", "must be at least 1");
-    if (affinity.size() > 4096) c.fail("affinity", "must list at most 4096 cores, got " + std::to_string(affinity.size()));
+    if (affinity.size() > 4096)
+      c.fail("affinity", "must list at most 4096 cores, got " + std::to_string(affinity.size()));
     if (outstanding == 0 || outstanding > 1024)
       c.fail("outstanding", "must be in 1..1024, got " + std::to_string(outstanding));
   }

@@ -37,7 +37,21 @@ Task& TraceDemux::task_for(const TraceRecord& rec) {
 void TraceDemux::read_for(Task& t) {
   TraceRecord rec;
   while (t.buf.empty() && !m_eof && m_buffered < kMaxBuffered) {
-    if (!m_reader->next(rec)) {
+    bool got = false;
+    try {
+      got = m_reader->next(rec);
+    } catch (const TraceError&) {
+      BufferedRecord b;
+      b.error = std::current_exception();
+      b.epoch = m_fences_read++;
+      b.fence = true;
+      m_pending.push_back(0);
+      m_cur->buf.push_back(std::move(b));
+      ++m_buffered;
+      m_eof = true;
+      break;
+    }
+    if (!got) {
       m_eof = true;
       break;
     }

@@ -35,6 +35,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <map>
 #include <memory>
 #include <systemc>
@@ -53,11 +54,12 @@ struct ReplayStream {
   TraceReader* reader = nullptr;
   PrefetchReader* prefetch = nullptr;  // reader, when decoded on its own thread: records taken without a copy
   bool done = false;
-  bool has_pid = false;  // a process has been chosen (lazily: pid 1 unless @proc comes first)
+  bool has_pid = false;   // a process has been chosen (lazily: pid 1 unless @proc comes first)
   std::uint32_t pid = 0;  // global pid of the current process
   bool skip = false;      // that process is dead: its records are skipped
   // trace pid -> global pid (several traces); shared by a trace's tasks.
-  std::shared_ptr<std::map<std::uint32_t, std::uint32_t>> pids = std::make_shared<std::map<std::uint32_t, std::uint32_t>>();
+  std::shared_ptr<std::map<std::uint32_t, std::uint32_t>> pids =
+      std::make_shared<std::map<std::uint32_t, std::uint32_t>>();
   // Several cores: the demultiplexed trace, and the file position of the
   // record being run (for messages).
   TraceDemux* demux = nullptr;
@@ -69,6 +71,9 @@ struct BufferedRecord {
   std::uint64_t pos = 0;    // reader position after it (TraceReader::location_at)
   std::uint64_t epoch = 0;  // fences read before it
   bool fence = false;
+  // The reader failed here (a bad record): thrown when its turn comes, as a
+  // fence, so that it is reported after every record before it has run.
+  std::exception_ptr error;
 };
 
 struct Task : ReplayStream {
@@ -76,7 +81,7 @@ struct Task : ReplayStream {
   unsigned core = 0;  // the core whose run queue holds it
   bool pinned = false;
   bool ended = false;
-  std::uint32_t key = 0;           // the trace tid its records follow
+  std::uint32_t key = 0;            // the trace tid its records follow
   std::uint64_t since_migrate = 0;  // accesses since placed on its core
   std::uint64_t fences_seen = 0;    // the demux's fences when it last checked its process
   std::deque<BufferedRecord> buf;
