@@ -35,41 +35,47 @@ Task& TraceDemux::task_for(const TraceRecord& rec) {
 }
 
 void TraceDemux::read_for(Task& t) {
-  TraceRecord rec;
   while (t.buf.empty() && !m_eof && m_buffered < kMaxBuffered) {
+    // Read straight into a slot of the task the stream is with (it stays
+    // there unless the record is a @thread); the slots' records are reused.
+    Task* guess = m_cur;
+    BufferedRecord* slot = &guess->buf.push_back();
     bool got = false;
     try {
-      got = m_reader->next(rec);
+      got = m_reader->next(slot->rec);
     } catch (const TraceError&) {
-      BufferedRecord b;
-      b.error = std::current_exception();
-      b.epoch = m_fences_read++;
-      b.fence = true;
+      slot->error = std::current_exception();
+      slot->epoch = m_fences_read++;
+      slot->fence = true;
       m_pending.push_back(0);
-      m_cur->buf.push_back(std::move(b));
       ++m_buffered;
       m_eof = true;
       break;
     }
     if (!got) {
+      guess->buf.pop_back();
       m_eof = true;
       break;
     }
-    Task& to = task_for(rec);
-    BufferedRecord b;
+    Task& to = task_for(slot->rec);
+    if (&to != guess) {
+      BufferedRecord& moved = to.buf.push_back();
+      std::swap(moved.rec, slot->rec);
+      guess->buf.pop_back();
+      slot = &moved;
+    }
+    BufferedRecord& b = *slot;
+    const bool fence = b.rec.kind != RecordKind::Access && b.rec.kind != RecordKind::Thread;
     b.pos = m_reader->position();
     b.epoch = m_fences_read;
-    b.fence = rec.kind != RecordKind::Access && rec.kind != RecordKind::Thread;
-    b.rec = std::move(rec);
-    rec = TraceRecord();
-    if (b.fence) {
+    b.fence = fence;
+    b.error = nullptr;
+    if (fence) {
       ++m_fences_read;
       m_pending.push_back(0);
     } else {
       ++m_pending[b.epoch - m_fences_applied];
     }
-    const bool fence = b.fence;
-    to.buf.push_back(std::move(b));
     ++m_buffered;
     // Past another task's fence, t's next record cannot run before the
     // fence is applied: read no further for now.

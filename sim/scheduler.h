@@ -76,6 +76,39 @@ struct BufferedRecord {
   std::exception_ptr error;
 };
 
+// A task's buffered records: a ring over a vector that grows by doubling;
+// its slots are reused (a record's strings keep their storage), so the
+// steady state allocates nothing per record, where a std::deque of these
+// large elements allocates a block every few.
+class RecordRing {
+ public:
+  bool empty() const { return m_size == 0; }
+  std::size_t size() const { return m_size; }
+  BufferedRecord& front() { return m_slots[m_head]; }
+  const BufferedRecord& front() const { return m_slots[m_head]; }
+  void pop_front() {
+    m_head = (m_head + 1) & (m_slots.size() - 1);
+    --m_size;
+  }
+  void pop_back() { --m_size; }
+  // The slot for a new last record, to be filled by the caller.
+  BufferedRecord& push_back() {
+    if (m_size == m_slots.size()) grow();
+    ++m_size;
+    return m_slots[(m_head + m_size - 1) & (m_slots.size() - 1)];
+  }
+
+ private:
+  void grow() {
+    std::vector<BufferedRecord> bigger(m_slots.empty() ? 4 : 2 * m_slots.size());
+    for (std::size_t i = 0; i < m_size; ++i) bigger[i] = std::move(m_slots[(m_head + i) & (m_slots.size() - 1)]);
+    m_slots = std::move(bigger);
+    m_head = 0;
+  }
+  std::vector<BufferedRecord> m_slots;  // a power of two in size
+  std::size_t m_head = 0, m_size = 0;
+};
+
 struct Task : ReplayStream {
   unsigned id = 0;    // creation order over the run
   unsigned core = 0;  // the core whose run queue holds it
@@ -84,7 +117,7 @@ struct Task : ReplayStream {
   std::uint32_t key = 0;            // the trace tid its records follow
   std::uint64_t since_migrate = 0;  // accesses since placed on its core
   std::uint64_t fences_seen = 0;    // the demux's fences when it last checked its process
-  std::deque<BufferedRecord> buf;
+  RecordRing buf;
 };
 
 class Scheduler;
