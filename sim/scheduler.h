@@ -21,7 +21,9 @@
 // the task's record, at a fence of another task (the task cannot run past
 // it before it is applied anyway), or when kMaxBuffered records of the
 // trace are buffered (then it waits until other cores have consumed some).
-// The memory bound is therefore kMaxBuffered records per trace.
+// The memory bound is therefore kMaxBuffered records per trace at once;
+// each task's ring keeps the capacity it reached (at most kMaxBuffered
+// slots of 152 bytes: 10 MiB).
 //
 // Placement (Scheduler): trace i's first task runs on core
 // replay.affinity[i] if given, else on core i mod N; its k-th thread (in
