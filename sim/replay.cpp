@@ -90,6 +90,9 @@ Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, O
           "kernel_walks",
           "the fault handler's kernel accesses (os.fault_model: accesses) that missed every TLB and walked")) {
   if (traces.empty() && !arbiter) throw std::invalid_argument("replay: no trace");
+  // Registered only when migration is on, so other runs keep their statistics.
+  if (m_p.migrate_interval)
+    m_migrations = &stats.counter("migrations", "tasks this core moved to the next core (replay.migrate_interval)");
   if (!shared) m_sh->map_pids = traces.size() > 1;
   for (TraceReader* t : traces) {
     Stream s;
@@ -126,19 +129,26 @@ void Replay::thread() {
   m_qk.reset();
   m_quantum_left = tlm::tlm_global_quantum::instance().compute_local_quantum();
   try {
-    loop();
+    if (m_sh->sched) {
+      const bool all = (loop_sched(), m_sh->sched->finished());
+      m_sh->sched->exit_core(!all);
+    } else {
+      loop();
+    }
     if (m_sched) follow_issue_point(m_sched->drain());
     m_qk.sync();
     m_complete = true;
   } catch (const InvariantViolation& e) {
     // A bug of the model: still an internal error, but naming the record.
     m_error = std::make_exception_ptr(
-        InvariantViolation((m_cur && m_cur->reader ? m_cur->reader->location() + ": " : std::string()) + e.what()));
+        InvariantViolation((m_cur && m_cur->reader ? location() + ": " : std::string()) + e.what()));
   } catch (...) {
     m_error = std::current_exception();
   }
   if (m_direct) m_direct->core().settle_repeats();  // before anything reads the statistics
-  m_cycles += sc_core::sc_time_stamp().value() / m_cycle.value();
+  // Several cores: a core that ran out of tasks waited, idle, for the
+  // others; its cycles end when it went idle.
+  m_cycles += (m_sh->sched && m_complete ? m_idle_since : sc_core::sc_time_stamp()).value() / m_cycle.value();
   if (m_complete && sc_core::sc_time_stamp().value() > kMaxSimPs) {
     m_complete = false;
     try {
@@ -176,13 +186,20 @@ void Replay::check_time(std::uint64_t more_ps) const {
   if (now > kMaxSimPs || more_ps > kMaxSimPs - now) time_limit_error();
 }
 
-void Replay::trace_error(const std::string& msg) const { throw TraceError(m_cur->reader->location() + ": " + msg); }
+void Replay::trace_error(const std::string& msg) const { throw TraceError(location() + ": " + msg); }
+
+std::string Replay::location() const {
+  if (!m_cur || !m_cur->reader) return std::string();
+  // A task of a demultiplexed trace: its record's own line, not the
+  // reader's, which may have read ahead.
+  return m_cur->demux ? m_cur->reader->location_at(m_cur->pos) : m_cur->reader->location();
+}
 
 std::uint32_t Replay::global_pid(Stream& s, std::uint32_t trace_pid) {
   if (!m_sh->map_pids) return trace_pid;
-  auto it = s.pids.find(trace_pid);
-  if (it != s.pids.end()) return it->second;
-  return s.pids[trace_pid] = m_sh->next_pid++;
+  auto it = s.pids->find(trace_pid);
+  if (it != s.pids->end()) return it->second;
+  return (*s.pids)[trace_pid] = m_sh->next_pid++;
 }
 
 void Replay::select(Stream& s, std::uint32_t trace_pid) {
@@ -285,6 +302,157 @@ bool Replay::run_stream(Stream& s, std::uint64_t budget) {
       }
     } else {
       event(s, rec);
+    }
+  }
+  return true;
+}
+
+void Replay::loop_sched() {
+  Scheduler& sc = *m_sh->sched;
+  std::vector<Task*>& q = sc.run_queue(m_core);
+  std::size_t at = 0;  // the run queue's position to try first (round robin)
+  for (;;) {
+    // The first task from `at` whose next record can run; tasks with no
+    // records left leave the queue (other cores only append to it).
+    Task* t = nullptr;
+    for (bool again = true; again && !t;) {
+      again = false;
+      const std::size_t n = q.size();
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t k = (at + i) % n;
+        Task* c = q[k];
+        const TraceDemux::State st = c->demux->state(*c);
+        if (st == TraceDemux::State::Ready) {
+          at = k;
+          t = c;
+          break;
+        }
+        if (st == TraceDemux::State::Done) {
+          sc.end(*c);
+          at = k;
+          again = true;
+          break;
+        }
+      }
+    }
+    if (!t) {
+      // Waiting must follow the look at the queue with no wait() between
+      // (a wake-up in between would be lost): a sync or an OS call first,
+      // then the queue again.
+      if (m_qk.get_local_time() != sc_core::SC_ZERO_TIME) {
+        sync();
+        continue;
+      }
+      if (q.empty() && m_running) {
+        // Nothing to run: the CPU goes idle and keeps the last mm loaded
+        // (context_switch() to the idle task: enter_lazy_tlb()).
+        m_cur = m_running;
+        OsCall call(*this);
+        m_os.enter_lazy_tlb(m_core);
+        m_running = nullptr;
+        m_idle_since = sc_core::sc_time_stamp();
+        continue;
+      }
+      if (q.empty() && sc.finished()) return;
+      if (sc.others_stuck()) {
+        // Another core stopped at --max-accesses with records left: what
+        // is left here waits on it for ever.
+        if (sc.truncated()) {
+          if (!q.empty()) m_idle_since = sc_core::sc_time_stamp();
+          return;
+        }
+        throw std::logic_error("core " + std::to_string(m_core) +
+                               ": every core waits and none can run (scheduler deadlock)");
+      }
+      // Blocked (its tasks wait for a fence or another core's records) or
+      // idle: wait until something changes.
+      sc.wait();
+      m_quantum_left = tlm::tlm_global_quantum::instance().compute_local_quantum();
+      continue;
+    }
+    if (t != m_running) {
+      // A context switch on this core (from another task; none from idle).
+      if (m_running) ++m_switches;
+      m_cur = t;
+      if (t->has_pid && !t->skip && !m_os.alive(t->pid)) t->skip = true;
+      if (t->has_pid && !t->skip) {
+        OsCall call(*this);
+        m_os.switch_to(t->pid);  // the same mm (a thread of it): no CR3 load
+      }
+      m_running = t;
+    }
+    m_cur = t;
+    const std::uint64_t mig = t->pinned ? 0 : sc.migrate_interval();
+    std::uint64_t budget = m_p.switch_interval;
+    if (mig) budget = std::min(budget, mig - std::min(mig - 1, t->since_migrate));
+    if (!run_task(*t, budget)) {
+      m_qk.sync();  // --max-accesses: this core ends here
+      m_idle_since = sc_core::sc_time_stamp();
+      return;
+    }
+    const std::size_t k = at;
+    if (!t->ended && mig && t->since_migrate >= mig && sc.cores() > 1) {
+      sync();  // the task continues on the next core from this core's time
+      sc.move(*t, (m_core + 1) % sc.cores());
+      ++*m_migrations;
+    }
+    at = k < q.size() && q[k] == t ? k + 1 : k;
+  }
+}
+
+bool Replay::run_task(Task& t, std::uint64_t budget) {
+  TraceDemux& d = *t.demux;
+  std::uint64_t done = 0;
+  std::uint64_t since_check = 0;
+  while (done < budget) {
+    const TraceDemux::State st = d.state(t);
+    if (st == TraceDemux::State::Blocked) return true;
+    if (st == TraceDemux::State::Done) {
+      m_sh->sched->end(t);
+      return true;
+    }
+    const BufferedRecord& b = d.front(t);
+    if (b.error) std::rethrow_exception(b.error);
+    t.pos = b.pos;
+    // A fence since it last looked (another thread's @exit, a kill): its
+    // process may be gone.
+    if (t.fences_seen != d.fences_applied()) {
+      t.fences_seen = d.fences_applied();
+      if (t.has_pid && !t.skip && !m_os.alive(t.pid)) t.skip = true;
+    }
+    const TraceRecord& rec = b.rec;
+    if (rec.kind == RecordKind::Access) {
+      check_address(rec.addr, "address");
+      ensure_process(t);
+      // As run_stream: skipped, --max-accesses, then a kill from another core.
+      bool skip = t.skip;
+      if (!skip) {
+        if (m_accesses.value() >= m_access_limit) return false;
+        if (m_os.kills().size() != m_kills_seen) {
+          m_kills_seen = m_os.kills().size();
+          OsCall call(*this);
+          if (!m_os.alive(t.pid)) skip = t.skip = true;
+        }
+      }
+      if (skip) {
+        ++m_skipped;
+      } else {
+        access(t, rec);
+        ++done;
+        ++t.since_migrate;
+        if (++since_check == (1u << 16)) {
+          since_check = 0;
+          if (m_p.progress) progress_line(false);
+        }
+      }
+    } else {
+      event(t, rec);
+    }
+    if (d.done(t)) {
+      // Another core waits for this record (a fence, or the last record
+      // before one): it continues from this core's time.
+      sync();
+      m_sh->sched->notify();
     }
   }
   return true;
@@ -447,8 +615,7 @@ bool Replay::translate_walk(VAddr va, AccessKind kind) {
 
 void Replay::report_kills() {
   for (; m_sh->kills_reported < m_os.kills().size(); ++m_sh->kills_reported)
-    std::fprintf(stderr, "mmusim: %s: %s\n", m_cur->reader->location().c_str(),
-                 m_os.kills()[m_sh->kills_reported].c_str());
+    std::fprintf(stderr, "mmusim: %s: %s\n", location().c_str(), m_os.kills()[m_sh->kills_reported].c_str());
 }
 
 void Replay::event(Stream& s, const TraceRecord& rec) {
@@ -471,7 +638,7 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
   if (rec.kind == RecordKind::Mark) {
     // A name twice would give one statistic two values (stats.csv) or keep
     // only the last (stats.json); each snapshot costs memory: both refused.
-    const std::string where = m_cur->reader->location();
+    const std::string where = location();
     auto seen = m_sh->mark_where.emplace(rec.name, where);
     if (!seen.second)
       trace_error("@mark " + rec.name + " given twice (first at " + seen.first->second +
@@ -561,7 +728,10 @@ void Replay::progress_line(bool final) {
     }
     frac += f / static_cast<double>(m_streams.size());
   }
-  os << "\r" << (m_streams.size() == 1 ? m_streams[0].reader->path() : std::to_string(m_streams.size()) + " traces")
+  os << "\r"
+     << (m_streams.empty()       ? "core " + std::to_string(m_core)
+         : m_streams.size() == 1 ? m_streams[0].reader->path()
+                                 : std::to_string(m_streams.size()) + " traces")
      << ": " << n / 1e6 << " M accesses, " << (now > 0 ? n / now / 1e6 : 0.0) << " M/s";
   if (frac > 0 && frac <= 1) {
     os << ", " << frac * 100 << "%";

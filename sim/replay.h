@@ -42,9 +42,11 @@
 // runs - the scheduler with N = 1 gives the same totals (tested).
 //
 // Several cores (cores: N, sim/topology.cpp): one Replay per core, each an
-// SC_THREAD with its own quantum keeper, driving its core's MMU, with one
-// trace (or none: the core stays idle). They share a ReplayShared (global
-// pids, marks, reported kills) and an OsArbiter: before every call into the
+// SC_THREAD with its own quantum keeper, driving its core's MMU, running the
+// tasks of its run queue (sim/scheduler.h: the traces' threads, placed on
+// the cores; loop_sched) time-sliced, idle when it has none. They share a
+// ReplayShared (the Scheduler, global pids, marks, reported kills) and an
+// OsArbiter: before every call into the
 // shared OS model (an event, a fault, a process switch) the core syncs its
 // quantum keeper, so OS calls happen in simulated-time order, and the
 // arbiter lets the cores that reach the OS at one time in one delta cycle
@@ -74,6 +76,7 @@
 #include "models/mmu/mmu_module.h"
 #include "models/os/os_model.h"
 #include "models/walker/walk_scheduler.h"
+#include "sim/scheduler.h"
 #include "sim/trace/prefetch_reader.h"
 #include "sim/trace/trace_reader.h"
 
@@ -86,6 +89,7 @@ struct ReplayParams {
   bool sync_each_access = false;
   std::uint64_t max_accesses = 0;          // 0: all
   std::uint64_t switch_interval = 100000;  // accesses per time slice with several traces
+  std::uint64_t migrate_interval = 0;      // several cores: accesses of a task before it moves on; 0: never
   unsigned va_bits = 48;                   // canonical width; 32: no address at or above 4 GiB (32-bit modes)
   std::string mode_name = "x86_64";        // paging.mode, for messages
   bool progress = false;
@@ -100,6 +104,7 @@ struct ReplayShared {
   std::size_t kills_reported = 0;  // OsModel::kills() already printed
   std::vector<MarkSnapshot> marks;
   std::map<std::string, std::string> mark_where;  // mark name -> where it was given
+  Scheduler* sched = nullptr;                     // several cores: the tasks and run queues
   // Every core's MMU: their same-page repeats are counted lazily
   // (Mmu::settle_repeats), so a @mark on any core settles them all first.
   std::vector<Mmu*> mmus;
@@ -171,15 +176,7 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   Cycles kernel_access(VAddr va, std::uint32_t bytes, bool write) override;
 
  private:
-  struct Stream {
-    TraceReader* reader = nullptr;
-    PrefetchReader* prefetch = nullptr;  // reader, when decoded on its own thread: records taken without a copy
-    bool done = false;
-    bool has_pid = false;                         // a process has been chosen (lazily: pid 1 unless @proc comes first)
-    std::uint32_t pid = 0;                        // global pid of the current process
-    bool skip = false;                            // that process is dead: its records are skipped
-    std::map<std::uint32_t, std::uint32_t> pids;  // trace pid -> global pid (several traces)
-  };
+  using Stream = ReplayStream;
 
   Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, OsModel& os, MmuControl& mmu,
          const ReplayParams& p, StatGroup& stats, const StatGroup& root_stats, sc_core::sc_time cycle,
@@ -197,6 +194,13 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
     bool entered = false;
   };
   void loop();
+  // Several cores: this core's run queue (sim/scheduler.h), time-sliced.
+  void loop_sched();
+  // Runs task t until budget accesses, its next record cannot run yet, or
+  // its end; false when --max-accesses stops the replay.
+  bool run_task(Task& t, std::uint64_t budget);
+  // Where the current record is, for messages.
+  std::string location() const;
   // Runs stream s until budget accesses are done or it ends; false when
   // --max-accesses stops the replay.
   bool run_stream(Stream& s, std::uint64_t budget);
@@ -272,6 +276,9 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   bool m_in_os = false;          // an OsCall holds the arbiter
   std::size_t m_kills_seen = 0;  // OsModel::kills() when this core last looked (several cores)
   void report_kills();
+  Task* m_running = nullptr;        // several cores: the task this core ran last (null: idle)
+  sc_core::sc_time m_idle_since;    // when it last went idle (OsModel::enter_lazy_tlb), or stopped
+  Counter* m_migrations = nullptr;  // replay.migrate_interval > 0 only
   OsModel& m_os;
   MmuControl& m_mmu;
   ReplayParams m_p;

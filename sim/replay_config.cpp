@@ -9,6 +9,7 @@ void ReplayConfig::apply(ReplayParams& p) const {
   p.sync_each_access = sync == ReplaySync::Access;
   p.switch_interval = switch_interval;
   p.outstanding = outstanding;
+  p.migrate_interval = migrate_interval;
 }
 
 }  // namespace mmusim

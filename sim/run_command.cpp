@@ -174,13 +174,6 @@ int cmd_run(int argc, char** argv) {
   if (traces.size() > kMaxTraces)
     throw UsageError("-t: at most " + std::to_string(kMaxTraces) + " traces in one run, got " +
                      std::to_string(traces.size()));
-  if (cfg.cores > 1 && traces.size() > cfg.cores) {
-    auto origin = lc.origins.find("cores");
-    throw UsageError("-t: " + std::to_string(traces.size()) + " traces for cores: " + std::to_string(cfg.cores) +
-                     (origin != lc.origins.end() ? " (" + origin->second + ")" : std::string()) +
-                     "; with several cores each trace runs on a core of its own, so at most " +
-                     std::to_string(cfg.cores) + " -t");
-  }
   if (std::count(traces.begin(), traces.end(), "-") > 1)
     throw UsageError("-t -: standard input can be read only once; give -t - for one trace and files for the others");
   const std::string format = vm["format"].as<std::string>();
@@ -211,6 +204,9 @@ int cmd_run(int argc, char** argv) {
     std::remove(write_temp(outdir + "/config.yaml", to_yaml(cfg)).c_str());
   }
 
+  if (!cfg.replay.affinity.empty() && cfg.replay.affinity.size() != traces.size())
+    throw UsageError("replay.affinity gives " + std::to_string(cfg.replay.affinity.size()) + " cores for " +
+                     std::to_string(traces.size()) + " -t traces: give one core per trace, in the order of -t");
   const bool quiet = vm.count("quiet") > 0;
   ReplayParams rp;
   rp.max_accesses = max_accesses;

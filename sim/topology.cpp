@@ -22,9 +22,6 @@ sc_core::sc_time cycle_time(const Config& c) {
 Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, const ReplayParams& rp) {
   const sc_core::sc_time cycle = cycle_time(c);
   const unsigned cores = c.cores;
-  if (cores > 1 && traces.size() > cores)
-    throw std::invalid_argument("cores: " + std::to_string(cores) + " runs at most one trace per core, got " +
-                                std::to_string(traces.size()));
   StatGroup& replay_stats = m_stats.group("replay");
   StatGroup& mmu_stats = m_stats.group("mmu");
   StatGroup& memory_stats = m_stats.group("memory");
@@ -103,13 +100,14 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
   } else {
     m_shared.map_pids = traces.size() > 1;
     m_shared.running = cores;
+    // The traces' tasks on the cores' run queues (sim/scheduler.h).
+    m_sched = std::make_unique<Scheduler>(traces, cores, c.replay.affinity, c.replay.migrate_interval);
+    m_shared.sched = m_sched.get();
     m_arbiter = std::make_unique<OsArbiter>("os_arbiter", cores);
-    for (unsigned i = 0; i < cores; ++i) {
-      std::vector<TraceReader*> mine;
-      if (i < traces.size()) mine.push_back(traces[i]);
-      m_replays.push_back(std::make_unique<Replay>(name("replay", i).c_str(), mine, *m_os, m_mmus[i]->core(), p,
-                                                   *core_replay[i], m_stats, cycle, m_shared, *m_arbiter, i));
-    }
+    for (unsigned i = 0; i < cores; ++i)
+      m_replays.push_back(std::make_unique<Replay>(name("replay", i).c_str(), std::vector<TraceReader*>{}, *m_os,
+                                                   m_mmus[i]->core(), p, *core_replay[i], m_stats, cycle, m_shared,
+                                                   *m_arbiter, i));
   }
   if (osp.fault_model == FaultModel::Accesses) {
     for (unsigned i = 0; i < cores; ++i) {

@@ -9,8 +9,10 @@
 // mmu, memory, os) so that every writer lists them the same way.
 //
 // With cores: N > 1 there are N MmuModules and N Replays (core<i>.mmu,
-// core<i>.replay, after os), trace i on core i (cores without a trace stay
-// idle); replay.* and mmu.* are then the totals over the cores
+// core<i>.replay, after os), running the traces' tasks from their run
+// queues (sim/scheduler.h: trace i on core i mod N by default, its threads
+// round-robin over the next cores; cores without a task stay idle);
+// replay.* and mmu.* are then the totals over the cores
 // (StatGroup::sum_of). Memory (one MemoryHierarchy: every cache level is
 // shared, DRAM too; each core reaches it through its own MemoryModule shell)
 // and the OS model are shared; the OS model gets each core's MMU as a CPU.
@@ -77,6 +79,7 @@ class Topology {
   std::vector<std::unique_ptr<MmuModule>> m_mmus;
   std::unique_ptr<OsModel> m_os;
   std::vector<std::unique_ptr<TranslationChecker>> m_checkers;  // --check-invariants only
+  std::unique_ptr<Scheduler> m_sched;                           // several cores
   ReplayShared m_shared;
   std::unique_ptr<OsArbiter> m_arbiter;  // several cores
   std::vector<std::unique_ptr<Replay>> m_replays;

@@ -100,6 +100,8 @@ class OsModel {
   // it, as the TLB generation moved), lazy TLB mode, mm_cpumask.
   unsigned add_cpu(MmuControl& mmu);
   void set_cpu(unsigned cpu);
+  // The CPU has nothing to run and goes idle, keeping its mm loaded (lazy TLB).
+  void enter_lazy_tlb(unsigned cpu) { (void)cpu; }  // stub: branch shoot implements it
   unsigned cpu() const { return m_mmu.cpu(); }
   unsigned cpus() const { return m_mmu.cpus(); }
 

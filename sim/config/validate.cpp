@@ -90,6 +90,19 @@ void validate(const Config& c, const ConfigOrigins& origins) {
     v.fail("replay.outstanding", "must be 1 with cores: " + std::to_string(c.cores) +
                                      " (overlapped walks are modelled for one core only), got " +
                                      std::to_string(c.replay.outstanding));
+  // Placement is for several cores; a core number must exist (the count of
+  // entries against the -t traces is checked when the run starts).
+  if (c.cores == 1 && !c.replay.affinity.empty())
+    v.fail("replay.affinity", "places traces on cores and needs cores > 1 (cores is 1), got " +
+                                  format_value(c.replay.affinity, Unit("cores")));
+  if (c.cores == 1 && c.replay.migrate_interval != 0)
+    v.fail("replay.migrate_interval", "moves tasks between cores and needs cores > 1 (cores is 1), got " +
+                                          std::to_string(c.replay.migrate_interval));
+  for (std::size_t i = 0; i < c.replay.affinity.size(); ++i)
+    if (c.replay.affinity[i] >= c.cores)
+      v.fail("replay.affinity", "entry " + std::to_string(i) + " is core " + std::to_string(c.replay.affinity[i]) +
+                                    ", but cores is " + std::to_string(c.cores) + " (cores 0.." +
+                                    std::to_string(c.cores - 1) + ")");
   if (c.cores > 1)
     for (const auto& kv : c.mmu.tlbs)
       if (kv.second.curves != 0)

@@ -96,6 +96,12 @@ std::string format_value(const std::vector<PageSize>& v, Unit) {
   return s + "]";
 }
 
+std::string format_value(const std::vector<unsigned>& v, Unit) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
 bool is_safe_name(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s)

@@ -26,5 +26,6 @@ std::string format_value(std::uint64_t v, Unit u);
 std::string format_value(double v, Unit u);
 std::string format_value(bool v, Unit u);
 std::string format_value(const std::vector<PageSize>& v, Unit u);
+std::string format_value(const std::vector<unsigned>& v, Unit u);
 
 }  // namespace mmusim

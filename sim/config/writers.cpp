@@ -78,6 +78,11 @@ class YamlWriter {
     for (PageSize p : v) out << page_size_name(p);
     out << YAML::EndSeq;
   }
+  void emit(const std::vector<unsigned>& v, Unit) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (unsigned x : v) out << x;
+    out << YAML::EndSeq;
+  }
   template <class T>
   void emit(const T& v, Unit unit) {
     out << format_value(v, unit);

@@ -32,6 +32,7 @@ std::string parse_leaf(const YAML::Node& n, std::uint64_t& f, Unit u);
 std::string parse_leaf(const YAML::Node& n, double& f, Unit u);
 std::string parse_leaf(const YAML::Node& n, bool& f, Unit u);
 std::string parse_leaf(const YAML::Node& n, std::vector<PageSize>& f, Unit u);
+std::string parse_leaf(const YAML::Node& n, std::vector<unsigned>& f, Unit u);
 
 template <class E, std::size_t N>
 std::string parse_choice(const YAML::Node& n, E& f, const NamedValue<E> (&names)[N]) {

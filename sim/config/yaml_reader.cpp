@@ -96,6 +96,19 @@ std::string parse_leaf(const YAML::Node& n, std::vector<PageSize>& f, Unit) {
   return {};
 }
 
+std::string parse_leaf(const YAML::Node& n, std::vector<unsigned>& f, Unit u) {
+  const char* what = "a list of unsigned integers, e.g. [0, 1]";
+  std::vector<unsigned> out;
+  if (!n.IsSequence()) return what;
+  for (const auto& s : n) {
+    unsigned v = 0;
+    if (!parse_leaf(s, v, u).empty()) return what;
+    out.push_back(v);
+  }
+  f = out;
+  return {};
+}
+
 namespace {
 
 // Reads a YAML document over an already-defaulted Config.

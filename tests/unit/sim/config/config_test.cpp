@@ -112,12 +112,12 @@ TEST(ConfigDefaults, AllKeysInDeclarationOrder) {
   EXPECT_EQ(keys[1], "seed");
   EXPECT_EQ(keys[2], "cores");
   EXPECT_EQ(keys[3], "paging.mode");
-  EXPECT_EQ(keys.back(), "replay.host_memory_limit");
+  EXPECT_EQ(keys.back(), "replay.migrate_interval");
   // 3 top-level (clock, seed, cores) + 8 paging + 5 TLBs x 11 + 4 PWCs x 2 + latency + walkers
   // + 2 controller + 8 DRAM + 7 os (memory, max_order, thp, numa_nodes,
   // swappiness, fragmentation, fault_model, hugetlb_1g) + 4 fault costs
-  // + 2 swap + 1 oom + 7 replay (no caches by default).
-  EXPECT_EQ(keys.size(), 3u + 8 + 55 + 8 + 1 + 1 + 2 + 8 + 8 + 4 + 2 + 1 + 7);
+  // + 2 swap + 1 oom + 9 replay (no caches by default).
+  EXPECT_EQ(keys.size(), 3u + 8 + 55 + 8 + 1 + 1 + 2 + 8 + 8 + 4 + 2 + 1 + 9);
   std::set<std::string> unique(keys.begin(), keys.end());
   EXPECT_EQ(unique.size(), keys.size());
   for (const char* k : {"mmu.tlbs.l2.entries", "mmu.tlbs.l1d_2m.page_sizes", "mmu.pwc.pml5.entries", "memory.dram.tRCD",
@@ -168,9 +168,10 @@ TEST(ConfigPresets, X86_64IsTheBuiltInDefault) {
   // It spells out every key.
   for (const std::string& k : all_keys(default_config())) {
     if (k.rfind("mmu.tlbs.", 0) == 0) continue;  // TLBs: origins are kept per TLB and per key
-    // cores came later; the presets leave it out (1 by default) so that
-    // builds from before it read them (scripts/compare-stats --against).
-    if (k == "cores") continue;
+    // cores and the placement keys came later; the presets leave them out
+    // (defaults: one core, no pinning, no migration) so that builds from
+    // before them read them (scripts/compare-stats --against).
+    if (k == "cores" || k == "replay.affinity" || k == "replay.migrate_interval") continue;
     EXPECT_EQ(lc.origins.count(k), 1u) << k << " is not given in configs/x86_64.yaml";
   }
   for (const auto& kv : default_config().mmu.tlbs)

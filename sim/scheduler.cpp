@@ -1,0 +1,182 @@
+#include "sim/scheduler.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace mmusim {
+
+TraceDemux::TraceDemux(Scheduler& sched, TraceReader* reader, unsigned home, bool pinned)
+    : m_sched(sched), m_reader(reader), m_home(home), m_pinned(pinned) {
+  m_cur = &m_sched.create(*this, home, pinned, 1);
+  m_pids = m_cur->pids;
+  m_by_key[1] = m_cur;
+  m_threads = 1;
+  m_pending.push_back(0);
+}
+
+Task& TraceDemux::task_for(const TraceRecord& rec) {
+  if (rec.kind == RecordKind::Thread) {
+    auto it = m_by_key.find(rec.pid);
+    if (it != m_by_key.end()) return *(m_cur = it->second);
+    // A new thread: the next core round-robin from the trace's (or the
+    // trace's own, pinned).
+    const unsigned core = m_pinned ? m_home : (m_home + m_threads) % m_sched.cores();
+    ++m_threads;
+    Task& t = m_sched.create(*this, core, m_pinned, rec.pid);
+    t.pids = m_pids;
+    m_by_key[rec.pid] = &t;
+    return *(m_cur = &t);
+  }
+  // @proc P: a process switch within the current task's stream; a later
+  // `@thread P` comes back to this task.
+  if (rec.kind == RecordKind::Proc) m_by_key.emplace(rec.pid, m_cur);
+  return *m_cur;
+}
+
+void TraceDemux::read_for(Task& t) {
+  while (t.buf.empty() && !m_eof && m_buffered < kMaxBuffered) {
+    // Read straight into a slot of the task the stream is with (it stays
+    // there unless the record is a @thread); the slots' records are reused.
+    Task* guess = m_cur;
+    BufferedRecord* slot = &guess->buf.push_back();
+    bool got = false;
+    try {
+      got = m_reader->next(slot->rec);
+    } catch (const TraceError&) {
+      slot->error = std::current_exception();
+      slot->epoch = m_fences_read++;
+      slot->fence = true;
+      m_pending.push_back(0);
+      ++m_buffered;
+      m_eof = true;
+      break;
+    }
+    if (!got) {
+      guess->buf.pop_back();
+      m_eof = true;
+      break;
+    }
+    Task& to = task_for(slot->rec);
+    if (&to != guess) {
+      BufferedRecord& moved = to.buf.push_back();
+      std::swap(moved.rec, slot->rec);
+      guess->buf.pop_back();
+      slot = &moved;
+    }
+    BufferedRecord& b = *slot;
+    const bool fence = b.rec.kind != RecordKind::Access && b.rec.kind != RecordKind::Thread;
+    b.pos = m_reader->position();
+    b.epoch = m_fences_read;
+    b.fence = fence;
+    b.error = nullptr;
+    if (fence) {
+      ++m_fences_read;
+      m_pending.push_back(0);
+    } else {
+      ++m_pending[b.epoch - m_fences_applied];
+    }
+    ++m_buffered;
+    // Past another task's fence, t's next record cannot run before the
+    // fence is applied: read no further for now.
+    if (fence && &to != &t) break;
+  }
+}
+
+TraceDemux::State TraceDemux::state(Task& t) {
+  if (t.buf.empty()) read_for(t);
+  if (t.buf.empty()) {
+    if (m_eof) return State::Done;
+    m_blocked = true;
+    return State::Blocked;
+  }
+  const BufferedRecord& b = t.buf.front();
+  if (b.epoch != m_fences_applied || (b.fence && m_pending.front() != 0)) {
+    m_blocked = true;
+    return State::Blocked;
+  }
+  return State::Ready;
+}
+
+bool TraceDemux::done(Task& t) {
+  const bool fence = t.buf.front().fence;
+  t.buf.pop_front();
+  const bool was_full = m_buffered-- == kMaxBuffered;
+  bool wake;
+  if (fence) {
+    ++m_fences_applied;
+    m_pending.pop_front();
+    wake = true;
+  } else {
+    wake = --m_pending.front() == 0 || was_full;
+  }
+  if (!wake || !m_blocked) return false;
+  m_blocked = false;
+  return true;
+}
+
+Scheduler::Scheduler(const std::vector<TraceReader*>& traces, unsigned cores, const std::vector<unsigned>& affinity,
+                     std::uint64_t migrate_interval)
+    : m_runq(cores), m_migrate_interval(migrate_interval) {
+  if (!affinity.empty() && affinity.size() != traces.size())
+    throw std::invalid_argument("replay.affinity gives " + std::to_string(affinity.size()) + " cores for " +
+                                std::to_string(traces.size()) + " traces: give one core per -t trace, in order");
+  for (std::size_t i = 0; i < traces.size(); ++i) {
+    const bool pinned = !affinity.empty();
+    const unsigned home = pinned ? affinity[i] : static_cast<unsigned>(i % cores);
+    if (home >= cores)
+      throw std::invalid_argument("replay.affinity[" + std::to_string(i) + "] is core " + std::to_string(home) +
+                                  ", but cores is " + std::to_string(cores) + " (cores 0.." +
+                                  std::to_string(cores - 1) + ")");
+    m_demux.push_back(std::make_unique<TraceDemux>(*this, traces[i], home, pinned));
+  }
+}
+
+Task& Scheduler::create(TraceDemux& d, unsigned core, bool pinned, std::uint32_t key) {
+  auto t = std::make_unique<Task>();
+  t->id = static_cast<unsigned>(m_tasks.size());
+  t->reader = d.reader();
+  t->demux = &d;
+  t->core = core;
+  t->pinned = pinned;
+  t->key = key;
+  m_runq[core].push_back(t.get());
+  m_tasks.push_back(std::move(t));
+  ++m_live;
+  notify();
+  return *m_tasks.back();
+}
+
+void Scheduler::move(Task& t, unsigned core) {
+  auto& from = m_runq[t.core];
+  from.erase(std::find(from.begin(), from.end(), &t));
+  t.core = core;
+  t.since_migrate = 0;
+  m_runq[core].push_back(&t);
+  notify();
+}
+
+void Scheduler::end(Task& t) {
+  auto& q = m_runq[t.core];
+  q.erase(std::find(q.begin(), q.end(), &t));
+  t.ended = true;
+  t.done = true;
+  --m_live;
+  notify();
+}
+
+bool Scheduler::finished() const {
+  if (m_live) return false;
+  for (const auto& d : m_demux)
+    if (!d->eof()) return false;
+  return true;
+}
+
+void Scheduler::wait() {
+  ++m_waiting;
+  sc_core::wait(m_progress);
+  m_notified = false;
+  --m_waiting;
+}
+
+}  // namespace mmusim
