@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/common/stats.h"
@@ -94,12 +95,23 @@ class OsModel {
   // the idle root's CR3 there as boot did on CPU 0, and returns its number.
   // set_cpu() makes cpu the one the kernel runs on: its MMU receives the
   // CR3 loads and INVLPGs, and its current task, PCID slots (Tasks,
-  // AsidManager) and kernel-access port are used. Left out so far: TLB
-  // shootdowns to the other CPUs (a flush reaches only the CPU that runs the
-  // call; another CPU that has the mm loaded flushes at its next switch to
-  // it, as the TLB generation moved), lazy TLB mode, mm_cpumask.
+  // AsidManager) and kernel-access port are used. A flush of an mm that
+  // another CPU has loaded is a TLB shootdown (AsidManager,
+  // models/os/arch/tlb.h): IPIs to the CPUs of its mm_cpumask, each flushing
+  // its own MMU; with the second CPU the os.tlb.* statistics appear.
   unsigned add_cpu(MmuControl& mmu);
   void set_cpu(unsigned cpu);
+  // enter_lazy_tlb(): CPU cpu goes idle (or runs a kernel thread) and keeps
+  // the mm it had loaded, lazily: shootdowns skip it unless page tables are
+  // freed, and the next switch_to on it checks the mm's TLB generation.
+  void enter_lazy_tlb(unsigned cpu);
+  // Where the cycles of a shootdown's IPI handler on a remote CPU go (the
+  // remote core's replay; sim/topology.cpp). Unset: nowhere.
+  void set_cpu_stall_sink(AsidManager::StallSink sink) { m_asids.set_stall_sink(std::move(sink)); }
+  // Cycles the current CPU waited for shootdown acknowledgements during an
+  // event (@munmap, @mprotect, @fork, @exit, ...) since the last call; a
+  // fault's wait is in its FaultOutcome::cost_cycles. 0 with one core.
+  Cycles take_event_cycles() { return m_asids.take_wait_cycles(); }
   unsigned cpu() const { return m_mmu.cpu(); }
   unsigned cpus() const { return m_mmu.cpus(); }
 
@@ -213,6 +225,7 @@ class OsModel {
   // the statistics' order and which frames each boot allocation gets.
   OsParams m_p;
   PhysicalMemory& m_mem;
+  StatGroup* m_stats = nullptr;            // the os group (boot)
   CpuMmuControl m_mmu;                     // the current CPU's MMU; the parts hold it
   std::vector<KernelAccessPort*> m_ports;  // per CPU (os.fault_model: accesses)
   FaultStats m_fault_stats;

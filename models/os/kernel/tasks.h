@@ -144,7 +144,6 @@ class Tasks {
   struct CpuCurrent {
     std::uint32_t pid = 0;
     bool has = false;
-    bool idle_due = false;  // its task was killed from another CPU: load the idle root
   };
   std::vector<CpuCurrent> m_cpu_current{1};  // the other CPUs' current task (set_cpu)
   unsigned m_cpu = 0;
