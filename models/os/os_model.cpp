@@ -47,6 +47,7 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
       m_cache(m_p, mem, m_pt, m_alloc, m_tasks, m_asids, m_kspace, m_reclaim, m_oom, m_cost, m_fault_stats),
       m_fault(m_p, mem, m_mmu, m_tasks, m_as, m_pt, m_alloc, m_thp, m_hugetlb, m_rmap, m_reclaim, m_swap, m_oom,
               m_kspace, m_cost, m_asids, m_cache, m_fault_stats) {
+  m_hugetlb.set_asids(m_asids);
   m_rmap.set_page_cache(&m_cache);
   m_reclaim.set_page_cache(&m_cache);
   boot(stats);
