@@ -16,7 +16,8 @@
 //   SwapSpace       mm/swapfile.c       the swap device, swap-entry encoding
 //   OomKiller       mm/oom_kill.c       badness, victim choice
 //   Tasks           kernel/fork.c, kernel/exit.c  processes, fork, exit, current
-//   AsidManager     arch/x86/mm/tlb.c   PCID slots, CR3 loads, TLB generations
+//   AsidManager     arch/x86/mm/tlb.c   PCID slots, CR3 loads, TLB generations,
+//                                       cpu_tlbstate, mm_cpumask, lazy TLB, shootdowns (IPIs)
 //   KernelSpace     arch/x86/mm/init*.c, mm/highmem.c  linear map, idle root, kmap
 //   FaultCost       os.fault_model      cycles or kernel accesses of the handler
 // Seams that differ from the first proposal: swap-in (do_swap_page) is the
