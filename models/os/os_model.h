@@ -130,7 +130,10 @@ class OsModel {
   void exit_current() { m_tasks.exit_current(); }
   void set_oom_score_adj(int adj) { m_oom.set_oom_score_adj(adj); }
   const std::vector<std::string>& kills() const { return m_tasks.kills(); }
-  void set_test_hooks(const TestHooks& h) { m_tasks.set_test_hooks(h); }
+  void set_test_hooks(const TestHooks& h) {
+    m_tasks.set_test_hooks(h);
+    m_asids.set_flush_without_ipis(h.flush_without_ipis);
+  }
 
   // The #PF handler; the cost includes direct reclaim and kernel accesses.
   FaultOutcome handle_fault(VAddr cr2, std::uint32_t error_code);

@@ -190,7 +190,7 @@ void AsidManager::flush_tlb_mm_range(Process& p, VAddr start, VAddr end, bool al
   const std::uint64_t new_gen = ++p.tlb_gen;
   const unsigned me = m_cpu;
   const FlushInfo f{&p, start, end, all, freed_tables, new_gen, me};
-  if ((p.cpumask & ~(1ull << me)) == 0) {
+  if ((p.cpumask & ~(1ull << me)) == 0 || m_no_ipis) {
     // Only this CPU can hold the mm: flush_tlb_func() here if it has it loaded.
     if (cur().loaded_mm == p.pid) flush_tlb_func(me, f);
     return;

@@ -118,6 +118,9 @@ class AsidManager {
     return c;
   }
   void set_stall_sink(StallSink s) { m_stall = std::move(s); }
+  // Test-only (OsModel::TestHooks::flush_without_ipis): no IPI is sent, so a
+  // test can show the TLB-transparency check catches the missed flush.
+  void set_flush_without_ipis(bool on) { m_no_ipis = on; }
   // os.tlb.*: only with several CPUs (a one-core stats.csv is unchanged).
   void register_stats(StatGroup& tlb);
 
@@ -168,6 +171,7 @@ class AsidManager {
   unsigned m_cpu = 0;
   Cycles m_wait = 0;
   StallSink m_stall;
+  bool m_no_ipis = false;
 
   // Statistics: counted always (into m_unregistered until register_stats),
   // registered only with several CPUs.

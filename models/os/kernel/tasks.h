@@ -54,6 +54,9 @@ class Tasks {
     // fork reloads the parent's CR3 without its PCID and leaves its TLB
     // generation alone (the pre-fix dup_mmap, missing flush_tlb_mm).
     bool fork_without_flush_tlb_mm = false;
+    // flush_tlb_mm_range() flushes only the CPU that makes it, sending no
+    // IPI (the model before TLB shootdowns; AsidManager).
+    bool flush_without_ipis = false;
   };
 
   Tasks(const OsParams& p, MmuControl& mmu, PageTables& pt, AddressSpace& as, AsidManager& asids, KernelSpace& kspace,
