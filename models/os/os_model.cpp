@@ -152,8 +152,10 @@ void OsModel::verify_invariants(const char* after, const char* name) const {
 }
 
 std::string OsModel::check_invariants() const {
-  return check_os_invariants(
+  std::string e = check_os_invariants(
       {m_alloc, m_slab, m_pt, m_kspace, m_thp, m_hugetlb, m_tasks, m_rmap, m_swap, m_reclaim, m_cache});
+  if (e.empty()) e = m_asids.check_invariants();  // mm_cpumask against the CPUs' loaded mm
+  return e;
 }
 
 }  // namespace mmusim

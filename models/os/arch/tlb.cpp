@@ -269,6 +269,29 @@ Cycles AsidManager::flush_tlb_func(unsigned cpu, const FlushInfo& f) {
   return cycles;
 }
 
+std::string AsidManager::check_invariants() const {
+  for (unsigned c = 0; c < m_cpus.size(); ++c) {
+    const CpuTlbState& s = m_cpus[c];
+    if (s.loaded_mm == 0) {
+      if (s.is_lazy) return "CPU " + std::to_string(c) + " is lazy on init_mm";
+      continue;
+    }
+    const Process* p = m_tasks.process(s.loaded_mm);
+    if (!p || !p->alive)
+      return "CPU " + std::to_string(c) + " has mm " + std::to_string(s.loaded_mm) + " loaded, which is gone";
+    if (!(p->cpumask >> c & 1))
+      return "CPU " + std::to_string(c) + " has mm " + std::to_string(p->pid) + " loaded but is not in its cpumask";
+  }
+  for (const auto& kv : m_tasks.all()) {
+    const Process& p = *kv.second;
+    for (unsigned c = 0; c < 64; ++c)
+      if ((p.cpumask >> c & 1) && (c >= m_cpus.size() || m_cpus[c].loaded_mm != p.pid))
+        return "mm " + std::to_string(p.pid) + "'s cpumask has CPU " + std::to_string(c) +
+               ", which does not have it loaded";
+  }
+  return "";
+}
+
 void AsidManager::release(std::uint32_t pid) {
   for (CpuTlbState& c : m_cpus)
     for (auto& s : c.slots)

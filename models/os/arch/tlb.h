@@ -49,6 +49,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "models/common/stats.h"
@@ -107,6 +108,11 @@ class AsidManager {
   void exit_mmap_flush(Process& p);
   // The mm of pid is gone: its slot is free.
   void release(std::uint32_t pid);
+  // The cpumask against the CPUs' loaded mm: every CPU that has an mm
+  // loaded is in its cpumask and no other is; a dead mm is loaded nowhere;
+  // only a CPU with an mm loaded is lazy. Empty when they agree, else what
+  // is wrong (OsModel::check_invariants).
+  std::string check_invariants() const;
   // The per-CPU state, for tests and invariants.
   std::uint32_t loaded_mm(unsigned cpu) const { return m_cpus.at(cpu).loaded_mm; }
   bool is_lazy(unsigned cpu) const { return m_cpus.at(cpu).is_lazy; }

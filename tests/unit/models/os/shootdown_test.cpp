@@ -349,6 +349,25 @@ TEST(Shootdown, ExitMmapMovesEveryCpuOfTheMmToInitMm) {
   EXPECT_EQ(s.cpu1.cr3_writes, (std::vector<std::uint64_t>{s.t.idle_root(), s.t.root_of(4)}));
 }
 
+// The cpumask invariant (OsModel::check_invariants): it holds through
+// switches, lazy mode, shootdowns and exit, and a bit for a CPU that does
+// not have the mm loaded (or a loaded CPU without its bit) is reported.
+TEST(Shootdown, TheCpumaskInvariantHoldsAndCatchesAWrongBit) {
+  TwoCpus s(params());
+  s.t.touch(kHeap);
+  EXPECT_EQ(s.t.os.check_invariants(), "");
+  s.t.os.enter_lazy_tlb(1);
+  s.t.os.munmap(kHeap, 128 * k4K);
+  EXPECT_EQ(s.t.os.check_invariants(), "");
+  s.mm().cpumask |= 0b10;  // CPU 1 runs init_mm now
+  EXPECT_EQ(s.t.os.check_invariants(), "mm 1's cpumask has CPU 1, which does not have it loaded");
+  s.mm().cpumask = 0;
+  EXPECT_EQ(s.t.os.check_invariants(), "CPU 0 has mm 1 loaded but is not in its cpumask");
+  s.mm().cpumask = 0b01;
+  s.t.os.exit_current();
+  EXPECT_EQ(s.t.os.check_invariants(), "");
+}
+
 // enter_lazy_tlb on a CPU that runs init_mm does nothing (Linux returns at
 // once), and an unknown CPU is an error.
 TEST(Shootdown, EnterLazyTlbOnInitMmDoesNothing) {
