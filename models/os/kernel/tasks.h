@@ -12,7 +12,8 @@
 //    PMD and splits at the first write); the parent's mm is flushed
 //    (flush_tlb_mm). Out of memory fails the fork (-ENOMEM): no child;
 //  - exit and kill (exit_mmap): every mapping and table freed, the
-//    kernel objects returned; SIGSEGV and the OOM killer kill through it.
+//    kernel objects returned, and every CPU that ran the mm flushed and
+//    moved to init_mm (AsidManager::exit_mmap_flush); SIGSEGV and the OOM killer kill through it.
 //    @exit is exit_group(): the process and every thread of it end;
 //  - threads (@clone, clone(CLONE_VM | CLONE_THREAD)): a new task with its
 //    own task_struct sharing the current process's mm (no mm_struct, no page
