@@ -93,6 +93,12 @@ Replay::Replay(sc_core::sc_module_name name, std::vector<TraceReader*> traces, O
   // Registered only when migration is on, so other runs keep their statistics.
   if (m_p.migrate_interval)
     m_migrations = &stats.counter("migrations", "tasks this core moved to the next core (replay.migrate_interval)");
+  if (arbiter) {
+    // Several cores: other cores' TLB shootdowns interrupt this one.
+    m_shootdown_irqs = &stats.counter("shootdown_irqs", "TLB-flush IPIs this core handled (another core's shootdown)");
+    m_shootdown_stall = &stats.counter(
+        "shootdown_stall_cycles", "cycles this core spent in TLB-flush IPI handlers (os.tlb.*), delaying its accesses");
+  }
   if (!shared) m_sh->map_pids = traces.size() > 1;
   for (TraceReader* t : traces) {
     Stream s;
@@ -294,6 +300,7 @@ bool Replay::run_stream(Stream& s, std::uint64_t budget) {
           continue;
         }
       }
+      if (m_pending_stall) take_stall();
       access(s, rec);
       ++done;
       if (++since_check == (1u << 16)) {
@@ -437,6 +444,7 @@ bool Replay::run_task(Task& t, std::uint64_t budget) {
       if (skip) {
         ++m_skipped;
       } else {
+        if (m_pending_stall) take_stall();  // another core's shootdown IPIs (Replay::stall)
         access(t, rec);
         ++done;
         ++t.since_migrate;
@@ -456,6 +464,21 @@ bool Replay::run_task(Task& t, std::uint64_t budget) {
     }
   }
   return true;
+}
+
+void Replay::stall(Cycles c) {
+  // Called in the initiating core's thread, inside its OS call: the
+  // handler's cycles delay this core's next access (take_stall, in this
+  // core's own thread), as the interrupt stops it wherever it is.
+  ++*m_shootdown_irqs;
+  *m_shootdown_stall += c;
+  m_pending_stall += c;
+}
+
+void Replay::take_stall() {
+  const Cycles c = m_pending_stall;
+  m_pending_stall = 0;
+  advance(cycles_time(c));
 }
 
 void Replay::sync() {
@@ -704,6 +727,10 @@ void Replay::event(Stream& s, const TraceRecord& rec) {
   }
   if (rec.kind != RecordKind::Invlpg && rec.kind != RecordKind::Invpcid && rec.kind != RecordKind::Cr4Pge)
     m_os.verify_invariants("@", record_kind_name(rec.kind));
+  // The wait for the acknowledgements of the event's TLB shootdowns
+  // (several cores; 0 with one): added to the time without a sync, as the
+  // arbiter is still held.
+  if (const Cycles wait = m_os.take_event_cycles()) m_qk.inc(cycles_time(wait));
   // The event's allocations (a fork's page tables, a split) may have made the
   // OOM killer take the stream's own process: its records are skipped from
   // now on, as after a fault that killed it.

@@ -174,6 +174,11 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   // clear_page and copy_page are modelled without memory-level
   // parallelism). Returns the cycles; the caller adds them to the fault.
   Cycles kernel_access(VAddr va, std::uint32_t bytes, bool write) override;
+  // Several cores: cycles of a TLB-flush IPI handler another core's
+  // shootdown ran on this core (OsModel::set_cpu_stall_sink); they delay
+  // this core's next access, counted in shootdown_irqs and
+  // shootdown_stall_cycles.
+  void stall(Cycles c);
 
  private:
   using Stream = ReplayStream;
@@ -245,6 +250,7 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   // computed once per sync and the test is a comparison. Same semantics.
   bool need_sync() const { return m_qk.get_local_time() >= m_quantum_left; }
   void sync();
+  void take_stall();  // the stall() cycles, before the next access
 
   // b_transport on s with the in-order timing: the delay accumulates in the
   // quantum keeper (or, with replay.sync: access, is waited for at once).
@@ -315,6 +321,9 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   Counter& m_cycles;
   Counter& m_switches;
   Counter& m_kernel_walks;
+  Counter* m_shootdown_irqs = nullptr;  // several cores only
+  Counter* m_shootdown_stall = nullptr;
+  Cycles m_pending_stall = 0;
 };
 
 }  // namespace mmusim

@@ -109,6 +109,10 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
                                                    m_mmus[i]->core(), p, *core_replay[i], m_stats, cycle, m_shared,
                                                    *m_arbiter, i));
   }
+  if (cores > 1) {
+    // A shootdown's IPI handler runs on the remote core: its replay is delayed.
+    m_os->set_cpu_stall_sink([this](unsigned cpu, Cycles c) { m_replays.at(cpu)->stall(c); });
+  }
   if (osp.fault_model == FaultModel::Accesses) {
     for (unsigned i = 0; i < cores; ++i) {
       m_os->set_cpu(i);

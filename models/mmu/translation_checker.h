@@ -30,9 +30,12 @@
 // flushed later, when switch_mm_irqs_off() loads that mm again and
 // choose_new_asid() sees the older generation. The OS model answers for
 // that case through DeferredFlush: a hit whose PCID has such a pending
-// flush is not an error. With one core the current PCID never has one (the
-// local flush is immediate), so on today's model the predicate is always
-// false on a hit; it is the hook several cores will need.
+// flush is not an error. The predicate is per CPU (one checker per core,
+// asking about that core's PCID slots) and false for the PCID a CPU runs
+// its loaded mm with, unless the CPU is lazy: flush_tlb_mm_range() flushes
+// such a CPU at once (locally, or by an IPI: the TLB shootdown), so a stale
+// hit there is an error, on any core. With one core the current PCID never
+// has a pending flush.
 //
 // Walks of 32-bit, PAE, 4-level and 5-level paging: SDM 4.3 (tables 4-4 ..
 // 4-6), 4.4 (4-8 .. 4-11; the PDPTEs read from memory at CR3, not the PDPTE

@@ -45,6 +45,9 @@ struct Process {
   bool has_brk = false;
   VAddr brk_start = 0, brk_end = 0;
   std::uint64_t tlb_gen = 1;  // bumped by every shootdown of this mm (Linux's mm->context.tlb_gen)
+  // mm_cpumask(): bit c set while CPU c has this mm loaded (switch_mm_irqs_off;
+  // a lazy CPU keeps its bit). At most 64 CPUs (cores: 1..64).
+  std::uint64_t cpumask = 0;
   // pgtable_trans_huge_deposit(): the PTE page allocated with each huge PMD
   // (THP or huge zero page), by the huge page's base; the split takes it
   // back (pgtable_trans_huge_withdraw) instead of allocating, and zapping

@@ -42,17 +42,19 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
       m_thp(m_p, mem, m_pt, m_alloc, m_kspace, m_tasks, m_cost, m_reclaim, m_fault_stats, m_rmap),
       m_hugetlb(m_p, mem, m_mmu, m_pt, m_alloc, m_rmap, m_tasks, m_oom, m_cost, m_fault_stats),
       m_as(m_p, m_pt, m_tasks, m_rmap, m_swap, m_hugetlb, m_thp, m_asids, m_slab),
-      m_asids(m_p, m_mmu, m_tasks),
+      m_asids(m_p, m_mmu, m_tasks, m_kspace),
       m_tasks(m_p, m_mmu, m_pt, m_as, m_asids, m_kspace, m_slab, m_rmap, m_swap, m_hugetlb, m_thp),
       m_cache(m_p, mem, m_pt, m_alloc, m_tasks, m_asids, m_kspace, m_reclaim, m_oom, m_cost, m_fault_stats),
       m_fault(m_p, mem, m_mmu, m_tasks, m_as, m_pt, m_alloc, m_thp, m_hugetlb, m_rmap, m_reclaim, m_swap, m_oom,
               m_kspace, m_cost, m_asids, m_cache, m_fault_stats) {
+  m_hugetlb.set_asids(m_asids);
   m_rmap.set_page_cache(&m_cache);
   m_reclaim.set_page_cache(&m_cache);
   boot(stats);
 }
 
 void OsModel::boot(StatGroup& stats) {
+  m_stats = &stats;
   m_fault.register_stats(stats);
   m_thp.register_stats(stats);
   m_oom.register_stats(stats);
@@ -94,8 +96,17 @@ void OsModel::boot(StatGroup& stats) {
 unsigned OsModel::add_cpu(MmuControl& mmu) {
   const unsigned cpu = m_mmu.add(mmu);
   m_ports.push_back(nullptr);
+  m_asids.add_cpu();
+  // os.tlb.*: registered with the second CPU, so a one-core run's
+  // statistics are those it always had.
+  if (cpu == 1) m_asids.register_stats(m_stats->group("tlb"));
   mmu.write_cr3(m_kspace.idle_root());
   return cpu;
+}
+
+void OsModel::enter_lazy_tlb(unsigned cpu) {
+  if (cpu >= cpus()) throw std::out_of_range("enter_lazy_tlb: no CPU " + std::to_string(cpu));
+  m_asids.enter_lazy_tlb(cpu);
 }
 
 void OsModel::set_cpu(unsigned cpu) {
@@ -121,8 +132,9 @@ FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
     m_cost.end_fault();
     throw;
   }
-  // Direct reclaim's swap writes and the handler's kernel accesses.
-  o.cost_cycles += m_reclaim.take_cost() + m_cost.end_fault();
+  // Direct reclaim's swap writes, the handler's kernel accesses and the
+  // wait for the acknowledgements of its TLB shootdowns (several cores).
+  o.cost_cycles += m_reclaim.take_cost() + m_cost.end_fault() + m_asids.take_wait_cycles();
   verify_invariants("a page fault");
   return o;
 }
@@ -140,8 +152,10 @@ void OsModel::verify_invariants(const char* after, const char* name) const {
 }
 
 std::string OsModel::check_invariants() const {
-  return check_os_invariants(
+  std::string e = check_os_invariants(
       {m_alloc, m_slab, m_pt, m_kspace, m_thp, m_hugetlb, m_tasks, m_rmap, m_swap, m_reclaim, m_cache});
+  if (e.empty()) e = m_asids.check_invariants();  // mm_cpumask against the CPUs' loaded mm
+  return e;
 }
 
 }  // namespace mmusim

@@ -16,7 +16,8 @@
 //   SwapSpace       mm/swapfile.c       the swap device, swap-entry encoding
 //   OomKiller       mm/oom_kill.c       badness, victim choice
 //   Tasks           kernel/fork.c, kernel/exit.c  processes, fork, exit, current
-//   AsidManager     arch/x86/mm/tlb.c   PCID slots, CR3 loads, TLB generations
+//   AsidManager     arch/x86/mm/tlb.c   PCID slots, CR3 loads, TLB generations,
+//                                       cpu_tlbstate, mm_cpumask, lazy TLB, shootdowns (IPIs)
 //   KernelSpace     arch/x86/mm/init*.c, mm/highmem.c  linear map, idle root, kmap
 //   FaultCost       os.fault_model      cycles or kernel accesses of the handler
 // Seams that differ from the first proposal: swap-in (do_swap_page) is the
@@ -38,6 +39,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/common/stats.h"
@@ -94,14 +96,23 @@ class OsModel {
   // the idle root's CR3 there as boot did on CPU 0, and returns its number.
   // set_cpu() makes cpu the one the kernel runs on: its MMU receives the
   // CR3 loads and INVLPGs, and its current task, PCID slots (Tasks,
-  // AsidManager) and kernel-access port are used. Left out so far: TLB
-  // shootdowns to the other CPUs (a flush reaches only the CPU that runs the
-  // call; another CPU that has the mm loaded flushes at its next switch to
-  // it, as the TLB generation moved), lazy TLB mode, mm_cpumask.
+  // AsidManager) and kernel-access port are used. A flush of an mm that
+  // another CPU has loaded is a TLB shootdown (AsidManager,
+  // models/os/arch/tlb.h): IPIs to the CPUs of its mm_cpumask, each flushing
+  // its own MMU; with the second CPU the os.tlb.* statistics appear.
   unsigned add_cpu(MmuControl& mmu);
   void set_cpu(unsigned cpu);
-  // The CPU has nothing to run and goes idle, keeping its mm loaded (lazy TLB).
-  void enter_lazy_tlb(unsigned cpu) { (void)cpu; }  // stub: branch shoot implements it
+  // enter_lazy_tlb(): CPU cpu goes idle (or runs a kernel thread) and keeps
+  // the mm it had loaded, lazily: shootdowns skip it unless page tables are
+  // freed, and the next switch_to on it checks the mm's TLB generation.
+  void enter_lazy_tlb(unsigned cpu);
+  // Where the cycles of a shootdown's IPI handler on a remote CPU go (the
+  // remote core's replay; sim/topology.cpp). Unset: nowhere.
+  void set_cpu_stall_sink(AsidManager::StallSink sink) { m_asids.set_stall_sink(std::move(sink)); }
+  // Cycles the current CPU waited for shootdown acknowledgements during an
+  // event (@munmap, @mprotect, @fork, @exit, ...) since the last call; a
+  // fault's wait is in its FaultOutcome::cost_cycles. 0 with one core.
+  Cycles take_event_cycles() { return m_asids.take_wait_cycles(); }
   unsigned cpu() const { return m_mmu.cpu(); }
   unsigned cpus() const { return m_mmu.cpus(); }
 
@@ -119,7 +130,10 @@ class OsModel {
   void exit_current() { m_tasks.exit_current(); }
   void set_oom_score_adj(int adj) { m_oom.set_oom_score_adj(adj); }
   const std::vector<std::string>& kills() const { return m_tasks.kills(); }
-  void set_test_hooks(const TestHooks& h) { m_tasks.set_test_hooks(h); }
+  void set_test_hooks(const TestHooks& h) {
+    m_tasks.set_test_hooks(h);
+    m_asids.set_flush_without_ipis(h.flush_without_ipis);
+  }
 
   // The #PF handler; the cost includes direct reclaim and kernel accesses.
   FaultOutcome handle_fault(VAddr cr2, std::uint32_t error_code);
@@ -215,6 +229,7 @@ class OsModel {
   // the statistics' order and which frames each boot allocation gets.
   OsParams m_p;
   PhysicalMemory& m_mem;
+  StatGroup* m_stats = nullptr;            // the os group (boot)
   CpuMmuControl m_mmu;                     // the current CPU's MMU; the parts hold it
   std::vector<KernelAccessPort*> m_ports;  // per CPU (os.fault_model: accesses)
   FaultStats m_fault_stats;

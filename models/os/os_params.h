@@ -52,6 +52,13 @@ struct OsParams {
   unsigned fragmentation_percent;  // free memory made unusable for order 9 at boot
   FaultModel fault_model;
   unsigned hugetlb_1g_pages;  // 1 GiB pages reserved at boot (64-bit modes)
+  // os.tlb.*: TLB shootdown costs (models/os/arch/tlb.h), with several cores.
+  Cycles tlb_ipi_send_cycles;
+  Cycles tlb_ipi_delivery_cycles;
+  Cycles tlb_ipi_handler_cycles;
+  Cycles tlb_ipi_ack_cycles;
+  Cycles tlb_invlpg_cycles;
+  Cycles tlb_full_flush_cycles;
 
   // paging.* (set_paging).
   unsigned levels;  // paging levels with mode X86_64: 4 or 5 (5 = X86_64_La57)
@@ -115,6 +122,31 @@ struct OsParams {
              "kernel's linear map, replacing the per-4 KiB costs");
     v.param("hugetlb_1g", hugetlb_1g_pages, 0u, "pages",
             "1 GiB pages reserved at boot for @mmap ... hugetlb (hugepagesz=1G hugepages=N); 64-bit modes only");
+    // Defaults: one remote CPU's single-page shootdown costs the initiator
+    // 150 + 1200 + (700 + 100) + 300 = 2450 cycles, about 0.8 us at 3 GHz:
+    // the order of the "microseconds" a shootdown takes in Amit, "Optimizing
+    // the TLB Shootdown Algorithm with Page Access Tracking", USENIX ATC'17
+    // (section 2) and LATR (Kumar et al., ASPLOS'18, section 2); the split
+    // between the parts is an estimate, not a measurement of each.
+    v.group("tlb", "TLB shootdown costs with several cores (arch/x86/mm/tlb.c: native_flush_tlb_multi)", [&] {
+      v.param("ipi_send_cycles", tlb_ipi_send_cycles, Cycles{150}, "cycles",
+              "initiator: sending one TLB-flush IPI (x2APIC ICR write, smp_call_function_many_cond), per target CPU; "
+              "estimate, see Amit ATC'17 sec. 2");
+      v.param("ipi_delivery_cycles", tlb_ipi_delivery_cycles, Cycles{1200}, "cycles",
+              "from the IPI's send until the remote handler starts (interrupt delivery and entry); estimate after "
+              "Amit ATC'17 sec. 2 (a shootdown takes microseconds)");
+      v.param("ipi_handler_cycles", tlb_ipi_handler_cycles, Cycles{700}, "cycles",
+              "remote CPU: the flush IPI's handler without its flush (flush_tlb_func bookkeeping, interrupt exit); "
+              "charged to that core; estimate after Amit ATC'17 sec. 2");
+      v.param("ipi_ack_cycles", tlb_ipi_ack_cycles, Cycles{300}, "cycles",
+              "the handler's acknowledgement reaching the waiting initiator (csd_lock_wait sees the csd unlocked: "
+              "one cache-line transfer); estimate");
+      v.param("invlpg_cycles", tlb_invlpg_cycles, Cycles{100}, "cycles",
+              "remote handler: one INVLPG (flush_tlb_one_user), per page of a partial flush; estimate");
+      v.param("full_flush_cycles", tlb_full_flush_cycles, Cycles{200}, "cycles",
+              "remote handler: a full flush (flush_tlb_local, a CR3 reload) or a lazy CPU's switch to init_mm; "
+              "estimate");
+    });
   }
 
   // The OS's view of the paging mode and control registers.

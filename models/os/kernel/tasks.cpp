@@ -150,10 +150,11 @@ void Tasks::switch_to(std::uint32_t pid) {
   }
   Process& p = created ? *created : *it->second;
   if (!p.alive) throw OsError("@proc " + std::to_string(pid) + ": the process was killed or has exited");
-  bool same = m_has_current && m_current == pid;
   m_current = pid;
   m_has_current = true;
-  if (!same) m_asids.load_cr3(p);
+  // switch_mm_irqs_off(): to the mm the CPU has loaded, no CR3 write (unless
+  // it was lazy and the mm's generation moved); to another, a CR3 write.
+  m_asids.switch_mm(p);
 }
 
 void Tasks::set_cpu(unsigned cpu) {
@@ -162,10 +163,6 @@ void Tasks::set_cpu(unsigned cpu) {
   m_cpu = cpu;
   m_current = m_cpu_current[cpu].pid;
   m_has_current = m_cpu_current[cpu].has;
-  if (m_cpu_current[cpu].idle_due) {
-    m_cpu_current[cpu].idle_due = false;
-    m_mmu.write_cr3(m_kspace.idle_root());  // its task was killed from another CPU
-  }
 }
 
 void Tasks::free_kernel_objects(Process& p) {
@@ -185,6 +182,9 @@ void Tasks::kill(Process& p, const std::string& why) {
     }
   m_as.zap(p, 0, m_pt.user_top());
   m_pt.free_tables(p, p.root, m_pt.levels());
+  // exit_mmap()'s tlb_finish_mmu(): every CPU that ran the mm (lazy now,
+  // its task gone) is flushed and moves to init_mm, the idle root.
+  m_asids.exit_mmap_flush(p);
   m_asids.release(p.pid);
   p.vmas.clear();
   free_kernel_objects(p);
@@ -193,19 +193,15 @@ void Tasks::kill(Process& p, const std::string& why) {
   m_kills.push_back("process " + std::to_string(p.pid) + " killed: " + why);
   if (m_has_current && m_current == p.pid) {
     m_has_current = false;
-    m_mmu.write_cr3(m_kspace.idle_root());
+    m_asids.switch_to_init_mm();  // done by exit_mmap_flush already
   }
   // Another CPU that runs it (the OOM killer chose a process running
-  // elsewhere) goes idle too: its MMU loads the idle root when the kernel
-  // next runs there (set_cpu), before its page tables could be walked, as
-  // the replay of that core enters the kernel at its next access
-  // (Replay::run_stream). Linux sends the victim a signal; the CPU
-  // switches away at once.
+  // elsewhere, or a thread of it runs there) has no task now; exit_mmap_flush
+  // moved its MMU to the idle root already (the flush IPI with
+  // freed_tables), before its page tables could be walked again. Linux
+  // sends the victim a signal; the CPU switches away at once.
   for (std::size_t c = 0; c < m_cpu_current.size(); ++c)
-    if (c != m_cpu && m_cpu_current[c].has && m_cpu_current[c].pid == p.pid) {
-      m_cpu_current[c] = CpuCurrent{};
-      m_cpu_current[c].idle_due = true;
-    }
+    if (c != m_cpu && m_cpu_current[c].has && m_cpu_current[c].pid == p.pid) m_cpu_current[c] = CpuCurrent{};
 }
 
 void Tasks::exit_current() {

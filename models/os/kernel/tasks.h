@@ -12,7 +12,8 @@
 //    PMD and splits at the first write); the parent's mm is flushed
 //    (flush_tlb_mm). Out of memory fails the fork (-ENOMEM): no child;
 //  - exit and kill (exit_mmap): every mapping and table freed, the
-//    kernel objects returned; SIGSEGV and the OOM killer kill through it.
+//    kernel objects returned, and every CPU that ran the mm flushed and
+//    moved to init_mm (AsidManager::exit_mmap_flush); SIGSEGV and the OOM killer kill through it.
 //    @exit is exit_group(): the process and every thread of it end;
 //  - threads (@clone, clone(CLONE_VM | CLONE_THREAD)): a new task with its
 //    own task_struct sharing the current process's mm (no mm_struct, no page
@@ -54,6 +55,9 @@ class Tasks {
     // fork reloads the parent's CR3 without its PCID and leaves its TLB
     // generation alone (the pre-fix dup_mmap, missing flush_tlb_mm).
     bool fork_without_flush_tlb_mm = false;
+    // flush_tlb_mm_range() flushes only the CPU that makes it, sending no
+    // IPI (the model before TLB shootdowns; AsidManager).
+    bool flush_without_ipis = false;
   };
 
   Tasks(const OsParams& p, MmuControl& mmu, PageTables& pt, AddressSpace& as, AsidManager& asids, KernelSpace& kspace,
@@ -144,7 +148,6 @@ class Tasks {
   struct CpuCurrent {
     std::uint32_t pid = 0;
     bool has = false;
-    bool idle_due = false;  // its task was killed from another CPU: load the idle root
   };
   std::vector<CpuCurrent> m_cpu_current{1};  // the other CPUs' current task (set_cpu)
   unsigned m_cpu = 0;

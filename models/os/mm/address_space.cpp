@@ -59,7 +59,9 @@ class ZapOps : public RangeOps {
     if ((m_pt.pae() && level == 3) || m_as.vma_overlaps(m_p, lo, hi)) return;
     m_pt.free_table_page(m_p, e & m_pt.addr_mask());
     m_pt.wr(epa, 0);
+    freed_tables = true;  // pte_free_tlb() and the like: tlb->freed_tables = 1
   }
+  bool freed_tables = false;
 
  private:
   Process& m_p;
@@ -186,9 +188,10 @@ void AddressSpace::split_vma_at(Process& p, VAddr addr) {
   p.vmas[addr] = upper;
 }
 
-void AddressSpace::zap(Process& p, VAddr start, VAddr end) {
+bool AddressSpace::zap(Process& p, VAddr start, VAddr end) {
   ZapOps ops(p, m_pt, m_rmap, m_swap, m_hugetlb, m_thp, *this);
   m_pt.walk_range(p, start, end, ops);
+  return ops.freed_tables;
 }
 
 void AddressSpace::remove_range(Process& p, VAddr start, VAddr end) {
@@ -200,8 +203,18 @@ void AddressSpace::remove_range(Process& p, VAddr start, VAddr end) {
   for (auto it = first; it != p.vmas.end() && it->first < end;) it = p.vmas.erase(it);
   // Pages are mapped only inside VMAs: with none in the range (a fresh mmap,
   // a growing brk) Linux walks no page table, and neither does the model.
-  if (had_vma) zap(p, start, end);
-  m_asids.shootdown(p, start, end);
+  if (!had_vma) {
+    // Linux flushes nothing here (do_munmap finds no VMA). The model has
+    // always flushed the range on the CPU that runs the call; kept, local
+    // only, so that a one-core run's statistics stay what they were. No
+    // other CPU can hold a translation of a range without a VMA.
+    m_asids.flush_local_only(p, start, end);
+    return;
+  }
+  const bool freed_tables = zap(p, start, end);
+  // unmap_region() -> tlb_finish_mmu(): flush_tlb_mm_range() with
+  // freed_tables when free_pgtables() freed a table (lazy CPUs too then).
+  m_asids.shootdown(p, start, end, freed_tables);
 }
 
 void AddressSpace::protect(Process& p, const Vma& v) {

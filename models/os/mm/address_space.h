@@ -68,7 +68,8 @@ class AddressSpace {
   // The implicit VMA for a first touch at va.
   Vma* create_implicit_vma(Process& p, VAddr va);
   // zap_page_range + free_pgtables over [start, end) (no TLB flush).
-  void zap(Process& p, VAddr start, VAddr end);
+  // Returns true when page tables were freed (free_pgtables).
+  bool zap(Process& p, VAddr start, VAddr end);
   // One vm_area_struct per VMA, after the VMA tree changed; all freed.
   void sync_vma_objects(Process& p);
   void free_vma_objects(Process& p);

@@ -232,7 +232,13 @@ bool FaultHandler::cow_fault(Process& p, VAddr va, FaultOutcome* out) {
     ++*m_stats.cow_copy;
     if (cached) m_cache.count_private_copy();
     out->cost_cycles = m_p.fault_minor_cycles + m_cost.copy_cycles(1);
+    // wp_page_copy() -> ptep_clear_flush() -> flush_tlb_page(): every CPU
+    // running the mm (a threaded process) drops the old frame's translation.
+    m_asids.flush_tlb_mm_range(p, va & ~(kPageBytes - 1), (va & ~(kPageBytes - 1)) + kPageBytes, false);
+    return true;
   }
+  // wp_page_reuse() only adds the write right: a local INVLPG (another CPU's
+  // read-only entry at worst faults spuriously, SDM 4.10.4.3).
   m_mmu.invlpg(va);
   return true;
 }
@@ -258,7 +264,8 @@ bool FaultHandler::zero_page_write(Process& p, const Vma& v, VAddr va, PAddr epa
   ++*m_stats.zero_replaced;
   ++*m_stats.minor;
   out->cost_cycles = m_p.fault_minor_cycles + m_cost.zero_cycles(1);
-  m_mmu.invlpg(va);
+  // wp_page_copy() -> ptep_clear_flush(): the zero page's translation goes on every CPU of the mm.
+  m_asids.flush_tlb_mm_range(p, va & ~(kPageBytes - 1), (va & ~(kPageBytes - 1)) + kPageBytes, false);
   return true;
 }
 

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "models/arch/entry_bits.h"
+#include "models/os/arch/tlb.h"
 #include "models/os/fault_cost.h"
 #include "models/os/kernel/tasks.h"
 #include "models/os/mm/oom_kill.h"
@@ -154,7 +155,10 @@ FaultOutcome Hugetlb::fault(Process& p, const Vma& v, VAddr cr2, bool write, con
       ++*m_faults.cow_copy;
       ++*m_alloc_count;
       out.cost_cycles += m_cost.copy_cycles(kPages);
-      m_mmu.invlpg(base);  // INVLPG of any address of a 1 GiB page invalidates it (SDM 4.10.4.1)
+      // huge_ptep_clear_flush() -> flush_tlb_page(): one INVLPG of any
+      // address of a 1 GiB page invalidates it (SDM 4.10.4.1), on every CPU
+      // that runs the mm.
+      m_asids->flush_tlb_mm_range(p, base, base + kPageBytes, false);
       return out;
     }
   } else {

@@ -53,6 +53,7 @@ class Rmap;
 class Tasks;
 class OomKiller;
 class FaultCost;
+class AsidManager;
 
 class Hugetlb {
  public:
@@ -62,6 +63,8 @@ class Hugetlb {
   Hugetlb(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, PageTables& pt, PageAllocator& alloc, Rmap& rmap,
           Tasks& tasks, OomKiller& oom, FaultCost& cost, FaultStats& faults);
 
+  // The TLB flushes of a copy-on-write (hugetlb_wp -> huge_ptep_clear_flush).
+  void set_asids(AsidManager& a) { m_asids = &a; }
   // Boot: the os.hugetlb statistics and up to os.hugetlb_1g pool pages.
   void boot(StatGroup& os);
 
@@ -91,6 +94,7 @@ class Hugetlb {
   const OsParams& m_p;
   PhysicalMemory& m_mem;
   MmuControl& m_mmu;
+  AsidManager* m_asids = nullptr;
   PageTables& m_pt;
   PageAllocator& m_alloc;
   Rmap& m_rmap;

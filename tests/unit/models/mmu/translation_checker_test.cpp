@@ -403,5 +403,54 @@ TEST(DeferredFlush, ReclaimOfAnotherProcessLeavesItsPcidPendingUntilItRunsAgain)
   EXPECT_EQ(m.stat("os.faults.major"), 1u);
 }
 
+// ---------------------------------------------------------------- two CPUs
+
+// Thread 2 of process 1 runs on CPU 1 (a second Mmu with its own checker,
+// asking about CPU 1's PCID slots) and caches the writable translation of
+// a heap page; process 1 on CPU 0 then makes the page read-only
+// (mprotect). The TLB shootdown flushes CPU 1's entry, so CPU 1's store
+// walks and faults (the tables deny the write) instead of hitting. With the
+// test hook that sends no IPI (a flush reaching only CPU 0, the model before
+// shootdowns), CPU 1 hits its stale writable entry: CPU 1's PCID slot is a
+// generation behind, but CPU 1 runs the mm, not lazily, so Linux would have
+// flushed it at once (flush_tlb_func from the IPI): no deferred flush, and
+// the check stops the run. With and without PCIDs.
+class TwoCpus : public testing::TestWithParam<bool> {};
+
+TEST_P(TwoCpus, AStaleTranslationOnAnotherCpuIsCaughtUnlessShotDown) {
+  for (bool hook : {false, true}) {
+    Machine m(PagingMode::X86_64, 4, GetParam(), false);
+    StatGroup stats1;
+    testing_pt::RecordingMemory mem1(m.pm, 10);
+    Mmu mmu1(mmu_params(PagingMode::X86_64, GetParam(), 4, true), mem1, stats1.group("mmu"));
+    TranslationChecker checker1(mmu1.walker().params(), true, reader(m.pm));
+    checker1.set_deferred_flush([&m](std::uint16_t id) { return m.os->tlb_flush_deferred(id, 1); });
+    mmu1.set_checker(&checker1);
+    m.checker.set_deferred_flush([&m](std::uint16_t id) { return m.os->tlb_flush_deferred(id, 0); });
+    OsModel::TestHooks h;
+    h.flush_without_ipis = hook;
+    m.os->set_test_hooks(h);
+    ASSERT_EQ(m.os->add_cpu(mmu1), 1u);
+    m.os->switch_to(1);
+    m.os->mmap(kHeap, 4096, OsModel::kRead | OsModel::kWrite, false, false);
+    m.access(kHeap, AccessKind::Store);
+    m.os->clone(2);
+    m.os->set_cpu(1);
+    m.os->switch_to_thread(2);
+    ASSERT_FALSE(mmu1.translate(kHeap, AccessKind::Store, true, true).fault);  // walked, cached
+    m.os->set_cpu(0);
+    m.os->mprotect(kHeap, 4096, OsModel::kRead);
+    m.os->set_cpu(1);
+    if (hook) {
+      EXPECT_THROW(mmu1.translate(kHeap, AccessKind::Store, true, true), TransparencyViolation);
+    } else {
+      EXPECT_TRUE(mmu1.translate(kHeap, AccessKind::Store, true, true).fault);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Pcid, TwoCpus, testing::Values(false, true),
+                         [](const testing::TestParamInfo<bool>& i) { return i.param ? "Pcid" : "NoPcid"; });
+
 }  // namespace
 }  // namespace mmusim
