@@ -93,6 +93,8 @@ class LogRouter:
                     self.layout.feed(line)
             else:       # "--PID-- message"
                 self.messages.append(line.decode("utf-8", "replace").rstrip("\n"))
+        elif line.startswith(b"SCHEDSETJMP("):
+            pass    # --trace-sched: a thread's run ended by a longjmp (its exit); no switch
         elif self.prev_debug and line.startswith(b"    "):
             debug = True    # a debug message's continuation lines
         elif line.strip():

@@ -389,6 +389,7 @@ SYSCALL[100,2](0) ... [async] --> Success(0x8)
 --100--   SCHED[2]:  acquired lock (VG_(scheduler):timeslice)
 SYSCALL[100,2](60) exit( 0 ) --> [pre-success] Success(0x0) 
 --100--   SCHED[2]: exiting VG_(scheduler)
+SCHEDSETJMP(line 1211) tid 2, jumped=1476724588
 --100--   SCHED[2]: release lock in VG_(exit_thread)
 --100--   SCHED[1]:  acquired lock (VG_(scheduler):timeslice)
 SYSCALL[100,1](56) sys_clone ( 3d0f00, 0x5a2cf70, 0x5a2d990, 0x5a2d990, 0x5a2d6c0 ) --> [pre-success] Success(0x66) --100--   SCHED[1]: releasing lock (VG_(vg_yield)) -> VgTs_Yielding
@@ -429,7 +430,7 @@ SYSCALL[100,1](231) exit_group( 0 ) --> [pre-success] Success(0x0)
         self.assertEqual(router.threads.clones, 2)
         self.assertEqual(router.syscalls.threads, 2)     # both clones had CLONE_VM
         self.assertEqual(router.thread_mismatches, 0)
-        self.assertEqual(router.other, 0)               # the blank line is no unknown line
+        self.assertEqual(router.other, 0)   # neither the blank line nor SCHEDSETJMP is unknown
 
     def test_threads_with_skip_keep_switches_before_events(self):
         lines, _ = convert(snippet(self.SCHED_LOG), skip=2)
