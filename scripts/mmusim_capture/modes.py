@@ -123,7 +123,7 @@ def print_summary(out, fmt, sink, router, extra_lines):
         print(f"  of which start-up mappings: {router.initial_mappings}")
         if router.threads.seen:
             print(f"threads:         {router.threads.started} (valgrind's lock taken "
-                  f"{router.threads.acquired} times)")
+                  f"{router.threads.acquired} times, {router.threads.timeslices} at a time slice)")
     if sink.stats.want_pages:
         print(f"4 KiB pages:     {len(sink.stats.pages)}")
         print(f"2 MiB regions:   {len(sink.stats.regions)}")

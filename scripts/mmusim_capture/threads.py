@@ -38,6 +38,7 @@ import re
 # "--PID--   SCHED[T]: WHAT" (valgrind's print_sched_event, a Vg_DebugMsg)
 SCHED_RE = re.compile(rb"--(\d+)-- +SCHED\[(\d+)\]: +(.*?)\s*$", re.S)
 STARTING = b"acquired lock (thread_wrapper(starting new thread))"
+TIMESLICE = b"acquired lock (VG_(scheduler):timeslice)"
 
 MAIN_THREAD = 1     # the trace id of the main thread: the default process's pid
 
@@ -55,6 +56,7 @@ class ThreadTracker:
         self.running = None     # valgrind id of the thread holding the lock
         self.lines = 0          # SCHED lines of the traced process
         self.acquired = 0       # of which "acquired lock"
+        self.timeslices = 0     # of which at the end of another thread's time slice
         self.started = 0        # threads started, the main thread included
         self.unknown = 0        # "acquired lock" of a thread never started
 
@@ -81,6 +83,8 @@ class ThreadTracker:
         if not what.startswith(b"acquired lock"):
             return True
         self.acquired += 1
+        if what == TIMESLICE:
+            self.timeslices += 1
         if what == STARTING:
             self.started += 1
             if self.started == 1:
