@@ -87,22 +87,23 @@ class ThreadTracker:
             self.timeslices += 1
         if what == STARTING:
             self.started += 1
-            if self.started == 1:
-                self.trace_id[tid] = MAIN_THREAD
-            else:
-                self.trace_id[tid] = self.next_id
-                self.sink.event("clone", b"@clone %d\n" % self.next_id)
-                self.next_id += 1
+            self.new_thread(tid)
         elif tid not in self.trace_id:
             # A log cut at its start (or a valgrind that prints no start):
-            # the first thread seen is the main one, the others new ones.
+            # taken as a thread starting here.
             self.unknown += 1
-            if not self.trace_id:
-                self.trace_id[tid] = MAIN_THREAD
-            else:
-                self.trace_id[tid] = self.next_id
-                self.sink.event("clone", b"@clone %d\n" % self.next_id)
-                self.next_id += 1
+            self.new_thread(tid)
         self.running = tid
         self.sink.want_thread = self.trace_id[tid]
         return True
+
+    def new_thread(self, tid):
+        """Valgrind thread `tid` starts: the first one is the main thread,
+        each later one the next trace id, made by `@clone` in the stream's
+        current thread."""
+        if not self.trace_id:
+            self.trace_id[tid] = MAIN_THREAD
+            return
+        self.trace_id[tid] = self.next_id
+        self.sink.event("clone", b"@clone %d\n" % self.next_id)
+        self.next_id += 1
