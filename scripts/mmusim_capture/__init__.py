@@ -25,7 +25,11 @@ Output formats (--format, or from the output's name):
               program's system calls and the values the kernel returned
               (`valgrind --trace-syscalls=yes`, whose `SYSCALL[...]` lines are
               printed into the same log as lackey's records, in program
-              order).
+              order);
+            - @clone/@thread: each record written as its thread's, from
+              the scheduler's lines (`valgrind --trace-sched=yes`, in the
+              same log: which thread takes valgrind's lock, under which
+              alone a thread runs and lackey prints; see threads.py).
   bin     the same records in mmusim's bin format: the text is piped through
           `mmusim convert - - --from text --to bin` (build/mmusim of this
           repository, or --mmusim PATH) and then zstd.
@@ -72,12 +76,14 @@ clone 120, exit 1, exit_group 252; addresses are 32-bit.
                into the same log without a switch of process, so the
                child's accesses would be replayed as the parent's: a
                warning)
-  clone with CLONE_VM (a thread)      -> nothing (threads share the address
-               space; their accesses interleave in the trace; a warning)
+  clone with CLONE_VM (a thread)      -> nothing (its @clone comes when the
+               thread first takes valgrind's lock, from the scheduler's
+               lines: threads.py)
   exit_group (or exit with no threads) -> @exit
   the rest (read, write, ...)         -> nothing
 
-No @proc is written: the trace is one process, the replay's default one.
+No @proc is written: the trace is one process, the replay's default one
+(pid 1, which is also its main thread's id; threads get 2, 3, ...).
 --skip and --limit count access records only; events are always kept, even
 inside the skipped prefix, because the address space they build is needed
 by the accesses that follow.
@@ -88,8 +94,10 @@ mmusim binary.
 Structure: every line of valgrind's log goes through LogRouter.feed()
 (valgrind_log), which hands access records to a RecordSink (sinks:
 skip/limit, counting, conversion, compression), `SYSCALL[...]` lines to
-SyscallConverter (syscalls: it writes events through the same sink), debug
-lines to StartupLayout (layout), and keeps valgrind's own messages for
+SyscallConverter (syscalls: it writes events through the same sink),
+`SCHED[...]` lines to ThreadTracker (threads: it writes @clone and tells the
+sink which thread the next records are, for @thread), debug lines to
+StartupLayout (layout), and keeps valgrind's own messages for
 error reports.  `--from-log LOG` runs a saved valgrind log through the same
 code (modes).  cli parses the command line; scripts/capture-trace is the
 entry point.  `--stats TRACE...` runs `mmusim stats`, the one reader of

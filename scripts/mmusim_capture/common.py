@@ -24,7 +24,8 @@ TEXT_KIND = {"I": "X", "L": "R", "S": "W", "M": "M"}
 TEXT_KINDS = ("R", "W", "X", "M")
 LACKEY_OF_TEXT = {v: k for k, v in TEXT_KIND.items()}
 TEXT_LETTER = {k: v.encode() for k, v in TEXT_KIND.items()}
-EVENT_KINDS = ("mmap", "munmap", "mprotect", "brk", "fork", "exit", "proc", "invlpg", "mark")
+EVENT_KINDS = ("mmap", "munmap", "mprotect", "brk", "fork", "exit", "proc", "invlpg", "mark", "clone",
+               "thread")
 FORMATS = ("lackey", "text", "bin")
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))

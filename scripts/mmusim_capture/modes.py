@@ -121,6 +121,9 @@ def print_summary(out, fmt, sink, router, extra_lines):
         print(f"events written:  {sum(ev.values())}  "
               + "  ".join(f"{k}={ev[k]}" for k in EVENT_KINDS if ev[k] or k in ("mmap", "munmap", "mprotect", "brk", "exit")))
         print(f"  of which start-up mappings: {router.initial_mappings}")
+        if router.threads.seen:
+            print(f"threads:         {router.threads.started} (valgrind's lock taken "
+                  f"{router.threads.acquired} times, {router.threads.timeslices} at a time slice)")
     if sink.stats.want_pages:
         print(f"4 KiB pages:     {len(sink.stats.pages)}")
         print(f"2 MiB regions:   {len(sink.stats.regions)}")
@@ -144,6 +147,18 @@ def warn_about(router, sink, fmt):
         note("warning: no start-up memory map (valgrind -d's \"Memory layout at client "
              "startup\"); the executable, ld.so and the stack have no @mmap (the replay's "
              "implicit VMAs would cover them)")
+    threads = router.threads
+    if router.syscalls.threads and not threads.seen:
+        note(f"warning: {router.syscalls.threads} thread(s) created, but the log has no scheduler "
+             "lines (valgrind --trace-sched=yes): every access is written as the main thread's")
+    elif threads.seen and threads.clones != router.syscalls.threads and not sink.full:
+        note(f"warning: {router.syscalls.threads} thread(s) created by clone, but "
+             f"{threads.clones} started in the scheduler's lines")
+    if threads.unknown:
+        note(f"warning: {threads.unknown} thread(s) took valgrind's lock without a start line")
+    if router.thread_mismatches:
+        note(f"warning: {router.thread_mismatches} SYSCALL line(s) of a thread other than the one "
+             "holding valgrind's lock")
     if sink.stats.events["fork"]:
         note("warning: the trace has @fork: valgrind traced the children into the same log "
              "without a switch of process, so the replay runs their accesses as the parent's")
@@ -258,7 +273,9 @@ def capture_mode(args):
     fifo_dir = tempfile.mkdtemp(prefix="capture-trace-vgdb-")
     vg_cmd = [args.valgrind, "--tool=lackey", "--trace-mem=yes"]
     if with_events:
-        vg_cmd += ["--trace-syscalls=yes"]
+        # The system calls, and the scheduler's switches between threads
+        # (threads.py), in the same log as lackey's records.
+        vg_cmd += ["--trace-syscalls=yes", "--trace-sched=yes"]
     vg_cmd += [f"--log-fd={log_w}", f"--vgdb-prefix={fifo_dir}/vgdb-pipe"]
     vg_cmd += args.valgrind_opt
     vg_cmd += ["--"] + cmd

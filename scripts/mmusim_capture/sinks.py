@@ -98,6 +98,12 @@ class RecordSink:
         self.kinds = collections.Counter()   # written, by lackey kind
         self.batch = []
         self.chunks = []        # the in-memory output of this base class
+        # Threads (threads.ThreadTracker sets want_thread): the stream's
+        # thread in the output, and the one the next records belong to.
+        # `@thread ID` is written before the next access or event written
+        # when they differ; 1 is the main thread, where a trace starts.
+        self.thread = 1
+        self.want_thread = 1
 
     @property
     def full(self):
@@ -127,6 +133,8 @@ class RecordSink:
                 return
             self.stats.add_access(TEXT_KIND[kind], addr, size)
             out = b"%s 0x%x %d\n" % (TEXT_LETTER[kind], addr, size)
+            if self.want_thread != self.thread:
+                self.switch_thread()
         self.written += 1
         self.kinds[kind] += 1
         self.batch.append(out)
@@ -138,11 +146,18 @@ class RecordSink:
         (bytes, with its newline).  Kept even while skipping."""
         if self.full:
             return
+        if kind != "clone" and self.want_thread != self.thread:
+            self.switch_thread()    # the event is the thread's (a clone: the stream's)
         self.stats.events[kind] += 1
         if self.fmt == "lackey":
             self.events_dropped += 1
             return
         self.batch.append(line)
+
+    def switch_thread(self):
+        """`@thread want_thread`: the following records are that thread's."""
+        self.thread = self.want_thread
+        self.event("thread", b"@thread %d\n" % self.thread)
 
     def flush(self):
         if self.batch:

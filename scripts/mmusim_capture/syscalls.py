@@ -351,8 +351,7 @@ class SyscallConverter:
         elif op == "clone":
             if ok and value > 0:
                 if int(args[0], 16) & CLONE_VM:
-                    self.threads += 1
-                    self.notes["threads created (their accesses interleave in the trace)"] += 1
+                    self.threads += 1   # its @clone: from the scheduler lines (threads)
                 else:
                     self.ev_fork(value)
         elif op == "clone3":

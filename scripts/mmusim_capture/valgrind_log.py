@@ -1,7 +1,8 @@
 """Valgrind log parsing: every line of the log goes through LogRouter.feed(),
 which hands lackey's access records to a sink, `SYSCALL[...]` lines to the
-SyscallConverter and debug lines to the StartupLayout, and keeps
-valgrind's own messages for error reports."""
+SyscallConverter, scheduler lines (`SCHED[...]`) to the ThreadTracker and
+debug lines to the StartupLayout, and keeps valgrind's own messages for
+error reports."""
 
 import collections
 import re
@@ -9,7 +10,8 @@ import re
 from .common import KIND_OF_PREFIX
 from .layout import DEBUG_RE, StartupLayout
 from .sinks import RecordSink
-from .syscalls import SyscallConverter
+from .syscalls import SYSCALL_RE, SyscallConverter
+from .threads import ThreadTracker
 
 
 # ---------------------------------------------------------------------------
@@ -23,7 +25,9 @@ BANNER = ("Lackey, an example", "Copyright (C)", "Using Valgrind-", "Command: ",
 
 class LogRouter:
     """Splits valgrind's log into access records (to the sink), SYSCALL lines
-    (to SyscallConverter, whose events go to the same sink), valgrind's debug
+    (to SyscallConverter, whose events go to the same sink), the scheduler's
+    lines (to ThreadTracker, which tells the sink whose records follow and
+    writes `@clone`), valgrind's debug
     lines (-d: the start-up memory map, when they are in the same log, as in
     a saved log) and valgrind's own messages (kept, the last few, for error
     reports).
@@ -35,6 +39,10 @@ class LogRouter:
     def __init__(self, sink, layout=None):
         self.sink = sink
         self.syscalls = SyscallConverter(sink.event)
+        self.threads = ThreadTracker(sink)
+        # SYSCALL lines of a thread other than the one holding valgrind's
+        # lock (none if the scheduler lines are read right)
+        self.thread_mismatches = 0
         self.layout = layout if layout is not None else StartupLayout()
         self.started = False
         self.initial_mappings = 0
@@ -77,12 +85,16 @@ class LogRouter:
                 elif body and not body.startswith(BANNER):
                     self.messages.append(text)
         elif line.startswith(b"--"):
-            if DEBUG_RE.match(line):
+            if self.threads.feed(line):
+                pass
+            elif DEBUG_RE.match(line):
                 debug = True
                 if not self.started:
                     self.layout.feed(line)
             else:       # "--PID-- message"
                 self.messages.append(line.decode("utf-8", "replace").rstrip("\n"))
+        elif line.startswith(b"SCHEDSETJMP("):
+            pass    # --trace-sched: a thread's run ended by a longjmp (its exit); no switch
         elif self.prev_debug and line.startswith(b"    "):
             debug = True    # a debug message's continuation lines
         elif line.strip():
@@ -98,6 +110,10 @@ class LogRouter:
         starts = [m.start() for m in re.finditer(r"SYSCALL\[", text)]
         for i, s in enumerate(starts):
             piece = text[s:starts[i + 1]] if i + 1 < len(starts) else text[s:]
+            m = SYSCALL_RE.match(piece)
+            if m and self.threads.seen and int(m.group(1)) == self.threads.pid \
+                    and int(m.group(2)) != self.threads.running:
+                self.thread_mismatches += 1
             rest = self.syscalls.syscall(piece)
             if rest.strip():
                 self.feed((rest + "\n").encode("utf-8", "replace"))

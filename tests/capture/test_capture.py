@@ -15,8 +15,10 @@ mmusim binary: $MMUSIM, else build/mmusim of the repository (skipped if
 neither exists).
 """
 
+import collections
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -364,6 +366,90 @@ SYSCALL[100,1](11) sys_munmap ( 0x6000000, 4096 )[sync] --> Success(0x0) I  0400
 """))
         self.assertEqual(lines, ["@munmap 0x6000000 0x1000", "X 0x4001000 3", "W 0x1ffefff000 8"])
 
+    # valgrind --trace-sched=yes: the scheduler's lines, as valgrind 3.19
+    # prints them (a clone's result runs into the parent's "releasing lock").
+    SCHED_LOG = """
+--100--   SCHED[1]:  acquired lock (thread_wrapper(starting new thread))
+--100--   SCHED[1]: entering VG_(scheduler)
+I  04001000,3
+SYSCALL[100,1](56) sys_clone ( 3d0f00, 0x522bf70, 0x522c990, 0x522c990, 0x522c6c0 ) --> [pre-success] Success(0x65) --100--   SCHED[1]: releasing lock (VG_(vg_yield)) -> VgTs_Yielding
+--100--   SCHED[2]:  acquired lock (thread_wrapper(starting new thread))
+--100--   SCHED[2]: entering VG_(scheduler)
+ S 05000000,8
+SYSCALL[100,2](9) sys_mmap ( 0x0, 4096, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x6000000) 
+SYSCALL[100,2](0) sys_read ( 0, 0x1ffefff000, 8 ) --> [async] ... 
+--100--   SCHED[2]: releasing lock (VG_(client_syscall)[async]) -> VgTs_WaitSys
+--100--   SCHED[2]:  acquired lock (VG_(client_syscall)[async])
+SYSCALL[100,2](0) ... [async] --> Success(0x8) 
+ L 05000008,8
+--100--   SCHED[2]: releasing lock (VG_(scheduler):timeslice) -> VgTs_Yielding
+--100--   SCHED[1]:  acquired lock (VG_(vg_yield))
+
+ L 04002000,4
+--100--   SCHED[1]: releasing lock (VG_(scheduler):timeslice) -> VgTs_Yielding
+--100--   SCHED[2]:  acquired lock (VG_(scheduler):timeslice)
+SYSCALL[100,2](60) exit( 0 ) --> [pre-success] Success(0x0) 
+--100--   SCHED[2]: exiting VG_(scheduler)
+SCHEDSETJMP(line 1211) tid 2, jumped=1476724588
+--100--   SCHED[2]: release lock in VG_(exit_thread)
+--100--   SCHED[1]:  acquired lock (VG_(scheduler):timeslice)
+SYSCALL[100,1](56) sys_clone ( 3d0f00, 0x5a2cf70, 0x5a2d990, 0x5a2d990, 0x5a2d6c0 ) --> [pre-success] Success(0x66) --100--   SCHED[1]: releasing lock (VG_(vg_yield)) -> VgTs_Yielding
+--200--   SCHED[1]:  acquired lock (thread_wrapper(starting new thread))
+--100--   SCHED[2]:  acquired lock (thread_wrapper(starting new thread))
+ M 07000000,4
+--100--   SCHED[2]: releasing lock (VG_(vg_yield)) -> VgTs_Yielding
+--100--   SCHED[1]:  acquired lock (VG_(vg_yield))
+SYSCALL[100,1](231) exit_group( 0 ) --> [pre-success] Success(0x0) 
+"""
+
+    def test_threads_from_the_scheduler_lines(self):
+        lines, router = convert(snippet(self.SCHED_LOG))
+        self.assertEqual(lines, [
+            "X 0x4001000 3",                    # valgrind thread 1: the main thread, trace thread 1
+            # the clone's result: no event; the new thread starts when it first
+            # takes the lock ("starting new thread"): @clone from the stream's
+            # thread (1), then its records
+            "@clone 2",
+            "@thread 2",
+            "W 0x5000000 8",
+            "@mmap 0x6000000 0x1000 rw- anon",  # thread 2's mmap
+            # the lock released and taken back by thread 2 (a blocking read):
+            # no @thread
+            "R 0x5000008 8",
+            "@thread 1",                        # the time slice gives the lock to thread 1
+            "R 0x4002000 4",
+            # thread 2 takes the lock only to exit (nothing written for it),
+            # then thread 1 clones again: valgrind gives the new thread the
+            # freed id 2, the trace a new id, 3; process 200's line is ignored
+            "@clone 3",
+            "@thread 3",
+            "M 0x7000000 4",
+            "@thread 1",                        # exit_group by thread 1
+            "@exit",
+        ])
+        self.assertEqual(router.threads.started, 3)
+        self.assertEqual(router.threads.timeslices, 2)
+        self.assertEqual(router.threads.clones, 2)
+        self.assertEqual(router.syscalls.threads, 2)     # both clones had CLONE_VM
+        self.assertEqual(router.thread_mismatches, 0)
+        self.assertEqual(router.other, 0)   # neither the blank line nor SCHEDSETJMP is unknown
+
+    def test_threads_with_skip_keep_switches_before_events(self):
+        lines, _ = convert(snippet(self.SCHED_LOG), skip=2)
+        # X and W are skipped; @clone is kept, and thread 2's mmap still
+        # comes after @thread 2.
+        self.assertEqual(lines[:5], ["@clone 2", "@thread 2", "@mmap 0x6000000 0x1000 rw- anon",
+                                     "R 0x5000008 8", "@thread 1"])
+
+    def test_syscall_of_a_thread_without_the_lock_is_counted(self):
+        _, router = convert(snippet("""
+--100--   SCHED[1]:  acquired lock (thread_wrapper(starting new thread))
+SYSCALL[100,1](56) sys_clone ( 3d0f00, 0x522bf70, 0x522c990, 0x522c990, 0x522c6c0 ) --> [pre-success] Success(0x65) 
+--100--   SCHED[2]:  acquired lock (thread_wrapper(starting new thread))
+SYSCALL[100,1](12) sys_brk ( 0x0 ) --> [pre-success] Success(0x4035000) 
+"""))
+        self.assertEqual(router.thread_mismatches, 1)
+
     def test_startup_layout(self):
         lines, router = convert(snippet("""
 --200:1: aspacem <<< SHOW_SEGMENTS: Memory layout at client startup (9 segments)
@@ -573,6 +659,156 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("does not exist", r.stderr)
         self.assertFalse(os.path.exists(out) or os.path.exists(out + ".tmp"))
+
+
+# The real multi-threaded capture and the bundled threaded trace are their
+# own ctest (capture_threads); capture_converter runs the rest with
+# CAPTURE_THREADS=0.
+ONLY_CONVERTER = os.environ.get("CAPTURE_THREADS") == "0"
+
+
+@unittest.skipIf(ONLY_CONVERTER, "CAPTURE_THREADS=0 (ctest capture_threads runs it)")
+class CaptureThreads(unittest.TestCase):
+    """A real capture of thread_buffers.c (valgrind, gcc): thread k is the
+    only one that touches buffer k, so every access to buffer k must be
+    written as one thread's, each buffer's a different thread, the main
+    thread's buffer thread 1's, with one @clone per pthread_create."""
+
+    NTHREADS = 4        # thread_buffers.c: the main thread and 3 created ones
+
+    @classmethod
+    def setUpClass(cls):
+        missing = [t for t in ("valgrind", "gcc", "zstd") if shutil.which(t) is None]
+        if missing:
+            raise unittest.SkipTest(f"not installed: {', '.join(missing)} "
+                                    "(scripts/install-deps --with-capture)")
+        cls.tmp = tempfile.mkdtemp(prefix="capture-threads-")
+        exe = os.path.join(cls.tmp, "thread_buffers")
+        subprocess.run(["gcc", "-O1", "-pthread", "-o", exe, os.path.join(HERE, "thread_buffers.c")],
+                       check=True)
+        cls.trace = os.path.join(cls.tmp, "t.txt.zst")
+        out = os.path.join(cls.tmp, "stdout")
+        r = subprocess.run([sys.executable, SCRIPT, "-o", cls.trace, "--level", "1", "--clean-env",
+                            "--stdout", out, "--stderr", os.devnull, "--", exe],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            shutil.rmtree(cls.tmp)
+            raise AssertionError(f"capture-trace failed: {r.stderr}")
+        cls.summary, cls.warnings = r.stdout, r.stderr
+        # "buf K 0xADDR 0xLEN" from the program
+        cls.buffers = {}
+        with open(out) as f:
+            for line in f:
+                _, k, addr, length = line.split()
+                cls.buffers[int(k)] = (int(addr, 16), int(length, 16))
+        # Which thread each access to a buffer is written as: the stream
+        # starts on thread 1, @thread T switches it.
+        text = subprocess.run(["zstd", "-dc", cls.trace], capture_output=True, check=True).stdout
+        cls.lines = text.decode().splitlines()
+        cls.owners = {k: collections.Counter() for k in cls.buffers}
+        cls.order = []          # buffer of each run of buffer accesses, in trace order
+        cls.clones, cls.switch_ids, cur = [], set(), 1
+        for ln in cls.lines:
+            f = ln.split()
+            if f[0] == "@thread":
+                cur = int(f[1])
+                cls.switch_ids.add(cur)
+            elif f[0] == "@clone":
+                cls.clones.append(int(f[1]))
+            elif not f[0].startswith("@"):
+                a = int(f[1], 16)
+                for k, (start, length) in cls.buffers.items():
+                    if start <= a < start + length:
+                        cls.owners[k][cur] += 1
+                        if not cls.order or cls.order[-1] != k:
+                            cls.order.append(k)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_every_buffer_access_is_its_threads(self):
+        self.assertEqual(sorted(self.buffers), list(range(self.NTHREADS)))
+        # Each pass of thread k touches its LEN / STRIDE bytes with a load and
+        # a store: ROUNDS + (k == 3 ? LONG_PASSES - 1 : 0) passes
+        # (thread_buffers.c: 8 pages / 16 = 2048 bytes, 16 rounds, 150).
+        for k in range(self.NTHREADS):
+            passes = 16 + (149 if k == 3 else 0)
+            self.assertEqual(sum(self.owners[k].values()), 2 * 2048 * passes, f"buffer {k}")
+        owner = {}
+        for k, c in self.owners.items():
+            self.assertEqual(len(c), 1, f"buffer {k} written as several threads' accesses: {dict(c)}")
+            owner[k] = next(iter(c))
+        self.assertEqual(owner[0], 1, "the main thread's buffer is not thread 1's")
+        self.assertEqual(len(set(owner.values())), self.NTHREADS, f"threads share buffers: {owner}")
+
+    def test_the_threads_ran_interleaved(self):
+        # The barrier and sched_yield() after every pass make the threads
+        # take turns while all are alive (in one run: 58 runs of one
+        # buffer's accesses, 0 1 3 2 0 1 3 2 ...); how often is up to the
+        # host's scheduler, so only a floor: more than one round's worth.
+        self.assertGreater(len(self.order), 2 * self.NTHREADS, self.order[:40])
+
+    def test_one_clone_per_created_thread(self):
+        self.assertEqual(self.clones, [2, 3, 4])          # trace ids in order of first run
+        self.assertEqual(self.switch_ids, {1, 2, 3, 4})
+        self.assertIn("threads:         4", self.summary)
+        # the last thread's 150 passes with no system call outlast a time
+        # slice: at least one switch there, not at a system call
+        m = re.search(r"(\d+) at a time slice", self.summary)
+        self.assertTrue(m and int(m.group(1)) >= 1, self.summary)
+        self.assertNotIn("warning", self.warnings)        # no mismatch, no unknown thread
+
+    def test_replays_on_one_and_two_cores(self):
+        mmusim = mmusim_binary()
+        if mmusim is None:
+            self.skipTest("no mmusim binary ($MMUSIM or build/mmusim)")
+        for cores in (1, 2):
+            out = os.path.join(self.tmp, f"run{cores}")
+            r = subprocess.run([mmusim, "run", "-q", "-t", self.trace, "-o", out, "--check-invariants",
+                                "--set", "os.memory=256MiB", "--set", f"cores={cores}"],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(out, "stats.json")) as f:
+                st = json.load(f)
+            self.assertEqual(st["os"]["implicit_vmas"], 0)
+            self.assertEqual(st["os"]["faults"]["segv"], 0)
+            self.assertEqual(st["os"]["processes"], 1)
+
+
+@unittest.skipIf(ONLY_CONVERTER, "CAPTURE_THREADS=0 (ctest capture_threads runs it)")
+class BundledThreadTrace(unittest.TestCase):
+    """traces/xz-compress-mt.bin.zst, captured with the thread attribution:
+    its counts as traces/README.md gives them (the capture's summary,
+    cross-checked there by following @thread in the text), and its replay
+    with its threads on one core of two."""
+
+    TRACE = os.path.join(REPO, "traces", "xz-compress-mt.bin.zst")
+
+    def setUp(self):
+        self.mmusim = mmusim_binary()
+        if self.mmusim is None:
+            self.skipTest("no mmusim binary ($MMUSIM or build/mmusim)")
+
+    def test_counts(self):
+        r = subprocess.run([self.mmusim, "stats", self.TRACE], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        fields = dict(ln.split(":", 1) for ln in r.stdout.splitlines() if ":" in ln)
+        want = {"accesses": "19405339", "events": "77", "  @clone": "2", "  @thread": "18",
+                "  @exit": "1", "4 KiB pages": "3702", "2 MiB regions": "31"}
+        self.assertEqual({k: fields.get(k, "").strip() for k in want}, want)
+
+    def test_replays_on_two_cores(self):
+        with tempfile.TemporaryDirectory(prefix="capture-mt-") as out:
+            r = subprocess.run([self.mmusim, "run", "-q", "-t", self.TRACE, "-o", out, "--set", "cores=2"],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(out, "stats.json")) as f:
+                st = json.load(f)
+        self.assertEqual(st["replay"]["accesses"], 19405339)
+        self.assertEqual(st["os"]["implicit_vmas"], 0)
+        self.assertEqual(st["os"]["faults"]["segv"], 0)
+        self.assertEqual(st["os"]["processes"], 1)
 
 
 if __name__ == "__main__":
