@@ -11,6 +11,7 @@ OsParams make_os_params(const Config& c) {
   p.set_paging(c.paging);
   p.implicit_vmas = c.replay.implicit_vmas;
   p.seed = c.seed;
+  p.cpus = c.cores;
   return p;
 }
 
