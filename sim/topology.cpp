@@ -77,6 +77,15 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
   osp.check_invariants = rp.check_invariants;
   m_os = std::make_unique<OsModel>(osp, *m_phys, mmu0, os_stats);
   for (unsigned i = 1; i < cores; ++i) m_os->add_cpu(m_mmus[i]->core());
+  if (c.os.numa_nodes > 1) {
+    // The memory side splits physical memory as the OS model's nodes do and
+    // knows each core's node (remote DRAM latency).
+    std::vector<PAddr> starts(c.os.numa_nodes, ~PAddr{0});
+    for (const Zone& z : m_os->buddy().zones())
+      starts[z.node] = std::min<PAddr>(starts[z.node], z.base_pfn() << kPageShift);
+    m_hier->set_numa(starts, c.memory.timing.remote_latency, memory_stats.group("numa"));
+    for (unsigned i = 0; i < cores; ++i) m_memories[i]->set_node(m_os->buddy().cpu_node(i));
+  }
   if (rp.check_invariants) {
     // TLB transparency (models/mmu/translation_checker.h): cached
     // translations against zero-time walks of the tables in memory.

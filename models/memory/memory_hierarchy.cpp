@@ -1,5 +1,6 @@
 #include "models/memory/memory_hierarchy.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace mmusim {
@@ -24,8 +25,33 @@ void MemoryHierarchy::write_back(std::size_t k, PAddr pa) {
   if (r.victim_dirty) write_back(k + 1, r.victim_addr);
 }
 
-Cycles MemoryHierarchy::access(PAddr pa, bool is_write, MemSource src) {
-  if (m_levels.empty()) return m_ctrl.access(pa, is_write);
+void MemoryHierarchy::set_numa(const std::vector<PAddr>& node_start, Cycles remote_latency, StatGroup& stats) {
+  if (node_start.size() < 2) return;
+  m_node_start = node_start;
+  m_remote_latency = remote_latency;
+  m_local = &stats.counter("local_accesses", "DRAM demand accesses to the accessing core's own NUMA node");
+  m_remote = &stats.counter("remote_accesses",
+                            "DRAM demand accesses to another node's memory (each + memory.controller.remote_latency)");
+}
+
+unsigned MemoryHierarchy::node_of(PAddr pa) const {
+  if (m_node_start.empty()) return 0;
+  const auto it = std::upper_bound(m_node_start.begin(), m_node_start.end(), pa);
+  return static_cast<unsigned>(it - m_node_start.begin()) - 1;
+}
+
+Cycles MemoryHierarchy::remote(PAddr pa, unsigned node) {
+  if (m_node_start.empty()) return 0;
+  if (node_of(pa) == node) {
+    ++*m_local;
+    return 0;
+  }
+  ++*m_remote;
+  return m_remote_latency;
+}
+
+Cycles MemoryHierarchy::access(PAddr pa, bool is_write, MemSource src, unsigned node) {
+  if (m_levels.empty()) return m_ctrl.access(pa, is_write) + remote(pa, node);
   Cycles lat = 0;
   const PAddr line = pa & ~static_cast<PAddr>(m_line_bytes - 1);
   m_queue.clear();
@@ -44,7 +70,7 @@ Cycles MemoryHierarchy::access(PAddr pa, bool is_write, MemSource src) {
   // The victims go down after the demand's lookups, level 1's first.
   for (const auto& v : m_victims) write_back(v.first, v.second);
   if (fill) {
-    lat += m_ctrl.serve(m_queue.data(), m_queue.size());
+    lat += m_ctrl.serve(m_queue.data(), m_queue.size()) + remote(line, node);
   } else {
     // Write-backs reached memory without a demand fill: posted.
     for (const MemRequest& w : m_queue) m_ctrl.serve(&w, 1);

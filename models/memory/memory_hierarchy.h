@@ -21,6 +21,12 @@
 // the lines are looked up in parallel, so the access takes the longest
 // latency (replay side; see Replay). With no levels, every access goes
 // straight to the controller - exactly the behaviour without caches.
+//
+// NUMA (set_numa, with os.numa_nodes > 1): physical memory is split among
+// the nodes as the OS model splits it (node i from node_start[i]); an
+// access made by a core of node n that reaches DRAM (the demand fill) at
+// another node's address pays memory.controller.remote_latency on top
+// (write-backs stay posted, without latency).
 #pragma once
 
 #include <memory>
@@ -44,8 +50,13 @@ class MemoryHierarchy {
   // cache_stats: the group the levels register under (memory.cache).
   MemoryHierarchy(const std::vector<CacheLevelSpec>& levels, MemoryController& ctrl, StatGroup& cache_stats);
 
-  // Latency of one access of at most a line at pa.
-  Cycles access(PAddr pa, bool is_write, MemSource src);
+  // Latency of one access of at most a line at pa, by a core of NUMA node
+  // `node`.
+  Cycles access(PAddr pa, bool is_write, MemSource src, unsigned node = 0);
+  // Node i's memory starts at node_start[i] (node_start[0] = 0, ascending);
+  // registers memory.numa.{local_accesses, remote_accesses} in `stats`.
+  void set_numa(const std::vector<PAddr>& node_start, Cycles remote_latency, StatGroup& stats);
+  unsigned node_of(PAddr pa) const;
 
   bool has_caches() const { return !m_levels.empty(); }
   unsigned line_bytes() const { return m_line_bytes; }
@@ -60,8 +71,15 @@ class MemoryHierarchy {
   // Writes a dirty victim into level k (k == levels: queue it at memory).
   void write_back(std::size_t k, PAddr pa);
 
+  // The demand fill's NUMA surcharge.
+  Cycles remote(PAddr pa, unsigned node);
+
   std::vector<Level> m_levels;
   MemoryController& m_ctrl;
+  std::vector<PAddr> m_node_start;  // empty: one node
+  Cycles m_remote_latency = 0;
+  Counter* m_local = nullptr;
+  Counter* m_remote = nullptr;
   unsigned m_line_bytes = 64;
   std::vector<MemRequest> m_queue;                       // the demand fill, then write-backs to memory
   std::vector<std::pair<std::size_t, PAddr>> m_victims;  // (level to write into, line)

@@ -62,6 +62,10 @@ struct MemoryParams {
     v.group("controller", "memory controller", [&] {
       v.choice("model", timing.model, MemoryTiming::Model::Dram, kMemoryModelNames, "memory timing model");
       v.param("fixed_latency", timing.fixed_latency, Cycles{80}, "cycles", "latency of every access with model: fixed");
+      v.param("remote_latency", timing.remote_latency, Cycles{80}, "cycles",
+              "extra latency of a DRAM access to another NUMA node's memory (os.numa_nodes > 1), added to the local "
+              "one; default: remote = 2x the fixed local 80 cycles, the ratio of Linux's default SLIT distances "
+              "REMOTE_DISTANCE 20 / LOCAL_DISTANCE 10 (include/linux/topology.h; ACPI SLIT: relative latency)");
     });
     v.group("dram", "DRAM timing (model: dram)", [&] {
       v.param("channels", timing.channels, 1u, "channels", "memory channels (address-interleaved at row granularity)");

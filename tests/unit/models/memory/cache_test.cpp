@@ -193,6 +193,36 @@ CacheLevelSpec level(const char* name, std::uint64_t size, unsigned ways, Cycles
   return l;
 }
 
+// NUMA: two nodes, node 1's memory from 1 MiB. A demand fill from DRAM at
+// another node's address adds remote_latency (50) to the fixed 100; hits and
+// write-backs add nothing.
+TEST(MemoryHierarchy, RemoteNodeFillPaysTheRemoteLatency) {
+  Path p({level("l1", 64, 1, 4)}, 100);
+  p.hier.set_numa({0, 1u << 20}, 50, p.root.group("memory").group("numa"));
+  EXPECT_EQ(p.hier.node_of(0xFFFFF), 0u);
+  EXPECT_EQ(p.hier.node_of(1u << 20), 1u);
+  EXPECT_EQ(p.hier.access(0, false, MemSource::Data, 0), 4u + 100u);              // local fill
+  EXPECT_EQ(p.hier.access(1u << 20, true, MemSource::Data, 0), 4u + 100u + 50u);  // remote fill, L1 [R*]
+  EXPECT_EQ(p.hier.access(1u << 20, false, MemSource::Walk, 0), 4u);              // L1 hit
+  // Node 1's core: its own memory is local; the dirty victim R* goes to
+  // memory posted, without latency.
+  EXPECT_EQ(p.hier.access((1u << 20) + 64, false, MemSource::Data, 1), 4u + 100u);
+  EXPECT_EQ(p("memory.numa.local_accesses"), 2u);
+  EXPECT_EQ(p("memory.numa.remote_accesses"), 1u);
+  EXPECT_EQ(p("memory.writes"), 1u);
+}
+
+// Without caches every access is a fill.
+TEST(MemoryHierarchy, RemoteLatencyWithoutCaches) {
+  Path p({}, 80);
+  p.hier.set_numa({0, 4096, 8192}, 80, p.root.group("memory").group("numa"));
+  EXPECT_EQ(p.hier.access(100, false, MemSource::Data, 0), 80u);
+  EXPECT_EQ(p.hier.access(5000, false, MemSource::Data, 0), 160u);  // node 1 from node 0
+  EXPECT_EQ(p.hier.access(9000, false, MemSource::Walk, 2), 80u);   // node 2, its own
+  EXPECT_EQ(p.hier.access(100, false, MemSource::Walk, 2), 160u);
+  EXPECT_EQ(p("memory.numa.remote_accesses"), 2u);
+}
+
 TEST(MemoryHierarchy, HandSequenceTwoLevels) {
   // L1: one line (latency 4). L2: one set of two lines (latency 10). Memory: 100.
   Path p({level("l1", 64, 1, 4), level("l2", 128, 2, 10)}, 100);

@@ -53,12 +53,12 @@ TEST(PcpSizes, ZoneBatchsize) {
 // zone_highsize(): low watermark / CPUs of the zone's node (all online CPUs
 // when the node has none), at least batch << 2.
 TEST(PcpSizes, ZoneHighsize) {
-  EXPECT_EQ(ZonedPageAllocator::zone_highsize(240, 3, 2, 2), 120u);    // 240 / 2
-  EXPECT_EQ(ZonedPageAllocator::zone_highsize(240, 3, 20, 20), 12u);   // 240 / 20 = 12 = 3 << 2
-  EXPECT_EQ(ZonedPageAllocator::zone_highsize(240, 3, 40, 40), 12u);   // 240 / 40 = 6 < 12
-  EXPECT_EQ(ZonedPageAllocator::zone_highsize(400, 63, 0, 4), 252u);   // memoryless node: 400 / 4 = 100 < 252
-  EXPECT_EQ(ZonedPageAllocator::zone_highsize(4000, 63, 0, 4), 1000u); // 4000 / 4
-  EXPECT_EQ(ZonedPageAllocator::zone_highsize(153, 1, 4, 8), 38u);     // the node's 4 CPUs: 153 / 4 = 38
+  EXPECT_EQ(ZonedPageAllocator::zone_highsize(240, 3, 2, 2), 120u);     // 240 / 2
+  EXPECT_EQ(ZonedPageAllocator::zone_highsize(240, 3, 20, 20), 12u);    // 240 / 20 = 12 = 3 << 2
+  EXPECT_EQ(ZonedPageAllocator::zone_highsize(240, 3, 40, 40), 12u);    // 240 / 40 = 6 < 12
+  EXPECT_EQ(ZonedPageAllocator::zone_highsize(400, 63, 0, 4), 252u);    // memoryless node: 400 / 4 = 100 < 252
+  EXPECT_EQ(ZonedPageAllocator::zone_highsize(4000, 63, 0, 4), 1000u);  // 4000 / 4
+  EXPECT_EQ(ZonedPageAllocator::zone_highsize(153, 1, 4, 8), 38u);      // the node's 4 CPUs: 153 / 4 = 38
 }
 
 // 64 MiB, one node: DMA manages 3840 pages, low 75; DMA32 12288, low 240
@@ -203,7 +203,7 @@ TEST(Pcp, ListsPerCpuAndDrains) {
   a.drain_local_pages();
   EXPECT_EQ(a.pcp_pages(), 2u);
   EXPECT_EQ(a.free_pages(), free0 - 1 - 2);  // 4099 in use, CPU 0's 2
-  a.free(4099, 0);  // to CPU 1's list
+  a.free(4099, 0);                           // to CPU 1's list
   a.drain_all_pages();
   EXPECT_EQ(a.pcp_pages(), 0u);
   EXPECT_EQ(a.free_pages(), free0);
