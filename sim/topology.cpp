@@ -50,10 +50,17 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
   m_ctrl = std::make_unique<MemoryController>(c.memory.timing, memory_stats);
   const std::vector<CacheLevelSpec> caches = c.memory.cache_levels();
   // The cache group exists only with caches, so runs without them keep their statistics.
-  m_hier =
-      std::make_unique<MemoryHierarchy>(caches, *m_ctrl, caches.empty() ? m_unused_stats : memory_stats.group("cache"));
+  StatGroup& cache_stats = caches.empty() ? m_unused_stats : memory_stats.group("cache");
+  const bool private_levels =
+      cores > 1 && std::any_of(caches.begin(), caches.end(), [](const CacheLevelSpec& l) { return !l.shared; });
+  if (!private_levels) m_hiers.push_back(std::make_unique<MemoryHierarchy>(caches, *m_ctrl, cache_stats));
+  for (unsigned i = 0; private_levels && i < cores; ++i)
+    m_hiers.push_back(
+        std::make_unique<MemoryHierarchy>(caches, *m_ctrl, cache_stats, i ? m_hiers[0].get() : nullptr,
+                                          m_stats.group("core" + std::to_string(i)).group("memory").group("cache")));
   for (unsigned i = 0; i < cores; ++i) {
-    m_memories.push_back(std::make_unique<MemoryModule>(name("memory", i).c_str(), *m_phys, *m_hier, cycle));
+    m_memories.push_back(std::make_unique<MemoryModule>(name("memory", i).c_str(), *m_phys,
+                                                        *m_hiers[std::min<std::size_t>(i, m_hiers.size() - 1)], cycle));
     m_mmus.push_back(
         std::make_unique<MmuModule>(name("mmu", i).c_str(), c.mmu.mmu_params(c.paging, c.seed), *core_mmu[i], cycle));
     m_mmus.back()->set_boot_memory(m_phys.get());
@@ -83,7 +90,9 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
     std::vector<PAddr> starts(c.os.numa_nodes, ~PAddr{0});
     for (const Zone& z : m_os->buddy().zones())
       starts[z.node] = std::min<PAddr>(starts[z.node], z.base_pfn() << kPageShift);
-    m_hier->set_numa(starts, c.memory.timing.remote_latency, memory_stats.group("numa"));
+    Counter *local = nullptr, *remote = nullptr;
+    MemoryHierarchy::register_numa_stats(memory_stats.group("numa"), &local, &remote);
+    for (auto& h : m_hiers) h->set_numa(starts, c.memory.timing.remote_latency, *local, *remote);
     for (unsigned i = 0; i < cores; ++i) m_memories[i]->set_node(m_os->buddy().cpu_node(i));
   }
   if (rp.check_invariants) {

@@ -12,7 +12,23 @@ MemoryHierarchy::MemoryHierarchy(const std::vector<CacheLevelSpec>& levels, Memo
     if (!m_levels.empty() && l.geometry.line_bytes != m_line_bytes)
       throw std::invalid_argument("memory hierarchy: every cache level needs the same line size");
     m_line_bytes = l.geometry.line_bytes;
-    m_levels.push_back(Level{std::make_unique<Cache>(l.geometry, cache_stats.group(l.name)), l.latency});
+    m_levels.push_back(Level{std::make_shared<Cache>(l.geometry, cache_stats.group(l.name)), l.latency});
+  }
+}
+
+MemoryHierarchy::MemoryHierarchy(const std::vector<CacheLevelSpec>& levels, MemoryController& ctrl,
+                                 StatGroup& cache_stats, const MemoryHierarchy* first, StatGroup& private_stats)
+    : m_ctrl(ctrl) {
+  for (std::size_t k = 0; k < levels.size(); ++k) {
+    const CacheLevelSpec& l = levels[k];
+    if (!m_levels.empty() && l.geometry.line_bytes != m_line_bytes)
+      throw std::invalid_argument("memory hierarchy: every cache level needs the same line size");
+    m_line_bytes = l.geometry.line_bytes;
+    std::shared_ptr<Cache> c;
+    if (!l.shared) c = std::make_shared<Cache>(l.geometry, private_stats.group(l.name));
+    else if (first) c = first->m_levels.at(k).cache;
+    else c = std::make_shared<Cache>(l.geometry, cache_stats.group(l.name));
+    m_levels.push_back(Level{std::move(c), l.latency});
   }
 }
 
@@ -25,13 +41,19 @@ void MemoryHierarchy::write_back(std::size_t k, PAddr pa) {
   if (r.victim_dirty) write_back(k + 1, r.victim_addr);
 }
 
-void MemoryHierarchy::set_numa(const std::vector<PAddr>& node_start, Cycles remote_latency, StatGroup& stats) {
+void MemoryHierarchy::register_numa_stats(StatGroup& stats, Counter** local, Counter** remote) {
+  *local = &stats.counter("local_accesses", "DRAM demand accesses to the accessing core's own NUMA node");
+  *remote = &stats.counter("remote_accesses",
+                           "DRAM demand accesses to another node's memory (each + memory.controller.remote_latency)");
+}
+
+void MemoryHierarchy::set_numa(const std::vector<PAddr>& node_start, Cycles remote_latency, Counter& local,
+                               Counter& remote) {
   if (node_start.size() < 2) return;
   m_node_start = node_start;
   m_remote_latency = remote_latency;
-  m_local = &stats.counter("local_accesses", "DRAM demand accesses to the accessing core's own NUMA node");
-  m_remote = &stats.counter("remote_accesses",
-                            "DRAM demand accesses to another node's memory (each + memory.controller.remote_latency)");
+  m_local = &local;
+  m_remote = &remote;
 }
 
 unsigned MemoryHierarchy::node_of(PAddr pa) const {

@@ -43,19 +43,28 @@ struct CacheLevelSpec {
   std::string name;  // statistics group memory.cache.<name>
   CacheGeometry geometry;
   Cycles latency = 4;
+  bool shared = true;  // with several cores: one instance for all (memory.caches.<name>.shared)
 };
 
 class MemoryHierarchy {
  public:
   // cache_stats: the group the levels register under (memory.cache).
   MemoryHierarchy(const std::vector<CacheLevelSpec>& levels, MemoryController& ctrl, StatGroup& cache_stats);
+  // One core's path when some level is private (shared false): the shared
+  // levels are those of `first` (nullptr: this is the first core's path and
+  // creates them under cache_stats), the private ones are this path's own,
+  // registered under private_stats.<name>.
+  MemoryHierarchy(const std::vector<CacheLevelSpec>& levels, MemoryController& ctrl, StatGroup& cache_stats,
+                  const MemoryHierarchy* first, StatGroup& private_stats);
 
   // Latency of one access of at most a line at pa, by a core of NUMA node
   // `node`.
   Cycles access(PAddr pa, bool is_write, MemSource src, unsigned node = 0);
   // Node i's memory starts at node_start[i] (node_start[0] = 0, ascending);
-  // registers memory.numa.{local_accesses, remote_accesses} in `stats`.
-  void set_numa(const std::vector<PAddr>& node_start, Cycles remote_latency, StatGroup& stats);
+  // local and remote count the DRAM demand fills by locality (one pair for
+  // every core's path: register_numa_stats makes them, memory.numa.*).
+  static void register_numa_stats(StatGroup& stats, Counter** local, Counter** remote);
+  void set_numa(const std::vector<PAddr>& node_start, Cycles remote_latency, Counter& local, Counter& remote);
   unsigned node_of(PAddr pa) const;
 
   bool has_caches() const { return !m_levels.empty(); }
@@ -65,7 +74,7 @@ class MemoryHierarchy {
 
  private:
   struct Level {
-    std::unique_ptr<Cache> cache;
+    std::shared_ptr<Cache> cache;  // shared by the cores' paths with shared: true
     Cycles latency;
   };
   // Writes a dirty victim into level k (k == levels: queue it at memory).

@@ -32,6 +32,7 @@ struct CacheParams {
   unsigned ways;
   Cycles latency;
   unsigned line_bytes;
+  bool shared;
 
   CacheParams() { apply_defaults(*this); }
 
@@ -43,6 +44,9 @@ struct CacheParams {
     v.param("ways", ways, 8u, "ways", "associativity; 0 for fully associative");
     v.param("latency", latency, Cycles{4}, "cycles", "lookup latency, paid by every access that probes this level");
     v.param("line_bytes", line_bytes, 64u, "bytes", "line size (the same at every level)");
+    v.param("shared", shared, true, "",
+            "with cores > 1: one instance shared by all cores (true), or one per core (false: statistics under "
+            "core<i>.memory.cache.<name>, no coherence between the copies); no effect with one core");
   }
   // The list form's element i is level i + 1, named l<i + 1>.
   void set_list_position(std::size_t i) { level = static_cast<unsigned>(i + 1); }
