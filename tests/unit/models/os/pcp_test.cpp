@@ -212,6 +212,34 @@ TEST(Pcp, ListsPerCpuAndDrains) {
   EXPECT_EQ(a.check_invariants(), "");
 }
 
+// Pages on a list are not free pages: the watermark check before rmqueue
+// does not see them, so an allocation can fail while a list holds pages;
+// drain_all_pages (what __alloc_pages_direct_reclaim does then) makes it
+// succeed. 16 MiB, one CPU: one DMA zone of 3840 managed pages, low 153
+// (min_free_kbytes = int_sqrt(245760) = 495, min = 123, low = 123 +
+// max(30, 3)), batch 1, high 153. Order-0 allocations at the low watermark
+// pass while free - 0 > 153: 3840 - 153 = 3687 of them (batch 1: each
+// refill moves one page, handed out at once).
+TEST(Pcp, PagesOnAListAreNotFreeForTheWatermarkUntilDrained) {
+  ZonedPageAllocator a(16 * kMiBPages, 10, 1, false, 256);
+  a.enable_pcp();
+  ASSERT_EQ(zone(a, 0, ZoneType::Dma).pcp[0].high, 153u);
+  std::vector<std::uint64_t> got;
+  while (auto pfn = a.alloc(0, ZoneType::HighMem, Watermark::Low)) got.push_back(*pfn);
+  EXPECT_EQ(got.size(), 3687u);
+  EXPECT_EQ(a.free_pages(), 153u);
+  EXPECT_EQ(a.pcp_pages(), 0u);
+  // 100 frees stay on the list (100 < high): still 153 free pages.
+  for (int i = 0; i < 100; ++i) a.free(got[i], 0);
+  EXPECT_EQ(a.pcp_pages(), 100u);
+  EXPECT_EQ(a.free_pages(), 153u);
+  EXPECT_FALSE(a.alloc(0, ZoneType::HighMem, Watermark::Low));
+  a.drain_all_pages();
+  EXPECT_EQ(a.free_pages(), 253u);
+  EXPECT_TRUE(a.alloc(0, ZoneType::HighMem, Watermark::Low));
+  EXPECT_EQ(a.check_invariants(), "");
+}
+
 // Orders above 0 bypass the lists (order-0 lists only).
 TEST(Pcp, HigherOrdersBypassTheLists) {
   ZonedPageAllocator a(64 * kMiBPages, 10, 1, false, 256);
