@@ -58,7 +58,7 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
   // setup_per_cpu_pageset() after boot; before it the boot pagesets (batch
   // 1, high 0) pass every page straight through, as no lists do.
   if (m_p.pcp_on()) {
-    m_alloc.buddy().enable_pcp();
+    m_alloc.buddy().enable_pcp(m_pt.huge_order());  // pageblock_order = HPAGE_PMD_ORDER
     m_alloc.buddy().register_pcp_stats(stats);
   }
 }

@@ -162,12 +162,18 @@ void ZonedPageAllocator::set_cpus(unsigned cpus) {
   if (cpus == 0) throw std::invalid_argument("page allocator: at least one CPU");
   m_cpu_node.assign(cpus, 0);
   for (unsigned c = 0; c < cpus; ++c) m_cpu_node[c] = static_cast<unsigned>(std::uint64_t{c} * m_nodes / cpus);
-  if (m_pcp) enable_pcp();
+  if (m_pcp) enable_pcp(m_thp_order);
 }
 
-void ZonedPageAllocator::enable_pcp() {
+void ZonedPageAllocator::mark_pcp(std::uint64_t pfn, unsigned order, std::uint8_t on) {
+  std::fill(m_on_pcp.begin() + static_cast<std::ptrdiff_t>(pfn),
+            m_on_pcp.begin() + static_cast<std::ptrdiff_t>(pfn + (std::uint64_t{1} << order)), on);
+}
+
+void ZonedPageAllocator::enable_pcp(unsigned thp_order) {
   if (pcp_pages()) throw std::logic_error("page allocator: per-CPU lists set up again while holding pages");
   m_pcp = true;
+  m_thp_order = thp_order;
   m_on_pcp.assign(m_num_pages, 0);
   const unsigned cpus = this->cpus();
   for (Zone& z : m_zones) {
@@ -181,31 +187,36 @@ void ZonedPageAllocator::enable_pcp() {
 }
 
 std::optional<std::uint64_t> ZonedPageAllocator::rmqueue(Zone& z, unsigned order) {
-  if (!m_pcp || order != 0) return z.buddy->alloc(order);
+  if (!pcp_order(order)) return z.buddy->alloc(order);
   // rmqueue_pcplist(): "On allocation, reduce the number of pages that are
   // batch freed."
   PerCpuPages& pcp = z.pcp[m_cpu];
   pcp.free_factor >>= 1;
-  if (pcp.list.empty()) {
-    // __rmqueue_pcplist(): batch > 1 is scaled by order (batch >> 0 here, at
-    // least 2); rmqueue_bulk() adds each page at the list's tail.
-    const std::uint64_t batch = pcp.batch > 1 ? std::max<std::uint64_t>(pcp.batch, 2) : pcp.batch;
+  std::deque<std::uint64_t>& list = pcp.lists[order_to_pindex(order)];
+  const std::uint64_t pages = std::uint64_t{1} << order;
+  if (list.empty()) {
+    // __rmqueue_pcplist(): "Scale batch relative to order if batch implies
+    // free pages can be stored on the PCP": max(batch >> order, 2) when
+    // batch > 1; rmqueue_bulk() adds each block at the list's tail.
+    const std::uint64_t batch = pcp.batch > 1 ? std::max<std::uint64_t>(pcp.batch >> order, 2) : pcp.batch;
     ++m_pcp_stats.refills;
     for (std::uint64_t i = 0; i < batch; ++i) {
-      auto pfn = z.buddy->alloc(0);
+      auto pfn = z.buddy->alloc(order);
       if (!pfn) break;
-      pcp.list.push_back(*pfn);
-      m_on_pcp[*pfn] = 1;
-      ++m_pcp_stats.refill_pages;
+      list.push_back(*pfn);
+      mark_pcp(*pfn, order, 1);
+      pcp.pages += pages;
+      m_pcp_stats.refill_pages += pages;
     }
     // An empty list after the refill: rmqueue() falls back to
-    // rmqueue_buddy(), which finds no page either.
-    if (pcp.list.empty()) return std::nullopt;
+    // rmqueue_buddy(), which finds no block either.
+    if (list.empty()) return std::nullopt;
   }
-  const std::uint64_t pfn = pcp.list.front();  // list_first_entry
-  pcp.list.pop_front();
-  m_on_pcp[pfn] = 0;
-  ++m_pcp_stats.alloc;
+  const std::uint64_t pfn = list.front();  // list_first_entry
+  list.pop_front();
+  mark_pcp(pfn, order, 0);
+  pcp.pages -= pages;
+  m_pcp_stats.alloc += pages;
   return pfn;
 }
 
@@ -237,8 +248,10 @@ std::optional<std::uint64_t> ZonedPageAllocator::alloc(unsigned order, ZoneType 
   return std::nullopt;
 }
 
-std::uint64_t ZonedPageAllocator::nr_pcp_free(PerCpuPages& pcp, std::uint64_t high, std::uint64_t batch) {
-  // nr_pcp_free() for order 0 (free_high false).
+std::uint64_t ZonedPageAllocator::nr_pcp_free(PerCpuPages& pcp, std::uint64_t high, std::uint64_t batch,
+                                              bool free_high) {
+  // nr_pcp_free(): "Free everything if batch freeing high-order pages."
+  if (free_high) return pcp.count();
   if (high < batch) return 1;
   const std::uint64_t min_nr_free = batch, max_nr_free = high - batch;
   batch <<= pcp.free_factor;
@@ -246,18 +259,28 @@ std::uint64_t ZonedPageAllocator::nr_pcp_free(PerCpuPages& pcp, std::uint64_t hi
   return std::min(std::max(batch, min_nr_free), max_nr_free);  // clamp()
 }
 
-void ZonedPageAllocator::free_pcppages_bulk(Zone& z, PerCpuPages& pcp, std::uint64_t count) {
-  // free_pcppages_bulk(): min(count, pcp->count) pages from the list's tail
-  // (list_last_entry), each through __free_one_page.
-  count = std::min<std::uint64_t>(count, pcp.count());
-  if (!count) return;
+void ZonedPageAllocator::free_pcppages_bulk(Zone& z, PerCpuPages& pcp, std::uint64_t count, unsigned pindex) {
+  // free_pcppages_bulk(): min(count, pcp->count) pages; the requested list
+  // first, each list from its tail (list_last_entry) until the count is
+  // met or the list is empty, then the next non-empty list in index order
+  // (wrapping); whole blocks, so the count may be overshot.
+  std::int64_t left = static_cast<std::int64_t>(std::min<std::uint64_t>(count, pcp.count()));
+  if (left <= 0) return;
   ++m_pcp_stats.bulk_frees;
-  m_pcp_stats.bulk_free_pages += count;
-  for (; count; --count) {
-    const std::uint64_t pfn = pcp.list.back();
-    pcp.list.pop_back();
-    m_on_pcp[pfn] = 0;
-    z.buddy->free(pfn, 0);
+  while (left > 0) {
+    while (pcp.lists[pindex].empty()) pindex = (pindex + 1) % PerCpuPages::kLists;
+    std::deque<std::uint64_t>& list = pcp.lists[pindex];
+    const unsigned order = pindex_to_order(pindex);
+    const std::uint64_t pages = std::uint64_t{1} << order;
+    do {
+      const std::uint64_t pfn = list.back();
+      list.pop_back();
+      mark_pcp(pfn, order, 0);
+      left -= static_cast<std::int64_t>(pages);
+      pcp.pages -= pages;
+      m_pcp_stats.bulk_free_pages += pages;
+      z.buddy->free(pfn, order);
+    } while (left > 0 && !list.empty());
   }
 }
 
@@ -267,12 +290,12 @@ void ZonedPageAllocator::drain_all_pages() {
   // zone in turn (drain_pages_zone: free_pcppages_bulk of pcp->count).
   for (unsigned c = 0; c < cpus(); ++c)
     for (Zone& z : m_zones)
-      if (c < z.pcp.size()) free_pcppages_bulk(z, z.pcp[c], z.pcp[c].count());
+      if (c < z.pcp.size()) free_pcppages_bulk(z, z.pcp[c], z.pcp[c].count(), 0);
 }
 
 void ZonedPageAllocator::drain_local_pages() {
   for (Zone& z : m_zones)
-    if (m_cpu < z.pcp.size()) free_pcppages_bulk(z, z.pcp[m_cpu], z.pcp[m_cpu].count());
+    if (m_cpu < z.pcp.size()) free_pcppages_bulk(z, z.pcp[m_cpu], z.pcp[m_cpu].count(), 0);
 }
 
 void ZonedPageAllocator::set_reclaim_active(ZoneType highest, bool active) {
@@ -290,27 +313,34 @@ std::uint64_t ZonedPageAllocator::pcp_pages() const {
 void ZonedPageAllocator::free(std::uint64_t pfn, unsigned order) {
   Zone* z = zone_of_mut(pfn);
   if (!z) throw std::logic_error("page allocator: free of pfn " + std::to_string(pfn) + " outside every zone");
-  if (!m_pcp || order != 0) {
+  if (!pcp_order(order)) {
     z->buddy->free(pfn, order);
     return;
   }
-  // free_unref_page(): the page must be an allocated order-0 page (the
-  // buddy allocator's own checks, made here because the page stays
-  // allocated there while it sits on the list).
-  if (m_on_pcp[pfn])
+  // free_unref_page(): the block must be an allocated block of that order
+  // (the buddy allocator's own checks, made here because the block stays
+  // allocated there while it sits on a list).
+  if (pfn < m_on_pcp.size() && m_on_pcp[pfn])
     throw std::logic_error("page allocator: double free of pfn " + std::to_string(pfn) + " (on a per-CPU list)");
-  if (!z->buddy->is_allocated_block(pfn, 0)) {
-    z->buddy->free(pfn, 0);  // throws the buddy allocator's diagnosis
-    throw std::logic_error("page allocator: free of pfn " + std::to_string(pfn) + ", not an allocated page");
+  if (!z->buddy->is_allocated_block(pfn, order)) {
+    z->buddy->free(pfn, order);  // throws the buddy allocator's diagnosis
+    throw std::logic_error("page allocator: free of pfn " + std::to_string(pfn) + ", not an allocated block");
   }
   // free_unref_page_commit(): list_add at the head, then drain at high.
   PerCpuPages& pcp = z->pcp[m_cpu];
-  pcp.list.push_front(pfn);
-  m_on_pcp[pfn] = 1;
-  ++m_pcp_stats.free;
-  // nr_pcp_high(): high, or min(batch << 2, high) while reclaim is active.
-  const std::uint64_t high = z->reclaim_active ? std::min(pcp.batch << 2, pcp.high) : pcp.high;
-  if (pcp.count() >= high) free_pcppages_bulk(*z, pcp, nr_pcp_free(pcp, high, pcp.batch));
+  const unsigned pindex = order_to_pindex(order);
+  pcp.lists[pindex].push_front(pfn);
+  mark_pcp(pfn, order, 1);
+  pcp.pages += std::uint64_t{1} << order;
+  m_pcp_stats.free += std::uint64_t{1} << order;
+  // "As high-order pages other than THP's stored on PCP can contribute to
+  // fragmentation, limit the number stored when PCP is heavily freeing
+  // without allocation."
+  const bool free_high = pcp.free_factor && order && order <= PerCpuPages::kCostlyOrder;
+  // nr_pcp_high(): 0 with free_high; high, or min(batch << 2, high) while
+  // reclaim is active.
+  const std::uint64_t high = free_high ? 0 : z->reclaim_active ? std::min(pcp.batch << 2, pcp.high) : pcp.high;
+  if (pcp.count() >= high) free_pcppages_bulk(*z, pcp, nr_pcp_free(pcp, high, pcp.batch, free_high), pindex);
 }
 
 void ZonedPageAllocator::split_page(std::uint64_t pfn, unsigned order) {
@@ -394,14 +424,23 @@ std::string ZonedPageAllocator::check_invariants() const {
     for (std::size_t c = 0; c < z.pcp.size(); ++c) {
       const PerCpuPages& p = z.pcp[c];
       const std::string list = where + "cpu " + std::to_string(c) + " per-CPU list ";
-      if (p.count() > p.high) return list + "holds " + std::to_string(p.count()) + " pages, above high";
-      for (std::uint64_t pfn : p.list) {
-        if (pfn < z.base_pfn() || pfn >= z.end_pfn() || !z.buddy->is_allocated_block(pfn, 0))
-          return list + "holds frame " + std::to_string(pfn) + ", not an allocated order-0 page of the zone";
-        if (seen[pfn]++) return list + "holds frame " + std::to_string(pfn) + " twice";
-        if (!m_on_pcp[pfn]) return list + "holds frame " + std::to_string(pfn) + " not marked as on a list";
-        ++listed;
+      std::uint64_t pages = 0;
+      for (unsigned i = 0; i < PerCpuPages::kLists; ++i) {
+        const unsigned order = pindex_to_order(i);
+        for (std::uint64_t pfn : p.lists[i]) {
+          if (pfn < z.base_pfn() || pfn >= z.end_pfn() || !z.buddy->is_allocated_block(pfn, order))
+            return list + "holds frame " + std::to_string(pfn) + ", not an allocated order-" + std::to_string(order) +
+                   " block of the zone";
+          for (std::uint64_t f = pfn; f < pfn + (std::uint64_t{1} << order); ++f) {
+            if (seen[f]++) return list + "holds frame " + std::to_string(f) + " twice";
+            if (!m_on_pcp[f]) return list + "holds frame " + std::to_string(f) + " not marked as on a list";
+            ++listed;
+            ++pages;
+          }
+        }
       }
+      if (pages != p.count())
+        return list + "counts " + std::to_string(p.count()) + " pages but holds " + std::to_string(pages);
     }
   }
   std::uint64_t marked = 0;
@@ -434,11 +473,11 @@ void ZonedPageAllocator::register_numa_stats(StatGroup& os_stats) const {
 void ZonedPageAllocator::register_pcp_stats(StatGroup& os_stats) const {
   StatGroup& g = os_stats.group("pcp");
   const PcpStats* s = &m_pcp_stats;
-  g.formula("pages", "order-0 pages on per-CPU lists (free, but not in NR_FREE_PAGES)",
+  g.formula("pages", "pages on per-CPU lists (free, but not in NR_FREE_PAGES)",
             [this] { return static_cast<double>(pcp_pages()); });
-  g.formula("alloc", "order-0 pages allocated from a per-CPU list (rmqueue_pcplist)",
+  g.formula("alloc", "pages allocated from a per-CPU list (rmqueue_pcplist; 2^order per block)",
             [s] { return static_cast<double>(s->alloc); });
-  g.formula("free", "order-0 pages freed to a per-CPU list (free_unref_page_commit)",
+  g.formula("free", "pages freed to a per-CPU list (free_unref_page_commit)",
             [s] { return static_cast<double>(s->free); });
   g.formula("refills", "refills of an empty list from the buddy allocator (rmqueue_bulk)",
             [s] { return static_cast<double>(s->refills); });

@@ -50,15 +50,20 @@
 //    evenly among the nodes (set_cpus).
 //  - Per-CPU page lists (struct per_cpu_pages, include/linux/mmzone.h), one
 //    per zone and CPU, when enable_pcp() turned them on (os.pcp_lists):
-//    order-0 pages only, one migrate type. rmqueue_pcplist /
+//    orders 0..3 and the THP order (pcp_allowed_order), one migrate type.
+//    rmqueue_pcplist /
 //    __rmqueue_pcplist: free_factor >>= 1, an empty list is refilled by
-//    rmqueue_bulk with `batch` pages taken from the buddy allocator one by
-//    one and added to the list's tail (list_add_tail), then the head is
-//    taken (list_first_entry). free_unref_page / free_unref_page_commit:
-//    the page goes to the head (list_add); when count >= nr_pcp_high()
-//    (high, or min(batch << 2, high) while kswapd reclaims the zone:
-//    ZONE_RECLAIM_ACTIVE), free_pcppages_bulk returns nr_pcp_free() pages
-//    to the buddy allocator from the list's tail (list_last_entry).
+//    rmqueue_bulk with max(batch >> order, 2) blocks (batch if it is 1)
+//    taken from the buddy allocator one by one and added to the list's tail
+//    (list_add_tail), then the head is taken (list_first_entry).
+//    free_unref_page / free_unref_page_commit: the block goes to the head of
+//    its list (list_add); when count >= nr_pcp_high() (high, or
+//    min(batch << 2, high) while kswapd reclaims the zone:
+//    ZONE_RECLAIM_ACTIVE; 0 when free_high: an order 1..3 free after a bulk
+//    free without an allocation since), free_pcppages_bulk returns
+//    nr_pcp_free() pages (all with free_high) to the buddy allocator, from
+//    the tail (list_last_entry) of the freed block's list first, then the
+//    next non-empty lists in index order, whole blocks.
 //    batch and high as zone_batchsize() and zone_highsize() compute them.
 //    Pages on a per-CPU list are not free pages (NR_FREE_PAGES leaves them
 //    out, so watermarks do not see them) and not in use; drain_all_pages()
@@ -68,8 +73,8 @@
 // lowmem_reserve included; below() and deficit() compare free pages with
 // the plain marks.
 // Leaves out: watermark boosting, memory holes (every node slice is fully
-// populated), per-CPU lists of orders 1..3 and of the THP order (6.1 keeps
-// them too: pcp_allowed_order), movable zones, memory hotplug.
+// populated), migrate types (one list per order), movable zones, memory
+// hotplug.
 // Written from those kernel descriptions and Gorman, "Understanding the Linux
 // Virtual Memory Manager", ch. 2 "Describing Physical Memory"; no kernel
 // code is copied.
@@ -95,13 +100,18 @@ const char* zone_name(ZoneType t);
 // Which watermark an allocation must respect.
 enum class Watermark { Min, Low, High, None };
 
-// struct per_cpu_pages for order 0 and one migrate type: the list's front is
-// its head.
+// struct per_cpu_pages with one migrate type: one list per order 0..3
+// (PAGE_ALLOC_COSTLY_ORDER) and one for the THP order (pageblock_order),
+// indexed as order_to_pindex() does; a list's front is its head. count is
+// in pages, as pcp->count.
 struct PerCpuPages {
-  std::deque<std::uint64_t> list;
+  static constexpr unsigned kCostlyOrder = 3;           // PAGE_ALLOC_COSTLY_ORDER
+  static constexpr unsigned kLists = kCostlyOrder + 2;  // NR_PCP_LISTS with one migrate type
+  std::array<std::deque<std::uint64_t>, kLists> lists;
+  std::uint64_t pages = 0;
   std::uint64_t high = 0, batch = 1;
   unsigned free_factor = 0;
-  std::uint64_t count() const { return list.size(); }
+  std::uint64_t count() const { return pages; }
 };
 
 struct Zone {
@@ -131,8 +141,8 @@ struct NodeStats {
 
 // Per-CPU list event counts, summed over zones and CPUs.
 struct PcpStats {
-  std::uint64_t alloc = 0;         // order-0 pages handed out from a per-CPU list
-  std::uint64_t free = 0;          // order-0 pages freed to a per-CPU list
+  std::uint64_t alloc = 0;         // pages handed out from a per-CPU list (2^order per block)
+  std::uint64_t free = 0;          // pages freed to a per-CPU list
   std::uint64_t refills = 0;       // rmqueue_bulk calls
   std::uint64_t refill_pages = 0;  // pages they moved from the buddy allocator
   std::uint64_t bulk_frees = 0;    // free_pcppages_bulk calls
@@ -173,8 +183,11 @@ class ZonedPageAllocator {
   void set_cpu(unsigned cpu) { m_cpu = cpu; }
   unsigned cpu() const { return m_cpu; }
   // Per-CPU page lists on, with each zone's batch and high for the CPUs of
-  // set_cpus (zone_set_pageset_high_and_batch).
-  void enable_pcp();
+  // set_cpus (zone_set_pageset_high_and_batch); thp_order is
+  // pageblock_order (HPAGE_PMD_ORDER), whose blocks have a list too.
+  void enable_pcp(unsigned thp_order = 9);
+  // pcp_allowed_order() with the lists on.
+  bool pcp_order(unsigned order) const { return m_pcp && (order <= PerCpuPages::kCostlyOrder || order == m_thp_order); }
   bool pcp_enabled() const { return m_pcp; }
   // drain_all_pages(NULL): every CPU's lists (CPU order, then zone order)
   // back to the buddy allocator. drain_local_pages(NULL): the current CPU's.
@@ -183,15 +196,17 @@ class ZonedPageAllocator {
   // ZONE_RECLAIM_ACTIVE on the zones up to `highest` (kswapd's
   // set_reclaim_active / clear_reclaim_active).
   void set_reclaim_active(ZoneType highest, bool active);
-  // Pages on per-CPU lists, and whether pfn is one of them.
+  // Pages on per-CPU lists, and whether pfn is one of them (any frame of a
+  // block on a list).
   std::uint64_t pcp_pages() const;
   bool on_pcp(std::uint64_t pfn) const { return m_pcp && pfn < m_on_pcp.size() && m_on_pcp[pfn]; }
   const PcpStats& pcp_stats() const { return m_pcp_stats; }
 
   // Allocates 2^order frames from the first zone of the zonelist (preferred
   // node, highest zone `highest` and below, then the other nodes) that meets
-  // watermark w; std::nullopt if none does. Order 0 goes through the current
-  // CPU's list of that zone when the lists are on (rmqueue_pcplist).
+  // watermark w; std::nullopt if none does. Orders 0..3 and the THP order go
+  // through the current CPU's list of that zone when the lists are on
+  // (rmqueue_pcplist).
   std::optional<std::uint64_t> alloc(unsigned order, ZoneType highest, Watermark w,
                                      unsigned preferred_node = kLocalNode);
   // Any zone, no watermark: the call of the first model (and of the OOM
@@ -199,8 +214,8 @@ class ZonedPageAllocator {
   std::optional<std::uint64_t> alloc(unsigned order) {
     return alloc(order, ZoneType::HighMem, Watermark::None, kLocalNode);
   }
-  // Order 0 goes to the current CPU's list when the lists are on
-  // (free_unref_page).
+  // Orders 0..3 and the THP order go to the current CPU's list when the
+  // lists are on (free_unref_page).
   void free(std::uint64_t pfn, unsigned order);
   void split_page(std::uint64_t pfn, unsigned order);
   // Takes specific free frames out of their zone (BuddyAllocator::reserve).
@@ -229,8 +244,8 @@ class ZonedPageAllocator {
   // "Node 0, zone      DMA  1 1 ..." lines, as /proc/buddyinfo.
   std::string buddyinfo() const;
   // Each zone's BuddyAllocator::check_invariants and its per-CPU lists (each
-  // page an allocated order-0 block of the zone, on one list once, count
-  // below high), "" if all hold.
+  // block an allocated block of its list's order in the zone, on one list
+  // once, count the pages listed), "" if all hold.
   std::string check_invariants() const;
 
   // os.node<N>.{free_pages, numa_hit, numa_miss, numa_foreign} and
@@ -247,10 +262,16 @@ class ZonedPageAllocator {
 
  private:
   Zone* zone_of_mut(std::uint64_t pfn);
-  // rmqueue(): order 0 from the current CPU's list when on, else the buddy.
+  // rmqueue(): from the current CPU's list when pcp_order, else the buddy.
   std::optional<std::uint64_t> rmqueue(Zone& z, unsigned order);
-  void free_pcppages_bulk(Zone& z, PerCpuPages& pcp, std::uint64_t count);
-  std::uint64_t nr_pcp_free(PerCpuPages& pcp, std::uint64_t high, std::uint64_t batch);
+  // free_pcppages_bulk(): `count` pages, from list `pindex` first.
+  void free_pcppages_bulk(Zone& z, PerCpuPages& pcp, std::uint64_t count, unsigned pindex);
+  std::uint64_t nr_pcp_free(PerCpuPages& pcp, std::uint64_t high, std::uint64_t batch, bool free_high);
+  unsigned order_to_pindex(unsigned order) const {
+    return order <= PerCpuPages::kCostlyOrder ? order : PerCpuPages::kLists - 1;
+  }
+  unsigned pindex_to_order(unsigned pindex) const { return pindex + 1 == PerCpuPages::kLists ? m_thp_order : pindex; }
+  void mark_pcp(std::uint64_t pfn, unsigned order, std::uint8_t on);
   std::uint64_t m_num_pages;
   unsigned m_max_order;
   unsigned m_nodes;
@@ -260,7 +281,8 @@ class ZonedPageAllocator {
   std::vector<unsigned> m_cpu_node{0};  // by CPU
   unsigned m_cpu = 0;
   bool m_pcp = false;
-  std::vector<std::uint8_t> m_on_pcp;  // by pfn, with the lists on
+  unsigned m_thp_order = 9;
+  std::vector<std::uint8_t> m_on_pcp;  // by pfn (every frame of a listed block), with the lists on
   PcpStats m_pcp_stats;
 };
 

@@ -158,7 +158,7 @@ TEST(Pcp, BulkFreesDoubleWithoutAllocations) {
   EXPECT_EQ(pcp.free_factor, 2u);
   EXPECT_EQ(a.pcp_stats().bulk_frees, 3u);
   EXPECT_EQ(a.pcp_stats().bulk_free_pages, 18u);  // 3 + 6 + 9
-  EXPECT_EQ(std::vector<std::uint64_t>(pcp.list.begin(), pcp.list.end()),
+  EXPECT_EQ(std::vector<std::uint64_t>(pcp.lists[0].begin(), pcp.lists[0].end()),
             (std::vector<std::uint64_t>{4119, 4118, 4117, 4116, 4115, 4114}));
   for (std::uint64_t f = 4096; f < 4114; ++f) EXPECT_TRUE(a.is_free(f)) << f;
   // An allocation halves free_factor (2 -> 1) and takes the head.
@@ -240,17 +240,57 @@ TEST(Pcp, PagesOnAListAreNotFreeForTheWatermarkUntilDrained) {
   EXPECT_EQ(a.check_invariants(), "");
 }
 
-// Orders above 0 bypass the lists (order-0 lists only).
-TEST(Pcp, HigherOrdersBypassTheLists) {
+// Orders 1..3 and the THP order have lists of their own; others bypass
+// them. 64 MiB, one CPU: DMA32 batch 3, high 240.
+//  - order 1: batch max(3 >> 1 = 1, 2) = 2 blocks: the buddy hands order-1
+//    blocks of the fresh order-10 block at 4096 out in ascending order,
+//    4096 then 4098; 4096 is returned, 4098 stays (count 2 pages).
+//  - order 9: max(3 >> 9 = 0, 2) = 2 blocks: splitting 4096's order-10
+//    block for the order-1 pages left its upper half 4608 on the order-9
+//    list, so 4608 first; then the next order-10 block, 5120, is split
+//    (5632 to the order-9 list): 4608 is returned, 5120 stays (count 2 +
+//    512 = 514 pages, above high 240: a refill does not check high).
+//  - order 5 and order 10 bypass the lists.
+TEST(Pcp, HigherOrderListsAndBypass) {
   ZonedPageAllocator a(64 * kMiBPages, 10, 1, false, 256);
-  a.enable_pcp();
-  const auto pfn = a.alloc(9, ZoneType::HighMem, Watermark::Low);
-  ASSERT_TRUE(pfn);
-  EXPECT_EQ(*pfn, 4096u);
-  EXPECT_EQ(a.pcp_pages(), 0u);
-  a.free(*pfn, 9);
+  a.enable_pcp(9);
+  const PerCpuPages& pcp = zone(a, 0, ZoneType::Dma32).pcp[0];
+  EXPECT_EQ(*a.alloc(1, ZoneType::HighMem, Watermark::Low), 4096u);
+  EXPECT_EQ(pcp.lists[1].size(), 1u);
+  EXPECT_EQ(pcp.lists[1].front(), 4098u);
+  EXPECT_EQ(pcp.count(), 2u);
+  EXPECT_EQ(*a.alloc(9, ZoneType::HighMem, Watermark::Low), 4608u);
+  EXPECT_EQ(pcp.lists[4].front(), 5120u);
+  EXPECT_EQ(pcp.count(), 514u);
+  EXPECT_TRUE(a.on_pcp(5120 + 511));  // every frame of a listed block
+  EXPECT_FALSE(a.is_free(5120 + 511));
+  EXPECT_EQ(a.check_invariants(), "");
+  const std::uint64_t refills = a.pcp_stats().refills;
+  const auto big = a.alloc(5, ZoneType::HighMem, Watermark::Low);
+  ASSERT_TRUE(big);
+  EXPECT_EQ(a.pcp_stats().refills, refills);
+  a.free(*big, 5);
+  EXPECT_EQ(pcp.count(), 514u);
+  // Freeing the THP block 4608: to the head of its list, [4608, 5120];
+  // count 1026 >= high 240, so free_pcppages_bulk(nr_pcp_free(240, 3) =
+  // clamp(3 << 0, 3, 237) = 3 pages, free_factor -> 1) starts at the THP
+  // list's tail, 5120: one whole block, 512 pages, overshooting the 3 asked
+  // for; count 514.
+  a.free(4608, 9);
+  EXPECT_EQ(pcp.count(), 514u);
+  EXPECT_EQ(pcp.lists[4].size(), 1u);
+  EXPECT_EQ(pcp.lists[4].front(), 4608u);
+  EXPECT_TRUE(a.is_free(5120));
+  EXPECT_EQ(pcp.free_factor, 1u);
+  // An order-1 free now has free_high (free_factor 1, order 1..3):
+  // nr_pcp_high 0, nr_pcp_free = everything: 516 pages, from the order-1
+  // list first ([4096, 4098]: 4098, then 4096, from the tail), then the THP
+  // list (4608). The lists are empty and everything merges back.
+  a.free(4096, 1);
+  EXPECT_EQ(pcp.count(), 0u);
   EXPECT_EQ(a.pcp_pages(), 0u);
   EXPECT_EQ(a.free_blocks(10), 15u);
+  EXPECT_EQ(a.check_invariants(), "");
 }
 
 // zone_statistics() with two nodes and two CPUs, 64 MiB: node 0 holds DMA
