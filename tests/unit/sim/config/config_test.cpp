@@ -114,10 +114,11 @@ TEST(ConfigDefaults, AllKeysInDeclarationOrder) {
   EXPECT_EQ(keys[3], "paging.mode");
   EXPECT_EQ(keys.back(), "replay.host_memory_limit");
   // 3 top-level (clock, seed, cores) + 8 paging + 5 TLBs x 11 + 4 PWCs x 2 + latency + walkers
-  // + 2 controller + 8 DRAM + 7 os (memory, max_order, thp, numa_nodes,
-  // swappiness, fragmentation, fault_model, hugetlb_1g) + 4 fault costs
-  // + 2 swap + 1 oom + 7 replay (no caches by default).
-  EXPECT_EQ(keys.size(), 3u + 8 + 55 + 8 + 1 + 1 + 2 + 8 + 8 + 4 + 2 + 1 + 7);
+  // + 3 controller (model, fixed_latency, remote_latency) + 8 DRAM + 9 os
+  // (memory, max_order, thp, numa_nodes, swappiness, fragmentation,
+  // fault_model, hugetlb_1g, pcp_lists) + 4 fault costs + 2 swap + 1 oom
+  // + 7 replay (no caches by default).
+  EXPECT_EQ(keys.size(), 3u + 8 + 55 + 8 + 1 + 1 + 3 + 8 + 9 + 4 + 2 + 1 + 7);
   std::set<std::string> unique(keys.begin(), keys.end());
   EXPECT_EQ(unique.size(), keys.size());
   for (const char* k : {"mmu.tlbs.l2.entries", "mmu.tlbs.l1d_2m.page_sizes", "mmu.pwc.pml5.entries", "memory.dram.tRCD",
