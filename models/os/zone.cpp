@@ -293,9 +293,9 @@ void ZonedPageAllocator::drain_all_pages() {
       if (c < z.pcp.size()) free_pcppages_bulk(z, z.pcp[c], z.pcp[c].count(), 0);
 }
 
-void ZonedPageAllocator::drain_local_pages() {
+void ZonedPageAllocator::drain_local_pages(const Zone* zone) {
   for (Zone& z : m_zones)
-    if (m_cpu < z.pcp.size()) free_pcppages_bulk(z, z.pcp[m_cpu], z.pcp[m_cpu].count(), 0);
+    if ((!zone || zone == &z) && m_cpu < z.pcp.size()) free_pcppages_bulk(z, z.pcp[m_cpu], z.pcp[m_cpu].count(), 0);
 }
 
 void ZonedPageAllocator::set_reclaim_active(ZoneType highest, bool active) {

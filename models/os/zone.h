@@ -190,9 +190,10 @@ class ZonedPageAllocator {
   bool pcp_order(unsigned order) const { return m_pcp && (order <= PerCpuPages::kCostlyOrder || order == m_thp_order); }
   bool pcp_enabled() const { return m_pcp; }
   // drain_all_pages(NULL): every CPU's lists (CPU order, then zone order)
-  // back to the buddy allocator. drain_local_pages(NULL): the current CPU's.
+  // back to the buddy allocator. drain_local_pages(zone): the current CPU's
+  // lists of that zone (nullptr: of every zone).
   void drain_all_pages();
-  void drain_local_pages();
+  void drain_local_pages(const Zone* zone = nullptr);
   // ZONE_RECLAIM_ACTIVE on the zones up to `highest` (kswapd's
   // set_reclaim_active / clear_reclaim_active).
   void set_reclaim_active(ZoneType highest, bool active);
