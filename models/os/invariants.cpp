@@ -220,7 +220,8 @@ std::string check_os_invariants(const OsParts& os) {
       cache_err = what + " is reserved, a kernel frame or beyond memory";
       return;
     }
-    if (buddy.is_free(pg.pfn) || buddy.on_pcp(pg.pfn)) cache_err = what + " is free in the page allocator";
+    if (buddy.is_free(pg.pfn)) cache_err = what + " is free in the buddy allocator";
+    else if (buddy.on_pcp(pg.pfn)) cache_err = what + " is free on a per-CPU list";
     else if (refs[pg.pfn] != pg.mapcount)
       cache_err =
           what + " has map count " + std::to_string(pg.mapcount) + " but " + std::to_string(refs[pg.pfn]) + " mappings";
