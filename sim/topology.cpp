@@ -11,6 +11,7 @@ OsParams make_os_params(const Config& c) {
   p.set_paging(c.paging);
   p.implicit_vmas = c.replay.implicit_vmas;
   p.seed = c.seed;
+  p.cpus = c.cores;
   return p;
 }
 
@@ -46,10 +47,17 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
   m_ctrl = std::make_unique<MemoryController>(c.memory.timing, memory_stats);
   const std::vector<CacheLevelSpec> caches = c.memory.cache_levels();
   // The cache group exists only with caches, so runs without them keep their statistics.
-  m_hier =
-      std::make_unique<MemoryHierarchy>(caches, *m_ctrl, caches.empty() ? m_unused_stats : memory_stats.group("cache"));
+  StatGroup& cache_stats = caches.empty() ? m_unused_stats : memory_stats.group("cache");
+  const bool private_levels =
+      cores > 1 && std::any_of(caches.begin(), caches.end(), [](const CacheLevelSpec& l) { return !l.shared; });
+  if (!private_levels) m_hiers.push_back(std::make_unique<MemoryHierarchy>(caches, *m_ctrl, cache_stats));
+  for (unsigned i = 0; private_levels && i < cores; ++i)
+    m_hiers.push_back(
+        std::make_unique<MemoryHierarchy>(caches, *m_ctrl, cache_stats, i ? m_hiers[0].get() : nullptr,
+                                          m_stats.group("core" + std::to_string(i)).group("memory").group("cache")));
   for (unsigned i = 0; i < cores; ++i) {
-    m_memories.push_back(std::make_unique<MemoryModule>(name("memory", i).c_str(), *m_phys, *m_hier, cycle));
+    m_memories.push_back(std::make_unique<MemoryModule>(name("memory", i).c_str(), *m_phys,
+                                                        *m_hiers[std::min<std::size_t>(i, m_hiers.size() - 1)], cycle));
     m_mmus.push_back(
         std::make_unique<MmuModule>(name("mmu", i).c_str(), c.mmu.mmu_params(c.paging, c.seed), *core_mmu[i], cycle));
     m_mmus.back()->set_boot_memory(m_phys.get());
@@ -73,6 +81,17 @@ Topology::Topology(const Config& c, const std::vector<TraceReader*>& traces, con
   osp.check_invariants = rp.check_invariants;
   m_os = std::make_unique<OsModel>(osp, *m_phys, mmu0, os_stats);
   for (unsigned i = 1; i < cores; ++i) m_os->add_cpu(m_mmus[i]->core());
+  if (c.os.numa_nodes > 1) {
+    // The memory side splits physical memory as the OS model's nodes do and
+    // knows each core's node (remote DRAM latency).
+    std::vector<PAddr> starts(c.os.numa_nodes, ~PAddr{0});
+    for (const Zone& z : m_os->buddy().zones())
+      starts[z.node] = std::min<PAddr>(starts[z.node], z.base_pfn() << kPageShift);
+    Counter *local = nullptr, *remote = nullptr;
+    MemoryHierarchy::register_numa_stats(memory_stats.group("numa"), &local, &remote);
+    for (auto& h : m_hiers) h->set_numa(starts, c.memory.timing.remote_latency, *local, *remote);
+    for (unsigned i = 0; i < cores; ++i) m_memories[i]->set_node(m_os->buddy().cpu_node(i));
+  }
   if (rp.check_invariants) {
     // TLB transparency (models/mmu/translation_checker.h): cached
     // translations against zero-time walks of the tables in memory.

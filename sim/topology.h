@@ -14,8 +14,11 @@
 // round-robin over the next cores; cores without a task stay idle);
 // replay.* and mmu.* are then the totals over the cores
 // (StatGroup::sum_of). Memory (one MemoryHierarchy: every cache level is
-// shared, DRAM too; each core reaches it through its own MemoryModule shell)
-// and the OS model are shared; the OS model gets each core's MMU as a CPU.
+// shared, DRAM too; each core reaches it through its own MemoryModule shell;
+// with a private level, memory.caches.<name>.shared false, one
+// MemoryHierarchy per core holding its own instance of that level, under
+// core<i>.memory.cache.<name>, and the shared levels' common instances) and
+// the OS model are shared; the OS model gets each core's MMU as a CPU.
 #pragma once
 
 #include <memory>
@@ -74,7 +77,9 @@ class Topology {
   std::unique_ptr<PhysicalMemory> m_phys;
   std::unique_ptr<MemoryController> m_ctrl;
   StatGroup m_unused_stats;
-  std::unique_ptr<MemoryHierarchy> m_hier;
+  // One path shared by every core, or one per core when a memory.caches
+  // level is private (shared: false) and cores > 1.
+  std::vector<std::unique_ptr<MemoryHierarchy>> m_hiers;
   std::vector<std::unique_ptr<MemoryModule>> m_memories;  // one shell per core
   std::vector<std::unique_ptr<MmuModule>> m_mmus;
   std::unique_ptr<OsModel> m_os;

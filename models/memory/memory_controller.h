@@ -49,6 +49,9 @@ struct MemoryTiming {
   std::uint64_t row_bytes = 8192;
   Cycles tRCD = 16, tCL = 16, tRP = 16, tBURST = 4;
   bool open_page = true;
+  // Extra cycles of a DRAM access to another NUMA node's memory (os.numa_nodes
+  // > 1): MemoryHierarchy adds it to the demand fill.
+  Cycles remote_latency = 80;
 };
 
 struct MemRequest {

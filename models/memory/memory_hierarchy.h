@@ -21,6 +21,12 @@
 // the lines are looked up in parallel, so the access takes the longest
 // latency (replay side; see Replay). With no levels, every access goes
 // straight to the controller - exactly the behaviour without caches.
+//
+// NUMA (set_numa, with os.numa_nodes > 1): physical memory is split among
+// the nodes as the OS model splits it (node i from node_start[i]); an
+// access made by a core of node n that reaches DRAM (the demand fill) at
+// another node's address pays memory.controller.remote_latency on top
+// (write-backs stay posted, without latency).
 #pragma once
 
 #include <memory>
@@ -37,15 +43,29 @@ struct CacheLevelSpec {
   std::string name;  // statistics group memory.cache.<name>
   CacheGeometry geometry;
   Cycles latency = 4;
+  bool shared = true;  // with several cores: one instance for all (memory.caches.<name>.shared)
 };
 
 class MemoryHierarchy {
  public:
   // cache_stats: the group the levels register under (memory.cache).
   MemoryHierarchy(const std::vector<CacheLevelSpec>& levels, MemoryController& ctrl, StatGroup& cache_stats);
+  // One core's path when some level is private (shared false): the shared
+  // levels are those of `first` (nullptr: this is the first core's path and
+  // creates them under cache_stats), the private ones are this path's own,
+  // registered under private_stats.<name>.
+  MemoryHierarchy(const std::vector<CacheLevelSpec>& levels, MemoryController& ctrl, StatGroup& cache_stats,
+                  const MemoryHierarchy* first, StatGroup& private_stats);
 
-  // Latency of one access of at most a line at pa.
-  Cycles access(PAddr pa, bool is_write, MemSource src);
+  // Latency of one access of at most a line at pa, by a core of NUMA node
+  // `node`.
+  Cycles access(PAddr pa, bool is_write, MemSource src, unsigned node = 0);
+  // Node i's memory starts at node_start[i] (node_start[0] = 0, ascending);
+  // local and remote count the DRAM demand fills by locality (one pair for
+  // every core's path: register_numa_stats makes them, memory.numa.*).
+  static void register_numa_stats(StatGroup& stats, Counter** local, Counter** remote);
+  void set_numa(const std::vector<PAddr>& node_start, Cycles remote_latency, Counter& local, Counter& remote);
+  unsigned node_of(PAddr pa) const;
 
   bool has_caches() const { return !m_levels.empty(); }
   unsigned line_bytes() const { return m_line_bytes; }
@@ -54,14 +74,21 @@ class MemoryHierarchy {
 
  private:
   struct Level {
-    std::unique_ptr<Cache> cache;
+    std::shared_ptr<Cache> cache;  // shared by the cores' paths with shared: true
     Cycles latency;
   };
   // Writes a dirty victim into level k (k == levels: queue it at memory).
   void write_back(std::size_t k, PAddr pa);
 
+  // The demand fill's NUMA surcharge.
+  Cycles remote(PAddr pa, unsigned node);
+
   std::vector<Level> m_levels;
   MemoryController& m_ctrl;
+  std::vector<PAddr> m_node_start;  // empty: one node
+  Cycles m_remote_latency = 0;
+  Counter* m_local = nullptr;
+  Counter* m_remote = nullptr;
   unsigned m_line_bytes = 64;
   std::vector<MemRequest> m_queue;                       // the demand fill, then write-backs to memory
   std::vector<std::pair<std::size_t, PAddr>> m_victims;  // (level to write into, line)

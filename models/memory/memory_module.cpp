@@ -39,7 +39,7 @@ bool MemoryModule::copy(tlm::tlm_generic_payload& trans) {
 void MemoryModule::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   if (!copy(trans)) return;
   delay += sc_core::sc_time::from_value(m_cycle.value() *
-                                        m_hier.access(trans.get_address(), trans.is_write(), MemSource::Walk));
+                                        m_hier.access(trans.get_address(), trans.is_write(), MemSource::Walk, m_node));
 }
 
 void MemoryModule::data_b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
@@ -53,7 +53,7 @@ void MemoryModule::data_b_transport(tlm::tlm_generic_payload& trans, sc_core::sc
   const bool write = trans.is_write();
   Cycles worst = 0;
   for (std::uint64_t a = pa & ~(line - 1); a <= pa + len - 1; a += line)
-    worst = std::max(worst, m_hier.access(a, write, MemSource::Data));
+    worst = std::max(worst, m_hier.access(a, write, MemSource::Data, m_node));
   delay += sc_core::sc_time::from_value(m_cycle.value() * worst);
   trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }

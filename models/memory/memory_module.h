@@ -29,6 +29,8 @@ class MemoryModule : public sc_core::sc_module {
   tlm_utils::simple_target_socket<MemoryModule> data_socket;
 
   MemoryModule(sc_core::sc_module_name name, PhysicalMemory& mem, MemoryHierarchy& hier, sc_core::sc_time cycle);
+  // The NUMA node of the core this shell serves (MemoryHierarchy::set_numa).
+  void set_node(unsigned node) { m_node = node; }
 
  private:
   void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
@@ -39,6 +41,7 @@ class MemoryModule : public sc_core::sc_module {
   PhysicalMemory& m_mem;
   MemoryHierarchy& m_hier;
   sc_core::sc_time m_cycle;
+  unsigned m_node = 0;
 };
 
 }  // namespace mmusim

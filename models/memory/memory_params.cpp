@@ -16,6 +16,7 @@ CacheLevelSpec CacheParams::spec(const std::string& name) const {
   s.geometry.line_bytes = line_bytes;
   s.geometry.ways = ways == 0 ? static_cast<unsigned>(size_bytes / line_bytes) : ways;
   s.latency = latency;
+  s.shared = shared;
   return s;
 }
 

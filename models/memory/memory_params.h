@@ -32,6 +32,7 @@ struct CacheParams {
   unsigned ways;
   Cycles latency;
   unsigned line_bytes;
+  bool shared;
 
   CacheParams() { apply_defaults(*this); }
 
@@ -43,6 +44,9 @@ struct CacheParams {
     v.param("ways", ways, 8u, "ways", "associativity; 0 for fully associative");
     v.param("latency", latency, Cycles{4}, "cycles", "lookup latency, paid by every access that probes this level");
     v.param("line_bytes", line_bytes, 64u, "bytes", "line size (the same at every level)");
+    v.param("shared", shared, true, "",
+            "with cores > 1: one instance shared by all cores (true), or one per core (false: statistics under "
+            "core<i>.memory.cache.<name>, no coherence between the copies); no effect with one core");
   }
   // The list form's element i is level i + 1, named l<i + 1>.
   void set_list_position(std::size_t i) { level = static_cast<unsigned>(i + 1); }
@@ -62,6 +66,10 @@ struct MemoryParams {
     v.group("controller", "memory controller", [&] {
       v.choice("model", timing.model, MemoryTiming::Model::Dram, kMemoryModelNames, "memory timing model");
       v.param("fixed_latency", timing.fixed_latency, Cycles{80}, "cycles", "latency of every access with model: fixed");
+      v.param("remote_latency", timing.remote_latency, Cycles{80}, "cycles",
+              "extra latency of a DRAM access to another NUMA node's memory (os.numa_nodes > 1), added to the local "
+              "one; default: remote = 2x the fixed local 80 cycles, the ratio of Linux's default SLIT distances "
+              "REMOTE_DISTANCE 20 / LOCAL_DISTANCE 10 (include/linux/topology.h; ACPI SLIT: relative latency)");
     });
     v.group("dram", "DRAM timing (model: dram)", [&] {
       v.param("channels", timing.channels, 1u, "channels", "memory channels (address-interleaved at row granularity)");

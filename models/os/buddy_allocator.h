@@ -123,6 +123,11 @@ class BuddyAllocator {
   std::uint64_t num_pages() const { return m_num_pages; }
   // The frame lies inside some free block (false outside the range).
   bool is_free(std::uint64_t pfn) const;
+  // pfn is the first frame of an allocated block of exactly that order.
+  bool is_allocated_block(std::uint64_t pfn, unsigned order) const {
+    return pfn >= m_base_pfn && pfn - m_base_pfn < m_num_pages && order <= m_max_order &&
+           m_state[static_cast<Index>(pfn - m_base_pfn)] == (kAllocatedHead | order);
+  }
 
   // Checks every structural invariant (each free block aligned, in range, on
   // exactly one list of its order, links consistent, free and allocated blocks

@@ -221,6 +221,7 @@ std::string check_os_invariants(const OsParts& os) {
       return;
     }
     if (buddy.is_free(pg.pfn)) cache_err = what + " is free in the buddy allocator";
+    else if (buddy.on_pcp(pg.pfn)) cache_err = what + " is free on a per-CPU list";
     else if (refs[pg.pfn] != pg.mapcount)
       cache_err =
           what + " has map count " + std::to_string(pg.mapcount) + " but " + std::to_string(refs[pg.pfn]) + " mappings";
@@ -232,12 +233,16 @@ std::string check_os_invariants(const OsParts& os) {
   if (!cache_err.empty()) return cache_err;
 
   for (std::uint64_t pfn = 0; pfn < n; ++pfn) {
-    const bool free = buddy.is_free(pfn);
+    // A page on a per-CPU list is free (not in use, not leaked), though the
+    // buddy allocator counts it as allocated.
+    const bool free = buddy.is_free(pfn) || buddy.on_pcp(pfn);
     if (pfn < reserved) {
       if (free || kind[pfn] != kNone) return "reserved frame " + hex_string(pfn) + " is free or in use";
       continue;
     }
-    if (free && kind[pfn] != kNone) return "frame " + hex_string(pfn) + " is free in the buddy allocator but in use";
+    if (free && kind[pfn] != kNone)
+      return "frame " + hex_string(pfn) + " is free in the " +
+             (buddy.on_pcp(pfn) ? "per-CPU lists" : "buddy allocator") + " but in use";
     if (!free && kind[pfn] == kNone) return "frame " + hex_string(pfn) + " is allocated but owned by nobody (leak)";
     // The frames of a hugetlb page share the map count of its first frame.
     const std::uint64_t head = os.hugetlb.head(pfn);

@@ -1,5 +1,6 @@
 #include "models/os/os_model.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "models/os/invariants.h"
@@ -51,6 +52,16 @@ OsModel::OsModel(const OsParams& p, PhysicalMemory& mem, MmuControl& mmu, StatGr
   m_rmap.set_page_cache(&m_cache);
   m_reclaim.set_page_cache(&m_cache);
   boot(stats);
+  m_alloc.buddy().set_cpus(std::max(1u, m_p.cpus));
+  // With more than one node (registered only then: one-node statistics
+  // stay as they were).
+  if (m_p.numa_nodes > 1) m_alloc.buddy().register_numa_stats(stats);
+  // setup_per_cpu_pageset() after boot; before it the boot pagesets (batch
+  // 1, high 0) pass every page straight through, as no lists do.
+  if (m_p.pcp_on()) {
+    m_alloc.buddy().enable_pcp(m_pt.huge_order());  // pageblock_order = HPAGE_PMD_ORDER
+    m_alloc.buddy().register_pcp_stats(stats);
+  }
 }
 
 void OsModel::boot(StatGroup& stats) {
@@ -112,6 +123,7 @@ void OsModel::enter_lazy_tlb(unsigned cpu) {
 void OsModel::set_cpu(unsigned cpu) {
   if (cpu == m_mmu.cpu()) return;
   m_mmu.select(cpu);
+  m_alloc.buddy().set_cpu(cpu);
   m_tasks.set_cpu(cpu);
   m_asids.set_cpu(cpu);
   m_cost.set_kernel_port(m_ports[cpu]);
@@ -141,7 +153,7 @@ FaultOutcome OsModel::handle_fault(VAddr cr2, std::uint32_t error_code) {
 
 std::uint64_t OsModel::used_pages() const {
   const ZonedPageAllocator& b = m_alloc.buddy();
-  return b.num_pages() - kReservedLowPages - b.free_pages() - m_slab.pages() - m_alloc.pinned().size() -
+  return b.num_pages() - kReservedLowPages - b.free_pages() - b.pcp_pages() - m_slab.pages() - m_alloc.pinned().size() -
          m_kspace.tables().size() - m_hugetlb.free() * kHugetlbPages - (m_thp.huge_zero_pfn() ? m_pt.huge_pages() : 0);
 }
 

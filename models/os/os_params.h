@@ -18,6 +18,11 @@ namespace mmusim {
 enum class ThpMode { Never, Always, Madvise };
 inline constexpr NamedValue<ThpMode> kThpModeNames[] = {
     {ThpMode::Never, "never"}, {ThpMode::Always, "always"}, {ThpMode::Madvise, "madvise"}};
+// os.pcp_lists: per-CPU page lists on with several CPUs (auto), always, or
+// never.
+enum class PcpMode { Auto, On, Off };
+inline constexpr NamedValue<PcpMode> kPcpModeNames[] = {
+    {PcpMode::Auto, "auto"}, {PcpMode::On, "true"}, {PcpMode::Off, "false"}};
 // os.fault_model: a fault costs fixed cycles, or its memory work is issued
 // as kernel-mode accesses through a KernelAccessPort.
 enum class FaultModel { Cycles, Accesses };
@@ -59,6 +64,7 @@ struct OsParams {
   Cycles tlb_ipi_ack_cycles;
   Cycles tlb_invlpg_cycles;
   Cycles tlb_full_flush_cycles;
+  PcpMode pcp_lists;
 
   // paging.* (set_paging).
   unsigned levels;  // paging levels with mode X86_64: 4 or 5 (5 = X86_64_La57)
@@ -73,6 +79,9 @@ struct OsParams {
   // Set by the topology from replay.implicit_vmas and seed.
   bool implicit_vmas = true;
   std::uint64_t seed = 1;
+  // Set by the topology from cores: the CPUs, split evenly among the nodes.
+  unsigned cpus = 1;
+  bool pcp_on() const { return pcp_lists == PcpMode::On || (pcp_lists == PcpMode::Auto && cpus > 1); }
   // Map the kernel half (the linear map) into every address space. Always on
   // in mmusim run; unit tests whose hand-derived frame numbers assume
   // user-only address spaces turn it off. FaultModel::Accesses needs it.
@@ -100,7 +109,8 @@ struct OsParams {
               "copying a shared page at a copy-on-write fault, per 4 KiB");
     });
     v.param("numa_nodes", numa_nodes, 1u, "",
-            "NUMA nodes; memory is split evenly, each node has its own zones (allocation prefers node 0)");
+            "NUMA nodes; memory is split evenly, each node has its own zones; cores are split evenly among them "
+            "(core c on node c*nodes/cores) and allocate on their own node first (MPOL_LOCAL, zone_statistics)");
     v.param("swappiness", swappiness, 60u, "",
             "0..200: reclaim's preference for anonymous (swap) over file pages (vm.swappiness)");
     v.group("swap", "the swap device", [&] {
@@ -147,6 +157,10 @@ struct OsParams {
               "remote handler: a full flush (flush_tlb_local, a CR3 reload) or a lazy CPU's switch to init_mm; "
               "estimate");
     });
+    v.choice("pcp_lists", pcp_lists, PcpMode::Auto, kPcpModeNames,
+             "per-CPU lists of free order-0 pages (struct per_cpu_pages, mm/page_alloc.c rmqueue_pcplist / "
+             "free_unref_page) with zone_batchsize/zone_highsize; auto: on with cores > 1 (off with one core, "
+             "whose frames stay those of the plain buddy allocator)");
   }
 
   // The OS's view of the paging mode and control registers.

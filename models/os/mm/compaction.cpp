@@ -101,6 +101,10 @@ bool Reclaim::compact_for_order9() {
     ++m_vm.pgmigrate_success;
   }
   for (std::uint64_t f : held) buddy.free(f, 0);
+  // compact_zone(): the freed pages went to this CPU's lists;
+  // lru_add_drain_cpu_zone() -> drain_local_pages(cc->zone) returns them so
+  // that they merge.
+  if (buddy.pcp_enabled()) buddy.drain_local_pages(buddy.zone_of(best));
   ++m_vm.compact_success;
   return true;
 }

@@ -94,6 +94,14 @@ std::optional<std::uint64_t> PageAllocator::page_alloc(unsigned order, ZoneType 
     for (unsigned round = 0; round < kMaxReclaimRetries; ++round) {
       const std::uint64_t got = m_reclaim.reclaim(kSwapClusterMax, true);
       if (auto r = m_buddy->alloc(order, highest, Watermark::Min)) return r;
+      // __alloc_pages_direct_reclaim(): after a reclaim that made progress,
+      // "If an allocation failed after direct reclaim, it could be because
+      // pages are pinned on the per-cpu lists": drain_all_pages(NULL) once
+      // and retry.
+      if (got && m_buddy->pcp_enabled()) {
+        m_buddy->drain_all_pages();
+        if (auto r = m_buddy->alloc(order, highest, Watermark::Min)) return r;
+      }
       if (!got) break;
     }
     // __alloc_pages_slowpath: a GFP_KERNEL or GFP_HIGHUSER allocation never

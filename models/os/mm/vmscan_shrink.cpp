@@ -228,6 +228,9 @@ void Reclaim::wake_kswapd(unsigned order, ZoneType highest) {
   sc.order = order;
   sc.priority = kDefPriority;
   bool balanced = false;
+  // balance_pgdat(): set_reclaim_active() (ZONE_RECLAIM_ACTIVE: frees keep
+  // fewer pages on the per-CPU lists, nr_pcp_high), cleared at the end.
+  m_alloc.buddy().set_reclaim_active(highest, true);
   // balance_pgdat()
   do {
     if (pgdat_balanced(sc.order, highest)) {
@@ -252,6 +255,7 @@ void Reclaim::wake_kswapd(unsigned order, ZoneType highest) {
     if (raise_priority || sc.nr_reclaimed == nr_reclaimed) --sc.priority;
   } while (sc.priority >= 1);
   if (!balanced && !sc.nr_reclaimed) ++m_kswapd_failures;
+  m_alloc.buddy().set_reclaim_active(highest, false);
   m_in_reclaim = false;
 }
 

@@ -193,6 +193,81 @@ CacheLevelSpec level(const char* name, std::uint64_t size, unsigned ways, Cycles
   return l;
 }
 
+// Two cores' paths with a private L1 (4 cycles) and a shared L2 (10): the
+// second core misses its own L1 but hits the line the first core brought
+// into the shared L2; the first core hits its own L1. Statistics: each
+// core's L1 under its private group, the L2 once under memory.cache.
+TEST(MemoryHierarchy, PrivateLevelPerCoreSharedLevelOnce) {
+  StatGroup root;
+  MemoryController ctrl(Path::fixed(100), root.group("memory"));
+  CacheLevelSpec l1 = level("l1", 64, 1, 4), l2 = level("l2", 128, 2, 10);
+  l1.shared = false;
+  StatGroup& shared = root.group("memory").group("cache");
+  MemoryHierarchy c0({l1, l2}, ctrl, shared, nullptr, root.group("core0").group("memory").group("cache"));
+  MemoryHierarchy c1({l1, l2}, ctrl, shared, &c0, root.group("core1").group("memory").group("cache"));
+  EXPECT_EQ(&c0.cache(1), &c1.cache(1));
+  EXPECT_NE(&c0.cache(0), &c1.cache(0));
+  EXPECT_EQ(c0.access(0, false, MemSource::Data), 4u + 10u + 100u);
+  EXPECT_EQ(c1.access(0, false, MemSource::Data), 4u + 10u);  // L2 hit
+  EXPECT_EQ(c0.access(0, false, MemSource::Data), 4u);        // own L1 hit
+  EXPECT_EQ(stat_value(root, "core0.memory.cache.l1.data_misses"), 1u);
+  EXPECT_EQ(stat_value(root, "core0.memory.cache.l1.data_hits"), 1u);
+  EXPECT_EQ(stat_value(root, "core1.memory.cache.l1.data_misses"), 1u);
+  EXPECT_EQ(stat_value(root, "core1.memory.cache.l1.data_hits"), 0u);
+  EXPECT_EQ(stat_value(root, "memory.cache.l2.data_misses"), 1u);
+  EXPECT_EQ(stat_value(root, "memory.cache.l2.data_hits"), 1u);
+  EXPECT_EQ(root.find("memory.cache.l1.data_hits"), nullptr);
+  EXPECT_EQ(stat_value(root, "memory.reads"), 1u);
+}
+
+// Both levels shared: the second core's path is the first's caches, so it
+// hits the L1 line the first core brought in.
+TEST(MemoryHierarchy, SharedLevelsAreOneInstance) {
+  StatGroup root;
+  MemoryController ctrl(Path::fixed(100), root.group("memory"));
+  const std::vector<CacheLevelSpec> levels{level("l1", 64, 1, 4), level("l2", 128, 2, 10)};
+  StatGroup& shared = root.group("memory").group("cache");
+  MemoryHierarchy c0(levels, ctrl, shared, nullptr, root.group("core0"));
+  MemoryHierarchy c1(levels, ctrl, shared, &c0, root.group("core1"));
+  EXPECT_EQ(c0.access(0, false, MemSource::Data), 114u);
+  EXPECT_EQ(c1.access(0, false, MemSource::Data), 4u);
+  EXPECT_EQ(stat_value(root, "memory.cache.l1.data_hits"), 1u);
+}
+
+// NUMA: two nodes, node 1's memory from 1 MiB. A demand fill from DRAM at
+// another node's address adds remote_latency (50) to the fixed 100; hits and
+// write-backs add nothing.
+TEST(MemoryHierarchy, RemoteNodeFillPaysTheRemoteLatency) {
+  Path p({level("l1", 64, 1, 4)}, 100);
+  Counter *local = nullptr, *remote = nullptr;
+  MemoryHierarchy::register_numa_stats(p.root.group("memory").group("numa"), &local, &remote);
+  p.hier.set_numa({0, 1u << 20}, 50, *local, *remote);
+  EXPECT_EQ(p.hier.node_of(0xFFFFF), 0u);
+  EXPECT_EQ(p.hier.node_of(1u << 20), 1u);
+  EXPECT_EQ(p.hier.access(0, false, MemSource::Data, 0), 4u + 100u);              // local fill
+  EXPECT_EQ(p.hier.access(1u << 20, true, MemSource::Data, 0), 4u + 100u + 50u);  // remote fill, L1 [R*]
+  EXPECT_EQ(p.hier.access(1u << 20, false, MemSource::Walk, 0), 4u);              // L1 hit
+  // Node 1's core: its own memory is local; the dirty victim R* goes to
+  // memory posted, without latency.
+  EXPECT_EQ(p.hier.access((1u << 20) + 64, false, MemSource::Data, 1), 4u + 100u);
+  EXPECT_EQ(p("memory.numa.local_accesses"), 2u);
+  EXPECT_EQ(p("memory.numa.remote_accesses"), 1u);
+  EXPECT_EQ(p("memory.writes"), 1u);
+}
+
+// Without caches every access is a fill.
+TEST(MemoryHierarchy, RemoteLatencyWithoutCaches) {
+  Path p({}, 80);
+  Counter *local = nullptr, *remote = nullptr;
+  MemoryHierarchy::register_numa_stats(p.root.group("memory").group("numa"), &local, &remote);
+  p.hier.set_numa({0, 4096, 8192}, 80, *local, *remote);
+  EXPECT_EQ(p.hier.access(100, false, MemSource::Data, 0), 80u);
+  EXPECT_EQ(p.hier.access(5000, false, MemSource::Data, 0), 160u);  // node 1 from node 0
+  EXPECT_EQ(p.hier.access(9000, false, MemSource::Walk, 2), 80u);   // node 2, its own
+  EXPECT_EQ(p.hier.access(100, false, MemSource::Walk, 2), 160u);
+  EXPECT_EQ(p("memory.numa.remote_accesses"), 2u);
+}
+
 TEST(MemoryHierarchy, HandSequenceTwoLevels) {
   // L1: one line (latency 4). L2: one set of two lines (latency 10). Memory: 100.
   Path p({level("l1", 64, 1, 4), level("l2", 128, 2, 10)}, 100);

@@ -114,11 +114,12 @@ TEST(ConfigDefaults, AllKeysInDeclarationOrder) {
   EXPECT_EQ(keys[3], "paging.mode");
   EXPECT_EQ(keys.back(), "replay.migrate_interval");
   // 3 top-level (clock, seed, cores) + 8 paging + 5 TLBs x 11 + 4 PWCs x 2 + latency + walkers
-  // + 2 controller + 8 DRAM + 7 os (memory, max_order, thp, numa_nodes,
-  // swappiness, fragmentation, fault_model, hugetlb_1g) + 4 fault costs
-  // + 2 swap + 1 oom + 6 TLB shootdown costs (os.tlb: ipi_send, ipi_delivery,
-  // ipi_handler, ipi_ack, invlpg, full_flush) + 9 replay (no caches by default).
-  EXPECT_EQ(keys.size(), 3u + 8 + 55 + 8 + 1 + 1 + 2 + 8 + 8 + 4 + 2 + 1 + 6 + 9);
+  // + 3 controller (model, fixed_latency, remote_latency) + 8 DRAM + 9 os
+  // (memory, max_order, thp, numa_nodes, swappiness, fragmentation,
+  // fault_model, hugetlb_1g, pcp_lists) + 4 fault costs + 2 swap + 1 oom
+  // + 6 TLB shootdown costs (os.tlb: ipi_send, ipi_delivery, ipi_handler,
+  // ipi_ack, invlpg, full_flush) + 9 replay (no caches by default).
+  EXPECT_EQ(keys.size(), 3u + 8 + 55 + 8 + 1 + 1 + 3 + 8 + 9 + 4 + 2 + 1 + 6 + 9);
   std::set<std::string> unique(keys.begin(), keys.end());
   EXPECT_EQ(unique.size(), keys.size());
   for (const char* k : {"mmu.tlbs.l2.entries", "mmu.tlbs.l1d_2m.page_sizes", "mmu.pwc.pml5.entries", "memory.dram.tRCD",
@@ -175,6 +176,9 @@ TEST(ConfigPresets, X86_64IsTheBuiltInDefault) {
     if (k == "cores" || k == "replay.affinity" || k == "replay.migrate_interval") continue;
     // So did the TLB shootdown costs (os.tlb.*, used only with several cores).
     if (k.rfind("os.tlb.", 0) == 0) continue;
+    // And the per-CPU lists and the remote DRAM latency (off, and unused,
+    // with one core and one node).
+    if (k == "os.pcp_lists" || k == "memory.controller.remote_latency") continue;
     EXPECT_EQ(lc.origins.count(k), 1u) << k << " is not given in configs/x86_64.yaml";
   }
   for (const auto& kv : default_config().mmu.tlbs)
