@@ -175,8 +175,8 @@ bool Scheduler::finished() const {
 void Scheduler::wait() {
   ++m_waiting;
   sc_core::wait(m_progress);
-  m_notified = false;
   --m_waiting;
+  if (m_woken) --m_woken;
 }
 
 }  // namespace mmusim

@@ -81,13 +81,16 @@ struct BufferedRecord {
 // A task's buffered records: a ring over a vector that grows by doubling;
 // its slots are reused (a record's strings keep their storage), so the
 // steady state allocates nothing per record, where a std::deque of these
-// large elements allocates a block every few.
+// large elements allocates a block every few. Each slot is allocated once
+// and never moves: the front record a core is running stays valid while
+// the core waits in the OS model (a fault, an event) and another core's
+// read-ahead grows the ring.
 class RecordRing {
  public:
   bool empty() const { return m_size == 0; }
   std::size_t size() const { return m_size; }
-  BufferedRecord& front() { return m_slots[m_head]; }
-  const BufferedRecord& front() const { return m_slots[m_head]; }
+  BufferedRecord& front() { return *m_slots[m_head]; }
+  const BufferedRecord& front() const { return *m_slots[m_head]; }
   void pop_front() {
     m_head = (m_head + 1) & (m_slots.size() - 1);
     --m_size;
@@ -97,17 +100,19 @@ class RecordRing {
   BufferedRecord& push_back() {
     if (m_size == m_slots.size()) grow();
     ++m_size;
-    return m_slots[(m_head + m_size - 1) & (m_slots.size() - 1)];
+    return *m_slots[(m_head + m_size - 1) & (m_slots.size() - 1)];
   }
 
  private:
   void grow() {
-    std::vector<BufferedRecord> bigger(m_slots.empty() ? 4 : 2 * m_slots.size());
-    for (std::size_t i = 0; i < m_size; ++i) bigger[i] = std::move(m_slots[(m_head + i) & (m_slots.size() - 1)]);
+    std::vector<std::unique_ptr<BufferedRecord>> bigger(m_slots.empty() ? 4 : 2 * m_slots.size());
+    for (std::size_t i = 0; i < m_slots.size(); ++i)
+      bigger[i] = std::move(m_slots[(m_head + i) & (m_slots.size() - 1)]);
+    for (std::size_t i = m_slots.size(); i < bigger.size(); ++i) bigger[i] = std::make_unique<BufferedRecord>();
     m_slots = std::move(bigger);
     m_head = 0;
   }
-  std::vector<BufferedRecord> m_slots;  // a power of two in size
+  std::vector<std::unique_ptr<BufferedRecord>> m_slots;  // a power of two in size
   std::size_t m_head = 0, m_size = 0;
 };
 
@@ -177,9 +182,13 @@ class Scheduler {
   bool finished() const;
   // Something changed (a record or fence run, a task created or moved):
   // the waiting cores look again. wait() in a core's thread.
+  // Every core waiting now is woken in the next delta cycle: from here on
+  // it no longer counts as stuck, though it is still inside wait() until
+  // the kernel runs it (counting it would let a core that runs first in
+  // that delta see every other core waiting, a false deadlock).
   void notify() {
     if (!m_waiting) return;
-    m_notified = true;
+    m_woken = m_waiting;
     m_progress.notify(sc_core::SC_ZERO_TIME);
   }
   void wait();
@@ -192,7 +201,7 @@ class Scheduler {
   }
   // True when no other core can change anything: every other core waits
   // (with no notification on its way) or has ended.
-  bool others_stuck() const { return !m_notified && m_waiting + m_exited + 1 == cores(); }
+  bool others_stuck() const { return m_waiting - m_woken + m_exited + 1 == cores(); }
   bool truncated() const { return m_truncated; }
 
  private:
@@ -203,7 +212,7 @@ class Scheduler {
   unsigned m_live = 0;  // tasks not ended
   unsigned m_waiting = 0;
   unsigned m_exited = 0;
-  bool m_notified = false;
+  unsigned m_woken = 0;  // of m_waiting, the cores a notify() has woken that have not run yet
   bool m_truncated = false;
   sc_core::sc_event m_progress;
 };

@@ -232,6 +232,20 @@ def main():
         d, _ = run(tmp, "det_check", [det], sets, ["--check-invariants"])
         # 4 threads x 3 rounds x 300 writes.
         expect("determinism trace", d, {"replay.accesses": 3600})
+        # 8. The bundled multi-threaded trace (xz -T2: a main thread and two
+        # workers, 19.4 M accesses) on 2, 3 and 4 cores: every record runs,
+        # so each run replays exactly the accesses of the one-core run (which
+        # has no scheduler). Two bugs fixed here failed it: a core waiting in
+        # the OS model kept a reference to its buffered record while another
+        # core's read-ahead grew that ring (a crash on 2 cores), and with 4
+        # cores the idle core 3 counted cores that a notify() had already
+        # woken as waiting (a false "scheduler deadlock").
+        mt = os.path.join(ROOT, "traces", "xz-compress-mt.bin.zst")
+        one, _ = run(tmp, "mt1", [mt])
+        for cores in (2, 3, 4):
+            st, _ = run(tmp, f"mt{cores}", [mt], [f"cores={cores}"])
+            expect(f"xz-compress-mt on {cores} cores", st, {"replay.accesses": one["replay.accesses"],
+                                                            "replay.skipped": 0})
     for f in failures:
         print("FAIL:", f)
     if failures:
