@@ -21,7 +21,9 @@
 #include "sim/stats_writer.h"
 #include "sim/topology.h"
 #include "sim/trace/open_trace.h"
+#include "sim/trace/lackey_reader.h"
 #include "sim/trace/prefetch_reader.h"
+#include "sim/trace/text_reader.h"
 
 #ifndef MMUSIM_VERSION
 #define MMUSIM_VERSION "0.1.0"
@@ -71,7 +73,8 @@ int cmd_run(int argc, char** argv) {
       "any policy: column opt_misses of curves.csv (sets mmu.tlbs.<TLB>.curves_opt; not with --curves-sample)")(
       "threads", po::value<std::string>(),
       "auto (the default), 1 or 2: 2 reads and decodes each trace on a thread of its own beside the simulation, 1 on "
-      "the simulation thread; auto is 2 on a machine with more than one core, else 1 (same results either way)")(
+      "the simulation thread; auto is 2 for text and lackey traces on a machine with more than one core, else 1 "
+      "(same results either way)")(
       "progress", "show a progress line on stderr even when it is not a terminal")(
       "check-invariants",
       "check the OS model's invariants after every page fault (O(memory) each) and every TLB or paging-structure-cache "
@@ -102,14 +105,16 @@ int cmd_run(int argc, char** argv) {
   refuse_positional(vm, "run", "give a trace with -t TRACE (-t - for standard input)");
   if (vm.count("progress") && vm.count("quiet")) throw UsageError("--progress and --quiet exclude each other");
   const std::uint64_t max_accesses = parse_count("--max-accesses", vm["max-accesses"].as<std::string>(), 0, UINT64_MAX);
-  // A decoder thread per trace beside the simulation whenever the machine
-  // has a second core (issue 15: the simulation never waits on I/O while
-  // records are ready); --threads 1 keeps everything on one thread.
+  // --threads 2: a decoder thread per trace beside the simulation; 1: none;
+  // auto (the default): a decoder thread for the text formats (text,
+  // lackey), whose parsing is slower than the simulation, none for bin and
+  // ChampSim records, which decode faster than the records can cross to
+  // the simulation thread (README, Speed: measured on the 2-core machine).
+  // A machine with one core never gets one.
   const std::string threads_arg = vm.count("threads") ? vm["threads"].as<std::string>() : "auto";
   if (threads_arg != "auto" && threads_arg != "1" && threads_arg != "2")
     throw UsageError("--threads: expected auto, 1 or 2, got '" + threads_arg + "'");
-  const std::uint64_t asked = threads_arg == "1" ? 1 : 2;
-  const std::uint64_t threads = std::thread::hardware_concurrency() > 1 ? asked : 1;
+  const bool multicore = std::thread::hardware_concurrency() > 1;
 
   LoadedConfig lc = load_config_options(vm);
   if (vm.count("curves")) {
@@ -191,7 +196,9 @@ int cmd_run(int argc, char** argv) {
   // Declared after the readers they wrap: destroyed (their threads joined) first.
   std::vector<std::unique_ptr<PrefetchReader>> prefetchers;
   for (const auto& r : readers) {
-    if (threads > 1) {
+    const std::string fmt = r->format_name();
+    const bool slow_format = fmt == TextReader::kFormatName || fmt == LackeyReader::kFormatName;
+    if (multicore && (threads_arg == "2" || (threads_arg == "auto" && slow_format))) {
       prefetchers.push_back(std::make_unique<PrefetchReader>(*r));
       raw.push_back(prefetchers.back().get());
     } else {
