@@ -20,8 +20,8 @@
 #include "sim/output_file.h"
 #include "sim/stats_writer.h"
 #include "sim/topology.h"
-#include "sim/trace/open_trace.h"
 #include "sim/trace/lackey_reader.h"
+#include "sim/trace/open_trace.h"
 #include "sim/trace/prefetch_reader.h"
 #include "sim/trace/text_reader.h"
 
@@ -74,8 +74,7 @@ int cmd_run(int argc, char** argv) {
       "threads", po::value<std::string>(),
       "auto (the default), 1 or 2: 2 reads and decodes each trace on a thread of its own beside the simulation, 1 on "
       "the simulation thread; auto is 2 for text and lackey traces on a machine with more than one core, else 1 "
-      "(same results either way)")(
-      "progress", "show a progress line on stderr even when it is not a terminal")(
+      "(same results either way)")("progress", "show a progress line on stderr even when it is not a terminal")(
       "check-invariants",
       "check the OS model's invariants after every page fault (O(memory) each) and every TLB or paging-structure-cache "
       "hit against a fresh walk of the page tables (slow; exit 1 on a violation)")(

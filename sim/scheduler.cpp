@@ -15,7 +15,7 @@ TraceDemux::TraceDemux(Scheduler& sched, TraceReader* reader, unsigned home, boo
   m_pending.push_back(0);
 }
 
-Task& TraceDemux::task_for(const TraceRecord& rec) {
+Task& TraceDemux::task_for_event(const TraceRecord& rec) {
   if (rec.kind == RecordKind::Thread) {
     auto it = m_by_key.find(rec.pid);
     if (it != m_by_key.end()) return *(m_cur = it->second);
@@ -35,7 +35,10 @@ Task& TraceDemux::task_for(const TraceRecord& rec) {
 }
 
 void TraceDemux::read_for(Task& t) {
-  while (t.buf.empty() && !m_eof && m_buffered < kMaxBuffered) {
+  // Up to kReadAhead records of t at a time (a call per record cost more
+  // than the reading), fewer when another task's fence or the buffer
+  // bound comes first.
+  while (t.buf.size() < kReadAhead && !m_eof && m_buffered < kMaxBuffered) {
     // Read straight into a slot of the task the stream is with (it stays
     // there unless the record is a @thread); the slots' records are reused.
     Task* guess = m_cur;
@@ -69,50 +72,18 @@ void TraceDemux::read_for(Task& t) {
     b.pos = m_reader->position();
     b.epoch = m_fences_read;
     b.fence = fence;
-    b.error = nullptr;
+    if (b.error) b.error = nullptr;
     if (fence) {
       ++m_fences_read;
       m_pending.push_back(0);
     } else {
-      ++m_pending[b.epoch - m_fences_applied];
+      ++m_pending.back();  // the epoch being read, b.epoch, is the last
     }
     ++m_buffered;
     // Past another task's fence, t's next record cannot run before the
     // fence is applied: read no further for now.
     if (fence && &to != &t) break;
   }
-}
-
-TraceDemux::State TraceDemux::state(Task& t) {
-  if (t.buf.empty()) read_for(t);
-  if (t.buf.empty()) {
-    if (m_eof) return State::Done;
-    m_blocked = true;
-    return State::Blocked;
-  }
-  const BufferedRecord& b = t.buf.front();
-  if (b.epoch != m_fences_applied || (b.fence && m_pending.front() != 0)) {
-    m_blocked = true;
-    return State::Blocked;
-  }
-  return State::Ready;
-}
-
-bool TraceDemux::done(Task& t) {
-  const bool fence = t.buf.front().fence;
-  t.buf.pop_front();
-  const bool was_full = m_buffered-- == kMaxBuffered;
-  bool wake;
-  if (fence) {
-    ++m_fences_applied;
-    m_pending.pop_front();
-    wake = true;
-  } else {
-    wake = --m_pending.front() == 0 || was_full;
-  }
-  if (!wake || !m_blocked) return false;
-  m_blocked = false;
-  return true;
 }
 
 Scheduler::Scheduler(const std::vector<TraceReader*>& traces, unsigned cores, const std::vector<unsigned>& affinity,

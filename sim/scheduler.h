@@ -92,7 +92,7 @@ class RecordRing {
   BufferedRecord& front() { return *m_slots[m_head]; }
   const BufferedRecord& front() const { return *m_slots[m_head]; }
   void pop_front() {
-    m_head = (m_head + 1) & (m_slots.size() - 1);
+    m_head = (m_head + 1) & m_mask;
     --m_size;
   }
   void pop_back() { --m_size; }
@@ -100,7 +100,7 @@ class RecordRing {
   BufferedRecord& push_back() {
     if (m_size == m_slots.size()) grow();
     ++m_size;
-    return *m_slots[(m_head + m_size - 1) & (m_slots.size() - 1)];
+    return *m_slots[(m_head + m_size - 1) & m_mask];
   }
 
  private:
@@ -110,10 +110,12 @@ class RecordRing {
       bigger[i] = std::move(m_slots[(m_head + i) & (m_slots.size() - 1)]);
     for (std::size_t i = m_slots.size(); i < bigger.size(); ++i) bigger[i] = std::make_unique<BufferedRecord>();
     m_slots = std::move(bigger);
+    m_mask = m_slots.size() - 1;
     m_head = 0;
   }
   std::vector<std::unique_ptr<BufferedRecord>> m_slots;  // a power of two in size
   std::size_t m_head = 0, m_size = 0;
+  std::size_t m_mask = 0;  // m_slots.size() - 1
 };
 
 struct Task : ReplayStream {
@@ -132,6 +134,7 @@ class Scheduler;
 class TraceDemux {
  public:
   // Records of one trace buffered ahead, at most (the memory bound).
+  static constexpr std::size_t kReadAhead = 32;  // records of the asking task read per call, at most
   static constexpr std::size_t kMaxBuffered = 1u << 16;
   enum class State { Ready, Blocked, Done };
   TraceDemux(Scheduler& sched, TraceReader* reader, unsigned home, bool pinned);
@@ -148,7 +151,10 @@ class TraceDemux {
 
  private:
   void read_for(Task& t);
-  Task& task_for(const TraceRecord& rec);
+  // The task a record read from the trace belongs to: an access stays with
+  // the task the stream is with; @thread and @proc may change it.
+  Task& task_for(const TraceRecord& rec) { return rec.kind == RecordKind::Access ? *m_cur : task_for_event(rec); }
+  Task& task_for_event(const TraceRecord& rec);
   Scheduler& m_sched;
   TraceReader* m_reader;
   unsigned m_home;
@@ -216,5 +222,38 @@ class Scheduler {
   bool m_truncated = false;
   sc_core::sc_event m_progress;
 };
+
+// Per record: inline (run_task calls both for every record).
+inline TraceDemux::State TraceDemux::state(Task& t) {
+  if (t.buf.empty()) read_for(t);
+  if (t.buf.empty()) {
+    if (m_eof) return State::Done;
+    m_blocked = true;
+    return State::Blocked;
+  }
+  const BufferedRecord& b = t.buf.front();
+  if (b.epoch != m_fences_applied || (b.fence && m_pending.front() != 0)) {
+    m_blocked = true;
+    return State::Blocked;
+  }
+  return State::Ready;
+}
+
+inline bool TraceDemux::done(Task& t) {
+  const bool fence = t.buf.front().fence;
+  t.buf.pop_front();
+  const bool was_full = m_buffered-- == kMaxBuffered;
+  bool wake;
+  if (fence) {
+    ++m_fences_applied;
+    m_pending.pop_front();
+    wake = true;
+  } else {
+    wake = --m_pending.front() == 0 || was_full;
+  }
+  if (!wake || !m_blocked) return false;
+  m_blocked = false;
+  return true;
+}
 
 }  // namespace mmusim

@@ -152,8 +152,10 @@ TEST(Scheduler, ReadAheadStopsAtTheBufferBound) {
   Scheduler s({&r}, 2, {}, 0);
   Task& t1 = *s.run_queue(0)[0];
   TraceDemux& d = *t1.demux;
-  ASSERT_EQ(d.state(t1), State::Ready);  // reads lines 1-3
-  EXPECT_EQ(r.reads(), 3u);
+  // Reads until t1 has kReadAhead records: lines 1-2 go to t2, line 3
+  // (@thread 1) and the next kReadAhead - 1 reads to t1.
+  ASSERT_EQ(d.state(t1), State::Ready);
+  EXPECT_EQ(r.reads(), 2u + TraceDemux::kReadAhead);
   Task& t2 = *s.run_queue(1).at(0);
   run_one(d, t2);  // @thread 2
   run_one(d, t2);  // R 1
