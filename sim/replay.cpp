@@ -411,23 +411,14 @@ bool Replay::run_task(Task& t, std::uint64_t budget) {
   TraceDemux& d = *t.demux;
   std::uint64_t done = 0;
   std::uint64_t since_check = 0;
-  while (done < budget) {
-    const TraceDemux::State st = d.state(t);
-    if (st == TraceDemux::State::Blocked) return true;
-    if (st == TraceDemux::State::Done) {
-      m_sh->sched->end(t);
-      return true;
-    }
-    const BufferedRecord& b = d.front(t);
-    if (b.error) std::rethrow_exception(b.error);
-    t.pos = b.pos;
+  // Runs one record of t; false when --max-accesses stops the replay.
+  const auto run = [&](const TraceRecord& rec) {
     // A fence since it last looked (another thread's @exit, a kill): its
     // process may be gone.
     if (t.fences_seen != d.fences_applied()) {
       t.fences_seen = d.fences_applied();
       if (t.has_pid && !t.skip && !m_os.alive(t.pid)) t.skip = true;
     }
-    const TraceRecord& rec = b.rec;
     if (rec.kind == RecordKind::Access) {
       check_address(rec.addr, "address");
       ensure_process(t);
@@ -456,6 +447,28 @@ bool Replay::run_task(Task& t, std::uint64_t budget) {
     } else {
       event(t, rec);
     }
+    return true;
+  };
+  while (done < budget) {
+    if (d.direct(t)) {
+      // The trace's only task with nothing buffered: its next record is
+      // read and run here, without the buffers (TraceDemux::read_direct).
+      const TraceDemux::Direct got = d.read_direct(t, m_direct_rec);
+      if (got != TraceDemux::Direct::Record) continue;  // the end, or a @thread now buffered
+      t.pos = d.reader()->position();
+      if (!run(m_direct_rec)) return false;
+      continue;
+    }
+    const TraceDemux::State st = d.state(t);
+    if (st == TraceDemux::State::Blocked) return true;
+    if (st == TraceDemux::State::Done) {
+      m_sh->sched->end(t);
+      return true;
+    }
+    const BufferedRecord& b = d.front(t);
+    if (b.error) std::rethrow_exception(b.error);
+    t.pos = b.pos;
+    if (!run(b.rec)) return false;
     if (d.done(t)) {
       // Another core waits for this record (a fence, or the last record
       // before one): it continues from this core's time.

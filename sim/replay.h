@@ -324,6 +324,7 @@ class Replay : public sc_core::sc_module, public KernelAccessPort {
   Counter* m_shootdown_irqs = nullptr;  // several cores only
   Counter* m_shootdown_stall = nullptr;
   Cycles m_pending_stall = 0;
+  TraceRecord m_direct_rec;  // run_task: a record read without the buffers (TraceDemux::read_direct)
 };
 
 }  // namespace mmusim

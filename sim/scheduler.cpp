@@ -86,6 +86,30 @@ void TraceDemux::read_for(Task& t) {
   }
 }
 
+TraceDemux::Direct TraceDemux::read_direct_event(Task& t, TraceRecord& rec) {
+  if (rec.kind == RecordKind::Thread) {
+    // As read_for: the record goes to its task's buffer (a new task, or
+    // t's own when the @thread names t), in the epoch being read.
+    Task& to = task_for_event(rec);
+    BufferedRecord& b = to.buf.push_back();
+    std::swap(b.rec, rec);
+    b.pos = m_reader->position();
+    b.epoch = m_fences_read;
+    b.fence = false;
+    if (b.error) b.error = nullptr;
+    ++m_pending.back();
+    ++m_buffered;
+    (void)t;
+    return Direct::Buffered;
+  }
+  task_for_event(rec);  // @proc: a later @thread of its pid comes back to t
+  // Every other event is a fence: read and, with nothing else of the trace
+  // to wait for, applied (m_pending stays one epoch with nothing pending).
+  ++m_fences_read;
+  ++m_fences_applied;
+  return Direct::Record;
+}
+
 Scheduler::Scheduler(const std::vector<TraceReader*>& traces, unsigned cores, const std::vector<unsigned>& affinity,
                      std::uint64_t migrate_interval)
     : m_runq(cores), m_migrate_interval(migrate_interval) {

@@ -145,12 +145,30 @@ class TraceDemux {
   // Returns true when a task of this trace found blocked may run now (the
   // caller syncs its time, then Scheduler::notify()).
   bool done(Task& t);
+  // The fast path of a trace that has had one task so far (no @thread
+  // yet): with nothing buffered, its next record is read straight into the
+  // caller's record and run at once, as the buffers would give it, with no
+  // other task to order it against. read_direct returns Record (rec is it;
+  // a fence counts as read and applied), End (the trace is done: state()
+  // says Done), or Buffered (a @thread: it went to the buffers as
+  // read_for would put it; the trace now has two tasks). A bad record
+  // throws at once: every record before it has run.
+  bool direct(const Task& t) const { return m_threads == 1 && m_buffered == 0 && !m_eof && t.buf.empty(); }
+  enum class Direct { Record, End, Buffered };
+  Direct read_direct(Task& t, TraceRecord& rec) {
+    if (!m_reader->next(rec)) {
+      m_eof = true;
+      return Direct::End;
+    }
+    return rec.kind == RecordKind::Access ? Direct::Record : read_direct_event(t, rec);
+  }
   std::uint64_t fences_applied() const { return m_fences_applied; }
   TraceReader* reader() const { return m_reader; }
   bool eof() const { return m_eof; }
 
  private:
   void read_for(Task& t);
+  Direct read_direct_event(Task& t, TraceRecord& rec);  // read_direct of an event
   // The task a record read from the trace belongs to: an access stays with
   // the task the stream is with; @thread and @proc may change it.
   Task& task_for(const TraceRecord& rec) { return rec.kind == RecordKind::Access ? *m_cur : task_for_event(rec); }
