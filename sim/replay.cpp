@@ -412,7 +412,7 @@ bool Replay::run_task(Task& t, std::uint64_t budget) {
   std::uint64_t done = 0;
   std::uint64_t since_check = 0;
   // Runs one record of t; false when --max-accesses stops the replay.
-  const auto run = [&](const TraceRecord& rec) {
+  const auto run = [&](const TraceRecord& rec) __attribute__((always_inline)) {
     // A fence since it last looked (another thread's @exit, a kill): its
     // process may be gone.
     if (t.fences_seen != d.fences_applied()) {

@@ -43,14 +43,11 @@ zone_batchsize, zone_highsize, zone_statistics) and the model's rules
 
 MMUSIM names the binary; NUMA_ACCESSES the accesses per trace (default 100000).
 """
-import csv
 import os
-import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MMUSIM = os.environ.get("MMUSIM", os.path.join(ROOT, "build", "mmusim"))
+from mmusim_e2e import ROOT, run_mmusim  # tests/e2e/mmusim_e2e.py
 ACCESSES = os.environ.get("NUMA_ACCESSES", "100000")
 TRACES = [os.path.join(ROOT, "traces", t) for t in ("sort-words.bin.zst", "python-dict.bin.zst")]
 
@@ -58,19 +55,8 @@ failures = []
 
 
 def run(tmp, name, traces, sets, extra=()):
-    out = os.path.join(tmp, name)
-    cmd = [MMUSIM, "run", "-q", "-o", out, "--max-accesses", ACCESSES, "--check-invariants"]
-    for t in traces:
-        cmd += ["-t", t]
-    for s in sets:
-        cmd += ["--set", s]
-    cmd += list(extra)
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        sys.exit(f"FAIL: {' '.join(cmd)} exited {r.returncode}: {r.stderr}")
-    with open(os.path.join(out, "stats.csv")) as f:
-        rows = list(csv.reader(f))[1:]
-    return {k: v for k, v in rows}
+    return run_mmusim(os.path.join(tmp, name), traces, sets,
+                      ["--max-accesses", ACCESSES, "--check-invariants"] + list(extra))[0]
 
 
 def expect(what, got, want):

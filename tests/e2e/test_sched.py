@@ -24,14 +24,11 @@ allocates, a read maps the zero page); the access is then retried
 At boot each core's MMU loads the idle root's CR3 (1 CR3 write per core).
 MMUSIM names the binary.
 """
-import csv
 import os
-import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MMUSIM = os.environ.get("MMUSIM", os.path.join(ROOT, "build", "mmusim"))
+from mmusim_e2e import ROOT, run_mmusim  # tests/e2e/mmusim_e2e.py
 BASE = ["--set", "memory.controller.model=fixed", "--set", "paging.pcid=false"]
 failures = []
 
@@ -44,21 +41,7 @@ def write(tmp, name, text):
 
 
 def run(tmp, name, traces, sets=(), extra=(), config=None):
-    out = os.path.join(tmp, name)
-    cmd = [MMUSIM, "run", "-q", "-o", out] + BASE
-    if config:
-        cmd += ["-c", os.path.join(ROOT, "configs", config)]
-    for t in traces:
-        cmd += ["-t", t]
-    for s in sets:
-        cmd += ["--set", s]
-    cmd += list(extra)
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        sys.exit(f"FAIL: {' '.join(cmd)} exited {r.returncode}: {r.stderr}")
-    path = os.path.join(out, "stats.csv")
-    with open(path) as f:
-        return {k: v for k, v in list(csv.reader(f))[1:]}, path
+    return run_mmusim(os.path.join(tmp, name), traces, sets, BASE + list(extra), config)
 
 
 def expect(what, stats, want):

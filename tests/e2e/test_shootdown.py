@@ -32,14 +32,11 @@ other core's TLB (flush_tlb_mm_range -> native_flush_tlb_multi) and pass
 
 MMUSIM names the binary.
 """
-import csv
 import os
-import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MMUSIM = os.environ.get("MMUSIM", os.path.join(ROOT, "build", "mmusim"))
+from mmusim_e2e import run_mmusim  # tests/e2e/mmusim_e2e.py
 
 failures = []
 
@@ -50,17 +47,7 @@ def expect(what, got, want):
 
 
 def run(tmp, name, traces, sets):
-    out = os.path.join(tmp, name)
-    cmd = [MMUSIM, "run", "-q", "-o", out, "--check-invariants"]
-    for t in traces:
-        cmd += ["-t", t]
-    for s in sets:
-        cmd += ["--set", s]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        sys.exit(f"FAIL: {' '.join(cmd)} exited {r.returncode}: {r.stderr}")
-    with open(os.path.join(out, "stats.csv")) as f:
-        return {k: v for k, v in list(csv.reader(f))[1:]}
+    return run_mmusim(os.path.join(tmp, name), traces, sets, ["--check-invariants"])[0]
 
 
 def write_traces(tmp, pages, rounds, stride_reads=False):

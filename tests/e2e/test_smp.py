@@ -37,12 +37,10 @@ MMUSIM names the binary; SMP_ACCESSES the accesses per trace (default 1000000).
 """
 import csv
 import os
-import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MMUSIM = os.environ.get("MMUSIM", os.path.join(ROOT, "build", "mmusim"))
+from mmusim_e2e import ROOT, run_mmusim  # tests/e2e/mmusim_e2e.py
 ACCESSES = os.environ.get("SMP_ACCESSES", "1000000")
 TRACES = [os.path.join(ROOT, "traces", t) for t in ("sort-words.bin.zst", "python-dict.bin.zst", "sqlite-memdb.bin.zst")]
 
@@ -50,23 +48,8 @@ failures = []
 
 
 def run(tmp, name, traces, sets, config=None, extra=()):
-    out = os.path.join(tmp, name)
-    cmd = [MMUSIM, "run", "-q", "-o", out, "--max-accesses", ACCESSES]
-    if name == "oom":
-        cmd = [MMUSIM, "run", "-q", "-o", out]
-    if config:
-        cmd += ["-c", os.path.join(ROOT, "configs", config)]
-    for t in traces:
-        cmd += ["-t", t]
-    for s in sets:
-        cmd += ["--set", s]
-    cmd += list(extra)
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        sys.exit(f"FAIL: {' '.join(cmd)} exited {r.returncode}: {r.stderr}")
-    with open(os.path.join(out, "stats.csv")) as f:
-        rows = list(csv.reader(f))[1:]
-    return {k: v for k, v in rows}, os.path.join(out, "stats.csv")
+    limit = [] if name == "oom" else ["--max-accesses", ACCESSES]
+    return run_mmusim(os.path.join(tmp, name), traces, sets, limit + list(extra), config)
 
 
 def under(stats, prefix):

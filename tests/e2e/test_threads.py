@@ -8,14 +8,12 @@ with CLONE_VM), and @thread switches the stream to a task of the same mm
 without a CR3 load (switch_mm_irqs_off returns early when prev == next).
 MMUSIM names the binary.
 """
-import csv
 import os
 import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MMUSIM = os.environ.get("MMUSIM", os.path.join(ROOT, "build", "mmusim"))
+from mmusim_e2e import MMUSIM, run_mmusim  # tests/e2e/mmusim_e2e.py
 failures = []
 
 
@@ -27,17 +25,7 @@ def write(tmp, name, text):
 
 
 def run(tmp, name, traces, sets=()):
-    out = os.path.join(tmp, name)
-    cmd = [MMUSIM, "run", "-q", "-o", out, "--set", "memory.controller.model=fixed"]
-    for t in traces:
-        cmd += ["-t", t]
-    for s in sets:
-        cmd += ["--set", s]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        sys.exit(f"FAIL: {' '.join(cmd)} exited {r.returncode}: {r.stderr}")
-    with open(os.path.join(out, "stats.csv")) as f:
-        return {k: v for k, v in list(csv.reader(f))[1:]}
+    return run_mmusim(os.path.join(tmp, name), traces, sets, ["--set", "memory.controller.model=fixed"])[0]
 
 
 def expect(what, stats, want):
