@@ -222,7 +222,9 @@ std::optional<std::uint64_t> ZonedPageAllocator::rmqueue(Zone& z, unsigned order
 
 std::optional<std::uint64_t> ZonedPageAllocator::alloc(unsigned order, ZoneType highest, Watermark w,
                                                        unsigned preferred_node) {
-  const unsigned local = m_cpu_node[m_cpu];
+  // A CPU beyond set_cpus' count (added without OsParams::cpus, as unit
+  // tests do) is on node 0.
+  const unsigned local = m_cpu < m_cpu_node.size() ? m_cpu_node[m_cpu] : 0;
   if (preferred_node == kLocalNode) preferred_node = local;
   if (preferred_node >= m_nodes) preferred_node = 0;
   for (unsigned i = 0; i < m_nodes; ++i) {

@@ -215,6 +215,19 @@ def main():
         d, _ = run(tmp, "det_check", [det], sets, ["--check-invariants"])
         # 4 threads x 3 rounds x 300 writes.
         expect("determinism trace", d, {"replay.accesses": 3600})
+        # 9. Two threads write the same new page in one stretch (no fence
+        # between): both cores' walks find it absent at the same simulated
+        # time; the arbiter lets core 0's fault in first (a page of its own:
+        # demand zero), and core 1's fault then finds the entry present.
+        # handle_pte_fault() decides on the entry, not the error code: a
+        # spurious fault, no second page (before the fix: a second page mapped
+        # over the first, "rss 2 but maps 1" under --check-invariants). So 2
+        # page faults, both minor, one page in the process.
+        race = write(tmp, "race.txt", "@mmap 0x10000000 0x4000 rw-\n@clone 2\n@thread 1\nW 0x10000000 8\n"
+                     "@thread 2\nW 0x10000000 8\n")
+        st, _ = run(tmp, "race", [race], ["cores=2"], ["--check-invariants"])
+        expect("same page, two cores", st, {"os.pgfault": 2, "os.faults.minor": 2, "core0.replay.retries": 1,
+                                             "core1.replay.retries": 1})
         # 8. The bundled multi-threaded trace (xz -T2: a main thread and two
         # workers, 19.4 M accesses) on 2, 3 and 4 cores: every record runs,
         # so each run replays exactly the accesses of the one-core run (which

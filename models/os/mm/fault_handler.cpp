@@ -100,6 +100,16 @@ FaultOutcome FaultHandler::handle(VAddr cr2, std::uint32_t error_code) {
     return m_hugetlb.fault(p, *v, cr2, write, access);
   }
   m_pt.pte_map_of(p, cr2);
+  if (!(error_code & pf::kP)) {
+    // Threads on several cores: another CPU may have mapped the page since
+    // this CPU's walk found it absent. handle_pte_fault() decides on the
+    // entry it reads now, not on the error code: a present entry is a
+    // write-protect fault (do_wp_page) or a spurious one, never a second
+    // page. (With one core nothing runs between the walk and the fault.)
+    const std::uint64_t e1 = m_pt.entry_at(p, cr2, 1, nullptr);
+    const std::uint64_t e2 = (e1 & pte::kP) ? 0 : m_pt.entry_at(p, cr2, 2, nullptr);
+    if ((e1 & pte::kP) || ((e2 & pte::kP) && m_pt.is_leaf(2, e2))) error_code |= pf::kP;
+  }
 
   if ((error_code & pf::kP) && write) {
     // A write to the huge zero page: do_huge_pmd_wp_page() splits it
