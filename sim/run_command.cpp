@@ -20,10 +20,8 @@
 #include "sim/output_file.h"
 #include "sim/stats_writer.h"
 #include "sim/topology.h"
-#include "sim/trace/lackey_reader.h"
 #include "sim/trace/open_trace.h"
 #include "sim/trace/prefetch_reader.h"
-#include "sim/trace/text_reader.h"
 
 #ifndef MMUSIM_VERSION
 #define MMUSIM_VERSION "0.1.0"
@@ -73,8 +71,8 @@ int cmd_run(int argc, char** argv) {
       "any policy: column opt_misses of curves.csv (sets mmu.tlbs.<TLB>.curves_opt; not with --curves-sample)")(
       "threads", po::value<std::string>(),
       "auto (the default), 1 or 2: 2 reads and decodes each trace on a thread of its own beside the simulation, 1 on "
-      "the simulation thread; auto is 2 for text and lackey traces on a machine with more than one core, else 1 "
-      "(same results either way)")("progress", "show a progress line on stderr even when it is not a terminal")(
+      "the simulation thread; auto is 2 when the machine has a core for each trace's decoder besides the simulation's, "
+      "else 1 (same results either way)")("progress", "show a progress line on stderr even when it is not a terminal")(
       "check-invariants",
       "check the OS model's invariants after every page fault (O(memory) each) and every TLB or paging-structure-cache "
       "hit against a fresh walk of the page tables (slow; exit 1 on a violation)")(
@@ -104,16 +102,15 @@ int cmd_run(int argc, char** argv) {
   refuse_positional(vm, "run", "give a trace with -t TRACE (-t - for standard input)");
   if (vm.count("progress") && vm.count("quiet")) throw UsageError("--progress and --quiet exclude each other");
   const std::uint64_t max_accesses = parse_count("--max-accesses", vm["max-accesses"].as<std::string>(), 0, UINT64_MAX);
-  // --threads 2: a decoder thread per trace beside the simulation; 1: none;
-  // auto (the default): a decoder thread for the text formats (text,
-  // lackey), whose parsing is slower than the simulation, none for bin and
-  // ChampSim records, which decode faster than the records can cross to
-  // the simulation thread (README, Speed: measured on the 2-core machine).
-  // A machine with one core never gets one.
+  // --threads 2: a decoder thread per trace beside the simulation; 1 (or a
+  // machine with one core): none;
+  // auto (the default): decoder threads when the machine has a core for
+  // each besides the simulation's (a decoder that shares a core only takes
+  // time from the simulation); every format gains (README, Speed: measured
+  // on the 2-core machine), bin.zst the least.
   const std::string threads_arg = vm.count("threads") ? vm["threads"].as<std::string>() : "auto";
   if (threads_arg != "auto" && threads_arg != "1" && threads_arg != "2")
     throw UsageError("--threads: expected auto, 1 or 2, got '" + threads_arg + "'");
-  const bool multicore = std::thread::hardware_concurrency() > 1;
 
   LoadedConfig lc = load_config_options(vm);
   if (vm.count("curves")) {
@@ -194,10 +191,10 @@ int cmd_run(int argc, char** argv) {
   }
   // Declared after the readers they wrap: destroyed (their threads joined) first.
   std::vector<std::unique_ptr<PrefetchReader>> prefetchers;
+  const std::size_t cores = std::thread::hardware_concurrency();  // 0 if unknown: one thread
+  const bool cores_for_decoders = cores > readers.size();
   for (const auto& r : readers) {
-    const std::string fmt = r->format_name();
-    const bool slow_format = fmt == TextReader::kFormatName || fmt == LackeyReader::kFormatName;
-    if (multicore && (threads_arg == "2" || (threads_arg == "auto" && slow_format))) {
+    if (cores > 1 && (threads_arg == "2" || (threads_arg == "auto" && cores_for_decoders))) {
       prefetchers.push_back(std::make_unique<PrefetchReader>(*r));
       raw.push_back(prefetchers.back().get());
     } else {

@@ -1,10 +1,15 @@
 #include "sim/trace/prefetch_reader.h"
 
+#include <chrono>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 namespace mmusim {
 
 PrefetchReader::PrefetchReader(TraceReader& inner) : m_inner(inner), m_ring(kBatches) {
   for (Batch& b : m_ring) {
-    b.records.resize(kBatchRecords);
+    b.packed.resize(kBatchRecords);
     b.positions.resize(kBatchRecords);
   }
   m_pos = inner.position();
@@ -21,12 +26,33 @@ PrefetchReader::~PrefetchReader() {
   m_thread.join();
 }
 
+// Waits up to kSpin for ready() without sleeping: on its own core, a
+// thread that spins sees the other's batch at once, where a sleep costs a
+// futex wake on the other thread and a wake-up on this one per batch, more
+// than the batch's records cost to simulate or decode.
+template <class Ready>
+static bool spin_until(Ready ready) {
+  constexpr auto kSpin = std::chrono::microseconds(100);
+  const auto until = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (ready()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+      _mm_pause();
+#endif
+    }
+    if (std::chrono::steady_clock::now() >= until) return ready();
+  }
+}
+
 bool PrefetchReader::take_batch() {
   if (m_finished) return false;
   std::unique_lock<std::mutex> lock(m_mutex);
   if (m_batch) {
     // The batch just used up ended the trace or carried an error.
     Batch& done = *m_batch;
+    m_pos = position();
+    m_index = 0;
     if (done.error || done.end) {
       m_finished = true;
       std::exception_ptr e = done.error;
@@ -41,6 +67,12 @@ bool PrefetchReader::take_batch() {
     if (m_decoder_waiting && m_filled - m_consumed <= kBatches / 2) m_cv.notify_all();
   }
   if (m_filled == m_consumed) {
+    lock.unlock();
+    const std::uint64_t consumed = m_consumed.load(std::memory_order_relaxed);  // only this thread changes it
+    spin_until([&] { return m_filled.load(std::memory_order_acquire) > consumed; });
+    lock.lock();
+  }
+  if (m_filled == m_consumed) {
     m_reader_waiting = true;
     m_cv.wait(lock, [this] { return m_filled > m_consumed; });
     m_reader_waiting = false;
@@ -48,6 +80,8 @@ bool PrefetchReader::take_batch() {
   m_batch = &m_ring[m_consumed % kBatches];
   lock.unlock();
   m_index = 0;
+  m_event = 0;
+  m_packed = m_batch->packed.data();
   m_count = m_batch->count;
   m_progress = m_batch->progress;
   if (m_count == 0) return take_batch();  // an end or an error with no record before it
@@ -55,7 +89,10 @@ bool PrefetchReader::take_batch() {
 }
 
 void PrefetchReader::decode() {
+  TraceRecord rec;
   for (std::uint64_t n = 0;; ++n) {
+    if (n - m_consumed.load(std::memory_order_acquire) >= kBatches)
+      spin_until([&] { return n - m_consumed.load(std::memory_order_acquire) < kBatches; });
     {
       std::unique_lock<std::mutex> lock(m_mutex);
       if (!m_stop && n - m_consumed >= kBatches) {
@@ -67,13 +104,24 @@ void PrefetchReader::decode() {
     }
     Batch& b = m_ring[n % kBatches];
     b.count = 0;
+    b.n_events = 0;
     b.end = false;
     b.error = nullptr;
     try {
       while (b.count < kBatchRecords) {
-        if (!m_inner.next(b.records[b.count])) {
+        if (!m_inner.next(rec)) {
           b.end = true;
           break;
+        }
+        Packed& p = b.packed[b.count];
+        p.event = rec.kind != RecordKind::Access;
+        if (p.event) {
+          if (b.n_events == b.events.size()) b.events.emplace_back();
+          b.events[b.n_events++] = rec;  // reuses the strings' buffers
+        } else {
+          p.addr = rec.addr;
+          p.size = rec.size;
+          p.access = rec.access;
         }
         b.positions[b.count++] = m_inner.position();
       }

@@ -15,10 +15,16 @@
 // by the decoder thread (location_at() excepted, which reads nothing next()
 // changes).
 //
-// Records are copied out field by field; the name is copied only for @mark,
-// the one kind that uses it (trace_record.h leaves unused fields unspecified).
+// The hand-over is compact: an access crosses from the decoder's core to the
+// simulation's as the 16 bytes of an Access (address, size, kind), not as a
+// whole TraceRecord (some 150 bytes with its strings); the rare events go
+// whole, in a side list of the batch, in their place. The reader rebuilds an
+// access in one TraceRecord of its own (trace_record.h leaves the fields an
+// access does not use unspecified). Positions are written beside, and read
+// only when location() or position() asks.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -34,7 +40,7 @@ namespace mmusim {
 
 class PrefetchReader : public TraceReader {
  public:
-  static constexpr std::size_t kBatches = 8;
+  static constexpr std::size_t kBatches = 32;
   static constexpr std::size_t kBatchRecords = 1024;
 
   // Starts the decoder thread; inner must outlive this reader.
@@ -47,26 +53,53 @@ class PrefetchReader : public TraceReader {
   bool next(TraceRecord& rec) override {
     const TraceRecord* r = next_ref();
     if (!r) return false;
-    copy(*r, rec);
+    if (r == &m_access) {  // the fields of an access
+      rec.kind = RecordKind::Access;
+      rec.access = r->access;
+      rec.size = r->size;
+      rec.addr = r->addr;
+    } else {
+      copy(*r, rec);
+    }
     return true;
   }
   // next() without the copy: the record in the ring, valid until the next
   // call; null at the clean end of the trace.
   const TraceRecord* next_ref() {
     if (m_index == m_count && !take_batch()) return nullptr;
-    m_pos = m_batch->positions[m_index];
-    return &m_batch->records[m_index++];
+    const Packed& p = m_packed[m_index++];
+    if (p.event) return &m_batch->events[m_event++];
+    m_access.addr = p.addr;
+    m_access.size = p.size;
+    m_access.access = p.access;
+    return &m_access;
   }
   double progress() const override { return m_progress; }
   const std::string& path() const override { return m_inner.path(); }
   const char* format_name() const override { return m_inner.format_name(); }
-  std::string location() const override { return m_inner.location_at(m_pos); }
-  std::uint64_t position() const override { return m_pos; }
+  std::string location() const override { return m_inner.location_at(position()); }
+  // That of the record last returned (its batch is held until the next one
+  // is taken, which keeps the last position in m_pos).
+  std::uint64_t position() const override { return m_index ? m_batch->positions[m_index - 1] : m_pos; }
   std::string location_at(std::uint64_t position) const override { return m_inner.location_at(position); }
 
  private:
-  struct Batch {
-    std::vector<TraceRecord> records;
+  // An access, or the mark of the batch's next event.
+  struct Packed {
+    std::uint64_t addr;
+    std::uint32_t size;
+    AccessKind access;
+    bool event;
+  };
+  static_assert(sizeof(Packed) == 16, "an access crosses the cores in 16 bytes");
+  // Cache-line aligned, as are the decoder's and the reader's state below:
+  // what one thread writes never shares a line with what the other reads
+  // per record.
+  static constexpr std::size_t kLine = 64;
+  struct alignas(kLine) Batch {
+    std::vector<Packed> packed;
+    std::vector<TraceRecord> events;  // the events among packed, in order (grown as needed, never shrunk)
+    std::size_t n_events = 0;
     std::vector<std::uint64_t> positions;
     std::size_t count = 0;
     bool end = false;          // the trace ends after these records
@@ -85,21 +118,25 @@ class PrefetchReader : public TraceReader {
 
   TraceReader& m_inner;
   std::vector<Batch> m_ring;
-  std::mutex m_mutex;
+  alignas(kLine) std::mutex m_mutex;
   std::condition_variable m_cv;
-  std::uint64_t m_filled = 0;      // batches published by the decoder (under m_mutex)
-  std::uint64_t m_consumed = 0;    // batches released by the reader (under m_mutex)
-  bool m_stop = false;             // (under m_mutex)
-  bool m_decoder_waiting = false;  // (under m_mutex)
-  bool m_reader_waiting = false;   // (under m_mutex)
+  // Changed under m_mutex; read without it while spinning.
+  std::atomic<std::uint64_t> m_filled{0};    // batches published by the decoder
+  std::atomic<std::uint64_t> m_consumed{0};  // batches released by the reader
+  bool m_stop = false;                       // (under m_mutex)
+  bool m_decoder_waiting = false;            // (under m_mutex)
+  bool m_reader_waiting = false;             // (under m_mutex)
   // The reader's side only.
-  Batch* m_batch = nullptr;
-  std::size_t m_index = 0;
+  alignas(kLine) Batch* m_batch = nullptr;
+  const Packed* m_packed = nullptr;  // m_batch->packed
+  std::size_t m_index = 0;           // of the next record in m_batch
+  std::size_t m_event = 0;           // of the next event in m_batch
   std::size_t m_count = 0;
+  TraceRecord m_access;  // the access last returned
   bool m_finished = false;
-  std::uint64_t m_pos = 0;
+  std::uint64_t m_pos = 0;  // position() before the first record of m_batch
   double m_progress = 0;
-  std::thread m_thread;
+  alignas(kLine) std::thread m_thread;
 };
 
 }  // namespace mmusim

@@ -5,7 +5,9 @@
 // translation of a missing page is made up (identity). scripts/benchmark
 // divides mmusim's rate by this loop's.
 //
-// usage: mmusim-tlb-loop TRACE [FORMAT]
+// usage: mmusim-tlb-loop TRACE [FORMAT] [--threads 1|2]
+// --threads 2 decodes on a thread of its own (PrefetchReader), as
+// `mmusim run --threads 2` does; 1 (the default) on the loop's thread.
 // prints: accesses=N misses=N seconds=S rate=R
 #include <chrono>
 #include <cstdio>
@@ -16,6 +18,7 @@
 #include "models/common/stats.h"
 #include "models/tlb/tlb.h"
 #include "sim/trace/open_trace.h"
+#include "sim/trace/prefetch_reader.h"
 
 using namespace mmusim;
 
@@ -32,8 +35,14 @@ struct Spec {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: %s TRACE [FORMAT]\n", argv[0]);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  bool prefetch = false;
+  if (args.size() >= 2 && args[args.size() - 2] == "--threads") {
+    prefetch = args.back() == "2";
+    args.resize(args.size() - 2);
+  }
+  if (args.empty() || args.size() > 2) {
+    std::fprintf(stderr, "usage: %s TRACE [FORMAT] [--threads 1|2]\n", argv[0]);
     return 2;
   }
   // The default hierarchy (configs/x86_64.yaml) (and MmuConfig::default_tlbs).
@@ -57,7 +66,10 @@ int main(int argc, char** argv) {
   }
 
   try {
-    auto reader = open_trace(argv[1], argc > 2 ? argv[2] : "auto");
+    auto inner = open_trace(args[0], args.size() > 1 ? args[1] : "auto");
+    std::unique_ptr<PrefetchReader> pre;
+    if (prefetch) pre = std::make_unique<PrefetchReader>(*inner);
+    TraceReader* reader = pre ? static_cast<TraceReader*>(pre.get()) : inner.get();
     TraceRecord rec;
     std::uint64_t accesses = 0, misses = 0;
     const auto start = std::chrono::steady_clock::now();

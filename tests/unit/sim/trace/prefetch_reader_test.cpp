@@ -58,6 +58,46 @@ TEST_F(TraceReaderTest, PrefetchSameRecordsAndLocationsOverSeveralRingTurns) {
   EXPECT_EQ(pre, plain);
 }
 
+// Accesses cross the cores packed (16 bytes) and events whole, in a side
+// list of their batch: every kind of each, events dense enough that one
+// batch holds hundreds and sparse enough that others hold none, each field
+// checked by describe() against the reader alone.
+TEST_F(TraceReaderTest, PrefetchEveryRecordKindAcrossBatches) {
+  const std::vector<std::string> events = {
+      "@proc 7",
+      "@mmap 0x400000 0x2000 r-x file=/lib/libc.so.6 off=0x3000 shared",
+      "@mmap 0x600000 0x200000 rw- anon huge",
+      "@mmap 0x40000000 0x40000000 rw- hugetlb",
+      "@munmap 0x400000 0x1000",
+      "@mprotect 0x401000 0x1000 r--",
+      "@brk 0x900000",
+      "@fork 8",
+      "@invlpg 0x401000",
+      "@invpcid 0 5 0x402000",
+      "@invpcid 2 0",
+      "@mark phase-2",
+      "@oom_score_adj -17",
+      "@cr4_pge 0",
+      "@clone 9",
+      "@thread 9",
+      "@exit",
+  };
+  const std::vector<std::string> accesses = {"R 0x1000 4", "W 0x2ffe 8", "M 0x3000 1", "X 0x401000 16"};
+  std::string t;
+  const std::size_t n = PrefetchReader::kBatchRecords * 5;
+  for (std::size_t i = 0; i < n; ++i) {
+    // Records 1024..2047: one event in two; then one in 97.
+    const bool dense = i / PrefetchReader::kBatchRecords == 1;
+    if (dense ? i % 2 == 0 : i % 97 == 0) t += events[i % events.size()] + "\n";
+    t += accesses[i % accesses.size()] + "\n";
+  }
+  std::vector<std::string> pre;
+  const std::vector<std::string> plain = walk_both(write("kinds.txt", t), pre);
+  EXPECT_EQ(plain.back(), "end");
+  EXPECT_GT(plain.size(), n + n / 97);
+  EXPECT_EQ(pre, plain);
+}
+
 TEST_F(TraceReaderTest, PrefetchErrorAfterEveryRecordBeforeIt) {
   for (std::size_t n : {std::size_t{0}, std::size_t{1}, PrefetchReader::kBatchRecords - 1,
                         PrefetchReader::kBatchRecords, PrefetchReader::kBatchRecords * 2 + 3}) {
