@@ -1,6 +1,13 @@
 #include "sim/trace/prefetch_reader.h"
 
+#include "sim/trace/bin_reader.h"
+#include "sim/trace/champsim_reader.h"
+#include "sim/trace/lackey_reader.h"
+#include "sim/trace/text_reader.h"
+
 #include <chrono>
+#include <type_traits>
+#include <typeinfo>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -88,6 +95,47 @@ bool PrefetchReader::take_batch() {
   return true;
 }
 
+// The batch's records from r; R is r's exact type, so that next() and
+// position() are called directly (position() inline), not through the
+// vtable, once per record.
+template <class R>
+static void fill_from(R& r, PrefetchReader::Batch& b, TraceRecord& rec) {
+  constexpr bool kAny = std::is_same_v<R, TraceReader>;  // another reader: through the vtable
+  std::size_t count = 0;
+  while (count < PrefetchReader::kBatchRecords) {
+    bool got;
+    if constexpr (kAny) got = r.next(rec);
+    else got = r.R::next(rec);
+    if (!got) {
+      b.end = true;
+      break;
+    }
+    PrefetchReader::Packed& p = b.packed[count];
+    p.event = rec.kind != RecordKind::Access;
+    if (p.event) {
+      if (b.n_events == b.events.size()) b.events.emplace_back();
+      b.events[b.n_events++] = rec;  // reuses the strings' buffers
+    } else {
+      p.addr = rec.addr;
+      p.size = rec.size;
+      p.access = rec.access;
+    }
+    if constexpr (kAny) b.positions[count++] = r.position();
+    else b.positions[count++] = r.R::position();
+    b.count = count;
+  }
+}
+
+void PrefetchReader::fill(Batch& b, TraceRecord& rec) {
+  TraceReader& r = m_inner;
+  const std::type_info& type = typeid(r);
+  if (type == typeid(BinReader)) fill_from(static_cast<BinReader&>(r), b, rec);
+  else if (type == typeid(ChampSimReader)) fill_from(static_cast<ChampSimReader&>(r), b, rec);
+  else if (type == typeid(LackeyReader)) fill_from(static_cast<LackeyReader&>(r), b, rec);
+  else if (type == typeid(TextReader)) fill_from(static_cast<TextReader&>(r), b, rec);
+  else fill_from(r, b, rec);
+}
+
 void PrefetchReader::decode() {
   TraceRecord rec;
   for (std::uint64_t n = 0;; ++n) {
@@ -108,23 +156,7 @@ void PrefetchReader::decode() {
     b.end = false;
     b.error = nullptr;
     try {
-      while (b.count < kBatchRecords) {
-        if (!m_inner.next(rec)) {
-          b.end = true;
-          break;
-        }
-        Packed& p = b.packed[b.count];
-        p.event = rec.kind != RecordKind::Access;
-        if (p.event) {
-          if (b.n_events == b.events.size()) b.events.emplace_back();
-          b.events[b.n_events++] = rec;  // reuses the strings' buffers
-        } else {
-          p.addr = rec.addr;
-          p.size = rec.size;
-          p.access = rec.access;
-        }
-        b.positions[b.count++] = m_inner.position();
-      }
+      fill(b, rec);
     } catch (...) {
       b.error = std::current_exception();
     }

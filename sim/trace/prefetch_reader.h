@@ -83,7 +83,7 @@ class PrefetchReader : public TraceReader {
   std::uint64_t position() const override { return m_index ? m_batch->positions[m_index - 1] : m_pos; }
   std::string location_at(std::uint64_t position) const override { return m_inner.location_at(position); }
 
- private:
+  // (The decoder's types: public for its helper in the .cpp.)
   // An access, or the mark of the batch's next event.
   struct Packed {
     std::uint64_t addr;
@@ -107,6 +107,7 @@ class PrefetchReader : public TraceReader {
     double progress = 0;
   };
 
+ private:
   // Every field, so that a field added to TraceRecord is never lost here
   // (the replay takes records with next_ref(), without a copy; a string
   // assignment reuses the destination's buffer).
@@ -115,6 +116,7 @@ class PrefetchReader : public TraceReader {
   // the trace; rethrows the inner reader's exception where it occurred.
   bool take_batch();
   void decode();
+  void fill(Batch& b, TraceRecord& rec);  // the decoder's records for b (b.count is kept up to date)
 
   TraceReader& m_inner;
   std::vector<Batch> m_ring;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sim/trace/open_trace.h"
+#include "sim/trace/trace_writer.h"
 #include "tests/support/trace_records.h"
 
 namespace mmusim {
@@ -30,9 +31,10 @@ std::vector<std::string> walk(TraceReader& r) {
   return out;
 }
 
-std::vector<std::string> walk_both(const std::string& path, std::vector<std::string>& prefetched) {
-  auto plain = open_trace(path, "text");
-  auto inner = open_trace(path, "text");
+std::vector<std::string> walk_both(const std::string& path, std::vector<std::string>& prefetched,
+                                   const std::string& format = "text") {
+  auto plain = open_trace(path, format);
+  auto inner = open_trace(path, format);
   PrefetchReader pre(*inner);
   prefetched = walk(pre);
   EXPECT_EQ(pre.path(), plain->path());
@@ -91,11 +93,26 @@ TEST_F(TraceReaderTest, PrefetchEveryRecordKindAcrossBatches) {
     if (dense ? i % 2 == 0 : i % 97 == 0) t += events[i % events.size()] + "\n";
     t += accesses[i % accesses.size()] + "\n";
   }
+  const std::string text = write("kinds.txt", t);
   std::vector<std::string> pre;
-  const std::vector<std::string> plain = walk_both(write("kinds.txt", t), pre);
+  const std::vector<std::string> plain = walk_both(text, pre);
   EXPECT_EQ(plain.back(), "end");
   EXPECT_GT(plain.size(), n + n / 97);
   EXPECT_EQ(pre, plain);
+  // The same records in bin (the decoder calls each reader type directly).
+  const std::string bin = path("kinds.bin");
+  {
+    auto in = open_trace(text, "text");
+    BinWriter w(bin);
+    TraceRecord rec;
+    while (in->next(rec)) w.write(rec);
+    w.finish();
+  }
+  std::vector<std::string> pre_bin;
+  const std::vector<std::string> plain_bin = walk_both(bin, pre_bin, "bin");
+  EXPECT_EQ(plain_bin.size(), plain.size());
+  EXPECT_EQ(plain_bin.back(), "end");
+  EXPECT_EQ(pre_bin, plain_bin);
 }
 
 TEST_F(TraceReaderTest, PrefetchErrorAfterEveryRecordBeforeIt) {
