@@ -26,6 +26,7 @@ Mmu::Mmu(const MmuParams& p, PageTableMemory& mem, StatGroup& stats)
   m_cr.cr4_pcide = p.pcid;
   m_cr.efer_nxe = p.walker.nxe;
   m_format = paging_format(mode);
+  forget_repeats();  // every slot empty
   StatGroup& tlb_stats = stats.group("tlb");
   unsigned max_level = 0;
   for (const auto& s : p.tlbs) max_level = std::max(max_level, s.level);
@@ -38,6 +39,7 @@ Mmu::Mmu(const MmuParams& p, PageTableMemory& mem, StatGroup& stats)
       Level& l = m_levels[cls][s.level - 1];
       l.tlbs.push_back(t);
       l.fractures.push_back(s.fracture);
+      l.ids.push_back(static_cast<unsigned>(m_tlbs.size() - 1));
       l.latency = std::max(l.latency, s.latency);
     }
   }
@@ -108,23 +110,17 @@ void Mmu::remember(unsigned cls, const Repeat& r) {
   settle_repeats();  // some are dropped or overwritten below
   // r's lookup touched the entries it hit: a remembered page with a hit in
   // one of those sets may no longer be its set's most recently used.
-  for (auto& c : m_repeat)
-    for (Repeat& old : c) {
-      if (old.page == kNoPage) continue;
-      for (unsigned i = 0; i < old.hits; ++i)
-        for (unsigned j = 0; j < r.hits; ++j)
-          if (old.hit_tlb[i] == r.hit_tlb[j] && old.hit_set[i] == r.hit_set[j]) old.page = kNoPage;
-    }
-  // r replaces the slot remembered last if it is the same page, else the
-  // other one: the two slots hold the two most recent distinct pages (the
-  // order of the probes in translate_repeat does not matter, they differ).
-  Repeat* rs = m_repeat[cls];
-  unsigned& mru = m_repeat_mru[cls];
-  if (rs[mru].page != r.page) mru ^= 1;
-  Repeat& slot = rs[mru];
+  for (unsigned c = 0; c < 2; ++c)
+    for (unsigned k = 0; k < kRepeatSlots; ++k)
+      if (m_repeat[c][k].sets & r.sets) m_repeat_page[c][k] = kNoPage;
+  // r takes its page's slot (whatever was there shares no set with it, or
+  // was just dropped).
+  const unsigned k = static_cast<unsigned>(r.page) & (kRepeatSlots - 1);
+  Repeat& slot = m_repeat[cls][k];
   slot = r;
   slot.pa_base = r.hit->pfn << page_shift(r.hit->size);
   slot.offset_mask = page_mask(r.hit->size);
+  m_repeat_page[cls][k] = r.page;
   m_remembered = true;
 }
 
@@ -153,13 +149,7 @@ void Mmu::translate_as(Translation& out, VAddr va, AccessKind kind, bool user, b
       r.counter[r.counters++] = t->outcome_counter(e != nullptr);
     }
     if (e) {
-      if (r.hits < kRepeatHits) {
-        r.hit_tlb[r.hits] = t;
-        r.hit_set[r.hits] = t->set_of(e);
-        ++r.hits;
-      } else {
-        rememberable = false;
-      }
+      r.sets |= set_bit(level.ids[i], t->set_of(e));
       if (!hit) {
         hit = e;
         hit_tlb = t;

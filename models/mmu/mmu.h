@@ -135,9 +135,10 @@ class Mmu : public MmuControl {
     return t;
   }
   // The same, into out (the MMU module's hot path: no 64-byte temporary).
-  // A demand access to the 4 KiB page of one of the last two level-1 hits
-  // of its kind, with nothing changed since that could change its outcome,
-  // repeats that hit without probing: see Repeat below.
+  // A demand access to the 4 KiB page of a remembered level-1 hit of its
+  // kind (a direct-mapped table of 16 per kind), with nothing changed since
+  // that could change its outcome, repeats that hit without probing: see
+  // Repeat below.
   void translate(Translation& out, VAddr va, AccessKind kind, bool user, bool demand) {
     if (demand && translate_repeat(out, va, kind, user)) return;
     translate_slow(out, va, kind, user, demand);
@@ -152,9 +153,10 @@ class Mmu : public MmuControl {
   bool translate_repeat(Translation& out, VAddr va, AccessKind kind, bool user) {
     const unsigned cls = is_fetch(kind) ? 1 : 0;
     const VAddr page = va >> kPageShift;
-    Repeat* rs = m_repeat[cls];
-    Repeat* rp = page == rs[0].page ? &rs[0] : page == rs[1].page ? &rs[1] : nullptr;
-    if (!rp || !allows(*rp->hit, kind, user)) return false;
+    const unsigned k = static_cast<unsigned>(page) & (kRepeatSlots - 1);
+    if (m_repeat_page[cls][k] != page) return false;
+    Repeat* rp = &m_repeat[cls][k];
+    if (!allows(*rp->hit, kind, user)) return false;
     if (kLazy) ++rp->pending;
     else
       for (unsigned i = 0; i < rp->counters; ++i) ++*rp->counter[i];
@@ -206,6 +208,7 @@ class Mmu : public MmuControl {
   struct Level {
     std::vector<Tlb*> tlbs;
     std::vector<bool> fractures;  // per TLB: TlbSpec::fracture
+    std::vector<unsigned> ids;    // per TLB: its index in m_tlbs (set_bit)
     // Per page size no TLB of the level holds: the size of its fractured
     // pieces, or -1 (not cached at this level).
     std::array<std::int8_t, kNumPageSizes> fracture_to{};
@@ -221,10 +224,12 @@ class Mmu : public MmuControl {
     }
     return !(is_fetch(kind) && e.nx);
   }
-  // The same-page path (translate). Per access class (0 data, 1 inst), the
-  // last two demand lookups of distinct pages that hit at level 1 and were
-  // allowed (m_repeat_mru: the slot of the latest): the 4 KiB page, the entry used, which TLBs of level 1 hit
-  // (bit i: tlbs[i]) and the (TLB, set) of every entry hit.
+  // The same-page path (translate). Per access class (0 data, 1 inst), a
+  // direct-mapped table of recent demand lookups that hit at level 1 and
+  // were allowed, by the low bits of the 4 KiB page number (a page's slot
+  // holds its page in m_repeat_page): the entry used and the (TLB, set) of
+  // every entry hit, as bits of a 64-bit signature (sets; two pairs may
+  // share a bit, which only drops a page that could have stayed).
   //
   // A repeat bumps the counters the lookups would (counter: per TLB of level
   // 1, accesses and hits or misses).
@@ -237,15 +242,27 @@ class Mmu : public MmuControl {
   // A repeat changes nothing, so it keeps the invariant. A level-1 hit
   // through the slow path touches its own entries: it keeps the other
   // remembered pages whose hits share no (TLB, set) with its own and drops
-  // the rest. Anything else (a miss and its fills, a refused hit, a
+  // the rest (those whose signature shares a bit with its own). Which
+  // pages are remembered changes only the speed, never a statistic.
+  // Anything else (a miss and its fills, a refused hit, a
   // re-execution, a walk, any invalidation or control-register write)
   // forgets everything. Off with the checker or miss curves (never
   // remembered then).
   static constexpr VAddr kNoPage = ~VAddr{0};
-  static constexpr unsigned kRepeatHits = 4;  // at most this many level-1 TLBs hit, else not remembered
   static constexpr unsigned kRepeatTlbs = 8;  // at most this many level-1 TLBs, else nothing remembered
+  // Slots per class. Two (the last two pages, before) left more than half
+  // of the data accesses of python-dict and sqlite-memdb to the slow path:
+  // a program's stack, heap and globals interleave. Sixteen, indexed by
+  // the page's low bits, as a 4 KiB TLB indexes its sets.
+  static constexpr unsigned kRepeatSlots = 16;
+  static_assert((kRepeatSlots & (kRepeatSlots - 1)) == 0, "a power of two");
+  // The signature bit of an entry hit in set `set` of the TLB m_tlbs[id].
+  static std::uint64_t set_bit(unsigned id, unsigned set) {
+    const std::uint64_t h = (id + 1) * 0x9E3779B97F4A7C15ull ^ (set + 1) * 0xC2B2AE3D27D4EB4Full;
+    return std::uint64_t{1} << (h >> 58);
+  }
   struct Repeat {
-    VAddr page = kNoPage;
+    VAddr page = kNoPage;  // remember()'s argument; a slot's page is in m_repeat_page
     const TlbEntry* hit = nullptr;
     // hit->translate(va) without its switch on the page size: the entry
     // cannot change while it is remembered (see the invariant above).
@@ -254,13 +271,11 @@ class Mmu : public MmuControl {
     std::uint64_t pending = 0;  // lazy repeats not counted yet
     unsigned counters = 0;
     Counter* counter[2 * kRepeatTlbs] = {};
-    unsigned hits = 0;
-    const Tlb* hit_tlb[kRepeatHits] = {};
-    unsigned hit_set[kRepeatHits] = {};
+    std::uint64_t sets = 0;  // signature of the (TLB, set) of every entry hit
   };
-  Repeat m_repeat[2][2];
-  unsigned m_repeat_mru[2] = {0, 0};  // per class, the slot of m_repeat remembered last
-  bool m_remembered = false;          // the current slow-path lookup was remembered
+  Repeat m_repeat[2][kRepeatSlots];
+  VAddr m_repeat_page[2][kRepeatSlots];  // per slot: its page, or kNoPage (set by the constructor)
+  bool m_remembered = false;             // the current slow-path lookup was remembered
   void settle(Repeat& r) {
     if (r.pending == 0) return;
     for (unsigned i = 0; i < r.counters; ++i) *r.counter[i] += r.pending;
@@ -268,7 +283,8 @@ class Mmu : public MmuControl {
   }
   void forget_repeats() {
     settle_repeats();
-    for (auto& c : m_repeat) c[0].page = c[1].page = kNoPage;
+    for (auto& c : m_repeat_page)
+      for (VAddr& p : c) p = kNoPage;
   }
   void remember(unsigned cls, const Repeat& r);
   void translate_slow(Translation& out, VAddr va, AccessKind kind, bool user, bool demand);

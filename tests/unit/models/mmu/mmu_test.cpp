@@ -24,6 +24,7 @@
 #include "models/common/types.h"
 #include "models/memory/physical_memory.h"
 #include "models/mmu/mmu.h"
+#include "models/mmu/translation_checker.h"
 #include "models/tlb/tlb.h"
 #include "models/walker/walker.h"
 #include "tests/support/pt_builder.h"
@@ -389,6 +390,82 @@ TEST_P(MmuTest, AlternatingPagesInOneSetKeepTheLruOrder) {
   EXPECT_TRUE(cached("l1d", p[3]));
   EXPECT_EQ(stat("mmu.tlb.l1d.hits"), 5u);
   EXPECT_EQ(stat("mmu.tlb.l1d.accesses"), 10u);
+}
+
+// The same-page path against an MMU that never takes it (one with a
+// TranslationChecker remembers nothing: Mmu::set_checker), access by
+// access: small set-associative TLBs whose sets the pages share, 4 KiB and
+// 2 MiB pages, read-only and supervisor pages (refused hits, faults),
+// loads, stores and fetches drawn from a drifting working set. Every
+// translation, every TLB counter and every TLB's contents must agree; a
+// remembered page whose entry stopped being its set's most recently used
+// (or one kept past a fill) would change a victim and show here.
+TEST_P(MmuTest, SamePagePathAgreesWithNoSamePagePathOnRandomAccesses) {
+  MmuParams p = params();
+  p.tlbs.clear();
+  p.tlbs.push_back(spec("l1d", 1, true, false, 16, 4, {PageSize::k4K}, kL1Lat));  // 4 sets
+  p.tlbs.push_back(spec("l1d_2m", 1, true, false, 4, 2, {PageSize::k2M}, kL1Lat));
+  p.tlbs.push_back(spec("l1i", 1, false, true, 8, 2, {PageSize::k4K, PageSize::k2M}, kL1Lat));
+  p.tlbs.push_back(spec("l2", 2, true, true, 32, 4, {PageSize::k4K, PageSize::k2M}, kL2Lat));
+  make(p);
+  RecordingMemory ref_mem(pm, kMemLat);
+  StatGroup ref_root{""};
+  Mmu ref(p, ref_mem, ref_root.group("mmu"));
+  TranslationChecker checker(ref.walker().params(), true,
+                             [this](PAddr pa, unsigned bytes) { return pm.read(pa, bytes); });
+  ref.set_checker(&checker);
+  ref.write_cr3(pt.root());
+
+  std::vector<VAddr> pages;
+  for (unsigned i = 0; i < 40; ++i) {
+    // Page numbers 8..47 of one table: every l1d set and every slot of the
+    // same-page table taken by several pages.
+    const VAddr va = V(3, 5, 7, 8 + i, 0);
+    std::uint64_t flags = kLeafRWUAD;
+    if (i % 7 == 3) flags &= ~pte::kRW;   // stores fault
+    if (i % 11 == 5) flags &= ~pte::kUS;  // every user access faults
+    pt.map(va, kFrame + i * 0x1000ull, PageSize::k4K, flags);
+    pages.push_back(va);
+  }
+  for (unsigned i = 0; i < 3; ++i) {
+    const VAddr va = V(3, 5, 8 + i, 0, 0);
+    pt.map(va, kFrame2M + i * 0x200000ull, PageSize::k2M, kLeafRWUAD);
+    for (unsigned k = 0; k < 4; ++k) pages.push_back(va + k * 0x81000ull);  // 4 KiB pieces of one 2 MiB page
+  }
+  std::uint64_t x = 0x9E3779B97F4A7C15ull;  // xorshift64: the same sequence on every run
+  auto rnd = [&x](std::uint64_t n) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x % n;
+  };
+  std::size_t base = 0;
+  for (unsigned n = 0; n < 200000; ++n) {
+    if (rnd(500) == 0) base = rnd(pages.size());
+    const VAddr va = pages[(base + rnd(6)) % pages.size()] + rnd(4096);
+    const std::uint64_t r = rnd(10);
+    const AccessKind kind = r < 6 ? AccessKind::Load : r < 8 ? AccessKind::Store : AccessKind::IFetch;
+    const Translation a = mmu->translate(va, kind, true, true);
+    const Translation b = ref.translate(va, kind, true, true);
+    ASSERT_EQ(a.fault, b.fault) << "access " << n;
+    ASSERT_EQ(a.walked, b.walked) << "access " << n;
+    ASSERT_EQ(a.cycles, b.cycles) << "access " << n;
+    if (!a.fault) {
+      ASSERT_EQ(a.pa, b.pa) << "access " << n;
+    }
+  }
+  for (const char* t : {"l1d", "l1d_2m", "l1i", "l2"}) {
+    for (const char* c : {"accesses", "hits", "misses"}) {
+      const std::string path = std::string("mmu.tlb.") + t + "." + c;
+      EXPECT_EQ(stat(path), counter_value(ref_root, path)) << path;
+    }
+    for (const auto& tl : ref.tlbs()) {
+      if (tl->name() != t) continue;
+      for (VAddr va : pages) EXPECT_EQ(cached(t, va), tl->probe(va, 0) != nullptr) << t << " " << std::hex << va;
+    }
+  }
+  EXPECT_EQ(stat("mmu.walker.walks"), counter_value(ref_root, "mmu.walker.walks"));
+  EXPECT_GT(stat("mmu.tlb.l1d.hits"), 100000u);  // the same-page path was taken
 }
 
 TEST_P(MmuTest, RetryLeavesTlbStatisticsUnchanged) {
