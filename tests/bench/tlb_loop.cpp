@@ -37,11 +37,13 @@ struct Spec {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   bool prefetch = false;
+  bool bad = false;
   if (args.size() >= 2 && args[args.size() - 2] == "--threads") {
     prefetch = args.back() == "2";
+    bad = !prefetch && args.back() != "1";
     args.resize(args.size() - 2);
   }
-  if (args.empty() || args.size() > 2) {
+  if (bad || args.empty() || args.size() > 2) {
     std::fprintf(stderr, "usage: %s TRACE [FORMAT] [--threads 1|2]\n", argv[0]);
     return 2;
   }
