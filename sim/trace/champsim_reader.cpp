@@ -145,20 +145,4 @@ bool ChampSimReader::decode_next() {
   return true;
 }
 
-bool ChampSimReader::next(TraceRecord& rec) {
-  if (m_qhead == m_qlen && !decode_next()) return false;
-  if (m_proc_pending) {
-    m_proc_pending = false;
-    rec.kind = RecordKind::Proc;
-    rec.pid = m_pid;
-    return true;
-  }
-  const Pending& e = m_queue[m_qhead++];
-  rec.kind = RecordKind::Access;
-  rec.access = e.access;
-  rec.addr = e.addr;
-  rec.size = kAccessBytes;
-  return true;
-}
-
 }  // namespace mmusim

@@ -8,10 +8,13 @@ namespace mmusim {
 
 namespace {
 
-// One chunk of fresh data, room for an unfinished line (with its '\r')
-// carried over from the previous chunk, and one byte for the '\n' sentinel.
-// kReadPadding more bytes follow for the fast paths' word-wide loads.
-constexpr std::size_t kBufferBytes = ByteSource::kChunkBytes + LineReader::kMaxLineBytes + 2;
+// 64 KiB of fresh data, room for an unfinished line (with its '\r') carried
+// over from the previous read, and one byte for the '\n' sentinel.
+// kReadPadding more bytes follow for the fast paths' word-wide loads. The
+// reads are small enough for the buffer to stay in the core's L2 between
+// the decompressor's copy into it and the parsing (as ChampSimReader's).
+constexpr std::size_t kReadBytes = std::size_t{64} << 10;
+constexpr std::size_t kBufferBytes = kReadBytes + LineReader::kMaxLineBytes + 2;
 
 // Length of a line of len raw bytes at p once a trailing '\r' is dropped.
 std::size_t content_length(const char* p, std::size_t len) { return len != 0 && p[len - 1] == '\r' ? len - 1 : len; }

@@ -1,7 +1,8 @@
 // Splits a ByteSource into lines without copying or allocating per line.
 //
-// Lines are handed out as views into a 1 MiB buffer that is refilled when the
-// scan runs off its end (the unfinished tail is moved to the front first).
+// Lines are handed out as views into a 128 KiB buffer that is refilled, 64 KiB
+// or more at a time, when the scan runs off its end (the unfinished tail is
+// moved to the front first).
 // "\n" ends a line; a "\r" just before it is dropped (CRLF files); a last
 // line without a newline is still a line. Line numbers count from 1.
 //

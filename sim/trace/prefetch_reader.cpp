@@ -14,10 +14,15 @@
 
 namespace mmusim {
 
-PrefetchReader::PrefetchReader(TraceReader& inner) : m_inner(inner), m_ring(kBatches) {
-  for (Batch& b : m_ring) {
-    b.packed.resize(kBatchRecords);
-    b.positions.resize(kBatchRecords);
+PrefetchReader::PrefetchReader(TraceReader& inner)
+    : m_inner(inner),
+      m_batches(kStartupBatches + kBatches),
+      m_words(new std::uint64_t[(kStartupBatches + kBatches) * kBatchRecords * 2]) {  // not value-initialized
+  std::uint64_t* w = m_words.get();
+  for (Batch& b : m_batches) {
+    b.packed = w;
+    b.positions = w + kBatchRecords;
+    w += 2 * kBatchRecords;
   }
   m_pos = inner.position();
   m_progress = inner.progress();
@@ -31,6 +36,13 @@ PrefetchReader::~PrefetchReader() {
   }
   m_cv.notify_all();
   m_thread.join();
+}
+
+std::uint64_t PrefetchReader::position() const {
+  if (m_index == 0) return m_pos;
+  // m_index only grows within a batch, and both restart with it.
+  for (; m_scanned < m_index; ++m_scanned) m_scanned_new += (m_packed[m_scanned] & kNewPosition) != 0;
+  return m_batch->positions[m_scanned_new - 1];
 }
 
 // Waits up to kSpin for ready() without sleeping: on its own core, a
@@ -58,7 +70,7 @@ bool PrefetchReader::take_batch() {
   if (m_batch) {
     // The batch just used up ended the trace or carried an error.
     Batch& done = *m_batch;
-    m_pos = position();
+    if (done.count) m_pos = done.last_position;
     m_index = 0;
     if (done.error || done.end) {
       m_finished = true;
@@ -84,11 +96,13 @@ bool PrefetchReader::take_batch() {
     m_cv.wait(lock, [this] { return m_filled > m_consumed; });
     m_reader_waiting = false;
   }
-  m_batch = &m_ring[m_consumed % kBatches];
+  m_batch = &batch(m_consumed);
   lock.unlock();
   m_index = 0;
-  m_event = 0;
-  m_packed = m_batch->packed.data();
+  m_whole = 0;
+  m_scanned = 0;
+  m_scanned_new = 0;
+  m_packed = m_batch->packed;
   m_count = m_batch->count;
   m_progress = m_batch->progress;
   if (m_count == 0) return take_batch();  // an end or an error with no record before it
@@ -100,9 +114,14 @@ bool PrefetchReader::take_batch() {
 // vtable, once per record.
 template <class R>
 static void fill_from(R& r, PrefetchReader::Batch& b, TraceRecord& rec) {
+  using P = PrefetchReader;
   constexpr bool kAny = std::is_same_v<R, TraceReader>;  // another reader: through the vtable
+  std::uint64_t* const packed = b.packed;
+  std::uint64_t* const positions = b.positions;
+  std::size_t n_positions = 0;
+  std::uint64_t last = 0;
   std::size_t count = 0;
-  while (count < PrefetchReader::kBatchRecords) {
+  while (count < P::kBatchRecords) {
     bool got;
     if constexpr (kAny) got = r.next(rec);
     else got = r.R::next(rec);
@@ -110,19 +129,22 @@ static void fill_from(R& r, PrefetchReader::Batch& b, TraceRecord& rec) {
       b.end = true;
       break;
     }
-    PrefetchReader::Packed& p = b.packed[count];
-    p.event = rec.kind != RecordKind::Access;
-    if (p.event) {
-      if (b.n_events == b.events.size()) b.events.emplace_back();
-      b.events[b.n_events++] = rec;  // reuses the strings' buffers
-    } else {
-      p.addr = rec.addr;
-      p.size = rec.size;
-      p.access = rec.access;
+    std::uint64_t w = rec.kind == RecordKind::Access ? P::pack(rec.addr, rec.size, rec.access) : P::kWhole;
+    if (w == P::kWhole) {
+      if (b.n_whole == b.whole.size()) b.whole.emplace_back();
+      b.whole[b.n_whole++] = rec;  // reuses the strings' buffers
     }
-    if constexpr (kAny) b.positions[count++] = r.position();
-    else b.positions[count++] = r.R::position();
+    std::uint64_t pos;
+    if constexpr (kAny) pos = r.position();
+    else pos = r.R::position();
+    if (count == 0 || pos != last) {
+      positions[n_positions++] = pos;
+      last = pos;
+      w |= P::kNewPosition;
+    }
+    packed[count++] = w;
     b.count = count;
+    b.last_position = pos;
   }
 }
 
@@ -139,20 +161,20 @@ void PrefetchReader::fill(Batch& b, TraceRecord& rec) {
 void PrefetchReader::decode() {
   TraceRecord rec;
   for (std::uint64_t n = 0;; ++n) {
-    if (n - m_consumed.load(std::memory_order_acquire) >= kBatches)
-      spin_until([&] { return n - m_consumed.load(std::memory_order_acquire) < kBatches; });
+    if (!may_fill(n, m_consumed.load(std::memory_order_acquire)))
+      spin_until([&] { return may_fill(n, m_consumed.load(std::memory_order_acquire)); });
     {
       std::unique_lock<std::mutex> lock(m_mutex);
-      if (!m_stop && n - m_consumed >= kBatches) {
+      if (!m_stop && !may_fill(n, m_consumed)) {
         m_decoder_waiting = true;
         m_cv.wait(lock, [this, n] { return m_stop || n - m_consumed <= kBatches / 2; });
         m_decoder_waiting = false;
       }
       if (m_stop) return;
     }
-    Batch& b = m_ring[n % kBatches];
+    Batch& b = batch(n);
     b.count = 0;
-    b.n_events = 0;
+    b.n_whole = 0;
     b.end = false;
     b.error = nullptr;
     try {

@@ -4,7 +4,14 @@
 // PrefetchReader wraps another TraceReader. A decoder thread fills a ring of
 // kBatches pre-allocated batches of kBatchRecords records each (bounded, no
 // allocation per record or per batch) and the caller's next() takes them in
-// order; it blocks only when no decoded record is ready. Each record carries
+// order; it blocks only when no decoded record is ready. Before the ring, the
+// decoder fills kStartupBatches batches used once: the simulator's start-up
+// after the reader is made (the OS model's memory map, SystemC's
+// elaboration: some 5 ms, in which the decoder would otherwise fill the ring
+// in under 1 ms and wait) overlaps with decoding. A larger ring would do the
+// same but cost the whole run: the ring's batches are reused while still in
+// the cores' caches (64 batches instead of 32 were no faster, 512 some 7%
+// slower end to end on python-dict as xz-compressed ChampSim). Each record carries
 // the inner reader's position() (sim/trace/trace_reader.h), so location() is
 // that of the record last returned, not the decoder's. An exception the inner
 // reader throws (TraceError, a decompression error) is kept at its place in
@@ -15,13 +22,18 @@
 // by the decoder thread (location_at() excepted, which reads nothing next()
 // changes).
 //
-// The hand-over is compact: an access crosses from the decoder's core to the
-// simulation's as the 16 bytes of an Access (address, size, kind), not as a
-// whole TraceRecord (some 150 bytes with its strings); the rare events go
-// whole, in a side list of the batch, in their place. The reader rebuilds an
-// access in one TraceRecord of its own (trace_record.h leaves the fields an
-// access does not use unspecified). Positions are written beside, and read
-// only when location() or position() asks.
+// The hand-over is compact, since every byte of it crosses from the decoder's
+// core to the simulation's: an access is one 8-byte word (pack()), not a
+// whole TraceRecord (some 150 bytes with its strings). The rare records that
+// do not fit a word - events, and accesses with an unusual size or an address
+// outside the sign-extended 56 bits - go whole, in a side list of the batch,
+// in their place. The reader rebuilds an access in one TraceRecord of its own
+// (trace_record.h leaves the fields an access does not use unspecified).
+// Positions are written beside, one per change (a ChampSim instruction's
+// accesses share one), and looked up only when location() or position()
+// asks. On python-dict's 10 M accesses as xz-compressed ChampSim, 24 bytes
+// per access (16-byte access and 8-byte position each) made the decoder
+// thread some 5% slower than these ~12.
 #pragma once
 
 #include <atomic>
@@ -41,6 +53,7 @@ namespace mmusim {
 class PrefetchReader : public TraceReader {
  public:
   static constexpr std::size_t kBatches = 32;
+  static constexpr std::size_t kStartupBatches = 256;
   static constexpr std::size_t kBatchRecords = 1024;
 
   // Starts the decoder thread; inner must outlive this reader.
@@ -67,11 +80,11 @@ class PrefetchReader : public TraceReader {
   // call; null at the clean end of the trace.
   const TraceRecord* next_ref() {
     if (m_index == m_count && !take_batch()) return nullptr;
-    const Packed& p = m_packed[m_index++];
-    if (p.event) return &m_batch->events[m_event++];
-    m_access.addr = p.addr;
-    m_access.size = p.size;
-    m_access.access = p.access;
+    const std::uint64_t w = m_packed[m_index++];
+    if (w & kWhole) return &m_batch->whole[m_whole++];
+    m_access.addr = unpack_addr(w);
+    m_access.size = unpack_size(w);
+    m_access.access = unpack_kind(w);
     return &m_access;
   }
   double progress() const override { return m_progress; }
@@ -79,28 +92,56 @@ class PrefetchReader : public TraceReader {
   const char* format_name() const override { return m_inner.format_name(); }
   std::string location() const override { return m_inner.location_at(position()); }
   // That of the record last returned (its batch is held until the next one
-  // is taken, which keeps the last position in m_pos).
-  std::uint64_t position() const override { return m_index ? m_batch->positions[m_index - 1] : m_pos; }
+  // is taken). Amortized O(1) when asked for record after record.
+  std::uint64_t position() const override;
   std::string location_at(std::uint64_t position) const override { return m_inner.location_at(position); }
 
   // (The decoder's types: public for its helper in the .cpp.)
-  // An access, or the mark of the batch's next event.
-  struct Packed {
-    std::uint64_t addr;
-    std::uint32_t size;
-    AccessKind access;
-    bool event;
-  };
-  static_assert(sizeof(Packed) == 16, "an access crosses the cores in 16 bytes");
+  //
+  // An access as one word: bits 63..8 are its address's bits 55..0 (the
+  // address is their sign extension: every canonical 4-level address, and
+  // the 5-level ones but [2^55, 2^56) and its mirror below -2^55), bits 7..4 the
+  // code of its size in kSizes, bits 3..2 its AccessKind, bit 1 kNewPosition,
+  // bit 0 kWhole. A word with kWhole set stands for the batch's next record
+  // in `whole` (its other bits, kNewPosition excepted, are 0).
+  static constexpr std::uint64_t kWhole = 1;
+  // The record's position() is the batch's next in `positions`; without it,
+  // that of the record before it (the first of a batch always has one).
+  static constexpr std::uint64_t kNewPosition = 2;
+  static constexpr std::uint32_t kSizes[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 16, 32, 64};
+  // The word of an access; kWhole when it does not fit one.
+  static std::uint64_t pack(std::uint64_t addr, std::uint32_t size, AccessKind kind) {
+    const std::uint64_t code = size_code(size);
+    const bool fits = unpack_addr(addr << 8) == addr && code < 16;
+    return fits ? addr << 8 | code << 4 | std::uint64_t{static_cast<std::uint8_t>(kind)} << 2 : kWhole;
+  }
+  // kSizes's index of size; 16 for a size not in it.
+  static constexpr std::uint64_t size_code(std::uint32_t size) {
+    if (size - 1 < 12) return size - 1;  // 1..12 (0 wraps round)
+    switch (size) {
+      case 15: return 12;
+      case 16: return 13;
+      case 32: return 14;
+      case 64: return 15;
+      default: return 16;
+    }
+  }
+  static std::uint64_t unpack_addr(std::uint64_t w) {
+    return static_cast<std::uint64_t>(static_cast<std::int64_t>(w) >> 8);  // arithmetic: sign-extends bit 55
+  }
+  static std::uint32_t unpack_size(std::uint64_t w) { return kSizes[(w >> 4) & 15]; }
+  static AccessKind unpack_kind(std::uint64_t w) { return static_cast<AccessKind>((w >> 2) & 3); }
+
   // Cache-line aligned, as are the decoder's and the reader's state below:
   // what one thread writes never shares a line with what the other reads
   // per record.
   static constexpr std::size_t kLine = 64;
   struct alignas(kLine) Batch {
-    std::vector<Packed> packed;
-    std::vector<TraceRecord> events;  // the events among packed, in order (grown as needed, never shrunk)
-    std::size_t n_events = 0;
-    std::vector<std::uint64_t> positions;
+    std::uint64_t* packed = nullptr;  // a word per record (kBatchRecords, in m_words)
+    std::vector<TraceRecord> whole;   // the records of the kWhole words, in order (grown as needed, never shrunk)
+    std::size_t n_whole = 0;
+    std::uint64_t* positions = nullptr;  // one per kNewPosition word (kBatchRecords, in m_words)
+    std::uint64_t last_position = 0;     // that of the last record (when count > 0)
     std::size_t count = 0;
     bool end = false;          // the trace ends after these records
     std::exception_ptr error;  // thrown after these records
@@ -117,9 +158,19 @@ class PrefetchReader : public TraceReader {
   bool take_batch();
   void decode();
   void fill(Batch& b, TraceRecord& rec);  // the decoder's records for b (b.count is kept up to date)
+  // Batch n: the startup batches, then the ring's.
+  Batch& batch(std::uint64_t n) {
+    return m_batches[n < kStartupBatches ? n : kStartupBatches + (n - kStartupBatches) % kBatches];
+  }
+  // Whether the decoder may fill batch n: a startup batch or a ring slot
+  // not used yet, or one whose last batch the reader has released.
+  bool may_fill(std::uint64_t n, std::uint64_t consumed) const {
+    return n < kStartupBatches + kBatches || n - consumed < kBatches;
+  }
 
   TraceReader& m_inner;
-  std::vector<Batch> m_ring;
+  std::vector<Batch> m_batches;              // kStartupBatches, then the ring's kBatches
+  std::unique_ptr<std::uint64_t[]> m_words;  // their packed words and positions (touched only when written)
   alignas(kLine) std::mutex m_mutex;
   std::condition_variable m_cv;
   // Changed under m_mutex; read without it while spinning.
@@ -130,10 +181,13 @@ class PrefetchReader : public TraceReader {
   bool m_reader_waiting = false;             // (under m_mutex)
   // The reader's side only.
   alignas(kLine) Batch* m_batch = nullptr;
-  const Packed* m_packed = nullptr;  // m_batch->packed
-  std::size_t m_index = 0;           // of the next record in m_batch
-  std::size_t m_event = 0;           // of the next event in m_batch
+  const std::uint64_t* m_packed = nullptr;  // m_batch->packed
+  std::size_t m_index = 0;                  // of the next record in m_batch
+  std::size_t m_whole = 0;                  // of the next record in m_batch->whole
   std::size_t m_count = 0;
+  // position()'s scan: the kNewPosition words among m_packed[0, m_scanned).
+  mutable std::size_t m_scanned = 0;
+  mutable std::size_t m_scanned_new = 0;
   TraceRecord m_access;  // the access last returned
   bool m_finished = false;
   std::uint64_t m_pos = 0;  // position() before the first record of m_batch
