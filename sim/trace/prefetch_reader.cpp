@@ -48,10 +48,13 @@ std::uint64_t PrefetchReader::position() const {
 // Waits up to kSpin for ready() without sleeping: on its own core, a
 // thread that spins sees the other's batch at once, where a sleep costs a
 // futex wake on the other thread and a wake-up on this one per batch, more
-// than the batch's records cost to simulate or decode.
+// than the batch's records cost to simulate or decode. 1 ms rather than
+// 100 us: one read of the decompressor (64 KiB of xz-compressed lackey text)
+// takes some 200 us, in which a shorter spin ended in a sleep and a wake-up
+// per read (about 7 ms of 0.2 s on python-dict as lackey.xz).
 template <class Ready>
 static bool spin_until(Ready ready) {
-  constexpr auto kSpin = std::chrono::microseconds(100);
+  constexpr auto kSpin = std::chrono::microseconds(1000);
   const auto until = std::chrono::steady_clock::now() + kSpin;
   for (;;) {
     for (int i = 0; i < 64; ++i) {
@@ -121,31 +124,39 @@ static void fill_from(R& r, PrefetchReader::Batch& b, TraceRecord& rec) {
   std::size_t n_positions = 0;
   std::uint64_t last = 0;
   std::size_t count = 0;
-  while (count < P::kBatchRecords) {
-    bool got;
-    if constexpr (kAny) got = r.next(rec);
-    else got = r.R::next(rec);
-    if (!got) {
-      b.end = true;
-      break;
+  // count and last in registers; written to b at the end, or before an
+  // exception of the inner reader leaves (the records before it stand).
+  try {
+    while (count < P::kBatchRecords) {
+      bool got;
+      if constexpr (kAny) got = r.next(rec);
+      else got = r.R::next(rec);
+      if (!got) {
+        b.end = true;
+        break;
+      }
+      std::uint64_t w = rec.kind == RecordKind::Access ? P::pack(rec.addr, rec.size, rec.access) : P::kWhole;
+      if (w == P::kWhole) {
+        if (b.n_whole == b.whole.size()) b.whole.emplace_back();
+        b.whole[b.n_whole++] = rec;  // reuses the strings' buffers
+      }
+      std::uint64_t pos;
+      if constexpr (kAny) pos = r.position();
+      else pos = r.R::position();
+      if (count == 0 || pos != last) {
+        positions[n_positions++] = pos;
+        last = pos;
+        w |= P::kNewPosition;
+      }
+      packed[count++] = w;
     }
-    std::uint64_t w = rec.kind == RecordKind::Access ? P::pack(rec.addr, rec.size, rec.access) : P::kWhole;
-    if (w == P::kWhole) {
-      if (b.n_whole == b.whole.size()) b.whole.emplace_back();
-      b.whole[b.n_whole++] = rec;  // reuses the strings' buffers
-    }
-    std::uint64_t pos;
-    if constexpr (kAny) pos = r.position();
-    else pos = r.R::position();
-    if (count == 0 || pos != last) {
-      positions[n_positions++] = pos;
-      last = pos;
-      w |= P::kNewPosition;
-    }
-    packed[count++] = w;
+  } catch (...) {
     b.count = count;
-    b.last_position = pos;
+    b.last_position = last;
+    throw;
   }
+  b.count = count;
+  b.last_position = last;
 }
 
 void PrefetchReader::fill(Batch& b, TraceRecord& rec) {

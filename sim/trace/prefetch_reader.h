@@ -157,7 +157,8 @@ class PrefetchReader : public TraceReader {
   // the trace; rethrows the inner reader's exception where it occurred.
   bool take_batch();
   void decode();
-  void fill(Batch& b, TraceRecord& rec);  // the decoder's records for b (b.count is kept up to date)
+  void fill(Batch& b,
+            TraceRecord& rec);  // the decoder's records for b (b.count is set also when the inner reader throws)
   // Batch n: the startup batches, then the ring's.
   Batch& batch(std::uint64_t n) {
     return m_batches[n < kStartupBatches ? n : kStartupBatches + (n - kStartupBatches) % kBatches];
