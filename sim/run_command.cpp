@@ -202,9 +202,12 @@ int cmd_run(int argc, char** argv) {
     }
   }
 
+  // The resolved config, emitted once (yaml-cpp's emitter is slow, and cfg
+  // does not change during the run).
+  const std::string yaml = to_yaml(cfg);
   if (!outdir.empty()) {
     // A directory that cannot be written fails now, not after the replay.
-    std::remove(write_temp(outdir + "/config.yaml", to_yaml(cfg)).c_str());
+    std::remove(write_temp(outdir + "/config.yaml", yaml).c_str());
   }
 
   if (!cfg.replay.affinity.empty() && cfg.replay.affinity.size() != traces.size())
@@ -229,7 +232,6 @@ int cmd_run(int argc, char** argv) {
   RunMetadata meta;
   meta.version = MMUSIM_VERSION;
   meta.git_commit = MMUSIM_GIT_COMMIT;
-  const std::string yaml = to_yaml(cfg);
   meta.config_hash = fnv1a64_hex(yaml);  // FNV-1a 64 of the resolved YAML
   meta.config_source = vm.count("config") ? vm["config"].as<std::string>() : "built-in default";
   if (vm.count("set")) meta.config_source += " with --set";

@@ -24,20 +24,6 @@ constexpr std::array<std::int8_t, 256> make_hex_table() {
 }
 constexpr std::array<std::int8_t, 256> kHex = make_hex_table();
 
-// AccessKind of a record line by its second byte: "I  " has a blank there,
-// " L ", " S ", " M " the letter. The first byte is checked separately.
-constexpr std::uint8_t kNotAKind = 0xff;
-constexpr std::array<std::uint8_t, 256> make_kind_table() {
-  std::array<std::uint8_t, 256> t{};
-  for (auto& v : t) v = kNotAKind;
-  t[' '] = static_cast<std::uint8_t>(AccessKind::IFetch);
-  t['L'] = static_cast<std::uint8_t>(AccessKind::Load);
-  t['S'] = static_cast<std::uint8_t>(AccessKind::Store);
-  t['M'] = static_cast<std::uint8_t>(AccessKind::Modify);
-  return t;
-}
-constexpr std::array<std::uint8_t, 256> kKindByColumn1 = make_kind_table();
-
 enum class Parse : std::uint8_t { Ok, NotRecord, BadAddress, BadSize };
 
 struct Parsed {
@@ -108,34 +94,7 @@ bool LackeyReader::looks_like_record(std::string_view line) {
   return parse_line(copy.c_str(), copy.size(), parsed) == Parse::Ok;
 }
 
-bool LackeyReader::next(TraceRecord& rec) {
-  // Fast path: a well-formed record line straight from the line buffer, with
-  // no line search and no bounds tests (LineReader's sentinel and padding).
-  // Anything it does not accept, including a line cut by the buffer end, goes
-  // through the general path below, which also produces the errors.
-  const char* p = m_lines.unread_begin();
-  const std::uint8_t kind = kKindByColumn1[static_cast<unsigned char>(p[1])];
-  if (kind != kNotAKind && p[0] == (p[1] == ' ' ? 'I' : ' ') && p[2] == ' ') {
-    std::uint64_t addr;
-    const unsigned digits = LineReader::scan_hex(p + 3, addr);
-    const char* q = p + 3 + digits;
-    if (digits != 0 && *q == ',') {
-      ++q;
-      std::uint32_t size = 0;
-      const char* const size_start = q;
-      for (unsigned d; q - size_start < 4 && (d = static_cast<unsigned>(*q) - '0') < 10; ++q) size = size * 10 + d;
-      const char* nl = *q == '\r' ? q + 1 : q;
-      if (*nl == '\n' && nl < m_lines.unread_end() && size - 1 < kMaxAccessBytes) {
-        m_lines.consume_through(nl);
-        rec.kind = RecordKind::Access;
-        rec.access = static_cast<AccessKind>(kind);
-        rec.addr = addr;
-        rec.size = size;
-        return true;
-      }
-    }
-  }
-
+bool LackeyReader::next_slow(TraceRecord& rec) {
   std::string_view line;
   Parsed parsed{};
   while (m_lines.next(line)) {
