@@ -17,10 +17,10 @@ inline std::uint64_t load_le64(const unsigned char* p) {
 }
 
 // Field offsets of the two layouts (traces/FORMAT.md, "The champsim format").
-struct ChampsimLayout {
+struct ChampsimLayout {  // decoded inline (ChampSimReader::decode_next)
   static constexpr std::size_t kBytes = 64;
-  static constexpr std::size_t kDst = 16, kNumDst = 2;
-  static constexpr std::size_t kSrc = 32, kNumSrc = 4;
+  static constexpr std::size_t kDst = ChampSimReader::kChampsimDst, kNumDst = ChampSimReader::kChampsimNumDst;
+  static constexpr std::size_t kSrc = ChampSimReader::kChampsimSrc, kNumSrc = ChampSimReader::kChampsimNumSrc;
 };
 struct CloudsuiteLayout {
   static constexpr std::size_t kBytes = 96;
@@ -119,27 +119,19 @@ bool ChampSimReader::refill() {
        std::to_string(m_end) + (m_end == 1 ? " byte" : " bytes"));
 }
 
-bool ChampSimReader::decode_next() {
-  if (m_end - m_pos < m_record_bytes && !refill()) return false;
-  const auto* p = reinterpret_cast<const unsigned char*>(m_buf.get() + m_pos);
-  m_rec_offset = m_buf_offset + m_pos;
-  m_have_record = true;
-  m_pos += m_record_bytes;
+void ChampSimReader::fail_ip0() const { fail("a record with a non-zero ip", "ip 0"); }
 
+bool ChampSimReader::decode_cloudsuite(const unsigned char* p) {
   const std::uint64_t ip = load_le64(p);
-  if (ip == 0) fail("a record with a non-zero ip", "ip 0");
+  if (ip == 0) fail_ip0();
   m_queue[0] = {ip, AccessKind::IFetch};
-  if (m_layout == Layout::Champsim) {
-    m_qlen = expand_operands<ChampsimLayout>(p, m_queue.data(), 1);
-  } else {
-    m_qlen = expand_operands<CloudsuiteLayout>(p, m_queue.data(), 1);
-    const auto asid = static_cast<std::uint16_t>(p[CloudsuiteLayout::kAsid] | (p[CloudsuiteLayout::kAsid + 1] << 8));
-    if (!m_have_asid || asid != m_asid) {
-      m_have_asid = true;
-      m_asid = asid;
-      m_pid = std::uint32_t{asid} + 1;
-      m_proc_pending = true;
-    }
+  m_qlen = expand_operands<CloudsuiteLayout>(p, m_queue.data(), 1);
+  const auto asid = static_cast<std::uint16_t>(p[CloudsuiteLayout::kAsid] | (p[CloudsuiteLayout::kAsid + 1] << 8));
+  if (!m_have_asid || asid != m_asid) {
+    m_have_asid = true;
+    m_asid = asid;
+    m_pid = std::uint32_t{asid} + 1;
+    m_proc_pending = true;
   }
   m_qhead = 0;
   return true;

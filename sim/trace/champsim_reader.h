@@ -59,6 +59,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -77,6 +78,10 @@ class ChampSimReader : public TraceReader {
   static constexpr std::size_t kRecordBytes = 64;
   static constexpr std::size_t kCloudsuiteRecordBytes = 96;
   static constexpr std::uint32_t kAccessBytes = 1;
+  // The champsim layout's memory operands (above): source_memory[4] at 32,
+  // destination_memory[2] at 16.
+  static constexpr std::size_t kChampsimSrc = 32, kChampsimNumSrc = 4;
+  static constexpr std::size_t kChampsimDst = 16, kChampsimNumDst = 2;
 
   ChampSimReader(const std::string& path, Layout layout);
   ChampSimReader(std::unique_ptr<ByteSource> source, Layout layout);
@@ -123,7 +128,46 @@ class ChampSimReader : public TraceReader {
   static constexpr std::size_t kBufBytes = std::size_t{64} << 10;
   static constexpr std::size_t kMaxPending = 1 + 4 + 4;  // fetch, loads, stores
 
-  bool decode_next();
+  // The next record's accesses into m_queue; false at the clean end. Inline
+  // with next(), once per record; the cloudsuite layout and refills are out
+  // of line.
+  bool decode_next() {
+    if (m_end - m_pos < m_record_bytes && !refill()) return false;
+    const auto* p = reinterpret_cast<const unsigned char*>(m_buf.get() + m_pos);
+    m_rec_offset = m_buf_offset + m_pos;
+    m_have_record = true;
+    m_pos += m_record_bytes;
+    if (m_layout != Layout::Champsim) return decode_cloudsuite(p);
+    const std::uint64_t ip = load_le64(p);
+    if (ip == 0) fail_ip0();
+    m_queue[0] = {ip, AccessKind::IFetch};
+    // The loads, then the stores: each slot written unconditionally and kept
+    // only when the operand is non-zero, so there is no branch per operand.
+    std::size_t n = 1;
+    for (std::size_t i = 0; i < kChampsimNumSrc; ++i) {
+      const std::uint64_t a = load_le64(p + kChampsimSrc + 8 * i);
+      m_queue[n] = {a, AccessKind::Load};
+      n += a != 0;
+    }
+    for (std::size_t i = 0; i < kChampsimNumDst; ++i) {
+      const std::uint64_t a = load_le64(p + kChampsimDst + 8 * i);
+      m_queue[n] = {a, AccessKind::Store};
+      n += a != 0;
+    }
+    m_qlen = n;
+    m_qhead = 0;
+    return true;
+  }
+  static std::uint64_t load_le64(const unsigned char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+  }
+  bool decode_cloudsuite(const unsigned char* p);  // decode_next() of the cloudsuite layout
+  [[noreturn]] void fail_ip0() const;
   bool refill();
   [[noreturn]] void fail(const std::string& what, const std::string& got) const;
 
