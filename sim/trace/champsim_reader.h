@@ -51,9 +51,10 @@
 // made an xz-compressed trace's decoding some 8% slower (python-dict, 10 M
 // accesses), and 64 KiB was as fast as 16 or 32 KiB on a plain file. About
 // 60 M ChampSim records (95 M accesses) per second from a cached plain file;
-// xz and gzip input is bound by the decompressor. next() is inline, so that a
-// caller that knows the type (PrefetchReader's decoder thread) gets it
-// without a call per access.
+// xz and gzip input is bound by the decompressor. next() and the champsim
+// layout's decoding are inline, so that a caller that knows the type
+// (PrefetchReader's decoder thread) gets them without a call per access or
+// per record.
 #pragma once
 
 #include <array>
