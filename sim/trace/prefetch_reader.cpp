@@ -41,8 +41,11 @@ PrefetchReader::~PrefetchReader() {
 std::uint64_t PrefetchReader::position() const {
   if (m_index == 0) return m_pos;
   // m_index only grows within a batch, and both restart with it.
-  for (; m_scanned < m_index; ++m_scanned) m_scanned_new += (m_packed[m_scanned] & kNewPosition) != 0;
-  return m_batch->positions[m_scanned_new - 1];
+  for (; m_scanned < m_index; ++m_scanned) {
+    if (m_packed[m_scanned] & kNewPosition) m_scanned_pos = m_batch->positions[m_scanned_new++];
+    else m_scanned_pos += m_batch->position_step;
+  }
+  return m_scanned_pos;
 }
 
 // Waits up to kSpin for ready() without sleeping: on its own core, a
@@ -105,6 +108,7 @@ bool PrefetchReader::take_batch() {
   m_whole = 0;
   m_scanned = 0;
   m_scanned_new = 0;
+  m_scanned_pos = 0;
   m_packed = m_batch->packed;
   m_count = m_batch->count;
   m_progress = m_batch->progress;
@@ -119,6 +123,10 @@ template <class R>
 static void fill_from(R& r, PrefetchReader::Batch& b, TraceRecord& rec) {
   using P = PrefetchReader;
   constexpr bool kAny = std::is_same_v<R, TraceReader>;  // another reader: through the vtable
+  // A line format's position is its line number: the next record's is most
+  // often the last one's plus 1, and not stored.
+  constexpr std::uint64_t kStep = std::is_same_v<R, LackeyReader> || std::is_same_v<R, TextReader> ? 1 : 0;
+  b.position_step = kStep;
   std::uint64_t* const packed = b.packed;
   std::uint64_t* const positions = b.positions;
   std::size_t n_positions = 0;
@@ -143,11 +151,11 @@ static void fill_from(R& r, PrefetchReader::Batch& b, TraceRecord& rec) {
       std::uint64_t pos;
       if constexpr (kAny) pos = r.position();
       else pos = r.R::position();
-      if (count == 0 || pos != last) {
+      if (count == 0 || pos != last + kStep) {
         positions[n_positions++] = pos;
-        last = pos;
         w |= P::kNewPosition;
       }
+      last = pos;
       packed[count++] = w;
     }
   } catch (...) {

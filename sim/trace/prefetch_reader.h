@@ -29,11 +29,13 @@
 // outside the sign-extended 56 bits - go whole, in a side list of the batch,
 // in their place. The reader rebuilds an access in one TraceRecord of its own
 // (trace_record.h leaves the fields an access does not use unspecified).
-// Positions are written beside, one per change (a ChampSim instruction's
-// accesses share one), and looked up only when location() or position()
-// asks. On python-dict's 10 M accesses as xz-compressed ChampSim, 24 bytes
-// per access (16-byte access and 8-byte position each) made the decoder
-// thread some 5% slower than these ~12.
+// Positions are written beside, only where they do not follow from the
+// record before (a ChampSim instruction's accesses share one; a line
+// format's record is on the line after the last one's, unless lines were
+// skipped), and looked up only when location() or position() asks. On
+// python-dict's 10 M accesses as xz-compressed ChampSim, 24 bytes per access
+// (16-byte access and 8-byte position each) made the decoder thread some 5%
+// slower than these ~12.
 #pragma once
 
 #include <atomic>
@@ -106,7 +108,8 @@ class PrefetchReader : public TraceReader {
   // in `whole` (its other bits, kNewPosition excepted, are 0).
   static constexpr std::uint64_t kWhole = 1;
   // The record's position() is the batch's next in `positions`; without it,
-  // that of the record before it (the first of a batch always has one).
+  // that of the record before it plus the batch's position_step (the first
+  // of a batch always has one).
   static constexpr std::uint64_t kNewPosition = 2;
   static constexpr std::uint32_t kSizes[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 16, 32, 64};
   // The word of an access; kWhole when it does not fit one.
@@ -142,6 +145,7 @@ class PrefetchReader : public TraceReader {
     std::size_t n_whole = 0;
     std::uint64_t* positions = nullptr;  // one per kNewPosition word (kBatchRecords, in m_words)
     std::uint64_t last_position = 0;     // that of the last record (when count > 0)
+    std::uint64_t position_step = 0;     // 1 for the line readers (a position is a line number), else 0
     std::size_t count = 0;
     bool end = false;          // the trace ends after these records
     std::exception_ptr error;  // thrown after these records
@@ -186,9 +190,11 @@ class PrefetchReader : public TraceReader {
   std::size_t m_index = 0;                  // of the next record in m_batch
   std::size_t m_whole = 0;                  // of the next record in m_batch->whole
   std::size_t m_count = 0;
-  // position()'s scan: the kNewPosition words among m_packed[0, m_scanned).
+  // position()'s scan: m_packed[0, m_scanned) has m_scanned_new kNewPosition
+  // words, and record m_scanned - 1 position m_scanned_pos.
   mutable std::size_t m_scanned = 0;
   mutable std::size_t m_scanned_new = 0;
+  mutable std::uint64_t m_scanned_pos = 0;
   TraceRecord m_access;  // the access last returned
   bool m_finished = false;
   std::uint64_t m_pos = 0;  // position() before the first record of m_batch

@@ -123,8 +123,9 @@ TEST_F(TraceReaderTest, PrefetchEveryRecordKindAcrossBatches) {
 // extension of its low 56 bits and its size is one of kSizes; any other goes
 // whole. Both sides of each boundary, in every kind, among ordinary
 // accesses (so that they share batches), through text, lackey and ChampSim;
-// and ChampSim's accesses of one instruction share one position, so
-// location() is checked after each of them.
+// and ChampSim's accesses of one instruction share one position, and the line
+// formats' skipped lines break the run of line numbers, so location() is
+// checked after each record.
 TEST_F(TraceReaderTest, PrefetchAccessesOnBothSidesOfTheWordsLimits) {
   const std::vector<unsigned long long> addrs = {
       0x0,
@@ -158,6 +159,12 @@ TEST_F(TraceReaderTest, PrefetchAccessesOnBothSidesOfTheWordsLimits) {
         text += "R 0x2000 8\n";
         lackey += " L 2000,8\n";
         n += 2;
+        // Lines the readers skip: the next record's position (its line
+        // number) does not follow from the last one's.
+        if ((a + k + round) % 5 == 0) {
+          text += "# a comment\n\n";
+          lackey += "==4242== a banner line\n";
+        }
       }
     }
   }
