@@ -10,7 +10,7 @@
 // elaboration: some 5 ms, in which the decoder would otherwise fill the ring
 // in under 1 ms and wait) overlaps with decoding. A larger ring would do the
 // same but cost the whole run: the ring's batches are reused while still in
-// the cores' caches (64 batches instead of 32 were no faster, 512 some 7%
+// the cores' caches (128 batches instead of 32 were no faster, 512 some 7%
 // slower end to end on python-dict as xz-compressed ChampSim). Each record carries
 // the inner reader's position() (sim/trace/trace_reader.h), so location() is
 // that of the record last returned, not the decoder's. An exception the inner
