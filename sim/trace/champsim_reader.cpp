@@ -7,21 +7,12 @@ namespace mmusim {
 
 namespace {
 
-inline std::uint64_t load_le64(const unsigned char* p) {
-  std::uint64_t v;
-  std::memcpy(&v, p, sizeof v);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  v = __builtin_bswap64(v);
-#endif
-  return v;
-}
+using champsim_detail::ChampsimLayout;
+using champsim_detail::expand_operands;
+using champsim_detail::load_le64;
 
-// Field offsets of the two layouts (traces/FORMAT.md, "The champsim format").
-struct ChampsimLayout {  // decoded inline (ChampSimReader::decode_next)
-  static constexpr std::size_t kBytes = 64;
-  static constexpr std::size_t kDst = ChampSimReader::kChampsimDst, kNumDst = ChampSimReader::kChampsimNumDst;
-  static constexpr std::size_t kSrc = ChampSimReader::kChampsimSrc, kNumSrc = ChampSimReader::kChampsimNumSrc;
-};
+// Field offsets of the cloudsuite layout (traces/FORMAT.md, "The champsim
+// format"; the champsim layout's are in the header).
 struct CloudsuiteLayout {
   static constexpr std::size_t kBytes = 96;
   static constexpr std::size_t kDst = 24, kNumDst = 4;
@@ -30,24 +21,6 @@ struct CloudsuiteLayout {
 };
 constexpr std::size_t kIsBranch = 8;
 constexpr std::size_t kBranchTaken = 9;
-
-// Appends the loads, then the stores, of the record at p to q[n...]: each
-// slot is written unconditionally and kept only when the operand is non-zero,
-// so there is no branch per operand. Returns the new n.
-template <class L, class Pending>
-inline std::size_t expand_operands(const unsigned char* p, Pending* q, std::size_t n) {
-  for (std::size_t i = 0; i < L::kNumSrc; ++i) {
-    const std::uint64_t a = load_le64(p + L::kSrc + 8 * i);
-    q[n] = {a, AccessKind::Load};
-    n += a != 0;
-  }
-  for (std::size_t i = 0; i < L::kNumDst; ++i) {
-    const std::uint64_t a = load_le64(p + L::kDst + 8 * i);
-    q[n] = {a, AccessKind::Store};
-    n += a != 0;
-  }
-  return n;
-}
 
 // True when every complete stride-byte record in head has a non-zero ip (and,
 // when check_flags, branch bytes of 0 or 1), there is at least one, and - when

@@ -70,6 +70,43 @@
 
 namespace mmusim {
 
+namespace champsim_detail {
+inline std::uint64_t load_le64(const unsigned char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  v = __builtin_bswap64(v);
+#endif
+  return v;
+}
+
+// Field offsets of the champsim layout (above; the cloudsuite layout's are
+// in the .cpp): decoded inline, in ChampSimReader::decode_next.
+struct ChampsimLayout {
+  static constexpr std::size_t kBytes = 64;
+  static constexpr std::size_t kDst = 16, kNumDst = 2;
+  static constexpr std::size_t kSrc = 32, kNumSrc = 4;
+};
+
+// Appends the loads, then the stores, of the record at p to q[n...]: each
+// slot is written unconditionally and kept only when the operand is non-zero,
+// so there is no branch per operand. Returns the new n.
+template <class L, class Pending>
+inline std::size_t expand_operands(const unsigned char* p, Pending* q, std::size_t n) {
+  for (std::size_t i = 0; i < L::kNumSrc; ++i) {
+    const std::uint64_t a = load_le64(p + L::kSrc + 8 * i);
+    q[n] = {a, AccessKind::Load};
+    n += a != 0;
+  }
+  for (std::size_t i = 0; i < L::kNumDst; ++i) {
+    const std::uint64_t a = load_le64(p + L::kDst + 8 * i);
+    q[n] = {a, AccessKind::Store};
+    n += a != 0;
+  }
+  return n;
+}
+}  // namespace champsim_detail
+
 class ChampSimReader : public TraceReader {
  public:
   enum class Layout : std::uint8_t { Champsim, Cloudsuite };
@@ -79,10 +116,6 @@ class ChampSimReader : public TraceReader {
   static constexpr std::size_t kRecordBytes = 64;
   static constexpr std::size_t kCloudsuiteRecordBytes = 96;
   static constexpr std::uint32_t kAccessBytes = 1;
-  // The champsim layout's memory operands (above): source_memory[4] at 32,
-  // destination_memory[2] at 16.
-  static constexpr std::size_t kChampsimSrc = 32, kChampsimNumSrc = 4;
-  static constexpr std::size_t kChampsimDst = 16, kChampsimNumDst = 2;
 
   ChampSimReader(const std::string& path, Layout layout);
   ChampSimReader(std::unique_ptr<ByteSource> source, Layout layout);
@@ -139,33 +172,12 @@ class ChampSimReader : public TraceReader {
     m_have_record = true;
     m_pos += m_record_bytes;
     if (m_layout != Layout::Champsim) return decode_cloudsuite(p);
-    const std::uint64_t ip = load_le64(p);
+    const std::uint64_t ip = champsim_detail::load_le64(p);
     if (ip == 0) fail_ip0();
     m_queue[0] = {ip, AccessKind::IFetch};
-    // The loads, then the stores: each slot written unconditionally and kept
-    // only when the operand is non-zero, so there is no branch per operand.
-    std::size_t n = 1;
-    for (std::size_t i = 0; i < kChampsimNumSrc; ++i) {
-      const std::uint64_t a = load_le64(p + kChampsimSrc + 8 * i);
-      m_queue[n] = {a, AccessKind::Load};
-      n += a != 0;
-    }
-    for (std::size_t i = 0; i < kChampsimNumDst; ++i) {
-      const std::uint64_t a = load_le64(p + kChampsimDst + 8 * i);
-      m_queue[n] = {a, AccessKind::Store};
-      n += a != 0;
-    }
-    m_qlen = n;
+    m_qlen = champsim_detail::expand_operands<champsim_detail::ChampsimLayout>(p, m_queue.data(), 1);
     m_qhead = 0;
     return true;
-  }
-  static std::uint64_t load_le64(const unsigned char* p) {
-    std::uint64_t v;
-    std::memcpy(&v, p, sizeof v);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
   }
   bool decode_cloudsuite(const unsigned char* p);  // decode_next() of the cloudsuite layout
   [[noreturn]] void fail_ip0() const;

@@ -38,6 +38,7 @@
 // slower than these ~12.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -114,20 +115,9 @@ class PrefetchReader : public TraceReader {
   static constexpr std::uint32_t kSizes[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 16, 32, 64};
   // The word of an access; kWhole when it does not fit one.
   static std::uint64_t pack(std::uint64_t addr, std::uint32_t size, AccessKind kind) {
-    const std::uint64_t code = size_code(size);
-    const bool fits = unpack_addr(addr << 8) == addr && code < 16;
+    const std::uint64_t code = size < kSizeCodes.code.size() ? kSizeCodes.code[size] : kNoSizeCode;
+    const bool fits = unpack_addr(addr << 8) == addr && code != kNoSizeCode;
     return fits ? addr << 8 | code << 4 | std::uint64_t{static_cast<std::uint8_t>(kind)} << 2 : kWhole;
-  }
-  // kSizes's index of size; 16 for a size not in it.
-  static constexpr std::uint64_t size_code(std::uint32_t size) {
-    if (size - 1 < 12) return size - 1;  // 1..12 (0 wraps round)
-    switch (size) {
-      case 15: return 12;
-      case 16: return 13;
-      case 32: return 14;
-      case 64: return 15;
-      default: return 16;
-    }
   }
   static std::uint64_t unpack_addr(std::uint64_t w) {
     return static_cast<std::uint64_t>(static_cast<std::int64_t>(w) >> 8);  // arithmetic: sign-extends bit 55
@@ -173,6 +163,13 @@ class PrefetchReader : public TraceReader {
     return n < kStartupBatches + kBatches || n - consumed < kBatches;
   }
 
+  // kSizes's index of each size up to 64, kNoSizeCode for the others.
+  static constexpr std::uint8_t kNoSizeCode = 16;
+  struct SizeCodes {
+    std::array<std::uint8_t, 65> code;
+  };
+  static const SizeCodes kSizeCodes;
+
   TraceReader& m_inner;
   std::vector<Batch> m_batches;              // kStartupBatches, then the ring's kBatches
   std::unique_ptr<std::uint64_t[]> m_words;  // their packed words and positions (touched only when written)
@@ -201,5 +198,12 @@ class PrefetchReader : public TraceReader {
   double m_progress = 0;
   alignas(kLine) std::thread m_thread;
 };
+
+inline constexpr PrefetchReader::SizeCodes PrefetchReader::kSizeCodes = [] {
+  SizeCodes t{};
+  for (std::uint8_t& c : t.code) c = kNoSizeCode;
+  for (std::uint8_t i = 0; i < 16; ++i) t.code[kSizes[i]] = i;
+  return t;
+}();
 
 }  // namespace mmusim
